@@ -1,0 +1,70 @@
+# leadrotor: the two commands a newcomer needs are `make run` and `make test`.
+
+GO         ?= go
+# Extra flags for `go test`; CI passes -race.
+TEST_FLAGS ?=
+# How long each benchmark runs (go test -benchtime).
+BENCHTIME  ?= 2s
+# How long make soak drives the servers.
+SOAK_DURATION ?= 2m
+# How long `make fuzz` runs each fuzz target, and with how many workers (the
+# reference machine has 2 cores: one worker leaves one for the coordinator).
+FUZZTIME     ?= 5m
+FUZZPARALLEL ?= 1
+# Every fuzz target, as package:Name; `make fuzz` runs them one after another.
+FUZZ_TARGETS = \
+	./httpapi:FuzzCreateBody \
+	./httpapi:FuzzListQuery \
+	./leads:FuzzCursor \
+	./rotation:FuzzLuaMatchesPure
+
+.PHONY: run build test lint bench loadtest examples fuzz soak
+
+## run: serve on the embedded default (SQLite file leadrotor.db, in-process
+## rotation), with the demo account seeded and a fresh API key printed
+run: build
+	bin/leadrotor demo
+	bin/leadrotor serve
+
+## build: the binary, in bin/
+build:
+	$(GO) build -o bin/leadrotor ./cmd/leadrotor
+
+## test: every test; real PostgreSQL and Redis are used when they answer
+test:
+	$(GO) test -count=1 -timeout 20m $(TEST_FLAGS) ./...
+
+## examples: the embedding program and the curl walkthrough (against a
+## server on a throwaway database)
+examples: build
+	examples/run.sh
+
+## lint: gofmt check and go vet
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt wants to change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: each fuzz target in turn for FUZZTIME; a failing input is written
+## to the package's testdata/fuzz/<target>/ (keep it: it becomes a test)
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target#*:}; \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -parallel=$(FUZZPARALLEL) $$pkg || exit 1; \
+	done
+
+## bench: Go benchmarks (bounded by BENCHTIME)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+## loadtest: the load tests of docs/BENCHMARKS.md (DURATION=60s, SOAK=10m
+## adds the memory soak); needs PostgreSQL, Redis and pgbench
+loadtest: build
+	docs/loadtest.sh
+
+## soak: two servers under load for SOAK_DURATION (2m) while Redis is killed
+## twice and a server restarted; checks that no lead is lost or left
+## unassigned and that the rotation stays exact (needs PostgreSQL and Redis)
+soak: build
+	DURATION=$(SOAK_DURATION) scripts/soak.sh
