@@ -1,0 +1,298 @@
+package leads_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+	eachEnv(t, []namedTest{
+		{"a first apply creates everything the spec declares", testApplyCreates},
+		{"applying the same spec again changes nothing", testApplyAgain},
+		{"a changed spec plans exactly its changes", testApplyChanges},
+		{"a dry run writes nothing", testApplyDryRun},
+		{"validation errors name the field", testApplyValidation},
+		{"rotation members must be members of the account or the file", testApplyMembersRequired},
+		{"roles: agents may not plan, managers may not add members", testApplyRoles},
+	})
+}
+
+// baseSpec declares a duplicate policy, members (one new, one promoted, one
+// as it is), a team with two lead sources and a rotation, and a default
+// rotation; emails in mixed case and a weight of 0 test normalization.
+func baseSpec() leads.Spec {
+	return leads.Spec{
+		DuplicatePolicy: leads.DuplicateAllow,
+		Members: []leads.MemberSpec{
+			{Email: "NewRep@Example.com", Role: leads.RoleAgent},
+			{Email: "rep4@example.com", Role: leads.RoleManager},
+			{Email: "rep5@example.com", Role: leads.RoleAgent},
+		},
+		Teams: []leads.TeamSpec{{
+			Name:        "Inbound",
+			LeadSources: []string{"Website", "Webinar"},
+			Rotation: &leads.RotationSpec{
+				Name:     "Inbound reps",
+				Timezone: "America/New_York",
+				Members: []leads.RotationMember{
+					{User: "Rep1@Example.com", Weight: 2},
+					{User: "rep2@example.com", Paused: true},
+					{User: "rep3@example.com", DailyCap: 10},
+					{User: "newrep@example.com"},
+				},
+			},
+		}},
+		DefaultRotation: &leads.RotationSpec{Name: "Everyone", Members: []leads.RotationMember{
+			{User: "rep1@example.com", Weight: 1}, {User: "rep2@example.com"}, {User: "rep3@example.com"},
+		}},
+	}
+}
+
+const basePlan = `~ account setting duplicatePolicy: reject -> allow
++ member newrep@example.com: role: agent
+~ member rep4@example.com: role: agent -> manager
+= member rep5@example.com
++ team "Inbound"
++ lead source "Website" of team "Inbound"
++ lead source "Webinar" of team "Inbound"
++ rotation "Inbound reps" of team "Inbound": members: [rep1@example.com (weight 2), rep2@example.com (paused), rep3@example.com (dailyCap 10), newrep@example.com]; timezone: "America/New_York"
++ default rotation "Everyone": members: [rep1@example.com, rep2@example.com, rep3@example.com]
+`
+
+// config returns the account's configuration.
+func (b *bundle) config(t *testing.T) *leads.AccountConfig {
+	t.Helper()
+	cfg, err := b.svc.Configuration(context.Background(), b.admin)
+	require.NoError(t, err)
+	return cfg
+}
+
+// teamNamed returns the account's team of that name.
+func teamNamed(t *testing.T, cfg *leads.AccountConfig, name string) *leads.Team {
+	t.Helper()
+	for _, team := range cfg.Teams {
+		if team.Name == name {
+			return team
+		}
+	}
+	require.Failf(t, "no such team", "%q", name)
+	return nil
+}
+
+// sourceNames returns the names of a team's lead sources.
+func sourceNames(cfg *leads.AccountConfig, teamID int64) []string {
+	var out []string
+	for _, src := range cfg.LeadSources {
+		if src.TeamID == teamID {
+			out = append(out, src.Name)
+		}
+	}
+	return out
+}
+
+func testApplyCreates(t *testing.T, b *bundle) {
+	plan, err := b.svc.Apply(context.Background(), b.admin, baseSpec(), false)
+	require.NoError(t, err)
+	require.Equal(t, basePlan, plan.String())
+	require.Equal(t, 8, plan.Changes())
+	require.Equal(t, 8, plan.Applied)
+
+	cfg := b.config(t)
+	require.Equal(t, leads.DuplicateAllow, cfg.Account.DuplicatePolicy)
+	require.Equal(t, leads.RoleAgent, cfg.Members["newrep@example.com"])
+	require.Equal(t, leads.RoleManager, cfg.Members["rep4@example.com"])
+	team := teamNamed(t, cfg, "Inbound")
+	require.ElementsMatch(t, []string{"Website", "Webinar"}, sourceNames(cfg, team.ID))
+	rot := cfg.TeamRotations[team.ID]
+	require.NotNil(t, rot)
+	require.Equal(t, "Inbound reps", rot.Name)
+	require.Equal(t, "America/New_York", rot.Timezone)
+	require.Empty(t, rot.FallbackAssignee)
+	require.Equal(t, []leads.RotationMember{
+		{User: "rep1@example.com", Weight: 2},
+		{User: "rep2@example.com", Weight: 1, Paused: true},
+		{User: "rep3@example.com", Weight: 1, DailyCap: 10},
+		{User: "newrep@example.com", Weight: 1},
+	}, rot.Members)
+	require.NotNil(t, cfg.DefaultRotation)
+	require.Equal(t, "Everyone", cfg.DefaultRotation.Name)
+	require.Equal(t, "UTC", cfg.DefaultRotation.Timezone)
+	require.Equal(t, b.members(3), cfg.DefaultRotation.Members)
+}
+
+func testApplyAgain(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	_, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	require.NoError(t, err)
+	before := b.config(t)
+	rotation := *before.TeamRotations[teamNamed(t, before, "Inbound").ID]
+	b.clock.Advance(time.Hour) // any write now would show in UpdatedAt
+
+	plan, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	require.NoError(t, err)
+	require.Zero(t, plan.Changes(), plan.String())
+	require.Zero(t, plan.Applied)
+	for _, it := range plan.Items {
+		require.Equal(t, leads.ApplyUnchanged, it.Kind, it.String())
+	}
+	after := b.config(t)
+	require.Equal(t, before.Version, after.Version, "nothing was written")
+	require.Equal(t, rotation.UpdatedAt, after.TeamRotations[rotation.TeamID].UpdatedAt)
+}
+
+func testApplyChanges(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	_, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	require.NoError(t, err)
+	old := b.team(t, "Old")
+	b.source(t, teamNamed(t, b.config(t), "Inbound").ID, "Phone")
+
+	spec := baseSpec()
+	spec.Teams[0].LeadSources = append(spec.Teams[0].LeadSources, "Referral")
+	spec.Teams[0].Rotation.Members[0].Paused = true
+	spec.Teams[0].Rotation.FallbackAssignee = "Admin@Example.com"
+	plan, err := b.svc.Plan(ctx, b.admin, spec)
+	require.NoError(t, err)
+	require.Equal(t, 2, plan.Changes())
+	var lines []string
+	for _, it := range plan.Items {
+		if it.Kind != leads.ApplyUnchanged {
+			lines = append(lines, it.String())
+		}
+	}
+	require.Equal(t, []string{
+		`+ lead source "Referral" of team "Inbound"`,
+		`. lead source "Phone" of team "Inbound" (not in the file: kept)`,
+		`~ rotation "Inbound reps" of team "Inbound": fallbackAssignee: "" -> "admin@example.com"; rep1@example.com: paused false -> true`,
+		`. team "Old" (not in the file: kept)`,
+	}, lines)
+
+	plan, err = b.svc.Apply(ctx, b.admin, spec, false)
+	require.NoError(t, err)
+	require.Equal(t, 2, plan.Applied)
+	cfg := b.config(t)
+	team := teamNamed(t, cfg, "Inbound")
+	require.ElementsMatch(t, []string{"Website", "Webinar", "Phone", "Referral"}, sourceNames(cfg, team.ID))
+	rot := cfg.TeamRotations[team.ID]
+	require.Equal(t, "admin@example.com", rot.FallbackAssignee)
+	require.True(t, rot.Members[0].Paused)
+	require.Equal(t, 2, rot.Members[0].Weight, "the other settings stay")
+	require.NotNil(t, cfg.Teams[old.ID], "never deletes")
+
+	plan, err = b.svc.Plan(ctx, b.admin, spec)
+	require.NoError(t, err)
+	require.Zero(t, plan.Changes(), "converged:\n%s", plan)
+}
+
+func testApplyDryRun(t *testing.T, b *bundle) {
+	before := b.config(t)
+	plan, err := b.svc.Apply(context.Background(), b.admin, baseSpec(), true)
+	require.NoError(t, err)
+	require.Equal(t, basePlan, plan.String())
+	require.Equal(t, 8, plan.Changes())
+	require.Zero(t, plan.Applied)
+	after := b.config(t)
+	require.Equal(t, before.Version, after.Version)
+	require.Empty(t, after.Teams)
+	require.Nil(t, after.DefaultRotation)
+	require.Equal(t, leads.DuplicateReject, after.Account.DuplicatePolicy)
+}
+
+func testApplyValidation(t *testing.T, b *bundle) {
+	cases := []struct {
+		field  string
+		change func(s *leads.Spec)
+	}{
+		{"account", func(s *leads.Spec) { s.Account = "another" }},
+		{"duplicatePolicy", func(s *leads.Spec) { s.DuplicatePolicy = "sometimes" }},
+		{"members[1].email", func(s *leads.Spec) { s.Members[1].Email = "not an email" }},
+		{"members[2].role", func(s *leads.Spec) { s.Members[2].Role = "boss" }},
+		{"members[2].email", func(s *leads.Spec) { s.Members[2].Email = "NEWREP@example.com" }},
+		{"teams[0].name", func(s *leads.Spec) { s.Teams[0].Name = "  " }},
+		{"teams[1].name", func(s *leads.Spec) { s.Teams = append(s.Teams, leads.TeamSpec{Name: "Inbound "}) }},
+		{"teams[0].leadSources[1]", func(s *leads.Spec) { s.Teams[0].LeadSources[1] = "" }},
+		{"teams[0].leadSources[1]", func(s *leads.Spec) { s.Teams[0].LeadSources[1] = "Website" }},
+		{"teams[0].rotation.name", func(s *leads.Spec) { s.Teams[0].Rotation.Name = "" }},
+		{"teams[0].rotation.timezone", func(s *leads.Spec) { s.Teams[0].Rotation.Timezone = "Mars/Olympus" }},
+		{"teams[0].rotation.fallbackAssignee", func(s *leads.Spec) { s.Teams[0].Rotation.FallbackAssignee = "nobody" }},
+		{"teams[0].rotation.members[1].user", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "bad" }},
+		{"teams[0].rotation.members[1].user", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "REP1@example.com" }},
+		{"teams[0].rotation.members[2].weight", func(s *leads.Spec) { s.Teams[0].Rotation.Members[2].Weight = leads.MaxMemberWeight + 1 }},
+		{"teams[0].rotation.members[3].dailyCap", func(s *leads.Spec) { s.Teams[0].Rotation.Members[3].DailyCap = -1 }},
+		{"defaultRotation.name", func(s *leads.Spec) { s.DefaultRotation.Name = "" }},
+	}
+	ctx := context.Background()
+	before := b.config(t)
+	for _, tc := range cases {
+		spec := baseSpec()
+		tc.change(&spec)
+		_, err := b.svc.Apply(ctx, b.admin, spec, false)
+		requireCode(t, err, leads.CodeValidation)
+		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"], "%v", err)
+	}
+	spec := baseSpec()
+	spec.Account = b.accountID
+	_, err := b.svc.Plan(ctx, b.admin, spec)
+	require.NoError(t, err, "the account may be named")
+	require.Equal(t, before.Version, b.config(t).Version)
+}
+
+func testApplyMembersRequired(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	cases := []struct {
+		user   string
+		change func(s *leads.Spec)
+	}{
+		{"stranger@example.com", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "Stranger@example.com" }},
+		{"stranger@example.com", func(s *leads.Spec) { s.DefaultRotation.FallbackAssignee = "stranger@example.com" }},
+		{"newrep@example.com", func(s *leads.Spec) { s.Members = nil }},
+	}
+	for _, tc := range cases {
+		spec := baseSpec()
+		tc.change(&spec)
+		_, err := b.svc.Apply(ctx, b.admin, spec, false)
+		requireCode(t, err, leads.CodeMemberNotInAccount)
+		require.Equal(t, tc.user, leads.ErrorDetails(err)["user"])
+	}
+	require.Empty(t, b.config(t).Teams, "nothing written")
+
+	spec := baseSpec()
+	spec.Members = []leads.MemberSpec{{Email: "admin@example.com", Role: leads.RoleAgent}}
+	spec.Teams[0].Rotation.Members = spec.Teams[0].Rotation.Members[:3]
+	_, err := b.svc.Plan(ctx, b.admin, spec)
+	requireCode(t, err, leads.CodeLastAdmin)
+}
+
+func testApplyRoles(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	_, err := b.svc.Plan(ctx, b.agent, baseSpec())
+	requireCode(t, err, leads.CodeForbidden)
+	_, err = b.svc.Apply(ctx, b.agent, baseSpec(), true)
+	requireCode(t, err, leads.CodeForbidden)
+	_, err = b.svc.Apply(ctx, b.agent, baseSpec(), false)
+	requireCode(t, err, leads.CodeForbidden)
+
+	_, err = b.svc.PutMember(ctx, leads.SystemActor(b.accountID), leads.Member{Email: "boss@example.com", Role: leads.RoleManager})
+	require.NoError(t, err)
+	manager := leads.Actor{AccountID: b.accountID, Email: "boss@example.com", Role: leads.RoleManager}
+	before := b.config(t)
+	plan, err := b.svc.Apply(ctx, manager, baseSpec(), true)
+	require.NoError(t, err, "a manager may see the plan")
+	require.Equal(t, basePlan, plan.String())
+	_, err = b.svc.Apply(ctx, manager, baseSpec(), false)
+	requireCode(t, err, leads.CodeForbidden)
+	require.Equal(t, before.Version, b.config(t).Version, "refused before writing anything")
+
+	spec := baseSpec()
+	spec.DuplicatePolicy, spec.Members = "", nil
+	spec.Teams[0].Rotation.Members = spec.Teams[0].Rotation.Members[:3]
+	plan, err = b.svc.Apply(ctx, manager, spec, false)
+	require.NoError(t, err, "teams and rotations are a manager's")
+	require.Equal(t, 5, plan.Applied)
+}

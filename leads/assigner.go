@@ -1,0 +1,167 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// AssignerLock is the name of the lock (see Locker) that the background
+// assigner holds while it assigns, so that one process at a time does it.
+const AssignerLock = "leadrotor assigner"
+
+// assignBatch is how many pending leads one AssignPending call of the
+// background assigner takes.
+const assignBatch = 256
+
+// AssignPending gives up to limit leads whose assignment is pending (their
+// rotation could not be asked when they were created) their rotation turn,
+// oldest first across accounts, and records lead_assigned (or
+// lead_not_assigned) with deferred: true, by the "system" user. Each lead
+// takes the rotation that applies to it now, under the configuration of now.
+// It returns how many leads it settled; it stops at the first lead whose
+// rotation is still unavailable, which waits, with the ones after it, for
+// the next call. A lead settled meanwhile by someone else (assigned by hand,
+// deleted) is skipped, and its turn given back.
+//
+// Leads must be assigned by one caller at a time to keep creation order
+// across processes; RunAssigner makes sure of that.
+func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
+	pending, err := s.store.PendingLeads(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("read pending leads: %w", err)
+	}
+	versions := make(map[string]int64) // one configuration check per account and call
+	n := 0
+	for i := range pending {
+		if err := ctx.Err(); err != nil {
+			return n, err // stopping: the rest wait for the next assigner
+		}
+		lead := &pending[i]
+		version, ok := versions[lead.AccountID]
+		if !ok {
+			check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: lead.AccountID})
+			if ErrorCode(err) == CodeNotFound {
+				continue // the account is gone, and its leads with it
+			}
+			if err != nil {
+				return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+			}
+			version = check.ConfigVersion
+			versions[lead.AccountID] = version
+		}
+		cfg, err := s.config(ctx, lead.AccountID, version)
+		if err != nil {
+			return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+		}
+		if err := s.assignPending(ctx, cfg, lead); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n > 0 {
+		// The rotation answers again: Create need not defer any more.
+		s.rotatorDownUntil.Store(0)
+	}
+	return n, nil
+}
+
+// assignPending settles one pending lead.
+func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead) error {
+	now := s.clock()
+	actor := SystemActor(lead.AccountID)
+	rot := cfg.RotationFor(lead.TeamID)
+	a := Assignment{Reason: AssignNoRotation}
+	var turn Turn
+	probe := &Lead{}
+	if rot != nil && s.rotator != nil {
+		var err error
+		if a, _, turn, err = s.assignWith(ctx, rot, probe, now, false); err != nil {
+			return fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+		}
+	}
+	settled := false
+	wctx, cancel := turnWriteContext(ctx)
+	defer cancel()
+	_, err := s.store.UpdateLead(wctx, lead.AccountID, lead.ID, func(cur *Lead) (*LeadWrite, error) {
+		if cur.AssignmentStatus != AssignmentPending {
+			return nil, nil
+		}
+		settled = true
+		entry, ok := a.auditEntry(actor, now)
+		if !ok {
+			entry = newAuditEntry(actor, EventLeadNotAssigned, map[string]any{"reason": AssignNoRotation}, now)
+		}
+		entry.Data["deferred"] = true
+		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{entry}}
+		w.Lead.AssignedTo, w.Lead.RotationID, w.Lead.RotationTurn = a.Assignee, probe.RotationID, probe.RotationTurn
+		w.Lead.AssignmentStatus = settledStatus(a.Assignee)
+		if probe.RotationTurn != 0 {
+			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: probe.RotationTurn, Assignee: a.Assignee, At: now,
+				Skips: a.Skipped, State: turn.Checkpoint}
+		}
+		return w, nil
+	})
+	if err != nil || !settled {
+		s.refund(ctx, rot, turn)
+	}
+	if ErrorCode(err) == CodeNotFound {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+	}
+	return nil
+}
+
+// RunAssigner assigns pending leads (see AssignPending) until ctx is done:
+// every interval, and only while it holds the store's AssignerLock, so that
+// of several processes sharing the store one at a time does it, in creation
+// order. Failures are logged, once per outage, and retried at the next tick.
+func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		n, err := s.assignPass(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			s.log.WarnContext(ctx, "assigner: pending leads wait", "err", err)
+		case err == nil && failing:
+			failing = false
+			s.log.InfoContext(ctx, "assigner: assigning again")
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "assigner: assigned deferred leads", "leads", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// assignPass assigns pending leads, batch after batch, while it holds the
+// assigner lock and there are some.
+func (s *Service) assignPass(ctx context.Context) (int, error) {
+	unlock, ok, err := s.store.TryLock(ctx, AssignerLock)
+	if err != nil || !ok {
+		return 0, err
+	}
+	defer unlock()
+	total := 0
+	for {
+		n, err := s.AssignPending(ctx, assignBatch)
+		total += n
+		if err != nil || n < assignBatch {
+			return total, err
+		}
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}

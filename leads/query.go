@@ -1,0 +1,193 @@
+package leads
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Listing limits.
+const (
+	// DefaultPageSize is the page size of a listing that asks for none.
+	DefaultPageSize = 50
+	// MaxPageSize is the largest page a listing returns; asking for more is
+	// a VALIDATION_ERROR, not a silent clamp.
+	MaxPageSize = 500
+	// MaxQueryLength bounds the search text of LeadFilter.Query, in characters.
+	MaxQueryLength = 200
+)
+
+// pageSize returns the page size a listing asked for with limit:
+// DefaultPageSize for 0, a VALIDATION_ERROR for field "limit" outside 1 to
+// MaxPageSize.
+func pageSize(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultPageSize, nil
+	case limit < 0 || limit > MaxPageSize:
+		return 0, ValidationError(FieldError{"limit", limit, fmt.Sprintf("Must be from 1 to %d", MaxPageSize)})
+	}
+	return limit, nil
+}
+
+// LeadFilter narrows a listing. Zero fields do not filter.
+type LeadFilter struct {
+	// Statuses keeps leads with any of these statuses.
+	Statuses []Status
+	TeamID   int64
+	// LeadSourceID keeps the leads of one lead source.
+	LeadSourceID int64
+	// AssignedTo keeps one rep's leads; Unassigned keeps leads nobody has.
+	AssignedTo string
+	Unassigned bool
+	// Archived keeps archived (true) or live (false) leads; nil keeps both.
+	Archived *bool
+	// CreatedAfter (inclusive) and CreatedBefore (exclusive) bound createdAt;
+	// each in the years MinYear to MaxYear.
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	// Query searches names, email, phone and company, case-insensitively,
+	// for the text as written: % and _ are no wildcards. At most
+	// MaxQueryLength characters.
+	Query string
+}
+
+// Sort orders.
+const (
+	SortCreatedAt = "createdAt"
+	SortUpdatedAt = "updatedAt"
+)
+
+// ListOptions asks for one page of leads.
+type ListOptions struct {
+	Filter LeadFilter
+	// Sort is SortCreatedAt (default) or SortUpdatedAt; Ascending reverses the
+	// default newest-first order.
+	Sort      string
+	Ascending bool
+	// Limit is the page size: DefaultPageSize when 0, at most MaxPageSize.
+	Limit int
+	// Cursor continues from the page whose NextCursor it is.
+	Cursor string
+}
+
+// LeadPage is one page of leads; NextCursor is nil on the last page.
+type LeadPage struct {
+	Data       []Lead  `json:"data"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// LeadQuery is what a Store lists: a validated ListOptions.
+type LeadQuery struct {
+	AccountID string
+	Filter    LeadFilter
+	Sort      string
+	Ascending bool
+	// Limit rows at most, starting after After when it is set.
+	Limit int
+	After *Cursor
+}
+
+// Cursor is a position in a listing: the sort value and id of the last lead
+// seen. Paging by it is stable: leads inserted meanwhile never make another
+// lead appear twice or not at all.
+type Cursor struct {
+	At time.Time
+	ID int64
+}
+
+type cursorJSON struct {
+	Sort string    `json:"s"`
+	Asc  bool      `json:"a,omitempty"`
+	At   time.Time `json:"t"`
+	ID   int64     `json:"i"`
+}
+
+func encodeCursor(sort string, asc bool, c Cursor) string {
+	raw, _ := json.Marshal(cursorJSON{Sort: sort, Asc: asc, At: c.At, ID: c.ID})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s, sort string, asc bool) (*Cursor, error) {
+	bad := func(msg string) error { return ValidationError(FieldError{"cursor", shorten(s), msg}) }
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad("Is not a cursor this server returned")
+	}
+	var c cursorJSON
+	if json.Unmarshal(raw, &c) != nil || c.ID <= 0 || timeProblem(c.At) != "" {
+		return nil, bad("Is not a cursor this server returned")
+	}
+	if c.Sort != sort || c.Asc != asc {
+		return nil, bad("Belongs to a listing in another order; keep sort and order while paging")
+	}
+	return &Cursor{At: c.At, ID: c.ID}, nil
+}
+
+// query validates opts into a store query.
+func (opts ListOptions) query(accountID string) (LeadQuery, error) {
+	q := LeadQuery{AccountID: accountID, Filter: opts.Filter, Sort: opts.Sort, Ascending: opts.Ascending, Limit: opts.Limit}
+	if q.Sort == "" {
+		q.Sort = SortCreatedAt
+	}
+	if q.Sort != SortCreatedAt && q.Sort != SortUpdatedAt {
+		return q, ValidationError(FieldError{"sort", q.Sort, "Must be createdAt or updatedAt"})
+	}
+	var err error
+	if q.Limit, err = pageSize(q.Limit); err != nil {
+		return q, err
+	}
+	for _, st := range q.Filter.Statuses {
+		if !st.Valid() {
+			return q, ValidationError(FieldError{"status", string(st), "Must be one of new, contacted, qualified, converted, lost, follow_up"})
+		}
+	}
+	for _, t := range []struct {
+		field string
+		at    *time.Time
+	}{{"createdAfter", q.Filter.CreatedAfter}, {"createdBefore", q.Filter.CreatedBefore}} {
+		if t.at == nil {
+			continue
+		}
+		if problem := timeProblem(*t.at); problem != "" {
+			return q, ValidationError(FieldError{t.field, t.at.Format(time.RFC3339Nano), problem})
+		}
+	}
+	q.Filter.Query = strings.TrimSpace(q.Filter.Query)
+	if err := checkText("q", q.Filter.Query, MaxQueryLength); err != nil {
+		return q, err
+	}
+	q.Filter.AssignedTo = EmailKey(q.Filter.AssignedTo)
+	if err := checkText("assignedTo", q.Filter.AssignedTo, MaxEmailLength); err != nil {
+		return q, err
+	}
+	if opts.Cursor != "" {
+		c, err := decodeCursor(opts.Cursor, q.Sort, q.Ascending)
+		if err != nil {
+			return q, err
+		}
+		q.After = c
+	}
+	return q, nil
+}
+
+// AuditQuery asks for audit entries of an account, oldest first.
+type AuditQuery struct {
+	AccountID string
+	// LeadID keeps the entries of one lead, deleted or not.
+	LeadID int64
+	// Event keeps one kind of entry.
+	Event string
+	// Limit is the page size: DefaultPageSize when 0, at most MaxPageSize.
+	Limit int
+	// AfterID continues after the entry with that id.
+	AfterID int64
+}
+
+// AuditPage is one page of audit entries.
+type AuditPage struct {
+	Data       []AuditEntry `json:"data"`
+	NextCursor *string      `json:"nextCursor"`
+}

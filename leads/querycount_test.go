@@ -1,0 +1,62 @@
+package leads_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// queryCounter counts the statements a store sends.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) observe(context.Context, string) { q.n.Add(1) }
+
+// TestCreateQueryCount checks that creating a lead costs a fixed, small number
+// of statements, whatever the size of the account: no N+1 on the create path.
+// With the configuration cached, a create is one read (CreateCheck) and one
+// write: a single statement on PostgreSQL (lead, rotation turn and audit
+// entries together); on SQLite, which cannot insert from a WITH clause,
+// BEGIN, four prepared inserts (lead, turn, two audit entries) and COMMIT.
+func TestCreateQueryCount(t *testing.T) {
+	t.Parallel()
+	want := map[string]int64{"sqlite": 7, "postgres": 2}
+	for _, shared := range storetest.All(t) {
+		t.Run(shared.Name, func(t *testing.T) {
+			counter := &queryCounter{}
+			st, err := store.Open(context.Background(), shared.DSN, store.WithStatementObserver(counter.observe))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			backend := &storetest.Backend{Name: shared.Name, Store: st, DSN: shared.DSN}
+			b := newBundle(t, env{name: shared.Name + "+memory", backend: backend})
+			cost := func() int64 {
+				in := lead("Counted")
+				in.Email = fmt.Sprintf("c%d@example.com", counter.n.Load())
+				b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true, IdempotencyKey: in.Email}) // warms the cache
+				in.Email += ".two"
+				before := counter.n.Load()
+				b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true, IdempotencyKey: in.Email})
+				return counter.n.Load() - before
+			}
+			b.defaultRotation(t, 2)
+			small := cost()
+			for i := range 20 {
+				team := b.team(t, fmt.Sprint("Team ", i))
+				b.source(t, team.ID, "Source")
+				b.rotation(t, leads.Rotation{Name: fmt.Sprint("Rotation ", i), TeamID: team.ID, Members: b.members(7)})
+			}
+			for range 50 {
+				b.mustCreate(t, lead("Filler"), leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+			}
+			large := cost()
+			require.Equal(t, want[backend.Name], small)
+			require.Equal(t, small, large, "the cost does not grow with the account")
+		})
+	}
+}

@@ -1,0 +1,195 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Limits on rotations.
+const (
+	MaxRotationMembers = 500  // members of one rotation
+	MaxMemberWeight    = 1000 // weight of one member
+)
+
+// Rotation hands an account's leads to its reps in turn. It is either a team's
+// (TeamID set, one per team) or the account's default (Default, one per account).
+type Rotation struct {
+	ID        int64  `json:"id"`
+	AccountID string `json:"accountId"`
+	Name      string `json:"name"`
+	TeamID    int64  `json:"teamId,omitempty"`
+	Default   bool   `json:"default"`
+	// FallbackAssignee gets the lead when no member is eligible.
+	FallbackAssignee string `json:"fallbackAssignee,omitempty"`
+	// Timezone (IANA name) decides when a day, and so a daily cap, starts.
+	Timezone string `json:"timezone"`
+	// Members in turn order.
+	Members   []RotationMember `json:"members"`
+	CreatedAt time.Time        `json:"createdAt"`
+	UpdatedAt time.Time        `json:"updatedAt"`
+}
+
+// RotationMember is a rep in a rotation. Weight w gets w turns for every turn
+// of a weight-1 member; Paused and a reached DailyCap leave the member out of
+// the turn order until resumed or the next day.
+type RotationMember struct {
+	User     string `json:"user"`
+	Weight   int    `json:"weight"`
+	Paused   bool   `json:"paused"`
+	DailyCap int    `json:"dailyCap,omitempty"`
+}
+
+// Validate normalizes and checks the rotation: a name, exactly one of TeamID and
+// Default, a known timezone (default UTC), and members that are unique, with
+// weights from 1 (the default) to MaxMemberWeight and caps not negative.
+func (r *Rotation) Validate() error {
+	if err := validateName(&r.Name); err != nil {
+		return err
+	}
+	if r.TeamID < 0 || (r.TeamID == 0) == !r.Default {
+		return ValidationError(FieldError{"teamId", r.TeamID, "A rotation belongs to exactly one team, or is the account's default"})
+	}
+	if r.Timezone == "" {
+		r.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(r.Timezone); err != nil {
+		return ValidationError(FieldError{"timezone", r.Timezone, "Must be an IANA time zone name"})
+	}
+	r.FallbackAssignee = EmailKey(r.FallbackAssignee)
+	if r.FallbackAssignee != "" && !ValidEmail(r.FallbackAssignee) {
+		return ValidationError(FieldError{"fallbackAssignee", r.FallbackAssignee, "Must be a valid email address"})
+	}
+	if len(r.Members) > MaxRotationMembers {
+		return ValidationError(FieldError{"members", len(r.Members), fmt.Sprintf("Must have at most %d members", MaxRotationMembers)})
+	}
+	seen := make(map[string]bool, len(r.Members))
+	for i := range r.Members {
+		m := &r.Members[i]
+		field := fmt.Sprintf("members[%d]", i)
+		m.User = EmailKey(m.User)
+		if m.Weight == 0 {
+			m.Weight = 1
+		}
+		switch {
+		case !ValidEmail(m.User):
+			return ValidationError(FieldError{field + ".user", m.User, "Must be a valid email address"})
+		case seen[m.User]:
+			return ValidationError(FieldError{field + ".user", m.User, "Appears twice in the rotation"})
+		case m.Weight < 1 || m.Weight > MaxMemberWeight:
+			return ValidationError(FieldError{field + ".weight", m.Weight, fmt.Sprintf("Must be from 1 to %d", MaxMemberWeight)})
+		case m.DailyCap < 0:
+			return ValidationError(FieldError{field + ".dailyCap", m.DailyCap, "Must not be negative"})
+		}
+		seen[m.User] = true
+	}
+	return nil
+}
+
+// Location returns the rotation's time zone, UTC when unknown.
+func (r *Rotation) Location() *time.Location {
+	loc, err := time.LoadLocation(r.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// DayStart returns the start of the rotation's day that contains t.
+func (r *Rotation) DayStart(t time.Time) time.Time {
+	y, m, d := t.In(r.Location()).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, r.Location())
+}
+
+// Day returns the rotation's calendar day of t as YYYY-MM-DD.
+func (r *Rotation) Day(t time.Time) string {
+	return t.In(r.Location()).Format(time.DateOnly)
+}
+
+// Skip reasons.
+const (
+	SkipPaused   = "paused"
+	SkipDailyCap = "daily_cap"
+)
+
+// Skip says that a member's turn was passed over, why, and how many of its
+// turn slots were passed over in one decision.
+type Skip struct {
+	User   string `json:"user"`
+	Reason string `json:"reason"`
+	Slots  int    `json:"slots"`
+}
+
+// Turn is one decision of a rotation. Assignee is "" when nobody was eligible;
+// then nothing was consumed and there is nothing to refund.
+type Turn struct {
+	RotationID int64
+	Assignee   string
+	// Seq numbers the rotation's turns; 0 when nobody was eligible.
+	Seq     int64
+	Skipped []Skip
+	// Checkpoint, set on some turns (the first and then every few), is the
+	// rotation's state right after the turn: each member's current weight in
+	// the smooth weighted round-robin. The store keeps it with the turn, so
+	// that a rotator that loses its state rebuilds it exactly from the last
+	// checkpoint and the turns recorded after it.
+	Checkpoint map[string]int64
+	// Undo is what the rotator that took the turn needs to give it back.
+	Undo TurnUndo
+}
+
+// TurnUndo records a turn's effect on the rotation state so that Refund can
+// subtract it exactly. Only the Rotator that produced it reads it.
+type TurnUndo struct {
+	// Epoch identifies the state the turn was taken from; a refund to a state
+	// rebuilt since (after its loss) is dropped.
+	Epoch string
+	// Day is the rotation day whose counter the turn incremented.
+	Day string
+	// Deltas is what the turn added to each member's current weight.
+	Deltas map[string]int64
+}
+
+// Rotator decides turns. Implementations make each decision atomic, so that
+// concurrent callers, in one process or many, never get the same turn.
+type Rotator interface {
+	// Next takes the next turn of rot at time now (which decides the day for
+	// daily caps). Members are taken from rot, so edits need no migration.
+	Next(ctx context.Context, rot *Rotation, now time.Time) (Turn, error)
+	// Refund gives back a turn whose lead could not be written.
+	Refund(ctx context.Context, rot *Rotation, turn Turn) error
+	// Peek returns the next n turns of rot without taking them, and the
+	// state they follow from.
+	Peek(ctx context.Context, rot *Rotation, now time.Time, n int) (Preview, error)
+}
+
+// Preview is what Peek sees of a rotation.
+type Preview struct {
+	// Seq is the number of the last turn taken.
+	Seq int64
+	// DayCounts is what each member got on the rotation's current day.
+	DayCounts map[string]int64
+	// Turns are the coming turns in order; fewer than asked (or none) when
+	// nobody is eligible.
+	Turns []Turn
+}
+
+// RotationHistory is what the store remembers of a rotation's turns, used to
+// rebuild the rotation's state after the rotator lost it.
+type RotationHistory struct {
+	// LastAssignee received the lead with the highest turn number.
+	LastAssignee string
+	// LastTurn is that highest turn number (0 when none).
+	LastTurn int64
+	// AssignedSince counts, per user, the leads the rotation assigned since the
+	// time asked for (the start of the current day).
+	AssignedSince map[string]int64
+	// Checkpoint is the state recorded with the rotation's latest checkpoint
+	// turn, number CheckpointTurn (see Turn.Checkpoint); nil when none.
+	Checkpoint     map[string]int64
+	CheckpointTurn int64
+	// SlotsSince counts, per member, the turn-order slots that the turns
+	// recorded after CheckpointTurn charged to it: the turns it got plus the
+	// slots it was passed over (paused, capped). Only with a Checkpoint.
+	SlotsSince map[string]int64
+}

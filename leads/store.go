@@ -1,0 +1,283 @@
+package leads
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the Service needs. Implementations translate
+// their driver errors into *Error values: NOT_FOUND for a missing row,
+// CONFLICT for a broken uniqueness rule, and the sentinels below where the
+// Service must tell which rule broke.
+type Store interface {
+	AccountStore
+	ConfigStore
+	LeadStore
+	StatsStore
+	Locker
+}
+
+// Locker takes named locks that hold across every process sharing the
+// store: the background assigner runs where it holds its lock.
+type Locker interface {
+	// TryLock takes the lock name if nobody holds it; ok is false when
+	// somebody does. unlock releases it.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
+
+// AccountStore keeps accounts, their members and API keys.
+type AccountStore interface {
+	// CreateAccount stores a new account; CONFLICT when the ID is taken.
+	CreateAccount(ctx context.Context, a *Account) error
+	// Account returns an account; NOT_FOUND when unknown.
+	Account(ctx context.Context, id string) (*Account, error)
+	// UpdateAccount reads the account under a lock, lets apply decide the
+	// change (nil: none) and stores it with apply's audit entries.
+	UpdateAccount(ctx context.Context, id string, apply func(cur *Account) (*Account, []AuditEntry, error)) (*Account, error)
+	// PutMember adds a member to an account or changes its role, with the
+	// audit entries, in one transaction; NOT_FOUND for an unknown account.
+	PutMember(ctx context.Context, m *Member, audit []AuditEntry) error
+	// RemoveMember removes a member, and with it its places in rotations and
+	// as a fallback assignee, writing entry's audit entry; NOT_FOUND when
+	// not a member.
+	RemoveMember(ctx context.Context, accountID, email string, entry func(cur *Member) AuditEntry) error
+	// Members returns the members of an account, ordered by email.
+	Members(ctx context.Context, accountID string) ([]Member, error)
+	// Member returns a member of an account; NOT_FOUND when not a member.
+	Member(ctx context.Context, accountID, email string) (*Member, error)
+	// CreateAPIKey stores a key under the SHA-256 (hex) of its secret.
+	CreateAPIKey(ctx context.Context, k *APIKey, hash string) error
+	// Credential returns, in one read, the key whose secret hashes to hash
+	// (revoked or not) and its user's role in the account ("" when not a
+	// member); NOT_FOUND when there is no such key.
+	Credential(ctx context.Context, hash, accountID string) (*Credential, error)
+	// RevokeAPIKey marks the key with the given prefix revoked at now;
+	// NOT_FOUND when there is no such live key.
+	RevokeAPIKey(ctx context.Context, prefix string, now time.Time) error
+	// TouchAPIKey records that the key was used at now.
+	TouchAPIKey(ctx context.Context, id int64, now time.Time) error
+	// APIKeys returns the keys of the user email, or of every user when
+	// email is "", revoked ones included, by id.
+	APIKeys(ctx context.Context, email string) ([]APIKey, error)
+}
+
+// Credential is an API key and what its user is in one account.
+type Credential struct {
+	Key APIKey
+	// Hash is the SHA-256 (hex) stored for the key. The store finds the key
+	// by it, and the Service compares it again with the presented secret's
+	// in constant time, so that the decision does not hang on how the
+	// database compares strings.
+	Hash string
+	// Role is the user's role in the account, "" when not a member.
+	Role Role
+}
+
+// ConfigStore keeps the teams, lead sources and rotations of accounts. Every
+// change increments the account's configuration version and writes its audit
+// entries in the same transaction, so that cached configurations can be
+// checked cheaply and no change goes unrecorded. Updates read the current
+// object under a lock and let an apply function decide the change (nil for
+// none); apply must not use the store.
+type ConfigStore interface {
+	// CreateTeam stores a team; CONFLICT when its name is taken in the account.
+	// entry makes the audit entry of the created team (whose ID is set).
+	CreateTeam(ctx context.Context, t *Team, entry func(created *Team) AuditEntry) error
+	// UpdateTeam changes a team; NOT_FOUND, CONFLICT for a name taken.
+	UpdateTeam(ctx context.Context, accountID string, id int64, apply func(cur *Team) (*Team, []AuditEntry, error)) (*Team, error)
+	// DeleteTeam deletes a team with its lead sources and rotation. A team
+	// with leads is TEAM_IN_USE unless force, which detaches them from it.
+	DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(cur *Team, detached int) AuditEntry) error
+	// CreateLeadSource stores a lead source of an existing team of the account;
+	// TEAM_NOT_FOUND otherwise, CONFLICT when the name is taken in the team.
+	CreateLeadSource(ctx context.Context, s *LeadSource, entry func(created *LeadSource) AuditEntry) error
+	// UpdateLeadSource changes a lead source; NOT_FOUND, CONFLICT for a name taken.
+	UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(cur *LeadSource) (*LeadSource, []AuditEntry, error)) (*LeadSource, error)
+	// DeleteLeadSource deletes a lead source; LEAD_SOURCE_IN_USE while leads
+	// name it, unless force, which detaches them from it.
+	DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(cur *LeadSource, detached int) AuditEntry) error
+	// CreateRotation stores a rotation and its members; CONFLICT for a second
+	// default rotation or a second rotation of one team.
+	CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error
+	// UpdateRotation changes a rotation's settings and member list; NOT_FOUND,
+	// CONFLICT as for CreateRotation.
+	UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error)
+	// DeleteRotation deletes a rotation; its leads keep their assignees.
+	DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error
+	// AccountConfig returns a consistent snapshot of the account's settings,
+	// members, teams, lead sources and rotations; NOT_FOUND for an unknown account.
+	AccountConfig(ctx context.Context, accountID string) (*AccountConfig, error)
+}
+
+// StatsStore counts what happened in a time window [from, to).
+type StatsStore interface {
+	// TurnCounts counts a rotation's turns per assignee.
+	TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error)
+	// SkipCounts counts the slots a rotation passed over, per member and reason.
+	SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error)
+	// TeamLeadCounts counts a team's leads created in the window.
+	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
+}
+
+// TeamLeadCounts breaks down a team's leads.
+type TeamLeadCounts struct {
+	Total        int64
+	ByAssignee   map[string]int64 // "" for unassigned
+	ByLeadSource map[int64]int64  // 0 for none
+	ByStatus     map[Status]int64
+}
+
+// LeadStore keeps leads and their audit log.
+type LeadStore interface {
+	// CreateCheck answers, in one read, what creating a lead must know beyond
+	// the configuration; NOT_FOUND for an unknown account, unless the query
+	// asks for a key (then ConfigVersion is 0 and the credential's role "").
+	CreateCheck(ctx context.Context, q CreateCheckQuery) (CreateCheckResult, error)
+	// InsertLead stores the lead and its audit entries in one transaction and
+	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
+	// the matching unique rule breaks, and writes nothing then.
+	InsertLead(ctx context.Context, n *NewLead) error
+	// Lead returns a lead of the account, with its audit log oldest first when
+	// withAudit is set; NOT_FOUND when there is none.
+	Lead(ctx context.Context, accountID string, id int64, withAudit bool) (*Lead, error)
+	// ListLeads returns up to q.Limit leads of the account that pass q.Filter,
+	// in q's order, after q.After when it is set. Audit logs are not filled.
+	ListLeads(ctx context.Context, q LeadQuery) ([]Lead, error)
+	// UpdateLead reads the lead, locked against concurrent writers, and calls
+	// apply with it; apply's write (nil: nothing to write) is stored with its
+	// audit entries in the same transaction, and the lead is returned with its
+	// audit log. apply must not use the store. NOT_FOUND when there is no such
+	// lead; ErrEmailTaken when the new email breaks the unique rule.
+	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
+	// DeleteLead removes the lead, writing the audit entry that entry makes
+	// of it in the same transaction; NOT_FOUND when there is no such lead.
+	DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *Lead) AuditEntry) error
+	// AuditEntries returns up to q.Limit entries of the account, oldest first.
+	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// RotationHistory returns what is recorded of a rotation's turns,
+	// counting assignments from since on.
+	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (RotationHistory, error)
+	// PendingLeads returns up to limit leads of any account whose assignment
+	// is pending, oldest first, without audit logs.
+	PendingLeads(ctx context.Context, limit int) ([]Lead, error)
+}
+
+// LeadWrite is what UpdateLead stores.
+type LeadWrite struct {
+	// Lead is the whole lead as it is to be stored.
+	Lead  *Lead
+	Audit []AuditEntry
+	// UniqueEmail, when not nil, replaces the lead's entry in the unique-email
+	// rule: the lower-cased email, or "" for none.
+	UniqueEmail *string
+	// Turn, when set, records that a rotation turn assigned the lead.
+	Turn *TurnRecord
+}
+
+// TurnRecord is a rotation turn as the store remembers it, for rebuilding
+// the rotation's state and counting daily caps, whatever becomes of the lead.
+type TurnRecord struct {
+	RotationID int64
+	Turn       int64
+	Assignee   string
+	At         time.Time
+	// Skips are the members the turn passed over.
+	Skips []Skip
+	// State, when set, is the rotation's state after the turn (see
+	// Turn.Checkpoint).
+	State map[string]int64
+}
+
+// Sentinel errors a Store returns from InsertLead.
+var (
+	// ErrIdempotencyKeyTaken: another lead of the account holds the key.
+	ErrIdempotencyKeyTaken = &Error{Code: CodeConflict, Message: "idempotency key already used"}
+	// ErrEmailTaken: another live lead of the account holds the email while
+	// the account rejects duplicates.
+	ErrEmailTaken = &Error{Code: CodeDuplicateEmail, Message: "Email already exists"}
+)
+
+// AccountConfig is an account's configuration at one version.
+type AccountConfig struct {
+	Account Account
+	// Version increases with every change of the account's configuration.
+	Version     int64
+	Teams       map[int64]*Team
+	LeadSources map[int64]*LeadSource
+	// TeamLeadSources counts each team's lead sources.
+	TeamLeadSources map[int64]int
+	// Members maps the account's members (lower-cased emails) to their roles.
+	Members map[string]Role
+	// TeamRotations maps a team ID to the team's rotation.
+	TeamRotations map[int64]*Rotation
+	// DefaultRotation is the account's default rotation, or nil.
+	DefaultRotation *Rotation
+}
+
+// Rotation returns the account's rotation with the given id, or nil.
+func (c *AccountConfig) Rotation(id int64) *Rotation {
+	if c.DefaultRotation != nil && c.DefaultRotation.ID == id {
+		return c.DefaultRotation
+	}
+	for _, r := range c.TeamRotations {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// RotationFor returns the rotation that assigns a lead of team teamID (0 for
+// none): the team's rotation, else the account's default, else nil.
+func (c *AccountConfig) RotationFor(teamID int64) *Rotation {
+	if r := c.TeamRotations[teamID]; r != nil && teamID != 0 {
+		return r
+	}
+	return c.DefaultRotation
+}
+
+// CreateCheckQuery asks what CreateCheck answers.
+type CreateCheckQuery struct {
+	AccountID string
+	// IdempotencyKey, when set, asks for the lead created with it.
+	IdempotencyKey string
+	// EmailKey, when set, asks for a live lead with that (lower-cased) email,
+	// other than ExcludeLeadID.
+	EmailKey      string
+	ExcludeLeadID int64
+	// KeyHash, when set, asks for the API key with that hash and its user's
+	// role in the account (see AccountStore.Credential).
+	KeyHash string
+}
+
+// CreateCheckResult is CreateCheck's answer.
+type CreateCheckResult struct {
+	// ConfigVersion is the account's configuration version.
+	ConfigVersion int64
+	// IdempotentLeadID is the lead created with the key, 0 when none, and
+	// IdempotentFingerprint the fingerprint of the request that created it.
+	IdempotentLeadID      int64
+	IdempotentFingerprint string
+	// DuplicateLeadID is the oldest live lead with the email, 0 when none.
+	DuplicateLeadID int64
+	// Credential is the key KeyHash names; nil when none was asked or found.
+	Credential *Credential
+}
+
+// NewLead is a lead to insert with its audit entries.
+type NewLead struct {
+	Lead  *Lead
+	Audit []AuditEntry
+	// IdempotencyKey and Fingerprint, when set, are stored with the lead;
+	// the key is unique per account.
+	IdempotencyKey string
+	Fingerprint    string
+	// UniqueEmail, when set, is the lead's lower-cased email and must be unique
+	// among the account's live leads (the account rejects duplicates).
+	UniqueEmail string
+	// Skips are the members the assigning turn passed over, for statistics.
+	Skips []Skip
+	// TurnState, when set, is the rotation's state after the assigning turn,
+	// stored with the turn as a checkpoint (see Turn.Checkpoint).
+	TurnState map[string]int64
+}
