@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// CreateAccount stores a new account; CONFLICT when the ID is taken.
+func (s *Store) CreateAccount(ctx context.Context, a *leads.Account) error {
+	row := &accountRow{ID: a.ID, Name: a.Name, DuplicatePolicy: string(a.DuplicatePolicy), ConfigVersion: 1,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+		if isUnique(err, accountPK) {
+			return leads.Errorf(leads.CodeConflict, "account %s already exists", a.ID)
+		}
+		return fmt.Errorf("insert account: %w", err)
+	}
+	return nil
+}
+
+// Account returns an account; NOT_FOUND when unknown.
+func (s *Store) Account(ctx context.Context, id string) (*leads.Account, error) {
+	row := new(accountRow)
+	if err := s.db.NewSelect().Model(row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "account")
+	}
+	return row.account(), nil
+}
+
+// UpdateAccount changes an account's settings under a row lock. The
+// duplicate policy is part of the configuration, so the version moves.
+func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.Account) (*leads.Account, []leads.AuditEntry, error)) (*leads.Account, error) {
+	var out *leads.Account
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := new(accountRow)
+		q := tx.NewSelect().Model(row).Where("id = ?", id)
+		if s.dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err, "account")
+		}
+		out = row.account()
+		next, audit, err := apply(out)
+		if err != nil || next == nil {
+			return err
+		}
+		if err := bumpConfig(ctx, tx, id, next.UpdatedAt); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*accountRow)(nil)).Set("name = ?", next.Name).
+			Set("duplicate_policy = ?", string(next.DuplicatePolicy)).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update account: %w", err)
+		}
+		out = next
+		return insertAudit(ctx, tx, audit...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PutMember adds a member to an account or changes its role; NOT_FOUND for
+// an unknown account. Members are part of the account's configuration.
+func (s *Store) PutMember(ctx context.Context, m *leads.Member, audit []leads.AuditEntry) error {
+	row := &memberRow{AccountID: m.AccountID, Email: m.Email, Role: string(m.Role), CreatedAt: m.CreatedAt}
+	return s.tx(ctx, func(tx bun.Tx) error {
+		if err := bumpConfig(ctx, tx, m.AccountID, m.CreatedAt); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(row).
+			On("CONFLICT (account_id, email) DO UPDATE").
+			Set("role = EXCLUDED.role").
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("put member: %w", err)
+		}
+		return insertAudit(ctx, tx, audit...)
+	})
+}
+
+// RemoveMember removes a member; the schema removes it from rotations, and
+// rotations that fall back to it fall back to nobody.
+func (s *Store) RemoveMember(ctx context.Context, accountID, email string, entry func(*leads.Member) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(memberRow)
+		if err := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("email = ?", email).Scan(ctx); err != nil {
+			return notFound(err, "member")
+		}
+		now := time.Now().UTC()
+		if err := bumpConfig(ctx, tx, accountID, now); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*memberRow)(nil)).Where("account_id = ?", accountID).Where("email = ?", email).Exec(ctx); err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		_, err := tx.NewUpdate().Model((*rotationRow)(nil)).Set("fallback_assignee = ''").
+			Where("account_id = ?", accountID).Where("fallback_assignee = ?", email).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("clear fallback: %w", err)
+		}
+		m := row.member()
+		return insertAudit(ctx, tx, entry(&m))
+	})
+}
+
+// Members returns the members of an account, ordered by email.
+func (s *Store) Members(ctx context.Context, accountID string) ([]leads.Member, error) {
+	var rows []memberRow
+	if err := s.db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Order("email").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select members: %w", err)
+	}
+	out := make([]leads.Member, len(rows))
+	for i := range rows {
+		out[i] = rows[i].member()
+	}
+	return out, nil
+}
+
+// Member returns a member of an account; NOT_FOUND when not a member.
+func (s *Store) Member(ctx context.Context, accountID, email string) (*leads.Member, error) {
+	row := new(memberRow)
+	err := s.db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("email = ?", email).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "member")
+	}
+	m := row.member()
+	return &m, nil
+}
+
+// CreateAPIKey stores a key under the hash of its secret and sets its ID;
+// CONFLICT in the unlikely event that its public prefix is taken.
+func (s *Store) CreateAPIKey(ctx context.Context, k *leads.APIKey, hash string) error {
+	row := &apiKeyRow{Email: k.Email, Prefix: k.Prefix, Hash: hash, Name: k.Name, CreatedAt: k.CreatedAt}
+	if _, err := s.db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		if isUnique(err, apiKeyPrefix) {
+			return leads.Errorf(leads.CodeConflict, "API key prefix taken, try again")
+		}
+		return fmt.Errorf("insert api key: %w", err)
+	}
+	k.ID = row.ID
+	return nil
+}
+
+// Credential returns the key whose secret hashes to hash and its user's role
+// in the account, in one query; NOT_FOUND when there is no such key.
+func (s *Store) Credential(ctx context.Context, hash, accountID string) (*leads.Credential, error) {
+	if s.dialect == Postgres {
+		return s.credentialPostgres(ctx, hash, accountID)
+	}
+	var row struct {
+		apiKeyRow `bun:",extend"`
+		Role      sql.NullString `bun:"role"`
+	}
+	err := s.db.NewSelect().Model(&row).ColumnExpr("api_key_row.*, m.role").
+		Join("LEFT JOIN members AS m ON m.account_id = ? AND m.email = api_key_row.email", accountID).
+		Where("api_key_row.hash = ?", hash).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "API key")
+	}
+	return &leads.Credential{Key: *row.apiKeyRow.apiKey(), Hash: row.Hash, Role: leads.Role(row.Role.String)}, nil
+}
+
+// RevokeAPIKey marks the live key with the given prefix revoked; NOT_FOUND
+// when there is none.
+func (s *Store) RevokeAPIKey(ctx context.Context, prefix string, now time.Time) error {
+	res, err := s.db.NewUpdate().Model((*apiKeyRow)(nil)).
+		Set("revoked_at = ?", now).
+		Where("prefix = ?", prefix).
+		Where("revoked_at IS NULL").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return leads.Errorf(leads.CodeNotFound, "API key not found")
+	}
+	return nil
+}
+
+// TouchAPIKey records that the key was used at now.
+func (s *Store) TouchAPIKey(ctx context.Context, id int64, now time.Time) error {
+	_, err := s.db.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("touch api key: %w", err)
+	}
+	return nil
+}
+
+// APIKeys returns the keys of the user email, or of every user when email
+// is "", revoked ones included, by id.
+func (s *Store) APIKeys(ctx context.Context, email string) ([]leads.APIKey, error) {
+	var rows []apiKeyRow
+	q := s.db.NewSelect().Model(&rows).Order("id")
+	if email != "" {
+		q = q.Where("email = ?", email)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select api keys: %w", err)
+	}
+	out := make([]leads.APIKey, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].apiKey()
+	}
+	return out, nil
+}

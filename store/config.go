@@ -1,0 +1,438 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// insertAudit writes audit entries in tx.
+func insertAudit(ctx context.Context, tx bun.Tx, entries ...leads.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	rows := auditRows(entries, 0)
+	if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	return nil
+}
+
+// lockRow reads the row of model with the given id in the account, locked
+// against concurrent writers until tx ends; NOT_FOUND names kind.
+func (s *Store) lockRow(ctx context.Context, tx bun.Tx, model any, accountID string, id int64, kind string) error {
+	q := tx.NewSelect().Model(model).Where("account_id = ?", accountID).Where("id = ?", id)
+	if s.dialect == Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return notFound(err, kind)
+	}
+	return nil
+}
+
+// CreateTeam stores a team and sets its ID; CONFLICT when the account has a
+// team of that name, NOT_FOUND for an unknown account.
+func (s *Store) CreateTeam(ctx context.Context, t *leads.Team, entry func(*leads.Team) leads.AuditEntry) error {
+	row := &teamRow{AccountID: t.AccountID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		if err := bumpConfig(ctx, tx, t.AccountID, t.CreatedAt); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		t.ID = row.ID
+		return insertAudit(ctx, tx, entry(t))
+	})
+	if err != nil {
+		t.ID = 0
+		return teamError(err, t.Name)
+	}
+	return nil
+}
+
+func teamError(err error, name string) error {
+	switch {
+	case leads.ErrorCode(err) != leads.CodeInternal:
+		return err
+	case isUnique(err, teamName):
+		return leads.Errorf(leads.CodeConflict, "a team named %q already exists", name)
+	}
+	return fmt.Errorf("write team: %w", err)
+}
+
+// UpdateTeam changes a team under a row lock.
+func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(*leads.Team) (*leads.Team, []leads.AuditEntry, error)) (*leads.Team, error) {
+	var out *leads.Team
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := new(teamRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
+			return err
+		}
+		out = row.team()
+		next, audit, err := apply(out)
+		if err != nil || next == nil {
+			return err
+		}
+		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*teamRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		out = next
+		return insertAudit(ctx, tx, audit...)
+	})
+	if err != nil {
+		return nil, teamError(err, "")
+	}
+	return out, nil
+}
+
+// DeleteTeam deletes a team; its lead sources and rotation go with it (the
+// schema cascades). Leads naming it make it TEAM_IN_USE unless force, which
+// detaches them from the team and its lead sources first.
+func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.Team, int) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(teamRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
+			return err
+		}
+		detached, err := s.detach(ctx, tx, accountID, "team_id", id, force, leads.CodeTeamInUse, "team")
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		if err := bumpConfig(ctx, tx, accountID, now); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*teamRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete team: %w", err)
+		}
+		return insertAudit(ctx, tx, entry(row.team(), detached))
+	})
+}
+
+// detach counts the account's leads whose column names the object id and,
+// with force, clears it (and, for a team, the lead source too); without
+// force, leads naming it make the deletion fail with inUse.
+func (s *Store) detach(ctx context.Context, tx bun.Tx, accountID, column string, id int64, force bool, inUse, kind string) (int, error) {
+	n, err := tx.NewSelect().Model((*leadRow)(nil)).Where("account_id = ?", accountID).Where("? = ?", bun.Ident(column), id).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count leads: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if !force {
+		return 0, &leads.Error{Code: inUse, Message: fmt.Sprintf("the %s has %d leads: delete with force=true to detach them", kind, n),
+			Details: map[string]any{"leads": n}}
+	}
+	q := tx.NewUpdate().Model((*leadRow)(nil)).Set("lead_source_id = NULL").Set("updated_at = ?", time.Now().UTC()).
+		Where("account_id = ?", accountID).Where("? = ?", bun.Ident(column), id)
+	if column == "team_id" {
+		q = q.Set("team_id = NULL")
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("detach leads: %w", err)
+	}
+	return int(n), nil
+}
+
+// CreateLeadSource stores a lead source of an existing team of the account
+// and sets its ID; TEAM_NOT_FOUND otherwise, CONFLICT when the name is taken.
+func (s *Store) CreateLeadSource(ctx context.Context, src *leads.LeadSource, entry func(*leads.LeadSource) leads.AuditEntry) error {
+	row := &leadSourceRow{AccountID: src.AccountID, TeamID: src.TeamID, Name: src.Name, CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		if err := bumpConfig(ctx, tx, src.AccountID, src.CreatedAt); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		src.ID = row.ID
+		return insertAudit(ctx, tx, entry(src))
+	})
+	if err != nil {
+		src.ID = 0
+		if isForeignKey(err) {
+			return &leads.Error{Code: leads.CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": src.TeamID}}
+		}
+		return leadSourceError(err, src.Name)
+	}
+	return nil
+}
+
+func leadSourceError(err error, name string) error {
+	switch {
+	case leads.ErrorCode(err) != leads.CodeInternal:
+		return err
+	case isUnique(err, leadSourceName):
+		return leads.Errorf(leads.CodeConflict, "the team has a lead source named %q already", name)
+	}
+	return fmt.Errorf("write lead source: %w", err)
+}
+
+// UpdateLeadSource changes a lead source under a row lock.
+func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(*leads.LeadSource) (*leads.LeadSource, []leads.AuditEntry, error)) (*leads.LeadSource, error) {
+	var out *leads.LeadSource
+	var name string
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := new(leadSourceRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
+			return err
+		}
+		out = row.leadSource()
+		next, audit, err := apply(out)
+		if err != nil || next == nil {
+			return err
+		}
+		name = next.Name
+		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*leadSourceRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		out = next
+		return insertAudit(ctx, tx, audit...)
+	})
+	if err != nil {
+		return nil, leadSourceError(err, name)
+	}
+	return out, nil
+}
+
+// DeleteLeadSource deletes a lead source; leads naming it make it
+// LEAD_SOURCE_IN_USE unless force, which detaches them first.
+func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.LeadSource, int) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(leadSourceRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
+			return err
+		}
+		detached, err := s.detach(ctx, tx, accountID, "lead_source_id", id, force, leads.CodeLeadSourceInUse, "lead source")
+		if err != nil {
+			return err
+		}
+		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*leadSourceRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete lead source: %w", err)
+		}
+		return insertAudit(ctx, tx, entry(row.leadSource(), detached))
+	})
+}
+
+// CreateRotation stores a rotation with its members and sets its ID.
+func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry func(*leads.Rotation) leads.AuditEntry) error {
+	row := newRotationRow(r)
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		if err := bumpConfig(ctx, tx, r.AccountID, r.CreatedAt); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		r.ID = row.ID
+		if err := insertRotationMembers(ctx, tx, r); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, entry(r))
+	})
+	if err != nil {
+		r.ID = 0
+		return rotationError(err, r)
+	}
+	return nil
+}
+
+// UpdateRotation changes a rotation's settings and member list under a lock.
+func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(*leads.Rotation) (*leads.Rotation, []leads.AuditEntry, error)) (*leads.Rotation, error) {
+	var out *leads.Rotation
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := new(rotationRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
+			return err
+		}
+		cur := row.rotation()
+		var members []rotationMemberRow
+		if err := tx.NewSelect().Model(&members).Where("rotation_id = ?", id).Order("position").Scan(ctx); err != nil {
+			return fmt.Errorf("select rotation members: %w", err)
+		}
+		for _, m := range members {
+			cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+		}
+		out = cur
+		next, audit, err := apply(cur)
+		if err != nil || next == nil {
+			return err
+		}
+		out = next
+		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model(newRotationRow(next)).
+			Column("team_id", "is_default", "name", "fallback_assignee", "timezone", "updated_at").
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*rotationMemberRow)(nil)).Where("rotation_id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		if err := insertRotationMembers(ctx, tx, next); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, audit...)
+	})
+	if err != nil {
+		return nil, rotationError(err, out)
+	}
+	return out, nil
+}
+
+// DeleteRotation deletes a rotation; its leads keep their assignees and lose
+// the reference to it.
+func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(*leads.Rotation) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(rotationRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
+			return err
+		}
+		cur := row.rotation()
+		var members []rotationMemberRow
+		if err := tx.NewSelect().Model(&members).Where("rotation_id = ?", id).Order("position").Scan(ctx); err != nil {
+			return fmt.Errorf("select rotation members: %w", err)
+		}
+		for _, m := range members {
+			cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+		}
+		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*rotationRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete rotation: %w", err)
+		}
+		return insertAudit(ctx, tx, entry(cur))
+	})
+}
+
+func insertRotationMembers(ctx context.Context, tx bun.Tx, r *leads.Rotation) error {
+	rows := rotationMemberRows(r)
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
+	return err
+}
+
+func rotationError(err error, r *leads.Rotation) error {
+	switch {
+	case leads.ErrorCode(err) != leads.CodeInternal:
+		return err
+	case isUnique(err, rotationDefault):
+		return leads.Errorf(leads.CodeConflict, "the account already has a default rotation")
+	case isUnique(err, rotationPerTeam):
+		return leads.Errorf(leads.CodeConflict, "team %d already has a rotation", r.TeamID)
+	case isForeignKey(err):
+		// Members were checked before; what is left is the team.
+		return &leads.Error{Code: leads.CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": r.TeamID}}
+	}
+	return fmt.Errorf("write rotation: %w", err)
+}
+
+// AccountConfig returns a consistent snapshot of the account's settings,
+// members, teams, lead sources and rotations; NOT_FOUND for an unknown account.
+func (s *Store) AccountConfig(ctx context.Context, accountID string) (*leads.AccountConfig, error) {
+	var cfg *leads.AccountConfig
+	// Repeatable read: the version and everything it versions come from one
+	// snapshot, so a cached configuration is never newer than its version.
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	if s.dialect == SQLite {
+		opts = nil // SQLite transactions are serializable; it knows no levels
+	}
+	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		cfg, err = loadConfig(ctx, tx, accountID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.AccountConfig, error) {
+	account := new(accountRow)
+	if err := tx.NewSelect().Model(account).Where("id = ?", accountID).Scan(ctx); err != nil {
+		return nil, notFound(err, "account")
+	}
+	var teams []teamRow
+	var sources []leadSourceRow
+	var rotations []rotationRow
+	var members []rotationMemberRow
+	var accountMembers []memberRow
+	if err := tx.NewSelect().Model(&teams).Where("account_id = ?", accountID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select teams: %w", err)
+	}
+	if err := tx.NewSelect().Model(&sources).Where("account_id = ?", accountID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select lead sources: %w", err)
+	}
+	if err := tx.NewSelect().Model(&rotations).Where("account_id = ?", accountID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select rotations: %w", err)
+	}
+	if err := tx.NewSelect().Model(&members).Where("account_id = ?", accountID).Order("rotation_id", "position").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select rotation members: %w", err)
+	}
+	if err := tx.NewSelect().Model(&accountMembers).Column("email", "role").Where("account_id = ?", accountID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select members: %w", err)
+	}
+
+	cfg := &leads.AccountConfig{
+		Account:         *account.account(),
+		Version:         account.ConfigVersion,
+		Teams:           make(map[int64]*leads.Team, len(teams)),
+		LeadSources:     make(map[int64]*leads.LeadSource, len(sources)),
+		TeamLeadSources: make(map[int64]int, len(teams)),
+		TeamRotations:   make(map[int64]*leads.Rotation),
+		Members:         make(map[string]leads.Role, len(accountMembers)),
+	}
+	for _, m := range accountMembers {
+		cfg.Members[m.Email] = leads.Role(m.Role)
+	}
+	for i := range teams {
+		cfg.Teams[teams[i].ID] = teams[i].team()
+	}
+	for i := range sources {
+		cfg.LeadSources[sources[i].ID] = sources[i].leadSource()
+		cfg.TeamLeadSources[sources[i].TeamID]++
+	}
+	byID := make(map[int64]*leads.Rotation, len(rotations))
+	for i := range rotations {
+		r := rotations[i].rotation()
+		byID[r.ID] = r
+		if r.Default {
+			cfg.DefaultRotation = r
+		} else {
+			cfg.TeamRotations[r.TeamID] = r
+		}
+	}
+	for _, m := range members {
+		if r := byID[m.RotationID]; r != nil {
+			r.Members = append(r.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+		}
+	}
+	return cfg, nil
+}

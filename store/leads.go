@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// CreateCheck answers, in one query, the account's configuration version,
+// the lead created with an idempotency key and a live lead with an email.
+func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+	if s.dialect == Postgres {
+		return s.createCheckPostgres(ctx, q)
+	}
+	if q.KeyHash != "" {
+		st, err := s.sqlitePrepared(ctx)
+		if err != nil {
+			return leads.CreateCheckResult{}, err
+		}
+		return s.createCheckWithKey(ctx, "create check", q, func(_ string, args ...any) *sql.Row {
+			return st.check.QueryRowContext(ctx, args...)
+		})
+	}
+	var version int64
+	var idemID, dupID sql.NullInt64
+	var idemFP sql.NullString
+	err := s.db.NewRaw(`SELECT a.config_version,
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
+	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1)
+FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
+		Scan(ctx, &version, &idemID, &idemFP, &dupID)
+	if err != nil {
+		return leads.CreateCheckResult{}, notFound(err, "account")
+	}
+	return leads.CreateCheckResult{
+		ConfigVersion:         version,
+		IdempotentLeadID:      idemID.Int64,
+		IdempotentFingerprint: idemFP.String,
+		DuplicateLeadID:       dupID.Int64,
+	}, nil
+}
+
+// InsertLead stores the lead, the rotation turn that assigned it and its
+// audit entries atomically, and sets their IDs. Concurrent calls share one
+// write (see batch.go); each gets the outcome it would have had alone:
+// ErrIdempotencyKeyTaken or ErrEmailTaken report the unique rule that broke.
+func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) error {
+	rows, err := newLeadRows(n)
+	if err != nil {
+		return err
+	}
+	p := &pendingInsert{n: n, rows: rows, done: make(chan struct{})}
+	return s.enqueue(p)
+}
+
+// newLeadRows returns the rows that store n.
+func newLeadRows(n *leads.NewLead) (*leadRows, error) {
+	lead := newLeadRow(n.Lead)
+	lead.IdempotencyKey = n.IdempotencyKey
+	lead.IdempotencyFingerprint = n.Fingerprint
+	lead.EmailUnique = n.UniqueEmail
+	r := &leadRows{lead: lead, audit: auditRows(n.Audit, 0)}
+	if n.Lead.AssignedTo != "" {
+		at := n.Lead.CreatedAt
+		lead.AssignedAt = &at
+		if n.Lead.RotationTurn > 0 {
+			var err error
+			if r.turn, err = newTurnRow(n.Lead.RotationID, n.Lead.RotationTurn, n.Lead.AssignedTo, 0, at, n.TurnState); err != nil {
+				return nil, err
+			}
+			r.skips = skipRows(n.Lead.RotationID, n.Lead.RotationTurn, n.Skips, at)
+		}
+	}
+	return r, nil
+}
+
+// leadWriteError translates the errors a lead write can meet.
+func leadWriteError(err error) error {
+	switch {
+	case leads.ErrorCode(err) != leads.CodeInternal:
+		return err
+	case isUnique(err, leadIdempotency):
+		return leads.ErrIdempotencyKeyTaken
+	case isUnique(err, leadEmailUnique):
+		return leads.ErrEmailTaken
+	case isForeignKey(err):
+		return leads.Errorf(leads.CodeConflict, "the lead's team, lead source or rotation no longer exists")
+	}
+	return fmt.Errorf("write lead: %w", err)
+}
+
+func auditRows(entries []leads.AuditEntry, leadID int64) []auditRow {
+	rows := make([]auditRow, len(entries))
+	for i := range entries {
+		rows[i] = newAuditRow(&entries[i])
+		if leadID != 0 {
+			rows[i].LeadID = leadID
+		}
+	}
+	return rows
+}
+
+// Lead returns a lead of the account, with its audit log oldest first when
+// withAudit is set; NOT_FOUND when the account has no such lead.
+func (s *Store) Lead(ctx context.Context, accountID string, id int64, withAudit bool) (*leads.Lead, error) {
+	return readLead(ctx, s.db, accountID, id, withAudit)
+}
+
+func readLead(ctx context.Context, db bun.IDB, accountID string, id int64, withAudit bool) (*leads.Lead, error) {
+	row := new(leadRow)
+	if err := db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "lead")
+	}
+	lead := row.lead()
+	if withAudit {
+		var rows []auditRow
+		err := db.NewSelect().Model(&rows).Where("lead_id = ?", id).Where("account_id = ?", accountID).Order("id").Scan(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("select audit log: %w", err)
+		}
+		lead.AuditLog = make([]leads.AuditEntry, len(rows))
+		for i := range rows {
+			lead.AuditLog[i] = rows[i].entry()
+		}
+	}
+	return lead, nil
+}
+
+// UpdateLead reads the lead under a row lock (PostgreSQL: FOR UPDATE; SQLite
+// has one writer), lets apply decide the write, and stores it with its audit
+// entries and turn in the same transaction.
+func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *leads.Lead) (*leads.LeadWrite, error)) (*leads.Lead, error) {
+	var out *leads.Lead
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := new(leadRow)
+		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
+		if s.dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err, "lead")
+		}
+		w, err := apply(row.lead())
+		if err != nil {
+			return err
+		}
+		if w != nil {
+			if err := writeLead(ctx, tx, row, w); err != nil {
+				return err
+			}
+		}
+		out, err = readLead(ctx, tx, accountID, id, true)
+		return err
+	})
+	if err != nil {
+		return nil, leadWriteError(err)
+	}
+	return out, nil
+}
+
+// writeLead stores w over the lead whose current row is cur.
+func writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite) error {
+	next := newLeadRow(w.Lead)
+	next.IdempotencyKey, next.IdempotencyFingerprint = cur.IdempotencyKey, cur.IdempotencyFingerprint
+	next.EmailUnique, next.AssignedAt = cur.EmailUnique, cur.AssignedAt
+	if w.UniqueEmail != nil {
+		next.EmailUnique = *w.UniqueEmail
+	}
+	if next.AssignedTo != cur.AssignedTo || w.Turn != nil {
+		at := w.Lead.UpdatedAt
+		next.AssignedAt = &at
+	}
+	_, err := tx.NewUpdate().Model(next).ExcludeColumn("id", "account_id", "created_at").
+		Where("id = ?", cur.ID).Where("account_id = ?", cur.AccountID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if w.Turn != nil {
+		turn, err := newTurnRow(w.Turn.RotationID, w.Turn.Turn, w.Turn.Assignee, cur.ID, w.Turn.At, w.Turn.State)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(turn).Exec(ctx); err != nil {
+			return err
+		}
+		if skips := skipRows(w.Turn.RotationID, w.Turn.Turn, w.Turn.Skips, w.Turn.At); len(skips) > 0 {
+			if _, err := tx.NewInsert().Model(&skips).Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if len(w.Audit) > 0 {
+		audit := auditRows(w.Audit, cur.ID)
+		if _, err := tx.NewInsert().Model(&audit).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteLead removes the lead and writes the entry that records it, in one
+// transaction; NOT_FOUND when the account has no such lead.
+func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *leads.Lead) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(leadRow)
+		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
+		if s.dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err, "lead")
+		}
+		e := entry(row.lead())
+		audit := auditRows([]leads.AuditEntry{e}, id)
+		if _, err := tx.NewInsert().Model(&audit).Exec(ctx); err != nil {
+			return fmt.Errorf("insert audit entry: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*leadRow)(nil)).Where("id = ?", id).Where("account_id = ?", accountID).Exec(ctx); err != nil {
+			return fmt.Errorf("delete lead: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListLeads returns a page of leads in keyset order: (sort column, id), so
+// that rows inserted while a client pages never shift what it has yet to see.
+func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) ([]leads.Lead, error) {
+	var rows []leadRow
+	sel := s.db.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID)
+	f := q.Filter
+	if len(f.Statuses) > 0 {
+		sel = sel.Where("status IN (?)", bun.In(f.Statuses))
+	}
+	if f.TeamID != 0 {
+		sel = sel.Where("team_id = ?", f.TeamID)
+	}
+	if f.LeadSourceID != 0 {
+		sel = sel.Where("lead_source_id = ?", f.LeadSourceID)
+	}
+	switch {
+	case f.Unassigned:
+		sel = sel.Where("assigned_to = ''")
+	case f.AssignedTo != "":
+		sel = sel.Where("assigned_to = ?", f.AssignedTo)
+	}
+	if f.Archived != nil {
+		sel = sel.Where("archived = ?", *f.Archived)
+	}
+	if f.CreatedAfter != nil {
+		sel = sel.Where("created_at >= ?", f.CreatedAfter.UTC())
+	}
+	if f.CreatedBefore != nil {
+		sel = sel.Where("created_at < ?", f.CreatedBefore.UTC())
+	}
+	if f.Query != "" {
+		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
+		sel = sel.Where(`(lower(first_name || ' ' || last_name) LIKE ?0 ESCAPE '\'
+			OR lower(email) LIKE ?0 ESCAPE '\' OR lower(phone) LIKE ?0 ESCAPE '\' OR lower(company) LIKE ?0 ESCAPE '\')`, pattern)
+	}
+	column := bun.Ident("created_at")
+	if q.Sort == leads.SortUpdatedAt {
+		column = bun.Ident("updated_at")
+	}
+	dir, cmp := "DESC", "<"
+	if q.Ascending {
+		dir, cmp = "ASC", ">"
+	}
+	if q.After != nil {
+		sel = sel.Where("(?, id) "+cmp+" (?, ?)", column, q.After.At.UTC(), q.After.ID)
+	}
+	sel = sel.OrderExpr("? "+dir+", id "+dir, column).Limit(int64(q.Limit))
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list leads: %w", err)
+	}
+	out := make([]leads.Lead, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].lead()
+	}
+	return out, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// AuditEntries returns entries of the account, oldest first.
+func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) ([]leads.AuditEntry, error) {
+	var rows []auditRow
+	sel := s.db.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID).Where("id > ?", q.AfterID)
+	if q.LeadID != 0 {
+		sel = sel.Where("lead_id = ?", q.LeadID)
+	}
+	if q.Event != "" {
+		sel = sel.Where("event = ?", q.Event)
+	}
+	if err := sel.Order("id").Limit(int64(q.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select audit log: %w", err)
+	}
+	out := make([]leads.AuditEntry, len(rows))
+	for i := range rows {
+		out[i] = rows[i].entry()
+	}
+	return out, nil
+}
+
+// RotationHistory returns the assignee and number of the rotation's highest
+// turn on record, and how many turns each member got since since.
+func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (leads.RotationHistory, error) {
+	var h leads.RotationHistory
+	last := new(turnRow)
+	err := s.db.NewSelect().Model(last).Column("assignee", "turn").
+		Where("rotation_id = ?", rotationID).Order("turn DESC").Limit(1).Scan(ctx)
+	switch {
+	case err == nil:
+		h.LastAssignee, h.LastTurn = last.Assignee, last.Turn
+	case !errors.Is(err, sql.ErrNoRows):
+		return h, fmt.Errorf("select last turn: %w", err)
+	}
+	var counts []struct {
+		Assignee string `bun:"assignee"`
+		N        int64  `bun:"n"`
+	}
+	err = s.db.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
+		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", since.UTC()).
+		Group("assignee").Scan(ctx, &counts)
+	if err != nil {
+		return h, fmt.Errorf("count turns: %w", err)
+	}
+	h.AssignedSince = make(map[string]int64, len(counts))
+	for _, c := range counts {
+		h.AssignedSince[c.Assignee] = c.N
+	}
+	if err := s.checkpoint(ctx, rotationID, &h); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// checkpoint adds to h the rotation's latest checkpoint and the slots that
+// the turns recorded after it charged to each member.
+func (s *Store) checkpoint(ctx context.Context, rotationID int64, h *leads.RotationHistory) error {
+	cp := new(turnRow)
+	err := s.db.NewSelect().Model(cp).Column("turn", "state").
+		Where("rotation_id = ?", rotationID).Where("state IS NOT NULL").Order("turn DESC").Limit(1).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("select checkpoint: %w", err)
+	}
+	if err := json.Unmarshal([]byte(cp.State), &h.Checkpoint); err != nil {
+		return fmt.Errorf("decode checkpoint of turn %d: %w", cp.Turn, err)
+	}
+	h.CheckpointTurn = cp.Turn
+	var slots []struct {
+		Member string `bun:"member"`
+		N      int64  `bun:"n"`
+	}
+	err = s.db.NewRaw(`SELECT member, sum(n) AS n FROM (
+	SELECT assignee AS member, count(*) AS n FROM rotation_turns WHERE rotation_id = ?0 AND turn > ?1 GROUP BY assignee
+	UNION ALL
+	SELECT member, sum(slots) AS n FROM rotation_skips WHERE rotation_id = ?0 AND turn > ?1 GROUP BY member
+) AS t GROUP BY member`, rotationID, cp.Turn).Scan(ctx, &slots)
+	if err != nil {
+		return fmt.Errorf("count slots since checkpoint: %w", err)
+	}
+	h.SlotsSince = make(map[string]int64, len(slots))
+	for _, sl := range slots {
+		h.SlotsSince[sl.Member] = sl.N
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// PendingLeads returns up to limit leads of any account that wait for their
+// rotation, oldest first.
+func (s *Store) PendingLeads(ctx context.Context, limit int) ([]leads.Lead, error) {
+	var rows []leadRow
+	err := s.db.NewSelect().Model(&rows).Where("assignment_pending").Order("id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("select pending leads: %w", err)
+	}
+	out := make([]leads.Lead, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].lead()
+	}
+	return out, nil
+}

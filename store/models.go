@@ -1,0 +1,313 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// The bun models are private: the rest of leadrotor sees only leads types.
+
+type accountRow struct {
+	bun.BaseModel `bun:"table:accounts"`
+
+	ID              string    `bun:"id,pk"`
+	Name            string    `bun:"name"`
+	DuplicatePolicy string    `bun:"duplicate_policy"`
+	ConfigVersion   int64     `bun:"config_version"`
+	CreatedAt       time.Time `bun:"created_at"`
+	UpdatedAt       time.Time `bun:"updated_at"`
+}
+
+func (r *accountRow) account() *leads.Account {
+	return &leads.Account{ID: r.ID, Name: r.Name, DuplicatePolicy: leads.DuplicatePolicy(r.DuplicatePolicy),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type memberRow struct {
+	bun.BaseModel `bun:"table:members"`
+
+	AccountID string    `bun:"account_id,pk"`
+	Email     string    `bun:"email,pk"`
+	Role      string    `bun:"role"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+func (r *memberRow) member() leads.Member {
+	return leads.Member{AccountID: r.AccountID, Email: r.Email, Role: leads.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+}
+
+type apiKeyRow struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	ID         int64      `bun:"id,pk,autoincrement"`
+	Email      string     `bun:"email"`
+	Prefix     string     `bun:"prefix"`
+	Hash       string     `bun:"hash"`
+	Name       string     `bun:"name"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+}
+
+func (r *apiKeyRow) apiKey() *leads.APIKey {
+	return &leads.APIKey{ID: r.ID, Email: r.Email, Prefix: r.Prefix, Name: r.Name, CreatedAt: r.CreatedAt.UTC(),
+		LastUsedAt: utcPtr(r.LastUsedAt), RevokedAt: utcPtr(r.RevokedAt)}
+}
+
+type teamRow struct {
+	bun.BaseModel `bun:"table:teams"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	AccountID string    `bun:"account_id"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
+}
+
+func (r *teamRow) team() *leads.Team {
+	return &leads.Team{ID: r.ID, AccountID: r.AccountID, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type leadSourceRow struct {
+	bun.BaseModel `bun:"table:lead_sources"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	AccountID string    `bun:"account_id"`
+	TeamID    int64     `bun:"team_id"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
+}
+
+func (r *leadSourceRow) leadSource() *leads.LeadSource {
+	return &leads.LeadSource{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Name: r.Name,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type rotationRow struct {
+	bun.BaseModel `bun:"table:rotations"`
+
+	ID               int64     `bun:"id,pk,autoincrement"`
+	AccountID        string    `bun:"account_id"`
+	TeamID           int64     `bun:"team_id,nullzero"`
+	IsDefault        bool      `bun:"is_default"`
+	Name             string    `bun:"name"`
+	FallbackAssignee string    `bun:"fallback_assignee"`
+	Timezone         string    `bun:"timezone"`
+	CreatedAt        time.Time `bun:"created_at"`
+	UpdatedAt        time.Time `bun:"updated_at"`
+}
+
+func newRotationRow(r *leads.Rotation) *rotationRow {
+	return &rotationRow{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, IsDefault: r.Default, Name: r.Name,
+		FallbackAssignee: r.FallbackAssignee, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func (r *rotationRow) rotation() *leads.Rotation {
+	return &leads.Rotation{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Default: r.IsDefault, Name: r.Name,
+		FallbackAssignee: r.FallbackAssignee, Timezone: r.Timezone, Members: []leads.RotationMember{},
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type rotationMemberRow struct {
+	bun.BaseModel `bun:"table:rotation_members"`
+
+	RotationID int64  `bun:"rotation_id,pk"`
+	AccountID  string `bun:"account_id"`
+	Position   int    `bun:"position"`
+	Email      string `bun:"email,pk"`
+	Weight     int    `bun:"weight"`
+	Paused     bool   `bun:"paused"`
+	DailyCap   int    `bun:"daily_cap"`
+}
+
+func rotationMemberRows(r *leads.Rotation) []rotationMemberRow {
+	rows := make([]rotationMemberRow, len(r.Members))
+	for i, m := range r.Members {
+		rows[i] = rotationMemberRow{RotationID: r.ID, AccountID: r.AccountID, Position: i, Email: m.User,
+			Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap}
+	}
+	return rows
+}
+
+type leadRow struct {
+	bun.BaseModel `bun:"table:leads"`
+
+	ID                       int64          `bun:"id,pk,autoincrement"`
+	AccountID                string         `bun:"account_id"`
+	TeamID                   int64          `bun:"team_id,nullzero"`
+	LeadSourceID             int64          `bun:"lead_source_id,nullzero"`
+	ApplicationID            string         `bun:"application_id"`
+	FirstName                string         `bun:"first_name"`
+	LastName                 string         `bun:"last_name"`
+	ImgSrc                   string         `bun:"img_src"`
+	Email                    string         `bun:"email"`
+	Phone                    string         `bun:"phone"`
+	Company                  string         `bun:"company"`
+	JobTitle                 string         `bun:"job_title"`
+	Branch                   string         `bun:"branch"`
+	Source                   string         `bun:"source"`
+	Position                 string         `bun:"position"`
+	Location                 string         `bun:"location"`
+	ProductsServicesSold     string         `bun:"products_services_sold"`
+	NumberOfEmployees        *int64         `bun:"number_of_employees"`
+	CurrentPaymentProcessor  string         `bun:"current_payment_processor"`
+	MonthlyTransactionVolume *int64         `bun:"monthly_transaction_volume"`
+	InterestedInSwitching    *bool          `bun:"interested_in_switching"`
+	ProcessStage             string         `bun:"process_stage"`
+	BuyingRole               string         `bun:"buying_role"`
+	AssignedTo               string         `bun:"assigned_to"`
+	Notes                    string         `bun:"notes"`
+	LastContacted            *time.Time     `bun:"last_contacted"`
+	Archived                 bool           `bun:"archived"`
+	CreatedBy                string         `bun:"created_by"`
+	Status                   string         `bun:"status"`
+	Metadata                 map[string]any `bun:"metadata,type:jsonb,json_use_number"`
+	RotationID               int64          `bun:"rotation_id,nullzero"`
+	RotationTurn             int64          `bun:"rotation_turn"`
+	AssignedAt               *time.Time     `bun:"assigned_at"`
+	AssignmentPending        bool           `bun:"assignment_pending"`
+	EmailNorm                string         `bun:"email_norm,nullzero"`
+	EmailUnique              string         `bun:"email_unique,nullzero"`
+	IdempotencyKey           string         `bun:"idempotency_key,nullzero"`
+	IdempotencyFingerprint   string         `bun:"idempotency_fingerprint"`
+	CreatedAt                time.Time      `bun:"created_at"`
+	UpdatedAt                time.Time      `bun:"updated_at"`
+}
+
+// newLeadRow maps a lead to its row; the columns a Lead does not carry
+// (assigned_at, idempotency, unique email) are the caller's to set.
+func newLeadRow(l *leads.Lead) *leadRow {
+	r := &leadRow{
+		ID: l.ID, AccountID: l.AccountID, TeamID: l.TeamID, LeadSourceID: l.LeadSourceID, ApplicationID: l.ApplicationID,
+		FirstName: l.FirstName, LastName: l.LastName, ImgSrc: l.ImgSrc, Email: l.Email, Phone: l.Phone,
+		Company: l.Company, JobTitle: l.JobTitle, Branch: l.Branch, Source: l.Source, Position: l.Position,
+		Location: l.Location, ProductsServicesSold: l.ProductsServicesSold, NumberOfEmployees: l.NumberOfEmployees,
+		CurrentPaymentProcessor: l.CurrentPaymentProcessor, MonthlyTransactionVolume: l.MonthlyTransactionVolume,
+		InterestedInSwitching: l.InterestedInSwitching, ProcessStage: l.ProcessStage, BuyingRole: l.BuyingRole,
+		AssignedTo: l.AssignedTo, Notes: l.Notes, LastContacted: l.LastContacted, Archived: l.Archived,
+		CreatedBy: l.CreatedBy, Status: string(l.Status), Metadata: l.Metadata, RotationID: l.RotationID,
+		RotationTurn: l.RotationTurn, AssignmentPending: l.AssignmentStatus == leads.AssignmentPending,
+		EmailNorm: leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+	}
+	return r
+}
+
+func (r *leadRow) lead() *leads.Lead {
+	status := leads.AssignmentUnassigned
+	switch {
+	case r.AssignmentPending:
+		status = leads.AssignmentPending
+	case r.AssignedTo != "":
+		status = leads.AssignmentAssigned
+	}
+	return &leads.Lead{
+		ID: r.ID, AccountID: r.AccountID, ApplicationID: r.ApplicationID,
+		LeadInput: leads.LeadInput{
+			TeamID: r.TeamID, LeadSourceID: r.LeadSourceID,
+			FirstName: r.FirstName, LastName: r.LastName, ImgSrc: r.ImgSrc, Email: r.Email, Phone: r.Phone,
+			Company: r.Company, JobTitle: r.JobTitle, Branch: r.Branch, Source: r.Source, Position: r.Position,
+			Location: r.Location, ProductsServicesSold: r.ProductsServicesSold, NumberOfEmployees: r.NumberOfEmployees,
+			CurrentPaymentProcessor: r.CurrentPaymentProcessor, MonthlyTransactionVolume: r.MonthlyTransactionVolume,
+			InterestedInSwitching: r.InterestedInSwitching, ProcessStage: r.ProcessStage, BuyingRole: r.BuyingRole,
+			AssignedTo: r.AssignedTo, Notes: r.Notes, LastContacted: utcPtr(r.LastContacted), Archived: r.Archived,
+			CreatedBy: r.CreatedBy, Status: leads.Status(r.Status), Metadata: r.Metadata,
+		},
+		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type turnRow struct {
+	bun.BaseModel `bun:"table:rotation_turns"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	RotationID int64     `bun:"rotation_id"`
+	Turn       int64     `bun:"turn"`
+	Assignee   string    `bun:"assignee"`
+	LeadID     int64     `bun:"lead_id,nullzero"`
+	AssignedAt time.Time `bun:"assigned_at"`
+	// State is the rotation's state after the turn, as JSON, on checkpoint
+	// turns only.
+	State string `bun:"state,nullzero"`
+}
+
+// newTurnRow returns the row of a turn that assigned leadID (0: not known
+// yet), with its checkpoint state when it has one.
+func newTurnRow(rotationID, turn int64, assignee string, leadID int64, at time.Time, state map[string]int64) (*turnRow, error) {
+	r := &turnRow{RotationID: rotationID, Turn: turn, Assignee: assignee, LeadID: leadID, AssignedAt: at}
+	if state != nil {
+		raw, err := json.Marshal(state)
+		if err != nil {
+			return nil, fmt.Errorf("encode rotation state: %w", err)
+		}
+		r.State = string(raw)
+	}
+	return r, nil
+}
+
+type skipRow struct {
+	bun.BaseModel `bun:"table:rotation_skips"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	RotationID int64     `bun:"rotation_id"`
+	Turn       int64     `bun:"turn"`
+	Member     string    `bun:"member"`
+	Reason     string    `bun:"reason"`
+	Slots      int       `bun:"slots"`
+	SkippedAt  time.Time `bun:"skipped_at"`
+}
+
+func skipRows(rotationID, turn int64, skips []leads.Skip, at time.Time) []skipRow {
+	rows := make([]skipRow, len(skips))
+	for i, sk := range skips {
+		rows[i] = skipRow{RotationID: rotationID, Turn: turn, Member: sk.User, Reason: sk.Reason, Slots: sk.Slots, SkippedAt: at}
+	}
+	return rows
+}
+
+type auditRow struct {
+	bun.BaseModel `bun:"table:audit_log"`
+
+	ID             int64             `bun:"id,pk,autoincrement"`
+	AccountID      string            `bun:"account_id"`
+	LeadID         int64             `bun:"lead_id,nullzero"`
+	Event          string            `bun:"event"`
+	UserEmail      string            `bun:"user_email"`
+	APIKey         *string           `bun:"api_key"`
+	Data           map[string]any    `bun:"data,type:jsonb,json_use_number"`
+	RequestMethod  string            `bun:"request_method"`
+	RequestPath    string            `bun:"request_path"`
+	RequestHeaders map[string]string `bun:"request_headers,type:jsonb"`
+	RequestIP      string            `bun:"request_ip"`
+	CreatedAt      time.Time         `bun:"created_at"`
+}
+
+func newAuditRow(e *leads.AuditEntry) auditRow {
+	data := e.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	return auditRow{ID: e.ID, AccountID: e.AccountID, LeadID: e.LeadID, Event: e.Event, UserEmail: e.User,
+		APIKey: e.APIKey, Data: data, RequestMethod: e.RequestMethod, RequestPath: e.RequestPath,
+		RequestHeaders: e.RequestHeaders, RequestIP: e.RequestIPAddress, CreatedAt: e.Created}
+}
+
+func (r *auditRow) entry() leads.AuditEntry {
+	return leads.AuditEntry{ID: r.ID, LeadID: r.LeadID, Event: r.Event, User: r.UserEmail, APIKey: r.APIKey,
+		Data: r.Data, Created: r.CreatedAt.UTC(), RequestMethod: r.RequestMethod, RequestPath: r.RequestPath,
+		RequestHeaders: r.RequestHeaders, RequestIPAddress: r.RequestIP, AccountID: r.AccountID}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,111 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// lastQuery records the SQL of the last SELECT on leads.
+type lastQuery struct {
+	mu  sync.Mutex
+	sql string
+}
+
+func (q *lastQuery) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, `FROM "leads"`) {
+		q.mu.Lock()
+		q.sql = e.Query
+		q.mu.Unlock()
+	}
+	return ctx
+}
+
+func (q *lastQuery) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// TestListQueriesUseIndexes shows, on PostgreSQL with 40,000 leads in 20
+// accounts, that every listing the API offers is served by an index: the
+// plans are logged (go test -v) and none scans the leads table sequentially.
+func TestListQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	if pg == nil {
+		t.Skip("needs PostgreSQL")
+	}
+	ctx := context.Background()
+	db := pg.Store.DB()
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, duplicate_policy, created_at, updated_at)
+			SELECT 'acct' || a, '', 'allow', now(), now() FROM generate_series(1, 20) a`,
+		`INSERT INTO teams (account_id, name, created_at, updated_at)
+			SELECT 'acct' || a, 'team' || t, now(), now() FROM generate_series(1, 20) a, generate_series(1, 5) t`,
+		`INSERT INTO lead_sources (account_id, team_id, name, created_at, updated_at)
+			SELECT account_id, id, 'web', now(), now() FROM teams`,
+		`INSERT INTO leads (account_id, team_id, lead_source_id, first_name, last_name, email, phone, company,
+				status, assigned_to, archived, created_at, updated_at)
+			SELECT a.id, t.id, s.id, 'First' || g, 'Last' || g, 'lead' || g || '@example.com', '555' || g,
+				'Company' || (g % 100), (ARRAY['new','contacted','qualified','converted','lost','follow_up'])[g % 6 + 1],
+				CASE WHEN g % 11 = 0 THEN '' ELSE 'rep' || (g % 10) || '@example.com' END, g % 7 = 0,
+				now() - g * interval '1 second', now() - g * interval '2 second'
+			FROM generate_series(1, 40000) g
+			JOIN accounts a ON a.id = 'acct' || (g % 20 + 1)
+			JOIN LATERAL (SELECT id FROM teams WHERE account_id = a.id ORDER BY id OFFSET g % 5 LIMIT 1) t ON true
+			JOIN lead_sources s ON s.team_id = t.id`,
+		`ANALYZE`,
+	} {
+		_, err := db.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	var team, source int64
+	require.NoError(t, db.NewRaw(`SELECT t.id, s.id FROM teams t JOIN lead_sources s ON s.team_id = t.id WHERE t.account_id = 'acct1' LIMIT 1`).Scan(ctx, &team, &source))
+
+	hook := &lastQuery{}
+	db.AddQueryHook(hook)
+	live, archived := false, true
+	since := time.Now().Add(-time.Hour)
+	cursor := &leads.Cursor{At: time.Now().Add(-30 * time.Minute), ID: 20000}
+	for name, q := range map[string]leads.LeadQuery{
+		"default":           {},
+		"status":            {Filter: leads.LeadFilter{Statuses: []leads.Status{"new"}}},
+		"several statuses":  {Filter: leads.LeadFilter{Statuses: []leads.Status{"new", "lost"}}},
+		"team":              {Filter: leads.LeadFilter{TeamID: team}},
+		"lead source":       {Filter: leads.LeadFilter{LeadSourceID: source}},
+		"assignee":          {Filter: leads.LeadFilter{AssignedTo: "rep3@example.com"}},
+		"unassigned":        {Filter: leads.LeadFilter{Unassigned: true}},
+		"archived":          {Filter: leads.LeadFilter{Archived: &archived}},
+		"archived or not":   {Filter: leads.LeadFilter{Archived: nil}},
+		"created after":     {Filter: leads.LeadFilter{CreatedAfter: &since}},
+		"search":            {Filter: leads.LeadFilter{Query: "company7"}},
+		"by updatedAt":      {Sort: leads.SortUpdatedAt},
+		"oldest first":      {Ascending: true},
+		"next page":         {After: cursor},
+		"status and search": {Filter: leads.LeadFilter{Statuses: []leads.Status{"qualified"}, Query: "first1"}},
+	} {
+		q.AccountID, q.Limit = "acct1", 51
+		if q.Sort == "" {
+			q.Sort = leads.SortCreatedAt
+		}
+		if name != "archived" && name != "archived or not" {
+			q.Filter.Archived = &live
+		}
+		_, err := pg.Store.ListLeads(ctx, q)
+		require.NoError(t, err, name)
+		hook.mu.Lock()
+		query := hook.sql
+		hook.mu.Unlock()
+		var lines []string
+		require.NoError(t, db.NewRaw("EXPLAIN "+query).Scan(ctx, &lines), name)
+		plan := strings.Join(lines, "\n")
+		t.Logf("%s:\n%s\n%s", name, query, plan)
+		require.NotContains(t, plan, "Seq Scan on leads", "%s scans the table", name)
+		require.Contains(t, plan, "Index", name)
+	}
+}

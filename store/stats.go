@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// TurnCounts counts a rotation's turns per assignee in [from, to).
+func (s *Store) TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error) {
+	var rows []struct {
+		Assignee string `bun:"assignee"`
+		N        int64  `bun:"n"`
+	}
+	err := s.db.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
+		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", from.UTC()).Where("assigned_at < ?", to.UTC()).
+		Group("assignee").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("count turns: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Assignee] = r.N
+	}
+	return out, nil
+}
+
+// SkipCounts counts the slots a rotation passed over in [from, to), per
+// member and reason.
+func (s *Store) SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error) {
+	var rows []struct {
+		Member string `bun:"member"`
+		Reason string `bun:"reason"`
+		N      int64  `bun:"n"`
+	}
+	err := s.db.NewSelect().Model((*skipRow)(nil)).ColumnExpr("member, reason, sum(slots) AS n").
+		Where("rotation_id = ?", rotationID).Where("skipped_at >= ?", from.UTC()).Where("skipped_at < ?", to.UTC()).
+		Group("member", "reason").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("count skips: %w", err)
+	}
+	out := map[string]map[string]int64{}
+	for _, r := range rows {
+		if out[r.Member] == nil {
+			out[r.Member] = map[string]int64{}
+		}
+		out[r.Member][r.Reason] = r.N
+	}
+	return out, nil
+}
+
+// TeamLeadCounts counts a team's leads created in [from, to), broken down by
+// assignee, lead source and status.
+func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (leads.TeamLeadCounts, error) {
+	c := leads.TeamLeadCounts{ByAssignee: map[string]int64{}, ByLeadSource: map[int64]int64{}, ByStatus: map[leads.Status]int64{}}
+	var rows []struct {
+		Assignee string `bun:"assigned_to"`
+		Source   *int64 `bun:"lead_source_id"`
+		Status   string `bun:"status"`
+		N        int64  `bun:"n"`
+	}
+	err := s.db.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, lead_source_id, status, count(*) AS n").
+		Where("account_id = ?", accountID).Where("team_id = ?", teamID).
+		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
+		Group("assigned_to", "lead_source_id", "status").Scan(ctx, &rows)
+	if err != nil {
+		return c, fmt.Errorf("count team leads: %w", err)
+	}
+	for _, r := range rows {
+		c.Total += r.N
+		c.ByAssignee[r.Assignee] += r.N
+		var src int64
+		if r.Source != nil {
+			src = *r.Source
+		}
+		c.ByLeadSource[src] += r.N
+		c.ByStatus[leads.Status(r.Status)] += r.N
+	}
+	return c, nil
+}

@@ -1,0 +1,404 @@
+// Package store keeps leadrotor's data in PostgreSQL or SQLite with bun. It
+// implements leads.Store; the dialect is chosen by the DSN given to Open.
+// Both dialects share every query and pass the same conformance suite; only
+// the DDL (migrations/postgres, migrations/sqlite) and error decoding differ.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// The dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Store implements leads.Store on a bun database.
+type Store struct {
+	db      *bun.DB
+	dialect Dialect
+	// observe sees the statements that bypass bun; nil when unobserved.
+	observe func(ctx context.Context, query string)
+	// reader is SQLite's pool of read-only connections (nil in memory).
+	reader *sql.DB
+	// inserts queues concurrent InsertLead calls into shared writes.
+	inserts insertQueue
+	// sqliteStmts are SQLite's prepared statements of the create path.
+	sqliteStmts sqliteStatements
+	// locks are the names TryLock holds, on SQLite.
+	locksMu sync.Mutex
+	locks   map[string]bool
+}
+
+var _ leads.Store = (*Store)(nil)
+
+type options struct {
+	migrate  bool
+	maxConns int
+	observe  func(ctx context.Context, query string)
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithoutMigrate makes Open leave the schema alone; call Migrate explicitly.
+func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// WithMaxConns sets the PostgreSQL pool size (default 2 per CPU, at least
+// 4). Requests hold a connection only while a statement runs, and inserts
+// share writes, so a few connections keep PostgreSQL busy; more only make
+// its backends contend for the WAL and the CPUs (measured: 16 connections
+// did less than half of what 4 did; docs/BENCHMARKS.md). With PostgreSQL on
+// a larger machine of its own, raise it toward twice its cores. SQLite
+// always uses one connection: it has one writer at a time anyway, and one
+// connection never meets SQLITE_BUSY.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithStatementObserver calls observe with every statement sent to the
+// database, bun's and the hand-written ones of the create path alike: for
+// metrics, tracing and tests that count round trips.
+func WithStatementObserver(observe func(ctx context.Context, query string)) Option {
+	return func(o *options) { o.observe = observe }
+}
+
+// observer is a bun query hook that reports to an observe function.
+type observer func(ctx context.Context, query string)
+
+func (o observer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	o(ctx, e.Query)
+	return ctx
+}
+
+func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// Open connects to the database named by dsn and, unless WithoutMigrate is
+// given, brings its schema up to date. A dsn of postgres:// or postgresql://
+// selects PostgreSQL (through pgx; extra query parameters such as search_path
+// become session settings); file:, sqlite: or a plain path selects SQLite.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := open(dsn, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.observe != nil {
+		s.observe = o.observe
+		s.db.AddQueryHook(observer(o.observe))
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if o.migrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// defaultConnectTimeout bounds a PostgreSQL connection attempt.
+const defaultConnectTimeout = 5 * time.Second
+
+func open(dsn string, o options) (*Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		// bun writes values into the SQL text, so no two statements are
+		// alike: pgx's default, a prepared statement cached per text, would
+		// cost a Prepare (and later a Deallocate) round trip per statement.
+		// The simple protocol is one round trip.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		if cfg.ConnectTimeout == 0 {
+			// A database that does not answer (a host gone, packets
+			// dropped) fails a connection attempt instead of holding it;
+			// connect_timeout in the URL overrides this.
+			cfg.ConnectTimeout = defaultConnectTimeout
+		}
+		sqldb := stdlib.OpenDB(*cfg)
+		sqldb.SetMaxOpenConns(o.maxConns)
+		sqldb.SetMaxIdleConns(o.maxConns)
+		sqldb.SetConnMaxLifetime(30 * time.Minute)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres,
+			inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
+	case dsn == "":
+		return nil, errors.New("store: empty database URL")
+	default:
+		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		sqldb.SetMaxOpenConns(1)
+		sqldb.SetMaxIdleConns(1)
+		sqldb.SetConnMaxLifetime(0)
+		sqldb.SetConnMaxIdleTime(0)
+		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{maxWriters: 1}}
+		if !strings.Contains(dsn, ":memory:") {
+			// WAL lets readers run beside the one writer: the create check,
+			// read for every lead, does not wait behind writes.
+			if st.reader, err = sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)"); err != nil {
+				_ = sqldb.Close()
+				return nil, fmt.Errorf("store: open sqlite: %w", err)
+			}
+			st.reader.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
+			st.reader.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
+		}
+		return st, nil
+	}
+}
+
+// sqliteDSN turns "leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
+// into a file: URI with the pragmas leadrotor relies on: foreign keys, WAL,
+// and a busy timeout for other processes reading the file.
+func sqliteDSN(dsn string) string {
+	dsn = strings.TrimPrefix(dsn, "sqlite://")
+	dsn = strings.TrimPrefix(dsn, "sqlite:")
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	path, query, _ := strings.Cut(dsn, "?")
+	params, _ := url.ParseQuery(query)
+	pragmas := []string{"foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)"}
+	if !strings.Contains(path, ":memory:") && params.Get("mode") != "memory" {
+		pragmas = append(pragmas, "journal_mode(WAL)")
+	}
+	for _, p := range pragmas {
+		params.Add("_pragma", p)
+	}
+	return path + "?" + params.Encode()
+}
+
+// Dialect returns the database behind s.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB returns the bun database, for tools and tests that need raw access.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.reader != nil {
+		_ = s.reader.Close()
+	}
+	return s.db.Close()
+}
+
+// Migrate applies the migrations the database has not seen yet. Concurrent
+// callers (several servers starting at once) are serialized: on PostgreSQL by
+// an advisory lock, which the server drops if its holder dies; on SQLite by
+// the database's own write lock around bun's migration lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations/"+string(s.dialect))
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	m := migrate.NewMigrator(s.db, ms, migrate.WithMarkAppliedOnSuccess(true))
+	unlock, err := s.lockMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("store: init migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// lockMigrations takes a lock that only one migrating process holds.
+func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
+	if s.dialect != Postgres {
+		return func() {}, nil // one connection, and SQLite locks the file on write
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock migrations: %w", err)
+	}
+	// One lock per schema, so that test runs in their own schemas do not wait
+	// for each other.
+	var current sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&current); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: lock migrations: %w", err)
+	}
+	if !current.Valid {
+		_ = conn.Close()
+		return nil, errors.New("store: no schema to migrate: the search_path names no schema that exists")
+	}
+	schema := current.String
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("leadrotor migrations " + schema))
+	key := int64(h.Sum64())
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", key); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: lock migrations: %w", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", key)
+		_ = conn.Close()
+	}, nil
+}
+
+// tx runs fn in a transaction, rolled back when fn fails.
+func (s *Store) tx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+}
+
+// constraint names one uniqueness or foreign-key rule, as each dialect
+// reports it when broken: PostgreSQL by constraint or index name, SQLite by
+// the columns involved.
+type constraint struct {
+	postgres string
+	sqlite   string
+}
+
+var (
+	accountPK       = constraint{"accounts_pkey", "accounts.id"}
+	apiKeyPrefix    = constraint{"api_keys_prefix_key", "api_keys.prefix"}
+	teamName        = constraint{"teams_account_id_name_key", "teams.account_id, teams.name"}
+	leadSourceName  = constraint{"lead_sources_team_id_name_key", "lead_sources.team_id, lead_sources.name"}
+	rotationPerTeam = constraint{"rotations_one_per_team", "rotations.team_id"}
+	rotationDefault = constraint{"rotations_one_default", "rotations.account_id"}
+	leadIdempotency = constraint{"leads_idempotency_key", "leads.account_id, leads.idempotency_key"}
+	leadEmailUnique = constraint{"leads_email_unique", "leads.account_id, leads.email_unique"}
+)
+
+// isUnique reports whether err is a broken uniqueness rule c.
+func isUnique(err error, c constraint) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505" && pg.ConstraintName == c.postgres
+	}
+	msg := err.Error()
+	i := strings.Index(msg, "UNIQUE constraint failed: ")
+	if i < 0 {
+		return false
+	}
+	cols := msg[i+len("UNIQUE constraint failed: "):]
+	if j := strings.Index(cols, " ("); j >= 0 { // modernc appends " (2067)"
+		cols = cols[:j]
+	}
+	return cols == c.sqlite
+}
+
+// isForeignKey reports whether err is a broken foreign key.
+func isForeignKey(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// notFound translates sql.ErrNoRows into a NOT_FOUND error for kind.
+func notFound(err error, kind string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return leads.Errorf(leads.CodeNotFound, "%s not found", kind)
+	}
+	return err
+}
+
+// bumpConfig increments the account's configuration version in tx, so that
+// every process's cached configuration is known stale from now on.
+func bumpConfig(ctx context.Context, tx bun.Tx, accountID string, now time.Time) error {
+	res, err := tx.NewUpdate().Model((*accountRow)(nil)).
+		Set("config_version = config_version + 1").
+		Set("updated_at = ?", now).
+		Where("id = ?", accountID).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("bump configuration version: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return leads.Errorf(leads.CodeNotFound, "account not found")
+	}
+	return nil
+}
+
+// TryLock takes the named lock if nobody holds it. On PostgreSQL it is a
+// session advisory lock, held on a connection of its own until unlock (or
+// until that connection dies), so it excludes every process sharing the
+// database; on SQLite, which one process serves, it is a lock of the Store.
+func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	if s.dialect != Postgres {
+		s.locksMu.Lock()
+		defer s.locksMu.Unlock()
+		if s.locks[name] {
+			return nil, false, nil
+		}
+		if s.locks == nil {
+			s.locks = make(map[string]bool)
+		}
+		s.locks[name] = true
+		return func() {
+			s.locksMu.Lock()
+			defer s.locksMu.Unlock()
+			delete(s.locks, name)
+		}, true, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+lockKeySQL+")", name).Scan(&ok); err != nil || !ok {
+		_ = conn.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+lockKeySQL+")", name)
+		_ = conn.Close()
+	}, true, nil
+}
+
+// lockKeySQL maps a lock name (the one parameter) to the 64-bit key of a
+// PostgreSQL advisory lock, per schema: advisory locks are database-wide,
+// and deployments (or test runs) in other schemas must not share them.
+const lockKeySQL = `('x' || substr(md5(coalesce(current_schema(), '') || ':' || ?), 1, 16))::bit(64)::bigint`

@@ -1,0 +1,524 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+var now = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+// fixture is an account with two members and a team, written straight to the
+// store, so that the schema's own rules are what is tested.
+type fixture struct {
+	s       *store.Store
+	account string
+	team    *leads.Team
+}
+
+func newFixture(t *testing.T, s *store.Store, account string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.CreateAccount(ctx, &leads.Account{ID: account, DuplicatePolicy: leads.DuplicateReject, CreatedAt: now, UpdatedAt: now}))
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		require.NoError(t, s.PutMember(ctx, &leads.Member{AccountID: account, Email: email, Role: leads.RoleAgent, CreatedAt: now}, nil))
+	}
+	team := &leads.Team{AccountID: account, Name: "West", CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, s.CreateTeam(ctx, team, teamEntry))
+	return &fixture{s: s, account: account, team: team}
+}
+
+// Audit entries for direct store tests.
+func teamEntry(t *leads.Team) leads.AuditEntry {
+	return leads.AuditEntry{AccountID: t.AccountID, Event: "test", Created: now}
+}
+
+func sourceEntry(s *leads.LeadSource) leads.AuditEntry {
+	return leads.AuditEntry{AccountID: s.AccountID, Event: "test", Created: now}
+}
+
+func rotationEntry(r *leads.Rotation) leads.AuditEntry {
+	return leads.AuditEntry{AccountID: r.AccountID, Event: "test", Created: now}
+}
+
+func (f *fixture) rotation(teamID int64) *leads.Rotation {
+	return &leads.Rotation{AccountID: f.account, Name: "r", TeamID: teamID, Default: teamID == 0, Timezone: "UTC",
+		Members: []leads.RotationMember{{User: "a@example.com", Weight: 1}}, CreatedAt: now, UpdatedAt: now}
+}
+
+func (f *fixture) newLead(first string) *leads.NewLead {
+	return &leads.NewLead{
+		Lead: &leads.Lead{AccountID: f.account, CreatedAt: now, UpdatedAt: now,
+			LeadInput: leads.LeadInput{FirstName: first, LastName: "L", Status: leads.StatusNew}},
+		Audit: []leads.AuditEntry{{AccountID: f.account, Event: leads.EventLeadCreated, Created: now}},
+	}
+}
+
+func code(err error) string { return leads.ErrorCode(err) }
+
+// TestConformance runs the same checks on every dialect.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.All(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			for name, fn := range map[string]func(*testing.T, *store.Store){
+				"one default rotation per account, even concurrently": testOneDefaultRotation,
+				"one rotation per team":                               testOneRotationPerTeam,
+				"references stay inside the account":                  testReferencesInsideAccount,
+				"idempotency keys are unique per account":             testIdempotencyKeyUnique,
+				"emails are unique where duplicates are rejected":     testEmailUnique,
+				"reads are scoped to the account":                     testReadsScoped,
+				"configuration versions and snapshots":                testConfigSnapshot,
+				"rotation history":                                    testRotationHistory,
+				"api keys":                                            testAPIKeys,
+				"values round-trip exactly":                           testRoundTrip,
+				"concurrent inserts share writes, outcomes their own": testInsertBatches,
+				"pending leads, oldest first across accounts":         testPendingLeads,
+				"checkpoints and the slots since":                     testCheckpoints,
+				"named locks":                                         testLocks,
+			} {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					fn(t, b.Store)
+				})
+			}
+		})
+	}
+}
+
+var accountSeq struct {
+	sync.Mutex
+	n int
+}
+
+func nextAccount() string {
+	accountSeq.Lock()
+	defer accountSeq.Unlock()
+	accountSeq.n++
+	return fmt.Sprintf("acct%d", accountSeq.n)
+}
+
+func testOneDefaultRotation(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateRotation(context.Background(), f.rotation(0), rotationEntry)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			require.Equal(t, leads.CodeConflict, code(err), "%v", err)
+		}
+	}
+	require.Equal(t, 1, ok)
+}
+
+func testOneRotationPerTeam(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	require.NoError(t, s.CreateRotation(ctx, f.rotation(f.team.ID), rotationEntry))
+	err := s.CreateRotation(ctx, f.rotation(f.team.ID), rotationEntry)
+	require.Equal(t, leads.CodeConflict, code(err))
+	require.Contains(t, leads.ErrorMessage(err), "already has a rotation")
+}
+
+func testReferencesInsideAccount(t *testing.T, s *store.Store) {
+	f, g := newFixture(t, s, nextAccount()), newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	err := s.CreateRotation(ctx, f.rotation(g.team.ID), rotationEntry)
+	require.Equal(t, leads.CodeTeamNotFound, code(err), "a rotation on another account's team")
+	err = s.CreateLeadSource(ctx, &leads.LeadSource{AccountID: f.account, TeamID: g.team.ID, Name: "x", CreatedAt: now, UpdatedAt: now}, sourceEntry)
+	require.Equal(t, leads.CodeTeamNotFound, code(err), "a lead source on another account's team")
+	n := f.newLead("Cross")
+	n.Lead.TeamID = g.team.ID
+	require.Equal(t, leads.CodeConflict, code(s.InsertLead(ctx, n)), "a lead in another account's team")
+	r := f.rotation(0)
+	r.Members = []leads.RotationMember{{User: "stranger@example.com", Weight: 1}}
+	require.Error(t, s.CreateRotation(ctx, r, rotationEntry), "a rotation member who is not a member of the account")
+}
+
+func testIdempotencyKeyUnique(t *testing.T, s *store.Store) {
+	f, g := newFixture(t, s, nextAccount()), newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	n := f.newLead("A")
+	n.IdempotencyKey, n.Fingerprint = "k", "fp"
+	require.NoError(t, s.InsertLead(ctx, n))
+	dup := f.newLead("B")
+	dup.IdempotencyKey = "k"
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrIdempotencyKeyTaken)
+	other := g.newLead("C")
+	other.IdempotencyKey = "k"
+	require.NoError(t, s.InsertLead(ctx, other), "another account may use the same key")
+	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.account, IdempotencyKey: "k"})
+	require.NoError(t, err)
+	require.Equal(t, n.Lead.ID, res.IdempotentLeadID)
+	require.Equal(t, "fp", res.IdempotentFingerprint)
+}
+
+func testEmailUnique(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	n := f.newLead("A")
+	n.Lead.Email, n.UniqueEmail = "Ada@Example.com", "ada@example.com"
+	require.NoError(t, s.InsertLead(ctx, n))
+	dup := f.newLead("B")
+	dup.Lead.Email, dup.UniqueEmail = "ADA@example.com", "ada@example.com"
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrEmailTaken)
+	dup.UniqueEmail = "" // an account that allows duplicates
+	require.NoError(t, s.InsertLead(ctx, dup))
+	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.account, EmailKey: "ada@example.com"})
+	require.NoError(t, err)
+	require.Equal(t, n.Lead.ID, res.DuplicateLeadID, "the oldest duplicate")
+}
+
+func testReadsScoped(t *testing.T, s *store.Store) {
+	f, g := newFixture(t, s, nextAccount()), newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	n := f.newLead("A")
+	require.NoError(t, s.InsertLead(ctx, n))
+	_, err := s.Lead(ctx, g.account, n.Lead.ID, true)
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: "missing"})
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.AccountConfig(ctx, "missing")
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.Member(ctx, g.account, "nobody@example.com")
+	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+func testConfigSnapshot(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	before, err := s.AccountConfig(ctx, f.account)
+	require.NoError(t, err)
+	src := &leads.LeadSource{AccountID: f.account, TeamID: f.team.ID, Name: "Expo", CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, s.CreateLeadSource(ctx, src, sourceEntry))
+	rot := f.rotation(f.team.ID)
+	rot.Members = append(rot.Members, leads.RotationMember{User: "b@example.com", Weight: 3, Paused: true, DailyCap: 5})
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	after, err := s.AccountConfig(ctx, f.account)
+	require.NoError(t, err)
+	require.Equal(t, before.Version+2, after.Version, "every change bumps the version")
+	require.Equal(t, leads.RoleAgent, after.Members["b@example.com"])
+	require.Equal(t, 1, after.TeamLeadSources[f.team.ID])
+	require.Equal(t, f.team.ID, after.LeadSources[src.ID].TeamID)
+	got := after.RotationFor(f.team.ID)
+	require.Equal(t, rot.Members, got.Members, "members in order, with their settings")
+	require.Nil(t, after.DefaultRotation)
+
+	reorder := func(cur *leads.Rotation) (*leads.Rotation, []leads.AuditEntry, error) {
+		next := *cur
+		next.Members = []leads.RotationMember{cur.Members[1], cur.Members[0]}
+		next.UpdatedAt = now.Add(time.Minute)
+		return &next, nil, nil
+	}
+	updated, err := s.UpdateRotation(ctx, f.account, rot.ID, reorder)
+	require.NoError(t, err)
+	after, err = s.AccountConfig(ctx, f.account)
+	require.NoError(t, err)
+	require.Equal(t, updated.Members, after.RotationFor(f.team.ID).Members, "reordered")
+	require.Equal(t, "b@example.com", after.RotationFor(f.team.ID).Members[0].User)
+	_, err = s.UpdateRotation(ctx, f.account, 999999, reorder)
+	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+func testRotationHistory(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	rot := f.rotation(0)
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	h, err := s.RotationHistory(ctx, rot.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, leads.RotationHistory{AssignedSince: map[string]int64{}}, h)
+	for i, a := range []struct {
+		user string
+		turn int64
+		at   time.Time
+	}{{"a@example.com", 1, now.Add(-time.Hour)}, {"b@example.com", 3, now}, {"a@example.com", 2, now.Add(time.Minute)}, {"b@example.com", 0, now}} {
+		n := f.newLead(fmt.Sprint("L", i))
+		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn, n.Lead.CreatedAt = a.user, rot.ID, a.turn, a.at
+		require.NoError(t, s.InsertLead(ctx, n))
+	}
+	h, err = s.RotationHistory(ctx, rot.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, leads.RotationHistory{LastAssignee: "b@example.com", LastTurn: 3,
+		AssignedSince: map[string]int64{"a@example.com": 1, "b@example.com": 1}}, h, "fallbacks (turn 0) and earlier days do not count")
+}
+
+func testAPIKeys(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	prefix := "lr_" + nextAccount()
+	k := &leads.APIKey{Email: "a@example.com", Prefix: prefix, CreatedAt: now}
+	require.NoError(t, s.CreateAPIKey(ctx, k, "hash-"+prefix))
+	f := newFixture(t, s, nextAccount())
+	cred, err := s.Credential(ctx, "hash-"+prefix, f.account)
+	require.NoError(t, err)
+	require.Equal(t, k.ID, cred.Key.ID)
+	require.Equal(t, "hash-"+prefix, cred.Hash, "the stored hash, for the constant-time check")
+	require.Nil(t, cred.Key.RevokedAt)
+	check, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.account, KeyHash: "hash-" + prefix})
+	require.NoError(t, err)
+	require.Equal(t, cred, check.Credential, "the create check reads the same credential")
+	require.Equal(t, leads.RoleAgent, cred.Role, "a@example.com is an agent of the fixture's account")
+	other, err := s.Credential(ctx, "hash-"+prefix, "no-such-account")
+	require.NoError(t, err)
+	require.Empty(t, other.Role, "not a member there")
+	_, err = s.Credential(ctx, "no-such-hash", f.account)
+	require.Equal(t, leads.CodeNotFound, code(err))
+	require.NoError(t, s.TouchAPIKey(ctx, k.ID, now.Add(time.Hour)))
+	require.NoError(t, s.RevokeAPIKey(ctx, prefix, now.Add(2*time.Hour)))
+	require.Equal(t, leads.CodeNotFound, code(s.RevokeAPIKey(ctx, prefix, now)), "already revoked")
+	cred, err = s.Credential(ctx, "hash-"+prefix, f.account)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(2*time.Hour), *cred.Key.RevokedAt)
+	require.Equal(t, now.Add(time.Hour), *cred.Key.LastUsedAt)
+	second := &leads.APIKey{Email: "a@example.com", Prefix: prefix + "b", Name: "second", CreatedAt: now}
+	require.NoError(t, s.CreateAPIKey(ctx, second, "hash-"+second.Prefix))
+	keys, err := s.APIKeys(ctx, "a@example.com")
+	require.NoError(t, err)
+	// Other tests may give a@example.com keys too; these two are this test's.
+	var mine []leads.APIKey
+	for _, k := range keys {
+		if k.Prefix == prefix || k.Prefix == second.Prefix {
+			mine = append(mine, k)
+		}
+	}
+	require.Equal(t, []leads.APIKey{cred.Key, *second}, mine, "by id, revoked ones and lastUsedAt included")
+	all, err := s.APIKeys(ctx, "")
+	require.NoError(t, err)
+	require.Subset(t, all, mine)
+	none, err := s.APIKeys(ctx, "nobody@example.com")
+	require.NoError(t, err)
+	require.Empty(t, none)
+	require.Equal(t, leads.CodeConflict, code(s.CreateAPIKey(ctx, &leads.APIKey{Email: "x@example.com", Prefix: prefix, CreatedAt: now}, "other")))
+}
+
+func testRoundTrip(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	zero, yes, contacted := int64(0), true, now.Add(-48*time.Hour).Add(123456*time.Microsecond)
+	n := f.newLead("Ada")
+	l := n.Lead
+	l.TeamID, l.ApplicationID, l.Email, l.NumberOfEmployees, l.InterestedInSwitching = f.team.ID, "app-1", "ada@example.com", &zero, &yes
+	l.LastContacted, l.Notes, l.Archived, l.Status = &contacted, "naïve – ünïcode ✓", true, leads.StatusFollowUp
+	l.AssignmentStatus = leads.AssignmentUnassigned
+	l.Metadata = map[string]any{"big": 12345678901234567, "nested": map[string]any{"list": []any{"x", 1.5, nil, true}}}
+	n.Audit[0].Data = map[string]any{"k": "v"}
+	n.Audit[0].RequestHeaders = map[string]string{"User-Agent": "curl"}
+	require.NoError(t, s.InsertLead(ctx, n))
+	got, err := s.Lead(ctx, f.account, l.ID, true)
+	require.NoError(t, err)
+	require.Equal(t, "12345678901234567", fmt.Sprint(got.Metadata["big"]), "big integers stay exact")
+	require.Equal(t, `[x 1.5 <nil> true]`, fmt.Sprint(got.Metadata["nested"].(map[string]any)["list"]))
+	require.Equal(t, contacted, *got.LastContacted)
+	require.Len(t, got.AuditLog, 1)
+	require.Equal(t, "curl", got.AuditLog[0].RequestHeaders["User-Agent"])
+	got.Metadata, l.Metadata, got.AuditLog = nil, nil, nil
+	require.Equal(t, l, got)
+}
+
+// TestMigrateIsIdempotentAndConcurrent opens one database from several
+// goroutines at once, as several servers starting together would.
+func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+	t.Parallel()
+	dsns := []string{storetest.SQLite(t).DSN}
+	if dsn := storetest.PostgresSchemaDSN(t); dsn != "" {
+		dsns = append(dsns, dsn)
+	}
+	for _, dsn := range dsns {
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := store.Open(context.Background(), dsn)
+				if err == nil {
+					err = s.Migrate(context.Background())
+					_ = s.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+}
+
+// testInsertBatches inserts many leads at once, so that they share writes,
+// some of them breaking a rule: each gets exactly its own outcome.
+func testInsertBatches(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	const n = 24
+	news := make([]*leads.NewLead, n)
+	for i := range news {
+		nl := f.newLead(fmt.Sprint("L", i))
+		nl.Audit = append(nl.Audit, leads.AuditEntry{AccountID: f.account, Event: leads.EventLeadAssigned, Created: now})
+		nl.Lead.AssignedTo = "a@example.com"
+		switch {
+		case i%6 == 1: // four leads share one email
+			nl.Lead.Email, nl.UniqueEmail = "same@example.com", "same@example.com"
+		case i%6 == 2: // four share one idempotency key
+			nl.IdempotencyKey, nl.Fingerprint = "key", "fp"
+		case i == 3: // a team that does not exist
+			nl.Lead.TeamID = 987654
+		default:
+			nl.Lead.Email, nl.UniqueEmail = fmt.Sprintf("l%d@example.com", i), fmt.Sprintf("l%d@example.com", i)
+		}
+		news[i] = nl
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range news {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.InsertLead(ctx, news[i])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var emailWins, keyWins int
+	for i, err := range errs {
+		switch {
+		case i%6 == 1:
+			if err == nil {
+				emailWins++
+			} else {
+				require.ErrorIs(t, err, leads.ErrEmailTaken)
+			}
+		case i%6 == 2:
+			if err == nil {
+				keyWins++
+			} else {
+				require.ErrorIs(t, err, leads.ErrIdempotencyKeyTaken)
+			}
+		case i == 3:
+			require.Equal(t, leads.CodeConflict, code(err))
+		default:
+			require.NoError(t, err)
+		}
+		if err == nil {
+			got, rerr := s.Lead(ctx, f.account, news[i].Lead.ID, true)
+			require.NoError(t, rerr)
+			require.Equal(t, news[i].Lead.FirstName, got.FirstName)
+			require.Len(t, got.AuditLog, 2)
+			require.Equal(t, news[i].Audit[0].ID, got.AuditLog[0].ID)
+			require.Equal(t, news[i].Audit[1].ID, got.AuditLog[1].ID)
+			require.Less(t, got.AuditLog[0].ID, got.AuditLog[1].ID, "audit ids follow the order of events")
+			require.Equal(t, leads.EventLeadCreated, got.AuditLog[0].Event)
+		}
+	}
+	require.Equal(t, 1, emailWins)
+	require.Equal(t, 1, keyWins)
+	count, err := s.DB().NewSelect().TableExpr("leads").Where("account_id = ?", f.account).Count(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, n-6-1, count, "15 plain leads, one of each group of four, none in a missing team")
+}
+
+func testPendingLeads(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	f, g := newFixture(t, s, nextAccount()), newFixture(t, s, nextAccount())
+	var ids []int64
+	for i, fx := range []*fixture{f, g, f} {
+		n := fx.newLead(fmt.Sprint("P", i))
+		n.Lead.AssignmentStatus = leads.AssignmentPending
+		require.NoError(t, s.InsertLead(ctx, n))
+		ids = append(ids, n.Lead.ID)
+		require.NoError(t, s.InsertLead(ctx, fx.newLead(fmt.Sprint("N", i))), "not pending")
+	}
+	pendingIDs := func() []int64 {
+		got, err := s.PendingLeads(ctx, 1000)
+		require.NoError(t, err)
+		var out []int64
+		for _, l := range got {
+			if l.AccountID == f.account || l.AccountID == g.account {
+				require.Equal(t, leads.AssignmentPending, l.AssignmentStatus)
+				out = append(out, l.ID)
+			}
+		}
+		return out
+	}
+	require.Equal(t, ids, pendingIDs(), "oldest first, across accounts")
+
+	lead, err := s.UpdateLead(ctx, g.account, ids[1], func(cur *leads.Lead) (*leads.LeadWrite, error) {
+		next := *cur
+		next.AssignedTo, next.AssignmentStatus = "a@example.com", leads.AssignmentAssigned
+		return &leads.LeadWrite{Lead: &next}, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, leads.AssignmentAssigned, lead.AssignmentStatus)
+	require.Equal(t, []int64{ids[0], ids[2]}, pendingIDs(), "settled leads leave the queue")
+}
+
+func testCheckpoints(t *testing.T, s *store.Store) {
+	f := newFixture(t, s, nextAccount())
+	ctx := context.Background()
+	rot := f.rotation(0)
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	insert := func(turn int64, user string, state map[string]int64, skips ...leads.Skip) {
+		n := f.newLead(fmt.Sprint("T", turn))
+		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = user, rot.ID, turn
+		n.TurnState, n.Skips = state, skips
+		require.NoError(t, s.InsertLead(ctx, n))
+	}
+	insert(1, "a@example.com", map[string]int64{"a@example.com": -1, "b@example.com": 1})
+	insert(2, "b@example.com", nil)
+	h, err := s.RotationHistory(ctx, rot.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), h.CheckpointTurn)
+	require.Equal(t, map[string]int64{"a@example.com": -1, "b@example.com": 1}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"b@example.com": 1}, h.SlotsSince)
+
+	insert(16, "a@example.com", map[string]int64{"a@example.com": -3, "b@example.com": 3})
+	insert(17, "a@example.com", nil, leads.Skip{User: "b@example.com", Reason: leads.SkipPaused, Slots: 2})
+	insert(18, "a@example.com", nil, leads.Skip{User: "b@example.com", Reason: leads.SkipPaused, Slots: 1})
+	h, err = s.RotationHistory(ctx, rot.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, int64(16), h.CheckpointTurn, "the latest checkpoint")
+	require.Equal(t, map[string]int64{"a@example.com": -3, "b@example.com": 3}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"a@example.com": 2, "b@example.com": 3}, h.SlotsSince, "turns plus skipped slots after it")
+	require.Equal(t, int64(18), h.LastTurn)
+}
+
+func testLocks(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	name := "test lock " + nextAccount()
+	unlock, ok, err := s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, ok, err = s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.False(t, ok, "held")
+	other, ok, err := s.TryLock(ctx, name+" other")
+	require.NoError(t, err)
+	require.True(t, ok, "another name is another lock")
+	other()
+	unlock()
+	again, ok, err := s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.True(t, ok, "released")
+	again()
+}
