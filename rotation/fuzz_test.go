@@ -1,0 +1,124 @@
+package rotation_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/rotation/rotationtest"
+)
+
+// FuzzLuaMatchesPure drives the in-process rotator (the pure functions) and
+// the Lua scripts (on miniredis) through the same random operations, and
+// requires every decision to be identical: assignee, turn number, skips and
+// the deltas a refund would subtract.
+func FuzzLuaMatchesPure(f *testing.F) {
+	f.Add([]byte{3, 1, 1, 1, 0, 0, 0, 0})
+	f.Add([]byte{4, 1, 2, 3, 1, 0, 3, 1, 0, 0, 2, 0, 0, 5, 0, 0})
+	f.Add([]byte{5, 4, 1, 1, 2, 1, 4, 0, 1, 0, 0, 0, 6, 2, 0, 0, 2, 1, 0, 3, 2})
+	f.Add([]byte{2, 1, 1, 3, 0, 3, 1, 0, 0, 0})
+	f.Add([]byte{6, 3, 3, 1, 1, 1, 2, 4, 1, 2, 4, 2, 1, 0, 0, 0, 0, 5, 0, 0, 6, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 || len(data) > 400 {
+			return
+		}
+		mini := rotationtest.Mini(t)
+		lua, err := rotation.NewRedis(mini.Client, nil, rotation.WithKeyPrefix(mini.Prefix))
+		require.NoError(t, err)
+		pure := rotation.NewMemory(nil)
+
+		rd := byteReader(data)
+		pool := make([]leads.RotationMember, 1+int(rd.next())%6)
+		for i := range pool {
+			pool[i] = leads.RotationMember{User: fmt.Sprintf("u%d@example.com", i), Weight: 1 + int(rd.next())%4}
+		}
+		rot := &leads.Rotation{ID: 1, Default: true, Timezone: "UTC", Members: append([]leads.RotationMember(nil), pool...)}
+		now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		ctx := context.Background()
+		var taken []leads.Turn
+		for !rd.done() {
+			switch rd.next() % 7 {
+			case 0, 1:
+				want, err := pure.Next(ctx, rot, now)
+				require.NoError(t, err)
+				got, err := lua.Next(ctx, rot, now)
+				require.NoError(t, err)
+				require.Equal(t, want.Assignee, got.Assignee)
+				require.Equal(t, want.Seq, got.Seq)
+				require.Equal(t, want.Skipped, got.Skipped)
+				require.Equal(t, want.Undo.Deltas, got.Undo.Deltas)
+				if want.Assignee != "" {
+					taken = append(taken, want, got)
+				}
+			case 2:
+				if len(taken) == 0 {
+					continue
+				}
+				i := 2 * (int(rd.next()) % (len(taken) / 2))
+				require.NoError(t, pure.Refund(ctx, rot, taken[i]))
+				require.NoError(t, lua.Refund(ctx, rot, taken[i+1]))
+				taken = append(taken[:i], taken[i+2:]...)
+			case 3:
+				if len(rot.Members) > 0 {
+					m := &rot.Members[int(rd.next())%len(rot.Members)]
+					m.Paused = !m.Paused
+				}
+			case 4:
+				if len(rot.Members) > 0 {
+					rot.Members[int(rd.next())%len(rot.Members)].DailyCap = int(rd.next()) % 4
+				}
+			case 5:
+				now = now.Add(time.Duration(rd.next()%30) * time.Hour)
+			case 6:
+				// Remove a member, or add back one of the pool.
+				k := int(rd.next()) % len(pool)
+				if i := indexOf(rot.Members, pool[k].User); i >= 0 {
+					rot.Members = append(rot.Members[:i:i], rot.Members[i+1:]...)
+				} else {
+					rot.Members = append(rot.Members, pool[k])
+				}
+			}
+		}
+		want, err := pure.Peek(ctx, rot, now, 12)
+		require.NoError(t, err)
+		got, err := lua.Peek(ctx, rot, now, 12)
+		require.NoError(t, err)
+		require.Equal(t, assignees(want.Turns), assignees(got.Turns), "peek")
+		require.Equal(t, want.Seq, got.Seq)
+	})
+}
+
+type byteReader []byte
+
+func (r *byteReader) done() bool { return len(*r) == 0 }
+
+func (r *byteReader) next() byte {
+	if len(*r) == 0 {
+		return 0
+	}
+	b := (*r)[0]
+	*r = (*r)[1:]
+	return b
+}
+
+func indexOf(ms []leads.RotationMember, user string) int {
+	for i, m := range ms {
+		if m.User == user {
+			return i
+		}
+	}
+	return -1
+}
+
+func assignees(turns []leads.Turn) []string {
+	out := make([]string, len(turns))
+	for i, t := range turns {
+		out[i] = t.Assignee
+	}
+	return out
+}

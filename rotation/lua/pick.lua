@@ -1,0 +1,190 @@
+-- pick.lua: takes the next k turns of one rotation, atomically, in order.
+-- Each turn mirrors rotation.Pick (swrr.go) step for step; the shared test
+-- table and the fuzz target keep them equal. Taking several turns in one
+-- script is how concurrent requests for one rotation share a round trip.
+--
+-- KEYS[1] -> the rotation's state hash: "epoch", "seq", "w:<user>" -> current weight
+-- KEYS[2] -> the rotation's counts of the day: <user> -> leads assigned that day
+-- KEYS[3] -> the calling process's record of its last batch of this rotation:
+--            "t" -> its ticket, "e" -> the state's epoch, "d:<user>" -> what
+--            the batch added to the user's current weight, "g:<user>" -> the
+--            turns the user got
+-- ARGV[1] -> seconds to keep the day hash
+-- ARGV[2] -> k, the number of turns to take (0: only settle)
+-- ARGV[3] -> n, the number of members
+-- ARGV[4 .. 3+4n] -> per member, in turn order: user, weight, paused (1|0), daily cap (0 = none)
+-- ARGV[4+4n] -> deadline, in microseconds of the Redis clock (0: none)
+-- ARGV[5+4n] -> this batch's ticket
+-- ARGV[6+4n] -> milliseconds to keep the record
+-- ARGV[7+4n ..] -> tickets of earlier batches whose replies the caller never
+--   got: if the record is one of them, that batch ran and nobody got its
+--   turns, so they are given back before anything else (settling)
+--
+-- Returns {"expired"}, changing nothing, when it runs after its deadline: the
+--   caller has given up waiting by then (a Redis that hung with the script
+--   in its input), and a turn it never hears of would be lost to the order;
+-- {"init"} when there is no state (never made, or lost): the caller
+--   rebuilds it from the store and calls again;
+-- else {epoch, seq, m, m x turn, n x weight}: seq is the number of the last
+--   turn taken before, m <= k the turns taken (the rest found nobody eligible
+--   and changed nothing), and each turn is
+--   {assignee index (1-based), s, s x (member index, reason, slots), n x delta}
+--   with skips in member order and deltas what the turn added to each
+--   member's current weight; when m > 0 the members' current weights after
+--   the last turn follow (the caller derives checkpoints from them).
+local k, n = tonumber(ARGV[2]), tonumber(ARGV[3])
+local deadline = tonumber(ARGV[4 + 4 * n]) or 0
+if deadline > 0 then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) * 1000000 + tonumber(now[2]) > deadline then
+    return {'expired'}
+  end
+end
+local ticket, keep = ARGV[5 + 4 * n], tonumber(ARGV[6 + 4 * n])
+if #ARGV >= 7 + 4 * n then
+  local flat = redis.call('HGETALL', KEYS[3])
+  local rec = {}
+  for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+  local lost = false
+  for i = 7 + 4 * n, #ARGV do
+    if rec['t'] == ARGV[i] then lost = true end
+  end
+  if lost then
+    if redis.call('HGET', KEYS[1], 'epoch') == rec['e'] then
+      for f, v in pairs(rec) do
+        local kind, user = string.sub(f, 1, 2), string.sub(f, 3)
+        if kind == 'd:' and redis.call('HEXISTS', KEYS[1], 'w:' .. user) == 1 then
+          redis.call('HINCRBY', KEYS[1], 'w:' .. user, -tonumber(v))
+        elseif kind == 'g:' then
+          local had = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+          if had > 0 then redis.call('HINCRBY', KEYS[2], user, -math.min(had, tonumber(v))) end
+        end
+      end
+    end
+    redis.call('DEL', KEYS[3])
+  end
+end
+local fields = {'epoch', 'seq'}
+local users, weights, paused, caps = {}, {}, {}, {}
+local total, capped = 0, {}
+for i = 1, n do
+  local base = 3 + (i - 1) * 4
+  users[i], weights[i], paused[i], caps[i] = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1', tonumber(ARGV[base + 4])
+  if weights[i] < 1 then weights[i] = 1 end
+  total = total + weights[i]
+  fields[2 + i] = 'w:' .. users[i]
+  if caps[i] > 0 then capped[#capped + 1] = i end
+end
+
+local raw = redis.call('HMGET', KEYS[1], unpack(fields))
+if not raw[1] then
+  return {'init'}
+end
+local seq = tonumber(raw[2]) or 0
+local cw, start, counts, gained = {}, {}, {}, {}
+local lo, hi
+for i = 1, n do
+  cw[i] = tonumber(raw[2 + i]) or 0
+  start[i] = cw[i]
+  counts[i], gained[i] = 0, 0
+end
+if #capped > 0 then
+  local names = {}
+  for j, i in ipairs(capped) do names[j] = users[i] end
+  local day = redis.call('HMGET', KEYS[2], unpack(names))
+  for j, i in ipairs(capped) do counts[i] = tonumber(day[j]) or 0 end
+end
+
+local out = {raw[1], seq, 0}
+local taken = 0
+for _ = 1, k do
+  local eligible, any = {}, false
+  for i = 1, n do
+    eligible[i] = not paused[i] and (caps[i] == 0 or counts[i] < caps[i])
+    any = any or eligible[i]
+  end
+  if not any then break end
+  lo, hi = cw[1], cw[1]
+  for i = 2, n do
+    if cw[i] < lo then lo = cw[i] end
+    if cw[i] > hi then hi = cw[i] end
+  end
+  -- Walk the round-robin's slots until one belongs to an eligible member.
+  -- The last step allowed considers eligible members only, so it ends.
+  local limit = 2 * total + (hi - lo) + n
+  local slots, steps, best = {}, 0, 0
+  for i = 1, n do slots[i] = 0 end
+  while true do
+    steps = steps + 1
+    best = 0
+    for i = 1, n do
+      cw[i] = cw[i] + weights[i]
+      if (steps < limit or eligible[i]) and (best == 0 or cw[i] > cw[best]) then
+        best = i
+      end
+    end
+    cw[best] = cw[best] - total
+    slots[best] = slots[best] + 1
+    if eligible[best] then break end
+  end
+  counts[best], gained[best] = counts[best] + 1, gained[best] + 1
+  taken = taken + 1
+  out[#out + 1] = best
+  local at = #out + 1
+  out[at] = 0
+  for i = 1, n do
+    if not eligible[i] and slots[i] > 0 then
+      out[at] = out[at] + 1
+      out[#out + 1] = i
+      out[#out + 1] = paused[i] and 'paused' or 'daily_cap'
+      out[#out + 1] = slots[i]
+    end
+  end
+  for i = 1, n do
+    out[#out + 1] = steps * weights[i] - total * slots[i]
+  end
+end
+out[3] = taken
+if taken == 0 then
+  return out
+end
+
+local args = {'seq', seq + taken}
+for i = 1, n do
+  args[#args + 1] = fields[2 + i]
+  args[#args + 1] = cw[i]
+end
+redis.call('HSET', KEYS[1], unpack(args))
+-- Drop the weights of members no longer in the list ("epoch" and "seq" are
+-- the two other fields).
+if redis.call('HLEN', KEYS[1]) > n + 2 then
+  local member = {}
+  for i = 1, n do member[fields[2 + i]] = true end
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 2) == 'w:' and not member[f] then
+      redis.call('HDEL', KEYS[1], f)
+    end
+  end
+end
+for i = 1, n do
+  if gained[i] > 0 then redis.call('HINCRBY', KEYS[2], users[i], gained[i]) end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+-- What this batch did, so that the caller can give it back should the reply
+-- never reach it.
+local rec = {'t', ticket, 'e', raw[1]}
+for i = 1, n do
+  rec[#rec + 1] = 'd:' .. users[i]
+  rec[#rec + 1] = cw[i] - start[i]
+  if gained[i] > 0 then
+    rec[#rec + 1] = 'g:' .. users[i]
+    rec[#rec + 1] = gained[i]
+  end
+end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], unpack(rec))
+redis.call('PEXPIRE', KEYS[3], keep)
+for i = 1, n do
+  out[#out + 1] = cw[i]
+end
+return out

@@ -1,0 +1,570 @@
+package rotation
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+var (
+	//go:embed lua/pick.lua
+	pickSource string
+	//go:embed lua/refund.lua
+	refundSource string
+	//go:embed lua/install.lua
+	installSource string
+	//go:embed lua/snapshot.lua
+	snapshotSource string
+
+	// pickCmd decides and records one turn; see lua/pick.lua.
+	pickCmd = redis.NewScript(pickSource)
+	// refundCmd gives a turn back; see lua/refund.lua.
+	refundCmd = redis.NewScript(refundSource)
+	// installCmd stores a rebuilt state unless one exists; see lua/install.lua.
+	installCmd = redis.NewScript(installSource)
+	// snapshotCmd reads a state; see lua/snapshot.lua.
+	snapshotCmd = redis.NewScript(snapshotSource)
+)
+
+// dayTTL keeps a day's counts a little longer than the longest day in any
+// time zone, so that a refund late in the day still finds them.
+const dayTTL = 48 * time.Hour
+
+// RedisOption configures NewRedis.
+type RedisOption func(*redisBackend)
+
+// WithKeyPrefix puts every key under prefix (default "leadrotor:"), so that
+// several deployments or test runs can share one Redis. The prefix must not
+// contain braces, which would break the keys' hash tags.
+func WithKeyPrefix(prefix string) RedisOption {
+	return func(b *redisBackend) { b.prefix = prefix }
+}
+
+// WithTimeout bounds every Redis call (default 2s), so that a hung Redis
+// fails requests instead of holding them.
+func WithTimeout(d time.Duration) RedisOption {
+	return func(b *redisBackend) { b.timeout = d }
+}
+
+// NewRedis returns a Rotator whose state lives in Redis, shared by every
+// process that uses the same Redis and prefix. Each decision is one Lua
+// script, so turns are exact however many processes take them at once.
+// client may be a Client, a ClusterClient or a Ring.
+func NewRedis(client redis.Scripter, history HistorySource, opts ...RedisOption) (*Rotator, error) {
+	b := &redisBackend{client: client, prefix: "leadrotor:", timeout: 2 * time.Second, queues: make(map[int64]*rotationQueue),
+		process: newEpoch(), lost: make(map[int64][]string)}
+	for _, o := range opts {
+		o(b)
+	}
+	if strings.ContainsAny(b.prefix, "{}") {
+		return nil, fmt.Errorf("rotation: key prefix %q contains a brace", b.prefix)
+	}
+	return &Rotator{b: b, history: history}, nil
+}
+
+type redisBackend struct {
+	client  redis.Scripter
+	prefix  string
+	timeout time.Duration
+	// skewed is set when Redis's clock runs so far ahead of this one that
+	// pick deadlines expire at once; picks then go without one.
+	skewed atomic.Bool
+
+	mu     sync.Mutex
+	queues map[int64]*rotationQueue
+
+	// process names this backend's records of its batches in Redis.
+	process string
+	// lost holds, per rotation, the tickets of batches whose reply never
+	// came: each may have taken turns that reached no lead. The next pick
+	// of the rotation gives them back (settles them); until then a settler
+	// goroutine keeps trying. Guarded by mu.
+	lost     map[int64][]string
+	settling map[int64]bool
+}
+
+// recordTTL is how long Redis keeps the record of a batch: far longer than
+// it takes to settle a batch whose reply was lost once Redis answers again.
+const recordTTL = 10 * time.Minute
+
+func (b *redisBackend) keys(rotationID int64, day string) []string {
+	return []string{stateKey(b.prefix, rotationID), dayKey(b.prefix, rotationID, day)}
+}
+
+// pickKeys are the keys of the pick script: the state, the day's counts and
+// this process's record of its last batch.
+func (b *redisBackend) pickKeys(rotationID int64, day string) []string {
+	return append(b.keys(rotationID, day), lastKey(b.prefix, rotationID, b.process))
+}
+
+func (b *redisBackend) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	res, err := s.Run(ctx, b.client, keys, args...).Result()
+	if err != nil && redisUnavailable(err) {
+		return nil, leads.Unavailable("redis", err)
+	}
+	return res, err
+}
+
+// redisUnavailable reports whether err means that Redis cannot serve now,
+// as opposed to a bad command: no connection, a timeout, a closed client, or
+// a server that is loading its data, busy, read-only or without a master.
+func redisUnavailable(err error) bool {
+	if leads.IsUnavailable(err) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
+		errors.Is(err, redis.ErrClosed) {
+		return true
+	}
+	for _, prefix := range []string{"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxBatch bounds the turns one script takes, so that one call never holds
+// Redis for long.
+const maxBatch = 256
+
+// pending is a request for one turn, waiting for a batch to take it.
+type pending struct {
+	rot  *leads.Rotation
+	day  string
+	done chan pickResult
+}
+
+type pickResult struct {
+	turn leads.Turn
+	ok   bool
+	err  error
+}
+
+// rotationQueue holds the requests for one rotation's turns. While a script
+// for the rotation is in flight, new requests queue; the next script takes
+// all their turns at once, in arrival order. Turns stay strictly sequential
+// (one script at a time per rotation), so batching changes nothing but the
+// number of round trips.
+type rotationQueue struct {
+	waiting  []*pending
+	draining bool
+	// picking is held while a pick script of the rotation is in flight:
+	// this process's record of its last batch must be that batch's.
+	picking sync.Mutex
+}
+
+// queue returns rotation id's queue, made on first use; b.mu must be held.
+func (b *redisBackend) queue(id int64) *rotationQueue {
+	q := b.queues[id]
+	if q == nil {
+		q = &rotationQueue{}
+		b.queues[id] = q
+	}
+	return q
+}
+
+func (b *redisBackend) next(_ context.Context, rot *leads.Rotation, day string) (leads.Turn, bool, error) {
+	p := &pending{rot: rot, day: day, done: make(chan pickResult, 1)}
+	b.mu.Lock()
+	q := b.queue(rot.ID)
+	q.waiting = append(q.waiting, p)
+	if q.draining {
+		b.mu.Unlock()
+	} else {
+		// Nobody is taking this rotation's turns: take this batch here, with
+		// no goroutine hop, and leave what queued meanwhile to a drainer.
+		q.draining = true
+		b.mu.Unlock()
+		b.takeBatch(q)
+		b.mu.Lock()
+		if len(q.waiting) > 0 {
+			go b.drain(q)
+		} else {
+			q.draining = false
+		}
+		b.mu.Unlock()
+	}
+	// The caller's context is not watched: once queued, the turn may be
+	// taken, and a turn taken must reach the caller, who gives it back if
+	// it cannot use it. The script's own timeout bounds the wait.
+	r := <-p.done
+	return r.turn, r.ok, r.err
+}
+
+// drain takes the queued turns of one rotation, batch after batch, until
+// none is left.
+func (b *redisBackend) drain(q *rotationQueue) {
+	for b.takeBatch(q) {
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(q.waiting) > 0 {
+		go b.drain(q) // queued between the last batch and the lock
+		return
+	}
+	q.draining = false
+}
+
+// takeBatch takes the turns of the requests at the head of q in one script
+// and delivers them; it reports false when q was empty.
+func (b *redisBackend) takeBatch(q *rotationQueue) bool {
+	b.mu.Lock()
+	if len(q.waiting) == 0 {
+		b.mu.Unlock()
+		return false
+	}
+	// A batch shares one member list and day: requests made from another
+	// configuration (an edit) or on another day wait for the next batch.
+	first := q.waiting[0]
+	size := 1
+	for size < len(q.waiting) && size < maxBatch && q.waiting[size].rot == first.rot && q.waiting[size].day == first.day {
+		size++
+	}
+	batch := q.waiting[:size:size]
+	q.waiting = q.waiting[size:]
+	b.mu.Unlock()
+
+	q.picking.Lock()
+	results := b.pick(first.rot, first.day, len(batch))
+	q.picking.Unlock()
+	for i, p := range batch {
+		p.done <- results[i]
+	}
+	return true
+}
+
+// pick runs the pick script for k turns and returns one result per turn.
+func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult {
+	results := make([]pickResult, k)
+	fail := func(err error) []pickResult {
+		for i := range results {
+			results[i] = pickResult{err: fmt.Errorf("pick script: %w", err)}
+		}
+		return results
+	}
+	args := make([]any, 0, 4+4*len(rot.Members))
+	args = append(args, int64(dayTTL/time.Second), k, len(rot.Members))
+	for _, m := range rot.Members {
+		paused := 0
+		if m.Paused {
+			paused = 1
+		}
+		args = append(args, m.User, weightOf(m), paused, m.DailyCap)
+	}
+	// The script must not run once this side has stopped waiting for it:
+	// the turns it took would reach nobody. Half the timeout leaves the
+	// other half for the reply's way back; a reply lost on that way is
+	// settled by a later pick, from the record the script leaves.
+	sent := time.Now()
+	deadline := sent.Add(b.timeout / 2)
+	if b.skewed.Load() {
+		deadline = time.Time{}
+	}
+	ticket := newEpoch()
+	b.mu.Lock()
+	lost := b.lost[rot.ID]
+	b.mu.Unlock()
+	args = append(args, unixMicro(deadline), ticket, recordTTL.Milliseconds())
+	for _, t := range lost {
+		args = append(args, t)
+	}
+	res, err := b.run(context.Background(), pickCmd, b.pickKeys(rot.ID, day), args...)
+	if err != nil {
+		if mayHaveRun(err) {
+			b.replyLost(rot, day, ticket)
+		}
+		return fail(err)
+	}
+	r := reply{vals: asSlice(res)}
+	if len(r.vals) == 1 && r.vals[0] == "expired" {
+		// Nothing ran, not even the settling: the lost tickets stay.
+	} else {
+		b.settled(rot.ID, lost)
+	}
+	if len(r.vals) == 1 {
+		switch r.str() {
+		case "init":
+			return results // ok false: the callers rebuild the state and ask again
+		case "expired":
+			if time.Now().Round(0).Before(deadline.Round(0)) {
+				// Expired before its deadline by this wall clock, which is
+				// the one Redis compares: Redis's clock is ahead. Go on
+				// without deadlines rather than fail every turn.
+				b.skewed.Store(true)
+				return b.pick(rot, day, k)
+			}
+			return fail(leads.Unavailable("redis", errors.New("redis ran the pick script after its deadline")))
+		}
+		return fail(errors.New("unexpected reply"))
+	}
+	epoch, seq, taken := r.str(), r.int(), int(r.int())
+	n := len(rot.Members)
+	member := func(i int64) string {
+		if i < 1 || int(i) > n {
+			r.err = errors.Join(r.err, fmt.Errorf("member index %d out of range", i))
+			return ""
+		}
+		return rot.Members[i-1].User
+	}
+	for i := range results {
+		if i >= taken {
+			results[i] = pickResult{turn: leads.Turn{RotationID: rot.ID}, ok: true} // nobody eligible
+			continue
+		}
+		seq++
+		t := leads.Turn{RotationID: rot.ID, Seq: seq, Undo: leads.TurnUndo{Epoch: epoch, Day: day, Deltas: make(map[string]int64, n)}}
+		t.Assignee = member(r.int())
+		for s := r.int(); s > 0; s-- {
+			t.Skipped = append(t.Skipped, leads.Skip{User: member(r.int()), Reason: r.str(), Slots: int(r.int())})
+		}
+		for _, m := range rot.Members {
+			t.Undo.Deltas[m.User] = r.int()
+		}
+		results[i] = pickResult{turn: t, ok: true}
+	}
+	if taken > 0 {
+		// The state after the batch's last turn; walking back through the
+		// deltas gives the state after each earlier one.
+		state := make(map[string]int64, n)
+		for _, m := range rot.Members {
+			state[m.User] = r.int()
+		}
+		for i := taken - 1; i >= 0; i-- {
+			t := &results[i].turn
+			if isCheckpoint(t.Seq) {
+				t.Checkpoint = maps.Clone(state)
+			}
+			for user, d := range t.Undo.Deltas {
+				state[user] -= d
+			}
+		}
+	}
+	if r.err != nil {
+		return fail(r.err)
+	}
+	return results
+}
+
+// mayHaveRun reports whether a failed call may still have run in Redis: its
+// reply timed out or the connection broke after it was sent. A refused
+// connection or an error reply means it did not.
+func mayHaveRun(err error) bool {
+	var redisErr redis.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &redisErr):
+		return false
+	case errors.As(err, &op) && op.Op == "dial":
+		return false
+	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted), errors.Is(err, redis.ErrClosed):
+		return false
+	}
+	return true
+}
+
+// replyLost remembers that the batch with ticket may have taken turns of rot
+// that nobody got, and makes sure it is settled even if no lead comes for
+// rot for a while.
+func (b *redisBackend) replyLost(rot *leads.Rotation, day, ticket string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Of the batches lost in an outage, the first (in flight when it began)
+	// is the one likely to have run: those sent later meet their deadline.
+	if len(b.lost[rot.ID]) < maxLost {
+		b.lost[rot.ID] = append(b.lost[rot.ID], ticket)
+	}
+	if b.settling == nil {
+		b.settling = make(map[int64]bool)
+	}
+	if !b.settling[rot.ID] {
+		b.settling[rot.ID] = true
+		go b.settle(rot, day)
+	}
+}
+
+// settled forgets tickets that a pick has settled.
+func (b *redisBackend) settled(rotationID int64, tickets []string) {
+	if len(tickets) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	all := b.lost[rotationID]
+	if len(tickets) >= len(all) {
+		delete(b.lost, rotationID)
+		return
+	}
+	rest := all[len(tickets):] // tickets lost since stay
+	if len(rest) == 0 {
+		delete(b.lost, rotationID)
+		return
+	}
+	b.lost[rotationID] = rest
+}
+
+// settle runs an empty pick (no turn taken, lost batches given back) of rot
+// until none of its batches is lost any more, or their records are gone.
+func (b *redisBackend) settle(rot *leads.Rotation, day string) {
+	defer func() {
+		b.mu.Lock()
+		delete(b.settling, rot.ID)
+		b.mu.Unlock()
+	}()
+	for start := time.Now(); time.Since(start) < recordTTL; {
+		b.mu.Lock()
+		pending := len(b.lost[rot.ID]) > 0
+		b.mu.Unlock()
+		if !pending {
+			return
+		}
+		time.Sleep(b.timeout) // wait past the lost batch's deadline, and for Redis
+		b.mu.Lock()
+		q := b.queue(rot.ID)
+		b.mu.Unlock()
+		q.picking.Lock()
+		b.pick(rot, day, 0)
+		q.picking.Unlock()
+	}
+}
+
+// maxLost bounds the lost tickets kept per rotation.
+const maxLost = 32
+
+func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day string, st State) error {
+	args := make([]any, 0, 4+2*len(rot.Members)+2*len(st.DayCounts))
+	args = append(args, st.Epoch, st.Seq, int64(dayTTL/time.Second), len(rot.Members))
+	for _, m := range rot.Members {
+		args = append(args, m.User, st.Current[m.User])
+	}
+	for user, c := range st.DayCounts {
+		args = append(args, user, c)
+	}
+	if _, err := b.run(ctx, installCmd, b.keys(rot.ID, day), args...); err != nil {
+		return fmt.Errorf("install script: %w", err)
+	}
+	return nil
+}
+
+func (b *redisBackend) refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error {
+	args := make([]any, 0, 2+2*len(turn.Undo.Deltas))
+	args = append(args, turn.Undo.Epoch, turn.Assignee)
+	for user, d := range turn.Undo.Deltas {
+		args = append(args, user, d)
+	}
+	if _, err := b.run(ctx, refundCmd, b.keys(rot.ID, turn.Undo.Day), args...); err != nil {
+		return fmt.Errorf("refund script: %w", err)
+	}
+	return nil
+}
+
+func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day string) (State, bool, error) {
+	res, err := b.run(ctx, snapshotCmd, b.keys(rot.ID, day))
+	if err != nil {
+		return State{}, false, fmt.Errorf("snapshot script: %w", err)
+	}
+	parts := asSlice(res)
+	if len(parts) != 2 {
+		return State{}, false, nil
+	}
+	st := State{Current: make(map[string]int64), DayCounts: make(map[string]int64)}
+	r := reply{vals: asSlice(parts[0])}
+	for len(r.vals) > 0 {
+		field, value := r.str(), r.str()
+		switch {
+		case field == "epoch":
+			st.Epoch = value
+		case field == "seq":
+			st.Seq, r.err = parseInt(value, r.err)
+		case strings.HasPrefix(field, "w:"):
+			st.Current[field[2:]], r.err = parseInt(value, r.err)
+		}
+	}
+	d := reply{vals: asSlice(parts[1])}
+	for len(d.vals) > 0 {
+		user, value := d.str(), d.str()
+		st.DayCounts[user], d.err = parseInt(value, d.err)
+	}
+	if err := errors.Join(r.err, d.err); err != nil {
+		return State{}, false, fmt.Errorf("snapshot script: %w", err)
+	}
+	return st, true, nil
+}
+
+// reply reads a script's array reply in order, remembering the first error.
+type reply struct {
+	vals []any
+	err  error
+}
+
+func (r *reply) pop() any {
+	if len(r.vals) == 0 {
+		if r.err == nil {
+			r.err = errors.New("reply too short")
+		}
+		return nil
+	}
+	v := r.vals[0]
+	r.vals = r.vals[1:]
+	return v
+}
+
+func (r *reply) str() string {
+	switch v := r.pop().(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+func (r *reply) int() int64 {
+	switch v := r.pop().(type) {
+	case int64:
+		return v
+	case string:
+		n, err := parseInt(v, r.err)
+		r.err = err
+		return n
+	}
+	if r.err == nil {
+		r.err = errors.New("integer expected")
+	}
+	return 0
+}
+
+// unixMicro is t in microseconds since the epoch, 0 for the zero time.
+func unixMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func parseInt(s string, prev error) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if prev != nil {
+		return n, prev
+	}
+	if err != nil {
+		return 0, fmt.Errorf("integer expected: %w", err)
+	}
+	return n, nil
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}

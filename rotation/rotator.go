@@ -1,0 +1,144 @@
+package rotation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// HistorySource is what a Rotator rebuilds a lost state from: the store's
+// record of a rotation's turns. leads.Store implementations satisfy it.
+type HistorySource interface {
+	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (leads.RotationHistory, error)
+}
+
+// backend keeps rotation states and applies decisions to them atomically.
+type backend interface {
+	// next takes a turn of rot on the state for day; ok is false when there
+	// is no state, which the caller then installs and asks again.
+	next(ctx context.Context, rot *leads.Rotation, day string) (t leads.Turn, ok bool, err error)
+	// install stores st as rot's state unless one exists already.
+	install(ctx context.Context, rot *leads.Rotation, day string, st State) error
+	// refund subtracts turn from rot's state if it is still the state the
+	// turn was taken from.
+	refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error
+	// snapshot returns a copy of rot's state for day; ok is false when none.
+	snapshot(ctx context.Context, rot *leads.Rotation, day string) (st State, ok bool, err error)
+}
+
+// Rotator implements leads.Rotator over a backend: in process (NewMemory) or
+// on Redis (NewRedis). When a rotation has no state (first use, or the state
+// was lost) it rebuilds it from the HistorySource so that the order resumes
+// after the last member assigned, and the day's caps still hold.
+type Rotator struct {
+	b       backend
+	history HistorySource
+}
+
+var _ leads.Rotator = (*Rotator)(nil)
+
+// ErrNoState is returned when a rotation's state cannot be established, which
+// only happens when it is lost again and again while being rebuilt.
+var ErrNoState = errors.New("rotation state could not be established")
+
+// Next takes the next turn of rot at now. Nobody eligible is not an error:
+// the turn's Assignee is "" and nothing changes.
+func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) (leads.Turn, error) {
+	day := rot.Day(now)
+	for range 3 {
+		t, ok, err := r.b.next(ctx, rot, day)
+		if err != nil {
+			return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, err)
+		}
+		if ok {
+			return t, nil
+		}
+		if err := r.rebuild(ctx, rot, now); err != nil {
+			return leads.Turn{}, err
+		}
+	}
+	return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, ErrNoState)
+}
+
+// Refund gives turn back. A turn taken from a state that has since been lost
+// and rebuilt is not refunded: the rebuilt state never counted it.
+func (r *Rotator) Refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error {
+	if turn.Assignee == "" {
+		return nil
+	}
+	if err := r.b.refund(ctx, rot, turn); err != nil {
+		return fmt.Errorf("rotation %d: refund turn %d: %w", rot.ID, turn.Seq, err)
+	}
+	return nil
+}
+
+// Peek returns the next n turns of rot at now without taking them: the same
+// decisions Next would return if nothing changed in between, including the
+// members skipped and why; and the state they follow from. A rotation with
+// no state is previewed as it would be rebuilt.
+func (r *Rotator) Peek(ctx context.Context, rot *leads.Rotation, now time.Time, n int) (leads.Preview, error) {
+	day := rot.Day(now)
+	st, ok, err := r.b.snapshot(ctx, rot, day)
+	if err != nil {
+		return leads.Preview{}, fmt.Errorf("rotation %d: %w", rot.ID, err)
+	}
+	if !ok {
+		if st, err = r.resumeState(ctx, rot, now); err != nil {
+			return leads.Preview{}, err
+		}
+	}
+	p := leads.Preview{Seq: st.Seq, DayCounts: maps.Clone(st.DayCounts), Turns: make([]leads.Turn, 0, n)}
+	for range n {
+		d := Pick(rot.Members, &st)
+		if d.Assignee == "" {
+			break
+		}
+		p.Turns = append(p.Turns, turnOf(rot, d, st, day))
+	}
+	return p, nil
+}
+
+func (r *Rotator) rebuild(ctx context.Context, rot *leads.Rotation, now time.Time) error {
+	st, err := r.resumeState(ctx, rot, now)
+	if err != nil {
+		return err
+	}
+	if err := r.b.install(ctx, rot, rot.Day(now), st); err != nil {
+		return fmt.Errorf("rotation %d: install state: %w", rot.ID, err)
+	}
+	return nil
+}
+
+func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time.Time) (State, error) {
+	var hist leads.RotationHistory
+	if r.history != nil {
+		var err error
+		if hist, err = r.history.RotationHistory(ctx, rot.ID, rot.DayStart(now)); err != nil {
+			return State{}, fmt.Errorf("rotation %d: read history: %w", rot.ID, err)
+		}
+	}
+	return Resume(rot.Members, hist, newEpoch()), nil
+}
+
+// turnOf converts a decision taken on st (already updated) into a turn.
+func turnOf(rot *leads.Rotation, d Decision, st State, day string) leads.Turn {
+	return leads.Turn{
+		RotationID: rot.ID,
+		Assignee:   d.Assignee,
+		Seq:        st.Seq,
+		Skipped:    d.Skipped,
+		Undo:       leads.TurnUndo{Epoch: st.Epoch, Day: day, Deltas: d.Deltas},
+	}
+}
+
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
