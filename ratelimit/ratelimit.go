@@ -1,0 +1,193 @@
+// Package ratelimit decides whether a request may go on under a rate limit:
+// shared by every process through Redis (go-redis/redis_rate, GCRA), or in
+// this process (golang.org/x/time/rate token buckets) when there is no Redis
+// or Redis does not answer.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// Limit allows Rate requests per Period, in bursts of up to Rate.
+type Limit struct {
+	Rate   int
+	Period time.Duration
+}
+
+// IsZero reports whether l limits nothing.
+func (l Limit) IsZero() bool { return l.Rate <= 0 || l.Period <= 0 }
+
+// String writes l as ParseLimit reads it: "100/s", "6000/m", "off".
+func (l Limit) String() string {
+	if l.IsZero() {
+		return "off"
+	}
+	unit := map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h"}[l.Period]
+	if unit == "" {
+		unit = l.Period.String()
+	}
+	return strconv.Itoa(l.Rate) + "/" + unit
+}
+
+// ParseLimit reads "N/s", "N/m" or "N/h" (N requests per second, minute or
+// hour); "", "0" and "off" mean no limit.
+func ParseLimit(s string) (Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" || s == "off" {
+		return Limit{}, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	periods := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}
+	rate, err := strconv.Atoi(n)
+	period, known := periods[unit]
+	if !ok || err != nil || rate < 1 || !known {
+		return Limit{}, fmt.Errorf("rate limit %q: want N/s, N/m or N/h with N >= 1, or off", s)
+	}
+	return Limit{Rate: rate, Period: period}, nil
+}
+
+// Result is the outcome of one Allow.
+type Result struct {
+	// Allowed is false when the request must wait RetryAfter.
+	Allowed bool
+	Limit   Limit
+	// Remaining is how many more requests would be allowed right now.
+	Remaining int
+	// RetryAfter is when the request would be allowed; 0 when it is.
+	RetryAfter time.Duration
+	// ResetAfter is when the limit will be untouched again.
+	ResetAfter time.Duration
+}
+
+// Limiter takes one request from key's allowance under l.
+type Limiter interface {
+	Allow(ctx context.Context, key string, l Limit) (Result, error)
+}
+
+// Memory is a Limiter of this process: one token bucket per key. Keys left
+// alone for a while are forgotten, so that many keys (say, a flood of
+// made-up API keys) cost memory only while they are used.
+type Memory struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	calls   int
+}
+
+type bucket struct {
+	lim   *rate.Limiter
+	limit Limit
+	used  time.Time
+}
+
+// sweepEvery is how many calls pass between sweeps of idle buckets.
+const sweepEvery = 4096
+
+// NewMemory returns an in-process Limiter.
+func NewMemory() *Memory {
+	return &Memory{now: time.Now, buckets: make(map[string]*bucket)}
+}
+
+// Allow implements Limiter.
+func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
+	if l.IsZero() {
+		return Result{Allowed: true, Limit: l}, nil
+	}
+	now := m.now()
+	every := rate.Every(l.Period / time.Duration(l.Rate))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.calls%sweepEvery == 0 {
+		m.sweep(now)
+	}
+	b := m.buckets[key]
+	if b == nil || b.limit != l {
+		b = &bucket{lim: rate.NewLimiter(every, l.Rate), limit: l}
+		m.buckets[key] = b
+	}
+	b.used = now
+	res := Result{Limit: l}
+	if r := b.lim.ReserveN(now, 1); r.OK() && r.DelayFrom(now) == 0 {
+		res.Allowed = true
+	} else {
+		res.RetryAfter = r.DelayFrom(now)
+		r.CancelAt(now)
+	}
+	tokens := b.lim.TokensAt(now)
+	res.Remaining = max(0, int(tokens))
+	res.ResetAfter = time.Duration((float64(l.Rate) - tokens) * float64(l.Period) / float64(l.Rate))
+	return res, nil
+}
+
+// sweep forgets the buckets that have filled up again since their last use:
+// a new bucket would be the same.
+func (m *Memory) sweep(now time.Time) {
+	for key, b := range m.buckets {
+		if now.Sub(b.used) > b.limit.Period {
+			delete(m.buckets, key)
+		}
+	}
+}
+
+// Redis is a Limiter shared by every process using the same Redis and
+// prefix. When Redis cannot be reached it decides with its fallback, so
+// that an outage neither stops traffic nor lifts every limit; after a
+// failure it does not ask Redis again for a second, so that a hung Redis
+// costs one timeout, not one per request.
+type Redis struct {
+	limiter  *redis_rate.Limiter
+	prefix   string
+	timeout  time.Duration
+	fallback Limiter
+	now      func() time.Time
+	// downUntil is when to ask Redis again (Unix nanoseconds; 0: now).
+	downUntil atomic.Int64
+}
+
+// redisBackoff is how long a failed Redis is left alone.
+const redisBackoff = time.Second
+
+// NewRedis returns a Limiter over client, keys under prefix, each call
+// bounded by timeout, deciding with fallback while Redis fails.
+func NewRedis(client redis.UniversalClient, prefix string, timeout time.Duration, fallback Limiter) *Redis {
+	return &Redis{limiter: redis_rate.NewLimiter(client), prefix: prefix + "ratelimit:", timeout: timeout, fallback: fallback, now: time.Now}
+}
+
+// Allow implements Limiter.
+func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	if l.IsZero() {
+		return Result{Allowed: true, Limit: l}, nil
+	}
+	now := r.now()
+	if r.fallback != nil && now.UnixNano() < r.downUntil.Load() {
+		return r.fallback.Allow(ctx, key, l)
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	res, err := r.limiter.Allow(rctx, r.prefix+key, redis_rate.Limit{Rate: l.Rate, Burst: l.Rate, Period: l.Period})
+	if err != nil {
+		if r.fallback != nil && !errors.Is(ctx.Err(), context.Canceled) {
+			r.downUntil.Store(now.Add(redisBackoff).UnixNano())
+			return r.fallback.Allow(ctx, key, l)
+		}
+		return Result{}, fmt.Errorf("rate limit: %w", err)
+	}
+	out := Result{Allowed: res.Allowed > 0, Limit: l, Remaining: res.Remaining, ResetAfter: max(0, res.ResetAfter)}
+	if !out.Allowed {
+		out.RetryAfter = max(0, res.RetryAfter)
+	}
+	return out, nil
+}
