@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// Error codes of the HTTP layer, beside those of package leads.
+const (
+	// CodeInvalidJSON: the body is not one JSON object.
+	CodeInvalidJSON = "INVALID_JSON"
+	// CodePayloadTooLarge: the body is larger than the server accepts.
+	CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
+	// CodeUnsupportedMediaType: the body is declared as something else than JSON.
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	// CodeAccountIDRequired: the x-account-id header is missing.
+	CodeAccountIDRequired = "ACCOUNT_ID_REQUIRED"
+	// CodeMethodNotAllowed: the path exists but not with this method.
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	// CodeConfirmationRequired: a destructive request lacks ?confirm=true.
+	CodeConfirmationRequired = "CONFIRMATION_REQUIRED"
+)
+
+// statusByCode is the one table from error codes to HTTP statuses. A code
+// missing here is a bug and answers 500.
+var statusByCode = map[string]int{
+	leads.CodeValidation:           http.StatusBadRequest,
+	leads.CodeTeamRequired:         http.StatusBadRequest,
+	leads.CodeTeamNotFound:         http.StatusBadRequest,
+	leads.CodeLeadSourceRequired:   http.StatusBadRequest,
+	leads.CodeLeadSourceNotFound:   http.StatusBadRequest,
+	leads.CodeMemberNotInAccount:   http.StatusBadRequest,
+	leads.CodeRotationNotFound:     http.StatusBadRequest,
+	leads.CodeNoRotation:           http.StatusConflict,
+	leads.CodeNoEligibleMember:     http.StatusConflict,
+	leads.CodePreconditionFailed:   http.StatusPreconditionFailed,
+	leads.CodeTeamInUse:            http.StatusConflict,
+	leads.CodeLeadSourceInUse:      http.StatusConflict,
+	leads.CodeLastAdmin:            http.StatusConflict,
+	leads.CodeDuplicateEmail:       http.StatusConflict,
+	leads.CodeConflict:             http.StatusConflict,
+	leads.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	leads.CodeNotFound:             http.StatusNotFound,
+	leads.CodeUnauthenticated:      http.StatusUnauthorized,
+	leads.CodeForbidden:            http.StatusForbidden,
+	leads.CodeServiceUnavailable:   http.StatusServiceUnavailable,
+	leads.CodeInternal:             http.StatusInternalServerError,
+	CodeInvalidJSON:                http.StatusBadRequest,
+	CodeAccountIDRequired:          http.StatusBadRequest,
+	CodePayloadTooLarge:            http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType:       http.StatusUnsupportedMediaType,
+	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
+	CodeConfirmationRequired:       http.StatusBadRequest,
+	CodeRateLimited:                http.StatusTooManyRequests,
+}
+
+// StatusOf returns the HTTP status for err's code.
+func StatusOf(err error) int {
+	if status, ok := statusByCode[leads.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the shape of every error response.
+type errorBody struct {
+	Error   string         `json:"error"`
+	Code    string         `json:"code"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a 503: about the
+// time a restarted database or Redis takes to answer again.
+const RetryAfterUnavailable = 2
+
+// statusClientClosed is what the access log shows for a request whose client
+// went away before the answer (nginx's 499); nobody reads the answer.
+const statusClientClosed = 499
+
+// writeError renders err. Internal errors are logged in full and shown only
+// as "internal error" with the request id, so that no cause leaks.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		w.WriteHeader(statusClientClosed)
+		return
+	}
+	status := StatusOf(err)
+	body := errorBody{Error: leads.ErrorMessage(err), Code: leads.ErrorCode(err), Details: leads.ErrorDetails(err)}
+	if status >= http.StatusInternalServerError {
+		id := requestID(r.Context())
+		level := slog.LevelError
+		if status == http.StatusServiceUnavailable {
+			// An outage, not a bug: the client is told when to retry.
+			level = slog.LevelWarn
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
+		}
+		s.log.Log(r.Context(), level, "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		body.Details = map[string]any{"requestId": id}
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="leadrotor"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// renderErrors is the bunrouter middleware that renders a handler's error.
+func (s *Server) renderErrors(next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		if err := next(w, req); err != nil {
+			s.writeError(w, req.Request, err)
+		}
+		return nil
+	}
+}
+
+func (s *Server) notFound(http.ResponseWriter, bunrouter.Request) error {
+	return leads.Errorf(leads.CodeNotFound, "no such route")
+}
+
+func (s *Server) methodNotAllowed(http.ResponseWriter, bunrouter.Request) error {
+	return leads.Errorf(CodeMethodNotAllowed, "method not allowed on this route")
+}

@@ -1,0 +1,257 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// setETag sends the lead's version, its updatedAt, for If-Match.
+func setETag(w http.ResponseWriter, lead *leads.Lead) {
+	w.Header().Set("ETag", `"`+lead.UpdatedAt.UTC().Format(time.RFC3339Nano)+`"`)
+}
+
+// ifMatch reads If-Match: the updatedAt of the version the client edits
+// (quoted as in ETag, or bare); nil when absent or "*".
+func ifMatch(r *http.Request) (*time.Time, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" || v == "*" {
+		return nil, nil
+	}
+	v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return nil, leads.ValidationError(leads.FieldError{Field: "If-Match", Value: v, Message: "Must be the lead's ETag (its updatedAt)"})
+	}
+	return &t, nil
+}
+
+// listLeads is GET /leads: filters, keyset paging, {"data", "nextCursor"}.
+func (s *Server) listLeads(w http.ResponseWriter, req bunrouter.Request) error {
+	opts, err := listOptions(req.URL.Query())
+	if err != nil {
+		return err
+	}
+	ctx := req.Context()
+	page, err := s.svc.ListLeads(ctx, actorFrom(ctx), opts)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+var listParams = map[string]bool{
+	"status": true, "teamId": true, "leadSourceId": true, "assignedTo": true, "archived": true,
+	"createdAfter": true, "createdBefore": true, "q": true, "sort": true, "order": true, "limit": true, "cursor": true,
+}
+
+// listOptions reads GET /leads's query string. Unknown parameters are
+// refused, so that a misspelt filter is not silently ignored.
+func listOptions(q url.Values) (leads.ListOptions, error) {
+	var opts leads.ListOptions
+	bad := func(field, value, msg string) error {
+		return leads.ValidationError(leads.FieldError{Field: field, Value: value, Message: msg})
+	}
+	for name := range q {
+		if !listParams[name] {
+			return opts, bad(name, q.Get(name), "Unknown parameter")
+		}
+	}
+	for _, v := range q["status"] {
+		for _, st := range strings.Split(v, ",") {
+			if st = strings.TrimSpace(st); st != "" {
+				opts.Filter.Statuses = append(opts.Filter.Statuses, leads.Status(st))
+			}
+		}
+	}
+	var err error
+	if opts.Filter.TeamID, err = positiveParam(q, "teamId"); err != nil {
+		return opts, err
+	}
+	if opts.Filter.LeadSourceID, err = positiveParam(q, "leadSourceId"); err != nil {
+		return opts, err
+	}
+	if v := q.Get("assignedTo"); v == "unassigned" {
+		opts.Filter.Unassigned = true
+	} else {
+		opts.Filter.AssignedTo = v
+	}
+	archived := false
+	opts.Filter.Archived = &archived
+	switch v := q.Get("archived"); v {
+	case "", "false":
+	case "true":
+		archived = true
+	case "all":
+		opts.Filter.Archived = nil
+	default:
+		return opts, bad("archived", v, "Must be true, false or all")
+	}
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"createdAfter", &opts.Filter.CreatedAfter}, {"createdBefore", &opts.Filter.CreatedBefore}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return opts, bad(p.name, v, "Must be an RFC 3339 date-time")
+			}
+			*p.dst = &t
+		}
+	}
+	opts.Filter.Query = q.Get("q")
+	opts.Sort = q.Get("sort")
+	switch v := q.Get("order"); v {
+	case "", "desc":
+	case "asc":
+		opts.Ascending = true
+	default:
+		return opts, bad("order", v, "Must be asc or desc")
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return opts, bad("limit", v, fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize))
+		}
+		if n == 0 {
+			n = -1 // explicit 0 is out of range, not "default"
+		}
+		opts.Limit = n
+	}
+	opts.Cursor = q.Get("cursor")
+	return opts, nil
+}
+
+func positiveParam(q url.Values, name string) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, leads.ValidationError(leads.FieldError{Field: name, Value: v, Message: "Must be a positive integer"})
+	}
+	return n, nil
+}
+
+// updateLead is PATCH and PUT /leads/{id}: both partial updates (seed 001).
+func (s *Server) updateLead(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "lead")
+	if err != nil {
+		return err
+	}
+	skip, err := boolParam(req.Request, "skipTeamAndSourceRequirement")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(req.Request)
+	if err != nil {
+		return err
+	}
+	var patch map[string]any
+	if err := decodeJSON(req.Request, &patch); err != nil {
+		return err
+	}
+	if patch == nil {
+		return leads.Errorf(CodeInvalidJSON, "request body must be a JSON object")
+	}
+	ctx := req.Context()
+	lead, err := s.svc.Update(ctx, actorFrom(ctx), id, patch, leads.UpdateOptions{SkipTeamAndSourceRequirement: skip, IfMatch: version})
+	if err != nil {
+		return err
+	}
+	setETag(w, lead)
+	writeJSON(w, http.StatusOK, lead)
+	return nil
+}
+
+// assignLead is POST /leads/{id}/assign with an optional {"rotationId": n}.
+func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "lead")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		RotationID int64 `json:"rotationId"`
+	}
+	if err := decodeOptionalJSON(req.Request, &in); err != nil {
+		return err
+	}
+	ctx := req.Context()
+	lead, _, err := s.svc.Assign(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
+	if err != nil {
+		return err
+	}
+	setETag(w, lead)
+	writeJSON(w, http.StatusOK, lead)
+	return nil
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be absent.
+func decodeOptionalJSON(r *http.Request, dst any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeJSON(r, dst) // reports the read error as decodeJSON does
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeJSON(r, dst)
+}
+
+// deleteLead is DELETE /leads/{id}?confirm=true: 204. Deletion is for good,
+// so the confirmation is required.
+func (s *Server) deleteLead(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "lead")
+	if err != nil {
+		return err
+	}
+	if req.URL.Query().Get("confirm") != "true" {
+		return leads.Errorf(CodeConfirmationRequired, "deleting a lead is permanent: add ?confirm=true to confirm")
+	}
+	ctx := req.Context()
+	if err := s.svc.Delete(ctx, actorFrom(ctx), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listAudit is GET /audit[?leadId=&event=&limit=&cursor=] (admins): the
+// account's audit entries, oldest first, deleted leads' included.
+func (s *Server) listAudit(w http.ResponseWriter, req bunrouter.Request) error {
+	q := req.URL.Query()
+	for name := range q {
+		if name != "leadId" && name != "event" && name != "limit" && name != "cursor" {
+			return leads.ValidationError(leads.FieldError{Field: name, Value: q.Get(name), Message: "Unknown parameter"})
+		}
+	}
+	leadID, err := positiveParam(q, "leadId")
+	if err != nil {
+		return err
+	}
+	aq := leads.AuditQuery{LeadID: leadID, Event: q.Get("event")}
+	if v := q.Get("limit"); v != "" {
+		if aq.Limit, err = strconv.Atoi(v); err != nil || aq.Limit == 0 {
+			return leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize)})
+		}
+	}
+	ctx := req.Context()
+	page, err := s.svc.AuditLog(ctx, actorFrom(ctx), aq, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}

@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+type contextKey int
+
+const (
+	requestIDKey contextKey = iota
+	actorKey
+	logInfoKey
+)
+
+// requestIDPattern is what a client-sent X-Request-Id must look like to be
+// kept; anything else is replaced, so that logs cannot be forged.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// withRequestID gives every request an id: the client's X-Request-Id when it
+// is sane, else a random one. It is echoed in the response.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// logInfo collects what the access log says about a request beyond HTTP:
+// filled in by the authentication middleware.
+type logInfo struct {
+	account, user, apiKey string
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// withAccessLog writes one structured line per request.
+func (s *Server) withAccessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		info := &logInfo{}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logInfoKey, info)))
+		level := slogLevel(rec.status)
+		s.log.Log(r.Context(), level, "request",
+			"request_id", requestID(r.Context()),
+			"method", r.Method,
+			"path", r.URL.Path,
+			"status", rec.status,
+			"bytes", rec.bytes,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"ip", s.clientIP(r),
+			"account", info.account,
+			"user", info.user,
+			"api_key", info.apiKey,
+		)
+	})
+}
+
+// withRecovery turns a panic into a 500 with a code; the panic and its stack
+// are logged, never sent.
+func (s *Server) withRecovery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+				s.writeError(w, r, err)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withTimeout bounds the work of each request by the configured timeout: a
+// database or Redis that hangs makes the request fail with 503 instead of
+// holding it (and its connection) forever.
+func (s *Server) withTimeout(next http.Handler) http.Handler {
+	if s.cfg.RequestTimeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withBodyLimit bounds request bodies; reading past the limit fails with
+// *http.MaxBytesError, which decodeJSON reports as 413.
+func (s *Server) withBodyLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.BodyLimit {
+			s.writeError(w, r, &leads.Error{Code: CodePayloadTooLarge, Message: "request body too large",
+				Details: map[string]any{"limit": s.cfg.BodyLimit}})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credentials reads what a request presents: 401 without an API key, 400
+// without x-account-id; and what the audit log keeps of the request.
+func (s *Server) credentials(r *http.Request) (leads.Credentials, error) {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return leads.Credentials{}, leads.Errorf(leads.CodeUnauthenticated, "missing API key: send Authorization: Bearer <key>")
+	}
+	accountID := strings.TrimSpace(r.Header.Get("x-account-id"))
+	if accountID == "" {
+		return leads.Credentials{}, leads.Errorf(CodeAccountIDRequired, "the x-account-id header is required")
+	}
+	return leads.Credentials{Secret: secret, AccountID: accountID, Request: &leads.RequestInfo{
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		IPAddress: s.clientIP(r),
+		Headers:   sanitizeHeaders(r.Header, secret),
+	}}, nil
+}
+
+// authenticate resolves the request's credentials into its actor: 401
+// without a valid key, 400 without x-account-id, 403 when the key's user is
+// not a member of the account.
+func (s *Server) authenticate(next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		cred, err := s.credentials(req.Request)
+		if err != nil {
+			return err
+		}
+		if err := s.limitKey(w, req.Request, cred.Secret); err != nil {
+			return err
+		}
+		actor, err := s.svc.Authenticate(req.Context(), cred.Secret, cred.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := s.limitAccount(w, req.Request, actor.AccountID); err != nil {
+			return err
+		}
+		actor.Request = cred.Request
+		return next(w, req.WithContext(withActor(req.Context(), actor)))
+	}
+}
+
+// withActor puts the actor in ctx, and in the access log's line.
+func withActor(ctx context.Context, actor leads.Actor) context.Context {
+	if info, ok := ctx.Value(logInfoKey).(*logInfo); ok {
+		info.account, info.user, info.apiKey = actor.AccountID, actor.Email, actor.APIKey
+	}
+	return context.WithValue(ctx, actorKey, actor)
+}
+
+func actorFrom(ctx context.Context) leads.Actor {
+	a, _ := ctx.Value(actorKey).(leads.Actor)
+	return a
+}
+
+// bearer extracts the token of an "Authorization: Bearer <token>" header.
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// clientIP is the address the request came from: the connection's peer, or
+// the first X-Forwarded-For address when the server trusts its proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Limits on the headers kept in audit entries: enough to trace a request,
+// not enough to bloat every lead's history.
+const (
+	maxAuditHeaders     = 32
+	maxAuditHeaderValue = 512
+)
+
+// sensitiveHeaders are masked in audit entries whatever their value.
+var sensitiveHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+	"X-Api-Key": true, "X-Auth-Token": true, "X-Csrf-Token": true,
+}
+
+// Masked replaces a secret header value in audit entries.
+const Masked = "[masked]"
+
+// sanitizeHeaders returns the request headers for the audit log with every
+// secret masked: credentials, cookies, anything named like an
+// authorization, cookie, token, secret, password or API key (proxies
+// forward the client's Authorization as X-Forwarded-Authorization), and any
+// value that holds the request's own API key, whatever the header's name.
+func sanitizeHeaders(h http.Header, secret string) map[string]string {
+	out := make(map[string]string, min(len(h), maxAuditHeaders))
+	for name, values := range h {
+		if len(out) == maxAuditHeaders {
+			break
+		}
+		lower := strings.ToLower(name)
+		value := strings.Join(values, ", ")
+		switch {
+		case sensitiveHeaders[name], strings.Contains(lower, "authorization"), strings.Contains(lower, "cookie"),
+			strings.Contains(lower, "token"), strings.Contains(lower, "secret"), strings.Contains(lower, "password"),
+			strings.Contains(lower, "api-key"), strings.Contains(lower, "apikey"), secret != "" && strings.Contains(value, secret):
+			value = Masked
+		case len(value) > maxAuditHeaderValue:
+			value = value[:maxAuditHeaderValue] + "…"
+		}
+		out[name] = value
+	}
+	return out
+}
+
+// slogLevel logs server errors as errors, the rest as information.
+func slogLevel(status int) slog.Level {
+	if status >= http.StatusInternalServerError {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

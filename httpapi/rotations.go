@@ -1,0 +1,280 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// rotationInput is the body of POST and PUT /rotations. The read-only fields
+// of a Rotation are accepted and ignored, so that a rotation read from the
+// API can be sent back changed.
+type rotationInput struct {
+	Name             string                 `json:"name"`
+	TeamID           int64                  `json:"teamId"`
+	Default          bool                   `json:"default"`
+	FallbackAssignee string                 `json:"fallbackAssignee"`
+	Timezone         string                 `json:"timezone"`
+	Members          []leads.RotationMember `json:"members"`
+	ID               json.RawMessage        `json:"id"`
+	AccountID        json.RawMessage        `json:"accountId"`
+	CreatedAt        json.RawMessage        `json:"createdAt"`
+	UpdatedAt        json.RawMessage        `json:"updatedAt"`
+}
+
+func (in rotationInput) rotation() leads.Rotation {
+	return leads.Rotation{Name: in.Name, TeamID: in.TeamID, Default: in.Default, FallbackAssignee: in.FallbackAssignee,
+		Timezone: in.Timezone, Members: in.Members}
+}
+
+// rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
+type rotationPatch struct {
+	Name             *string                 `json:"name"`
+	TeamID           *int64                  `json:"teamId"`
+	Default          *bool                   `json:"default"`
+	FallbackAssignee *string                 `json:"fallbackAssignee"`
+	Timezone         *string                 `json:"timezone"`
+	Members          *[]leads.RotationMember `json:"members"`
+}
+
+// memberPatch is the body of PATCH /rotations/{id}/members/{user}.
+type memberPatch struct {
+	Weight   *int  `json:"weight"`
+	Paused   *bool `json:"paused"`
+	DailyCap *int  `json:"dailyCap"`
+}
+
+// memberInput is the body of POST /rotations/{id}/members: a member, and
+// where in the turn order it goes (0-based; default: last).
+type memberInput struct {
+	leads.RotationMember
+	Position *int `json:"position"`
+}
+
+func (s *Server) createRotation(w http.ResponseWriter, req bunrouter.Request) error {
+	var in rotationInput
+	if err := decodeJSON(req.Request, &in); err != nil {
+		return err
+	}
+	ctx := req.Context()
+	rot, err := s.svc.CreateRotation(ctx, actorFrom(ctx), in.rotation())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/rotations/"+strconv.FormatInt(rot.ID, 10))
+	writeJSON(w, http.StatusCreated, rot)
+	return nil
+}
+
+func (s *Server) listRotations(w http.ResponseWriter, req bunrouter.Request) error {
+	ctx := req.Context()
+	rots, err := s.svc.Rotations(ctx, actorFrom(ctx))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list[leads.Rotation]{rots})
+	return nil
+}
+
+func (s *Server) getRotation(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "rotation")
+	if err != nil {
+		return err
+	}
+	ctx := req.Context()
+	rot, err := s.svc.Rotation(ctx, actorFrom(ctx), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rot)
+	return nil
+}
+
+// replaceRotation is PUT /rotations/{id}: the whole rotation.
+func (s *Server) replaceRotation(w http.ResponseWriter, req bunrouter.Request) error {
+	var in rotationInput
+	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
+		next := in.rotation()
+		next.ID = r.ID
+		*r = next
+		return nil
+	})
+}
+
+// patchRotation is PATCH /rotations/{id}: only the fields sent change; a
+// members list sent replaces the list.
+func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) error {
+	var in rotationPatch
+	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
+		setIf(&r.Name, in.Name)
+		setIf(&r.TeamID, in.TeamID)
+		setIf(&r.Default, in.Default)
+		setIf(&r.FallbackAssignee, in.FallbackAssignee)
+		setIf(&r.Timezone, in.Timezone)
+		setIf(&r.Members, in.Members)
+		if in.TeamID != nil && *in.TeamID != 0 && in.Default == nil {
+			r.Default = false
+		}
+		if in.Default != nil && *in.Default && in.TeamID == nil {
+			r.TeamID = 0
+		}
+		return nil
+	})
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// addRotationMember is POST /rotations/{id}/members: 201 with the rotation.
+func (s *Server) addRotationMember(w http.ResponseWriter, req bunrouter.Request) error {
+	var in memberInput
+	return s.changeRotationStatus(w, req, &in, http.StatusCreated, func(r *leads.Rotation) error {
+		m := in.RotationMember
+		m.User = leads.EmailKey(m.User)
+		if slices.ContainsFunc(r.Members, func(x leads.RotationMember) bool { return x.User == m.User }) {
+			return leads.Errorf(leads.CodeConflict, "%s is in the rotation already", m.User)
+		}
+		pos := len(r.Members)
+		if in.Position != nil {
+			if *in.Position < 0 || *in.Position > len(r.Members) {
+				return leads.ValidationError(leads.FieldError{Field: "position", Value: *in.Position,
+					Message: "Must be from 0 to " + strconv.Itoa(len(r.Members))})
+			}
+			pos = *in.Position
+		}
+		r.Members = slices.Insert(r.Members, pos, m)
+		return nil
+	})
+}
+
+// patchRotationMember is PATCH /rotations/{id}/members/{user}: pause,
+// resume, weight, cap.
+func (s *Server) patchRotationMember(w http.ResponseWriter, req bunrouter.Request) error {
+	user, err := userParam(req)
+	if err != nil {
+		return err
+	}
+	var in memberPatch
+	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
+		i := slices.IndexFunc(r.Members, func(m leads.RotationMember) bool { return m.User == user })
+		if i < 0 {
+			return leads.Errorf(leads.CodeNotFound, "%s is not in the rotation", user)
+		}
+		setIf(&r.Members[i].Weight, in.Weight)
+		setIf(&r.Members[i].Paused, in.Paused)
+		setIf(&r.Members[i].DailyCap, in.DailyCap)
+		return nil
+	})
+}
+
+// removeRotationMember is DELETE /rotations/{id}/members/{user}: 200 with the
+// rotation as it is now.
+func (s *Server) removeRotationMember(w http.ResponseWriter, req bunrouter.Request) error {
+	user, err := userParam(req)
+	if err != nil {
+		return err
+	}
+	return s.changeRotation(w, req, nil, func(r *leads.Rotation) error {
+		i := slices.IndexFunc(r.Members, func(m leads.RotationMember) bool { return m.User == user })
+		if i < 0 {
+			return leads.Errorf(leads.CodeNotFound, "%s is not in the rotation", user)
+		}
+		r.Members = slices.Delete(r.Members, i, i+1)
+		return nil
+	})
+}
+
+func userParam(req bunrouter.Request) (string, error) {
+	user, err := url.PathUnescape(req.Param("user"))
+	if err != nil {
+		return "", leads.Errorf(leads.CodeNotFound, "member not found")
+	}
+	return leads.EmailKey(user), nil
+}
+
+// changeRotation decodes body (when not nil) and applies change to the
+// rotation named by the path, answering 200 with the result.
+func (s *Server) changeRotation(w http.ResponseWriter, req bunrouter.Request, body any, change func(*leads.Rotation) error) error {
+	return s.changeRotationStatus(w, req, body, http.StatusOK, change)
+}
+
+func (s *Server) changeRotationStatus(w http.ResponseWriter, req bunrouter.Request, body any, status int, change func(*leads.Rotation) error) error {
+	id, err := idParam(req, "rotation")
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		if err := decodeJSON(req.Request, body); err != nil {
+			return err
+		}
+	}
+	ctx := req.Context()
+	rot, err := s.svc.ChangeRotation(ctx, actorFrom(ctx), id, change)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, rot)
+	return nil
+}
+
+func (s *Server) deleteRotation(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "rotation")
+	if err != nil {
+		return err
+	}
+	ctx := req.Context()
+	if err := s.svc.DeleteRotation(ctx, actorFrom(ctx), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// nextTurns is GET /rotations/{id}/next[?n=5].
+func (s *Server) nextTurns(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "rotation")
+	if err != nil {
+		return err
+	}
+	n := 5
+	if v := req.URL.Query().Get("n"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil {
+			return leads.ValidationError(leads.FieldError{Field: "n", Value: v, Message: "Must be an integer from 1 to 100"})
+		}
+	}
+	ctx := req.Context()
+	p, err := s.svc.NextTurns(ctx, actorFrom(ctx), id, n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// rotationStats is GET /rotations/{id}/stats[?from=&to=].
+func (s *Server) rotationStats(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "rotation")
+	if err != nil {
+		return err
+	}
+	from, to, err := windowParams(req.URL.Query())
+	if err != nil {
+		return err
+	}
+	ctx := req.Context()
+	st, err := s.svc.RotationStats(ctx, actorFrom(ctx), id, from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
