@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// demoDB seeds the demo account in a new SQLite database and returns the
+// flag that names it.
+func demoDB(t *testing.T) string {
+	t.Helper()
+	db := "--database-url=file:" + filepath.Join(t.TempDir(), "x.db")
+	_, err := cli(t, "demo", db)
+	require.NoError(t, err)
+	return db
+}
+
+// writeFile writes content to a new file and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+const example = "../../examples/rotations.yaml"
+
+func TestApplyExample(t *testing.T) {
+	t.Parallel()
+	db := demoDB(t)
+	out, err := cli(t, "apply", "-f", example, "--account", "2311", db)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `+ team "Partners"`)
+	require.Contains(t, out, `+ lead source "Partner portal" of team "Partners"`)
+	require.Contains(t, out, `+ rotation "Partner reps" of team "Partners": members: [dana@example.com (weight 2), ana@example.com (dailyCap 20)]`)
+	require.Contains(t, out, `= rotation "Inbound reps" of team "Inbound"`, "the demo's rotation is as the file declares it")
+	require.Contains(t, out, "4 changes applied")
+
+	out, err = cli(t, "apply", "-f", example, db)
+	require.NoError(t, err, "the file names the account")
+	require.NotContains(t, out, "+ ")
+	require.Contains(t, out, "no changes")
+}
+
+func TestApplyDryRun(t *testing.T) {
+	t.Parallel()
+	db := demoDB(t)
+	raw, err := os.ReadFile(example)
+	require.NoError(t, err)
+	paused := strings.Replace(string(raw), "- {user: ben@example.com}\n", "- {user: ben@example.com, paused: true}\n", 1)
+	require.NotEqual(t, string(raw), paused)
+	file := writeFile(t, "paused.yaml", paused)
+
+	out, err := cli(t, "apply", "-f", file, "--dry-run", db)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `~ rotation "Inbound reps" of team "Inbound": ben@example.com: paused false -> true`)
+	require.Contains(t, out, "(dry run) 5 changes would be applied")
+
+	out, err = cli(t, "rotation", "next", "1", "--account", "2311", db)
+	require.NoError(t, err)
+	require.NotContains(t, out, "paused", "the dry run wrote nothing")
+	out, err = cli(t, "apply", "-f", file, "--dry-run", db)
+	require.NoError(t, err)
+	require.Contains(t, out, "(dry run) 5 changes would be applied")
+}
+
+func TestApplyRefusesBadFiles(t *testing.T) {
+	t.Parallel()
+	db := demoDB(t)
+	cases := []struct {
+		name, yaml, args, want string
+	}{
+		{"a misspelt key", "teams:\n  - name: X\n    leadSource: [Web]\n", "--account=2311", `unknown field "leadSource"`},
+		{"a misspelt member key", "teams:\n  - name: X\n    rotation: {name: r, members: [{user: ana@example.com, wieght: 2}]}\n", "--account=2311", `unknown field "wieght"`},
+		{"no account", "teams: []\n", "", "no account"},
+		{"another account", "account: 2311\n", "--account=42", "account: Must be the account applied to (42)"},
+		{"a stranger in a rotation", "teams:\n  - name: X\n    rotation: {name: r, members: [{user: zed@example.com}]}\n", "--account=2311", "zed@example.com is not a member"},
+		{"a field at fault", "teams:\n  - name: X\n    rotation: {name: r, members: [{user: ana@example.com, weight: -1}]}\n", "--account=2311", "teams[0].rotation.members[0].weight"},
+		{"not YAML", "teams: [\n", "--account=2311", "bad.yaml"},
+	}
+	for _, tc := range cases {
+		args := []string{"apply", "-f", writeFile(t, "bad.yaml", tc.yaml), db}
+		if tc.args != "" {
+			args = append(args, tc.args)
+		}
+		_, err := cli(t, args...)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+	out, err := cli(t, "apply", "-f", example, "--dry-run", db)
+	require.NoError(t, err)
+	require.Contains(t, out, "(dry run) 4 changes would be applied", "the bad files changed nothing")
+}
+
+func TestRotationCommands(t *testing.T) {
+	t.Parallel()
+	db := demoDB(t)
+	takeTurns(t, db, 2)
+
+	out, err := cli(t, "rotation", "next", "1", "-n", "4", "--account", "2311", db)
+	require.NoError(t, err)
+	require.Contains(t, out, `rotation 1 "Inbound reps", after turn 2`, "rebuilt from the database")
+	require.Regexp(t, `TURN +ASSIGNEE +SKIPPED\n3 +cara@example.com +-\n4 +ana@example.com +-\n5 +ben@example.com +-\n6 +cara@example.com +-\n`, out)
+	require.Regexp(t, `USER +WEIGHT +PAUSED +CAP +TODAY +ELIGIBLE\nana@example.com +1 +no +- +1 +yes\n`, out)
+
+	out, err = cli(t, "rotation", "stats", "1", "--account", "2311", db)
+	require.NoError(t, err)
+	require.Contains(t, out, `rotation 1 "Inbound reps": `)
+	require.Contains(t, out, "2 leads, turn 2, next cara@example.com")
+	require.Regexp(t, `USER +WEIGHT +ASSIGNED +SHARE +TARGET +DEVIATION +SKIPS +TODAY\n`, out)
+	require.Regexp(t, `ana@example.com +1 +1 +50.0% +33.3% +\+0.3 +- +1\n`, out)
+	require.Regexp(t, `cara@example.com +1 +0 +0.0% +33.3% +-0.7 +- +0\n`, out)
+
+	out, err = cli(t, "rotation", "stats", "1", "--account", "2311", "--from", "2000-01-01T00:00:00Z", "--to", "2000-01-02T00:00:00Z", db)
+	require.NoError(t, err)
+	require.Contains(t, out, "2000-01-01T00:00:00Z to 2000-01-02T00:00:00Z, 0 leads")
+
+	for _, args := range [][]string{
+		{"rotation", "next", "99", "--account", "2311"},
+		{"rotation", "next", "one", "--account", "2311"},
+		{"rotation", "next", "1"},
+		{"rotation", "stats", "1", "--account", "2311", "--from", "yesterday"},
+	} {
+		_, err := cli(t, append(args, db)...)
+		require.Error(t, err, "%v", args)
+	}
+}
+
+// takeTurns creates n leads of the demo team in process, so that its
+// rotation takes n turns.
+func takeTurns(t *testing.T, db string, n int) {
+	t.Helper()
+	cfg, err := parseServe(t, db)
+	require.NoError(t, err)
+	m := NewMain(cfg, cfg.Logger())
+	defer func() { require.NoError(t, m.Close()) }()
+	ctx := context.Background()
+	require.NoError(t, m.openService(ctx))
+	for range n {
+		_, err := m.svc.Create(ctx, leads.SystemActor(demoAccount), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", TeamID: 1, LeadSourceID: 1}, leads.CreateOptions{})
+		require.NoError(t, err)
+	}
+}

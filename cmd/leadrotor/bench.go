@@ -1,0 +1,602 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// maxBenchDuration bounds a run, whatever is asked.
+const maxBenchDuration = 30 * time.Minute
+
+// benchWeights are the weights of the seeded rotation: those of the
+// fairness test.
+var benchWeights = []int{1, 1, 1, 1, 1, 2, 3}
+
+func benchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Drive POST /leads with concurrent clients and report throughput, latency and fairness",
+		Long: `Drive POST /leads with C concurrent clients for N leads or T seconds, whichever
+comes first, and report throughput, latency percentiles, errors by status and the
+assignment distribution against the weighted shares.
+
+Without --url, bench starts its own server on 127.0.0.1 (on --database-url and
+--redis-url, like serve; by default a throwaway SQLite file) and seeds an account
+with a rotation of 7 reps weighted 1,1,1,1,1,2,3. --target baseline starts
+instead the row-lock baseline on the same PostgreSQL database: the rotation's
+cursor is a row that each lead locks (SELECT ... FOR UPDATE), advances, and
+commits with the lead, the way CRMs commonly do it.
+
+With --url, bench drives a running server, or several (comma-separated: each
+client sends its requests to them in turn, and a request that a server refuses
+to connect, say while it restarts, goes to the next); the key, account, team and lead
+source come from --api-key, --account, --team and --lead-source (or
+LEADROTOR_API_KEY, LEADROTOR_ACCOUNT_ID, LEADROTOR_TEAM_ID,
+LEADROTOR_LEAD_SOURCE_ID, as leadrotor demo --env prints them). --server-pid
+samples that process's memory while the run lasts.`,
+		Args: cobra.NoArgs,
+		RunE: runBench,
+	}
+	f := cmd.Flags()
+	f.String("url", "", "running servers to drive, comma-separated; empty: start one")
+	f.String("target", "leadrotor", "what to start without --url: leadrotor or baseline")
+	f.IntP("concurrency", "c", 64, "concurrent clients")
+	f.IntP("leads", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
+	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
+	f.Duration("warmup", 0, "drive this long before measuring")
+	f.Bool("json", false, "print the report as JSON")
+	f.Bool("quiet", false, "no progress lines")
+	f.String("api-key", os.Getenv("LEADROTOR_API_KEY"), "API key (with --url)")
+	f.String("account", os.Getenv("LEADROTOR_ACCOUNT_ID"), "account id (with --url)")
+	f.Int64("team", envInt("LEADROTOR_TEAM_ID"), "team id of the leads (with --url)")
+	f.Int64("lead-source", envInt("LEADROTOR_LEAD_SOURCE_ID"), "lead source id of the leads (with --url)")
+	f.Int("server-pid", 0, "sample the resident memory of this process")
+	return cmd
+}
+
+func envInt(name string) int64 {
+	n, _ := strconv.ParseInt(os.Getenv(name), 10, 64)
+	return n
+}
+
+// benchTarget is what a run drives.
+type benchTarget struct {
+	// url is the first server, urls all of them (requests go round).
+	url          string
+	urls         []string
+	key, account string
+	team, source int64
+	weights      map[string]int // member -> weight, when known
+	pid          int
+	describe     string
+	stop         func()
+}
+
+func runBench(cmd *cobra.Command, _ []string) error {
+	f := cmd.Flags()
+	conc, _ := f.GetInt("concurrency")
+	limit, _ := f.GetInt("leads")
+	dur, _ := f.GetDuration("duration")
+	warmup, _ := f.GetDuration("warmup")
+	asJSON, _ := f.GetBool("json")
+	quiet, _ := f.GetBool("quiet")
+	if conc < 1 || conc > 4096 {
+		return fmt.Errorf("concurrency %d: must be from 1 to 4096", conc)
+	}
+	if dur <= 0 || dur > maxBenchDuration {
+		return fmt.Errorf("duration %s: must be positive and at most %s", dur, maxBenchDuration)
+	}
+	target, err := benchSetup(cmd)
+	if err != nil {
+		return err
+	}
+	defer target.stop()
+
+	progress := io.Writer(cmd.ErrOrStderr())
+	if quiet {
+		progress = io.Discard
+	}
+	if warmup > 0 {
+		fmt.Fprintf(progress, "warming up for %s\n", warmup)
+		drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
+	}
+	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
+		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
+	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
+	if target.weights == nil {
+		target.weights = fetchWeights(target)
+	}
+	rep.distribution(target.weights)
+	rep.Target, rep.Concurrency = target.describe, conc
+	if asJSON {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.print(cmd.OutOrStdout())
+	return nil
+}
+
+// benchSetup returns the target: the --url server, or one started here.
+func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
+	f := cmd.Flags()
+	url, _ := f.GetString("url")
+	pid, _ := f.GetInt("server-pid")
+	if url != "" {
+		t := &benchTarget{pid: pid, describe: url, stop: func() {}}
+		for _, u := range strings.Split(url, ",") {
+			if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+				t.urls = append(t.urls, u)
+			}
+		}
+		t.url = t.urls[0]
+		t.key, _ = f.GetString("api-key")
+		t.account, _ = f.GetString("account")
+		t.team, _ = f.GetInt64("team")
+		t.source, _ = f.GetInt64("lead-source")
+		if t.key == "" || t.account == "" {
+			return nil, errors.New("with --url, --api-key and --account (or LEADROTOR_API_KEY and LEADROTOR_ACCOUNT_ID) are needed")
+		}
+		return t, nil
+	}
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	var cleanup []func()
+	if !f.Changed("database-url") && os.Getenv("LEADROTOR_DATABASE_URL") == "" {
+		dir, err := os.MkdirTemp("", "leadrotor-bench")
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, func() { _ = os.RemoveAll(dir) })
+		cfg.DatabaseURL = "file:" + filepath.Join(dir, "bench.db")
+	}
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	which, _ := f.GetString("target")
+	switch which {
+	case "leadrotor":
+		return startLeadrotor(cmd.Context(), cfg, cleanup)
+	case "baseline":
+		return startBaseline(cmd.Context(), cfg, cleanup)
+	}
+	return nil, fmt.Errorf("target %q: must be leadrotor or baseline", which)
+}
+
+// startLeadrotor serves leadrotor in this process and seeds a bench account.
+func startLeadrotor(ctx context.Context, cfg Config, cleanup []func()) (*benchTarget, error) {
+	m := NewMain(cfg, cfg.Logger())
+	stop := func() {
+		_ = m.Close()
+		for _, c := range cleanup {
+			c()
+		}
+	}
+	if err := m.Open(ctx); err != nil {
+		stop()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	t := &benchTarget{url: "http://" + m.Addr().String(), pid: os.Getpid(), weights: map[string]int{}, stop: func() {
+		cancel()
+		<-done
+		stop()
+	}}
+	t.describe = fmt.Sprintf("leadrotor (%s, %s rotation)", m.store.Dialect(), map[bool]string{true: "Redis", false: "in-process"}[m.redis != nil])
+	account := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	t.account = account
+	svc := m.svc
+	if _, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Bench", DuplicatePolicy: leads.DuplicateReject}); err != nil {
+		t.stop()
+		return nil, err
+	}
+	root := leads.SystemActor(account)
+	var members []leads.RotationMember
+	for i, w := range benchWeights {
+		rep := fmt.Sprintf("rep%d@bench.test", i+1)
+		if _, err := svc.PutMember(ctx, root, leads.Member{Email: rep, Role: leads.RoleAgent}); err != nil {
+			t.stop()
+			return nil, err
+		}
+		members = append(members, leads.RotationMember{User: rep, Weight: w})
+		t.weights[rep] = w
+	}
+	if _, err := svc.PutMember(ctx, root, leads.Member{Email: "bench@bench.test", Role: leads.RoleAdmin}); err != nil {
+		t.stop()
+		return nil, err
+	}
+	team, err := svc.CreateTeam(ctx, root, leads.Team{Name: "Bench"})
+	if err == nil {
+		var src *leads.LeadSource
+		if src, err = svc.CreateLeadSource(ctx, root, leads.LeadSource{TeamID: team.ID, Name: "Load"}); err == nil {
+			t.team, t.source = team.ID, src.ID
+			_, err = svc.CreateRotation(ctx, root, leads.Rotation{Name: "Bench reps", TeamID: team.ID, Members: members})
+		}
+	}
+	if err == nil {
+		t.key, _, err = svc.CreateAPIKey(ctx, "bench@bench.test", "bench")
+	}
+	if err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// fetchWeights reads the weights of the team's rotation from the server, to
+// judge the distribution; nil when it cannot.
+func fetchWeights(t *benchTarget) map[string]int {
+	req, _ := http.NewRequest("GET", t.url+"/rotations", nil)
+	req.Header.Set("Authorization", "Bearer "+t.key)
+	req.Header.Set("x-account-id", t.account)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = res.Body.Close() }()
+	var list struct {
+		Data []leads.Rotation `json:"data"`
+	}
+	if json.NewDecoder(res.Body).Decode(&list) != nil {
+		return nil
+	}
+	for _, r := range list.Data {
+		if (t.team != 0 && r.TeamID == t.team) || (t.team == 0 && r.Default) {
+			w := map[string]int{}
+			for _, m := range r.Members {
+				w[m.User] = max(m.Weight, 1)
+			}
+			return w
+		}
+	}
+	return nil
+}
+
+// benchReport is the outcome of a run.
+type benchReport struct {
+	Target      string           `json:"target"`
+	Concurrency int              `json:"concurrency"`
+	Seconds     float64          `json:"seconds"`
+	Requests    int64            `json:"requests"`
+	Created     int64            `json:"created"`
+	PerSecond   float64          `json:"leadsPerSecond"`
+	LatencyMS   latencyReport    `json:"latencyMs"`
+	Errors      map[string]int64 `json:"errors"`
+	Members     []memberShare    `json:"members"`
+	// MaxDeviation is the largest |count - weighted share| of a member.
+	MaxDeviation float64  `json:"maxDeviation"`
+	Unassigned   int64    `json:"unassigned"`
+	RSSMB        *rssStat `json:"serverRssMb,omitempty"`
+
+	counts    map[string]int64
+	latencies []time.Duration
+}
+
+type latencyReport struct {
+	P50, P95, P99, Max, Mean float64
+}
+
+type memberShare struct {
+	User      string  `json:"user"`
+	Weight    int     `json:"weight"`
+	Leads     int64   `json:"leads"`
+	Share     float64 `json:"share"`
+	Expected  float64 `json:"expected"`
+	Deviation float64 `json:"deviation"`
+}
+
+type rssStat struct {
+	Start, Max, End float64
+}
+
+// drive runs the clients and collects what they saw. At the end of the
+// duration no new request starts, but those in flight finish and count, so
+// that the leads the server created are the leads reported.
+func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Duration, progress io.Writer) *benchReport {
+	deadline := time.Now().Add(dur)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
+	var sent, created atomic.Int64
+	type workerResult struct {
+		latencies []time.Duration
+		counts    map[string]int64
+		errors    map[string]int64
+	}
+	results := make([]workerResult, conc)
+	stopRSS := t.sampleRSS()
+	start := time.Now()
+	done := make(chan struct{})
+	go reportProgress(progress, start, &created, t.pid, done)
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := workerResult{counts: map[string]int64{}, errors: map[string]int64{}}
+			buf := &bytes.Buffer{}
+			for i := 0; ctx.Err() == nil && time.Now().Before(deadline); i++ {
+				if limit > 0 && sent.Add(1) > int64(limit) {
+					break
+				}
+				body := benchBody(buf, t, w, i)
+				began := time.Now()
+				status, assignee, err := postBench(ctx, client, t, t.pick(w+i), body)
+				r.latencies = append(r.latencies, time.Since(began))
+				switch {
+				case err != nil:
+					r.errors["transport"]++
+				case status != http.StatusCreated:
+					r.errors[strconv.Itoa(status)]++
+				default:
+					created.Add(1)
+					r.counts[assignee]++
+				}
+			}
+			results[w] = r
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(done)
+	rep := &benchReport{Seconds: elapsed.Seconds(), Errors: map[string]int64{}, counts: map[string]int64{}, RSSMB: stopRSS()}
+	for _, r := range results {
+		rep.latencies = append(rep.latencies, r.latencies...)
+		for k, v := range r.counts {
+			rep.counts[k] += v
+		}
+		for k, v := range r.errors {
+			rep.Errors[k] += v
+		}
+	}
+	rep.Requests = int64(len(rep.latencies))
+	rep.Created = created.Load()
+	rep.PerSecond = float64(rep.Created) / elapsed.Seconds()
+	rep.LatencyMS = latencies(rep.latencies)
+	return rep
+}
+
+// reportProgress prints, every second, the leads created so far, the rate of
+// the last second and, with a server process to watch, its memory.
+func reportProgress(w io.Writer, start time.Time, created *atomic.Int64, pid int, done chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last int64
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			n := created.Load()
+			line := fmt.Sprintf("  %5.0fs  %8d leads  %7d/s", time.Since(start).Seconds(), n, n-last)
+			if pid != 0 {
+				line += fmt.Sprintf("  server RSS %.1f MB", rssMB(pid))
+			}
+			fmt.Fprintln(w, line)
+			last = n
+		}
+	}
+}
+
+// benchBody writes a realistic lead: unique email, the target's team and
+// lead source, a little metadata.
+func benchBody(buf *bytes.Buffer, t *benchTarget, worker, i int) []byte {
+	buf.Reset()
+	fmt.Fprintf(buf, `{"firstName":"Load%d","lastName":"Test%d","email":"w%d.%d.%d@load.test","phone":"+1-555-%04d","company":"Bench %d"`,
+		i, worker, worker, i, time.Now().UnixNano()%1e9, i%10000, worker)
+	if t.team != 0 {
+		fmt.Fprintf(buf, `,"teamId":%d`, t.team)
+	}
+	if t.source != 0 {
+		fmt.Fprintf(buf, `,"leadSourceId":%d`, t.source)
+	}
+	buf.WriteString(`,"metadata":{"utm_source":"bench","campaign":"load"}}`)
+	return buf.Bytes()
+}
+
+// pick returns the n-th server of the target, in turn.
+func (t *benchTarget) pick(n int) int {
+	if len(t.urls) < 2 {
+		return 0
+	}
+	return n % len(t.urls)
+}
+
+// postBench posts body to the first-th server; a server that refuses the
+// connection never saw the request, which then goes to the next one.
+func postBench(ctx context.Context, client *http.Client, t *benchTarget, first int, body []byte) (int, string, error) {
+	urls := t.urls
+	if len(urls) == 0 {
+		urls = []string{t.url}
+	}
+	var res *http.Response
+	var err error
+	for try := range urls {
+		var req *http.Request
+		req, err = http.NewRequestWithContext(ctx, "POST", urls[(first+try)%len(urls)]+"/leads", bytes.NewReader(body))
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+t.key)
+		req.Header.Set("x-account-id", t.account)
+		if res, err = client.Do(req); !refused(err) {
+			break
+		}
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = res.Body.Close() }()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	if res.StatusCode != http.StatusCreated {
+		return res.StatusCode, "", nil
+	}
+	return res.StatusCode, assignedTo(raw), nil
+}
+
+// refused reports whether err is a connection the server refused: the
+// request never reached it, so sending it elsewhere cannot duplicate it.
+func refused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// assignedTo reads the lead's assignee from a response without decoding the
+// whole lead: the load tool shares the machine with what it measures, so it
+// should spend little. The lead's own fields come before its audit log.
+func assignedTo(body []byte) string {
+	const key = `"assignedTo":"`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+func latencies(ds []time.Duration) latencyReport {
+	if len(ds) == 0 {
+		return latencyReport{}
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+	at := func(p float64) float64 { return ms(ds[min(len(ds)-1, int(p*float64(len(ds))))]) }
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return latencyReport{P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: ms(ds[len(ds)-1]), Mean: ms(sum / time.Duration(len(ds)))}
+}
+
+// distribution compares the leads each member got with its weighted share.
+func (r *benchReport) distribution(weights map[string]int) {
+	r.Unassigned = r.counts[""]
+	var total int
+	for _, w := range weights {
+		total += w
+	}
+	users := slices.Sorted(func(yield func(string) bool) {
+		seen := map[string]bool{}
+		for u := range weights {
+			seen[u] = true
+			if !yield(u) {
+				return
+			}
+		}
+		for u := range r.counts {
+			if !seen[u] && u != "" && !yield(u) {
+				return
+			}
+		}
+	})
+	for _, u := range users {
+		m := memberShare{User: u, Weight: weights[u], Leads: r.counts[u]}
+		if r.Created > 0 {
+			m.Share = float64(m.Leads) / float64(r.Created)
+		}
+		if total > 0 {
+			m.Expected = float64(r.Created) * float64(m.Weight) / float64(total)
+		}
+		m.Deviation = float64(m.Leads) - m.Expected
+		r.MaxDeviation = max(r.MaxDeviation, math.Abs(m.Deviation))
+		r.Members = append(r.Members, m)
+	}
+}
+
+func (r *benchReport) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%s, %d clients, %.1fs\n", r.Target, r.Concurrency, r.Seconds)
+	fmt.Fprintf(w, "  leads created   %d of %d requests (%.0f/s)\n", r.Created, r.Requests, r.PerSecond)
+	fmt.Fprintf(w, "  latency ms      p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
+		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max, r.LatencyMS.Mean)
+	if len(r.Errors) == 0 {
+		fmt.Fprintln(w, "  errors          none")
+	} else {
+		fmt.Fprintf(w, "  errors          %v\n", r.Errors)
+	}
+	if r.RSSMB != nil {
+		fmt.Fprintf(w, "  server RSS MB   start %.1f  max %.1f  end %.1f\n", r.RSSMB.Start, r.RSSMB.Max, r.RSSMB.End)
+	}
+	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "USER\tWEIGHT\tLEADS\tSHARE\tEXPECTED\tDEVIATION\t")
+	for _, m := range r.Members {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%.1f\t%+.2f\t\n", m.User, m.Weight, m.Leads, m.Share, m.Expected, m.Deviation)
+	}
+	_ = tw.Flush()
+}
+
+// sampleRSS samples the target process's resident memory every 250ms until
+// the returned function is called, which returns what it saw (nil without
+// a process).
+func (t *benchTarget) sampleRSS() func() *rssStat {
+	if t.pid == 0 {
+		return func() *rssStat { return nil }
+	}
+	st := &rssStat{Start: rssMB(t.pid)}
+	st.Max = st.Start
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				st.Max = max(st.Max, rssMB(t.pid))
+			}
+		}
+	}()
+	return func() *rssStat {
+		close(stop)
+		<-done
+		st.End = rssMB(t.pid)
+		return st
+	}
+}
+
+// rssMB reads a process's resident set size from /proc, in MiB.
+func rssMB(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return math.Round(kb/1024*10) / 10
+		}
+	}
+	return 0
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/ratelimit"
+)
+
+// Config is everything the binary can be told, filled by viper from flags,
+// then LEADROTOR_* environment variables, then a config file, then defaults.
+type Config struct {
+	HTTPAddr        string
+	DatabaseURL     string
+	DBMaxConns      int
+	RedisURL        string
+	RedisPrefix     string
+	LogLevel        string
+	LogFormat       string
+	BodyLimit       int64
+	TrustProxy      bool
+	ShutdownTimeout time.Duration
+	Timeouts        Timeouts
+	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
+	DebugAddr string
+	// RedisTimeout bounds every Redis call, so that a hung Redis fails
+	// requests (their leads then wait as pending) instead of holding them.
+	RedisTimeout time.Duration
+	// RequestTimeout bounds the work of each request (503 when it runs out).
+	RequestTimeout time.Duration
+	// AssignInterval is how often the background assigner looks for leads
+	// that wait for their rotation.
+	AssignInterval time.Duration
+	// RateLimitKey and RateLimitAccount limit requests per API key and per
+	// account ("100/s", "6000/m", "off").
+	RateLimitKey, RateLimitAccount ratelimit.Limit
+}
+
+// Timeouts bound each phase of an HTTP exchange, so that slow or idle
+// clients cannot hold connections, and their goroutines, for ever.
+type Timeouts struct {
+	// ReadHeader bounds reading the request line and headers (slowloris).
+	ReadHeader time.Duration
+	// Read bounds reading the whole request, body included.
+	Read time.Duration
+	// Write bounds the time from the end of the request headers to the end
+	// of the response.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next request.
+	Idle time.Duration
+}
+
+// Validate checks that every timeout is positive and that the headers get
+// no more time than the whole request.
+func (t Timeouts) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"read-header-timeout", t.ReadHeader}, {"read-timeout", t.Read}, {"write-timeout", t.Write}, {"idle-timeout", t.Idle}} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.flag))
+		}
+	}
+	if t.ReadHeader > t.Read {
+		errs = append(errs, fmt.Errorf("read-header-timeout %s must not exceed read-timeout %s", t.ReadHeader, t.Read))
+	}
+	return errors.Join(errs...)
+}
+
+// defaultTimeouts returns timeouts that suit an API of small JSON bodies: a
+// client gets 5s to send its headers and 15s for its whole request, the
+// server 30s to answer, and an idle connection is kept 2 minutes.
+func defaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+}
+
+// Defaults: run with nothing installed.
+const (
+	defaultHTTPAddr    = ":8080"
+	defaultDatabaseURL = "file:leadrotor.db"
+	defaultRedisPrefix = "leadrotor:"
+	// A healthy Redis answers in well under a millisecond; half a second
+	// means it is gone or hung.
+	defaultRedisTimeout   = 500 * time.Millisecond
+	defaultRequestTimeout = 10 * time.Second
+	defaultAssignInterval = 500 * time.Millisecond
+)
+
+// Validate checks the configuration and says what to fix.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database-url is empty"))
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q must be text or json", c.LogFormat))
+	}
+	if c.BodyLimit < 1024 {
+		errs = append(errs, fmt.Errorf("body-limit %d is below 1024 bytes", c.BodyLimit))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown-timeout must be positive"))
+	}
+	if err := c.Timeouts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DBMaxConns < 0 {
+		errs = append(errs, errors.New("db-max-conns must not be negative"))
+	}
+	if c.RedisTimeout <= 0 {
+		errs = append(errs, errors.New("redis-timeout must be positive"))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("request-timeout must not be negative"))
+	}
+	if c.AssignInterval <= 0 {
+		errs = append(errs, errors.New("assign-interval must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Logger returns the logger the configuration asks for, writing to stderr.
+func (c Config) Logger() *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log-level %q must be debug, info, warn or error", s)
+	}
+	return level, nil
+}
+
+// addGlobalFlags declares the flags every command shares.
+func addGlobalFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.String("config", "", "config file (YAML, TOML or JSON) with the same keys as the flags")
+	f.String("database-url", defaultDatabaseURL, "database: postgres://… for PostgreSQL, file:… for SQLite")
+	f.Int("db-max-conns", 0, "PostgreSQL connection pool size (0: 2 per CPU, at least 4)")
+	f.String("redis-url", "", "Redis for rotations shared by several servers (redis://…); empty: in-process rotations")
+	f.String("redis-prefix", defaultRedisPrefix, "prefix of every Redis key")
+	f.Duration("redis-timeout", defaultRedisTimeout, "bound on every Redis call; when Redis does not answer in time, leads are stored and wait for assignment")
+	f.String("log-level", "info", "log level: debug, info, warn or error")
+	f.String("log-format", "text", "log format: text or json")
+}
+
+// addServeFlags declares the flags of serve.
+func addServeFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("http-addr", defaultHTTPAddr, "address to listen on (host:port; port 0 picks one)")
+	f.Int64("body-limit", httpapi.DefaultBodyLimit, "largest request body in bytes")
+	f.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
+	f.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	f.Duration("read-header-timeout", defaultTimeouts().ReadHeader, "how long a client may take to send a request's headers")
+	f.Duration("read-timeout", defaultTimeouts().Read, "how long a client may take to send a whole request, body included")
+	f.Duration("write-timeout", defaultTimeouts().Write, "how long the server may take from a request's headers to the end of its response")
+	f.Duration("idle-timeout", defaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
+	f.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
+	f.Duration("request-timeout", defaultRequestTimeout, "bound on the work of each request; one that runs out answers 503 (0: none)")
+	f.Duration("assign-interval", defaultAssignInterval, "how often to look for leads waiting for their rotation (stored while Redis was down)")
+	f.String("rate-limit-key", "off", `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`)
+	f.String("rate-limit-account", "off", "requests allowed per account (all its keys together), as --rate-limit-key")
+}
+
+// loadConfig reads the configuration of cmd: its flags, LEADROTOR_* variables
+// (LEADROTOR_DATABASE_URL for --database-url…), the config file, defaults.
+func loadConfig(cmd *cobra.Command) (Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("LEADROTOR")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return Config{}, fmt.Errorf("flags: %w", err)
+	}
+	if file := v.GetString("config"); file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file: %w", err)
+		}
+	}
+	cfg := Config{
+		HTTPAddr:        v.GetString("http-addr"),
+		DatabaseURL:     v.GetString("database-url"),
+		DBMaxConns:      v.GetInt("db-max-conns"),
+		RedisURL:        v.GetString("redis-url"),
+		RedisPrefix:     v.GetString("redis-prefix"),
+		LogLevel:        v.GetString("log-level"),
+		LogFormat:       v.GetString("log-format"),
+		BodyLimit:       v.GetInt64("body-limit"),
+		TrustProxy:      v.GetBool("trust-proxy"),
+		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
+		DebugAddr:       v.GetString("debug-addr"),
+		RedisTimeout:    v.GetDuration("redis-timeout"),
+		RequestTimeout:  v.GetDuration("request-timeout"),
+		AssignInterval:  v.GetDuration("assign-interval"),
+	}
+	var errKey, errAccount error
+	cfg.RateLimitKey, errKey = ratelimit.ParseLimit(v.GetString("rate-limit-key"))
+	cfg.RateLimitAccount, errAccount = ratelimit.ParseLimit(v.GetString("rate-limit-account"))
+	if err := errors.Join(errKey, errAccount); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = httpapi.DefaultBodyLimit
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.RedisTimeout == 0 {
+		cfg.RedisTimeout = defaultRedisTimeout
+	}
+	if cfg.AssignInterval == 0 {
+		cfg.AssignInterval = defaultAssignInterval
+	}
+	// Commands other than serve have no timeout flags: 0 is the default.
+	def := defaultTimeouts()
+	cfg.Timeouts = Timeouts{
+		ReadHeader: cmp.Or(v.GetDuration("read-header-timeout"), def.ReadHeader),
+		Read:       cmp.Or(v.GetDuration("read-timeout"), def.Read),
+		Write:      cmp.Or(v.GetDuration("write-timeout"), def.Write),
+		Idle:       cmp.Or(v.GetDuration("idle-timeout"), def.Idle),
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}

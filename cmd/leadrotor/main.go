@@ -1,0 +1,73 @@
+// Command leadrotor runs the lead rotation server and administers it.
+//
+//	leadrotor serve                       run the HTTP API
+//	leadrotor migrate                     bring the database schema up to date
+//	leadrotor account create --id 2311    create an account
+//	leadrotor member add …                add a user to an account with a role
+//	leadrotor apikey create --email …     make an API key (printed once)
+//	leadrotor apikey revoke <prefix>      revoke one
+//	leadrotor demo                        seed a demo account and print a key
+//	leadrotor apply -f rotations.yaml     declare teams, lead sources, rotations
+//	leadrotor rotation next|stats <id>    who is next, and how fair it has been
+//
+// Settings come from flags, then LEADROTOR_* environment variables, then a
+// config file (--config), then defaults that need nothing installed.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // rotation time zones work on machines without zoneinfo
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "leadrotor:", err)
+		os.Exit(1)
+	}
+}
+
+// newRootCmd builds the command tree writing to stdout and stderr.
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "leadrotor",
+		Short:         "Lead rotation and assignment engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	addGlobalFlags(root)
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), benchCmd())
+	return root
+}
+
+func serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			m := NewMain(cfg, cfg.Logger())
+			defer func() { _ = m.Close() }()
+			if err := m.Open(cmd.Context()); err != nil {
+				return err
+			}
+			return m.Run(cmd.Context())
+		},
+	}
+	addServeFlags(cmd)
+	return cmd
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/rotation/rotationtest"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// These tests run the real binary, as operators do: separate processes,
+// signals, restarts.
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// leadrotorBinary builds the binary once per test run.
+func leadrotorBinary(t *testing.T) string {
+	t.Helper()
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "leadrotor-bin")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "leadrotor")
+		out, err := exec.Command("go", "build", "-o", binary.path, ".").CombinedOutput()
+		if err != nil {
+			binary.err = errors.New(string(out))
+		}
+	})
+	require.NoError(t, binary.err)
+	return binary.path
+}
+
+// run runs a command of the binary to completion and returns its stdout.
+func run(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(leadrotorBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "leadrotor %v: %s", args, stderr.String())
+	return string(out)
+}
+
+// server is a running `leadrotor serve`.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+	logs *syncLog
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serve starts a server on a free port and waits until it listens.
+func serve(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	args = append([]string{"serve", "--http-addr", "127.0.0.1:0", "--log-format", "json"}, args...)
+	cmd := exec.Command(leadrotorBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	s := &server{cmd: cmd, done: make(chan error, 1), logs: &syncLog{}}
+	addr := make(chan string, 1)
+	go func() {
+		scanner := bufio.NewScanner(stderr)
+		for scanner.Scan() {
+			line := scanner.Text()
+			s.logs.add(line)
+			var entry struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
+				addr <- entry.Addr
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("serve exited before listening: %v\n%s", err, s.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not listen in time\n%s", s.logs)
+	}
+	return s
+}
+
+// stop sends SIGTERM and returns the exit error (nil for exit 0).
+func (s *server) stop(t *testing.T) error {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop in time\n%s", s.logs)
+		return nil
+	}
+}
+
+func TestRestartKeepsDataAndRotationPosition(t *testing.T) {
+	t.Parallel()
+	env := []string{"LEADROTOR_DATABASE_URL=file:" + filepath.Join(t.TempDir(), "leadrotor.db")}
+	demo := parseEnv(run(t, env, "demo", "--env"))
+
+	first := serve(t, env)
+	a := postLead(t, first.url, demo, "Ada")
+	b := postLead(t, first.url, demo, "Bob")
+	require.Equal(t, []any{"ana@example.com", "ben@example.com"}, []any{a["assignedTo"], b["assignedTo"]})
+	require.NoError(t, first.stop(t), "exit 0 on SIGTERM")
+	require.Contains(t, first.logs.String(), `"msg":"stopped"`)
+
+	demo = parseEnv(run(t, env, "demo", "--env")) // as make run does again
+	second := serve(t, env)
+	c := postLead(t, second.url, demo, "Cy")
+	require.Equal(t, "cara@example.com", c["assignedTo"], "the rotation goes on where it was")
+	require.EqualValues(t, 3, c["rotationTurn"])
+	require.NoError(t, second.stop(t))
+}
+
+// TestTwoServersShareOneRotation runs two servers on different ports sharing
+// PostgreSQL and Redis, and sends 2,000 leads alternately to both.
+func TestTwoServersShareOneRotation(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresSchemaDSN(t)
+	redis := rotationtest.Real(t)
+	if dsn == "" || redis == nil {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	redisURL := os.Getenv("LEADROTOR_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = rotationtest.DefaultRedisURL
+	}
+	env := []string{"LEADROTOR_DATABASE_URL=" + dsn, "LEADROTOR_REDIS_URL=" + redisURL, "LEADROTOR_REDIS_PREFIX=" + redis.Prefix}
+	demo := parseEnv(run(t, env, "demo", "--env"))
+	servers := []*server{serve(t, env), serve(t, env)}
+
+	const total, workers = 2000, 16
+	var next atomic.Int64
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				status, body := tryPostLead(servers[i%2].url, demo, "Load")
+				var lead struct{ AssignedTo string }
+				if status != http.StatusCreated || json.Unmarshal(body, &lead) != nil {
+					t.Errorf("lead %d: %d %s", i, status, body)
+					return
+				}
+				mu.Lock()
+				counts[lead.AssignedTo]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, counts, 3)
+	for rep, n := range counts {
+		require.InDelta(t, float64(total)/3, n, 1, "%s got %d of %d", rep, n, total)
+	}
+	for _, s := range servers {
+		require.NoError(t, s.stop(t))
+	}
+}
+
+// TestGracefulShutdownUnderLoad sends SIGTERM while 64 clients post leads:
+// every request either completes with 201 (and its lead is stored) or is
+// refused before reaching the server, nothing is stored that was not
+// answered 201, and the process exits 0.
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	t.Parallel()
+	env := []string{"LEADROTOR_DATABASE_URL=file:" + filepath.Join(t.TempDir(), "leadrotor.db")}
+	demo := parseEnv(run(t, env, "demo", "--env"))
+	s := serve(t, env)
+
+	var created, refused atomic.Int64
+	var ids sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, body := tryPostLead(s.url, demo, "Load")
+				switch status {
+				case http.StatusCreated:
+					var lead struct{ ID int64 }
+					if err := json.Unmarshal(body, &lead); err != nil {
+						t.Errorf("201 with a body that is not a lead: %s", body)
+						return
+					}
+					ids.Store(lead.ID, true)
+					created.Add(1)
+				case 0: // connection refused or closed: the server is gone
+					refused.Add(1)
+					return
+				default:
+					t.Errorf("unexpected %d: %s", status, body)
+					return
+				}
+			}
+		}()
+	}
+	for created.Load() < 50 {
+		time.Sleep(time.Millisecond) // let the load build before the signal
+	}
+	require.NoError(t, s.stop(t), "exit 0")
+	close(stop)
+	wg.Wait()
+
+	// Every lead answered 201 is stored: count them through a new server.
+	again := serve(t, env)
+	n := 0
+	ids.Range(func(id, _ any) bool {
+		res, err := http.NewRequest("GET", again.url+"/leads/"+jsonNumber(id), nil)
+		require.NoError(t, err)
+		res.Header.Set("Authorization", "Bearer "+demo["LEADROTOR_API_KEY"])
+		res.Header.Set("x-account-id", demo["LEADROTOR_ACCOUNT_ID"])
+		r, err := http.DefaultClient.Do(res)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+		require.Equal(t, http.StatusOK, r.StatusCode, "lead %v answered 201 but is not stored", id)
+		n++
+		return true
+	})
+	require.EqualValues(t, created.Load(), n)
+	require.EqualValues(t, created.Load(), countLeads(t, again, demo), "no lead is stored without its 201")
+	require.NoError(t, again.stop(t))
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestPauseThroughOneServerHonouredByAnother pauses a rep through one server
+// and creates the very next leads through another, both sharing PostgreSQL
+// and Redis: the paused rep gets none of them.
+func TestPauseThroughOneServerHonouredByAnother(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresSchemaDSN(t)
+	redis := rotationtest.Real(t)
+	if dsn == "" || redis == nil {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	redisURL := os.Getenv("LEADROTOR_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = rotationtest.DefaultRedisURL
+	}
+	env := []string{"LEADROTOR_DATABASE_URL=" + dsn, "LEADROTOR_REDIS_URL=" + redisURL, "LEADROTOR_REDIS_PREFIX=" + redis.Prefix}
+	demo := parseEnv(run(t, env, "demo", "--env"))
+	a, b := serve(t, env), serve(t, env)
+
+	// Warm b's configuration cache, then pause ben through a.
+	require.Equal(t, "ana@example.com", postLead(t, b.url, demo, "Warm")["assignedTo"])
+	pause := func(paused bool) {
+		body := strings.NewReader(`{"paused":` + map[bool]string{true: "true", false: "false"}[paused] + `}`)
+		req, err := http.NewRequest("PATCH", a.url+"/rotations/1/members/ben@example.com", body)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+demo["LEADROTOR_API_KEY"])
+		req.Header.Set("x-account-id", demo["LEADROTOR_ACCOUNT_ID"])
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	pause(true)
+	var got []any
+	for range 4 {
+		got = append(got, postLead(t, b.url, demo, "Paused")["assignedTo"])
+	}
+	require.Equal(t, []any{"cara@example.com", "ana@example.com", "cara@example.com", "ana@example.com"}, got, "ben is skipped at once")
+	pause(false)
+	require.Equal(t, "ben@example.com", postLead(t, b.url, demo, "Back")["assignedTo"], "and back at once, at his place")
+	require.NoError(t, a.stop(t))
+	require.NoError(t, b.stop(t))
+}

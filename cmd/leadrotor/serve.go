@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/ratelimit"
+	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/store"
+)
+
+// Main is a running leadrotor: the store, the rotator, the service and the
+// HTTP server, wired from a Config. Open listens before it returns, so that
+// an address with port 0 can be read from Addr.
+type Main struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	redis  *redis.Client
+	svc    *leads.Service
+	server *http.Server
+	ln     net.Listener
+	debug  *http.Server
+	// limiter decides rate limits: through Redis when there is one.
+	limiter ratelimit.Limiter
+}
+
+// NewMain returns a Main for cfg; nothing is opened yet.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	return &Main{cfg: cfg, log: log}
+}
+
+// openService opens the store (bringing its schema up to date) and the
+// rotator the configuration names, and returns the service over them.
+func (m *Main) openService(ctx context.Context) error {
+	var opts []store.Option
+	if m.cfg.DBMaxConns > 0 {
+		opts = append(opts, store.WithMaxConns(m.cfg.DBMaxConns))
+	}
+	st, err := store.Open(ctx, m.cfg.DatabaseURL, opts...)
+	if err != nil {
+		return err
+	}
+	m.store = st
+	var rot *rotation.Rotator
+	if m.cfg.RedisURL == "" {
+		rot = rotation.NewMemory(st)
+	} else {
+		ropts, err := redis.ParseURL(m.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("redis-url: %w", err)
+		}
+		// Every call is bounded, by its context and by the socket deadlines,
+		// and never retried by the client: a turn-taking script that timed
+		// out may have run, and running it again would take a second turn.
+		ropts.ContextTimeoutEnabled = true
+		ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = m.cfg.RedisTimeout, m.cfg.RedisTimeout, m.cfg.RedisTimeout
+		ropts.PoolTimeout = m.cfg.RedisTimeout
+		ropts.MaxRetries = -1
+		m.redis = redis.NewClient(ropts)
+		pctx, cancel := context.WithTimeout(ctx, m.cfg.RedisTimeout)
+		err = m.redis.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			// Serve anyway: leads are stored and wait for their rotation.
+			m.log.Warn("redis does not answer: serving degraded, leads wait for assignment", "err", err)
+		}
+		if rot, err = rotation.NewRedis(m.redis, st, rotation.WithKeyPrefix(m.cfg.RedisPrefix), rotation.WithTimeout(m.cfg.RedisTimeout)); err != nil {
+			return err
+		}
+		m.limiter = ratelimit.NewRedis(m.redis, m.cfg.RedisPrefix, m.cfg.RedisTimeout, ratelimit.NewMemory())
+	}
+	if m.limiter == nil {
+		m.limiter = ratelimit.NewMemory()
+	}
+	m.svc = leads.NewService(st, rot, leads.WithLogger(m.log))
+	return nil
+}
+
+// Open opens the service and starts listening.
+func (m *Main) Open(ctx context.Context) error {
+	if err := m.openService(ctx); err != nil {
+		return err
+	}
+	ready := map[string]httpapi.Check{"database": m.store.Ping}
+	degraded := map[string]httpapi.Check{}
+	if m.redis != nil {
+		degraded["redis"] = func(ctx context.Context) error { return m.redis.Ping(ctx).Err() }
+	}
+	handler := httpapi.New(m.svc, httpapi.Config{
+		Logger:         m.log,
+		BodyLimit:      m.cfg.BodyLimit,
+		TrustProxy:     m.cfg.TrustProxy,
+		Ready:          ready,
+		Degraded:       degraded,
+		RequestTimeout: m.cfg.RequestTimeout,
+		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
+	})
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: m.cfg.Timeouts.ReadHeader,
+		ReadTimeout:       m.cfg.Timeouts.Read,
+		WriteTimeout:      m.cfg.Timeouts.Write,
+		IdleTimeout:       m.cfg.Timeouts.Idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.cfg.HTTPAddr, err)
+	}
+	m.ln = ln
+	rotator := "in-process"
+	if m.redis != nil {
+		rotator = "redis"
+	}
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "rotation", rotator)
+	if m.cfg.DebugAddr != "" {
+		dl, err := net.Listen("tcp", m.cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", m.cfg.DebugAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = m.debug.Serve(dl) }()
+		m.log.Info("profiler listening", "addr", dl.Addr().String())
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (m *Main) Addr() net.Addr { return m.ln.Addr() }
+
+// Run serves until ctx is done, then shuts down gracefully: no new
+// connections are taken, in-flight requests finish (within the shutdown
+// timeout) and idle connections close. It returns nil after a clean shutdown.
+func (m *Main) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Serve(m.ln) }()
+	// The background assigner gives leads stored while Redis was down their
+	// turns; it stops after the last request has finished.
+	actx, stopAssigner := context.WithCancel(context.WithoutCancel(ctx))
+	assigner := make(chan struct{})
+	go func() {
+		defer close(assigner)
+		m.svc.RunAssigner(actx, m.cfg.AssignInterval)
+	}()
+	defer func() {
+		stopAssigner()
+		<-assigner
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	m.log.Info("shutting down", "timeout", m.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ShutdownTimeout)
+	defer cancel()
+	if m.debug != nil {
+		_ = m.debug.Close()
+	}
+	if err := m.server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	m.log.Info("stopped")
+	return nil
+}
+
+// Close releases the database and Redis connections.
+func (m *Main) Close() error {
+	var errs []error
+	if m.redis != nil {
+		errs = append(errs, m.redis.Close())
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+	}
+	return errors.Join(errs...)
+}
