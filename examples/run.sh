@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs both examples as CI does: the embedding program, then the curl
+# walkthrough against a server started here on a throwaway database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "### examples/embed"
+go run ./examples/embed
+
+echo
+echo "### examples/curl.sh"
+dir=$(mktemp -d)
+export LEADROTOR_DATABASE_URL="file:$dir/examples.db"
+addr=127.0.0.1:${LEADROTOR_EXAMPLES_PORT:-18481}
+bin/leadrotor serve --http-addr "$addr" --log-level warn &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 100); do
+	curl -sf "http://$addr/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+LEADROTOR_URL="http://$addr" examples/curl.sh
