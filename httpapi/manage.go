@@ -64,7 +64,7 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 	}
 	for name := range q {
 		if !listParams[name] {
-			return opts, bad(name, q.Get(name), "Unknown parameter")
+			return opts, unknownParameter(name)
 		}
 	}
 	for _, v := range q["status"] {
@@ -130,6 +130,13 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 	}
 	opts.Cursor = q.Get("cursor")
 	return opts, nil
+}
+
+// unknownParameter refuses a query parameter the endpoint does not take,
+// naming it without echoing its value: clients put credentials in query
+// strings (?api_key=, ?token=), and error bodies end up in their logs.
+func unknownParameter(name string) error {
+	return leads.ValidationError(leads.FieldError{Field: name, Message: "Unknown parameter"})
 }
 
 func positiveParam(q url.Values, name string) (int64, error) {
@@ -234,7 +241,7 @@ func (s *Server) listAudit(w http.ResponseWriter, req bunrouter.Request) error {
 	q := req.URL.Query()
 	for name := range q {
 		if name != "leadId" && name != "event" && name != "limit" && name != "cursor" {
-			return leads.ValidationError(leads.FieldError{Field: name, Value: q.Get(name), Message: "Unknown parameter"})
+			return unknownParameter(name)
 		}
 	}
 	leadID, err := positiveParam(q, "leadId")

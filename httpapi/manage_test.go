@@ -172,3 +172,22 @@ func TestAnotherAccountsLeadIsNotFound(t *testing.T) {
 	require.Empty(t, res.json(t)["data"])
 	require.Equal(t, "theirs", other.call("agent", "GET", path, nil).json(t)["notes"])
 }
+
+// A credential put in the query string is refused by name, and its value
+// appears neither in the error body nor in the log.
+func TestUnknownParameterIsNotEchoed(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		f := newFixture(t, b)
+		secret := f.keys["admin"]
+		for _, path := range []string{"/leads?api_key=", "/audit?token="} {
+			res := f.call("admin", "GET", path+url.QueryEscape(secret), nil)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", path, res.body)
+			require.Equal(t, "VALIDATION_ERROR", res.code(t), path)
+			details := res.json(t)["details"].(map[string]any)
+			require.Equal(t, "Unknown parameter", details["message"], path)
+			require.NotContains(t, string(res.body), secret, path)
+		}
+		require.NotContains(t, f.logs.String(), secret, "secrets are never logged")
+	})
+}
