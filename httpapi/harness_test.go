@@ -154,7 +154,8 @@ func (r response) code(t *testing.T) string {
 }
 
 // call sends a request as who ("" for no key) in the api's account. body may
-// be a string or []byte (sent as is) or anything else (sent as JSON).
+// be a string or []byte (sent as is), an io.Reader (sent chunked, its length
+// unknown) or anything else (sent as JSON).
 func (a *api) call(who, method, path string, body any, headers ...string) response {
 	a.t.Helper()
 	var reader io.Reader
@@ -164,6 +165,8 @@ func (a *api) call(who, method, path string, body any, headers ...string) respon
 		reader = strings.NewReader(b)
 	case []byte:
 		reader = bytes.NewReader(b)
+	case io.Reader:
+		reader = b
 	default:
 		raw, err := json.Marshal(b)
 		require.NoError(a.t, err)

@@ -1,10 +1,12 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -162,7 +164,8 @@ func TestLimitsHTTP(t *testing.T) {
 }
 
 // TestBodyLimit checks the configured body limit to the byte: a body of
-// exactly BodyLimit bytes is read, one more is 413 with the limit in details.
+// exactly BodyLimit bytes is read, one more is 413 with the limit in details,
+// whether the client declares the length or sends the body chunked.
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 4096
@@ -174,11 +177,19 @@ func TestBodyLimit(t *testing.T) {
 			pad := strings.Repeat("x", size-len(raw))
 			return []byte(strings.Replace(string(raw), `"notes":""`, `"notes":"`+pad+`"`, 1))
 		}
-		res := f.call("agent", "POST", "/leads", body(limit))
-		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
-		res = f.call("agent", "POST", "/leads", body(limit+1))
-		require.Equal(t, http.StatusRequestEntityTooLarge, res.status, "%s", res.body)
-		require.Equal(t, httpapi.CodePayloadTooLarge, res.code(t))
-		require.EqualValues(t, limit, res.json(t)["details"].(map[string]any)["limit"])
+		for _, tc := range []struct {
+			name string
+			send func([]byte) any
+		}{
+			{"with Content-Length", func(b []byte) any { return b }},
+			{"chunked", func(b []byte) any { return io.MultiReader(bytes.NewReader(b)) }},
+		} {
+			res := f.call("agent", "POST", "/leads", tc.send(body(limit)))
+			require.Equal(t, http.StatusCreated, res.status, "%s: %s", tc.name, res.body)
+			res = f.call("agent", "POST", "/leads", tc.send(body(limit+1)))
+			require.Equal(t, http.StatusRequestEntityTooLarge, res.status, "%s: %s", tc.name, res.body)
+			require.Equal(t, httpapi.CodePayloadTooLarge, res.code(t), tc.name)
+			require.EqualValues(t, limit, res.json(t)["details"].(map[string]any)["limit"], tc.name)
+		}
 	})
 }
