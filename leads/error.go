@@ -58,6 +58,12 @@ const (
 	CodeLastAdmin = "LAST_ADMIN"
 	// CodeServiceUnavailable: a backing service (database, Redis) cannot be reached.
 	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
+	// CodeOutcomeUnknown: the database stopped answering while it committed
+	// the lead, so whether it was stored is not known yet. Unlike
+	// SERVICE_UNAVAILABLE, which means "nothing was stored", the lead may
+	// exist: details.leadId names it; retry with the same Idempotency-Key or
+	// read the lead. Its rotation turn is settled either way.
+	CodeOutcomeUnknown = "OUTCOME_UNKNOWN"
 	// CodeInternal: anything unexpected; the cause is logged, never shown.
 	CodeInternal = "INTERNAL"
 )

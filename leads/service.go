@@ -149,7 +149,9 @@ type CreateResult struct {
 // (DUPLICATE_EMAIL when the account rejects them); then assignment by the
 // team's rotation, else the account's default one, unless assignedTo is given.
 // The lead and its audit entries are written in one transaction; if that
-// fails, the rotation turn is given back.
+// fails, the rotation turn is given back. An error that IsUnavailable means
+// that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
+// answering as it committed, so the lead (details.leadId) may exist.
 func (s *Service) Create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions) (*CreateResult, error) {
 	if err := actor.require(PermWriteLeads); err != nil {
 		return nil, err
@@ -292,6 +294,11 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		n.Audit = append(n.Audit, e)
 	}
 	if err := s.store.InsertLead(ctx, n); err != nil {
+		if ErrorCode(err) == CodeOutcomeUnknown {
+			// The lead may be stored: its turn is not given back here. The
+			// rotator's settling finds out, from the store, later.
+			return nil, fmt.Errorf("create lead: %w", err)
+		}
 		s.refund(ctx, rot, turn)
 		return s.insertFailed(ctx, actor, in, opts, fp, err)
 	}

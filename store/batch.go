@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -16,20 +18,34 @@ import (
 // (SQLite). A lone lead is written at once, by its caller. Each caller gets
 // its own outcome; a lead that breaks a unique rule, or a batch that fails,
 // is retried alone, so that errors stay exactly those of InsertLead alone.
+//
+// Every caller gets its answer by its deadline. A lead still queued then is
+// taken out and never written; a batch runs on a context that ends with the
+// earliest deadline of its leads, and in a transaction that commits only
+// after every statement succeeded, so a write given up before its COMMIT
+// stored nothing, whatever PostgreSQL does after (see writePostgres).
 
 // maxInsertBatch bounds a batch, and so the time one write holds the others.
 const maxInsertBatch = 64
 
-// batchTimeout bounds the write of a batch: it runs on its own context, since
-// its callers' contexts differ and a canceled caller must not fail the rest.
-const batchTimeout = 10 * time.Second
+// writeTimeout bounds the write of a lead whose caller set no deadline.
+const writeTimeout = 10 * time.Second
+
+// States of a pendingInsert.
+const (
+	insertQueued    int32 = iota // waiting in the queue
+	insertTaken                  // a writer has it: its outcome will come
+	insertAbandoned              // its caller's deadline passed first: never written
+)
 
 // pendingInsert is a lead waiting to be written.
 type pendingInsert struct {
-	n    *leads.NewLead
-	rows *leadRows
-	err  error
-	done chan struct{}
+	n        *leads.NewLead
+	rows     *leadRows
+	deadline time.Time // the caller's, or writeTimeout from the call
+	state    atomic.Int32
+	err      error
+	done     chan struct{}
 }
 
 // leadRows are the rows of one new lead.
@@ -54,7 +70,11 @@ type insertQueue struct {
 // enqueue queues p. If a writer may start, the caller writes the head of
 // the queue itself (p with it, unless the queue is long); whatever is left
 // queued is written by a drainer that takes over the writer's place.
-func (s *Store) enqueue(p *pendingInsert) error {
+func (s *Store) enqueue(ctx context.Context, p *pendingInsert) error {
+	p.deadline = time.Now().Add(writeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(p.deadline) {
+		p.deadline = d
+	}
 	q := &s.inserts
 	q.mu.Lock()
 	q.waiting = append(q.waiting, p)
@@ -66,8 +86,24 @@ func (s *Store) enqueue(p *pendingInsert) error {
 	} else {
 		q.mu.Unlock()
 	}
-	<-p.done
-	return p.err
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		if p.state.CompareAndSwap(insertQueued, insertAbandoned) {
+			return notWritten(ctx.Err())
+		}
+		// A writer has the lead: its write ends by this caller's deadline
+		// (before COMMIT, nothing is stored), or it is committing.
+		<-p.done
+		return p.err
+	}
+}
+
+// notWritten is the error of a lead given up before any write of it was
+// sent: SERVICE_UNAVAILABLE, which promises that nothing was stored.
+func notWritten(cause error) error {
+	return leads.Unavailable("the database", fmt.Errorf("lead not written by its deadline: %w", cause))
 }
 
 // releaseWriter ends a writer's turn: a drainer carries on while leads wait.
@@ -89,17 +125,39 @@ func (s *Store) drainInserts() {
 }
 
 // writeBatch writes the leads at the head of the queue; false when empty.
+// Leads whose callers gave up are dropped; the batch's context ends with the
+// earliest deadline of the rest.
 func (s *Store) writeBatch() bool {
 	q := &s.inserts
 	q.mu.Lock()
-	n := min(len(q.waiting), maxInsertBatch)
-	batch := q.waiting[:n:n]
-	q.waiting = q.waiting[n:]
-	q.mu.Unlock()
-	if n == 0 {
+	if len(q.waiting) == 0 {
+		q.mu.Unlock()
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	now := time.Now()
+	var batch []*pendingInsert
+	var deadline time.Time
+	for len(q.waiting) > 0 && len(batch) < maxInsertBatch {
+		p := q.waiting[0]
+		q.waiting = q.waiting[1:]
+		if !p.state.CompareAndSwap(insertQueued, insertTaken) {
+			continue // abandoned by its caller
+		}
+		if !p.deadline.After(now) {
+			p.err = notWritten(context.DeadlineExceeded)
+			close(p.done)
+			continue
+		}
+		if deadline.IsZero() || p.deadline.Before(deadline) {
+			deadline = p.deadline
+		}
+		batch = append(batch, p)
+	}
+	q.mu.Unlock()
+	if len(batch) == 0 {
+		return true
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if len(batch) == 1 {
 		batch[0].err = s.insertOne(ctx, batch[0].rows)
@@ -132,11 +190,20 @@ func (s *Store) insertOne(ctx context.Context, r *leadRows) error {
 }
 
 // retryAlone writes each lead of batch that the batch did not, alone, so that
-// it gets exactly the outcome it would have had without batching.
-func (s *Store) retryAlone(ctx context.Context, batch []*pendingInsert, written func(i int) bool) {
+// it gets exactly the outcome it would have had without batching; each on a
+// context that ends with its own deadline (the batch's ended with the
+// earliest of them).
+func (s *Store) retryAlone(batch []*pendingInsert, written func(i int) bool) {
 	for i, p := range batch {
-		if !written(i) {
-			p.err = s.insertOne(ctx, p.rows)
+		if written(i) {
+			continue
 		}
+		if !p.deadline.After(time.Now()) {
+			p.err = notWritten(context.DeadlineExceeded)
+			continue
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), p.deadline)
+		p.err = s.insertOne(ctx, p.rows)
+		cancel()
 	}
 }

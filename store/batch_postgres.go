@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -136,20 +138,34 @@ func (s *Store) insertBatchPostgres(ctx context.Context, batch []*pendingInsert)
 		}
 	}
 	written := make([]bool, len(batch))
-	// A batch the database refused (a team deleted meanwhile, say) wrote
-	// nothing: the leads are retried alone, and each gets its own error. But
-	// a batch whose connection failed may have committed before it did:
-	// writing its leads again could store them twice, so they fail as the
-	// batch did (503; a client retry with its Idempotency-Key is safe).
-	if err := s.runBatchPostgres(ctx, batch, &c, written); err != nil && leads.IsUnavailable(err) {
-		for i, p := range batch {
-			if !written[i] && p.err == nil {
+	err := s.runBatchPostgres(ctx, batch, &c, written)
+	switch {
+	case err == nil || leads.ErrorCode(err) == leads.CodeInternal && ctx.Err() == nil:
+		// Written, or refused by the database (a team deleted meanwhile,
+		// say), which wrote nothing: the leads not written are retried
+		// alone, and each gets its own outcome.
+	case leads.ErrorCode(err) == leads.CodeOutcomeUnknown:
+		// Each lead's outcome is its batch's, whatever it is.
+		for _, p := range batch {
+			if p.err == nil {
+				p.err = unknownOutcome(p.rows.lead.ID, err)
+			}
+		}
+		return
+	case ctx.Err() != nil:
+		// The earliest deadline of the batch passed and nothing was
+		// written: the leads with time left are retried alone.
+	default:
+		// The database is unavailable: nothing was written, and writing
+		// the leads again, one by one, would multiply the outage's load.
+		for _, p := range batch {
+			if p.err == nil {
 				p.err = err
 			}
 		}
 		return
 	}
-	s.retryAlone(ctx, batch, func(i int) bool { return written[i] || batch[i].err != nil })
+	s.retryAlone(batch, func(i int) bool { return written[i] || batch[i].err != nil })
 }
 
 func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c *batchColumns, written []bool) error {
@@ -158,37 +174,48 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 	for i, col := range c.cols {
 		args = append(args, typedArray(i, col))
 	}
-	s.observed(ctx, insertBatchSQL)
-	rows, err := s.db.DB.QueryContext(ctx, insertBatchSQL, args...)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var ord int32
-		var id sql.NullInt64
-		var auditIDs sql.NullString
-		if err := rows.Scan(&ord, &id, &auditIDs); err != nil {
-			return err
+	err := s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+		s.observed(ctx, insertBatchSQL)
+		rows, err := tx.Query(ctx, insertBatchSQL, args...)
+		if err != nil {
+			return nil, err
 		}
-		if !id.Valid || int(ord) >= len(batch) {
-			continue // skipped by a unique rule: retried alone
-		}
-		r := batch[ord].rows
-		ids := strings.Split(auditIDs.String, ",")
-		if len(ids) != len(r.audit) {
-			return fmt.Errorf("lead %d: %d audit ids for %d entries", id.Int64, len(ids), len(r.audit))
-		}
-		for j := range r.audit {
-			if r.audit[j].ID, err = strconv.ParseInt(ids[j], 10, 64); err != nil {
-				return fmt.Errorf("audit id: %w", err)
+		defer rows.Close()
+		var ids []int64
+		for rows.Next() {
+			var ord int32
+			var id sql.NullInt64
+			var auditIDs sql.NullString
+			if err := rows.Scan(&ord, &id, &auditIDs); err != nil {
+				return nil, err
 			}
-			r.audit[j].LeadID = id.Int64
+			if !id.Valid || int(ord) >= len(batch) {
+				continue // skipped by a unique rule: retried alone
+			}
+			r := batch[ord].rows
+			parts := strings.Split(auditIDs.String, ",")
+			if len(parts) != len(r.audit) {
+				return nil, fmt.Errorf("lead %d: %d audit ids for %d entries", id.Int64, len(parts), len(r.audit))
+			}
+			for j := range r.audit {
+				if r.audit[j].ID, err = strconv.ParseInt(parts[j], 10, 64); err != nil {
+					return nil, fmt.Errorf("audit id: %w", err)
+				}
+				r.audit[j].LeadID = id.Int64
+			}
+			r.lead.ID = id.Int64
+			ids = append(ids, id.Int64)
+			written[ord] = true
 		}
-		r.lead.ID = id.Int64
-		written[ord] = true
+		return ids, rows.Err()
+	})
+	if err != nil {
+		// Not committed (or not known to be): no lead of it is written.
+		for i := range written {
+			written[i] = false
+		}
 	}
-	return rows.Err()
+	return err
 }
 
 // typedArray turns column i's values into a slice pgx encodes as the array

@@ -159,6 +159,6 @@ func (s *Store) insertBatchSQLite(ctx context.Context, batch []*pendingInsert) {
 		for _, p := range batch {
 			p.err = nil
 		}
-		s.retryAlone(ctx, batch, func(int) bool { return false })
+		s.retryAlone(batch, func(int) bool { return false })
 	}
 }

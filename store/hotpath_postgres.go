@@ -196,7 +196,8 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 }
 
 // insertLeadPostgres writes one lead on PostgreSQL: the lead, its turn, the
-// turn's skips and the audit entries, one prepared statement.
+// turn's skips and the audit entries, one prepared statement in a
+// transaction of its own (see writePostgres).
 func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow) error {
 	args, err := leadArgs(lead)
 	if err != nil {
@@ -217,24 +218,26 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		args = append(args, a...)
 	}
 	query := insertLeadSQL(turn != nil, len(skips), len(audit))
-	s.observed(ctx, query)
-	rows, err := s.db.DB.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rows.Close() }()
-	for i := 0; rows.Next(); i++ {
-		if i < len(audit) {
-			if err := rows.Scan(&audit[i].ID, &audit[i].LeadID); err != nil {
-				return err
+	return s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+		s.observed(ctx, query)
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for i := 0; rows.Next(); i++ {
+			if i < len(audit) {
+				if err := rows.Scan(&audit[i].ID, &audit[i].LeadID); err != nil {
+					return nil, err
+				}
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	lead.ID = audit[0].LeadID
-	return nil
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		lead.ID = audit[0].LeadID
+		return []int64{lead.ID}, nil
+	})
 }
 
 // observed reports a hand-written statement to the observer, if any.

@@ -59,7 +59,7 @@ func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) error {
 		return err
 	}
 	p := &pendingInsert{n: n, rows: rows, done: make(chan struct{})}
-	return s.enqueue(p)
+	return s.enqueue(ctx, p)
 }
 
 // newLeadRows returns the rows that store n.

@@ -1,0 +1,265 @@
+package leads_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/internal/faultnet"
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// pgRedisBundle returns a bundle on PostgreSQL and the real Redis (miniredis
+// when it does not answer and is not required), or skips when PostgreSQL
+// does not answer.
+func pgRedisBundle(t *testing.T) *bundle {
+	t.Helper()
+	pg := storetest.Postgres(t)
+	if pg == nil {
+		t.Skip("needs PostgreSQL")
+	}
+	return newBundle(t, env{name: "postgres+redis", backend: pg, redis: true})
+}
+
+// storedCounts returns, per assignee, the account's stored leads that a
+// rotation turn assigned.
+func (b *bundle) storedCounts(t *testing.T) map[string]int64 {
+	t.Helper()
+	var rows []struct {
+		AssignedTo string `bun:"assigned_to"`
+		N          int64  `bun:"n"`
+	}
+	err := b.raw.DB().NewSelect().TableExpr("leads").ColumnExpr("assigned_to, count(*) AS n").
+		Where("account_id = ? AND rotation_turn IS NOT NULL AND rotation_turn > 0", b.accountID).
+		GroupExpr("assigned_to").Scan(context.Background(), &rows)
+	require.NoError(t, err)
+	out := make(map[string]int64)
+	for _, r := range rows {
+		out[r.AssignedTo] = r.N
+	}
+	return out
+}
+
+// requireDayCountsMatchStore checks the promise behind daily caps and
+// fairness: what the rotator counted for each member today is exactly what
+// the store holds.
+func (b *bundle) requireDayCountsMatchStore(t *testing.T, rot *leads.Rotation) {
+	t.Helper()
+	p, err := b.rotator.Peek(context.Background(), rot, b.clock.Now(), 0)
+	require.NoError(t, err)
+	counted := make(map[string]int64)
+	for u, n := range p.DayCounts {
+		if n != 0 {
+			counted[u] = n
+		}
+	}
+	require.Equal(t, b.storedCounts(t), counted, "day counts in the rotator must equal the stored leads per member")
+}
+
+// TestIssue10_01_NoRefundOfStoredTurn holds an exclusive lock on audit_log
+// while 32 clients create leads. A create that fails must have stored
+// nothing (a 503 means "not stored"), one that succeeds must be stored, and
+// the rotator's day counts must equal the stored leads. Two ways to fail:
+// the caller's deadline (item 5: it must be kept although the write waits)
+// and the store's own bound on a write (item 1: the write gave up while
+// PostgreSQL went on and committed it, and its turn was refunded).
+func TestIssue10_01_NoRefundOfStoredTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // of each create; 0: none
+		hold     time.Duration // of the lock
+	}{
+		{"caller deadline", 300 * time.Millisecond, 1500 * time.Millisecond},
+		{"store write bound", 0, 11 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testLockedAuditLog(t, tc.deadline, tc.hold)
+		})
+	}
+}
+
+func testLockedAuditLog(t *testing.T, deadline, hold time.Duration) {
+	b := pgRedisBundle(t)
+	rot := b.defaultRotation(t, 4)
+
+	// Warm up, so that the pool's connections have the insert statements
+	// prepared: then a write blocks in its execution, not in its prepare.
+	var warm sync.WaitGroup
+	for c := 0; c < 32; c++ {
+		warm.Add(1)
+		go func() {
+			defer warm.Done()
+			for i := 0; i < 5; i++ {
+				_, err := b.svc.Create(context.Background(), b.admin, lead("Warm"), leads.CreateOptions{})
+				require.NoError(t, err)
+			}
+		}()
+	}
+	warm.Wait()
+
+	locker, err := sql.Open("pgx", b.env.backend.DSN)
+	require.NoError(t, err)
+	defer locker.Close()
+	ctx := context.Background()
+	tx, err := locker.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	const clients, perClient = 32, 3
+	type outcome struct {
+		id  int64
+		err error
+	}
+	var mu sync.Mutex
+	var outcomes []outcome
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perClient; i++ {
+				rctx, cancel := ctx, context.CancelFunc(func() {})
+				if deadline > 0 {
+					rctx, cancel = context.WithTimeout(ctx, deadline)
+				}
+				start := time.Now()
+				res, err := b.svc.Create(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
+				late := deadline > 0 && time.Since(start) > deadline+time.Second
+				cancel()
+				o := outcome{err: err}
+				if err == nil {
+					o.id = res.Lead.ID
+				}
+				if late {
+					o.err = errors.Join(o.err, errors.New("answered more than 1s after the deadline"))
+				}
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				mu.Unlock()
+			}
+		}()
+	}
+	// Hold the lock past the deadlines, as a long report or a migration
+	// would, then let go.
+	time.Sleep(hold)
+	require.NoError(t, tx.Rollback())
+	wg.Wait()
+
+	failed, stored := 0, 0
+	for _, o := range outcomes {
+		if o.err != nil {
+			failed++
+			require.True(t, leads.IsUnavailable(o.err), "unexpected error: %v", o.err)
+			continue
+		}
+		stored++
+		_, err := b.svc.Lead(ctx, b.admin, o.id)
+		require.NoError(t, err, "a lead answered as created must be stored")
+	}
+	t.Logf("%d stored, %d failed; first error: %v", stored, failed, firstErr(outcomes, func(o outcome) error { return o.err }))
+	require.Positive(t, failed, "the lock must have failed some creates")
+	// Writes that PostgreSQL still held end once the lock is gone.
+	require.Eventually(t, func() bool {
+		var n int
+		err := locker.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE NOT granted
+			AND relation IN (SELECT oid FROM pg_class WHERE relnamespace = current_schema()::regnamespace)`).Scan(&n)
+		return err == nil && n == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	ada, err := b.raw.DB().NewSelect().TableExpr("leads").Where("account_id = ? AND first_name = 'Ada'", b.accountID).Count(ctx)
+	require.NoError(t, err)
+	require.Equal(t, stored, int(ada), "every stored lead was answered as created: no 503 lead was stored")
+	b.requireDayCountsMatchStore(t, rot)
+}
+
+func firstErr[T any](xs []T, errOf func(T) error) error {
+	for _, x := range xs {
+		if err := errOf(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestIssue10_01_RepliesLostAfterCommitWork loses PostgreSQL's replies while
+// leads are written: the statements run, and a store that gives up waiting
+// must not answer "not stored" (and give the turn back) for a lead that
+// PostgreSQL went on to commit.
+func TestIssue10_01_RepliesLostAfterCommitWork(t *testing.T) {
+	b := pgRedisBundle(t)
+	rot := b.defaultRotation(t, 4)
+	u, err := url.Parse(b.env.backend.DSN)
+	require.NoError(t, err)
+	proxy := faultnet.Start(t, u.Host)
+	u.Host = proxy.Addr()
+	viaProxy, err := store.Open(context.Background(), u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = viaProxy.Close() })
+	held := &holdRepliesOnInsert{Store: viaProxy, proxy: proxy}
+	svc := leads.NewService(held, b.rotator, leads.WithClock(b.clock.Now))
+	ctx := context.Background()
+	for i := 0; i < 8; i++ { // the statements get prepared
+		_, err := svc.Create(ctx, b.admin, lead("Warm"), leads.CreateOptions{})
+		require.NoError(t, err)
+	}
+
+	held.arm.Store(true)
+	var wg sync.WaitGroup
+	// One write, on the connection the warm-up left with its statement
+	// prepared, so that what reaches PostgreSQL is the whole write.
+	errs := make([]error, 1)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			_, errs[i] = svc.Create(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
+		}()
+	}
+	wg.Wait()
+	proxy.Restore()
+	for _, err := range errs {
+		require.Error(t, err, "no reply came: no create can have been confirmed")
+		require.True(t, leads.IsUnavailable(err) || leads.ErrorCode(err) == leads.CodeOutcomeUnknown, "unexpected error: %v", err)
+	}
+	ada, err := b.raw.DB().NewSelect().TableExpr("leads").Where("account_id = ? AND first_name = 'Ada'", b.accountID).Count(ctx)
+	require.NoError(t, err)
+	unknown := 0
+	for _, err := range errs {
+		if leads.ErrorCode(err) == leads.CodeOutcomeUnknown {
+			unknown++
+		}
+	}
+	require.LessOrEqual(t, int(ada), unknown, "a lead answered as not stored (503) was stored")
+	if unknown == 0 {
+		b.requireDayCountsMatchStore(t, rot)
+	}
+}
+
+// holdRepliesOnInsert is a store whose database stops answering (its replies
+// are held) from the first lead write on, once armed: the checks before the
+// write get through, the write's statements reach PostgreSQL, and no answer
+// comes back.
+type holdRepliesOnInsert struct {
+	*store.Store
+	proxy *faultnet.Proxy
+	arm   atomic.Bool
+}
+
+func (h *holdRepliesOnInsert) InsertLead(ctx context.Context, n *leads.NewLead) error {
+	if h.arm.Load() {
+		h.proxy.HoldReplies()
+	}
+	return h.Store.InsertLead(ctx, n)
+}
