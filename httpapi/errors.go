@@ -51,14 +51,16 @@ var statusByCode = map[string]int{
 	leads.CodeUnauthenticated:      http.StatusUnauthorized,
 	leads.CodeForbidden:            http.StatusForbidden,
 	leads.CodeServiceUnavailable:   http.StatusServiceUnavailable,
-	leads.CodeInternal:             http.StatusInternalServerError,
-	CodeInvalidJSON:                http.StatusBadRequest,
-	CodeAccountIDRequired:          http.StatusBadRequest,
-	CodePayloadTooLarge:            http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMediaType:       http.StatusUnsupportedMediaType,
-	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
-	CodeConfirmationRequired:       http.StatusBadRequest,
-	CodeRateLimited:                http.StatusTooManyRequests,
+	// Not 503, which promises that nothing was stored: the lead may be.
+	leads.CodeOutcomeUnknown: http.StatusGatewayTimeout,
+	leads.CodeInternal:       http.StatusInternalServerError,
+	CodeInvalidJSON:          http.StatusBadRequest,
+	CodeAccountIDRequired:    http.StatusBadRequest,
+	CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	CodeConfirmationRequired: http.StatusBadRequest,
+	CodeRateLimited:          http.StatusTooManyRequests,
 }
 
 // StatusOf returns the HTTP status for err's code.
