@@ -102,8 +102,12 @@ func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *L
 		}
 		return w, nil
 	})
-	if err != nil || !settled {
-		s.refund(ctx, rot, turn)
+	if err == nil && !settled {
+		s.refund(ctx, rot, turn) // nothing written
+	} else {
+		// A transaction that failed for want of the database may have
+		// committed: its turn stays open for the rotator to settle.
+		s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))
 	}
 	if ErrorCode(err) == CodeNotFound {
 		return nil // deleted meanwhile
@@ -124,6 +128,7 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 	failing := false
 	for {
 		n, err := s.assignPass(ctx)
+		s.settlePass(ctx)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return
@@ -142,6 +147,52 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// settleTurnsEvery is how often RunAssigner settles open turns (SettleTurns).
+const settleTurnsEvery = time.Second
+
+// SettleTurns gives back the rotation turns, of every account, that were
+// taken and never reached a lead: their process died between the turn and
+// the write, or could not find out how the write ended (see TurnSettler).
+// It returns how many it gave back; with a rotator that cannot outlive its
+// process (in-process memory), none.
+func (s *Service) SettleTurns(ctx context.Context) (int, error) {
+	settler, ok := s.rotator.(TurnSettler)
+	if !ok {
+		return 0, nil
+	}
+	ids, err := s.store.RotationIDs(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("settle turns: %w", err)
+	}
+	n, err := settler.SettleTurns(ctx, ids)
+	if err != nil {
+		return n, fmt.Errorf("settle turns: %w", err)
+	}
+	return n, nil
+}
+
+// settlePass runs SettleTurns at most every settleTurnsEvery, while this
+// process holds the assigner lock, and logs what it gave back.
+func (s *Service) settlePass(ctx context.Context) {
+	now := time.Now()
+	if now.Before(s.nextSettle) {
+		return
+	}
+	s.nextSettle = now.Add(settleTurnsEvery)
+	unlock, ok, err := s.store.TryLock(ctx, AssignerLock)
+	if err != nil || !ok {
+		return
+	}
+	defer unlock()
+	n, err := s.SettleTurns(ctx)
+	if n > 0 {
+		s.log.WarnContext(ctx, "rotation turns that reached no lead given back", "turns", n)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "settle rotation turns", "err", err)
 	}
 }
 

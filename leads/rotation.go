@@ -163,6 +163,24 @@ type Rotator interface {
 	Peek(ctx context.Context, rot *Rotation, now time.Time, n int) (Preview, error)
 }
 
+// TurnConfirmer is implemented by a Rotator that keeps each turn open until
+// it hears that the turn's lead is stored, so that a turn whose lead never
+// reached the store (its process died between the two) can be given back
+// later, from any process (see TurnSettler).
+type TurnConfirmer interface {
+	// ConfirmTurn records that turn's lead is stored.
+	ConfirmTurn(rot *Rotation, turn Turn)
+}
+
+// TurnSettler is implemented by a Rotator whose turns can outlive the process
+// that took them (Redis).
+type TurnSettler interface {
+	// SettleTurns gives back the turns of the rotations rotationIDs that
+	// have stayed open (neither confirmed nor refunded) for long, and whose
+	// leads the store does not have; it returns how many.
+	SettleTurns(ctx context.Context, rotationIDs []int64) (int, error)
+}
+
 // Preview is what Peek sees of a rotation.
 type Preview struct {
 	// Seq is the number of the last turn taken.

@@ -34,6 +34,10 @@ type Service struct {
 	// that ends (Unix nanoseconds, 0: the rotator is believed up).
 	rotatorBackoff   time.Duration
 	rotatorDownUntil atomic.Int64
+
+	// nextSettle is when RunAssigner next settles open turns; only its
+	// goroutine reads and writes it.
+	nextSettle time.Time
 }
 
 // configLoad is a configuration load that several requests wait for.
@@ -293,13 +297,12 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if e, ok := assignment.auditEntry(actor, now); ok {
 		n.Audit = append(n.Audit, e)
 	}
-	if err := s.store.InsertLead(ctx, n); err != nil {
-		if ErrorCode(err) == CodeOutcomeUnknown {
-			// The lead may be stored: its turn is not given back here. The
-			// rotator's settling finds out, from the store, later.
-			return nil, fmt.Errorf("create lead: %w", err)
-		}
-		s.refund(ctx, rot, turn)
+	err = s.store.InsertLead(ctx, n)
+	s.afterWrite(ctx, rot, turn, err, ErrorCode(err) == CodeOutcomeUnknown)
+	if ErrorCode(err) == CodeOutcomeUnknown {
+		return nil, fmt.Errorf("create lead: %w", err)
+	}
+	if err != nil {
 		return s.insertFailed(ctx, actor, in, opts, fp, err)
 	}
 	lead.AuditLog = n.Audit
@@ -466,6 +469,27 @@ const turnWriteTimeout = 10 * time.Second
 // extra lead; bounded instead by turnWriteTimeout.
 func turnWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), turnWriteTimeout)
+}
+
+// afterWrite ends the life of turn (of rot) by how the write of its lead
+// ended (err): kept when the lead is stored; given back when the write
+// stored nothing; left open when it may have committed (mayHaveCommitted),
+// for the rotator's settling (TurnSettler) to find out from the store. A
+// rotator that cannot settle later gets the turn back then too, as before.
+func (s *Service) afterWrite(ctx context.Context, rot *Rotation, turn Turn, err error, mayHaveCommitted bool) {
+	if rot == nil || s.rotator == nil || turn.Assignee == "" {
+		return
+	}
+	if err == nil {
+		if c, ok := s.rotator.(TurnConfirmer); ok {
+			c.ConfirmTurn(rot, turn)
+		}
+		return
+	}
+	if _, ok := s.rotator.(TurnSettler); ok && mayHaveCommitted {
+		return
+	}
+	s.refund(ctx, rot, turn)
 }
 
 // refund gives a turn back; a failure is logged, as the caller already has an

@@ -157,6 +157,11 @@ type LeadStore interface {
 	// RotationHistory returns what is recorded of a rotation's turns,
 	// counting assignments from since on.
 	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (RotationHistory, error)
+	// StoredTurns returns those of turns (of rotation rotationID) that are
+	// recorded, that is, whose leads were stored.
+	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
+	// RotationIDs returns the ids of every account's rotations.
+	RotationIDs(ctx context.Context) ([]int64, error)
 	// PendingLeads returns up to limit leads of any account whose assignment
 	// is pending, oldest first, without audit logs.
 	PendingLeads(ctx context.Context, limit int) ([]Lead, error)

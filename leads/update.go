@@ -413,8 +413,10 @@ func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts Assign
 		}
 		return w, nil
 	})
+	// A transaction that failed for want of the database may have
+	// committed: its turn stays open for the rotator to settle.
+	s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))
 	if err != nil {
-		s.refund(ctx, rot, turn)
 		return nil, Assignment{}, fmt.Errorf("assign lead %d: %w", id, err)
 	}
 	return lead, a, nil

@@ -21,3 +21,9 @@ func dayKey(prefix string, rotationID int64, day string) string {
 func lastKey(prefix string, rotationID int64, process string) string {
 	return prefix + "rotation:{" + strconv.FormatInt(rotationID, 10) + "}:last:" + process
 }
+
+// openKey is the hash of a rotation's open turns: taken, their leads not yet
+// known to be stored (see lua/pick.lua).
+func openKey(prefix string, rotationID int64) string {
+	return prefix + "rotation:{" + strconv.FormatInt(rotationID, 10) + "}:open"
+}

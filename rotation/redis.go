@@ -19,19 +19,26 @@ import (
 )
 
 var (
+	//go:embed lua/refund_turn.lua
+	refundTurnSource string
 	//go:embed lua/pick.lua
 	pickSource string
-	//go:embed lua/refund.lua
-	refundSource string
+	//go:embed lua/settle.lua
+	settleSource string
+	//go:embed lua/open.lua
+	openSource string
 	//go:embed lua/install.lua
 	installSource string
 	//go:embed lua/snapshot.lua
 	snapshotSource string
 
 	// pickCmd decides and records one turn; see lua/pick.lua.
-	pickCmd = redis.NewScript(pickSource)
-	// refundCmd gives a turn back; see lua/refund.lua.
-	refundCmd = redis.NewScript(refundSource)
+	pickCmd = redis.NewScript(refundTurnSource + pickSource)
+	// settleCmd closes open turns, giving back those whose leads are not
+	// stored; see lua/settle.lua.
+	settleCmd = redis.NewScript(refundTurnSource + settleSource)
+	// openCmd lists a rotation's old open turns; see lua/open.lua.
+	openCmd = redis.NewScript(openSource)
 	// installCmd stores a rebuilt state unless one exists; see lua/install.lua.
 	installCmd = redis.NewScript(installSource)
 	// snapshotCmd reads a state; see lua/snapshot.lua.
@@ -52,6 +59,15 @@ func WithKeyPrefix(prefix string) RedisOption {
 	return func(b *redisBackend) { b.prefix = prefix }
 }
 
+// WithSettleAfter sets how long a turn may stay open (taken, its lead not
+// known to be stored) before SettleTurns finds out from the store whether
+// its lead was stored, and gives it back if not (default 1m). It must be
+// longer than any write of a lead can take, request deadline and commit
+// included, or a lead still being written could lose its turn.
+func WithSettleAfter(d time.Duration) RedisOption {
+	return func(b *redisBackend) { b.settleAfter = d }
+}
+
 // WithTimeout bounds every Redis call (default 2s), so that a hung Redis
 // fails requests instead of holding them.
 func WithTimeout(d time.Duration) RedisOption {
@@ -64,7 +80,7 @@ func WithTimeout(d time.Duration) RedisOption {
 // client may be a Client, a ClusterClient or a Ring.
 func NewRedis(client redis.Scripter, history HistorySource, opts ...RedisOption) (*Rotator, error) {
 	b := &redisBackend{client: client, prefix: "leadrotor:", timeout: 2 * time.Second, queues: make(map[int64]*rotationQueue),
-		process: newEpoch(), lost: make(map[int64][]string)}
+		process: newEpoch(), lost: make(map[int64][]string), acks: make(map[int64][]int64), settleAfter: time.Minute}
 	for _, o := range opts {
 		o(b)
 	}
@@ -93,6 +109,14 @@ type redisBackend struct {
 	// goroutine keeps trying. Guarded by mu.
 	lost     map[int64][]string
 	settling map[int64]bool
+	// acks holds, per rotation, the turns whose leads are stored and that
+	// are still open in Redis: the next pick of the rotation closes them,
+	// with no round trip of their own. Guarded by mu.
+	acks map[int64][]int64
+
+	// settleAfter is how old an open turn must be before settleOpen asks
+	// the store about it.
+	settleAfter time.Duration
 }
 
 // recordTTL is how long Redis keeps the record of a batch: far longer than
@@ -103,10 +127,10 @@ func (b *redisBackend) keys(rotationID int64, day string) []string {
 	return []string{stateKey(b.prefix, rotationID), dayKey(b.prefix, rotationID, day)}
 }
 
-// pickKeys are the keys of the pick script: the state, the day's counts and
-// this process's record of its last batch.
+// pickKeys are the keys of the pick script: the state, the day's counts,
+// this process's record of its last batch and the open turns.
 func (b *redisBackend) pickKeys(rotationID int64, day string) []string {
-	return append(b.keys(rotationID, day), lastKey(b.prefix, rotationID, b.process))
+	return append(b.keys(rotationID, day), lastKey(b.prefix, rotationID, b.process), openKey(b.prefix, rotationID))
 }
 
 func (b *redisBackend) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
@@ -275,8 +299,12 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 	ticket := newEpoch()
 	b.mu.Lock()
 	lost := b.lost[rot.ID]
+	acks := b.acks[rot.ID]
 	b.mu.Unlock()
-	args = append(args, unixMicro(deadline), ticket, recordTTL.Milliseconds())
+	args = append(args, unixMicro(deadline), ticket, recordTTL.Milliseconds(), day, len(acks))
+	for _, seq := range acks {
+		args = append(args, seq)
+	}
 	for _, t := range lost {
 		args = append(args, t)
 	}
@@ -289,9 +317,10 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 	}
 	r := reply{vals: asSlice(res)}
 	if len(r.vals) == 1 && r.vals[0] == "expired" {
-		// Nothing ran, not even the settling: the lost tickets stay.
+		// Nothing ran, not even the settling: the lost tickets and the
+		// acks stay.
 	} else {
-		b.settled(rot.ID, lost)
+		b.settled(rot.ID, lost, len(acks))
 	}
 	if len(r.vals) == 1 {
 		switch r.str() {
@@ -394,13 +423,21 @@ func (b *redisBackend) replyLost(rot *leads.Rotation, day, ticket string) {
 	}
 }
 
-// settled forgets tickets that a pick has settled.
-func (b *redisBackend) settled(rotationID int64, tickets []string) {
+// settled forgets the lost tickets and the first acked acks of a rotation,
+// which a pick has settled.
+func (b *redisBackend) settled(rotationID int64, tickets []string, acked int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if acked > 0 {
+		if rest := b.acks[rotationID][acked:]; len(rest) > 0 {
+			b.acks[rotationID] = rest
+		} else {
+			delete(b.acks, rotationID)
+		}
+	}
 	if len(tickets) == 0 {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	all := b.lost[rotationID]
 	if len(tickets) >= len(all) {
 		delete(b.lost, rotationID)
@@ -458,15 +495,82 @@ func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day str
 }
 
 func (b *redisBackend) refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error {
-	args := make([]any, 0, 2+2*len(turn.Undo.Deltas))
-	args = append(args, turn.Undo.Epoch, turn.Assignee)
-	for user, d := range turn.Undo.Deltas {
-		args = append(args, user, d)
-	}
-	if _, err := b.run(ctx, refundCmd, b.keys(rot.ID, turn.Undo.Day), args...); err != nil {
-		return fmt.Errorf("refund script: %w", err)
+	if _, err := b.run(ctx, settleCmd, b.settleKeys(rot.ID, turn.Undo.Day), turn.Undo.Day, 1, turn.Seq); err != nil {
+		return fmt.Errorf("settle script: %w", err)
 	}
 	return nil
+}
+
+func (b *redisBackend) settleKeys(rotationID int64, day string) []string {
+	return append(b.keys(rotationID, day), openKey(b.prefix, rotationID))
+}
+
+// confirm records that turn's lead is stored: the next pick of its rotation
+// closes the turn.
+func (b *redisBackend) confirm(rot *leads.Rotation, turn leads.Turn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.acks[rot.ID] = append(b.acks[rot.ID], turn.Seq)
+}
+
+// maxSettle bounds the open turns one settleOpen looks at.
+const maxSettle = 1000
+
+// settleOpen settles the turns of a rotation that have been open for longer
+// than settleAfter: their processes died, or could not find out, between
+// the turn and the write of its lead. stored says which of them have their
+// leads stored; those are closed, the others given back. It returns how
+// many it gave back.
+func (b *redisBackend) settleOpen(ctx context.Context, rotationID int64, stored func(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)) (int, error) {
+	res, err := b.run(ctx, openCmd, []string{openKey(b.prefix, rotationID)}, b.settleAfter.Microseconds(), maxSettle)
+	if err != nil {
+		return 0, fmt.Errorf("open script: %w", err)
+	}
+	r := reply{vals: asSlice(res)}
+	days := make(map[string][]int64)
+	var seqs []int64
+	for len(r.vals) > 0 {
+		seq, day := r.int(), r.str()
+		days[day] = append(days[day], seq)
+		seqs = append(seqs, seq)
+	}
+	if r.err != nil {
+		return 0, fmt.Errorf("open script: %w", r.err)
+	}
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	found, err := stored(ctx, rotationID, seqs)
+	if err != nil {
+		return 0, err
+	}
+	isStored := make(map[int64]bool, len(found))
+	for _, seq := range found {
+		isStored[seq] = true
+	}
+	given := 0
+	for day, turns := range days {
+		var back, keep []any
+		for _, seq := range turns {
+			if isStored[seq] {
+				keep = append(keep, seq)
+			} else {
+				back = append(back, seq)
+			}
+		}
+		args := append(append([]any{day, len(back)}, back...), keep...)
+		n, err := b.run(ctx, settleCmd, b.settleKeys(rotationID, day), args...)
+		if err != nil {
+			return given, fmt.Errorf("settle script: %w", err)
+		}
+		given += int(asInt(n))
+	}
+	return given, nil
+}
+
+func asInt(v any) int64 {
+	n, _ := v.(int64)
+	return n
 }
 
 func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day string) (State, bool, error) {

@@ -96,6 +96,9 @@ func (h fixedHistory) RotationHistory(context.Context, int64, time.Time) (leads.
 	return leads.RotationHistory(h), nil
 }
 
+// StoredTurns says that no turn has its lead stored.
+func (h fixedHistory) StoredTurns(context.Context, int64, []int64) ([]int64, error) { return nil, nil }
+
 // drivers returns every implementation under test, each with its own state,
 // all remembering hist as the store's history.
 func drivers(t *testing.T, hist leads.RotationHistory) map[string]driver {

@@ -12,10 +12,21 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// HistorySource is what a Rotator rebuilds a lost state from: the store's
-// record of a rotation's turns. leads.Store implementations satisfy it.
+// HistorySource is the store's record of a rotation's turns, which a Rotator
+// rebuilds a lost state from, and asks which turns have their leads stored.
+// leads.Store implementations satisfy it.
 type HistorySource interface {
 	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (leads.RotationHistory, error)
+	// StoredTurns returns those of turns (of rotation rotationID) that a
+	// stored lead got.
+	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
+}
+
+// openTurns is a backend that keeps each turn open until it hears that its
+// lead is stored (Redis, whose state outlives the process that took it).
+type openTurns interface {
+	confirm(rot *leads.Rotation, turn leads.Turn)
+	settleOpen(ctx context.Context, rotationID int64, stored func(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)) (int, error)
 }
 
 // backend keeps rotation states and applies decisions to them atomically.
@@ -41,7 +52,11 @@ type Rotator struct {
 	history HistorySource
 }
 
-var _ leads.Rotator = (*Rotator)(nil)
+var (
+	_ leads.Rotator       = (*Rotator)(nil)
+	_ leads.TurnConfirmer = (*Rotator)(nil)
+	_ leads.TurnSettler   = (*Rotator)(nil)
+)
 
 // ErrNoState is returned when a rotation's state cannot be established, which
 // only happens when it is lost again and again while being rebuilt.
@@ -76,6 +91,39 @@ func (r *Rotator) Refund(ctx context.Context, rot *leads.Rotation, turn leads.Tu
 		return fmt.Errorf("rotation %d: refund turn %d: %w", rot.ID, turn.Seq, err)
 	}
 	return nil
+}
+
+// ConfirmTurn records that turn's lead is stored, so that the turn is never
+// given back; it costs no round trip of its own.
+func (r *Rotator) ConfirmTurn(rot *leads.Rotation, turn leads.Turn) {
+	if o, ok := r.b.(openTurns); ok && turn.Assignee != "" {
+		o.confirm(rot, turn)
+	}
+}
+
+// SettleTurns settles the turns of the rotations rotationIDs that were taken
+// long enough ago (WithSettleAfter) and never confirmed nor given back: the
+// process that took them died, or could not find out how the write of
+// their leads ended. Turns whose leads the HistorySource has are closed; the
+// others are given back, so that the rotation stays exact. It returns how
+// many turns it gave back. With the in-process backend, whose state dies
+// with its process, there is nothing to settle.
+func (r *Rotator) SettleTurns(ctx context.Context, rotationIDs []int64) (int, error) {
+	o, ok := r.b.(openTurns)
+	if !ok || r.history == nil {
+		return 0, nil
+	}
+	given := 0
+	var errs []error
+	for _, id := range rotationIDs {
+		n, err := o.settleOpen(ctx, id, r.history.StoredTurns)
+		given += n
+		if err != nil {
+			// One rotation's failure does not hold the others.
+			errs = append(errs, fmt.Errorf("rotation %d: %w", id, err))
+		}
+	}
+	return given, errors.Join(errs...)
 }
 
 // Peek returns the next n turns of rot at now without taking them: the same

@@ -385,6 +385,30 @@ func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
 }
 
+// StoredTurns returns those of turns of a rotation that are recorded, whose
+// leads were stored (a turn's record outlives a deleted lead).
+func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error) {
+	var found []int64
+	if len(turns) == 0 {
+		return nil, nil
+	}
+	err := s.db.NewSelect().Model((*turnRow)(nil)).Column("turn").
+		Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.In(turns)).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
+	}
+	return found, nil
+}
+
+// RotationIDs returns the ids of every account's rotations.
+func (s *Store) RotationIDs(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	if err := s.db.NewSelect().TableExpr("rotations").Column("id").Order("id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("read rotation ids: %w", err)
+	}
+	return ids, nil
+}
+
 // PendingLeads returns up to limit leads of any account that wait for their
 // rotation, oldest first.
 func (s *Store) PendingLeads(ctx context.Context, limit int) ([]leads.Lead, error) {

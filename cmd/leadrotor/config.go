@@ -37,6 +37,11 @@ type Config struct {
 	RedisTimeout time.Duration
 	// RequestTimeout bounds the work of each request (503 when it runs out).
 	RequestTimeout time.Duration
+	// SettleAfter is how long a rotation turn may stay open (taken, its lead
+	// not known to be stored) before the background assigner asks the
+	// database and gives it back if its lead is not there: a process that
+	// died between the turn and the write leaves such turns.
+	SettleAfter time.Duration
 	// AssignInterval is how often the background assigner looks for leads
 	// that wait for their rotation.
 	AssignInterval time.Duration
@@ -94,6 +99,7 @@ const (
 	defaultRedisTimeout   = 500 * time.Millisecond
 	defaultRequestTimeout = 10 * time.Second
 	defaultAssignInterval = 500 * time.Millisecond
+	defaultSettleAfter    = time.Minute
 )
 
 // Validate checks the configuration and says what to fix.
@@ -131,6 +137,11 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("request-timeout must not be negative"))
+	}
+	if c.SettleAfter <= 0 {
+		errs = append(errs, errors.New("settle-after must be positive"))
+	} else if c.RequestTimeout > 0 && c.SettleAfter <= 2*c.RequestTimeout {
+		errs = append(errs, errors.New("settle-after must be more than twice request-timeout: a lead still being written must keep its turn"))
 	}
 	if c.AssignInterval <= 0 {
 		errs = append(errs, errors.New("assign-interval must be positive"))
@@ -182,6 +193,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.Duration("idle-timeout", defaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
 	f.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	f.Duration("request-timeout", defaultRequestTimeout, "bound on the work of each request; one that runs out answers 503 (0: none)")
+	f.Duration("settle-after", defaultSettleAfter, "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back")
 	f.Duration("assign-interval", defaultAssignInterval, "how often to look for leads waiting for their rotation (stored while Redis was down)")
 	f.String("rate-limit-key", "off", `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`)
 	f.String("rate-limit-account", "off", "requests allowed per account (all its keys together), as --rate-limit-key")
@@ -218,6 +230,7 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 		RedisTimeout:    v.GetDuration("redis-timeout"),
 		RequestTimeout:  v.GetDuration("request-timeout"),
 		AssignInterval:  v.GetDuration("assign-interval"),
+		SettleAfter:     v.GetDuration("settle-after"),
 	}
 	var errKey, errAccount error
 	cfg.RateLimitKey, errKey = ratelimit.ParseLimit(v.GetString("rate-limit-key"))
@@ -233,6 +246,9 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 	}
 	if cfg.RedisTimeout == 0 {
 		cfg.RedisTimeout = defaultRedisTimeout
+	}
+	if cfg.SettleAfter == 0 {
+		cfg.SettleAfter = defaultSettleAfter
 	}
 	if cfg.AssignInterval == 0 {
 		cfg.AssignInterval = defaultAssignInterval

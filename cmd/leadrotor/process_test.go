@@ -163,16 +163,7 @@ func TestRestartKeepsDataAndRotationPosition(t *testing.T) {
 // PostgreSQL and Redis, and sends 2,000 leads alternately to both.
 func TestTwoServersShareOneRotation(t *testing.T) {
 	t.Parallel()
-	dsn := storetest.PostgresSchemaDSN(t)
-	redis := rotationtest.Real(t)
-	if dsn == "" || redis == nil {
-		t.Skip("needs PostgreSQL and Redis")
-	}
-	redisURL := os.Getenv("LEADROTOR_TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = rotationtest.DefaultRedisURL
-	}
-	env := []string{"LEADROTOR_DATABASE_URL=" + dsn, "LEADROTOR_REDIS_URL=" + redisURL, "LEADROTOR_REDIS_PREFIX=" + redis.Prefix}
+	env, _, _ := sharedEnv(t)
 	demo := parseEnv(run(t, env, "demo", "--env"))
 	servers := []*server{serve(t, env), serve(t, env)}
 
@@ -294,16 +285,7 @@ func jsonNumber(v any) string {
 // and Redis: the paused rep gets none of them.
 func TestPauseThroughOneServerHonouredByAnother(t *testing.T) {
 	t.Parallel()
-	dsn := storetest.PostgresSchemaDSN(t)
-	redis := rotationtest.Real(t)
-	if dsn == "" || redis == nil {
-		t.Skip("needs PostgreSQL and Redis")
-	}
-	redisURL := os.Getenv("LEADROTOR_TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = rotationtest.DefaultRedisURL
-	}
-	env := []string{"LEADROTOR_DATABASE_URL=" + dsn, "LEADROTOR_REDIS_URL=" + redisURL, "LEADROTOR_REDIS_PREFIX=" + redis.Prefix}
+	env, _, _ := sharedEnv(t)
 	demo := parseEnv(run(t, env, "demo", "--env"))
 	a, b := serve(t, env), serve(t, env)
 
@@ -332,4 +314,21 @@ func TestPauseThroughOneServerHonouredByAnother(t *testing.T) {
 	require.Equal(t, "ben@example.com", postLead(t, b.url, demo, "Back")["assignedTo"], "and back at once, at his place")
 	require.NoError(t, a.stop(t))
 	require.NoError(t, b.stop(t))
+}
+
+// sharedEnv returns the environment of servers that share a PostgreSQL
+// schema and a Redis key prefix of the test's own, with the DSN and the
+// Redis; it skips the test when either does not answer.
+func sharedEnv(t *testing.T) ([]string, string, *rotationtest.Server) {
+	t.Helper()
+	dsn := storetest.PostgresSchemaDSN(t)
+	rds := rotationtest.Real(t)
+	if dsn == "" || rds == nil {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	redisURL := os.Getenv("LEADROTOR_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = rotationtest.DefaultRedisURL
+	}
+	return []string{"LEADROTOR_DATABASE_URL=" + dsn, "LEADROTOR_REDIS_URL=" + redisURL, "LEADROTOR_REDIS_PREFIX=" + rds.Prefix}, dsn, rds
 }

@@ -75,7 +75,8 @@ func (m *Main) openService(ctx context.Context) error {
 			// Serve anyway: leads are stored and wait for their rotation.
 			m.log.Warn("redis does not answer: serving degraded, leads wait for assignment", "err", err)
 		}
-		if rot, err = rotation.NewRedis(m.redis, st, rotation.WithKeyPrefix(m.cfg.RedisPrefix), rotation.WithTimeout(m.cfg.RedisTimeout)); err != nil {
+		if rot, err = rotation.NewRedis(m.redis, st, rotation.WithKeyPrefix(m.cfg.RedisPrefix), rotation.WithTimeout(m.cfg.RedisTimeout),
+			rotation.WithSettleAfter(m.cfg.SettleAfter)); err != nil {
 			return err
 		}
 		m.limiter = ratelimit.NewRedis(m.redis, m.cfg.RedisPrefix, m.cfg.RedisTimeout, ratelimit.NewMemory())

@@ -1,4 +1,5 @@
 -- pick.lua: takes the next k turns of one rotation, atomically, in order.
+-- refund_turn.lua is put before it.
 -- Each turn mirrors rotation.Pick (swrr.go) step for step; the shared test
 -- table and the fuzz target keep them equal. Taking several turns in one
 -- script is how concurrent requests for one rotation share a round trip.
@@ -6,9 +7,12 @@
 -- KEYS[1] -> the rotation's state hash: "epoch", "seq", "w:<user>" -> current weight
 -- KEYS[2] -> the rotation's counts of the day: <user> -> leads assigned that day
 -- KEYS[3] -> the calling process's record of its last batch of this rotation:
---            "t" -> its ticket, "e" -> the state's epoch, "d:<user>" -> what
---            the batch added to the user's current weight, "g:<user>" -> the
---            turns the user got
+--            "t" -> its ticket, "s" -> the seq before its first turn, "k" ->
+--            the turns it took
+-- KEYS[4] -> the rotation's open turns: seq -> "epoch day micros assignee
+--            (user delta)*", a turn taken whose lead is not known to be
+--            stored: it is closed when it is (acked), or given back (refunded
+--            with its deltas) when it is known not to be, whoever finds out
 -- ARGV[1] -> seconds to keep the day hash
 -- ARGV[2] -> k, the number of turns to take (0: only settle)
 -- ARGV[3] -> n, the number of members
@@ -16,9 +20,12 @@
 -- ARGV[4+4n] -> deadline, in microseconds of the Redis clock (0: none)
 -- ARGV[5+4n] -> this batch's ticket
 -- ARGV[6+4n] -> milliseconds to keep the record
--- ARGV[7+4n ..] -> tickets of earlier batches whose replies the caller never
+-- ARGV[7+4n] -> the day of KEYS[2] (YYYY-MM-DD)
+-- ARGV[8+4n] -> a, the number of turns acked: their leads are stored
+-- ARGV[9+4n .. 8+4n+a] -> their seqs, closed
+-- ARGV[9+4n+a ..] -> tickets of earlier batches whose replies the caller never
 --   got: if the record is one of them, that batch ran and nobody got its
---   turns, so they are given back before anything else (settling)
+--   turns, so those still open are given back before anything else
 --
 -- Returns {"expired"}, changing nothing, when it runs after its deadline: the
 --   caller has given up waiting by then (a Redis that hung with the script
@@ -40,26 +47,22 @@ if deadline > 0 then
     return {'expired'}
   end
 end
-local ticket, keep = ARGV[5 + 4 * n], tonumber(ARGV[6 + 4 * n])
-if #ARGV >= 7 + 4 * n then
-  local flat = redis.call('HGETALL', KEYS[3])
-  local rec = {}
-  for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+local ticket, keep, today = ARGV[5 + 4 * n], tonumber(ARGV[6 + 4 * n]), ARGV[7 + 4 * n]
+local acks = tonumber(ARGV[8 + 4 * n])
+
+
+for i = 9 + 4 * n, 8 + 4 * n + acks do
+  redis.call('HDEL', KEYS[4], ARGV[i])
+end
+if #ARGV >= 9 + 4 * n + acks then
+  local last = redis.call('HMGET', KEYS[3], 't', 's', 'k')
   local lost = false
-  for i = 7 + 4 * n, #ARGV do
-    if rec['t'] == ARGV[i] then lost = true end
+  for i = 9 + 4 * n + acks, #ARGV do
+    if last[1] == ARGV[i] then lost = true end
   end
   if lost then
-    if redis.call('HGET', KEYS[1], 'epoch') == rec['e'] then
-      for f, v in pairs(rec) do
-        local kind, user = string.sub(f, 1, 2), string.sub(f, 3)
-        if kind == 'd:' and redis.call('HEXISTS', KEYS[1], 'w:' .. user) == 1 then
-          redis.call('HINCRBY', KEYS[1], 'w:' .. user, -tonumber(v))
-        elseif kind == 'g:' then
-          local had = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-          if had > 0 then redis.call('HINCRBY', KEYS[2], user, -math.min(had, tonumber(v))) end
-        end
-      end
+    for seq = tonumber(last[2]) + 1, tonumber(last[2]) + tonumber(last[3]) do
+      refund_turn(KEYS[1], KEYS[2], KEYS[4], tostring(seq), today)
     end
     redis.call('DEL', KEYS[3])
   end
@@ -81,11 +84,10 @@ if not raw[1] then
   return {'init'}
 end
 local seq = tonumber(raw[2]) or 0
-local cw, start, counts, gained = {}, {}, {}, {}
+local cw, counts, gained = {}, {}, {}
 local lo, hi
 for i = 1, n do
   cw[i] = tonumber(raw[2 + i]) or 0
-  start[i] = cw[i]
   counts[i], gained[i] = 0, 0
 end
 if #capped > 0 then
@@ -97,6 +99,9 @@ end
 
 local out = {raw[1], seq, 0}
 local taken = 0
+local now = redis.call('TIME')
+local micros = now[1] .. string.format('%06d', tonumber(now[2]))
+local open = {}
 for _ = 1, k do
   local eligible, any = {}, false
   for i = 1, n do
@@ -140,9 +145,15 @@ for _ = 1, k do
       out[#out + 1] = slots[i]
     end
   end
+  local rec = {raw[1], today, micros, users[best]}
   for i = 1, n do
-    out[#out + 1] = steps * weights[i] - total * slots[i]
+    local d = steps * weights[i] - total * slots[i]
+    out[#out + 1] = d
+    rec[#rec + 1] = users[i]
+    rec[#rec + 1] = d
   end
+  open[#open + 1] = tostring(seq + taken)
+  open[#open + 1] = table.concat(rec, ' ')
 end
 out[3] = taken
 if taken == 0 then
@@ -169,20 +180,12 @@ end
 for i = 1, n do
   if gained[i] > 0 then redis.call('HINCRBY', KEYS[2], users[i], gained[i]) end
 end
+redis.call('HSET', KEYS[4], unpack(open))
 redis.call('EXPIRE', KEYS[2], ARGV[1])
--- What this batch did, so that the caller can give it back should the reply
--- never reach it.
-local rec = {'t', ticket, 'e', raw[1]}
-for i = 1, n do
-  rec[#rec + 1] = 'd:' .. users[i]
-  rec[#rec + 1] = cw[i] - start[i]
-  if gained[i] > 0 then
-    rec[#rec + 1] = 'g:' .. users[i]
-    rec[#rec + 1] = gained[i]
-  end
-end
+-- Which turns this batch took, so that the caller can give them back should
+-- the reply never reach it.
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], unpack(rec))
+redis.call('HSET', KEYS[3], 't', ticket, 's', seq, 'k', taken)
 redis.call('PEXPIRE', KEYS[3], keep)
 for i = 1, n do
   out[#out + 1] = cw[i]
