@@ -16,21 +16,32 @@ import (
 // of a Rotation are accepted and ignored, so that a rotation read from the
 // API can be sent back changed.
 type rotationInput struct {
-	Name             string                 `json:"name"`
-	TeamID           int64                  `json:"teamId"`
-	Default          bool                   `json:"default"`
-	FallbackAssignee string                 `json:"fallbackAssignee"`
-	Timezone         string                 `json:"timezone"`
-	Members          []leads.RotationMember `json:"members"`
-	ID               json.RawMessage        `json:"id"`
-	AccountID        json.RawMessage        `json:"accountId"`
-	CreatedAt        json.RawMessage        `json:"createdAt"`
-	UpdatedAt        json.RawMessage        `json:"updatedAt"`
+	Name             string `json:"name"`
+	TeamID           int64  `json:"teamId"`
+	Default          bool   `json:"default"`
+	FallbackAssignee string `json:"fallbackAssignee"`
+	// Timezone is nil when omitted (then leads.DefaultTimezone); one sent
+	// must be an IANA name, "" included.
+	Timezone  *string                `json:"timezone"`
+	Members   []leads.RotationMember `json:"members"`
+	ID        json.RawMessage        `json:"id"`
+	AccountID json.RawMessage        `json:"accountId"`
+	CreatedAt json.RawMessage        `json:"createdAt"`
+	UpdatedAt json.RawMessage        `json:"updatedAt"`
 }
 
-func (in rotationInput) rotation() leads.Rotation {
+// rotation returns the rotation in describes; VALIDATION_ERROR for a time
+// zone sent that is not an IANA name.
+func (in rotationInput) rotation() (leads.Rotation, error) {
+	tz := leads.DefaultTimezone
+	if in.Timezone != nil {
+		if err := leads.ValidateTimezone(*in.Timezone); err != nil {
+			return leads.Rotation{}, err
+		}
+		tz = *in.Timezone
+	}
 	return leads.Rotation{Name: in.Name, TeamID: in.TeamID, Default: in.Default, FallbackAssignee: in.FallbackAssignee,
-		Timezone: in.Timezone, Members: in.Members}
+		Timezone: tz, Members: in.Members}, nil
 }
 
 // rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
@@ -62,8 +73,12 @@ func (s *Server) createRotation(w http.ResponseWriter, req bunrouter.Request) er
 	if err := decodeJSON(req.Request, &in); err != nil {
 		return err
 	}
+	r, err := in.rotation()
+	if err != nil {
+		return err
+	}
 	ctx := req.Context()
-	rot, err := s.svc.CreateRotation(ctx, actorFrom(ctx), in.rotation())
+	rot, err := s.svc.CreateRotation(ctx, actorFrom(ctx), r)
 	if err != nil {
 		return err
 	}
@@ -100,7 +115,10 @@ func (s *Server) getRotation(w http.ResponseWriter, req bunrouter.Request) error
 func (s *Server) replaceRotation(w http.ResponseWriter, req bunrouter.Request) error {
 	var in rotationInput
 	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
-		next := in.rotation()
+		next, err := in.rotation()
+		if err != nil {
+			return err
+		}
 		next.ID = r.ID
 		*r = next
 		return nil
@@ -112,6 +130,11 @@ func (s *Server) replaceRotation(w http.ResponseWriter, req bunrouter.Request) e
 func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) error {
 	var in rotationPatch
 	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
+		if in.Timezone != nil {
+			if err := leads.ValidateTimezone(*in.Timezone); err != nil {
+				return err
+			}
+		}
 		setIf(&r.Name, in.Name)
 		setIf(&r.TeamID, in.TeamID)
 		setIf(&r.Default, in.Default)

@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 )
@@ -127,6 +125,10 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, m Member) (*Mem
 	})
 }
 
+// saveMember stores m as allow permits, given whether m is a member
+// already. The last-admin rule is checked in the store's transaction, on
+// the members as they are there, so that two admins demoting each other at
+// once cannot both succeed.
 func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow func(exists bool) error) (*Member, error) {
 	if err := actor.require(PermManageAccount); err != nil {
 		return nil, err
@@ -135,57 +137,48 @@ func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow f
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := s.Configuration(ctx, actor)
+	now := s.clock()
+	out, err := s.store.PutMember(ctx, actor.AccountID, m.Email, func(cur *Member, admins int) (*Member, []AuditEntry, error) {
+		if err := allow(cur != nil); err != nil {
+			return nil, nil, err
+		}
+		next := m
+		next.CreatedAt = now
+		data := map[string]any{"email": m.Email, "role": string(m.Role)}
+		event := EventMemberAdded
+		if cur != nil {
+			if cur.Role == m.Role {
+				return nil, nil, nil
+			}
+			if cur.Role == RoleAdmin && admins <= 1 {
+				return nil, nil, Errorf(CodeLastAdmin, "%s is the account's last admin", m.Email)
+			}
+			next.CreatedAt = cur.CreatedAt
+			event, data["from"] = EventMemberUpdated, string(cur.Role)
+		}
+		return &next, []AuditEntry{newAuditEntry(actor, event, data, now)}, nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	old, exists := cfg.Members[m.Email]
-	if err := allow(exists); err != nil {
-		return nil, err
-	}
-	if exists && old == m.Role {
-		return &m, nil
-	}
-	if old == RoleAdmin && m.Role != RoleAdmin && cfg.admins() == 1 {
-		return nil, Errorf(CodeLastAdmin, "%s is the account's last admin", m.Email)
-	}
-	m.CreatedAt = s.clock()
-	data := map[string]any{"email": m.Email, "role": string(m.Role)}
-	event := EventMemberAdded
-	if exists {
-		event, data["from"] = EventMemberUpdated, string(old)
-	}
-	if err := s.store.PutMember(ctx, &m, []AuditEntry{newAuditEntry(actor, event, data, m.CreatedAt)}); err != nil {
 		return nil, fmt.Errorf("put member %s: %w", m.Email, err)
 	}
-	return &m, nil
+	return out, nil
 }
 
 // RemoveMember removes a user from actor's account, and from its rotations;
 // admins only. NOT_FOUND for a user who is not a member; LAST_ADMIN for the
-// last admin. The member's leads keep their assignee.
+// last admin, checked in the store's transaction like saveMember's. The
+// member's leads keep their assignee.
 func (s *Service) RemoveMember(ctx context.Context, actor Actor, email string) error {
 	if err := actor.require(PermManageAccount); err != nil {
 		return err
 	}
 	email = EmailKey(email)
-	cfg, err := s.Configuration(ctx, actor)
-	if err != nil {
-		return err
-	}
-	if cfg.Members[email] == RoleAdmin && cfg.admins() == 1 {
-		return Errorf(CodeLastAdmin, "%s is the account's last admin", email)
-	}
-	var rotations []int64
-	for _, r := range append(slices.Collect(maps.Values(cfg.TeamRotations)), cfg.DefaultRotation) {
-		if r != nil && (r.FallbackAssignee == email || slices.ContainsFunc(r.Members, func(m RotationMember) bool { return m.User == email })) {
-			rotations = append(rotations, r.ID)
-		}
-	}
-	slices.Sort(rotations)
 	now := s.clock()
-	err = s.store.RemoveMember(ctx, actor.AccountID, email, func(cur *Member) AuditEntry {
-		return newAuditEntry(actor, EventMemberRemoved, map[string]any{"email": email, "role": string(cur.Role), "rotations": rotations}, now)
+	err := s.store.RemoveMember(ctx, actor.AccountID, email, func(cur *Member, admins int, rotations []int64) (AuditEntry, error) {
+		if cur.Role == RoleAdmin && admins <= 1 {
+			return AuditEntry{}, Errorf(CodeLastAdmin, "%s is the account's last admin", email)
+		}
+		return newAuditEntry(actor, EventMemberRemoved, map[string]any{"email": email, "role": string(cur.Role), "rotations": rotations}, now), nil
 	})
 	if err != nil {
 		return fmt.Errorf("remove member %s: %w", email, err)

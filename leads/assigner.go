@@ -84,10 +84,12 @@ func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *L
 	wctx, cancel := turnWriteContext(ctx)
 	defer cancel()
 	_, err := s.store.UpdateLead(wctx, lead.AccountID, lead.ID, func(cur *Lead) (*LeadWrite, error) {
-		if cur.AssignmentStatus != AssignmentPending {
+		// Decided afresh on every call: the store runs apply again when it
+		// retries a transaction the database aborted.
+		settled = cur.AssignmentStatus == AssignmentPending
+		if !settled {
 			return nil, nil
 		}
-		settled = true
 		entry, ok := a.auditEntry(actor, now)
 		if !ok {
 			entry = newAuditEntry(actor, EventLeadNotAssigned, map[string]any{"reason": AssignNoRotation}, now)

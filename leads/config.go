@@ -250,12 +250,15 @@ func (r *Rotation) check(cfg *AccountConfig) error {
 	if r.TeamID != 0 && cfg.Teams[r.TeamID] == nil {
 		return &Error{Code: CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": r.TeamID}}
 	}
-	for _, m := range r.Members {
-		if err := cfg.requireMember(m.User); err != nil {
-			return err
+	for i, m := range r.Members {
+		if cfg.Members[m.User] == "" {
+			return MemberNotInAccount(m.User, fmt.Sprintf("members[%d].user", i))
 		}
 	}
-	return cfg.requireMember(r.FallbackAssignee)
+	if r.FallbackAssignee != "" && cfg.Members[r.FallbackAssignee] == "" {
+		return MemberNotInAccount(r.FallbackAssignee, "fallbackAssignee")
+	}
+	return nil
 }
 
 // settings is what the audit log records of a rotation.

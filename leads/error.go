@@ -186,6 +186,16 @@ func ErrorDetails(err error) map[string]any {
 	return nil
 }
 
+// MemberNotInAccount returns the MEMBER_NOT_IN_ACCOUNT error for user, with
+// the field that names it in the details (none when field is "").
+func MemberNotInAccount(user, field string) *Error {
+	details := map[string]any{"user": user}
+	if field != "" {
+		details["field"] = field
+	}
+	return &Error{Code: CodeMemberNotInAccount, Message: fmt.Sprintf("%s is not a member of this account", user), Details: details}
+}
+
 // notFound returns a NOT_FOUND error for the named kind of object.
 func notFound(kind string) *Error {
 	return Errorf(CodeNotFound, "%s not found", kind)

@@ -23,6 +23,7 @@ type Rotation struct {
 	// FallbackAssignee gets the lead when no member is eligible.
 	FallbackAssignee string `json:"fallbackAssignee,omitempty"`
 	// Timezone (IANA name) decides when a day, and so a daily cap, starts.
+	// In the Go API the zero value means DefaultTimezone; "Local" is refused.
 	Timezone string `json:"timezone"`
 	// Members in turn order.
 	Members   []RotationMember `json:"members"`
@@ -40,8 +41,29 @@ type RotationMember struct {
 	DailyCap int    `json:"dailyCap,omitempty"`
 }
 
+// DefaultTimezone is the time zone of a rotation created without one.
+const DefaultTimezone = "UTC"
+
+// ValidateTimezone returns nil when name is an IANA time zone name, such as
+// UTC or America/New_York, and VALIDATION_ERROR naming the field timezone
+// otherwise: for "", and for "Local", which is each server's own zone, so
+// that servers in different zones would count a rotation's days, and its
+// daily caps, on different days. Callers that can tell an omitted time zone
+// from an empty one (the HTTP API) check what was sent with it.
+func ValidateTimezone(name string) error {
+	if name == "" || name == "Local" {
+		return ValidationError(FieldError{"timezone", name, timezoneMessage})
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return ValidationError(FieldError{"timezone", name, timezoneMessage})
+	}
+	return nil
+}
+
+const timezoneMessage = "Must be an IANA time zone name, such as UTC or America/New_York"
+
 // Validate normalizes and checks the rotation: a name, exactly one of TeamID and
-// Default, a known timezone (default UTC), and members that are unique, with
+// Default, an IANA time zone (DefaultTimezone when zero), and members that are unique, with
 // weights from 1 (the default) to MaxMemberWeight and caps not negative.
 func (r *Rotation) Validate() error {
 	if err := validateName(&r.Name); err != nil {
@@ -51,10 +73,10 @@ func (r *Rotation) Validate() error {
 		return ValidationError(FieldError{"teamId", r.TeamID, "A rotation belongs to exactly one team, or is the account's default"})
 	}
 	if r.Timezone == "" {
-		r.Timezone = "UTC"
+		r.Timezone = DefaultTimezone
 	}
-	if _, err := time.LoadLocation(r.Timezone); err != nil {
-		return ValidationError(FieldError{"timezone", r.Timezone, "Must be an IANA time zone name"})
+	if err := ValidateTimezone(r.Timezone); err != nil {
+		return err
 	}
 	r.FallbackAssignee = EmailKey(r.FallbackAssignee)
 	if r.FallbackAssignee != "" && !ValidEmail(r.FallbackAssignee) {
@@ -86,8 +108,12 @@ func (r *Rotation) Validate() error {
 	return nil
 }
 
-// Location returns the rotation's time zone, UTC when unknown.
+// Location returns the rotation's time zone, UTC when unknown, and UTC for
+// "Local" (stored before it was refused), so that every server agrees.
 func (r *Rotation) Location() *time.Location {
+	if r.Timezone == "Local" {
+		return time.UTC
+	}
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil {
 		return time.UTC

@@ -34,13 +34,20 @@ type AccountStore interface {
 	// UpdateAccount reads the account under a lock, lets apply decide the
 	// change (nil: none) and stores it with apply's audit entries.
 	UpdateAccount(ctx context.Context, id string, apply func(cur *Account) (*Account, []AuditEntry, error)) (*Account, error)
-	// PutMember adds a member to an account or changes its role, with the
-	// audit entries, in one transaction; NOT_FOUND for an unknown account.
-	PutMember(ctx context.Context, m *Member, audit []AuditEntry) error
-	// RemoveMember removes a member, and with it its places in rotations and
-	// as a fallback assignee, writing entry's audit entry; NOT_FOUND when
-	// not a member.
-	RemoveMember(ctx context.Context, accountID, email string, entry func(cur *Member) AuditEntry) error
+	// PutMember reads, under a lock on the account that every change of its
+	// members and configuration takes first, the member email (nil when not
+	// a member) and how many admins the account has; apply decides the
+	// member to store (nil: no change) and its audit entries, or refuses.
+	// It returns the member as stored, or cur when apply changed nothing;
+	// NOT_FOUND for an unknown account. Rules over all the members (the
+	// last admin) hold because apply sees them as they are.
+	PutMember(ctx context.Context, accountID, email string, apply func(cur *Member, admins int) (*Member, []AuditEntry, error)) (*Member, error)
+	// RemoveMember reads, under the same lock, the member (NOT_FOUND when
+	// not a member), how many admins the account has and the rotations
+	// that name the member (in their list or as fallback assignee), by id;
+	// apply makes the audit entry, or refuses. Then it removes the member,
+	// and with it its places in rotations and as a fallback assignee.
+	RemoveMember(ctx context.Context, accountID, email string, apply func(cur *Member, admins int, rotations []int64) (AuditEntry, error)) error
 	// Members returns the members of an account, ordered by email.
 	Members(ctx context.Context, accountID string) ([]Member, error)
 	// Member returns a member of an account; NOT_FOUND when not a member.
@@ -78,7 +85,9 @@ type Credential struct {
 // entries in the same transaction, so that cached configurations can be
 // checked cheaply and no change goes unrecorded. Updates read the current
 // object under a lock and let an apply function decide the change (nil for
-// none); apply must not use the store.
+// none); apply must not use the store, and may be called more than once (a
+// store runs a transaction again when the database aborted it as a deadlock
+// victim), so it decides from its arguments alone.
 type ConfigStore interface {
 	// CreateTeam stores a team; CONFLICT when its name is taken in the account.
 	// entry makes the audit entry of the created team (whose ID is set).
@@ -146,7 +155,8 @@ type LeadStore interface {
 	// UpdateLead reads the lead, locked against concurrent writers, and calls
 	// apply with it; apply's write (nil: nothing to write) is stored with its
 	// audit entries in the same transaction, and the lead is returned with its
-	// audit log. apply must not use the store. NOT_FOUND when there is no such
+	// audit log. apply must not use the store and, as the ConfigStore's,
+	// may be called more than once. NOT_FOUND when there is no such
 	// lead; ErrEmailTaken when the new email breaks the unique rule.
 	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
 	// DeleteLead removes the lead, writing the audit entry that entry makes

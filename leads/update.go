@@ -350,8 +350,7 @@ func (c *AccountConfig) requireMember(email string) error {
 	if email == "" || c.Members[email] != "" {
 		return nil
 	}
-	return &Error{Code: CodeMemberNotInAccount, Message: fmt.Sprintf("%s is not a member of this account", email),
-		Details: map[string]any{"user": email}}
+	return MemberNotInAccount(email, "")
 }
 
 // AssignOptions modify Assign.

@@ -33,17 +33,16 @@ func (s *Store) Account(ctx context.Context, id string) (*leads.Account, error) 
 	return row.account(), nil
 }
 
-// UpdateAccount changes an account's settings under a row lock. The
-// duplicate policy is part of the configuration, so the version moves.
+// UpdateAccount changes an account's settings under the account's lock.
+// The duplicate policy is part of the configuration, so the version moves.
 func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.Account) (*leads.Account, []leads.AuditEntry, error)) (*leads.Account, error) {
 	var out *leads.Account
 	err := s.tx(ctx, func(tx bun.Tx) error {
-		row := new(accountRow)
-		q := tx.NewSelect().Model(row).Where("id = ?", id)
-		if s.dialect == Postgres {
-			q = q.For("UPDATE")
+		if err := lockAccount(ctx, tx, s.dialect, id); err != nil {
+			return err
 		}
-		if err := q.Scan(ctx); err != nil {
+		row := new(accountRow)
+		if err := tx.NewSelect().Model(row).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, "account")
 		}
 		out = row.account()
@@ -68,47 +67,111 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.
 	return out, nil
 }
 
-// PutMember adds a member to an account or changes its role; NOT_FOUND for
-// an unknown account. Members are part of the account's configuration.
-func (s *Store) PutMember(ctx context.Context, m *leads.Member, audit []leads.AuditEntry) error {
-	row := &memberRow{AccountID: m.AccountID, Email: m.Email, Role: string(m.Role), CreatedAt: m.CreatedAt}
-	return s.tx(ctx, func(tx bun.Tx) error {
-		if err := bumpConfig(ctx, tx, m.AccountID, m.CreatedAt); err != nil {
+// memberAndAdmins reads, in tx, the member email of the account (nil when
+// none) and the number of the account's admins.
+func memberAndAdmins(ctx context.Context, tx bun.Tx, accountID, email string) (*leads.Member, int, error) {
+	var rows []memberRow
+	err := tx.NewSelect().Model(&rows).Where("account_id = ?", accountID).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("email = ?", email).WhereOr("role = ?", string(leads.RoleAdmin))
+		}).Scan(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("select members: %w", err)
+	}
+	var cur *leads.Member
+	admins := 0
+	for i := range rows {
+		if rows[i].Role == string(leads.RoleAdmin) {
+			admins++
+		}
+		if rows[i].Email == email {
+			m := rows[i].member()
+			cur = &m
+		}
+	}
+	return cur, admins, nil
+}
+
+// PutMember adds a member to an account or changes its role, as apply
+// decides on the member as it is and the number of admins, both read under
+// the account's lock; NOT_FOUND for an unknown account. Members are part of
+// the account's configuration.
+func (s *Store) PutMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int) (*leads.Member, []leads.AuditEntry, error)) (*leads.Member, error) {
+	var out *leads.Member
+	err := s.tx(ctx, func(tx bun.Tx) error {
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(row).
+		cur, admins, err := memberAndAdmins(ctx, tx, accountID, email)
+		if err != nil {
+			return err
+		}
+		out = cur
+		next, audit, err := apply(cur, admins)
+		if err != nil || next == nil {
+			return err
+		}
+		if err := bumpConfig(ctx, tx, accountID, next.CreatedAt); err != nil {
+			return err
+		}
+		row := &memberRow{AccountID: accountID, Email: email, Role: string(next.Role), CreatedAt: next.CreatedAt}
+		_, err = tx.NewInsert().Model(row).
 			On("CONFLICT (account_id, email) DO UPDATE").
 			Set("role = EXCLUDED.role").
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("put member: %w", err)
 		}
+		out = next
 		return insertAudit(ctx, tx, audit...)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// RemoveMember removes a member; the schema removes it from rotations, and
-// rotations that fall back to it fall back to nobody.
-func (s *Store) RemoveMember(ctx context.Context, accountID, email string, entry func(*leads.Member) leads.AuditEntry) error {
+// RemoveMember removes a member, as apply allows on the member, the number
+// of admins and the rotations naming the member, all read under the
+// account's lock; the schema removes it from rotations, and rotations that
+// fall back to it fall back to nobody. NOT_FOUND when not a member.
+func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int, rotations []int64) (leads.AuditEntry, error)) error {
 	return s.tx(ctx, func(tx bun.Tx) error {
-		row := new(memberRow)
-		if err := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("email = ?", email).Scan(ctx); err != nil {
-			return notFound(err, "member")
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
 		}
-		now := time.Now().UTC()
-		if err := bumpConfig(ctx, tx, accountID, now); err != nil {
+		cur, admins, err := memberAndAdmins(ctx, tx, accountID, email)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return leads.Errorf(leads.CodeNotFound, "member not found")
+		}
+		var rotations []int64
+		err = tx.NewSelect().Model((*rotationRow)(nil)).Column("id").Where("account_id = ?", accountID).
+			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("fallback_assignee = ?", email).
+					WhereOr("id IN (SELECT rotation_id FROM rotation_members WHERE account_id = ? AND email = ?)", accountID, email)
+			}).Order("id").Scan(ctx, &rotations)
+		if err != nil {
+			return fmt.Errorf("select rotations of member: %w", err)
+		}
+		entry, err := apply(cur, admins, rotations)
+		if err != nil {
+			return err
+		}
+		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*memberRow)(nil)).Where("account_id = ?", accountID).Where("email = ?", email).Exec(ctx); err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
-		_, err := tx.NewUpdate().Model((*rotationRow)(nil)).Set("fallback_assignee = ''").
+		_, err = tx.NewUpdate().Model((*rotationRow)(nil)).Set("fallback_assignee = ''").
 			Where("account_id = ?", accountID).Where("fallback_assignee = ?", email).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("clear fallback: %w", err)
 		}
-		m := row.member()
-		return insertAudit(ctx, tx, entry(&m))
+		return insertAudit(ctx, tx, entry)
 	})
 }
 

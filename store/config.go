@@ -39,8 +39,8 @@ func (s *Store) lockRow(ctx context.Context, tx bun.Tx, model any, accountID str
 // CreateTeam stores a team and sets its ID; CONFLICT when the account has a
 // team of that name, NOT_FOUND for an unknown account.
 func (s *Store) CreateTeam(ctx context.Context, t *leads.Team, entry func(*leads.Team) leads.AuditEntry) error {
-	row := &teamRow{AccountID: t.AccountID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := &teamRow{AccountID: t.AccountID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 		if err := bumpConfig(ctx, tx, t.AccountID, t.CreatedAt); err != nil {
 			return err
 		}
@@ -72,6 +72,9 @@ func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, appl
 	var out *leads.Team
 	err := s.tx(ctx, func(tx bun.Tx) error {
 		row := new(teamRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
 			return err
 		}
@@ -103,6 +106,9 @@ func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, appl
 func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.Team, int) leads.AuditEntry) error {
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(teamRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
 			return err
 		}
@@ -150,8 +156,8 @@ func (s *Store) detach(ctx context.Context, tx bun.Tx, accountID, column string,
 // CreateLeadSource stores a lead source of an existing team of the account
 // and sets its ID; TEAM_NOT_FOUND otherwise, CONFLICT when the name is taken.
 func (s *Store) CreateLeadSource(ctx context.Context, src *leads.LeadSource, entry func(*leads.LeadSource) leads.AuditEntry) error {
-	row := &leadSourceRow{AccountID: src.AccountID, TeamID: src.TeamID, Name: src.Name, CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}
 	err := s.tx(ctx, func(tx bun.Tx) error {
+		row := &leadSourceRow{AccountID: src.AccountID, TeamID: src.TeamID, Name: src.Name, CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}
 		if err := bumpConfig(ctx, tx, src.AccountID, src.CreatedAt); err != nil {
 			return err
 		}
@@ -187,6 +193,9 @@ func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64
 	var name string
 	err := s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadSourceRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
 			return err
 		}
@@ -218,6 +227,9 @@ func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64
 func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.LeadSource, int) leads.AuditEntry) error {
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadSourceRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
 			return err
 		}
@@ -237,9 +249,13 @@ func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64
 
 // CreateRotation stores a rotation with its members and sets its ID.
 func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry func(*leads.Rotation) leads.AuditEntry) error {
-	row := newRotationRow(r)
 	err := s.tx(ctx, func(tx bun.Tx) error {
+		r.ID = 0
+		row := newRotationRow(r)
 		if err := bumpConfig(ctx, tx, r.AccountID, r.CreatedAt); err != nil {
+			return err
+		}
+		if err := checkRotationRefs(ctx, tx, r.AccountID, r); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
@@ -263,6 +279,9 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 	var out *leads.Rotation
 	err := s.tx(ctx, func(tx bun.Tx) error {
 		row := new(rotationRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
 			return err
 		}
@@ -280,6 +299,9 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 			return err
 		}
 		out = next
+		if err := checkRotationRefs(ctx, tx, accountID, next); err != nil {
+			return err
+		}
 		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
 			return err
 		}
@@ -308,6 +330,9 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(*leads.Rotation) leads.AuditEntry) error {
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(rotationRow)
+		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+			return err
+		}
 		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
 			return err
 		}
@@ -329,6 +354,53 @@ func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, 
 	})
 }
 
+// checkRotationRefs returns, in tx, which holds the account's lock, the
+// error that says what r names that the account does not have: its team
+// (TEAM_NOT_FOUND) or a member or fallback assignee who is not a member of
+// the account (MEMBER_NOT_IN_ACCOUNT, naming the user and the field). The
+// Service checks the same on its cached configuration; this check is the
+// one that holds when a member is removed at the same moment.
+func checkRotationRefs(ctx context.Context, tx bun.Tx, accountID string, r *leads.Rotation) error {
+	if r.TeamID != 0 {
+		ok, err := tx.NewSelect().Model((*teamRow)(nil)).Where("account_id = ?", accountID).Where("id = ?", r.TeamID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check rotation team: %w", err)
+		}
+		if !ok {
+			return &leads.Error{Code: leads.CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": r.TeamID}}
+		}
+	}
+	users := make([]string, 0, len(r.Members)+1)
+	for _, m := range r.Members {
+		users = append(users, m.User)
+	}
+	if r.FallbackAssignee != "" {
+		users = append(users, r.FallbackAssignee)
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	var found []string
+	err := tx.NewSelect().Model((*memberRow)(nil)).Column("email").Where("account_id = ?", accountID).
+		Where("email IN (?)", bun.In(users)).Scan(ctx, &found)
+	if err != nil {
+		return fmt.Errorf("check rotation members: %w", err)
+	}
+	member := make(map[string]bool, len(found))
+	for _, email := range found {
+		member[email] = true
+	}
+	for i, m := range r.Members {
+		if !member[m.User] {
+			return leads.MemberNotInAccount(m.User, fmt.Sprintf("members[%d].user", i))
+		}
+	}
+	if r.FallbackAssignee != "" && !member[r.FallbackAssignee] {
+		return leads.MemberNotInAccount(r.FallbackAssignee, "fallbackAssignee")
+	}
+	return nil
+}
+
 func insertRotationMembers(ctx context.Context, tx bun.Tx, r *leads.Rotation) error {
 	rows := rotationMemberRows(r)
 	if len(rows) == 0 {
@@ -346,8 +418,11 @@ func rotationError(err error, r *leads.Rotation) error {
 		return leads.Errorf(leads.CodeConflict, "the account already has a default rotation")
 	case isUnique(err, rotationPerTeam):
 		return leads.Errorf(leads.CodeConflict, "team %d already has a rotation", r.TeamID)
-	case isForeignKey(err):
-		// Members were checked before; what is left is the team.
+	case isForeignKeyOn(err, rotationMemberUser):
+		// checkRotationRefs ran under the account's lock, so this is not
+		// expected; if it happens, it still says what broke.
+		return leads.Errorf(leads.CodeMemberNotInAccount, "a member of the rotation is not a member of this account")
+	case isForeignKeyOn(err, rotationTeam):
 		return &leads.Error{Code: leads.CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": r.TeamID}}
 	}
 	return fmt.Errorf("write rotation: %w", err)

@@ -284,9 +284,67 @@ func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// tx runs fn in a transaction, rolled back when fn fails.
+// txAttempts bounds how often tx runs a transaction that the database
+// aborted for a serialization failure or a deadlock. Configuration writes
+// take their locks in one order (the account first, see lockAccount), so
+// among themselves they do not deadlock; one that meets a lead write (a lead
+// row against a team's) may, and PostgreSQL then aborts one of the two,
+// which a second run almost always gets through.
+const txAttempts = 5
+
+// tx runs fn in a transaction, rolled back when fn fails. A run that the
+// database aborted as a deadlock victim or a serialization failure wrote
+// nothing, so it is run again, up to txAttempts in all: fn must be
+// repeatable (set what it reports on each run, have no effect outside tx).
 func (s *Store) tx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+	for attempt := 1; ; attempt++ {
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+		switch {
+		case err == nil || !isRetryable(err):
+			return err
+		case attempt == txAttempts || ctx.Err() != nil:
+			// Not stored, and likely to pass later: a 503, not a 500.
+			return leads.Unavailable("the database", fmt.Errorf("transaction aborted %d times: %w", attempt, err))
+		}
+	}
+}
+
+// isRetryable reports whether err is PostgreSQL aborting a transaction that
+// can simply be run again: 40001 serialization_failure, 40P01
+// deadlock_detected.
+func isRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
+}
+
+// lockAccount locks the account's row until tx ends; NOT_FOUND for an
+// unknown account. Every transaction that changes an account's members or
+// configuration calls it first, so that they all take their locks in one
+// order (account, then the object, then its leads) and cannot deadlock
+// each other, and so that a rule over several rows (the last admin, a
+// rotation naming only members) holds: whoever checks it under this lock
+// sees every change committed before, and none can come in until tx ends.
+// On PostgreSQL the lock is FOR NO KEY UPDATE, which lead writes (whose
+// foreign keys take FOR KEY SHARE) do not wait for. On SQLite it is a write
+// to the row, which takes the database's write lock at once instead of at
+// the transaction's first write.
+func lockAccount(ctx context.Context, tx bun.Tx, dialect Dialect, accountID string) error {
+	if dialect == Postgres {
+		var id string
+		err := tx.NewSelect().Model((*accountRow)(nil)).Column("id").Where("id = ?", accountID).For("NO KEY UPDATE").Scan(ctx, &id)
+		if err != nil {
+			return notFound(err, "account")
+		}
+		return nil
+	}
+	res, err := tx.NewUpdate().Model((*accountRow)(nil)).Set("config_version = config_version").Where("id = ?", accountID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("lock account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return leads.Errorf(leads.CodeNotFound, "account not found")
+	}
+	return nil
 }
 
 // constraint names one uniqueness or foreign-key rule, as each dialect
@@ -306,6 +364,9 @@ var (
 	rotationDefault = constraint{"rotations_one_default", "rotations.account_id"}
 	leadIdempotency = constraint{"leads_idempotency_key", "leads.account_id, leads.idempotency_key"}
 	leadEmailUnique = constraint{"leads_email_unique", "leads.account_id, leads.email_unique"}
+	// SQLite does not name the foreign key that broke.
+	rotationMemberUser = constraint{"rotation_members_account_id_email_fkey", ""}
+	rotationTeam       = constraint{"rotations_team_id_account_id_fkey", ""}
 )
 
 // isUnique reports whether err is a broken uniqueness rule c.
@@ -333,6 +394,13 @@ func isForeignKey(err error) bool {
 		return pg.Code == "23503"
 	}
 	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// isForeignKeyOn reports whether err is the foreign key c broken; always
+// false where the dialect does not name it.
+func isForeignKeyOn(err error, c constraint) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23503" && pg.ConstraintName == c.postgres
 }
 
 // notFound translates sql.ErrNoRows into a NOT_FOUND error for kind.

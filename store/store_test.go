@@ -29,7 +29,10 @@ func newFixture(t *testing.T, s *store.Store, account string) *fixture {
 	ctx := context.Background()
 	require.NoError(t, s.CreateAccount(ctx, &leads.Account{ID: account, DuplicatePolicy: leads.DuplicateReject, CreatedAt: now, UpdatedAt: now}))
 	for _, email := range []string{"a@example.com", "b@example.com"} {
-		require.NoError(t, s.PutMember(ctx, &leads.Member{AccountID: account, Email: email, Role: leads.RoleAgent, CreatedAt: now}, nil))
+		_, err := s.PutMember(ctx, account, email, func(*leads.Member, int) (*leads.Member, []leads.AuditEntry, error) {
+			return &leads.Member{AccountID: account, Email: email, Role: leads.RoleAgent, CreatedAt: now}, nil, nil
+		})
+		require.NoError(t, err)
 	}
 	team := &leads.Team{AccountID: account, Name: "West", CreatedAt: now, UpdatedAt: now}
 	require.NoError(t, s.CreateTeam(ctx, team, teamEntry))
