@@ -61,7 +61,7 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 	}
 	if n > 0 {
 		// The rotation answers again: Create need not defer any more.
-		s.rotatorDownUntil.Store(0)
+		s.rotatorUp()
 	}
 	return n, nil
 }

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/internal/faultnet"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
@@ -262,4 +265,62 @@ func (h *holdRepliesOnInsert) InsertLead(ctx context.Context, n *leads.NewLead) 
 		h.proxy.HoldReplies()
 	}
 	return h.Store.InsertLead(ctx, n)
+}
+
+// TestIssue10_04_HungRedisCostsOneTimeout hangs Redis (connections open,
+// nothing answered) under concurrent creates: each create waits for at most
+// one Redis timeout, the creates after that store pending leads without
+// asking Redis, however much time passes, until a probe sees Redis answer
+// again; then leads are assigned again. Bounds are generous multiples of
+// the timeout: they tell one timeout from two, not fast from slow.
+func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 500 * time.Millisecond
+	b := newBundle(t, env{name: "sqlite+redis", backend: storetest.SQLite(t), redis: true})
+	m := miniredis.RunT(t)
+	proxy := faultnet.Start(t, m.Addr())
+	client := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+	rot, err := rotation.NewRedis(client, b.store, rotation.WithTimeout(timeout))
+	require.NoError(t, err)
+	svc := leads.NewService(b.store, rot, leads.WithClock(b.clock.Now), leads.WithRotatorBackoff(50*time.Millisecond))
+	b.defaultRotation(t, 3)
+	ctx := context.Background()
+	first, err := svc.Create(ctx, b.admin, lead("Before"), leads.CreateOptions{})
+	require.NoError(t, err)
+	require.Equal(t, b.reps[0], first.Lead.AssignedTo)
+
+	proxy.Hold()
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 16)
+	for i := range took {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			res, err := svc.Create(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
+			took[i] = time.Since(start)
+			require.NoError(t, err)
+			require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
+		}()
+	}
+	wg.Wait()
+	for i, d := range took {
+		require.Less(t, d, timeout*3/2, "create %d waited for more than one Redis timeout", i)
+	}
+	for range 5 {
+		b.clock.Advance(time.Second) // past any backoff
+		start := time.Now()
+		res, err := svc.Create(ctx, b.admin, lead("StillHung"), leads.CreateOptions{})
+		require.NoError(t, err)
+		require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
+		require.Less(t, time.Since(start), timeout/2, "a create after the outage was known waited for Redis")
+	}
+
+	proxy.Restore()
+	require.Eventually(t, func() bool {
+		res, err := svc.Create(ctx, b.admin, lead("Back"), leads.CreateOptions{})
+		require.NoError(t, err)
+		return res.Lead.AssignmentStatus != leads.AssignmentPending
+	}, 10*time.Second, 20*time.Millisecond, "creates never asked Redis again once it answered")
 }

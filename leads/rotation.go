@@ -189,6 +189,14 @@ type Rotator interface {
 	Peek(ctx context.Context, rot *Rotation, now time.Time, n int) (Preview, error)
 }
 
+// RotatorProber is implemented by a Rotator that can tell cheaply whether
+// its backend answers. While it does not, the Service defers assignments
+// without asking the rotator, and probes it in the background instead.
+type RotatorProber interface {
+	// Probe returns nil when the backend answers.
+	Probe(ctx context.Context) error
+}
+
 // TurnConfirmer is implemented by a Rotator that keeps each turn open until
 // it hears that the turn's lead is stored, so that a turn whose lead never
 // reached the store (its process died between the two) can be given back

@@ -31,9 +31,13 @@ type Service struct {
 
 	// rotatorBackoff is how long Create defers assignments without asking
 	// the rotator after it failed as unavailable; rotatorDownUntil is when
-	// that ends (Unix nanoseconds, 0: the rotator is believed up).
+	// that ends (Unix nanoseconds, 0: the rotator is believed up). A
+	// rotator that is a RotatorProber is instead believed down (rotatorDown)
+	// until a probe, every rotatorBackoff, sees it answer.
 	rotatorBackoff   time.Duration
 	rotatorDownUntil atomic.Int64
+	rotatorFailed    atomic.Bool
+	probing          atomic.Bool
 
 	// nextSettle is when RunAssigner next settles open turns; only its
 	// goroutine reads and writes it.
@@ -53,10 +57,12 @@ type Option func(*Service)
 // WithClock makes the Service read the time from now; tests freeze it.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
-// WithRotatorBackoff sets how long, after the rotator failed as unavailable
-// (Redis down or hung), Create defers assignments without asking it again
-// (default 1s), so that an outage costs one timeout, not one per request.
-// The background assigner's first success ends it sooner.
+// WithRotatorBackoff sets how often, after the rotator failed as unavailable
+// (Redis down or hung), it is probed (default 1s); until a probe sees it
+// answer, Create defers assignments without asking it, so that an outage
+// costs one timeout, not one per request. The background assigner's first
+// success ends it sooner. A rotator that cannot be probed (not a
+// RotatorProber) is asked again after this long.
 func WithRotatorBackoff(d time.Duration) Option { return func(s *Service) { s.rotatorBackoff = d } }
 
 // WithLogger sets where the Service reports what it cannot return, such as a
@@ -400,10 +406,7 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	}
 	a, used, turn, err := s.assignWith(ctx, rot, lead, now, dryRun)
 	if err != nil && IsUnavailable(err) {
-		if old := s.rotatorDownUntil.Swap(now.Add(s.rotatorBackoff).UnixNano()); old == 0 || now.UnixNano() >= old {
-			// Once per outage, not once per request that met it.
-			s.log.WarnContext(ctx, "rotation unavailable: assignments deferred", "rotation", rot.ID, "err", err)
-		}
+		s.rotatorUnavailable(ctx, now, rot, err)
 		if !dryRun {
 			return s.deferAssignment(rot, lead), nil, Turn{}, nil
 		}
@@ -411,9 +414,60 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	return a, used, turn, err
 }
 
+// rotatorUnavailable records that the rotator failed as unavailable (err,
+// met by rot's turn): Create defers assignments without asking it until a
+// probe sees it answer, or, for a rotator that cannot be probed, for
+// rotatorBackoff. The outage is logged once, not once per request.
+func (s *Service) rotatorUnavailable(ctx context.Context, now time.Time, rot *Rotation, err error) {
+	if prober, ok := s.rotator.(RotatorProber); ok {
+		if s.rotatorFailed.CompareAndSwap(false, true) {
+			s.log.WarnContext(ctx, "rotation unavailable: assignments deferred until it answers", "rotation", rot.ID, "err", err)
+		}
+		if s.probing.CompareAndSwap(false, true) {
+			go s.probe(prober)
+		}
+		return
+	}
+	if old := s.rotatorDownUntil.Swap(now.Add(s.rotatorBackoff).UnixNano()); old == 0 || now.UnixNano() >= old {
+		s.log.WarnContext(ctx, "rotation unavailable: assignments deferred", "rotation", rot.ID, "err", err)
+	}
+}
+
+// probe asks prober every rotatorBackoff whether the rotator answers again,
+// until it does or someone else has seen it answer (rotatorUp).
+func (s *Service) probe(prober RotatorProber) {
+	t := time.NewTicker(s.rotatorBackoff)
+	defer t.Stop()
+	for {
+		for s.rotatorFailed.Load() {
+			<-t.C
+			if err := prober.Probe(context.Background()); err == nil || !IsUnavailable(err) {
+				s.rotatorUp()
+			}
+		}
+		s.probing.Store(false)
+		// A failure recorded after the loop saw none, and before probing was
+		// released, started no prober: this one goes on for it.
+		if !s.rotatorFailed.Load() || !s.probing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// rotatorUp records that the rotator answers again.
+func (s *Service) rotatorUp() {
+	s.rotatorDownUntil.Store(0)
+	if s.rotatorFailed.CompareAndSwap(true, false) {
+		s.log.Info("rotation answers again: assignments resume")
+	}
+}
+
 // rotatorDown reports whether the rotator failed as unavailable recently
 // enough that Create should not wait for it again.
 func (s *Service) rotatorDown(now time.Time) bool {
+	if s.rotatorFailed.Load() {
+		return true
+	}
 	until := s.rotatorDownUntil.Load()
 	return until != 0 && now.UnixNano() < until
 }

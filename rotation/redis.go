@@ -266,7 +266,32 @@ func (b *redisBackend) takeBatch(q *rotationQueue) bool {
 	for i, p := range batch {
 		p.done <- results[i]
 	}
+	if err := results[0].err; err != nil && leads.IsUnavailable(err) {
+		// Redis did not answer this batch: the requests that queued while it
+		// waited have waited one timeout already, and fail with it rather
+		// than wait for another.
+		b.mu.Lock()
+		rest := q.waiting
+		q.waiting = nil
+		b.mu.Unlock()
+		for _, p := range rest {
+			p.done <- pickResult{err: err}
+		}
+	}
 	return true
+}
+
+// probe asks Redis a question that changes nothing, within the timeout.
+func (b *redisBackend) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	if err := b.client.ScriptExists(ctx, pickCmd.Hash()).Err(); err != nil {
+		if redisUnavailable(err) || ctx.Err() != nil {
+			return leads.Unavailable("redis", err)
+		}
+		return err
+	}
+	return nil
 }
 
 // pick runs the pick script for k turns and returns one result per turn.

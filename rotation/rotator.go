@@ -56,6 +56,7 @@ var (
 	_ leads.Rotator       = (*Rotator)(nil)
 	_ leads.TurnConfirmer = (*Rotator)(nil)
 	_ leads.TurnSettler   = (*Rotator)(nil)
+	_ leads.RotatorProber = (*Rotator)(nil)
 )
 
 // ErrNoState is returned when a rotation's state cannot be established, which
@@ -89,6 +90,15 @@ func (r *Rotator) Refund(ctx context.Context, rot *leads.Rotation, turn leads.Tu
 	}
 	if err := r.b.refund(ctx, rot, turn); err != nil {
 		return fmt.Errorf("rotation %d: refund turn %d: %w", rot.ID, turn.Seq, err)
+	}
+	return nil
+}
+
+// Probe reports whether the rotator's backend answers: nil when it does (the
+// in-process backend always does), an error that IsUnavailable when not.
+func (r *Rotator) Probe(ctx context.Context) error {
+	if p, ok := r.b.(interface{ probe(context.Context) error }); ok {
+		return p.probe(ctx)
 	}
 	return nil
 }
