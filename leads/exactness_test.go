@@ -324,3 +324,42 @@ func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
 		return res.Lead.AssignmentStatus != leads.AssignmentPending
 	}, 10*time.Second, 20*time.Millisecond, "creates never asked Redis again once it answered")
 }
+
+// TestIssue10_05_ConfigReloadKeepsDeadline changes the configuration (so the
+// next create must load it again) and locks lead_sources, which the load
+// reads: the create must end by its deadline, as not stored, instead of
+// waiting for the lock.
+func TestIssue10_05_ConfigReloadKeepsDeadline(t *testing.T) {
+	t.Parallel()
+	b := pgRedisBundle(t)
+	rot := b.defaultRotation(t, 3)
+	ctx := context.Background()
+	b.mustCreate(t, lead("Warm"), leads.CreateOptions{})
+	_, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error { r.Name = "renamed"; return nil })
+	require.NoError(t, err)
+
+	locker, err := sql.Open("pgx", b.env.backend.DSN)
+	require.NoError(t, err)
+	defer locker.Close()
+	tx, err := locker.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "LOCK TABLE lead_sources IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(5 * time.Second)
+		_ = tx.Rollback()
+	}()
+
+	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = b.svc.Create(rctx, b.admin, lead("Late"), leads.CreateOptions{})
+	took := time.Since(start)
+	require.True(t, leads.IsUnavailable(err), "want SERVICE_UNAVAILABLE, got %v", err)
+	require.Less(t, took, 2*time.Second, "the create waited for the lock, past its deadline")
+	<-released
+	require.Equal(t, 1, b.count(t, "leads"), "the late lead was not stored")
+	b.requireDayCountsMatchStore(t, rot)
+}

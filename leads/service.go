@@ -625,11 +625,15 @@ func (s *Service) config(ctx context.Context, accountID string, version int64) (
 		if load == nil {
 			load = &configLoad{done: make(chan struct{})}
 			s.loading[accountID] = load
-			s.configMu.Unlock()
-			s.loadConfig(ctx, accountID, load)
-		} else {
-			s.configMu.Unlock()
-			<-load.done
+			go s.loadConfig(ctx, accountID, load)
+		}
+		s.configMu.Unlock()
+		// The load is shared, and goes on for the others; each caller waits
+		// for it only until its own deadline.
+		select {
+		case <-load.done:
+		case <-ctx.Done():
+			return nil, Unavailable("the database", fmt.Errorf("load configuration of account %s: %w", accountID, ctx.Err()))
 		}
 		if load.err != nil {
 			return nil, load.err
@@ -642,9 +646,15 @@ func (s *Service) config(ctx context.Context, accountID string, version int64) (
 	}
 }
 
+// configLoadTimeout bounds a configuration load, which runs for every
+// request waiting on it, not on any one request's context.
+const configLoadTimeout = 10 * time.Second
+
 // loadConfig loads an account's configuration for everyone waiting on load.
 func (s *Service) loadConfig(ctx context.Context, accountID string, load *configLoad) {
-	cfg, err := s.store.AccountConfig(context.WithoutCancel(ctx), accountID)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), configLoadTimeout)
+	defer cancel()
+	cfg, err := s.store.AccountConfig(lctx, accountID)
 	s.configMu.Lock()
 	if err != nil {
 		load.err = fmt.Errorf("load configuration of account %s: %w", accountID, err)
