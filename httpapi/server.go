@@ -83,7 +83,7 @@ func New(svc *leads.Service, cfg Config) *Server {
 	}
 	// Outermost first: every request, even one no route matches, gets an id,
 	// a log line, panic recovery and the body limit.
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecovery(s.withTimeout(s.withBodyLimit(router)))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecovery(s.withTimeout(s.withBodyLimit(s.withRoutablePath(router))))))
 	return s
 }
 
