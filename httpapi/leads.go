@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -41,13 +42,7 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		err = decodeJSON(req.Request, &in)
 	}
 	if err != nil {
-		// A bad request from someone who may not make it is refused as such.
-		actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
-		if aerr != nil {
-			return aerr
-		}
-		withActor(ctx, actor)
-		return err
+		return s.refuseAs(ctx, cred, err)
 	}
 	res, actor, err := s.svc.CreateWithCredentials(ctx, cred, in, leads.CreateOptions{
 		SkipTeamAndSourceRequirement: skip,
@@ -70,6 +65,31 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	}
 	writeJSON(w, http.StatusCreated, res.Lead)
 	return nil
+}
+
+// refuseAuthenticated returns err, the refusal of a request to a route that
+// authenticates itself (POST /leads), once its credentials are checked: a
+// bad request from someone who may not make it is refused as such.
+func (s *Server) refuseAuthenticated(w http.ResponseWriter, r *http.Request, err error) error {
+	cred, cerr := s.credentials(r)
+	if cerr != nil {
+		return cerr
+	}
+	if lerr := s.limitKey(w, r, cred.Secret); lerr != nil {
+		return lerr
+	}
+	return s.refuseAs(r.Context(), cred, err)
+}
+
+// refuseAs returns err once cred, already charged to its key's rate limit,
+// is known good; else the authentication error.
+func (s *Server) refuseAs(ctx context.Context, cred leads.Credentials, err error) error {
+	actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
+	if aerr != nil {
+		return aerr
+	}
+	withActor(ctx, actor)
+	return err
 }
 
 // getLead is GET /leads/{id}: the lead with its audit log, oldest first.

@@ -75,8 +75,10 @@ func New(svc *leads.Service, cfg Config) *Server {
 		bunrouter.WithMethodNotAllowedHandler(s.renderErrors(s.methodNotAllowed)),
 	)
 	for _, rt := range s.routes() {
-		h := rt.handler
-		if rt.auth {
+		// The query string is checked once the caller is known: auth
+		// errors come first.
+		h := s.withQuery(rt, rt.handler)
+		if rt.auth == authKey {
 			h = s.authenticate(h)
 		}
 		router.Handle(rt.method, rt.path, h)
@@ -94,51 +96,71 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // cannot be added without being documented.
 type route struct {
 	method, path string
-	// auth routes need an API key and x-account-id.
-	auth    bool
-	handler bunrouter.HandlerFunc
+	auth         authMode
+	handler      bunrouter.HandlerFunc
+	// query lists the query parameters the route takes; any other is
+	// refused, so that a misspelt one is not silently ignored.
+	query []string
 }
 
+// authMode says who may call a route.
+type authMode int
+
+const (
+	// public routes need no credentials.
+	public authMode = iota
+	// authKey routes need an API key and x-account-id, checked before the
+	// handler runs.
+	authKey
+	// selfAuth routes need them too, but authenticate inside the handler
+	// (see createLead); a request refused before is refused as authKey's.
+	selfAuth
+)
+
 func (s *Server) routes() []route {
+	// The query parameters of routes that share them.
+	createQuery := []string{"skipTeamAndSourceRequirement", "dryRun"}
+	updateQuery := []string{"skipTeamAndSourceRequirement"}
+	windowQuery := []string{"from", "to"}
 	return []route{
-		{http.MethodGet, "/healthz", false, s.healthz},
-		{http.MethodGet, "/readyz", false, s.readyz},
-		{http.MethodGet, "/openapi.yaml", false, s.openAPI},
-		{http.MethodPost, "/leads", false, s.createLead}, // authenticates itself, see createLead
-		{http.MethodGet, "/leads", true, s.listLeads},
-		{http.MethodGet, "/leads/:id", true, s.getLead},
-		{http.MethodPatch, "/leads/:id", true, s.updateLead},
-		{http.MethodPut, "/leads/:id", true, s.updateLead},
-		{http.MethodDelete, "/leads/:id", true, s.deleteLead},
-		{http.MethodPost, "/leads/:id/assign", true, s.assignLead},
-		{http.MethodGet, "/audit", true, s.listAudit},
-		{http.MethodPost, "/teams", true, s.createTeam},
-		{http.MethodGet, "/teams", true, s.listTeams},
-		{http.MethodGet, "/teams/:id", true, s.getTeam},
-		{http.MethodPatch, "/teams/:id", true, s.updateTeam},
-		{http.MethodDelete, "/teams/:id", true, s.deleteTeam},
-		{http.MethodGet, "/teams/:id/stats", true, s.teamStats},
-		{http.MethodPost, "/teams/:id/lead-sources", true, s.createLeadSource},
-		{http.MethodGet, "/teams/:id/lead-sources", true, s.listLeadSources},
-		{http.MethodPatch, "/lead-sources/:id", true, s.updateLeadSource},
-		{http.MethodDelete, "/lead-sources/:id", true, s.deleteLeadSource},
-		{http.MethodPost, "/rotations", true, s.createRotation},
-		{http.MethodGet, "/rotations", true, s.listRotations},
-		{http.MethodGet, "/rotations/:id", true, s.getRotation},
-		{http.MethodPut, "/rotations/:id", true, s.replaceRotation},
-		{http.MethodPatch, "/rotations/:id", true, s.patchRotation},
-		{http.MethodDelete, "/rotations/:id", true, s.deleteRotation},
-		{http.MethodPost, "/rotations/:id/members", true, s.addRotationMember},
-		{http.MethodPatch, "/rotations/:id/members/:user", true, s.patchRotationMember},
-		{http.MethodDelete, "/rotations/:id/members/:user", true, s.removeRotationMember},
-		{http.MethodGet, "/rotations/:id/next", true, s.nextTurns},
-		{http.MethodGet, "/rotations/:id/stats", true, s.rotationStats},
-		{http.MethodGet, "/account", true, s.getAccount},
-		{http.MethodPatch, "/account", true, s.updateAccount},
-		{http.MethodGet, "/members", true, s.listMembers},
-		{http.MethodPost, "/members", true, s.addMember},
-		{http.MethodPatch, "/members/:email", true, s.updateMember},
-		{http.MethodDelete, "/members/:email", true, s.removeMember},
+		{http.MethodGet, "/healthz", public, s.healthz, nil},
+		{http.MethodGet, "/readyz", public, s.readyz, nil},
+		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
+		{http.MethodPost, "/leads", selfAuth, s.createLead, createQuery}, // authenticates itself, see createLead
+		{http.MethodGet, "/leads", authKey, s.listLeads, listQuery()},
+		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},
+		{http.MethodPatch, "/leads/:id", authKey, s.updateLead, updateQuery},
+		{http.MethodPut, "/leads/:id", authKey, s.updateLead, updateQuery},
+		{http.MethodDelete, "/leads/:id", authKey, s.deleteLead, []string{"confirm"}},
+		{http.MethodPost, "/leads/:id/assign", authKey, s.assignLead, nil},
+		{http.MethodGet, "/audit", authKey, s.listAudit, []string{"leadId", "event", "limit", "cursor"}},
+		{http.MethodPost, "/teams", authKey, s.createTeam, nil},
+		{http.MethodGet, "/teams", authKey, s.listTeams, nil},
+		{http.MethodGet, "/teams/:id", authKey, s.getTeam, nil},
+		{http.MethodPatch, "/teams/:id", authKey, s.updateTeam, nil},
+		{http.MethodDelete, "/teams/:id", authKey, s.deleteTeam, []string{"force"}},
+		{http.MethodGet, "/teams/:id/stats", authKey, s.teamStats, windowQuery},
+		{http.MethodPost, "/teams/:id/lead-sources", authKey, s.createLeadSource, nil},
+		{http.MethodGet, "/teams/:id/lead-sources", authKey, s.listLeadSources, nil},
+		{http.MethodPatch, "/lead-sources/:id", authKey, s.updateLeadSource, nil},
+		{http.MethodDelete, "/lead-sources/:id", authKey, s.deleteLeadSource, []string{"force"}},
+		{http.MethodPost, "/rotations", authKey, s.createRotation, nil},
+		{http.MethodGet, "/rotations", authKey, s.listRotations, nil},
+		{http.MethodGet, "/rotations/:id", authKey, s.getRotation, nil},
+		{http.MethodPut, "/rotations/:id", authKey, s.replaceRotation, nil},
+		{http.MethodPatch, "/rotations/:id", authKey, s.patchRotation, nil},
+		{http.MethodDelete, "/rotations/:id", authKey, s.deleteRotation, nil},
+		{http.MethodPost, "/rotations/:id/members", authKey, s.addRotationMember, nil},
+		{http.MethodPatch, "/rotations/:id/members/:user", authKey, s.patchRotationMember, nil},
+		{http.MethodDelete, "/rotations/:id/members/:user", authKey, s.removeRotationMember, nil},
+		{http.MethodGet, "/rotations/:id/next", authKey, s.nextTurns, []string{"n"}},
+		{http.MethodGet, "/rotations/:id/stats", authKey, s.rotationStats, windowQuery},
+		{http.MethodGet, "/account", authKey, s.getAccount, nil},
+		{http.MethodPatch, "/account", authKey, s.updateAccount, nil},
+		{http.MethodGet, "/members", authKey, s.listMembers, nil},
+		{http.MethodPost, "/members", authKey, s.addMember, nil},
+		{http.MethodPatch, "/members/:email", authKey, s.updateMember, nil},
+		{http.MethodDelete, "/members/:email", authKey, s.removeMember, nil},
 	}
 }
 
