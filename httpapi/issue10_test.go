@@ -124,3 +124,61 @@ func TestIssue10_12_MalformedQueryPairRefused(t *testing.T) {
 	}
 	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "the refused POST stored nothing")
 }
+
+// TestIssue10_19_JSONTextAndKeysExact checks that text that is not valid
+// UTF-8 (raw bytes, or an escaped lone surrogate) is refused naming its
+// field instead of being stored as U+FFFD, and that JSON keys match
+// exactly: a case variant of a field is an unknown field, on create, on
+// PATCH and in nested objects.
+func TestIssue10_19_JSONTextAndKeysExact(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		f := newFixture(t, b)
+		lead := f.call("admin", "POST", "/leads", f.westLead(nil))
+		require.Equal(t, http.StatusCreated, lead.status)
+		leadPath := fmt.Sprintf("/leads/%v", lead.json(t)["id"])
+		west := fmt.Sprint(f.west.ID)
+		src := fmt.Sprint(f.webinar.ID)
+		lead = f.call("admin", "POST", "/leads", `{"firstName":"\ud83d\ude00 Ada","lastName":"L","teamId":`+west+`,"leadSourceId":`+src+`}`)
+		require.Equal(t, http.StatusCreated, lead.status, "%s", lead.body)
+		require.Equal(t, "😀 Ada", lead.json(t)["firstName"], "a surrogate pair is one character")
+
+		for _, tc := range []struct {
+			name, method, path, body, field, message string
+		}{
+			{"invalid UTF-8", "POST", "/leads", "{\"firstName\":\"A\xff\",\"lastName\":\"L\",\"teamId\":" + west + ",\"leadSourceId\":" + src + "}", "firstName", ""},
+			{"lone high surrogate", "POST", "/leads", `{"firstName":"A","lastName":"\ud800","teamId":` + west + `,"leadSourceId":` + src + `}`, "lastName", ""},
+			{"lone low surrogate", "POST", "/leads", `{"firstName":"A","lastName":"L","notes":"x\udc00y","teamId":` + west + `,"leadSourceId":` + src + `}`, "notes", ""},
+			{"pair then lone", "POST", "/leads", `{"firstName":"\ud83d\ude00\ud800","lastName":"L","teamId":` + west + `,"leadSourceId":` + src + `}`, "firstName", ""},
+			{"reversed pair", "POST", "/leads", `{"firstName":"\ude00\ud83d","lastName":"L","teamId":` + west + `,"leadSourceId":` + src + `}`, "firstName", ""},
+			{"in metadata", "POST", "/leads", `{"firstName":"A","lastName":"L","metadata":{"utm":{"s":["ok","\ud800"]}},"teamId":` + west + `,"leadSourceId":` + src + `}`, "metadata.utm.s", ""},
+			{"in a metadata key", "POST", "/leads", "{\"firstName\":\"A\",\"lastName\":\"L\",\"metadata\":{\"k\xc3\":1},\"teamId\":" + west + ",\"leadSourceId\":" + src + "}", "metadata.k\ufffd", ""},
+			{"on patch", "PATCH", leadPath, `{"notes":"\udbff"}`, "notes", ""},
+			{"team name", "POST", "/teams", "{\"name\":\"\xed\xa0\x80\"}", "name", ""},
+			{"case variant on create", "POST", "/leads", `{"teamId":` + west + `,"TeamId":2,"leadSourceId":` + src + `,"firstName":"A","lastName":"L"}`, "TeamId", "Unknown field"},
+			{"case variant alone", "POST", "/leads", `{"FirstName":"A","lastName":"L","teamId":` + west + `,"leadSourceId":` + src + `}`, "FirstName", "Unknown field"},
+			{"case variant on patch", "PATCH", leadPath, `{"teamId":` + west + `,"TeamId":2}`, "TeamId", "Unknown field"},
+			{"case variant of a team", "PATCH", "/teams/" + west, `{"Name":"x"}`, "Name", "Unknown field"},
+			{"case variant nested", "POST", "/rotations", `{"name":"R","members":[{"User":"ana@example.com"}]}`, "members.User", "Unknown field"},
+			{"case variant embedded", "POST", "/rotations/1/members", `{"user":"ben@example.com","Position":0}`, "Position", "Unknown field"},
+			{"case variant of a role", "PATCH", "/members/agent-" + f.account + "@example.com", `{"Role":"admin"}`, "Role", "Unknown field"},
+			{"case variant on assign", "POST", leadPath + "/assign", `{"RotationId":1}`, "RotationId", "Unknown field"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := f.call("admin", tc.method, tc.path, tc.body)
+				require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+				require.Equal(t, "VALIDATION_ERROR", res.code(t), "%s", res.body)
+				details := res.json(t)["details"].(map[string]any)
+				require.Equal(t, tc.field, details["field"], "%s", res.body)
+				if tc.message != "" {
+					require.Equal(t, tc.message, details["message"])
+				}
+			})
+		}
+		page := f.call("admin", "GET", "/leads?archived=all", nil)
+		require.Len(t, page.json(t)["data"], 2, "nothing refused was stored")
+		require.NotContains(t, string(page.body), "\ufffd")
+		require.NotContains(t, string(page.body), `\ufffd`)
+		require.Empty(t, f.call("admin", "GET", leadPath, nil).json(t)["notes"], "the refused patches wrote nothing")
+	})
+}
