@@ -143,19 +143,28 @@ func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow f
 	if err := allow(exists); err != nil {
 		return nil, err
 	}
-	if exists && old == m.Role {
-		return &m, nil
+	now := s.clock()
+	m.CreatedAt = now
+	if exists {
+		// A member changed keeps when it was added.
+		cur, err := s.store.Member(ctx, actor.AccountID, m.Email)
+		if err != nil {
+			return nil, fmt.Errorf("read member %s: %w", m.Email, err)
+		}
+		if old == m.Role {
+			return cur, nil
+		}
+		m.CreatedAt = cur.CreatedAt
 	}
 	if old == RoleAdmin && m.Role != RoleAdmin && cfg.admins() == 1 {
 		return nil, Errorf(CodeLastAdmin, "%s is the account's last admin", m.Email)
 	}
-	m.CreatedAt = s.clock()
 	data := map[string]any{"email": m.Email, "role": string(m.Role)}
 	event := EventMemberAdded
 	if exists {
 		event, data["from"] = EventMemberUpdated, string(old)
 	}
-	if err := s.store.PutMember(ctx, &m, []AuditEntry{newAuditEntry(actor, event, data, m.CreatedAt)}); err != nil {
+	if err := s.store.PutMember(ctx, &m, []AuditEntry{newAuditEntry(actor, event, data, now)}); err != nil {
 		return nil, fmt.Errorf("put member %s: %w", m.Email, err)
 	}
 	return &m, nil
