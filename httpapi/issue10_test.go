@@ -1,14 +1,24 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -180,5 +190,173 @@ func TestIssue10_19_JSONTextAndKeysExact(t *testing.T) {
 		require.NotContains(t, string(page.body), "\ufffd")
 		require.NotContains(t, string(page.body), `\ufffd`)
 		require.Empty(t, f.call("admin", "GET", leadPath, nil).json(t)["notes"], "the refused patches wrote nothing")
+	})
+}
+
+// TestIssue10_20_HTTPDetails checks the small HTTP details of item 20, one
+// subtest each.
+func TestIssue10_20_HTTPDetails(t *testing.T) {
+	t.Parallel()
+	t.Run("member_createdAt", func(t *testing.T) {
+		t.Parallel()
+		eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+			a := newAPI(t, b)
+			email := "agent-" + a.account + "@example.com"
+			createdAt := func() any {
+				for _, m := range a.call("admin", "GET", "/members", nil).json(t)["data"].([]any) {
+					if m.(map[string]any)["email"] == email {
+						return m.(map[string]any)["createdAt"]
+					}
+				}
+				t.Fatalf("no member %s", email)
+				return nil
+			}
+			before := createdAt()
+			for _, role := range []string{"manager", "manager", "agent"} {
+				res := a.call("admin", "PATCH", "/members/"+email, map[string]any{"role": role})
+				require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+				require.Equal(t, before, res.json(t)["createdAt"], "PATCH to %s answers when the member was added", role)
+				require.Equal(t, role, res.json(t)["role"])
+			}
+			require.Equal(t, before, createdAt())
+		})
+	})
+	t.Run("account_updatedAt", func(t *testing.T) {
+		t.Parallel()
+		eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+			f := newFixture(t, b)
+			before := f.call("admin", "GET", "/account", nil).json(t)["updatedAt"]
+			require.Equal(t, http.StatusCreated, f.call("admin", "POST", "/teams", map[string]any{"name": "North"}).status)
+			require.Equal(t, http.StatusCreated, f.call("admin", "POST", "/members", map[string]any{"email": "new@example.com", "role": "agent"}).status)
+			require.Equal(t, http.StatusOK, f.call("admin", "PATCH", "/members/new@example.com", map[string]any{"role": "manager"}).status)
+			require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", "/members/new@example.com", nil).status)
+			require.Equal(t, http.StatusOK, f.call("admin", "PATCH", fmt.Sprintf("/teams/%d", f.east.ID), map[string]any{"name": "Far East"}).status)
+			require.Equal(t, before, f.call("admin", "GET", "/account", nil).json(t)["updatedAt"], "other configuration changes leave the account's updatedAt")
+			res := f.call("admin", "PATCH", "/account", map[string]any{"name": "Acme Inc"})
+			require.Equal(t, http.StatusOK, res.status)
+			require.NotEqual(t, before, res.json(t)["updatedAt"], "changing the account moves it")
+			require.Equal(t, res.json(t)["updatedAt"], f.call("admin", "GET", "/account", nil).json(t)["updatedAt"])
+		})
+	})
+	t.Run("allow_and_head", func(t *testing.T) {
+		t.Parallel()
+		a := newAPI(t, storetest.SQLite(t))
+		for path, allow := range map[string]string{
+			"/leads":                               "GET, HEAD, POST",
+			"/leads/1":                             "DELETE, GET, HEAD, PATCH, PUT",
+			"/account":                             "GET, HEAD, PATCH",
+			"/healthz":                             "GET, HEAD",
+			"/rotations/1/members/ana@example.com": "DELETE, PATCH",
+		} {
+			res := a.call("admin", "OPTIONS", path, nil)
+			require.Equal(t, http.StatusMethodNotAllowed, res.status, path)
+			require.Equal(t, "METHOD_NOT_ALLOWED", res.code(t))
+			require.Equal(t, allow, res.header.Get("Allow"), path)
+		}
+		for path, status := range map[string]int{"/leads": 200, "/healthz": 200, "/account": 200, "/leads/999": 404, "/openapi.yaml": 200} {
+			res := a.call("admin", "HEAD", path, nil)
+			require.Equal(t, status, res.status, "HEAD %s", path)
+			require.Empty(t, res.body)
+			get := a.call("admin", "GET", path, nil)
+			require.Equal(t, get.header.Get("Content-Type"), res.header.Get("Content-Type"), path)
+		}
+		require.Equal(t, http.StatusUnauthorized, a.call("", "HEAD", "/leads", nil).status)
+	})
+	t.Run("slow_body_408", func(t *testing.T) {
+		t.Parallel()
+		b := storetest.SQLite(t)
+		a := newAPI(t, b)
+		for _, tc := range []struct {
+			name          string
+			request, read time.Duration
+			pause         time.Duration // after part of the body; 0: never sends the rest
+		}{
+			{"read timeout", 0, 200 * time.Millisecond, 0},
+			{"request timeout first", 100 * time.Millisecond, 300 * time.Millisecond, 0},
+			{"body done after the request timeout", 100 * time.Millisecond, 5 * time.Second, 250 * time.Millisecond},
+		} {
+			srv := httptest.NewUnstartedServer(httpapi.New(a.svc, httpapi.Config{RequestTimeout: tc.request, Logger: slog.New(slog.NewJSONHandler(a.logs, nil))}))
+			srv.Config.ReadTimeout = tc.read
+			srv.Start()
+			for _, path := range []string{"/leads", "/teams"} {
+				conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+				require.NoError(t, err)
+				body := `{"name":"Slow","firstName":"A","lastName":"B"}`
+				_, err = io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+a.keys["admin"]+
+					"\r\nx-account-id: "+a.account+"\r\nContent-Type: application/json\r\nContent-Length: "+fmt.Sprint(len(body))+"\r\n\r\n"+body[:10])
+				require.NoError(t, err)
+				if tc.pause > 0 {
+					time.Sleep(tc.pause) // the client is slow: nothing to wait for
+					_, err = io.WriteString(conn, body[10:])
+					require.NoError(t, err)
+				}
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				require.NoError(t, err, "%s %s", tc.name, path)
+				raw, _ := io.ReadAll(res.Body)
+				require.Equal(t, http.StatusRequestTimeout, res.StatusCode, "%s %s: %s", tc.name, path, raw)
+				require.Contains(t, string(raw), `"code":"REQUEST_TIMEOUT"`)
+				_ = conn.Close()
+			}
+			srv.Close()
+		}
+		require.Empty(t, a.call("admin", "GET", "/leads", nil).json(t)["data"])
+		require.Len(t, a.call("admin", "GET", "/teams", nil).json(t)["data"], 0)
+	})
+	t.Run("outage_logged_once", func(t *testing.T) {
+		t.Parallel()
+		var down atomic.Bool
+		f := newFixture(t, storetest.SQLite(t), withStore(func(s leads.Store) leads.Store {
+			return brokenStore{s, func() error {
+				if down.Load() {
+					return fmt.Errorf("failed to connect to `host=127.0.0.1`: %w", syscall.ECONNREFUSED)
+				}
+				return nil
+			}}
+		}))
+		down.Store(true)
+		for range 5 {
+			require.Equal(t, http.StatusServiceUnavailable, f.call("agent", "POST", "/leads", f.westLead(nil)).status)
+		}
+		down.Store(false)
+		require.Equal(t, http.StatusCreated, f.call("agent", "POST", "/leads", f.westLead(nil)).status)
+		var starts, ends []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m))
+			require.NotEqual(t, "ERROR", m["level"], "an outage is not an error of ours: %s", line)
+			switch m["msg"] {
+			case "request failed":
+				t.Errorf("a 503 logged on its own: %s", line)
+			case "dependency unavailable":
+				starts = append(starts, m)
+			case "dependency available again":
+				ends = append(ends, m)
+			}
+		}
+		require.Len(t, starts, 1, "the outage is logged once")
+		require.Equal(t, "WARN", starts[0]["level"])
+		require.Contains(t, starts[0]["err"], "connection refused", "with its cause")
+		require.Len(t, ends, 1, "then a summary")
+		require.EqualValues(t, 5, ends[0]["requests"], "of the requests it failed")
+		require.Equal(t, 6, strings.Count(f.logs.String(), `"msg":"request"`), "each request has its access line")
+	})
+	t.Run("no_html_escaping", func(t *testing.T) {
+		t.Parallel()
+		a := newAPI(t, storetest.SQLite(t))
+		res := a.call("", "GET", "/teams", nil)
+		require.Equal(t, http.StatusUnauthorized, res.status)
+		require.Contains(t, string(res.body), "Bearer <key>")
+	})
+	t.Run("plural", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, storetest.SQLite(t))
+		path := fmt.Sprintf("/lead-sources/%d", f.webinar.ID)
+		require.Equal(t, http.StatusCreated, f.call("agent", "POST", "/leads", f.westLead(nil)).status)
+		res := f.call("admin", "DELETE", path, nil)
+		require.Equal(t, http.StatusConflict, res.status)
+		require.Equal(t, "the lead source has 1 lead: delete with force=true to detach it", res.json(t)["error"])
+		require.Equal(t, http.StatusCreated, f.call("agent", "POST", "/leads", f.westLead(nil)).status)
+		res = f.call("admin", "DELETE", path, nil)
+		require.Equal(t, "the lead source has 2 leads: delete with force=true to detach them", res.json(t)["error"])
 	})
 }

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -17,31 +19,36 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// writeJSON writes v as the response body with status.
+// requestTimeout refuses a request whose client did not send its body in
+// time (the server's read timeout or the request timeout ran out).
+func requestTimeout() error {
+	return leads.Errorf(CodeRequestTimeout, "the request body did not arrive in time")
+}
+
+// writeJSON writes v as the response body with status. HTML is not escaped:
+// the body is JSON, never HTML, and "Bearer <key>" must read as written.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // decodeJSON reads one JSON object from the request body into dst. Unknown
 // fields and values of the wrong type are VALIDATION_ERRORs naming the
 // field; a body that is not JSON is INVALID_JSON; one over the limit is
-// PAYLOAD_TOO_LARGE. Numbers inside free-form objects stay exact.
+// PAYLOAD_TOO_LARGE; one the client is too slow to send is REQUEST_TIMEOUT.
+// Numbers inside free-form objects stay exact.
 func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return leads.Errorf(CodeUnsupportedMediaType, "Content-Type must be application/json")
 		}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &leads.Error{Code: CodePayloadTooLarge, Message: "request body too large",
-				Details: map[string]any{"limit": tooLarge.Limit}}
-		}
-		return leads.Errorf(CodeInvalidJSON, "could not read request body")
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return leads.Errorf(CodeInvalidJSON, "request body is empty; a JSON object is expected")
@@ -56,6 +63,30 @@ func decodeJSON(r *http.Request, dst any) error {
 		return leads.Errorf(CodeInvalidJSON, "request body holds more than one JSON value")
 	}
 	return checkExact(body, reflect.TypeOf(dst))
+}
+
+// readBody reads the request body within the body limit: PAYLOAD_TOO_LARGE
+// past it, REQUEST_TIMEOUT when the client is too slow to send it.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		var netErr net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, &leads.Error{Code: CodePayloadTooLarge, Message: "request body too large",
+				Details: map[string]any{"limit": tooLarge.Limit}}
+		case errors.As(err, &netErr) && netErr.Timeout():
+			return nil, requestTimeout()
+		}
+		return nil, leads.Errorf(CodeInvalidJSON, "could not read request body")
+	}
+	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		// The request's time went on waiting for its body: the client was
+		// slow, not a dependency, and nothing is left to do the work in.
+		return nil, requestTimeout()
+	}
+	return body, nil
 }
 
 // checkExact walks a body that decoded into a value of type t and refuses

@@ -84,6 +84,11 @@ func (s *Server) refuseAuthenticated(w http.ResponseWriter, r *http.Request, err
 // refuseAs returns err once cred, already charged to its key's rate limit,
 // is known good; else the authentication error.
 func (s *Server) refuseAs(ctx context.Context, cred leads.Credentials, err error) error {
+	if leads.ErrorCode(err) == CodeRequestTimeout {
+		// The connection is spent (its context canceled): authenticating
+		// would fail for that reason and hide the client's.
+		return err
+	}
 	actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
 	if aerr != nil {
 		return aerr

@@ -195,9 +195,9 @@ func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error 
 
 // decodeOptionalJSON is decodeJSON for a body that may be absent.
 func decodeOptionalJSON(r *http.Request, dst any) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		return decodeJSON(r, dst) // reports the read error as decodeJSON does
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil

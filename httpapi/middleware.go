@@ -89,6 +89,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &logInfo{}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logInfoKey, info)))
+		if rec.status < http.StatusInternalServerError && info.account != "" {
+			s.outages.answered(r.Context())
+		}
 		level := slogLevel(rec.status)
 		s.log.Log(r.Context(), level, "request",
 			"request_id", requestID(r.Context()),
@@ -294,9 +297,11 @@ func sanitizeHeaders(h http.Header, secret string) map[string]string {
 	return out
 }
 
-// slogLevel logs server errors as errors, the rest as information.
+// slogLevel logs server errors as errors, the rest as information. A 503
+// is an outage of a dependency, not an error of the server's own, and the
+// outage log reports it once.
 func slogLevel(status int) slog.Level {
-	if status >= http.StatusInternalServerError {
+	if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
 		return slog.LevelError
 	}
 	return slog.LevelInfo

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,46 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+	outages *outageLog
+	// allow lists each route's path with the methods it serves, for the
+	// Allow header of a 405.
+	allow []allowance
+}
+
+// allowance is a route's path, split at its slashes, and the methods it
+// serves as the Allow header lists them.
+type allowance struct {
+	segments []string
+	methods  string
+}
+
+// allowed returns the methods the route of r's path serves, "" when no
+// route has that path. bunrouter says 404 instead of 405 for a wrong method
+// on a path with a parameter before its last segment
+// (/rotations/1/members/x), so the routes are matched here, the way
+// bunrouter matches them: a parameter matches one non-empty segment.
+func (s *Server) allowed(r *http.Request) string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	segments := strings.Split(path, "/")
+	for _, a := range s.allow {
+		if len(a.segments) != len(segments) {
+			continue
+		}
+		match := true
+		for i, seg := range a.segments {
+			if seg != segments[i] && (!strings.HasPrefix(seg, ":") || segments[i] == "") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return a.methods
+		}
+	}
+	return ""
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -67,13 +108,14 @@ func New(svc *leads.Service, cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, outages: &outageLog{log: cfg.Logger, now: time.Now}}
 
 	router := bunrouter.New(
 		bunrouter.Use(s.renderErrors),
 		bunrouter.WithNotFoundHandler(s.notFound),
 		bunrouter.WithMethodNotAllowedHandler(s.renderErrors(s.methodNotAllowed)),
 	)
+	methods := map[string][]string{}
 	for _, rt := range s.routes() {
 		// The query string is checked once the caller is known: auth
 		// errors come first.
@@ -82,6 +124,16 @@ func New(svc *leads.Service, cfg Config) *Server {
 			h = s.authenticate(h)
 		}
 		router.Handle(rt.method, rt.path, h)
+		methods[rt.path] = append(methods[rt.path], rt.method)
+		if rt.method == http.MethodGet {
+			// HEAD is GET without the body, which net/http drops.
+			router.Handle(http.MethodHead, rt.path, h)
+			methods[rt.path] = append(methods[rt.path], http.MethodHead)
+		}
+	}
+	for path, ms := range methods {
+		slices.Sort(ms)
+		s.allow = append(s.allow, allowance{strings.Split(path, "/"), strings.Join(ms, ", ")})
 	}
 	// Outermost first: every request, even one no route matches, gets an id,
 	// a log line, panic recovery and the body limit.
