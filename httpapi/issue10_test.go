@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -359,4 +362,86 @@ func TestIssue10_20_HTTPDetails(t *testing.T) {
 		res = f.call("admin", "DELETE", path, nil)
 		require.Equal(t, "the lead source has 2 leads: delete with force=true to detach them", res.json(t)["error"])
 	})
+}
+
+// keyRecorder is a rate limiter that records the keys it is asked about.
+type keyRecorder struct {
+	ratelimit.Limiter
+	mu   sync.Mutex
+	keys []string
+}
+
+func (k *keyRecorder) Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+	k.mu.Lock()
+	k.keys = append(k.keys, key)
+	k.mu.Unlock()
+	return k.Limiter.Allow(ctx, key, l)
+}
+
+// credentialCounter is the real store, counting credential lookups.
+type credentialCounter struct {
+	leads.Store
+	n *atomic.Int64
+}
+
+func (c credentialCounter) Credential(ctx context.Context, keyHash, accountID string) (*leads.Credential, error) {
+	c.n.Add(1)
+	return c.Store.Credential(ctx, keyHash, accountID)
+}
+
+func (c credentialCounter) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+	c.n.Add(1)
+	return c.Store.CreateCheck(ctx, q)
+}
+
+// TestIssue10_18_OnlyAuthenticatedKeysAreLimited checks that a made-up API
+// key costs the rate limiter nothing (no allowance is kept for it), and
+// that failed authentications are limited per client IP instead: past the
+// allowance, a client is refused before any database read.
+func TestIssue10_18_OnlyAuthenticatedKeysAreLimited(t *testing.T) {
+	t.Parallel()
+	var lookups atomic.Int64
+	rec := &keyRecorder{Limiter: ratelimit.NewMemory()}
+	f := newFixture(t, storetest.SQLite(t), withStore(func(s leads.Store) leads.Store { return credentialCounter{s, &lookups} }),
+		withConfig(func(c *httpapi.Config) {
+			c.RateLimits = httpapi.RateLimits{Limiter: rec, PerKey: ratelimit.Limit{Rate: 1000, Period: time.Hour},
+				PerAccount: ratelimit.Limit{Rate: 1000, Period: time.Hour}, FailedAuthPerIP: ratelimit.Limit{Rate: 4, Period: time.Hour}}
+		}))
+	madeUp := func(i int) string { return fmt.Sprintf("%s%08dxxxxxxxxxxxxxxxxxxxxxxxxxx", leads.APIKeyPrefix, i) }
+	lookups.Store(0)
+	for i := range 4 {
+		method, path, body := "GET", "/teams", any(nil)
+		if i%2 == 1 {
+			method, path, body = "POST", "/leads", f.westLead(nil)
+		}
+		res := f.call("", method, path, body, "Authorization", "Bearer "+madeUp(i))
+		require.Equal(t, http.StatusUnauthorized, res.status, "%s", res.body)
+	}
+	require.Empty(t, rec.keys, "made-up keys are not kept by the limiter")
+	require.EqualValues(t, 4, lookups.Load())
+
+	// The client's failed authentications are spent: refused, unread.
+	for _, tc := range []struct{ method, path string }{{"GET", "/teams"}, {"POST", "/leads"}, {"POST", "/leads?dryrun=1"}} {
+		res := f.call("", tc.method, tc.path, f.westLead(nil), "Authorization", "Bearer "+madeUp(99))
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s %s: %s", tc.method, tc.path, res.body)
+		require.Equal(t, httpapi.CodeRateLimited, res.code(t))
+		require.Equal(t, "client IP (failed authentication)", res.json(t)["details"].(map[string]any)["scope"])
+		require.Equal(t, "900", res.header.Get("Retry-After"))
+	}
+	require.EqualValues(t, 4, lookups.Load(), "refused before any database read")
+
+	// Authenticated keys are charged, each by its own allowance.
+	other := newFixture(t, f.backend, withStore(func(s leads.Store) leads.Store { return credentialCounter{s, &lookups} }),
+		withConfig(func(c *httpapi.Config) {
+			c.RateLimits = httpapi.RateLimits{Limiter: rec, PerKey: ratelimit.Limit{Rate: 2, Period: time.Hour}}
+		}))
+	require.Equal(t, http.StatusCreated, other.call("agent", "POST", "/leads", other.westLead(nil)).status)
+	require.Equal(t, http.StatusOK, other.call("agent", "GET", "/teams", nil).status)
+	res := other.call("agent", "GET", "/teams", nil)
+	require.Equal(t, http.StatusTooManyRequests, res.status)
+	require.Equal(t, "API key", res.json(t)["details"].(map[string]any)["scope"])
+	require.Len(t, rec.keys, 3)
+	for _, k := range rec.keys {
+		require.Equal(t, "key:"+leads.HashAPIKey(other.keys["agent"]), k)
+	}
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -31,7 +30,7 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.limitKey(w, req.Request, cred.Secret); err != nil {
+	if err := s.checkClient(w, req.Request); err != nil {
 		return err
 	}
 	ctx := req.Context()
@@ -42,17 +41,17 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		err = decodeJSON(req.Request, &in)
 	}
 	if err != nil {
-		return s.refuseAs(ctx, cred, err)
+		return s.refuseAs(w, req.Request, cred, err)
 	}
 	res, actor, err := s.svc.CreateWithCredentials(ctx, cred, in, leads.CreateOptions{
 		SkipTeamAndSourceRequirement: skip,
 		IdempotencyKey:               req.Header.Get("Idempotency-Key"),
 		DryRun:                       dryRun,
-		Admit:                        s.admitAccount(w, req.Request),
+		Admit:                        s.admit(w, req.Request, cred.Secret),
 	})
 	withActor(ctx, actor)
 	if err != nil {
-		return err
+		return s.noteAuthFailure(req.Request, err)
 	}
 	if dryRun {
 		writeJSON(w, http.StatusOK, dryRunResult{DryRun: true, Lead: res.Lead, Assignment: res.Assignment})
@@ -75,25 +74,29 @@ func (s *Server) refuseAuthenticated(w http.ResponseWriter, r *http.Request, err
 	if cerr != nil {
 		return cerr
 	}
-	if lerr := s.limitKey(w, r, cred.Secret); lerr != nil {
+	if lerr := s.checkClient(w, r); lerr != nil {
 		return lerr
 	}
-	return s.refuseAs(r.Context(), cred, err)
+	return s.refuseAs(w, r, cred, err)
 }
 
-// refuseAs returns err once cred, already charged to its key's rate limit,
-// is known good; else the authentication error.
-func (s *Server) refuseAs(ctx context.Context, cred leads.Credentials, err error) error {
+// refuseAs returns err once cred is known good, charged to its key's and
+// account's rate limits; else the authentication or rate limit error.
+func (s *Server) refuseAs(w http.ResponseWriter, r *http.Request, cred leads.Credentials, err error) error {
 	if leads.ErrorCode(err) == CodeRequestTimeout {
 		// The connection is spent (its context canceled): authenticating
 		// would fail for that reason and hide the client's.
 		return err
 	}
+	ctx := r.Context()
 	actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
 	if aerr != nil {
-		return aerr
+		return s.noteAuthFailure(r, aerr)
 	}
 	withActor(ctx, actor)
+	if lerr := s.limitAuthenticated(w, r, cred.Secret, actor.AccountID); lerr != nil {
+		return lerr
+	}
 	return err
 }
 

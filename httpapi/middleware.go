@@ -199,14 +199,14 @@ func (s *Server) authenticate(next bunrouter.HandlerFunc) bunrouter.HandlerFunc 
 		if err != nil {
 			return err
 		}
-		if err := s.limitKey(w, req.Request, cred.Secret); err != nil {
+		if err := s.checkClient(w, req.Request); err != nil {
 			return err
 		}
 		actor, err := s.svc.Authenticate(req.Context(), cred.Secret, cred.AccountID)
 		if err != nil {
-			return err
+			return s.noteAuthFailure(req.Request, err)
 		}
-		if err := s.limitAccount(w, req.Request, actor.AccountID); err != nil {
+		if err := s.limitAuthenticated(w, req.Request, cred.Secret, actor.AccountID); err != nil {
 			return err
 		}
 		actor.Request = cred.Request

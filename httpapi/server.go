@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/ratelimit"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless configured:
@@ -57,6 +58,9 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	outages *outageLog
+	// authFailures counts failed authentications per client IP; nil when
+	// they are not limited.
+	authFailures *ratelimit.Memory
 	// allow lists each route's path with the methods it serves, for the
 	// Allow header of a 405.
 	allow []allowance
@@ -108,7 +112,13 @@ func New(svc *leads.Service, cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
+	if cfg.RateLimits.FailedAuthPerIP.IsZero() && cfg.RateLimits.Limiter != nil {
+		cfg.RateLimits.FailedAuthPerIP = cfg.RateLimits.PerKey
+	}
 	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, outages: &outageLog{log: cfg.Logger, now: time.Now}}
+	if !cfg.RateLimits.FailedAuthPerIP.IsZero() {
+		s.authFailures = ratelimit.NewMemory()
+	}
 
 	router := bunrouter.New(
 		bunrouter.Use(s.renderErrors),
