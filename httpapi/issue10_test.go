@@ -171,6 +171,8 @@ func TestIssue10_19_JSONTextAndKeysExact(t *testing.T) {
 			{"case variant on create", "POST", "/leads", `{"teamId":` + west + `,"TeamId":2,"leadSourceId":` + src + `,"firstName":"A","lastName":"L"}`, "TeamId", "Unknown field"},
 			{"case variant alone", "POST", "/leads", `{"FirstName":"A","lastName":"L","teamId":` + west + `,"leadSourceId":` + src + `}`, "FirstName", "Unknown field"},
 			{"case variant on patch", "PATCH", leadPath, `{"teamId":` + west + `,"TeamId":2}`, "TeamId", "Unknown field"},
+			{"duplicate key", "POST", "/leads", `{"teamId":` + west + `,"teamId":2,"leadSourceId":` + src + `,"firstName":"A","lastName":"L"}`, "teamId", "Duplicate field"},
+			{"duplicate metadata key", "PATCH", leadPath, `{"metadata":{"a":1,"a":2}}`, "metadata.a", "Duplicate field"},
 			{"case variant of a team", "PATCH", "/teams/" + west, `{"Name":"x"}`, "Name", "Unknown field"},
 			{"case variant nested", "POST", "/rotations", `{"name":"R","members":[{"User":"ana@example.com"}]}`, "members.User", "Unknown field"},
 			{"case variant embedded", "POST", "/rotations/1/members", `{"user":"ben@example.com","Position":0}`, "Position", "Unknown field"},

@@ -91,9 +91,10 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // checkExact walks a body that decoded into a value of type t and refuses
 // what encoding/json lets through: text that is not valid UTF-8 (raw bytes,
-// or an escaped lone surrogate), which it would store as U+FFFD; and a key
-// that matches a struct field only case-insensitively ({"TeamId":2} would
-// set teamId), an unknown field here. Each is a VALIDATION_ERROR naming the
+// or an escaped lone surrogate), which it would store as U+FFFD; a key that
+// matches a struct field only case-insensitively ({"TeamId":2} would set
+// teamId), an unknown field here; and a key given twice in one object, of
+// which it would silently keep the last. Each is a VALIDATION_ERROR naming the
 // field by its path ("metadata.utm.source").
 func checkExact(body []byte, t reflect.Type) error {
 	w := exactWalker{dec: json.NewDecoder(bytes.NewReader(body)), body: body}
@@ -144,6 +145,7 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 	if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType) {
 		fields = jsonFields(t)
 	}
+	seen := map[string]bool{}
 	for w.dec.More() {
 		start := w.dec.InputOffset()
 		tok, err := w.dec.Token()
@@ -158,6 +160,11 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 		if err := checkText(w.body[start:w.dec.InputOffset()], name); err != nil {
 			return err
 		}
+		if seen[key] {
+			// encoding/json keeps the last: the first would be ignored.
+			return leads.ValidationError(leads.FieldError{Field: name, Message: "Duplicate field"})
+		}
+		seen[key] = true
 		var elem reflect.Type
 		switch {
 		case fields != nil:
