@@ -45,7 +45,8 @@ type Config struct {
 	// then answers 200 with status "degraded".
 	Degraded map[string]Check
 	// RequestTimeout bounds the work of each request; one that runs out
-	// answers 503 SERVICE_UNAVAILABLE. Zero: no bound.
+	// answers 503 SERVICE_UNAVAILABLE, or 408 REQUEST_TIMEOUT when it ran
+	// out waiting for the client's body. Zero: no bound.
 	RequestTimeout time.Duration
 	// RateLimits limits the requests of API keys and accounts.
 	RateLimits RateLimits
