@@ -19,6 +19,7 @@ FUZZPARALLEL ?= 1
 FUZZ_TARGETS = \
 	./httpapi:FuzzCreateBody \
 	./httpapi:FuzzListQuery \
+	./httpapi:FuzzRequestLine \
 	./leads:FuzzCursor \
 	./rotation:FuzzLuaMatchesPure
 

@@ -57,7 +57,7 @@ func TestSecretsStayOutOfLogsAndAudit(t *testing.T) {
 			return res
 		}
 		send("a read", 200, "admin", "GET", "/teams", nil)
-		send("the key in the query string", 200, "admin", "GET", "/teams?api_key="+admin, nil)
+		send("the key in the query string, refused", 400, "admin", "GET", "/teams?api_key="+admin, nil)
 		send("no x-account-id", 400, "admin", "GET", "/teams", nil, "x-account-id", "")
 		send("not a bearer token", 401, "", "GET", "/teams", nil, "Authorization", "Token "+admin)
 		send("a key without a scheme", 401, "", "GET", "/teams", nil, "Authorization", admin)

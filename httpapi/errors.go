@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -26,6 +25,8 @@ const (
 	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	// CodeConfirmationRequired: a destructive request lacks ?confirm=true.
 	CodeConfirmationRequired = "CONFIRMATION_REQUIRED"
+	// CodeRequestTimeout: the client did not send its body in time.
+	CodeRequestTimeout = "REQUEST_TIMEOUT"
 )
 
 // statusByCode is the one table from error codes to HTTP statuses. A code
@@ -60,6 +61,7 @@ var statusByCode = map[string]int{
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	CodeConfirmationRequired: http.StatusBadRequest,
+	CodeRequestTimeout:       http.StatusRequestTimeout,
 	CodeRateLimited:          http.StatusTooManyRequests,
 }
 
@@ -97,14 +99,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Error: leads.ErrorMessage(err), Code: leads.ErrorCode(err), Details: leads.ErrorDetails(err)}
 	if status >= http.StatusInternalServerError {
 		id := requestID(r.Context())
-		level := slog.LevelError
 		if status == http.StatusServiceUnavailable {
-			// An outage, not a bug: the client is told when to retry.
-			level = slog.LevelWarn
+			// An outage, not a bug: the client is told when to retry, and
+			// the outage is logged once, not per request.
 			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
+			s.outages.failed(r.Context(), id, r.Method, r.URL.Path, err)
+		} else {
+			s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		}
-		s.log.Log(r.Context(), level, "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		body.Details = map[string]any{"requestId": id}
+	}
+	if status == http.StatusRequestTimeout {
+		// The rest of the body may still come: it is not read.
+		w.Header().Set("Connection", "close")
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="leadrotor"`)
@@ -122,10 +129,18 @@ func (s *Server) renderErrors(next bunrouter.HandlerFunc) bunrouter.HandlerFunc 
 	}
 }
 
-func (s *Server) notFound(http.ResponseWriter, bunrouter.Request) error {
+// notFound answers 404 for a path no route has, and 405 for one a route
+// has that bunrouter did not match with another method (see allowed).
+func (s *Server) notFound(w http.ResponseWriter, req bunrouter.Request) error {
+	if s.allowed(req.Request) != "" {
+		return s.methodNotAllowed(w, req)
+	}
 	return leads.Errorf(leads.CodeNotFound, "no such route")
 }
 
-func (s *Server) methodNotAllowed(http.ResponseWriter, bunrouter.Request) error {
+// methodNotAllowed answers 405 with the Allow header that RFC 9110 requires:
+// the methods the route serves.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header().Set("Allow", s.allowed(req.Request))
 	return leads.Errorf(CodeMethodNotAllowed, "method not allowed on this route")
 }

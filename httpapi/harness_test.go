@@ -237,6 +237,15 @@ func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if res.StatusCode == http.StatusMethodNotAllowed {
 		return res, nil // the router's answer, not an operation's
 	}
+	if req.Method == http.MethodHead {
+		// HEAD is GET without a body: the GET must be documented.
+		get := req.Clone(context.Background())
+		get.Method = http.MethodGet
+		if _, _, err := c.router.FindRoute(get); err != nil && res.StatusCode != http.StatusNotFound {
+			c.t.Errorf("contract: HEAD %s answered %d but GET is not documented: %v", req.URL.Path, res.StatusCode, err)
+		}
+		return res, nil
+	}
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
 		if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusMethodNotAllowed {

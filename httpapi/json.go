@@ -2,43 +2,53 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// writeJSON writes v as the response body with status.
+// requestTimeout refuses a request whose client did not send its body in
+// time (the server's read timeout or the request timeout ran out).
+func requestTimeout() error {
+	return leads.Errorf(CodeRequestTimeout, "the request body did not arrive in time")
+}
+
+// writeJSON writes v as the response body with status. HTML is not escaped:
+// the body is JSON, never HTML, and "Bearer <key>" must read as written.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // decodeJSON reads one JSON object from the request body into dst. Unknown
 // fields and values of the wrong type are VALIDATION_ERRORs naming the
 // field; a body that is not JSON is INVALID_JSON; one over the limit is
-// PAYLOAD_TOO_LARGE. Numbers inside free-form objects stay exact.
+// PAYLOAD_TOO_LARGE; one the client is too slow to send is REQUEST_TIMEOUT.
+// Numbers inside free-form objects stay exact.
 func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return leads.Errorf(CodeUnsupportedMediaType, "Content-Type must be application/json")
 		}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &leads.Error{Code: CodePayloadTooLarge, Message: "request body too large",
-				Details: map[string]any{"limit": tooLarge.Limit}}
-		}
-		return leads.Errorf(CodeInvalidJSON, "could not read request body")
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return leads.Errorf(CodeInvalidJSON, "request body is empty; a JSON object is expected")
@@ -52,7 +62,211 @@ func decodeJSON(r *http.Request, dst any) error {
 	if dec.More() {
 		return leads.Errorf(CodeInvalidJSON, "request body holds more than one JSON value")
 	}
+	return checkExact(body, reflect.TypeOf(dst))
+}
+
+// readBody reads the request body within the body limit: PAYLOAD_TOO_LARGE
+// past it, REQUEST_TIMEOUT when the client is too slow to send it.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		var netErr net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, &leads.Error{Code: CodePayloadTooLarge, Message: "request body too large",
+				Details: map[string]any{"limit": tooLarge.Limit}}
+		case errors.As(err, &netErr) && netErr.Timeout():
+			return nil, requestTimeout()
+		}
+		return nil, leads.Errorf(CodeInvalidJSON, "could not read request body")
+	}
+	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		// The request's time went on waiting for its body: the client was
+		// slow, not a dependency, and nothing is left to do the work in.
+		return nil, requestTimeout()
+	}
+	return body, nil
+}
+
+// checkExact walks a body that decoded into a value of type t and refuses
+// what encoding/json lets through: text that is not valid UTF-8 (raw bytes,
+// or an escaped lone surrogate), which it would store as U+FFFD; a key that
+// matches a struct field only case-insensitively ({"TeamId":2} would set
+// teamId), an unknown field here; and a key given twice in one object, of
+// which it would silently keep the last. Each is a VALIDATION_ERROR naming the
+// field by its path ("metadata.utm.source").
+func checkExact(body []byte, t reflect.Type) error {
+	w := exactWalker{dec: json.NewDecoder(bytes.NewReader(body)), body: body}
+	w.dec.UseNumber()
+	return w.value(t, "")
+}
+
+type exactWalker struct {
+	dec  *json.Decoder
+	body []byte
+}
+
+// value checks the next JSON value, to be decoded into t (nil: anything).
+func (w *exactWalker) value(t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	start := w.dec.InputOffset()
+	tok, err := w.dec.Token()
+	if err != nil {
+		return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON")
+	}
+	switch tok := tok.(type) {
+	case string:
+		return checkText(w.body[start:w.dec.InputOffset()], path)
+	case json.Delim:
+		if tok == '[' {
+			var elem reflect.Type
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+				elem = t.Elem()
+			}
+			for w.dec.More() {
+				if err := w.value(elem, path); err != nil {
+					return err
+				}
+			}
+			_, _ = w.dec.Token() // ]
+			return nil
+		}
+		return w.object(t, path)
+	}
 	return nil
+}
+
+// object checks the members of an object whose { was just read.
+func (w *exactWalker) object(t reflect.Type, path string) error {
+	var fields map[string]reflect.Type
+	if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType) {
+		fields = jsonFields(t)
+	}
+	seen := map[string]bool{}
+	for w.dec.More() {
+		start := w.dec.InputOffset()
+		tok, err := w.dec.Token()
+		if err != nil {
+			return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON")
+		}
+		key, _ := tok.(string)
+		name := key
+		if path != "" {
+			name = path + "." + key
+		}
+		if err := checkText(w.body[start:w.dec.InputOffset()], name); err != nil {
+			return err
+		}
+		if seen[key] {
+			// encoding/json keeps the last: the first would be ignored.
+			return leads.ValidationError(leads.FieldError{Field: name, Message: "Duplicate field"})
+		}
+		seen[key] = true
+		var elem reflect.Type
+		switch {
+		case fields != nil:
+			ft, ok := fields[key]
+			if !ok {
+				return leads.ValidationError(leads.FieldError{Field: name, Message: "Unknown field"})
+			}
+			elem = ft
+		case t != nil && t.Kind() == reflect.Map:
+			elem = t.Elem()
+		}
+		if err := w.value(elem, name); err != nil {
+			return err
+		}
+	}
+	_, _ = w.dec.Token() // }
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// jsonFields maps the JSON names of t's fields, as encoding/json spells
+// them (embedded structs' fields promoted), to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					if _, ok := fields[k]; !ok {
+						fields[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = ft
+	}
+	return fields
+}
+
+// checkText refuses a JSON string token (raw, possibly after a separator)
+// that holds bytes that are not UTF-8 or a \uXXXX escape of a surrogate
+// that is not half of a pair.
+func checkText(raw []byte, field string) error {
+	bad := leads.ValidationError(leads.FieldError{Field: field,
+		Message: "Must be valid UTF-8 text (invalid bytes and unpaired surrogate escapes are refused)"})
+	if !utf8.Valid(raw) {
+		return bad
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		// raw[i] is the u of \uXXXX.
+		r := hexRune(raw[i+1:])
+		if !utf16.IsSurrogate(r) {
+			i += 4
+			continue
+		}
+		// A high surrogate must be followed by \uXXXX holding a low one.
+		if r >= 0xdc00 || len(raw) < i+11 || raw[i+5] != '\\' || raw[i+6] != 'u' {
+			return bad
+		}
+		if low := hexRune(raw[i+7:]); low < 0xdc00 || low > 0xdfff {
+			return bad
+		}
+		i += 10
+	}
+	return nil
+}
+
+// hexRune reads the four hex digits of a \uXXXX escape; -1 if they are
+// not.
+func hexRune(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	if err != nil {
+		return -1
+	}
+	return rune(n)
 }
 
 // jsonError explains a decoding failure, field by field where it can.

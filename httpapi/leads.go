@@ -30,7 +30,7 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.limitKey(w, req.Request, cred.Secret); err != nil {
+	if err := s.checkClient(w, req.Request); err != nil {
 		return err
 	}
 	ctx := req.Context()
@@ -41,23 +41,17 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		err = decodeJSON(req.Request, &in)
 	}
 	if err != nil {
-		// A bad request from someone who may not make it is refused as such.
-		actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
-		if aerr != nil {
-			return aerr
-		}
-		withActor(ctx, actor)
-		return err
+		return s.refuseAs(w, req.Request, cred, err)
 	}
 	res, actor, err := s.svc.CreateWithCredentials(ctx, cred, in, leads.CreateOptions{
 		SkipTeamAndSourceRequirement: skip,
 		IdempotencyKey:               req.Header.Get("Idempotency-Key"),
 		DryRun:                       dryRun,
-		Admit:                        s.admitAccount(w, req.Request),
+		Admit:                        s.admit(w, req.Request, cred.Secret),
 	})
 	withActor(ctx, actor)
 	if err != nil {
-		return err
+		return s.noteAuthFailure(req.Request, err)
 	}
 	if dryRun {
 		writeJSON(w, http.StatusOK, dryRunResult{DryRun: true, Lead: res.Lead, Assignment: res.Assignment})
@@ -70,6 +64,40 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	}
 	writeJSON(w, http.StatusCreated, res.Lead)
 	return nil
+}
+
+// refuseAuthenticated returns err, the refusal of a request to a route that
+// authenticates itself (POST /leads), once its credentials are checked: a
+// bad request from someone who may not make it is refused as such.
+func (s *Server) refuseAuthenticated(w http.ResponseWriter, r *http.Request, err error) error {
+	cred, cerr := s.credentials(r)
+	if cerr != nil {
+		return cerr
+	}
+	if lerr := s.checkClient(w, r); lerr != nil {
+		return lerr
+	}
+	return s.refuseAs(w, r, cred, err)
+}
+
+// refuseAs returns err once cred is known good, charged to its key's and
+// account's rate limits; else the authentication or rate limit error.
+func (s *Server) refuseAs(w http.ResponseWriter, r *http.Request, cred leads.Credentials, err error) error {
+	if leads.ErrorCode(err) == CodeRequestTimeout {
+		// The connection is spent (its context canceled): authenticating
+		// would fail for that reason and hide the client's.
+		return err
+	}
+	ctx := r.Context()
+	actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
+	if aerr != nil {
+		return s.noteAuthFailure(r, aerr)
+	}
+	withActor(ctx, actor)
+	if lerr := s.limitAuthenticated(w, r, cred.Secret, actor.AccountID); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // getLead is GET /leads/{id}: the lead with its audit log, oldest first.

@@ -89,6 +89,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &logInfo{}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logInfoKey, info)))
+		if rec.status < http.StatusInternalServerError && info.account != "" {
+			s.outages.answered(r.Context())
+		}
 		level := slogLevel(rec.status)
 		s.log.Log(r.Context(), level, "request",
 			"request_id", requestID(r.Context()),
@@ -150,6 +153,24 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 	})
 }
 
+// withRoutablePath answers 404 for a path that holds a control character
+// (sent escaped: %00, %0A …). No route has one and no name or id can; and
+// bunrouter indexes an empty table when a segment starts with a NUL byte
+// where only a parameter can follow (/leads/%00 panicked), so such a path
+// never reaches the router.
+func (s *Server) withRoutablePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.ContainsFunc(r.URL.Path, isControl) || strings.ContainsFunc(r.URL.RawPath, isControl) {
+			s.writeError(w, r, leads.Errorf(leads.CodeNotFound, "no such route"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isControl reports whether c is an ASCII control character.
+func isControl(c rune) bool { return c < 0x20 || c == 0x7f }
+
 // credentials reads what a request presents: 401 without an API key, 400
 // without x-account-id; and what the audit log keeps of the request.
 func (s *Server) credentials(r *http.Request) (leads.Credentials, error) {
@@ -178,14 +199,14 @@ func (s *Server) authenticate(next bunrouter.HandlerFunc) bunrouter.HandlerFunc 
 		if err != nil {
 			return err
 		}
-		if err := s.limitKey(w, req.Request, cred.Secret); err != nil {
+		if err := s.checkClient(w, req.Request); err != nil {
 			return err
 		}
 		actor, err := s.svc.Authenticate(req.Context(), cred.Secret, cred.AccountID)
 		if err != nil {
-			return err
+			return s.noteAuthFailure(req.Request, err)
 		}
-		if err := s.limitAccount(w, req.Request, actor.AccountID); err != nil {
+		if err := s.limitAuthenticated(w, req.Request, cred.Secret, actor.AccountID); err != nil {
 			return err
 		}
 		actor.Request = cred.Request
@@ -276,9 +297,11 @@ func sanitizeHeaders(h http.Header, secret string) map[string]string {
 	return out
 }
 
-// slogLevel logs server errors as errors, the rest as information.
+// slogLevel logs server errors as errors, the rest as information. A 503
+// is an outage of a dependency, not an error of the server's own, and the
+// outage log reports it once.
 func slogLevel(status int) slog.Level {
-	if status >= http.StatusInternalServerError {
+	if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
 		return slog.LevelError
 	}
 	return slog.LevelInfo

@@ -21,8 +21,14 @@ type RateLimits struct {
 	// limits between every server using the same Redis.
 	Limiter ratelimit.Limiter
 	// PerKey limits each API key, PerAccount each account (all its keys
-	// together); zero limits nothing.
+	// together); zero limits nothing. Only keys that authenticate are
+	// charged, so that made-up keys cost the limiter nothing.
 	PerKey, PerAccount ratelimit.Limit
+	// FailedAuthPerIP limits the failed authentications (unknown or revoked
+	// keys) of each client IP, in this process; past it, the client's
+	// requests are refused before any database read. Zero: PerKey, when a
+	// Limiter is set.
+	FailedAuthPerIP ratelimit.Limit
 }
 
 // Rate limit headers, on every response of a limited route.
@@ -32,10 +38,12 @@ const (
 	headerReset     = "X-RateLimit-Reset"
 )
 
-// limitKey charges a request to its API key before the key is checked, so
-// that a client hammering with one key is refused without a database read.
-// The allowance is named by the secret's hash: a made-up key sharing a real
-// key's public prefix does not eat into the real key's allowance.
+// limitKey charges an authenticated request to its API key. The allowance
+// is named by the secret's hash: a made-up key sharing a real key's public
+// prefix cannot eat into the real key's allowance. Keys are charged only
+// once they authenticate: an allowance kept for every made-up key of a
+// flood cost memory for a whole period (0.7 KB each, 1.5 GB an hour at a
+// /h limit); failed authentications are limited per client IP instead.
 func (s *Server) limitKey(w http.ResponseWriter, r *http.Request, secret string) error {
 	return s.charge(w, r, "key:"+leads.HashAPIKey(secret), s.cfg.RateLimits.PerKey, "API key")
 }
@@ -43,6 +51,44 @@ func (s *Server) limitKey(w http.ResponseWriter, r *http.Request, secret string)
 // limitAccount charges an authenticated request to its account.
 func (s *Server) limitAccount(w http.ResponseWriter, r *http.Request, accountID string) error {
 	return s.charge(w, r, "account:"+accountID, s.cfg.RateLimits.PerAccount, "account")
+}
+
+// limitAuthenticated charges an authenticated request to its key, then to
+// its account.
+func (s *Server) limitAuthenticated(w http.ResponseWriter, r *http.Request, secret, accountID string) error {
+	if err := s.limitKey(w, r, secret); err != nil {
+		return err
+	}
+	return s.limitAccount(w, r, accountID)
+}
+
+// failedAuthScope names the per-IP limit of failed authentications.
+const failedAuthScope = "client IP (failed authentication)"
+
+// checkClient refuses, before the key is looked up, a client IP whose
+// failed authentications spent their allowance; it charges nothing.
+func (s *Server) checkClient(w http.ResponseWriter, r *http.Request) error {
+	if s.authFailures == nil {
+		return nil
+	}
+	l := s.cfg.RateLimits.FailedAuthPerIP
+	res := s.authFailures.Peek("ip:"+s.clientIP(r), l)
+	if res.Allowed {
+		return nil
+	}
+	retry := max(1, seconds(res.RetryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	return &leads.Error{Code: CodeRateLimited, Message: fmt.Sprintf("too many failed authentications from this client: the limit is %s", l),
+		Details: map[string]any{"scope": failedAuthScope, "limit": l.String(), "retryAfter": retry}}
+}
+
+// noteAuthFailure charges a failed authentication (err UNAUTHENTICATED) to
+// the client's IP, and returns err.
+func (s *Server) noteAuthFailure(r *http.Request, err error) error {
+	if s.authFailures != nil && leads.ErrorCode(err) == leads.CodeUnauthenticated {
+		_, _ = s.authFailures.Allow(r.Context(), "ip:"+s.clientIP(r), s.cfg.RateLimits.FailedAuthPerIP)
+	}
+	return err
 }
 
 // charge takes one request from key's allowance under l. It sets the
@@ -78,13 +124,13 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request, key string, l ra
 // seconds rounds up to whole seconds.
 func seconds(f float64) int { return int(math.Ceil(f)) }
 
-// admitAccount is the hook through which POST /leads, which authenticates
-// inside the service, charges the account once the key is known.
-func (s *Server) admitAccount(w http.ResponseWriter, r *http.Request) func(context.Context, leads.Actor) error {
-	if s.cfg.RateLimits.Limiter == nil || s.cfg.RateLimits.PerAccount.IsZero() {
+// admit is the hook through which POST /leads, which authenticates inside
+// the service, charges the key and the account once the key is known.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, secret string) func(context.Context, leads.Actor) error {
+	if s.cfg.RateLimits.Limiter == nil {
 		return nil
 	}
 	return func(_ context.Context, actor leads.Actor) error {
-		return s.limitAccount(w, r, actor.AccountID)
+		return s.limitAuthenticated(w, r, secret, actor.AccountID)
 	}
 }

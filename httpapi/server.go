@@ -10,12 +10,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bunrouter"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/ratelimit"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless configured:
@@ -43,7 +45,8 @@ type Config struct {
 	// then answers 200 with status "degraded".
 	Degraded map[string]Check
 	// RequestTimeout bounds the work of each request; one that runs out
-	// answers 503 SERVICE_UNAVAILABLE. Zero: no bound.
+	// answers 503 SERVICE_UNAVAILABLE, or 408 REQUEST_TIMEOUT when it ran
+	// out waiting for the client's body. Zero: no bound.
 	RequestTimeout time.Duration
 	// RateLimits limits the requests of API keys and accounts.
 	RateLimits RateLimits
@@ -55,6 +58,49 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+	outages *outageLog
+	// authFailures counts failed authentications per client IP; nil when
+	// they are not limited.
+	authFailures *ratelimit.Memory
+	// allow lists each route's path with the methods it serves, for the
+	// Allow header of a 405.
+	allow []allowance
+}
+
+// allowance is a route's path, split at its slashes, and the methods it
+// serves as the Allow header lists them.
+type allowance struct {
+	segments []string
+	methods  string
+}
+
+// allowed returns the methods the route of r's path serves, "" when no
+// route has that path. bunrouter says 404 instead of 405 for a wrong method
+// on a path with a parameter before its last segment
+// (/rotations/1/members/x), so the routes are matched here, the way
+// bunrouter matches them: a parameter matches one non-empty segment.
+func (s *Server) allowed(r *http.Request) string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	segments := strings.Split(path, "/")
+	for _, a := range s.allow {
+		if len(a.segments) != len(segments) {
+			continue
+		}
+		match := true
+		for i, seg := range a.segments {
+			if seg != segments[i] && (!strings.HasPrefix(seg, ":") || segments[i] == "") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return a.methods
+		}
+	}
+	return ""
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -67,23 +113,42 @@ func New(svc *leads.Service, cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger}
+	if cfg.RateLimits.FailedAuthPerIP.IsZero() && cfg.RateLimits.Limiter != nil {
+		cfg.RateLimits.FailedAuthPerIP = cfg.RateLimits.PerKey
+	}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, outages: &outageLog{log: cfg.Logger, now: time.Now}}
+	if !cfg.RateLimits.FailedAuthPerIP.IsZero() {
+		s.authFailures = ratelimit.NewMemory()
+	}
 
 	router := bunrouter.New(
 		bunrouter.Use(s.renderErrors),
 		bunrouter.WithNotFoundHandler(s.notFound),
 		bunrouter.WithMethodNotAllowedHandler(s.renderErrors(s.methodNotAllowed)),
 	)
+	methods := map[string][]string{}
 	for _, rt := range s.routes() {
-		h := rt.handler
-		if rt.auth {
+		// The query string is checked once the caller is known: auth
+		// errors come first.
+		h := s.withQuery(rt, rt.handler)
+		if rt.auth == authKey {
 			h = s.authenticate(h)
 		}
 		router.Handle(rt.method, rt.path, h)
+		methods[rt.path] = append(methods[rt.path], rt.method)
+		if rt.method == http.MethodGet {
+			// HEAD is GET without the body, which net/http drops.
+			router.Handle(http.MethodHead, rt.path, h)
+			methods[rt.path] = append(methods[rt.path], http.MethodHead)
+		}
+	}
+	for path, ms := range methods {
+		slices.Sort(ms)
+		s.allow = append(s.allow, allowance{strings.Split(path, "/"), strings.Join(ms, ", ")})
 	}
 	// Outermost first: every request, even one no route matches, gets an id,
 	// a log line, panic recovery and the body limit.
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecovery(s.withTimeout(s.withBodyLimit(router)))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecovery(s.withTimeout(s.withBodyLimit(s.withRoutablePath(router))))))
 	return s
 }
 
@@ -94,51 +159,71 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // cannot be added without being documented.
 type route struct {
 	method, path string
-	// auth routes need an API key and x-account-id.
-	auth    bool
-	handler bunrouter.HandlerFunc
+	auth         authMode
+	handler      bunrouter.HandlerFunc
+	// query lists the query parameters the route takes; any other is
+	// refused, so that a misspelt one is not silently ignored.
+	query []string
 }
 
+// authMode says who may call a route.
+type authMode int
+
+const (
+	// public routes need no credentials.
+	public authMode = iota
+	// authKey routes need an API key and x-account-id, checked before the
+	// handler runs.
+	authKey
+	// selfAuth routes need them too, but authenticate inside the handler
+	// (see createLead); a request refused before is refused as authKey's.
+	selfAuth
+)
+
 func (s *Server) routes() []route {
+	// The query parameters of routes that share them.
+	createQuery := []string{"skipTeamAndSourceRequirement", "dryRun"}
+	updateQuery := []string{"skipTeamAndSourceRequirement"}
+	windowQuery := []string{"from", "to"}
 	return []route{
-		{http.MethodGet, "/healthz", false, s.healthz},
-		{http.MethodGet, "/readyz", false, s.readyz},
-		{http.MethodGet, "/openapi.yaml", false, s.openAPI},
-		{http.MethodPost, "/leads", false, s.createLead}, // authenticates itself, see createLead
-		{http.MethodGet, "/leads", true, s.listLeads},
-		{http.MethodGet, "/leads/:id", true, s.getLead},
-		{http.MethodPatch, "/leads/:id", true, s.updateLead},
-		{http.MethodPut, "/leads/:id", true, s.updateLead},
-		{http.MethodDelete, "/leads/:id", true, s.deleteLead},
-		{http.MethodPost, "/leads/:id/assign", true, s.assignLead},
-		{http.MethodGet, "/audit", true, s.listAudit},
-		{http.MethodPost, "/teams", true, s.createTeam},
-		{http.MethodGet, "/teams", true, s.listTeams},
-		{http.MethodGet, "/teams/:id", true, s.getTeam},
-		{http.MethodPatch, "/teams/:id", true, s.updateTeam},
-		{http.MethodDelete, "/teams/:id", true, s.deleteTeam},
-		{http.MethodGet, "/teams/:id/stats", true, s.teamStats},
-		{http.MethodPost, "/teams/:id/lead-sources", true, s.createLeadSource},
-		{http.MethodGet, "/teams/:id/lead-sources", true, s.listLeadSources},
-		{http.MethodPatch, "/lead-sources/:id", true, s.updateLeadSource},
-		{http.MethodDelete, "/lead-sources/:id", true, s.deleteLeadSource},
-		{http.MethodPost, "/rotations", true, s.createRotation},
-		{http.MethodGet, "/rotations", true, s.listRotations},
-		{http.MethodGet, "/rotations/:id", true, s.getRotation},
-		{http.MethodPut, "/rotations/:id", true, s.replaceRotation},
-		{http.MethodPatch, "/rotations/:id", true, s.patchRotation},
-		{http.MethodDelete, "/rotations/:id", true, s.deleteRotation},
-		{http.MethodPost, "/rotations/:id/members", true, s.addRotationMember},
-		{http.MethodPatch, "/rotations/:id/members/:user", true, s.patchRotationMember},
-		{http.MethodDelete, "/rotations/:id/members/:user", true, s.removeRotationMember},
-		{http.MethodGet, "/rotations/:id/next", true, s.nextTurns},
-		{http.MethodGet, "/rotations/:id/stats", true, s.rotationStats},
-		{http.MethodGet, "/account", true, s.getAccount},
-		{http.MethodPatch, "/account", true, s.updateAccount},
-		{http.MethodGet, "/members", true, s.listMembers},
-		{http.MethodPost, "/members", true, s.addMember},
-		{http.MethodPatch, "/members/:email", true, s.updateMember},
-		{http.MethodDelete, "/members/:email", true, s.removeMember},
+		{http.MethodGet, "/healthz", public, s.healthz, nil},
+		{http.MethodGet, "/readyz", public, s.readyz, nil},
+		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
+		{http.MethodPost, "/leads", selfAuth, s.createLead, createQuery}, // authenticates itself, see createLead
+		{http.MethodGet, "/leads", authKey, s.listLeads, listQuery()},
+		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},
+		{http.MethodPatch, "/leads/:id", authKey, s.updateLead, updateQuery},
+		{http.MethodPut, "/leads/:id", authKey, s.updateLead, updateQuery},
+		{http.MethodDelete, "/leads/:id", authKey, s.deleteLead, []string{"confirm"}},
+		{http.MethodPost, "/leads/:id/assign", authKey, s.assignLead, nil},
+		{http.MethodGet, "/audit", authKey, s.listAudit, []string{"leadId", "event", "limit", "cursor"}},
+		{http.MethodPost, "/teams", authKey, s.createTeam, nil},
+		{http.MethodGet, "/teams", authKey, s.listTeams, nil},
+		{http.MethodGet, "/teams/:id", authKey, s.getTeam, nil},
+		{http.MethodPatch, "/teams/:id", authKey, s.updateTeam, nil},
+		{http.MethodDelete, "/teams/:id", authKey, s.deleteTeam, []string{"force"}},
+		{http.MethodGet, "/teams/:id/stats", authKey, s.teamStats, windowQuery},
+		{http.MethodPost, "/teams/:id/lead-sources", authKey, s.createLeadSource, nil},
+		{http.MethodGet, "/teams/:id/lead-sources", authKey, s.listLeadSources, nil},
+		{http.MethodPatch, "/lead-sources/:id", authKey, s.updateLeadSource, nil},
+		{http.MethodDelete, "/lead-sources/:id", authKey, s.deleteLeadSource, []string{"force"}},
+		{http.MethodPost, "/rotations", authKey, s.createRotation, nil},
+		{http.MethodGet, "/rotations", authKey, s.listRotations, nil},
+		{http.MethodGet, "/rotations/:id", authKey, s.getRotation, nil},
+		{http.MethodPut, "/rotations/:id", authKey, s.replaceRotation, nil},
+		{http.MethodPatch, "/rotations/:id", authKey, s.patchRotation, nil},
+		{http.MethodDelete, "/rotations/:id", authKey, s.deleteRotation, nil},
+		{http.MethodPost, "/rotations/:id/members", authKey, s.addRotationMember, nil},
+		{http.MethodPatch, "/rotations/:id/members/:user", authKey, s.patchRotationMember, nil},
+		{http.MethodDelete, "/rotations/:id/members/:user", authKey, s.removeRotationMember, nil},
+		{http.MethodGet, "/rotations/:id/next", authKey, s.nextTurns, []string{"n"}},
+		{http.MethodGet, "/rotations/:id/stats", authKey, s.rotationStats, windowQuery},
+		{http.MethodGet, "/account", authKey, s.getAccount, nil},
+		{http.MethodPatch, "/account", authKey, s.updateAccount, nil},
+		{http.MethodGet, "/members", authKey, s.listMembers, nil},
+		{http.MethodPost, "/members", authKey, s.addMember, nil},
+		{http.MethodPatch, "/members/:email", authKey, s.updateMember, nil},
+		{http.MethodDelete, "/members/:email", authKey, s.removeMember, nil},
 	}
 }
 

@@ -5,6 +5,7 @@
 package ratelimit
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -75,29 +76,58 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 }
 
-// Memory is a Limiter of this process: one token bucket per key. Keys left
-// alone for a while are forgotten, so that many keys (say, a flood of
-// made-up API keys) cost memory only while they are used.
+// Memory is a Limiter of this process: one token bucket per key, for at
+// most a bounded number of keys. Keys left alone for a while are forgotten,
+// and past the bound the least recently used key is, so that many keys (say,
+// a flood of made-up API keys) cost bounded memory: a bucket with its key
+// and bookkeeping is about 0.7 KB, so DefaultMaxKeys costs about 45 MB at
+// most. A forgotten key starts again with a full allowance.
 type Memory struct {
-	now func() time.Time
+	now     func() time.Time
+	maxKeys int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*list.Element // of *bucket
+	lru     list.List                // of *bucket, most recently used first
 	calls   int
 }
 
 type bucket struct {
+	key   string
 	lim   *rate.Limiter
 	limit Limit
 	used  time.Time
 }
 
+// DefaultMaxKeys is how many keys a Memory remembers unless told.
+const DefaultMaxKeys = 1 << 16
+
 // sweepEvery is how many calls pass between sweeps of idle buckets.
 const sweepEvery = 4096
 
-// NewMemory returns an in-process Limiter.
-func NewMemory() *Memory {
-	return &Memory{now: time.Now, buckets: make(map[string]*bucket)}
+// MemoryOption configures a Memory.
+type MemoryOption func(*Memory)
+
+// WithMaxKeys bounds how many keys a Memory remembers (at least 1).
+func WithMaxKeys(n int) MemoryOption {
+	return func(m *Memory) { m.maxKeys = max(1, n) }
+}
+
+// NewMemory returns an in-process Limiter that remembers at most
+// DefaultMaxKeys keys.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{now: time.Now, maxKeys: DefaultMaxKeys, buckets: make(map[string]*list.Element)}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Len returns how many keys m remembers.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.buckets)
 }
 
 // Allow implements Limiter.
@@ -106,18 +136,13 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 		return Result{Allowed: true, Limit: l}, nil
 	}
 	now := m.now()
-	every := rate.Every(l.Period / time.Duration(l.Rate))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
 	if m.calls%sweepEvery == 0 {
 		m.sweep(now)
 	}
-	b := m.buckets[key]
-	if b == nil || b.limit != l {
-		b = &bucket{lim: rate.NewLimiter(every, l.Rate), limit: l}
-		m.buckets[key] = b
-	}
+	b := m.bucket(key, l)
 	b.used = now
 	res := Result{Limit: l}
 	if r := b.lim.ReserveN(now, 1); r.OK() && r.DelayFrom(now) == 0 {
@@ -126,18 +151,69 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 		res.RetryAfter = r.DelayFrom(now)
 		r.CancelAt(now)
 	}
-	tokens := b.lim.TokensAt(now)
+	fill(&res, b.lim.TokensAt(now))
+	return res, nil
+}
+
+// Peek returns what Allow would for key under l, without charging it or
+// remembering a key it does not know (whose allowance is full).
+func (m *Memory) Peek(key string, l Limit) Result {
+	if l.IsZero() {
+		return Result{Allowed: true, Limit: l}
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tokens := float64(l.Rate)
+	if e := m.buckets[key]; e != nil && e.Value.(*bucket).limit == l {
+		tokens = e.Value.(*bucket).lim.TokensAt(now)
+	}
+	res := Result{Limit: l, Allowed: tokens >= 1}
+	if !res.Allowed {
+		res.RetryAfter = time.Duration((1 - tokens) * float64(l.Period) / float64(l.Rate))
+	}
+	fill(&res, tokens)
+	return res
+}
+
+// fill sets what res says of an allowance that holds tokens.
+func fill(res *Result, tokens float64) {
+	l := res.Limit
 	res.Remaining = max(0, int(tokens))
 	res.ResetAfter = time.Duration((float64(l.Rate) - tokens) * float64(l.Period) / float64(l.Rate))
-	return res, nil
+}
+
+// bucket returns key's bucket under l, made the most recently used; a new
+// one when key is unknown or its limit changed, forgetting the least
+// recently used key when m is full. m.mu is held.
+func (m *Memory) bucket(key string, l Limit) *bucket {
+	if e := m.buckets[key]; e != nil {
+		b := e.Value.(*bucket)
+		if b.limit == l {
+			m.lru.MoveToFront(e)
+			return b
+		}
+		m.forget(e)
+	}
+	for len(m.buckets) >= m.maxKeys {
+		m.forget(m.lru.Back())
+	}
+	b := &bucket{key: key, lim: rate.NewLimiter(rate.Every(l.Period/time.Duration(l.Rate)), l.Rate), limit: l}
+	m.buckets[key] = m.lru.PushFront(b)
+	return b
+}
+
+func (m *Memory) forget(e *list.Element) {
+	delete(m.buckets, e.Value.(*bucket).key)
+	m.lru.Remove(e)
 }
 
 // sweep forgets the buckets that have filled up again since their last use:
 // a new bucket would be the same.
 func (m *Memory) sweep(now time.Time) {
-	for key, b := range m.buckets {
-		if now.Sub(b.used) > b.limit.Period {
-			delete(m.buckets, key)
+	for _, e := range m.buckets {
+		if b := e.Value.(*bucket); now.Sub(b.used) > b.limit.Period {
+			m.forget(e)
 		}
 	}
 }

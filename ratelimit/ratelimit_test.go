@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -138,4 +139,58 @@ type countingLimiter struct {
 func (c *countingLimiter) Allow(ctx context.Context, key string, l Limit) (Result, error) {
 	c.calls++
 	return c.Limiter.Allow(ctx, key, l)
+}
+
+// TestIssue10_18_MemoryIsBounded checks that a flood of keys costs at most
+// the configured number of buckets, that the least recently used ones are
+// the ones forgotten, and that Peek neither charges nor remembers a key.
+func TestIssue10_18_MemoryIsBounded(t *testing.T) {
+	t.Parallel()
+	const maxKeys = 64
+	m := NewMemory(WithMaxKeys(maxKeys))
+	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	l := Limit{Rate: 3, Period: time.Hour}
+	for range 3 {
+		res, err := m.Allow(ctx, "hot", l)
+		require.NoError(t, err)
+		require.True(t, res.Allowed)
+	}
+	for i := range 10 * maxKeys {
+		_, err := m.Allow(ctx, fmt.Sprintf("made-up-%d", i), l)
+		require.NoError(t, err)
+		require.LessOrEqual(t, m.Len(), maxKeys, "after %d keys", i+1)
+		if i%8 == 0 {
+			res := m.Peek("hot", l) // a peek is not a use
+			require.False(t, res.Allowed)
+			_, err := m.Allow(ctx, "hot", Limit{}) // nor is a call without a limit
+			require.NoError(t, err)
+		}
+		if i%16 == 0 {
+			// Used now and then, "hot" is never the least recently used:
+			// its allowance is kept, not reset by the flood.
+			res, err := m.Allow(ctx, "hot", l)
+			require.NoError(t, err)
+			require.False(t, res.Allowed, "the allowance is spent")
+		}
+	}
+	require.Equal(t, maxKeys, m.Len())
+
+	res := m.Peek("never-seen", l)
+	require.True(t, res.Allowed)
+	require.Equal(t, 3, res.Remaining)
+	require.Equal(t, maxKeys, m.Len(), "a peek remembers nothing")
+	for range 3 {
+		_, err := m.Allow(ctx, "spent", l)
+		require.NoError(t, err)
+	}
+	res = m.Peek("spent", l)
+	require.False(t, res.Allowed)
+	require.Equal(t, 20*time.Minute, res.RetryAfter)
+	require.False(t, m.Peek("spent", l).Allowed, "a peek does not charge")
+	now = now.Add(20 * time.Minute)
+	require.True(t, m.Peek("spent", l).Allowed)
+
+	require.Equal(t, DefaultMaxKeys, NewMemory().maxKeys, "bounded by default")
 }

@@ -54,7 +54,8 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.
 			return err
 		}
 		_, err = tx.NewUpdate().Model((*accountRow)(nil)).Set("name = ?", next.Name).
-			Set("duplicate_policy = ?", string(next.DuplicatePolicy)).Where("id = ?", id).Exec(ctx)
+			Set("duplicate_policy = ?", string(next.DuplicatePolicy)).Set("updated_at = ?", next.UpdatedAt).
+			Where("id = ?", id).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update account: %w", err)
 		}

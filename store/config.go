@@ -139,7 +139,11 @@ func (s *Store) detach(ctx context.Context, tx bun.Tx, accountID, column string,
 		return 0, nil
 	}
 	if !force {
-		return 0, &leads.Error{Code: inUse, Message: fmt.Sprintf("the %s has %d leads: delete with force=true to detach them", kind, n),
+		msg := fmt.Sprintf("the %s has %d leads: delete with force=true to detach them", kind, n)
+		if n == 1 {
+			msg = fmt.Sprintf("the %s has 1 lead: delete with force=true to detach it", kind)
+		}
+		return 0, &leads.Error{Code: inUse, Message: msg,
 			Details: map[string]any{"leads": n}}
 	}
 	q := tx.NewUpdate().Model((*leadRow)(nil)).Set("lead_source_id = NULL").Set("updated_at = ?", time.Now().UTC()).

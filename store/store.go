@@ -412,11 +412,13 @@ func notFound(err error, kind string) error {
 }
 
 // bumpConfig increments the account's configuration version in tx, so that
-// every process's cached configuration is known stale from now on.
-func bumpConfig(ctx context.Context, tx bun.Tx, accountID string, now time.Time) error {
+// every process's cached configuration is known stale from now on. It
+// leaves the account's updatedAt, which says when the account's own
+// settings changed (UpdateAccount sets it), not its teams' or members'; the
+// time argument is unused.
+func bumpConfig(ctx context.Context, tx bun.Tx, accountID string, _ time.Time) error {
 	res, err := tx.NewUpdate().Model((*accountRow)(nil)).
 		Set("config_version = config_version + 1").
-		Set("updated_at = ?", now).
 		Where("id = ?", accountID).
 		Exec(ctx)
 	if err != nil {
