@@ -101,9 +101,11 @@ func (o observer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Co
 func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 // Open connects to the database named by dsn and, unless WithoutMigrate is
-// given, brings its schema up to date. A dsn of postgres:// or postgresql://
-// selects PostgreSQL (through pgx; extra query parameters such as search_path
-// become session settings); file:, sqlite: or a plain path selects SQLite.
+// given, brings its schema up to date. A dsn of postgres://, postgresql:// or
+// libpq's key=value form (host=… dbname=…) selects PostgreSQL (through pgx;
+// extra parameters such as search_path become session settings); file:PATH
+// or sqlite://PATH selects SQLite. Any other dsn, a bare path included, is an
+// error that names these forms: a mistyped URL must not become a new file.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0))}
 	for _, opt := range opts {
@@ -134,8 +136,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 const defaultConnectTimeout = 5 * time.Second
 
 func open(dsn string, o options) (*Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	dialect, _, err := dialectOf(dsn)
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case Postgres:
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
@@ -158,8 +164,6 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres,
 			inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
-	case dsn == "":
-		return nil, errors.New("store: empty database URL")
 	default:
 		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
 		if err != nil {
@@ -184,7 +188,7 @@ func open(dsn string, o options) (*Store, error) {
 	}
 }
 
-// sqliteDSN turns "leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
+// sqliteDSN turns "sqlite://leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
 // into a file: URI with the pragmas leadrotor relies on: foreign keys, WAL,
 // and a busy timeout for other processes reading the file.
 func sqliteDSN(dsn string) string {
