@@ -54,6 +54,9 @@ type Store struct {
 	inserts insertQueue
 	// sqliteStmts are SQLite's prepared statements of the create path.
 	sqliteStmts sqliteStatements
+	// migrateLock is the file whose lock serializes SQLite migrations
+	// across processes ("" in memory, which one process sees).
+	migrateLock string
 	// locks are the names TryLock holds, on SQLite.
 	locksMu sync.Mutex
 	locks   map[string]bool
@@ -136,7 +139,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 const defaultConnectTimeout = 5 * time.Second
 
 func open(dsn string, o options) (*Store, error) {
-	dialect, _, err := dialectOf(dsn)
+	dialect, path, err := dialectOf(dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +177,9 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
 		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{maxWriters: 1}}
+		if file, query, _ := strings.Cut(path, "?"); !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory") {
+			st.migrateLock = file + "-migrate.lock"
+		}
 		if !strings.Contains(dsn, ":memory:") {
 			// WAL lets readers run beside the one writer: the create check,
 			// read for every lead, does not wait behind writes.
@@ -228,8 +234,12 @@ func (s *Store) Close() error {
 
 // Migrate applies the migrations the database has not seen yet. Concurrent
 // callers (several servers starting at once) are serialized: on PostgreSQL by
-// an advisory lock, which the server drops if its holder dies; on SQLite by
-// the database's own write lock around bun's migration lock.
+// an advisory lock, which the server drops if its holder dies; on SQLite by a
+// lock on the file PATH-migrate.lock beside the database, which the system
+// drops if its holder dies. (SQLite's own write lock does not do: each
+// migration is a transaction of its own, and a second process that read the
+// list of applied migrations before the first applied them applies them
+// again and fails with "table … already exists".)
 func (s *Store) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrationFiles, "migrations/"+string(s.dialect))
 	if err != nil {
@@ -257,7 +267,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 // lockMigrations takes a lock that only one migrating process holds.
 func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
 	if s.dialect != Postgres {
-		return func() {}, nil // one connection, and SQLite locks the file on write
+		if s.migrateLock == "" {
+			return func() {}, nil // in memory: no other process sees it
+		}
+		return lockFile(ctx, s.migrateLock)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
