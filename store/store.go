@@ -54,6 +54,9 @@ type Store struct {
 	inserts insertQueue
 	// sqliteStmts are SQLite's prepared statements of the create path.
 	sqliteStmts sqliteStatements
+	// migrateLock is the file whose lock serializes SQLite migrations
+	// across processes ("" in memory, which one process sees).
+	migrateLock string
 	// locks are the names TryLock holds, on SQLite.
 	locksMu sync.Mutex
 	locks   map[string]bool
@@ -101,9 +104,11 @@ func (o observer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Co
 func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 // Open connects to the database named by dsn and, unless WithoutMigrate is
-// given, brings its schema up to date. A dsn of postgres:// or postgresql://
-// selects PostgreSQL (through pgx; extra query parameters such as search_path
-// become session settings); file:, sqlite: or a plain path selects SQLite.
+// given, brings its schema up to date. A dsn of postgres://, postgresql:// or
+// libpq's key=value form (host=… dbname=…) selects PostgreSQL (through pgx;
+// extra parameters such as search_path become session settings); file:PATH
+// or sqlite://PATH selects SQLite. Any other dsn, a bare path included, is an
+// error that names these forms: a mistyped URL must not become a new file.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0))}
 	for _, opt := range opts {
@@ -134,8 +139,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 const defaultConnectTimeout = 5 * time.Second
 
 func open(dsn string, o options) (*Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	dialect, path, err := dialectOf(dsn)
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case Postgres:
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
@@ -158,8 +167,6 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres,
 			inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
-	case dsn == "":
-		return nil, errors.New("store: empty database URL")
 	default:
 		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
 		if err != nil {
@@ -170,6 +177,9 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
 		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{maxWriters: 1}}
+		if file, query, _ := strings.Cut(path, "?"); !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory") {
+			st.migrateLock = file + "-migrate.lock"
+		}
 		if !strings.Contains(dsn, ":memory:") {
 			// WAL lets readers run beside the one writer: the create check,
 			// read for every lead, does not wait behind writes.
@@ -184,7 +194,7 @@ func open(dsn string, o options) (*Store, error) {
 	}
 }
 
-// sqliteDSN turns "leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
+// sqliteDSN turns "sqlite://leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
 // into a file: URI with the pragmas leadrotor relies on: foreign keys, WAL,
 // and a busy timeout for other processes reading the file.
 func sqliteDSN(dsn string) string {
@@ -224,8 +234,12 @@ func (s *Store) Close() error {
 
 // Migrate applies the migrations the database has not seen yet. Concurrent
 // callers (several servers starting at once) are serialized: on PostgreSQL by
-// an advisory lock, which the server drops if its holder dies; on SQLite by
-// the database's own write lock around bun's migration lock.
+// an advisory lock, which the server drops if its holder dies; on SQLite by a
+// lock on the file PATH-migrate.lock beside the database, which the system
+// drops if its holder dies. (SQLite's own write lock does not do: each
+// migration is a transaction of its own, and a second process that read the
+// list of applied migrations before the first applied them applies them
+// again and fails with "table … already exists".)
 func (s *Store) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrationFiles, "migrations/"+string(s.dialect))
 	if err != nil {
@@ -253,7 +267,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 // lockMigrations takes a lock that only one migrating process holds.
 func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
 	if s.dialect != Postgres {
-		return func() {}, nil // one connection, and SQLite locks the file on write
+		if s.migrateLock == "" {
+			return func() {}, nil // in memory: no other process sees it
+		}
+		return lockFile(ctx, s.migrateLock)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {

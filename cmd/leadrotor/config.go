@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/ratelimit"
+	"github.com/leadrotor/leadrotor/store"
 )
 
 // Config is everything the binary can be told, filled by viper from flags,
@@ -99,14 +99,17 @@ const (
 	defaultRedisTimeout   = 500 * time.Millisecond
 	defaultRequestTimeout = 10 * time.Second
 	defaultAssignInterval = 500 * time.Millisecond
-	defaultSettleAfter    = time.Minute
+	// defaultSettleAfter is the least settle-after when it is not set.
+	defaultSettleAfter = time.Minute
+	// defaultShutdownTimeout is the grace of in-flight requests on SIGTERM.
+	defaultShutdownTimeout = 15 * time.Second
 )
 
 // Validate checks the configuration and says what to fix.
 func (c Config) Validate() error {
 	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("database-url is empty"))
+	if err := store.CheckDSN(c.DatabaseURL); err != nil {
+		errs = append(errs, err) // it says "database URL" and the forms
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
@@ -171,7 +174,7 @@ func parseLevel(s string) (slog.Level, error) {
 func addGlobalFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("config", "", "config file (YAML, TOML or JSON) with the same keys as the flags")
-	f.String("database-url", defaultDatabaseURL, "database: postgres://… for PostgreSQL, file:… for SQLite")
+	f.String("database-url", defaultDatabaseURL, "database: postgres://…, postgresql://… or host=… dbname=… for PostgreSQL; file:PATH or sqlite://PATH for SQLite")
 	f.Int("db-max-conns", 0, "PostgreSQL connection pool size (0: 2 per CPU, at least 4)")
 	f.String("redis-url", "", "Redis for rotations shared by several servers (redis://…); empty: in-process rotations")
 	f.String("redis-prefix", defaultRedisPrefix, "prefix of every Redis key")
@@ -184,16 +187,17 @@ func addGlobalFlags(cmd *cobra.Command) {
 func addServeFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String("http-addr", defaultHTTPAddr, "address to listen on (host:port; port 0 picks one)")
-	f.Int64("body-limit", httpapi.DefaultBodyLimit, "largest request body in bytes")
+	bodyLimit := sizeValue(httpapi.DefaultBodyLimit)
+	f.Var(&bodyLimit, "body-limit", "largest request body: bytes, or with a unit (256KiB, 1MiB, 1MB)")
 	f.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
-	f.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	f.Duration("shutdown-timeout", defaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
 	f.Duration("read-header-timeout", defaultTimeouts().ReadHeader, "how long a client may take to send a request's headers")
 	f.Duration("read-timeout", defaultTimeouts().Read, "how long a client may take to send a whole request, body included")
 	f.Duration("write-timeout", defaultTimeouts().Write, "how long the server may take from a request's headers to the end of its response")
 	f.Duration("idle-timeout", defaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
 	f.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	f.Duration("request-timeout", defaultRequestTimeout, "bound on the work of each request; one that runs out answers 503 (0: none)")
-	f.Duration("settle-after", defaultSettleAfter, "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back")
+	f.Duration("settle-after", 0, "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back; more than twice request-timeout (0: 3 x request-timeout, at least 1m)")
 	f.Duration("assign-interval", defaultAssignInterval, "how often to look for leads waiting for their rotation (stored while Redis was down)")
 	f.String("rate-limit-key", "off", `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`)
 	f.String("rate-limit-account", "off", "requests allowed per account (all its keys together), as --rate-limit-key")
@@ -201,68 +205,60 @@ func addServeFlags(cmd *cobra.Command) {
 
 // loadConfig reads the configuration of cmd: its flags, LEADROTOR_* variables
 // (LEADROTOR_DATABASE_URL for --database-url…), the config file, defaults.
+// Every source is parsed strictly; the error has one line per mistake.
 func loadConfig(cmd *cobra.Command) (Config, error) {
-	v := viper.New()
-	v.SetEnvPrefix("LEADROTOR")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return Config{}, fmt.Errorf("flags: %w", err)
+	s := newSettingSources(cmd)
+	cfg := Config{
+		HTTPAddr:        s.str("http-addr"),
+		DatabaseURL:     s.str("database-url"),
+		DBMaxConns:      s.integer("db-max-conns"),
+		RedisURL:        s.str("redis-url"),
+		RedisPrefix:     s.str("redis-prefix"),
+		LogLevel:        s.str("log-level"),
+		LogFormat:       s.str("log-format"),
+		BodyLimit:       s.size("body-limit"),
+		TrustProxy:      s.boolean("trust-proxy"),
+		ShutdownTimeout: s.duration("shutdown-timeout"),
+		DebugAddr:       s.str("debug-addr"),
+		RedisTimeout:    s.duration("redis-timeout"),
+		RequestTimeout:  s.duration("request-timeout"),
+		AssignInterval:  s.duration("assign-interval"),
+		SettleAfter:     s.duration("settle-after"),
+		Timeouts: Timeouts{
+			ReadHeader: s.duration("read-header-timeout"),
+			Read:       s.duration("read-timeout"),
+			Write:      s.duration("write-timeout"),
+			Idle:       s.duration("idle-timeout"),
+		},
 	}
-	if file := v.GetString("config"); file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("config file: %w", err)
+	for _, l := range []struct {
+		key   string
+		limit *ratelimit.Limit
+	}{{"rate-limit-key", &cfg.RateLimitKey}, {"rate-limit-account", &cfg.RateLimitAccount}} {
+		var err error
+		if *l.limit, err = ratelimit.ParseLimit(s.str(l.key)); err != nil {
+			s.fail(fmt.Errorf("%s: %w", l.key, err))
 		}
 	}
-	cfg := Config{
-		HTTPAddr:        v.GetString("http-addr"),
-		DatabaseURL:     v.GetString("database-url"),
-		DBMaxConns:      v.GetInt("db-max-conns"),
-		RedisURL:        v.GetString("redis-url"),
-		RedisPrefix:     v.GetString("redis-prefix"),
-		LogLevel:        v.GetString("log-level"),
-		LogFormat:       v.GetString("log-format"),
-		BodyLimit:       v.GetInt64("body-limit"),
-		TrustProxy:      v.GetBool("trust-proxy"),
-		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
-		DebugAddr:       v.GetString("debug-addr"),
-		RedisTimeout:    v.GetDuration("redis-timeout"),
-		RequestTimeout:  v.GetDuration("request-timeout"),
-		AssignInterval:  v.GetDuration("assign-interval"),
-		SettleAfter:     v.GetDuration("settle-after"),
+	if err := s.err(); err != nil {
+		return Config{}, err
 	}
-	var errKey, errAccount error
-	cfg.RateLimitKey, errKey = ratelimit.ParseLimit(v.GetString("rate-limit-key"))
-	cfg.RateLimitAccount, errAccount = ratelimit.ParseLimit(v.GetString("rate-limit-account"))
-	if err := errors.Join(errKey, errAccount); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
-	}
-	if cfg.BodyLimit == 0 {
-		cfg.BodyLimit = httpapi.DefaultBodyLimit
-	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 15 * time.Second
-	}
-	if cfg.RedisTimeout == 0 {
-		cfg.RedisTimeout = defaultRedisTimeout
-	}
-	if cfg.SettleAfter == 0 {
-		cfg.SettleAfter = defaultSettleAfter
-	}
-	if cfg.AssignInterval == 0 {
-		cfg.AssignInterval = defaultAssignInterval
-	}
-	// Commands other than serve have no timeout flags: 0 is the default.
+	// 0 means the default for these, as the README says.
 	def := defaultTimeouts()
+	cfg.BodyLimit = cmp.Or(cfg.BodyLimit, httpapi.DefaultBodyLimit)
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, defaultShutdownTimeout)
+	cfg.RedisTimeout = cmp.Or(cfg.RedisTimeout, defaultRedisTimeout)
+	cfg.AssignInterval = cmp.Or(cfg.AssignInterval, defaultAssignInterval)
+	// Unset, it follows the request timeout, which bounds a lead's write.
+	cfg.SettleAfter = cmp.Or(cfg.SettleAfter, max(defaultSettleAfter, 3*cfg.RequestTimeout))
 	cfg.Timeouts = Timeouts{
-		ReadHeader: cmp.Or(v.GetDuration("read-header-timeout"), def.ReadHeader),
-		Read:       cmp.Or(v.GetDuration("read-timeout"), def.Read),
-		Write:      cmp.Or(v.GetDuration("write-timeout"), def.Write),
-		Idle:       cmp.Or(v.GetDuration("idle-timeout"), def.Idle),
+		ReadHeader: cmp.Or(cfg.Timeouts.ReadHeader, def.ReadHeader),
+		Read:       cmp.Or(cfg.Timeouts.Read, def.Read),
+		Write:      cmp.Or(cfg.Timeouts.Write, def.Write),
+		Idle:       cmp.Or(cfg.Timeouts.Idle, def.Idle),
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, err
 	}
 	return cfg, nil
 }

@@ -90,6 +90,13 @@ func (m *Main) openService(ctx context.Context) error {
 
 // Open opens the service and starts listening.
 func (m *Main) Open(ctx context.Context) error {
+	// What the server runs on, before it connects: a wrong database or
+	// Redis is seen at once, even when it does not answer.
+	redisURL := "none (in-process rotation)"
+	if m.cfg.RedisURL != "" {
+		redisURL = store.Redact(m.cfg.RedisURL)
+	}
+	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
 	if err := m.openService(ctx); err != nil {
 		return err
 	}
