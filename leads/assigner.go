@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -21,7 +22,8 @@ const assignBatch = 256
 // takes the rotation that applies to it now, under the configuration of now.
 // It returns how many leads it settled; it stops at the first lead whose
 // rotation is still unavailable, which waits, with the ones after it, for
-// the next call. A lead settled meanwhile by someone else (assigned by hand,
+// the next call. A rotation that fails otherwise (a broken state) holds
+// only its own leads: the others are assigned, and the error is returned. A lead settled meanwhile by someone else (assigned by hand,
 // deleted) is skipped, and its turn given back.
 //
 // Leads must be assigned by one caller at a time to keep creation order
@@ -32,6 +34,10 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		return 0, fmt.Errorf("read pending leads: %w", err)
 	}
 	versions := make(map[string]int64) // one configuration check per account and call
+	// failed holds the rotations whose turns failed in this call for
+	// another reason than an outage: their later leads wait (keeping their
+	// order), and every other rotation's leads go on.
+	failed := make(map[int64]error)
 	n := 0
 	for i := range pending {
 		if err := ctx.Err(); err != nil {
@@ -54,16 +60,38 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
 		}
+		var rotID int64
+		if rot := cfg.RotationFor(lead.TeamID); rot != nil {
+			rotID = rot.ID
+		}
+		if failed[rotID] != nil {
+			continue
+		}
 		if err := s.assignPending(ctx, cfg, lead); err != nil {
-			return n, err
+			if IsUnavailable(err) || rotID == 0 {
+				return n, errors.Join(append(failedErrors(failed), err)...)
+			}
+			failed[rotID] = err
+			continue
 		}
 		n++
+	}
+	if len(failed) > 0 {
+		return n, errors.Join(failedErrors(failed)...)
 	}
 	if n > 0 {
 		// The rotation answers again: Create need not defer any more.
 		s.rotatorUp()
 	}
 	return n, nil
+}
+
+func failedErrors(failed map[int64]error) []error {
+	errs := make([]error, 0, len(failed))
+	for _, err := range failed {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // assignPending settles one pending lead.
@@ -193,8 +221,14 @@ func (s *Service) settlePass(ctx context.Context) {
 	if n > 0 {
 		s.log.WarnContext(ctx, "rotation turns that reached no lead given back", "turns", n)
 	}
-	if err != nil && ctx.Err() == nil {
-		s.log.WarnContext(ctx, "settle rotation turns", "err", err)
+	switch {
+	case err != nil && ctx.Err() == nil && !s.settleFailing:
+		// Once per outage, not every second of it.
+		s.settleFailing = true
+		s.log.WarnContext(ctx, "settle rotation turns: open turns wait", "err", err)
+	case err == nil && s.settleFailing:
+		s.settleFailing = false
+		s.log.InfoContext(ctx, "settle rotation turns: settling again")
 	}
 }
 

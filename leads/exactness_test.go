@@ -363,3 +363,86 @@ func TestIssue10_05_ConfigReloadKeepsDeadline(t *testing.T) {
 	require.Equal(t, 1, b.count(t, "leads"), "the late lead was not stored")
 	b.requireDayCountsMatchStore(t, rot)
 }
+
+// TestIssue10_15_CorruptRotationKey gives a rotation's state key in Redis
+// the wrong type: the next create repairs it (rebuilds the state from the
+// store, resuming exactly) instead of failing.
+func TestIssue10_15_CorruptRotationKey(t *testing.T) {
+	t.Parallel()
+	b := pgRedisBundle(t)
+	rot := b.defaultRotation(t, 3)
+	ctx := context.Background()
+	for i := range 2 {
+		require.Equal(t, b.reps[i], b.mustCreate(t, lead("Before"), leads.CreateOptions{}).Lead.AssignedTo)
+	}
+	keys, err := b.redis.Client.Keys(ctx, b.redis.Prefix+"rotation:*").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, keys)
+	for _, k := range keys {
+		require.NoError(t, b.redis.Client.Del(ctx, k).Err())
+		require.NoError(t, b.redis.Client.Set(ctx, k, "garbage", 0).Err())
+	}
+	res, err := b.svc.Create(ctx, b.admin, lead("Repaired"), leads.CreateOptions{})
+	require.NoError(t, err)
+	require.Equal(t, b.reps[2], res.Lead.AssignedTo, "the rotation resumes where the store says it was")
+	require.Equal(t, b.reps[0], b.mustCreate(t, lead("After"), leads.CreateOptions{}).Lead.AssignedTo)
+	b.requireDayCountsMatchStore(t, rot)
+}
+
+// brokenRotator fails every turn of one rotation with an error that is not
+// an outage, as a corrupt state that cannot be repaired would.
+type brokenRotator struct {
+	leads.Rotator
+	broken int64
+}
+
+func (r *brokenRotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) (leads.Turn, error) {
+	if rot.ID == r.broken {
+		return leads.Turn{}, errors.New("ERR broken rotation state")
+	}
+	return r.Rotator.Next(ctx, rot, now)
+}
+
+// TestIssue10_15_AssignerIsolatesARotation keeps one rotation failing while
+// leads of two rotations wait for assignment: the other rotation's leads are
+// assigned, in order, and the failing rotation's leads wait.
+func TestIssue10_15_AssignerIsolatesARotation(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, env{name: "sqlite+memory", backend: storetest.SQLite(t)})
+	ctx := context.Background()
+	teamA, teamB := b.team(t, "A"), b.team(t, "B")
+	rotA := b.rotation(t, leads.Rotation{Name: "A", TeamID: teamA.ID, Members: b.members(2)})
+	b.rotation(t, leads.Rotation{Name: "B", TeamID: teamB.ID, Members: b.members(3)[1:]})
+	flaky := &flakyRotator{Rotator: b.rotator}
+	svc := leads.NewService(b.store, flaky, leads.WithClock(b.clock.Now))
+	flaky.down.Store(true)
+	var idsA, idsB []int64
+	for i := range 6 {
+		team := []int64{teamA.ID, teamB.ID}[i%2]
+		in := lead("Waiting")
+		in.TeamID = team
+		res, err := svc.Create(ctx, b.admin, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+		require.NoError(t, err)
+		require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
+		if team == teamA.ID {
+			idsA = append(idsA, res.Lead.ID)
+		} else {
+			idsB = append(idsB, res.Lead.ID)
+		}
+	}
+	flaky.down.Store(false)
+	broken := leads.NewService(b.store, &brokenRotator{Rotator: b.rotator, broken: rotA.ID}, leads.WithClock(b.clock.Now))
+	n, err := broken.AssignPending(ctx, 100)
+	require.Error(t, err, "the failure is reported")
+	require.Equal(t, 3, n, "the other rotation's leads are assigned")
+	for _, id := range idsB {
+		l, err := svc.Lead(ctx, b.admin, id)
+		require.NoError(t, err)
+		require.Equal(t, leads.AssignmentAssigned, l.AssignmentStatus)
+	}
+	for _, id := range idsA {
+		l, err := svc.Lead(ctx, b.admin, id)
+		require.NoError(t, err)
+		require.Equal(t, leads.AssignmentPending, l.AssignmentStatus, "the broken rotation's leads wait")
+	}
+}

@@ -39,9 +39,11 @@ type Service struct {
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
 
-	// nextSettle is when RunAssigner next settles open turns; only its
-	// goroutine reads and writes it.
-	nextSettle time.Time
+	// nextSettle is when RunAssigner next settles open turns, and
+	// settleFailing whether the last settling failed; only its goroutine
+	// reads and writes them.
+	nextSettle    time.Time
+	settleFailing bool
 }
 
 // configLoad is a configuration load that several requests wait for.

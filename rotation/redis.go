@@ -39,6 +39,15 @@ var (
 	settleCmd = redis.NewScript(refundTurnSource + settleSource)
 	// openCmd lists a rotation's old open turns; see lua/open.lua.
 	openCmd = redis.NewScript(openSource)
+	// resetCmd deletes those of the keys it is given (KEYS, all hashes when
+	// sound) that hold another type, and returns how many. A key repaired
+	// meanwhile by another caller is left alone, with the turns taken on it.
+	resetCmd = redis.NewScript(`local n = 0
+for _, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k)['ok']
+  if t ~= 'hash' and t ~= 'none' then n = n + redis.call('DEL', k) end
+end
+return n`)
 	// installCmd stores a rebuilt state unless one exists; see lua/install.lua.
 	installCmd = redis.NewScript(installSource)
 	// snapshotCmd reads a state; see lua/snapshot.lua.
@@ -335,6 +344,11 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 	}
 	res, err := b.run(context.Background(), pickCmd, b.pickKeys(rot.ID, day), args...)
 	if err != nil {
+		if redis.HasErrorPrefix(err, "WRONGTYPE") {
+			// Nothing ran: a script stops at the first command that fails,
+			// and the pick reads every key before it writes one.
+			return fail(fmt.Errorf("%w: %w", errCorruptState, err))
+		}
 		if mayHaveRun(err) {
 			b.replyLost(rot, day, ticket)
 		}
@@ -598,8 +612,25 @@ func asInt(v any) int64 {
 	return n
 }
 
+// errCorruptState is the error of a pick that met a key of the rotation
+// holding another type than the one the scripts keep there (someone wrote
+// it by hand, or another program shares the prefix).
+var errCorruptState = errors.New("the rotation's keys in Redis hold the wrong type")
+
+// reset deletes the keys of rot that a pick uses and that hold the wrong
+// type, so that its state is rebuilt from the store as after a loss.
+func (b *redisBackend) reset(ctx context.Context, rot *leads.Rotation, day string) error {
+	if _, err := b.run(ctx, resetCmd, b.pickKeys(rot.ID, day)); err != nil {
+		return fmt.Errorf("reset script: %w", err)
+	}
+	return nil
+}
+
 func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day string) (State, bool, error) {
 	res, err := b.run(ctx, snapshotCmd, b.keys(rot.ID, day))
+	if redis.HasErrorPrefix(err, "WRONGTYPE") {
+		return State{}, false, nil // previewed as it will be rebuilt
+	}
 	if err != nil {
 		return State{}, false, fmt.Errorf("snapshot script: %w", err)
 	}

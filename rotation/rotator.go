@@ -69,6 +69,18 @@ func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) 
 	day := rot.Day(now)
 	for range 3 {
 		t, ok, err := r.b.next(ctx, rot, day)
+		if errors.Is(err, errCorruptState) {
+			// Repair: drop the keys and rebuild the state from the store,
+			// exactly as after a loss, rather than fail every lead.
+			if rs, can := r.b.(interface {
+				reset(context.Context, *leads.Rotation, string) error
+			}); can {
+				if err := rs.reset(ctx, rot, day); err != nil {
+					return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, err)
+				}
+				ok, err = false, nil
+			}
+		}
 		if err != nil {
 			return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, err)
 		}
