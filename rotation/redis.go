@@ -118,6 +118,11 @@ type redisBackend struct {
 	// goroutine keeps trying. Guarded by mu.
 	lost     map[int64][]string
 	settling map[int64]bool
+	// failedAt is when a batch last failed for want of Redis, and failedErr
+	// its error: for one timeout after it, new requests fail at once with
+	// it. Guarded by mu.
+	failedAt  time.Time
+	failedErr error
 	// acks holds, per rotation, the turns whose leads are stored and that
 	// are still open in Redis: the next pick of the rotation closes them,
 	// with no round trip of their own. Guarded by mu.
@@ -211,6 +216,11 @@ func (b *redisBackend) queue(id int64) *rotationQueue {
 func (b *redisBackend) next(_ context.Context, rot *leads.Rotation, day string) (leads.Turn, bool, error) {
 	p := &pending{rot: rot, day: day, done: make(chan pickResult, 1)}
 	b.mu.Lock()
+	if b.failedErr != nil && time.Since(b.failedAt) < b.timeout {
+		err := b.failedErr
+		b.mu.Unlock()
+		return leads.Turn{}, false, err
+	}
 	q := b.queue(rot.ID)
 	q.waiting = append(q.waiting, p)
 	if q.draining {
@@ -272,20 +282,22 @@ func (b *redisBackend) takeBatch(q *rotationQueue) bool {
 	q.picking.Lock()
 	results := b.pick(first.rot, first.day, len(batch))
 	q.picking.Unlock()
-	for i, p := range batch {
-		p.done <- results[i]
-	}
 	if err := results[0].err; err != nil && leads.IsUnavailable(err) {
 		// Redis did not answer this batch: the requests that queued while it
 		// waited have waited one timeout already, and fail with it rather
-		// than wait for another.
+		// than wait for another; so do those that come in the next timeout,
+		// before their callers hear of the outage.
 		b.mu.Lock()
-		rest := q.waiting
+		b.failedAt, b.failedErr = time.Now(), err
+		batch = append(batch, q.waiting...)
 		q.waiting = nil
 		b.mu.Unlock()
-		for _, p := range rest {
-			p.done <- pickResult{err: err}
+		for len(results) < len(batch) {
+			results = append(results, pickResult{err: err})
 		}
+	}
+	for i, p := range batch {
+		p.done <- results[i]
 	}
 	return true
 }
