@@ -61,6 +61,7 @@ var statusByCode = map[string]int{
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	CodeConfirmationRequired: http.StatusBadRequest,
 	CodeRateLimited:          http.StatusTooManyRequests,
+	CodeTooManyReads:         http.StatusTooManyRequests,
 }
 
 // StatusOf returns the HTTP status for err's code.

@@ -47,6 +47,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// RateLimits limits the requests of API keys and accounts.
 	RateLimits RateLimits
+	// Reads bounds the heavy reads (lead listings and searches, the audit
+	// log, statistics) running at once, in all and per API key.
+	Reads ReadLimits
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -55,6 +58,8 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+	// reads admits heavy reads; lead intake never waits on it.
+	reads *readGate
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -67,7 +72,7 @@ func New(svc *leads.Service, cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, reads: newReadGate(cfg.Reads)}
 
 	router := bunrouter.New(
 		bunrouter.Use(s.renderErrors),
@@ -105,19 +110,19 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/readyz", false, s.readyz},
 		{http.MethodGet, "/openapi.yaml", false, s.openAPI},
 		{http.MethodPost, "/leads", false, s.createLead}, // authenticates itself, see createLead
-		{http.MethodGet, "/leads", true, s.listLeads},
+		{http.MethodGet, "/leads", true, s.heavyRead(s.listLeads)},
 		{http.MethodGet, "/leads/:id", true, s.getLead},
 		{http.MethodPatch, "/leads/:id", true, s.updateLead},
 		{http.MethodPut, "/leads/:id", true, s.updateLead},
 		{http.MethodDelete, "/leads/:id", true, s.deleteLead},
 		{http.MethodPost, "/leads/:id/assign", true, s.assignLead},
-		{http.MethodGet, "/audit", true, s.listAudit},
+		{http.MethodGet, "/audit", true, s.heavyRead(s.listAudit)},
 		{http.MethodPost, "/teams", true, s.createTeam},
 		{http.MethodGet, "/teams", true, s.listTeams},
 		{http.MethodGet, "/teams/:id", true, s.getTeam},
 		{http.MethodPatch, "/teams/:id", true, s.updateTeam},
 		{http.MethodDelete, "/teams/:id", true, s.deleteTeam},
-		{http.MethodGet, "/teams/:id/stats", true, s.teamStats},
+		{http.MethodGet, "/teams/:id/stats", true, s.heavyRead(s.teamStats)},
 		{http.MethodPost, "/teams/:id/lead-sources", true, s.createLeadSource},
 		{http.MethodGet, "/teams/:id/lead-sources", true, s.listLeadSources},
 		{http.MethodPatch, "/lead-sources/:id", true, s.updateLeadSource},
@@ -132,7 +137,7 @@ func (s *Server) routes() []route {
 		{http.MethodPatch, "/rotations/:id/members/:user", true, s.patchRotationMember},
 		{http.MethodDelete, "/rotations/:id/members/:user", true, s.removeRotationMember},
 		{http.MethodGet, "/rotations/:id/next", true, s.nextTurns},
-		{http.MethodGet, "/rotations/:id/stats", true, s.rotationStats},
+		{http.MethodGet, "/rotations/:id/stats", true, s.heavyRead(s.rotationStats)},
 		{http.MethodGet, "/account", true, s.getAccount},
 		{http.MethodPatch, "/account", true, s.updateAccount},
 		{http.MethodGet, "/members", true, s.listMembers},
