@@ -63,6 +63,7 @@ var statusByCode = map[string]int{
 	CodeConfirmationRequired: http.StatusBadRequest,
 	CodeRequestTimeout:       http.StatusRequestTimeout,
 	CodeRateLimited:          http.StatusTooManyRequests,
+	CodeTooManyReads:         http.StatusTooManyRequests,
 }
 
 // StatusOf returns the HTTP status for err's code.

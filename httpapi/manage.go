@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,8 +48,37 @@ func (s *Server) listLeads(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeLeadPage(w, page)
 	return nil
+}
+
+// writeLeadPage writes page as writeJSON would, lead by lead: a page of 500
+// leads with their metadata and notes is megabytes, and encoding it whole
+// would hold a second copy of it, as JSON, until the last byte is sent.
+func writeLeadPage(w http.ResponseWriter, page *leads.LeadPage) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	_, _ = bw.WriteString(`{"data":[`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := range page.Data {
+		buf.Reset()
+		if err := enc.Encode(&page.Data[i]); err != nil {
+			return // a lead that cannot be encoded was never stored
+		}
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_, _ = bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		page.Data[i] = leads.Lead{} // sent: let it go
+	}
+	_, _ = bw.WriteString(`],"nextCursor":`)
+	buf.Reset()
+	_ = enc.Encode(page.NextCursor)
+	_, _ = bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	_, _ = bw.WriteString("}\n")
+	_ = bw.Flush()
 }
 
 // listQuery lists the query parameters of GET /leads.

@@ -50,6 +50,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// RateLimits limits the requests of API keys and accounts.
 	RateLimits RateLimits
+	// Reads bounds the heavy reads (lead listings and searches, the audit
+	// log, statistics) running at once, in all and per API key.
+	Reads ReadLimits
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -65,6 +68,8 @@ type Server struct {
 	// allow lists each route's path with the methods it serves, for the
 	// Allow header of a 405.
 	allow []allowance
+	// reads admits heavy reads; lead intake never waits on it.
+	reads *readGate
 }
 
 // allowance is a route's path, split at its slashes, and the methods it
@@ -116,7 +121,8 @@ func New(svc *leads.Service, cfg Config) *Server {
 	if cfg.RateLimits.FailedAuthPerIP.IsZero() && cfg.RateLimits.Limiter != nil {
 		cfg.RateLimits.FailedAuthPerIP = cfg.RateLimits.PerKey
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, outages: &outageLog{log: cfg.Logger, now: time.Now}}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, outages: &outageLog{log: cfg.Logger, now: time.Now},
+		reads: newReadGate(cfg.Reads)}
 	if !cfg.RateLimits.FailedAuthPerIP.IsZero() {
 		s.authFailures = ratelimit.NewMemory()
 	}
@@ -190,19 +196,19 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/readyz", public, s.readyz, nil},
 		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
 		{http.MethodPost, "/leads", selfAuth, s.createLead, createQuery}, // authenticates itself, see createLead
-		{http.MethodGet, "/leads", authKey, s.listLeads, listQuery()},
+		{http.MethodGet, "/leads", authKey, s.heavyRead(s.listLeads), listQuery()},
 		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},
 		{http.MethodPatch, "/leads/:id", authKey, s.updateLead, updateQuery},
 		{http.MethodPut, "/leads/:id", authKey, s.updateLead, updateQuery},
 		{http.MethodDelete, "/leads/:id", authKey, s.deleteLead, []string{"confirm"}},
 		{http.MethodPost, "/leads/:id/assign", authKey, s.assignLead, nil},
-		{http.MethodGet, "/audit", authKey, s.listAudit, []string{"leadId", "event", "limit", "cursor"}},
+		{http.MethodGet, "/audit", authKey, s.heavyRead(s.listAudit), []string{"leadId", "event", "limit", "cursor"}},
 		{http.MethodPost, "/teams", authKey, s.createTeam, nil},
 		{http.MethodGet, "/teams", authKey, s.listTeams, nil},
 		{http.MethodGet, "/teams/:id", authKey, s.getTeam, nil},
 		{http.MethodPatch, "/teams/:id", authKey, s.updateTeam, nil},
 		{http.MethodDelete, "/teams/:id", authKey, s.deleteTeam, []string{"force"}},
-		{http.MethodGet, "/teams/:id/stats", authKey, s.teamStats, windowQuery},
+		{http.MethodGet, "/teams/:id/stats", authKey, s.heavyRead(s.teamStats), windowQuery},
 		{http.MethodPost, "/teams/:id/lead-sources", authKey, s.createLeadSource, nil},
 		{http.MethodGet, "/teams/:id/lead-sources", authKey, s.listLeadSources, nil},
 		{http.MethodPatch, "/lead-sources/:id", authKey, s.updateLeadSource, nil},
@@ -217,7 +223,7 @@ func (s *Server) routes() []route {
 		{http.MethodPatch, "/rotations/:id/members/:user", authKey, s.patchRotationMember, nil},
 		{http.MethodDelete, "/rotations/:id/members/:user", authKey, s.removeRotationMember, nil},
 		{http.MethodGet, "/rotations/:id/next", authKey, s.nextTurns, []string{"n"}},
-		{http.MethodGet, "/rotations/:id/stats", authKey, s.rotationStats, windowQuery},
+		{http.MethodGet, "/rotations/:id/stats", authKey, s.heavyRead(s.rotationStats), windowQuery},
 		{http.MethodGet, "/account", authKey, s.getAccount, nil},
 		{http.MethodPatch, "/account", authKey, s.updateAccount, nil},
 		{http.MethodGet, "/members", authKey, s.listMembers, nil},

@@ -233,9 +233,10 @@ func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entr
 
 // ListLeads returns a page of leads in keyset order: (sort column, id), so
 // that rows inserted while a client pages never shift what it has yet to see.
+// It runs on the pool of heavy reads and builds each lead from its row as
+// the row arrives, so that a page is held once, not as rows and as leads.
 func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) ([]leads.Lead, error) {
-	var rows []leadRow
-	sel := s.db.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID)
+	sel := s.reads.NewSelect().Model((*leadRow)(nil)).Where("account_id = ?", q.AccountID)
 	f := q.Filter
 	if len(f.Statuses) > 0 {
 		sel = sel.Where("status IN (?)", bun.In(f.Statuses))
@@ -278,12 +279,21 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) ([]leads.Lead,
 		sel = sel.Where("(?, id) "+cmp+" (?, ?)", column, q.After.At.UTC(), q.After.ID)
 	}
 	sel = sel.OrderExpr("? "+dir+", id "+dir, column).Limit(int64(q.Limit))
-	if err := sel.Scan(ctx); err != nil {
+	rows, err := sel.Rows(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
 	}
-	out := make([]leads.Lead, len(rows))
-	for i := range rows {
-		out[i] = *rows[i].lead()
+	defer func() { _ = rows.Close() }()
+	out := make([]leads.Lead, 0, min(q.Limit, leads.MaxPageSize+1))
+	for rows.Next() {
+		var row leadRow
+		if err := s.reads.ScanRow(ctx, rows, &row); err != nil {
+			return nil, fmt.Errorf("list leads: %w", err)
+		}
+		out = append(out, *row.lead())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list leads: %w", err)
 	}
 	return out, nil
 }
@@ -296,7 +306,7 @@ func escapeLike(s string) string {
 // AuditEntries returns entries of the account, oldest first.
 func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) ([]leads.AuditEntry, error) {
 	var rows []auditRow
-	sel := s.db.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID).Where("id > ?", q.AfterID)
+	sel := s.reads.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID).Where("id > ?", q.AfterID)
 	if q.LeadID != 0 {
 		sel = sel.Where("lead_id = ?", q.LeadID)
 	}

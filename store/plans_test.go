@@ -68,7 +68,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	require.NoError(t, db.NewRaw(`SELECT t.id, s.id FROM teams t JOIN lead_sources s ON s.team_id = t.id WHERE t.account_id = 'acct1' LIMIT 1`).Scan(ctx, &team, &source))
 
 	hook := &lastQuery{}
-	db.AddQueryHook(hook)
+	pg.Store.ReadsForTest().AddQueryHook(hook)
 	live, archived := false, true
 	since := time.Now().Add(-time.Hour)
 	cursor := &leads.Cursor{At: time.Now().Add(-30 * time.Minute), ID: 20000}
@@ -88,6 +88,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		"oldest first":      {Ascending: true},
 		"next page":         {After: cursor},
 		"status and search": {Filter: leads.LeadFilter{Statuses: []leads.Status{"qualified"}, Query: "first1"}},
+		"rare search":       {Filter: leads.LeadFilter{Query: "lead39999@"}},
 	} {
 		q.AccountID, q.Limit = "acct1", 51
 		if q.Sort == "" {

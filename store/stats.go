@@ -14,7 +14,7 @@ func (s *Store) TurnCounts(ctx context.Context, rotationID int64, from, to time.
 		Assignee string `bun:"assignee"`
 		N        int64  `bun:"n"`
 	}
-	err := s.db.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
+	err := s.reads.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
 		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", from.UTC()).Where("assigned_at < ?", to.UTC()).
 		Group("assignee").Scan(ctx, &rows)
 	if err != nil {
@@ -35,7 +35,7 @@ func (s *Store) SkipCounts(ctx context.Context, rotationID int64, from, to time.
 		Reason string `bun:"reason"`
 		N      int64  `bun:"n"`
 	}
-	err := s.db.NewSelect().Model((*skipRow)(nil)).ColumnExpr("member, reason, sum(slots) AS n").
+	err := s.reads.NewSelect().Model((*skipRow)(nil)).ColumnExpr("member, reason, sum(slots) AS n").
 		Where("rotation_id = ?", rotationID).Where("skipped_at >= ?", from.UTC()).Where("skipped_at < ?", to.UTC()).
 		Group("member", "reason").Scan(ctx, &rows)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int
 		Status   string `bun:"status"`
 		N        int64  `bun:"n"`
 	}
-	err := s.db.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, lead_source_id, status, count(*) AS n").
+	err := s.reads.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, lead_source_id, status, count(*) AS n").
 		Where("account_id = ?", accountID).Where("team_id = ?", teamID).
 		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
 		Group("assigned_to", "lead_source_id", "status").Scan(ctx, &rows)

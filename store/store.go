@@ -50,6 +50,11 @@ type Store struct {
 	observe func(ctx context.Context, query string)
 	// reader is SQLite's pool of read-only connections (nil in memory).
 	reader *sql.DB
+	// reads serves the heavy reads (listings, searches, the audit log,
+	// statistics): on PostgreSQL a pool of its own, so that reports can
+	// never hold every connection lead intake needs; on a SQLite file its
+	// read-only connections, so that they do not queue on the one writer.
+	reads *bun.DB
 	// inserts queues concurrent InsertLead calls into shared writes.
 	inserts insertQueue
 	// sqliteStmts are SQLite's prepared statements of the create path.
@@ -65,9 +70,10 @@ type Store struct {
 var _ leads.Store = (*Store)(nil)
 
 type options struct {
-	migrate  bool
-	maxConns int
-	observe  func(ctx context.Context, query string)
+	migrate   bool
+	maxConns  int
+	readConns int
+	observe   func(ctx context.Context, query string)
 }
 
 // Option configures Open.
@@ -85,6 +91,12 @@ func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
 // always uses one connection: it has one writer at a time anyway, and one
 // connection never meets SQLITE_BUSY.
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithReadConns sets the size of the pool that heavy reads (lead listings
+// and searches, the audit log, statistics) use, beside the main one
+// (default half the PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
+// for one of these, never for a connection lead intake needs.
+func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 
 // WithStatementObserver calls observe with every statement sent to the
 // database, bun's and the hand-written ones of the create path alike: for
@@ -121,6 +133,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.observe != nil {
 		s.observe = o.observe
 		s.db.AddQueryHook(observer(o.observe))
+		if s.reads != s.db {
+			s.reads.AddQueryHook(observer(o.observe))
+		}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.Close()
@@ -160,12 +175,15 @@ func open(dsn string, o options) (*Store, error) {
 			// connect_timeout in the URL overrides this.
 			cfg.ConnectTimeout = defaultConnectTimeout
 		}
-		sqldb := stdlib.OpenDB(*cfg)
-		sqldb.SetMaxOpenConns(o.maxConns)
-		sqldb.SetMaxIdleConns(o.maxConns)
-		sqldb.SetConnMaxLifetime(30 * time.Minute)
-		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres,
+		pool := func(n int) *bun.DB {
+			sqldb := stdlib.OpenDB(*cfg)
+			sqldb.SetMaxOpenConns(n)
+			sqldb.SetMaxIdleConns(n)
+			sqldb.SetConnMaxLifetime(30 * time.Minute)
+			sqldb.SetConnMaxIdleTime(5 * time.Minute)
+			return bun.NewDB(sqldb, pgdialect.New())
+		}
+		return &Store{db: pool(o.maxConns), reads: pool(readConns(o)), dialect: Postgres,
 			inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
 	default:
 		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
@@ -189,9 +207,32 @@ func open(dsn string, o options) (*Store, error) {
 			}
 			st.reader.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 			st.reader.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
+			// Heavy reads get read-only connections of their own: on the
+			// writer they would queue lead writes behind them, and on the
+			// reader the create check of every lead.
+			reads, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)")
+			if err != nil {
+				_ = st.reader.Close()
+				_ = sqldb.Close()
+				return nil, fmt.Errorf("store: open sqlite: %w", err)
+			}
+			reads.SetMaxOpenConns(readConns(o))
+			reads.SetMaxIdleConns(readConns(o))
+			st.reads = bun.NewDB(reads, sqlitedialect.New())
+		} else {
+			st.reads = st.db
 		}
 		return st, nil
 	}
+}
+
+// readConns returns the size of the pool of heavy reads: as asked, else half
+// the main pool, at least 1.
+func readConns(o options) int {
+	if o.readConns > 0 {
+		return o.readConns
+	}
+	return max(1, o.maxConns/2)
 }
 
 // sqliteDSN turns "sqlite://leadrotor.db", "sqlite:leadrotor.db" or "file:leadrotor.db"
@@ -228,6 +269,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 func (s *Store) Close() error {
 	if s.reader != nil {
 		_ = s.reader.Close()
+	}
+	if s.reads != nil && s.reads != s.db {
+		_ = s.reads.Close()
 	}
 	return s.db.Close()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
 )
 
 // maxBenchDuration bounds a run, whatever is asked.
@@ -71,6 +72,8 @@ samples that process's memory while the run lasts.`,
 	f.Int64("team", envInt("LEADROTOR_TEAM_ID"), "team id of the leads (with --url)")
 	f.Int64("lead-source", envInt("LEADROTOR_LEAD_SOURCE_ID"), "lead source id of the leads (with --url)")
 	f.Int("server-pid", 0, "sample the resident memory of this process")
+	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
+	f.Int("seed", 0, "store this many leads in the bench account before driving (without --url)")
 	return cmd
 }
 
@@ -90,6 +93,8 @@ type benchTarget struct {
 	pid          int
 	describe     string
 	stop         func()
+	// store is the database of a server bench started itself; nil with --url.
+	store *store.Store
 }
 
 func runBench(cmd *cobra.Command, _ []string) error {
@@ -100,6 +105,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	warmup, _ := f.GetDuration("warmup")
 	asJSON, _ := f.GetBool("json")
 	quiet, _ := f.GetBool("quiet")
+	readers, _ := f.GetInt("readers")
+	seed, _ := f.GetInt("seed")
+	if readers < 0 || readers > 4096 {
+		return fmt.Errorf("readers %d: must be from 0 to 4096", readers)
+	}
 	if conc < 1 || conc > 4096 {
 		return fmt.Errorf("concurrency %d: must be from 1 to 4096", conc)
 	}
@@ -111,6 +121,16 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer target.stop()
+	if seed > 0 {
+		if target.store == nil {
+			return errors.New("--seed needs the server bench starts itself (no --url)")
+		}
+		began := time.Now()
+		if err := seedLeads(cmd.Context(), target.store, target, seed); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "seeded %d leads in %.1fs\n", seed, time.Since(began).Seconds())
+	}
 
 	progress := io.Writer(cmd.ErrOrStderr())
 	if quiet {
@@ -123,10 +143,28 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
 	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
+	if readers > 0 {
+		fmt.Fprintf(progress, "driving again, beside %d readers paging and searching\n", readers)
+		stop := startReaders(cmd.Context(), target, readers)
+		mixed := drive(cmd.Context(), target, conc, limit, dur, progress)
+		reads := stop()
+		rep.Mixed = &mixedReport{Created: mixed.Created, PerSecond: mixed.PerSecond, LatencyMS: mixed.LatencyMS,
+			Errors: mixed.Errors, RSSMB: mixed.RSSMB, Reads: reads}
+		if rep.PerSecond > 0 {
+			rep.Mixed.Kept = math.Round(mixed.PerSecond/rep.PerSecond*1000) / 1000
+		}
+		rep.Mixed.Fairness = mixed
+	}
 	if target.weights == nil {
 		target.weights = fetchWeights(target)
 	}
 	rep.distribution(target.weights)
+	if rep.Mixed != nil {
+		// Each run's leads against the weighted shares, the first run's
+		// printed below.
+		rep.Mixed.Fairness.distribution(target.weights)
+		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
+	}
 	rep.Target, rep.Concurrency = target.describe, conc
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
@@ -205,6 +243,7 @@ func startLeadrotor(ctx context.Context, cfg Config, cleanup []func()) (*benchTa
 		<-done
 		stop()
 	}}
+	t.store = m.store
 	t.describe = fmt.Sprintf("leadrotor (%s, %s rotation)", m.store.Dialect(), map[bool]string{true: "Redis", false: "in-process"}[m.redis != nil])
 	account := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	t.account = account
@@ -290,9 +329,29 @@ type benchReport struct {
 	MaxDeviation float64  `json:"maxDeviation"`
 	Unassigned   int64    `json:"unassigned"`
 	RSSMB        *rssStat `json:"serverRssMb,omitempty"`
+	// Mixed is the second run of a --readers run: the writers again, beside
+	// the readers. Members and MaxDeviation then cover both runs.
+	Mixed *mixedReport `json:"mixed,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
+}
+
+// mixedReport is the writers' side of a run beside readers, and the readers'.
+type mixedReport struct {
+	Created   int64            `json:"created"`
+	PerSecond float64          `json:"leadsPerSecond"`
+	LatencyMS latencyReport    `json:"latencyMs"`
+	Errors    map[string]int64 `json:"errors"`
+	RSSMB     *rssStat         `json:"serverRssMb,omitempty"`
+	// Kept is PerSecond over the writers-only run's.
+	Kept  float64     `json:"throughputKept"`
+	Reads *readReport `json:"reads"`
+	// MaxDeviation and Unassigned judge this run's leads alone.
+	MaxDeviation float64 `json:"maxDeviation"`
+	Unassigned   int64   `json:"unassigned"`
+
+	Fairness *benchReport `json:"-"`
 }
 
 type latencyReport struct {
@@ -544,6 +603,20 @@ func (r *benchReport) print(w io.Writer) {
 	}
 	if r.RSSMB != nil {
 		fmt.Fprintf(w, "  server RSS MB   start %.1f  max %.1f  end %.1f\n", r.RSSMB.Start, r.RSSMB.Max, r.RSSMB.End)
+	}
+	if m := r.Mixed; m != nil {
+		fmt.Fprintf(w, "  beside %d readers:\n", m.Reads.Readers)
+		fmt.Fprintf(w, "    leads created %d (%.0f/s, %.0f%% of the writers alone)\n", m.Created, m.PerSecond, 100*m.Kept)
+		fmt.Fprintf(w, "    latency ms    p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", m.LatencyMS.P50, m.LatencyMS.P95, m.LatencyMS.P99, m.LatencyMS.Max)
+		if len(m.Errors) > 0 {
+			fmt.Fprintf(w, "    errors        %v\n", m.Errors)
+		}
+		if m.RSSMB != nil {
+			fmt.Fprintf(w, "    RSS MB        start %.1f  max %.1f  end %.1f\n", m.RSSMB.Start, m.RSSMB.Max, m.RSSMB.End)
+		}
+		fmt.Fprintf(w, "    reads         %d requests, %d pages served (%.1f/s), statuses %v\n", m.Reads.Requests, m.Reads.Pages, m.Reads.PerSecond, m.Reads.Statuses)
+		fmt.Fprintf(w, "    read latency  p50 %.2f  p95 %.2f  max %.2f ms\n", m.Reads.LatencyMS.P50, m.Reads.LatencyMS.P95, m.Reads.LatencyMS.Max)
+		fmt.Fprintf(w, "    fairness      max deviation %.2f from the weighted share, %d unassigned\n", m.MaxDeviation, m.Unassigned)
 	}
 	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

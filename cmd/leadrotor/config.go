@@ -19,9 +19,12 @@ import (
 // Config is everything the binary can be told, filled by viper from flags,
 // then LEADROTOR_* environment variables, then a config file, then defaults.
 type Config struct {
-	HTTPAddr        string
-	DatabaseURL     string
-	DBMaxConns      int
+	HTTPAddr    string
+	DatabaseURL string
+	DBMaxConns  int
+	// DBReadConns sizes the pool of heavy reads, beside DBMaxConns (0: half
+	// of it, at least 1).
+	DBReadConns     int
 	RedisURL        string
 	RedisPrefix     string
 	LogLevel        string
@@ -48,6 +51,10 @@ type Config struct {
 	// RateLimitKey and RateLimitAccount limit requests per API key and per
 	// account ("100/s", "6000/m", "off").
 	RateLimitKey, RateLimitAccount ratelimit.Limit
+	// ReadConcurrency and ReadConcurrencyPerKey bound the heavy reads
+	// (listings, searches, audit log, statistics) running at once, in all
+	// and per API key; more are refused with 429 TOO_MANY_READS.
+	ReadConcurrency, ReadConcurrencyPerKey int
 }
 
 // Timeouts bound each phase of an HTTP exchange, so that slow or idle
@@ -135,6 +142,15 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 0 {
 		errs = append(errs, errors.New("db-max-conns must not be negative"))
 	}
+	if c.DBReadConns < 0 {
+		errs = append(errs, errors.New("db-read-conns must not be negative"))
+	}
+	if c.ReadConcurrency < 1 {
+		errs = append(errs, errors.New("read-concurrency must be at least 1"))
+	}
+	if c.ReadConcurrencyPerKey < 1 {
+		errs = append(errs, errors.New("read-concurrency-per-key must be at least 1"))
+	}
 	if c.RedisTimeout <= 0 {
 		errs = append(errs, errors.New("redis-timeout must be positive"))
 	}
@@ -176,6 +192,7 @@ func addGlobalFlags(cmd *cobra.Command) {
 	f.String("config", "", "config file (YAML, TOML or JSON) with the same keys as the flags")
 	f.String("database-url", defaultDatabaseURL, "database: postgres://…, postgresql://… or host=… dbname=… for PostgreSQL; file:PATH or sqlite://PATH for SQLite")
 	f.Int("db-max-conns", 0, "PostgreSQL connection pool size (0: 2 per CPU, at least 4)")
+	f.Int("db-read-conns", 0, "connections of the separate pool for listings, searches, audit log and statistics (0: half of db-max-conns, at least 1)")
 	f.String("redis-url", "", "Redis for rotations shared by several servers (redis://…); empty: in-process rotations")
 	f.String("redis-prefix", defaultRedisPrefix, "prefix of every Redis key")
 	f.Duration("redis-timeout", defaultRedisTimeout, "bound on every Redis call; when Redis does not answer in time, leads are stored and wait for assignment")
@@ -201,6 +218,8 @@ func addServeFlags(cmd *cobra.Command) {
 	f.Duration("assign-interval", defaultAssignInterval, "how often to look for leads waiting for their rotation (stored while Redis was down)")
 	f.String("rate-limit-key", "off", `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`)
 	f.String("rate-limit-account", "off", "requests allowed per account (all its keys together), as --rate-limit-key")
+	f.Int("read-concurrency", httpapi.DefaultReadConcurrency, "listings, searches, audit log and statistics requests running at once; more answer 429 TOO_MANY_READS")
+	f.Int("read-concurrency-per-key", httpapi.DefaultReadConcurrencyPerKey, "as --read-concurrency, per API key")
 }
 
 // loadConfig reads the configuration of cmd: its flags, LEADROTOR_* variables
@@ -212,6 +231,7 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 		HTTPAddr:        s.str("http-addr"),
 		DatabaseURL:     s.str("database-url"),
 		DBMaxConns:      s.integer("db-max-conns"),
+		DBReadConns:     s.integer("db-read-conns"),
 		RedisURL:        s.str("redis-url"),
 		RedisPrefix:     s.str("redis-prefix"),
 		LogLevel:        s.str("log-level"),
@@ -224,6 +244,9 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 		RequestTimeout:  s.duration("request-timeout"),
 		AssignInterval:  s.duration("assign-interval"),
 		SettleAfter:     s.duration("settle-after"),
+		// 0 (and commands other than serve) get the defaults.
+		ReadConcurrency:       s.integer("read-concurrency"),
+		ReadConcurrencyPerKey: s.integer("read-concurrency-per-key"),
 		Timeouts: Timeouts{
 			ReadHeader: s.duration("read-header-timeout"),
 			Read:       s.duration("read-timeout"),
@@ -249,6 +272,8 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, defaultShutdownTimeout)
 	cfg.RedisTimeout = cmp.Or(cfg.RedisTimeout, defaultRedisTimeout)
 	cfg.AssignInterval = cmp.Or(cfg.AssignInterval, defaultAssignInterval)
+	cfg.ReadConcurrency = cmp.Or(cfg.ReadConcurrency, httpapi.DefaultReadConcurrency)
+	cfg.ReadConcurrencyPerKey = cmp.Or(cfg.ReadConcurrencyPerKey, httpapi.DefaultReadConcurrencyPerKey)
 	// Unset, it follows the request timeout, which bounds a lead's write.
 	cfg.SettleAfter = cmp.Or(cfg.SettleAfter, max(defaultSettleAfter, 3*cfg.RequestTimeout))
 	cfg.Timeouts = Timeouts{

@@ -47,6 +47,9 @@ func (m *Main) openService(ctx context.Context) error {
 	if m.cfg.DBMaxConns > 0 {
 		opts = append(opts, store.WithMaxConns(m.cfg.DBMaxConns))
 	}
+	if m.cfg.DBReadConns > 0 {
+		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
+	}
 	st, err := store.Open(ctx, m.cfg.DatabaseURL, opts...)
 	if err != nil {
 		return err
@@ -113,6 +116,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Degraded:       degraded,
 		RequestTimeout: m.cfg.RequestTimeout,
 		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
+		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
 	})
 	m.server = &http.Server{
 		Handler:           handler,
