@@ -2,19 +2,24 @@
 # make soak: leadrotor under load while its dependencies fail.
 #
 # Two `leadrotor serve` processes share one PostgreSQL schema and a Redis of
-# this script's own; `leadrotor bench` drives both for DURATION (default 2m)
-# through a rotation weighted 3,2,1, while this script kills Redis (its state
-# gone) and starts it again, twice, and restarts one of the servers (SIGTERM,
-# as a deploy does) once. Then it checks that:
+# this script's own; `leadrotor bench --idempotent` drives both for DURATION
+# (default 2m) through a rotation weighted 3,2,1, as careful clients do (a
+# key per lead, a request left unanswered sent again to the other server),
+# while this script kills Redis (its state gone) and starts it again, twice,
+# restarts one server (SIGTERM, as a deploy does), kills the other with
+# SIGKILL and starts it again, and locks the audit_log table for LOCK (15s,
+# at most a third of the run). Then it checks that:
 #   - the leads stored are exactly the 201 answers,
 #   - every lead is assigned (none pending, none unassigned),
 #   - each member's count is within 1 of its weighted share,
+#   - the day counts in Redis equal the stored leads per member, once the
+#     killed server's turns are settled,
 #   - no request got a 5xx other than a planned 503, and every server
-#     stopped with exit 0;
+#     stopped by SIGTERM exited 0;
 # prints a one-line verdict and exits non-zero on any violation.
 #
 #   make soak                      # 2 minutes
-#   make soak SOAK_DURATION=20s    # what CI runs
+#   make soak SOAK_DURATION=45s    # what CI runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,10 +42,12 @@ seconds() { # 2m -> 120, 45s -> 45, 1h -> 3600
 	esac
 }
 total=$(seconds "$duration")
-((total >= 10)) || {
-	echo "soak: DURATION must be at least 10s" >&2
+((total >= 30)) || {
+	echo "soak: DURATION must be at least 30s" >&2
 	exit 2
 }
+lock=$(seconds "${LOCK:-15s}")
+((lock <= total / 3)) || lock=$((total / 3))
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 redis_port=$(free_port)
@@ -83,11 +90,19 @@ kill_redis() { # a crash: no shutdown, nothing kept
 start_server() { # start_server <index>
 	local i=$1
 	$bin serve --http-addr "127.0.0.1:${ports[$i]}" --log-level warn --assign-interval 100ms \
+		--request-timeout 2s --settle-after 5s \
 		>>"$work/server$i.log" 2>&1 &
 	server_pids[i]=$!
 	for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:${ports[$i]}/healthz" >/dev/null && return; sleep 0.05; done
 	log "server $i did not start"
 	exit 1
+}
+
+kill_server() { # kill_server <index>: SIGKILL, as the OOM killer or a power cut does
+	local i=$1
+	kill -KILL "${server_pids[$i]}"
+	wait "${server_pids[$i]}" 2>/dev/null || true
+	server_pids[i]=0
 }
 
 stop_server() { # stop_server <index>: SIGTERM, and the exit status is kept
@@ -112,8 +127,8 @@ rotation=$(api GET /rotations | jq -r --argjson team "$LEADROTOR_TEAM_ID" '.data
 api PATCH "/rotations/$rotation/members/ana@example.com" '{"weight":3}' >/dev/null
 api PATCH "/rotations/$rotation/members/ben@example.com" '{"weight":2}' >/dev/null
 
-log "driving 2 servers with $clients clients for ${total}s; Redis is killed twice, a server restarted once"
-$bin bench --url "http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]}" -c "$clients" -d "${total}s" --json --quiet \
+log "driving 2 servers with $clients clients for ${total}s; Redis is killed twice, a server restarted, a server killed, audit_log locked for ${lock}s"
+$bin bench --url "http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]}" -c "$clients" -d "${total}s" --json --quiet --idempotent \
 	>"$work/bench.json" 2>"$work/bench.err" &
 bench_pid=$!
 
@@ -122,17 +137,25 @@ at() { # at <percent>: wait until that part of the run has passed
 	while (($(date +%s) < due)); do sleep 0.2; done
 }
 start=$(date +%s)
-at 20
+at 15
 log "killing Redis"
 kill_redis
 sleep 2
 start_redis
 log "Redis is back, empty"
-at 45
+at 30
 log "restarting server 1"
 stop_server 1
 start_server 1
-at 70
+at 40
+log "killing server 0 (SIGKILL)"
+kill_server 0
+start_server 0
+at 50
+log "locking audit_log for ${lock}s"
+psql_ -c "BEGIN" -c "LOCK TABLE $schema.audit_log IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep($lock)" -c "COMMIT" >/dev/null
+log "audit_log unlocked"
+at 85
 log "killing Redis again"
 kill_redis
 sleep 2
@@ -150,6 +173,20 @@ fi
 acct=$LEADROTOR_ACCOUNT_ID
 pending() { psql_ -c "SELECT count(*) FROM $schema.leads WHERE account_id = '$acct' AND assignment_pending"; }
 for _ in $(seq 1 600); do (($(pending) == 0)) && break; sleep 0.1; done
+
+# The day counts in Redis against the stored leads, per member: equal once
+# the turns the killed server took for leads it never wrote are settled
+# (--settle-after 5s).
+day=$(date -u +%F)
+redis_counts() {
+	redis-cli -p "$redis_port" --raw HGETALL "soak:rotation:{$rotation}:day:$day" |
+		paste - - | awk '$2 != 0 { print $1 "=" $2 }' | sort | tr '\n' ' '
+}
+stored_counts() {
+	psql_ -c "SELECT assigned_to || '=' || count(*) FROM $schema.leads WHERE account_id = '$LEADROTOR_ACCOUNT_ID'
+		AND rotation_turn > 0 AND created_at >= '$day' GROUP BY assigned_to ORDER BY assigned_to" | tr '\n' ' '
+}
+for _ in $(seq 1 300); do [[ $(redis_counts) == "$(stored_counts)" ]] && break; sleep 0.1; done
 
 stop_server 0
 stop_server 1
@@ -181,6 +218,8 @@ awk -v d="$deviation" 'BEGIN { exit !(d <= 1) }' || problems+=("a member is $dev
 ((other5xx == 0)) || problems+=("5xx answers other than 503: $errors")
 for s in "${server_exits[@]}"; do ((s == 0)) || problems+=("a server exited with $s"); done
 ((deferred > 0)) || problems+=("no lead was deferred: Redis never went away under load")
+day_counts=$(redis_counts)
+[[ $day_counts == "$(stored_counts)" ]] || problems+=("day counts in Redis ($day_counts) differ from the stored leads ($(stored_counts))")
 
 summary="$created leads in ${total}s over 2 servers ($requests requests, errors $errors, $planned503 planned 503s), $deferred deferred while Redis was away, stored $stored, pending $still_pending, unassigned $unassigned, max deviation $deviation ($counts)"
 if ((${#problems[@]} == 0)); then

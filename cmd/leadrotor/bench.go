@@ -74,6 +74,7 @@ samples that process's memory while the run lasts.`,
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("seed", 0, "store this many leads in the bench account before driving (without --url)")
+	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
 
@@ -95,6 +96,9 @@ type benchTarget struct {
 	stop         func()
 	// store is the database of a server bench started itself; nil with --url.
 	store *store.Store
+	// idempotent: each lead has an Idempotency-Key, and a request with no
+	// answer is sent again (see postBench).
+	idempotent bool
 }
 
 func runBench(cmd *cobra.Command, _ []string) error {
@@ -121,6 +125,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer target.stop()
+	target.idempotent, _ = f.GetBool("idempotent")
 	if seed > 0 {
 		if target.store == nil {
 			return errors.New("--seed needs the server bench starts itself (no --url)")
@@ -401,7 +406,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 				}
 				body := benchBody(buf, t, w, i)
 				began := time.Now()
-				status, assignee, err := postBench(ctx, client, t, t.pick(w+i), body)
+				status, assignee, err := postBench(ctx, client, t, t.pick(w+i), body, fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), w, i))
 				r.latencies = append(r.latencies, time.Since(began))
 				switch {
 				case err != nil:
@@ -483,15 +488,23 @@ func (t *benchTarget) pick(n int) int {
 }
 
 // postBench posts body to the first-th server; a server that refuses the
-// connection never saw the request, which then goes to the next one.
-func postBench(ctx context.Context, client *http.Client, t *benchTarget, first int, body []byte) (int, string, error) {
+// connection never saw the request, which then goes to the next one. With
+// t.idempotent, the request carries key, and one that got no answer (the
+// server died with it) or 504 OUTCOME_UNKNOWN is sent again to the next
+// server with the same key: it returns the lead if it was stored, or
+// creates it once.
+func postBench(ctx context.Context, client *http.Client, t *benchTarget, first int, body []byte, key string) (int, string, error) {
 	urls := t.urls
 	if len(urls) == 0 {
 		urls = []string{t.url}
 	}
+	tries := len(urls)
+	if t.idempotent {
+		tries = 2 * len(urls)
+	}
 	var res *http.Response
 	var err error
-	for try := range urls {
+	for try := range tries {
 		var req *http.Request
 		req, err = http.NewRequestWithContext(ctx, "POST", urls[(first+try)%len(urls)]+"/leads", bytes.NewReader(body))
 		if err != nil {
@@ -500,9 +513,20 @@ func postBench(ctx context.Context, client *http.Client, t *benchTarget, first i
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+t.key)
 		req.Header.Set("x-account-id", t.account)
-		if res, err = client.Do(req); !refused(err) {
-			break
+		if t.idempotent {
+			req.Header.Set("Idempotency-Key", key)
 		}
+		res, err = client.Do(req)
+		if refused(err) {
+			continue
+		}
+		if t.idempotent && ctx.Err() == nil && (err != nil || res.StatusCode == http.StatusGatewayTimeout) {
+			if res != nil {
+				_ = res.Body.Close()
+			}
+			continue
+		}
+		break
 	}
 	if err != nil {
 		return 0, "", err
