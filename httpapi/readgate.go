@@ -25,7 +25,7 @@ const CodeTooManyReads = "TOO_MANY_READS"
 // at a time take the CPU that lead intake needs, without finishing reports
 // any sooner.
 const (
-	DefaultReadConcurrency       = 2
+	DefaultReadConcurrency       = 1
 	DefaultReadConcurrencyPerKey = 1
 	// DefaultReadWait is how long a heavy read waits for its turn before it
 	// is refused: long enough to absorb a burst, short enough that a client
@@ -91,8 +91,27 @@ func newReadGate(l ReadLimits) *readGate {
 
 // acquire waits, at most the configured wait and never past ctx, for a
 // slot of key and one of the server. It returns the function that gives
-// them back, or TOO_MANY_READS naming the bound that was full.
+// them back, or TOO_MANY_READS naming the bound that was full. The server's
+// slot is given back as long after the read as the read took: so heavy
+// reads keep each slot busy half of the time at most, and lead intake has
+// the CPU of the other half whatever the reads cost (a search that scans
+// every lead costs a core while it runs).
 func (g *readGate) acquire(ctx context.Context, key string) (func(), error) {
+	release, err := g.take(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	return func() { release(min(time.Since(began), maxReadCooldown)) }, nil
+}
+
+// maxReadCooldown bounds the cool-down of a read's server slot: a read that
+// waited long (for a lock, say) did not cost its time in CPU.
+const maxReadCooldown = 2 * time.Second
+
+// take is acquire, whose release function gives the key's slot back at once
+// and the server's after the cool-down it is given.
+func (g *readGate) take(ctx context.Context, key string) (func(cooldown time.Duration), error) {
 	timer := time.NewTimer(g.limits.Wait)
 	defer timer.Stop()
 	releaseKey := func() {}
@@ -110,11 +129,14 @@ func (g *readGate) acquire(ctx context.Context, key string) (func(), error) {
 		}
 	}
 	if g.slots == nil {
-		return releaseKey, nil
+		return func(time.Duration) { releaseKey() }, nil
 	}
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots; releaseKey() }, nil
+		return func(cooldown time.Duration) {
+			releaseKey()
+			time.AfterFunc(cooldown, func() { <-g.slots })
+		}, nil
 	case <-timer.C:
 		releaseKey()
 		return nil, tooManyReads("server", g.limits.Concurrent)
