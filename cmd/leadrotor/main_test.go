@@ -39,7 +39,7 @@ func TestConfigPrecedence(t *testing.T) {
 	require.Equal(t, Config{HTTPAddr: ":8080", DatabaseURL: "file:leadrotor.db", RedisPrefix: "leadrotor:", LogLevel: "info",
 		LogFormat: "text", BodyLimit: 256 << 10, ShutdownTimeout: 15 * time.Second, Timeouts: defaultTimeouts(),
 		RedisTimeout: 500 * time.Millisecond, RequestTimeout: 10 * time.Second, AssignInterval: 500 * time.Millisecond, SettleAfter: time.Minute,
-		ReadConcurrency: 2, ReadConcurrencyPerKey: 1},
+		ReadConcurrency: 1, ReadConcurrencyPerKey: 1},
 		cfg, "defaults need nothing installed")
 
 	cfg, err = parseServe(t, "--config", file)
