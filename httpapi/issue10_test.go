@@ -138,6 +138,28 @@ func TestIssue10_12_MalformedQueryPairRefused(t *testing.T) {
 	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "the refused POST stored nothing")
 }
 
+// TestIssue10_12_RepeatedParameterRefused checks that a parameter that takes
+// one value and comes twice is refused, not read as its first value
+// (?limit=1&limit=500 paged by 1); status, documented as repeatable, stays so.
+func TestIssue10_12_RepeatedParameterRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, tc := range []struct{ method, path, field string }{
+		{"GET", "/leads?limit=1&limit=500", "limit"},
+		{"GET", "/leads?teamId=1&teamId=2", "teamId"},
+		{"DELETE", "/leads/1?confirm=false&confirm=true", "confirm"},
+		{"GET", "/rotations/1/next?n=1&n=2", "n"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			res := f.call("admin", tc.method, tc.path, nil)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+			require.Equal(t, "VALIDATION_ERROR", res.code(t))
+			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"])
+		})
+	}
+	require.Equal(t, http.StatusOK, f.call("admin", "GET", "/leads?status=new&status=lost", nil).status)
+}
+
 // TestIssue10_19_JSONTextAndKeysExact checks that text that is not valid
 // UTF-8 (raw bytes, or an escaped lone surrogate) is refused naming its
 // field instead of being stored as U+FFFD, and that JSON keys match

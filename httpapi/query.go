@@ -55,8 +55,17 @@ func parseQuery(raw string, allowed []string) (url.Values, error) {
 				Message: "Malformed query parameter (" + err.Error() + "): escape ; as %3B and % as %25"})
 		}
 		for k, vs := range one {
+			if len(values[k]) > 0 && !repeatable[k] {
+				return nil, leads.ValidationError(leads.FieldError{Field: name,
+					Message: "Given more than once: give it once"})
+			}
 			values[k] = append(values[k], vs...)
 		}
 	}
 	return values, nil
 }
+
+// repeatable names the query parameters that may come more than once, each
+// time adding values; any other given twice is refused rather than read as
+// its first value.
+var repeatable = map[string]bool{"status": true}
