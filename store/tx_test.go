@@ -66,7 +66,10 @@ func TestIssue10_06_TxRetriesAbortedTransactions(t *testing.T) {
 		wg.Wait()
 		require.NoError(t, errs[0])
 		require.NoError(t, errs[1])
-		require.Equal(t, 3, attempts[0]+attempts[1], "one of them ran twice")
+		// One of them ran again; the retry may meet the other's lock first
+		// and deadlock once more (PostgreSQL wakes waiters on a row in no
+		// set order), so more than one retry is allowed.
+		require.GreaterOrEqual(t, attempts[0]+attempts[1], 3, "one of them ran again")
 	})
 	t.Run("serialization failure", func(t *testing.T) {
 		attempts := 0
