@@ -139,14 +139,14 @@ func testLockedAuditLog(t *testing.T, deadline, hold time.Duration) {
 				}
 				start := time.Now()
 				res, err := b.svc.Create(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
-				late := deadline > 0 && time.Since(start) > deadline+time.Second
+				late := deadline > 0 && time.Since(start) > deadline+2*time.Second
 				cancel()
 				o := outcome{err: err}
 				if err == nil {
 					o.id = res.Lead.ID
 				}
 				if late {
-					o.err = errors.Join(o.err, errors.New("answered more than 1s after the deadline"))
+					o.err = errors.Join(o.err, errors.New("answered more than 2s after the deadline"))
 				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
@@ -380,7 +380,7 @@ func TestIssue10_05_ConfigReloadKeepsDeadline(t *testing.T) {
 	_, err = b.svc.Create(rctx, b.admin, lead("Late"), leads.CreateOptions{})
 	took := time.Since(start)
 	require.True(t, leads.IsUnavailable(err), "want SERVICE_UNAVAILABLE, got %v", err)
-	require.Less(t, took, 2*time.Second, "the create waited for the lock, past its deadline")
+	require.Less(t, took, 3*time.Second, "the create waited for the lock (5 s), past its deadline")
 	<-released
 	require.Equal(t, 1, b.count(t, "leads"), "the late lead was not stored")
 	b.requireDayCountsMatchStore(t, rot)
