@@ -87,6 +87,11 @@ func WithTimeout(d time.Duration) RedisOption {
 // process that uses the same Redis and prefix. Each decision is one Lua
 // script, so turns are exact however many processes take them at once.
 // client may be a Client, a ClusterClient or a Ring.
+//
+// Each turn stays open in Redis until the lead it was taken for is known to
+// be stored (see lua/pick.lua); turns whose process died before it wrote
+// the lead are given back by SettleTurns, which leads.Service.RunAssigner
+// calls every second: run it in at least one process that shares the Redis.
 func NewRedis(client redis.Scripter, history HistorySource, opts ...RedisOption) (*Rotator, error) {
 	b := &redisBackend{client: client, prefix: "leadrotor:", timeout: 2 * time.Second, queues: make(map[int64]*rotationQueue),
 		process: newEpoch(), lost: make(map[int64][]string), acks: make(map[int64][]int64), settleAfter: time.Minute}
