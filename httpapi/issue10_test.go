@@ -335,7 +335,7 @@ func TestIssue10_20_HTTPDetails(t *testing.T) {
 		f := newFixture(t, storetest.SQLite(t), withStore(func(s leads.Store) leads.Store {
 			return brokenStore{s, func() error {
 				if down.Load() {
-					return fmt.Errorf("failed to connect to `host=127.0.0.1`: %w", syscall.ECONNREFUSED)
+					return leads.Unavailable("the database", fmt.Errorf("failed to connect to `host=127.0.0.1`: %w", syscall.ECONNREFUSED))
 				}
 				return nil
 			}}

@@ -2,13 +2,8 @@ package leads
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"syscall"
 )
 
 // Error codes. They are part of the public contract: HTTP clients and Go callers
@@ -134,10 +129,10 @@ const unavailableMessage = "a service leadrotor depends on is unavailable; retry
 
 // IsUnavailable reports whether err means that a backing service (the
 // database, Redis) could not be reached or did not answer in time, as
-// opposed to refusing the request: a network error, a connection closed or
-// refused, a deadline exceeded, or a server that says it is shutting down,
-// starting up or out of connections. Such a request may succeed when retried
-// later; the HTTP API answers it 503 with Retry-After.
+// opposed to refusing the request: a SERVICE_UNAVAILABLE *Error, which the
+// adapters (store, rotation) make of their drivers' errors, or a deadline
+// exceeded. Such a request may succeed when retried later; the HTTP API
+// answers it 503 with Retry-After.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -146,29 +141,7 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &e) {
 		return e.Code == CodeServiceUnavailable
 	}
-	var netErr net.Error
-	switch {
-	case errors.As(err, &netErr),
-		errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return true
-	}
-	// Database servers name their state in a SQLSTATE (PostgreSQL's
-	// *pgconn.PgError has this method): class 08 is a connection exception,
-	// 57P01-57P03 a server shutting down or starting, 53300 too many
-	// connections.
-	var coded interface{ SQLState() string }
-	if errors.As(err, &coded) {
-		switch state := coded.SQLState(); {
-		case len(state) == 5 && state[:2] == "08",
-			state == "57P01", state == "57P02", state == "57P03", state == "53300":
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, context.DeadlineExceeded)
 }
 
 // Unavailable returns a SERVICE_UNAVAILABLE error naming what is unavailable,

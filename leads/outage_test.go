@@ -231,13 +231,13 @@ func testDryRunNeedsRotation(t *testing.T, b *bundle) {
 }
 
 // downStore is the real store, unreachable on demand: the create check or
-// the insert fails as a refused connection does.
+// the insert fails as the store reports a refused connection.
 type downStore struct {
 	leads.Store
 	checkDown, insertDown bool
 }
 
-var errConnRefused = fmt.Errorf("failed to connect to `host=127.0.0.1`: dial error: %w", syscall.ECONNREFUSED)
+var errConnRefused = leads.Unavailable("the database", fmt.Errorf("failed to connect to `host=127.0.0.1`: dial error: %w", syscall.ECONNREFUSED))
 
 func (s downStore) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
 	if s.checkDown {

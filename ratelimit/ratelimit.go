@@ -237,9 +237,54 @@ type Redis struct {
 const redisBackoff = time.Second
 
 // NewRedis returns a Limiter over client, keys under prefix, each call
-// bounded by timeout, deciding with fallback while Redis fails.
+// bounded by timeout, deciding with fallback while Redis fails. Every key
+// it writes starts with prefix (then "ratelimit:"), so that an ACL or a
+// flush by prefix covers them.
 func NewRedis(client redis.UniversalClient, prefix string, timeout time.Duration, fallback Limiter) *Redis {
-	return &Redis{limiter: redis_rate.NewLimiter(client), prefix: prefix + "ratelimit:", timeout: timeout, fallback: fallback, now: time.Now}
+	return &Redis{limiter: redis_rate.NewLimiter(unprefixed{client}), prefix: prefix + "ratelimit:", timeout: timeout, fallback: fallback, now: time.Now}
+}
+
+// rateKeyPrefix is what redis_rate puts before every key it is given (its
+// unexported redisPrefix, v10), with no option to change it.
+const rateKeyPrefix = "rate:"
+
+// unprefixed is the client redis_rate talks to: it takes rateKeyPrefix off
+// the keys of redis_rate's commands, so that the keys in Redis are the ones
+// Redis.Allow names, under the caller's prefix.
+type unprefixed struct{ redis.UniversalClient }
+
+// Eval implements redis_rate's client.
+func (c unprefixed) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return c.UniversalClient.Eval(ctx, script, trimRateKeys(keys), args...)
+}
+
+// EvalSha implements redis_rate's client.
+func (c unprefixed) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return c.UniversalClient.EvalSha(ctx, sha1, trimRateKeys(keys), args...)
+}
+
+// EvalRO implements redis_rate's client.
+func (c unprefixed) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return c.UniversalClient.EvalRO(ctx, script, trimRateKeys(keys), args...)
+}
+
+// EvalShaRO implements redis_rate's client.
+func (c unprefixed) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return c.UniversalClient.EvalShaRO(ctx, sha1, trimRateKeys(keys), args...)
+}
+
+// Del implements redis_rate's client.
+func (c unprefixed) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return c.UniversalClient.Del(ctx, trimRateKeys(keys)...)
+}
+
+// trimRateKeys returns keys without rateKeyPrefix.
+func trimRateKeys(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = strings.TrimPrefix(k, rateKeyPrefix)
+	}
+	return out
 }
 
 // Allow implements Limiter.

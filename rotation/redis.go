@@ -5,12 +5,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -163,11 +165,15 @@ func (b *redisBackend) run(ctx context.Context, s *redis.Script, keys []string, 
 }
 
 // redisUnavailable reports whether err means that Redis cannot serve now,
-// as opposed to a bad command: no connection, a timeout, a closed client, or
-// a server that is loading its data, busy, read-only or without a master.
+// as opposed to a bad command: no connection (refused, reset, closed), a
+// timeout, a closed client, or a server that is loading its data, busy,
+// read-only or without a master.
 func redisUnavailable(err error) bool {
-	if leads.IsUnavailable(err) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
-		errors.Is(err, redis.ErrClosed) {
+	var netErr net.Error
+	if leads.IsUnavailable(err) || errors.As(err, &netErr) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) || errors.Is(err, redis.ErrClosed) {
 		return true
 	}
 	for _, prefix := range []string{"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {

@@ -12,7 +12,8 @@ import (
 )
 
 // CreateAccount stores a new account; CONFLICT when the ID is taken.
-func (s *Store) CreateAccount(ctx context.Context, a *leads.Account) error {
+func (s *Store) CreateAccount(ctx context.Context, a *leads.Account) (err error) {
+	defer translate(&err)
 	row := &accountRow{ID: a.ID, Name: a.Name, DuplicatePolicy: string(a.DuplicatePolicy), ConfigVersion: 1,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
@@ -25,7 +26,8 @@ func (s *Store) CreateAccount(ctx context.Context, a *leads.Account) error {
 }
 
 // Account returns an account; NOT_FOUND when unknown.
-func (s *Store) Account(ctx context.Context, id string) (*leads.Account, error) {
+func (s *Store) Account(ctx context.Context, id string) (_ *leads.Account, err error) {
+	defer translate(&err)
 	row := new(accountRow)
 	if err := s.db.NewSelect().Model(row).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, notFound(err, "account")
@@ -35,9 +37,10 @@ func (s *Store) Account(ctx context.Context, id string) (*leads.Account, error) 
 
 // UpdateAccount changes an account's settings under the account's lock.
 // The duplicate policy is part of the configuration, so the version moves.
-func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.Account) (*leads.Account, []leads.AuditEntry, error)) (*leads.Account, error) {
+func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.Account) (*leads.Account, []leads.AuditEntry, error)) (_ *leads.Account, err error) {
+	defer translate(&err)
 	var out *leads.Account
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		if err := lockAccount(ctx, tx, s.dialect, id); err != nil {
 			return err
 		}
@@ -50,7 +53,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.
 		if err != nil || next == nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, id, next.UpdatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, id); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model((*accountRow)(nil)).Set("name = ?", next.Name).
@@ -97,9 +100,10 @@ func memberAndAdmins(ctx context.Context, tx bun.Tx, accountID, email string) (*
 // decides on the member as it is and the number of admins, both read under
 // the account's lock; NOT_FOUND for an unknown account. Members are part of
 // the account's configuration.
-func (s *Store) PutMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int) (*leads.Member, []leads.AuditEntry, error)) (*leads.Member, error) {
+func (s *Store) PutMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int) (*leads.Member, []leads.AuditEntry, error)) (_ *leads.Member, err error) {
+	defer translate(&err)
 	var out *leads.Member
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
 		}
@@ -112,7 +116,7 @@ func (s *Store) PutMember(ctx context.Context, accountID, email string, apply fu
 		if err != nil || next == nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID, next.CreatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		row := &memberRow{AccountID: accountID, Email: email, Role: string(next.Role), CreatedAt: next.CreatedAt}
@@ -136,7 +140,8 @@ func (s *Store) PutMember(ctx context.Context, accountID, email string, apply fu
 // of admins and the rotations naming the member, all read under the
 // account's lock; the schema removes it from rotations, and rotations that
 // fall back to it fall back to nobody. NOT_FOUND when not a member.
-func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int, rotations []int64) (leads.AuditEntry, error)) error {
+func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply func(cur *leads.Member, admins int, rotations []int64) (leads.AuditEntry, error)) (err error) {
+	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
@@ -161,7 +166,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply
 		if err != nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*memberRow)(nil)).Where("account_id = ?", accountID).Where("email = ?", email).Exec(ctx); err != nil {
@@ -177,7 +182,8 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply
 }
 
 // Members returns the members of an account, ordered by email.
-func (s *Store) Members(ctx context.Context, accountID string) ([]leads.Member, error) {
+func (s *Store) Members(ctx context.Context, accountID string) (_ []leads.Member, err error) {
+	defer translate(&err)
 	var rows []memberRow
 	if err := s.db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Order("email").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("select members: %w", err)
@@ -190,9 +196,10 @@ func (s *Store) Members(ctx context.Context, accountID string) ([]leads.Member, 
 }
 
 // Member returns a member of an account; NOT_FOUND when not a member.
-func (s *Store) Member(ctx context.Context, accountID, email string) (*leads.Member, error) {
+func (s *Store) Member(ctx context.Context, accountID, email string) (_ *leads.Member, err error) {
+	defer translate(&err)
 	row := new(memberRow)
-	err := s.db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("email = ?", email).Scan(ctx)
+	err = s.db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("email = ?", email).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "member")
 	}
@@ -202,7 +209,8 @@ func (s *Store) Member(ctx context.Context, accountID, email string) (*leads.Mem
 
 // CreateAPIKey stores a key under the hash of its secret and sets its ID;
 // CONFLICT in the unlikely event that its public prefix is taken.
-func (s *Store) CreateAPIKey(ctx context.Context, k *leads.APIKey, hash string) error {
+func (s *Store) CreateAPIKey(ctx context.Context, k *leads.APIKey, hash string) (err error) {
+	defer translate(&err)
 	row := &apiKeyRow{Email: k.Email, Prefix: k.Prefix, Hash: hash, Name: k.Name, CreatedAt: k.CreatedAt}
 	if _, err := s.db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
 		if isUnique(err, apiKeyPrefix) {
@@ -216,7 +224,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *leads.APIKey, hash string) 
 
 // Credential returns the key whose secret hashes to hash and its user's role
 // in the account, in one query; NOT_FOUND when there is no such key.
-func (s *Store) Credential(ctx context.Context, hash, accountID string) (*leads.Credential, error) {
+func (s *Store) Credential(ctx context.Context, hash, accountID string) (_ *leads.Credential, err error) {
+	defer translate(&err)
 	if s.dialect == Postgres {
 		return s.credentialPostgres(ctx, hash, accountID)
 	}
@@ -224,7 +233,7 @@ func (s *Store) Credential(ctx context.Context, hash, accountID string) (*leads.
 		apiKeyRow `bun:",extend"`
 		Role      sql.NullString `bun:"role"`
 	}
-	err := s.db.NewSelect().Model(&row).ColumnExpr("api_key_row.*, m.role").
+	err = s.db.NewSelect().Model(&row).ColumnExpr("api_key_row.*, m.role").
 		Join("LEFT JOIN members AS m ON m.account_id = ? AND m.email = api_key_row.email", accountID).
 		Where("api_key_row.hash = ?", hash).Scan(ctx)
 	if err != nil {
@@ -235,7 +244,8 @@ func (s *Store) Credential(ctx context.Context, hash, accountID string) (*leads.
 
 // RevokeAPIKey marks the live key with the given prefix revoked; NOT_FOUND
 // when there is none.
-func (s *Store) RevokeAPIKey(ctx context.Context, prefix string, now time.Time) error {
+func (s *Store) RevokeAPIKey(ctx context.Context, prefix string, now time.Time) (err error) {
+	defer translate(&err)
 	res, err := s.db.NewUpdate().Model((*apiKeyRow)(nil)).
 		Set("revoked_at = ?", now).
 		Where("prefix = ?", prefix).
@@ -251,8 +261,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, prefix string, now time.Time) 
 }
 
 // TouchAPIKey records that the key was used at now.
-func (s *Store) TouchAPIKey(ctx context.Context, id int64, now time.Time) error {
-	_, err := s.db.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", id).Exec(ctx)
+func (s *Store) TouchAPIKey(ctx context.Context, id int64, now time.Time) (err error) {
+	defer translate(&err)
+	_, err = s.db.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", id).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("touch api key: %w", err)
 	}
@@ -261,7 +272,8 @@ func (s *Store) TouchAPIKey(ctx context.Context, id int64, now time.Time) error 
 
 // APIKeys returns the keys of the user email, or of every user when email
 // is "", revoked ones included, by id.
-func (s *Store) APIKeys(ctx context.Context, email string) ([]leads.APIKey, error) {
+func (s *Store) APIKeys(ctx context.Context, email string) (_ []leads.APIKey, err error) {
+	defer translate(&err)
 	var rows []apiKeyRow
 	q := s.db.NewSelect().Model(&rows).Order("id")
 	if email != "" {

@@ -30,10 +30,10 @@ func (s *Store) sqlitePrepared(ctx context.Context) (*sqliteStatements, error) {
 			return stmt
 		}
 		marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-		st.lead = prepare(fmt.Sprintf("INSERT INTO leads (%s) VALUES (%s) RETURNING id", strings.Join(leadColumns, ", "), marks(len(leadColumns))))
+		st.lead = prepare(fmt.Sprintf("INSERT INTO leads (%s) VALUES (%s) RETURNING id", columnNames(leadColumns, ""), marks(len(leadColumns))))
 		st.turn = prepare("INSERT INTO rotation_turns (rotation_id, turn, assignee, lead_id, assigned_at, state) VALUES (?, ?, ?, ?, ?, ?)")
 		st.skip = prepare("INSERT INTO rotation_skips (rotation_id, turn, member, reason, slots, skipped_at) VALUES (?, ?, ?, ?, ?, ?)")
-		st.audit = prepare(fmt.Sprintf("INSERT INTO audit_log (%s) VALUES (%s) RETURNING id", strings.Join(auditColumns, ", "), marks(len(auditColumns))))
+		st.audit = prepare(fmt.Sprintf("INSERT INTO audit_log (lead_id, %s) VALUES (%s) RETURNING id", columnNames(auditColumns, ""), marks(1+len(auditColumns))))
 		// database/sql with SQLite binds ?NNN parameters by number. The
 		// check runs on the readers when there are.
 		check := strings.NewReplacer("$1", "?1", "$2", "?2", "$3", "?3", "$4", "?4", "$5", "?5").Replace(createCheckWithKeySQL)
@@ -69,7 +69,7 @@ func sqliteArgs(args []any) []any {
 
 // insertRowsSQLite writes one lead's rows in tx.
 func (s *Store) insertRowsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteStatements, r *leadRows) error {
-	args, err := leadArgs(r.lead)
+	args, err := columnArgs(leadColumns, r.lead)
 	if err != nil {
 		return err
 	}
@@ -90,11 +90,11 @@ func (s *Store) insertRowsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteStat
 		}
 	}
 	for i := range r.audit {
-		a, err := auditArgs(&r.audit[i])
+		a, err := columnArgs(auditColumns, &r.audit[i])
 		if err != nil {
 			return err
 		}
-		args := sqliteArgs(append([]any{a[0], r.lead.ID}, a[1:]...))
+		args := sqliteArgs(append([]any{r.lead.ID}, a...))
 		s.observed(ctx, "INSERT INTO audit_log")
 		if err := tx.StmtContext(ctx, st.audit).QueryRowContext(ctx, args...).Scan(&r.audit[i].ID); err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -38,10 +37,11 @@ func (s *Store) lockRow(ctx context.Context, tx bun.Tx, model any, accountID str
 
 // CreateTeam stores a team and sets its ID; CONFLICT when the account has a
 // team of that name, NOT_FOUND for an unknown account.
-func (s *Store) CreateTeam(ctx context.Context, t *leads.Team, entry func(*leads.Team) leads.AuditEntry) error {
-	err := s.tx(ctx, func(tx bun.Tx) error {
+func (s *Store) CreateTeam(ctx context.Context, t *leads.Team, entry func(*leads.Team) leads.AuditEntry) (err error) {
+	defer translate(&err)
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := &teamRow{AccountID: t.AccountID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-		if err := bumpConfig(ctx, tx, t.AccountID, t.CreatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, t.AccountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
@@ -68,9 +68,10 @@ func teamError(err error, name string) error {
 }
 
 // UpdateTeam changes a team under a row lock.
-func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(*leads.Team) (*leads.Team, []leads.AuditEntry, error)) (*leads.Team, error) {
+func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(*leads.Team) (*leads.Team, []leads.AuditEntry, error)) (_ *leads.Team, err error) {
+	defer translate(&err)
 	var out *leads.Team
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := new(teamRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
@@ -83,7 +84,7 @@ func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, appl
 		if err != nil || next == nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model((*teamRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
@@ -103,7 +104,8 @@ func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, appl
 // DeleteTeam deletes a team; its lead sources and rotation go with it (the
 // schema cascades). Leads naming it make it TEAM_IN_USE unless force, which
 // detaches them from the team and its lead sources first.
-func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.Team, int) leads.AuditEntry) error {
+func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.Team, int) leads.AuditEntry) (err error) {
+	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(teamRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
@@ -116,8 +118,7 @@ func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, forc
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
-		if err := bumpConfig(ctx, tx, accountID, now); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*teamRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
@@ -146,7 +147,7 @@ func (s *Store) detach(ctx context.Context, tx bun.Tx, accountID, column string,
 		return 0, &leads.Error{Code: inUse, Message: msg,
 			Details: map[string]any{"leads": n}}
 	}
-	q := tx.NewUpdate().Model((*leadRow)(nil)).Set("lead_source_id = NULL").Set("updated_at = ?", time.Now().UTC()).
+	q := tx.NewUpdate().Model((*leadRow)(nil)).Set("lead_source_id = NULL").Set("updated_at = ?", s.now().UTC()).
 		Where("account_id = ?", accountID).Where("? = ?", bun.Ident(column), id)
 	if column == "team_id" {
 		q = q.Set("team_id = NULL")
@@ -159,10 +160,11 @@ func (s *Store) detach(ctx context.Context, tx bun.Tx, accountID, column string,
 
 // CreateLeadSource stores a lead source of an existing team of the account
 // and sets its ID; TEAM_NOT_FOUND otherwise, CONFLICT when the name is taken.
-func (s *Store) CreateLeadSource(ctx context.Context, src *leads.LeadSource, entry func(*leads.LeadSource) leads.AuditEntry) error {
-	err := s.tx(ctx, func(tx bun.Tx) error {
+func (s *Store) CreateLeadSource(ctx context.Context, src *leads.LeadSource, entry func(*leads.LeadSource) leads.AuditEntry) (err error) {
+	defer translate(&err)
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := &leadSourceRow{AccountID: src.AccountID, TeamID: src.TeamID, Name: src.Name, CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}
-		if err := bumpConfig(ctx, tx, src.AccountID, src.CreatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, src.AccountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
@@ -192,10 +194,11 @@ func leadSourceError(err error, name string) error {
 }
 
 // UpdateLeadSource changes a lead source under a row lock.
-func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(*leads.LeadSource) (*leads.LeadSource, []leads.AuditEntry, error)) (*leads.LeadSource, error) {
+func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(*leads.LeadSource) (*leads.LeadSource, []leads.AuditEntry, error)) (_ *leads.LeadSource, err error) {
+	defer translate(&err)
 	var out *leads.LeadSource
 	var name string
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadSourceRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
@@ -209,7 +212,7 @@ func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64
 			return err
 		}
 		name = next.Name
-		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model((*leadSourceRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
@@ -228,7 +231,8 @@ func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64
 
 // DeleteLeadSource deletes a lead source; leads naming it make it
 // LEAD_SOURCE_IN_USE unless force, which detaches them first.
-func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.LeadSource, int) leads.AuditEntry) error {
+func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.LeadSource, int) leads.AuditEntry) (err error) {
+	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadSourceRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
@@ -241,7 +245,7 @@ func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64
 		if err != nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*leadSourceRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
@@ -252,11 +256,12 @@ func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64
 }
 
 // CreateRotation stores a rotation with its members and sets its ID.
-func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry func(*leads.Rotation) leads.AuditEntry) error {
-	err := s.tx(ctx, func(tx bun.Tx) error {
+func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry func(*leads.Rotation) leads.AuditEntry) (err error) {
+	defer translate(&err)
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		r.ID = 0
 		row := newRotationRow(r)
-		if err := bumpConfig(ctx, tx, r.AccountID, r.CreatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, r.AccountID); err != nil {
 			return err
 		}
 		if err := checkRotationRefs(ctx, tx, r.AccountID, r); err != nil {
@@ -279,9 +284,10 @@ func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry fun
 }
 
 // UpdateRotation changes a rotation's settings and member list under a lock.
-func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(*leads.Rotation) (*leads.Rotation, []leads.AuditEntry, error)) (*leads.Rotation, error) {
+func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(*leads.Rotation) (*leads.Rotation, []leads.AuditEntry, error)) (_ *leads.Rotation, err error) {
+	defer translate(&err)
 	var out *leads.Rotation
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := new(rotationRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
 			return err
@@ -306,7 +312,7 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 		if err := checkRotationRefs(ctx, tx, accountID, next); err != nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID, next.UpdatedAt); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model(newRotationRow(next)).
@@ -331,7 +337,8 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 
 // DeleteRotation deletes a rotation; its leads keep their assignees and lose
 // the reference to it.
-func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(*leads.Rotation) leads.AuditEntry) error {
+func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(*leads.Rotation) leads.AuditEntry) (err error) {
+	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(rotationRow)
 		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
@@ -348,7 +355,7 @@ func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, 
 		for _, m := range members {
 			cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
 		}
-		if err := bumpConfig(ctx, tx, accountID, time.Now().UTC()); err != nil {
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*rotationRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
@@ -434,7 +441,8 @@ func rotationError(err error, r *leads.Rotation) error {
 
 // AccountConfig returns a consistent snapshot of the account's settings,
 // members, teams, lead sources and rotations; NOT_FOUND for an unknown account.
-func (s *Store) AccountConfig(ctx context.Context, accountID string) (*leads.AccountConfig, error) {
+func (s *Store) AccountConfig(ctx context.Context, accountID string) (_ *leads.AccountConfig, err error) {
+	defer translate(&err)
 	var cfg *leads.AccountConfig
 	// Repeatable read: the version and everything it versions come from one
 	// snapshot, so a cached configuration is never newer than its version.
@@ -442,7 +450,7 @@ func (s *Store) AccountConfig(ctx context.Context, accountID string) (*leads.Acc
 	if s.dialect == SQLite {
 		opts = nil // SQLite transactions are serializable; it knows no levels
 	}
-	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		cfg, err = loadConfig(ctx, tx, accountID)
 		return err

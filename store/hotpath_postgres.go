@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -109,50 +108,6 @@ func (s *Store) createCheckWithKey(ctx context.Context, query string, q leads.Cr
 	return res, nil
 }
 
-// leadColumns are the columns a new lead sets, in the order of leadArgs.
-var leadColumns = []string{"account_id", "team_id", "lead_source_id", "application_id", "first_name", "last_name",
-	"img_src", "email", "phone", "company", "job_title", "branch", "source", "position", "location",
-	"products_services_sold", "number_of_employees", "current_payment_processor", "monthly_transaction_volume",
-	"interested_in_switching", "process_stage", "buying_role", "assigned_to", "notes", "last_contacted", "archived",
-	"created_by", "status", "metadata", "rotation_id", "rotation_turn", "assigned_at", "email_norm", "email_unique",
-	"idempotency_key", "idempotency_fingerprint", "created_at", "updated_at", "assignment_pending"}
-
-func leadArgs(r *leadRow) ([]any, error) {
-	var meta any
-	if r.Metadata != nil {
-		raw, err := json.Marshal(r.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		meta = string(raw)
-	}
-	return []any{r.AccountID, nullInt(r.TeamID), nullInt(r.LeadSourceID), r.ApplicationID, r.FirstName, r.LastName,
-		r.ImgSrc, r.Email, r.Phone, r.Company, r.JobTitle, r.Branch, r.Source, r.Position, r.Location,
-		r.ProductsServicesSold, r.NumberOfEmployees, r.CurrentPaymentProcessor, r.MonthlyTransactionVolume,
-		r.InterestedInSwitching, r.ProcessStage, r.BuyingRole, r.AssignedTo, r.Notes, r.LastContacted, r.Archived,
-		r.CreatedBy, r.Status, meta, nullInt(r.RotationID), r.RotationTurn, r.AssignedAt, nullString(r.EmailNorm), nullString(r.EmailUnique),
-		nullString(r.IdempotencyKey), r.IdempotencyFingerprint, r.CreatedAt, r.UpdatedAt, r.AssignmentPending}, nil
-}
-
-var auditColumns = []string{"account_id", "lead_id", "event", "user_email", "api_key", "data", "request_method",
-	"request_path", "request_headers", "request_ip", "created_at"}
-
-func auditArgs(r *auditRow) ([]any, error) {
-	data, err := json.Marshal(r.Data)
-	if err != nil {
-		return nil, fmt.Errorf("encode audit data: %w", err)
-	}
-	var headers any
-	if r.RequestHeaders != nil {
-		raw, err := json.Marshal(r.RequestHeaders)
-		if err != nil {
-			return nil, fmt.Errorf("encode audit headers: %w", err)
-		}
-		headers = string(raw)
-	}
-	return []any{r.AccountID, r.Event, r.UserEmail, r.APIKey, string(data), r.RequestMethod, r.RequestPath, headers, r.RequestIP, r.CreatedAt}, nil
-}
-
 // insertLeadShapes caches the SQL of the insert statement by its shape: with
 // a turn or not, how many skips, how many audit entries. A handful of
 // shapes occur, and each is prepared once per connection.
@@ -173,7 +128,7 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 		}
 		return strings.Join(p, ", ")
 	}
-	fmt.Fprintf(&b, "WITH new_lead AS (INSERT INTO leads (%s) VALUES (%s) RETURNING id)", strings.Join(leadColumns, ", "), params(len(leadColumns)))
+	fmt.Fprintf(&b, "WITH new_lead AS (INSERT INTO leads (%s) VALUES (%s) RETURNING id)", columnNames(leadColumns, ""), params(len(leadColumns)))
 	if turn {
 		fmt.Fprintf(&b, ", new_turn AS (INSERT INTO rotation_turns (rotation_id, turn, assignee, lead_id, assigned_at, state) SELECT %s, id, %s FROM new_lead)", params(3), params(2))
 	}
@@ -186,10 +141,9 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 	}
 	rows := make([]string, audits)
 	for i := range rows {
-		first := params(1)
-		rows[i] = "(" + first + ", (SELECT id FROM new_lead), " + params(len(auditColumns)-2) + ")"
+		rows[i] = "((SELECT id FROM new_lead), " + params(len(auditColumns)) + ")"
 	}
-	fmt.Fprintf(&b, " INSERT INTO audit_log (%s) VALUES %s RETURNING id, lead_id", strings.Join(auditColumns, ", "), strings.Join(rows, ", "))
+	fmt.Fprintf(&b, " INSERT INTO audit_log (lead_id, %s) VALUES %s RETURNING id, lead_id", columnNames(auditColumns, ""), strings.Join(rows, ", "))
 	q := b.String()
 	insertLeadShapes.Store(key, q)
 	return q
@@ -199,7 +153,7 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 // turn's skips and the audit entries, one prepared statement in a
 // transaction of its own (see writePostgres).
 func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow) error {
-	args, err := leadArgs(lead)
+	args, err := columnArgs(leadColumns, lead)
 	if err != nil {
 		return err
 	}
@@ -211,7 +165,7 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		args = append(args, sk.RotationID, sk.Turn, sk.Member, sk.Reason, sk.Slots, sk.SkippedAt)
 	}
 	for i := range audit {
-		a, err := auditArgs(&audit[i])
+		a, err := columnArgs(auditColumns, &audit[i])
 		if err != nil {
 			return err
 		}

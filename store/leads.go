@@ -16,7 +16,8 @@ import (
 
 // CreateCheck answers, in one query, the account's configuration version,
 // the lead created with an idempotency key and a live lead with an email.
-func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (_ leads.CreateCheckResult, err error) {
+	defer translate(&err)
 	if s.dialect == Postgres {
 		return s.createCheckPostgres(ctx, q)
 	}
@@ -32,7 +33,7 @@ func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (lead
 	var version int64
 	var idemID, dupID sql.NullInt64
 	var idemFP sql.NullString
-	err := s.db.NewRaw(`SELECT a.config_version,
+	err = s.db.NewRaw(`SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1)
@@ -53,7 +54,8 @@ FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.
 // audit entries atomically, and sets their IDs. Concurrent calls share one
 // write (see batch.go); each gets the outcome it would have had alone:
 // ErrIdempotencyKeyTaken or ErrEmailTaken report the unique rule that broke.
-func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) error {
+func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) (err error) {
+	defer translate(&err)
 	rows, err := newLeadRows(n)
 	if err != nil {
 		return err
@@ -85,6 +87,7 @@ func newLeadRows(n *leads.NewLead) (*leadRows, error) {
 
 // leadWriteError translates the errors a lead write can meet.
 func leadWriteError(err error) error {
+	translate(&err)
 	switch {
 	case leads.ErrorCode(err) != leads.CodeInternal:
 		return err
@@ -111,7 +114,8 @@ func auditRows(entries []leads.AuditEntry, leadID int64) []auditRow {
 
 // Lead returns a lead of the account, with its audit log oldest first when
 // withAudit is set; NOT_FOUND when the account has no such lead.
-func (s *Store) Lead(ctx context.Context, accountID string, id int64, withAudit bool) (*leads.Lead, error) {
+func (s *Store) Lead(ctx context.Context, accountID string, id int64, withAudit bool) (_ *leads.Lead, err error) {
+	defer translate(&err)
 	return readLead(ctx, s.db, accountID, id, withAudit)
 }
 
@@ -138,9 +142,10 @@ func readLead(ctx context.Context, db bun.IDB, accountID string, id int64, withA
 // UpdateLead reads the lead under a row lock (PostgreSQL: FOR UPDATE; SQLite
 // has one writer), lets apply decide the write, and stores it with its audit
 // entries and turn in the same transaction.
-func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *leads.Lead) (*leads.LeadWrite, error)) (*leads.Lead, error) {
+func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *leads.Lead) (*leads.LeadWrite, error)) (_ *leads.Lead, err error) {
+	defer translate(&err)
 	var out *leads.Lead
-	err := s.tx(ctx, func(tx bun.Tx) error {
+	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
 		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
 		if s.dialect == Postgres {
@@ -209,7 +214,8 @@ func writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite)
 
 // DeleteLead removes the lead and writes the entry that records it, in one
 // transaction; NOT_FOUND when the account has no such lead.
-func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *leads.Lead) leads.AuditEntry) error {
+func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *leads.Lead) leads.AuditEntry) (err error) {
+	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
 		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
@@ -235,7 +241,8 @@ func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entr
 // that rows inserted while a client pages never shift what it has yet to see.
 // It runs on the pool of heavy reads and builds each lead from its row as
 // the row arrives, so that a page is held once, not as rows and as leads.
-func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) ([]leads.Lead, error) {
+func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lead, err error) {
+	defer translate(&err)
 	sel := s.reads.NewSelect().Model((*leadRow)(nil)).Where("account_id = ?", q.AccountID)
 	f := q.Filter
 	if len(f.Statuses) > 0 {
@@ -304,7 +311,8 @@ func escapeLike(s string) string {
 }
 
 // AuditEntries returns entries of the account, oldest first.
-func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) ([]leads.AuditEntry, error) {
+func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) (_ []leads.AuditEntry, err error) {
+	defer translate(&err)
 	var rows []auditRow
 	sel := s.reads.NewSelect().Model(&rows).Where("account_id = ?", q.AccountID).Where("id > ?", q.AfterID)
 	if q.LeadID != 0 {
@@ -325,10 +333,11 @@ func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) ([]leads.A
 
 // RotationHistory returns the assignee and number of the rotation's highest
 // turn on record, and how many turns each member got since since.
-func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (leads.RotationHistory, error) {
+func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (_ leads.RotationHistory, err error) {
+	defer translate(&err)
 	var h leads.RotationHistory
 	last := new(turnRow)
-	err := s.db.NewSelect().Model(last).Column("assignee", "turn").
+	err = s.db.NewSelect().Model(last).Column("assignee", "turn").
 		Where("rotation_id = ?", rotationID).Order("turn DESC").Limit(1).Scan(ctx)
 	switch {
 	case err == nil:
@@ -397,12 +406,13 @@ func nullString(s string) sql.NullString {
 
 // StoredTurns returns those of turns of a rotation that are recorded, whose
 // leads were stored (a turn's record outlives a deleted lead).
-func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error) {
+func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64) (_ []int64, err error) {
+	defer translate(&err)
 	var found []int64
 	if len(turns) == 0 {
 		return nil, nil
 	}
-	err := s.db.NewSelect().Model((*turnRow)(nil)).Column("turn").
+	err = s.db.NewSelect().Model((*turnRow)(nil)).Column("turn").
 		Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.In(turns)).Scan(ctx, &found)
 	if err != nil {
 		return nil, fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
@@ -411,7 +421,8 @@ func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64
 }
 
 // RotationIDs returns the ids of every account's rotations.
-func (s *Store) RotationIDs(ctx context.Context) ([]int64, error) {
+func (s *Store) RotationIDs(ctx context.Context) (_ []int64, err error) {
+	defer translate(&err)
 	var ids []int64
 	if err := s.db.NewSelect().TableExpr("rotations").Column("id").Order("id").Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("read rotation ids: %w", err)
@@ -421,9 +432,10 @@ func (s *Store) RotationIDs(ctx context.Context) ([]int64, error) {
 
 // PendingLeads returns up to limit leads of any account that wait for their
 // rotation, oldest first.
-func (s *Store) PendingLeads(ctx context.Context, limit int) ([]leads.Lead, error) {
+func (s *Store) PendingLeads(ctx context.Context, limit int) (_ []leads.Lead, err error) {
+	defer translate(&err)
 	var rows []leadRow
-	err := s.db.NewSelect().Model(&rows).Where("assignment_pending").Order("id").Limit(int64(limit)).Scan(ctx)
+	err = s.db.NewSelect().Model(&rows).Where("assignment_pending").Order("id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("select pending leads: %w", err)
 	}

@@ -9,12 +9,13 @@ import (
 )
 
 // TurnCounts counts a rotation's turns per assignee in [from, to).
-func (s *Store) TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error) {
+func (s *Store) TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (_ map[string]int64, err error) {
+	defer translate(&err)
 	var rows []struct {
 		Assignee string `bun:"assignee"`
 		N        int64  `bun:"n"`
 	}
-	err := s.reads.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
+	err = s.reads.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
 		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", from.UTC()).Where("assigned_at < ?", to.UTC()).
 		Group("assignee").Scan(ctx, &rows)
 	if err != nil {
@@ -29,13 +30,14 @@ func (s *Store) TurnCounts(ctx context.Context, rotationID int64, from, to time.
 
 // SkipCounts counts the slots a rotation passed over in [from, to), per
 // member and reason.
-func (s *Store) SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error) {
+func (s *Store) SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (_ map[string]map[string]int64, err error) {
+	defer translate(&err)
 	var rows []struct {
 		Member string `bun:"member"`
 		Reason string `bun:"reason"`
 		N      int64  `bun:"n"`
 	}
-	err := s.reads.NewSelect().Model((*skipRow)(nil)).ColumnExpr("member, reason, sum(slots) AS n").
+	err = s.reads.NewSelect().Model((*skipRow)(nil)).ColumnExpr("member, reason, sum(slots) AS n").
 		Where("rotation_id = ?", rotationID).Where("skipped_at >= ?", from.UTC()).Where("skipped_at < ?", to.UTC()).
 		Group("member", "reason").Scan(ctx, &rows)
 	if err != nil {
@@ -53,7 +55,8 @@ func (s *Store) SkipCounts(ctx context.Context, rotationID int64, from, to time.
 
 // TeamLeadCounts counts a team's leads created in [from, to), broken down by
 // assignee, lead source and status.
-func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (leads.TeamLeadCounts, error) {
+func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (_ leads.TeamLeadCounts, err error) {
+	defer translate(&err)
 	c := leads.TeamLeadCounts{ByAssignee: map[string]int64{}, ByLeadSource: map[int64]int64{}, ByStatus: map[leads.Status]int64{}}
 	var rows []struct {
 		Assignee string `bun:"assigned_to"`
@@ -61,7 +64,7 @@ func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int
 		Status   string `bun:"status"`
 		N        int64  `bun:"n"`
 	}
-	err := s.reads.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, lead_source_id, status, count(*) AS n").
+	err = s.reads.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, lead_source_id, status, count(*) AS n").
 		Where("account_id = ?", accountID).Where("team_id = ?", teamID).
 		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
 		Group("assigned_to", "lead_source_id", "status").Scan(ctx, &rows)

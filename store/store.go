@@ -62,6 +62,9 @@ type Store struct {
 	// migrateLock is the file whose lock serializes SQLite migrations
 	// across processes ("" in memory, which one process sees).
 	migrateLock string
+	// now is the clock of the times the store sets itself (a detached
+	// lead's updatedAt); the Service sets the others.
+	now func() time.Time
 	// locks are the names TryLock holds, on SQLite.
 	locksMu sync.Mutex
 	locks   map[string]bool
@@ -74,6 +77,7 @@ type options struct {
 	maxConns  int
 	readConns int
 	observe   func(ctx context.Context, query string)
+	now       func() time.Time
 }
 
 // Option configures Open.
@@ -105,6 +109,11 @@ func WithStatementObserver(observe func(ctx context.Context, query string)) Opti
 	return func(o *options) { o.observe = observe }
 }
 
+// WithClock sets the clock of the times the store sets itself (default
+// time.Now); give it the Service's, so that tests that freeze one freeze
+// both.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // observer is a bun query hook that reports to an observe function.
 type observer func(ctx context.Context, query string)
 
@@ -122,7 +131,7 @@ func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
 // or sqlite://PATH selects SQLite. Any other dsn, a bare path included, is an
 // error that names these forms: a mistyped URL must not become a new file.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0))}
+	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0)), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -130,6 +139,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.now = o.now
 	if o.observe != nil {
 		s.observe = o.observe
 		s.db.AddQueryHook(observer(o.observe))
@@ -263,7 +273,10 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) DB() *bun.DB { return s.db }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer translate(&err)
+	return s.db.PingContext(ctx)
+}
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -475,9 +488,8 @@ func notFound(err error, kind string) error {
 // bumpConfig increments the account's configuration version in tx, so that
 // every process's cached configuration is known stale from now on. It
 // leaves the account's updatedAt, which says when the account's own
-// settings changed (UpdateAccount sets it), not its teams' or members'; the
-// time argument is unused.
-func bumpConfig(ctx context.Context, tx bun.Tx, accountID string, _ time.Time) error {
+// settings changed (UpdateAccount sets it), not its teams' or members'.
+func bumpConfig(ctx context.Context, tx bun.Tx, accountID string) error {
 	res, err := tx.NewUpdate().Model((*accountRow)(nil)).
 		Set("config_version = config_version + 1").
 		Where("id = ?", accountID).
@@ -496,6 +508,7 @@ func bumpConfig(ctx context.Context, tx bun.Tx, accountID string, _ time.Time) e
 // until that connection dies), so it excludes every process sharing the
 // database; on SQLite, which one process serves, it is a lock of the Store.
 func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	defer translate(&err)
 	if s.dialect != Postgres {
 		s.locksMu.Lock()
 		defer s.locksMu.Unlock()

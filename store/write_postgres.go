@@ -35,8 +35,10 @@ const resolveTimeout = 5 * time.Second
 // write returns the ids of the leads it inserted, which are what
 // resolveCommit looks for when the COMMIT's answer is lost. It returns nil
 // when the leads are stored, an error that promises nothing was stored, or
-// one with code OUTCOME_UNKNOWN.
-func (s *Store) writePostgres(ctx context.Context, write func(ctx context.Context, tx pgx.Tx) ([]int64, error)) error {
+// one with code OUTCOME_UNKNOWN. An unavailable database is reported as
+// SERVICE_UNAVAILABLE, which the batch tells from a refused statement.
+func (s *Store) writePostgres(ctx context.Context, write func(ctx context.Context, tx pgx.Tx) ([]int64, error)) (err error) {
+	defer translate(&err)
 	conn, err := s.db.DB.Conn(ctx)
 	if err != nil {
 		return err

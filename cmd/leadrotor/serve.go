@@ -43,7 +43,9 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 // openService opens the store (bringing its schema up to date) and the
 // rotator the configuration names, and returns the service over them.
 func (m *Main) openService(ctx context.Context) error {
-	var opts []store.Option
+	// One clock for the store and the Service: the times either sets agree.
+	clock := time.Now
+	opts := []store.Option{store.WithClock(clock)}
 	if m.cfg.DBMaxConns > 0 {
 		opts = append(opts, store.WithMaxConns(m.cfg.DBMaxConns))
 	}
@@ -87,7 +89,7 @@ func (m *Main) openService(ctx context.Context) error {
 	if m.limiter == nil {
 		m.limiter = ratelimit.NewMemory()
 	}
-	m.svc = leads.NewService(st, rot, leads.WithLogger(m.log))
+	m.svc = leads.NewService(st, rot, leads.WithLogger(m.log), leads.WithClock(clock))
 	return nil
 }
 
