@@ -160,7 +160,9 @@ func SystemActor(accountID string) Actor {
 	return Actor{AccountID: accountID, Email: "system", Role: RoleAdmin}
 }
 
-func (a Actor) require(p Permission) error {
+// Require returns FORBIDDEN unless a acts in an account with a role that
+// may do what p names.
+func (a Actor) Require(p Permission) error {
 	if a.AccountID == "" {
 		return Errorf(CodeForbidden, "no account given")
 	}

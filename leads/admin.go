@@ -36,7 +36,7 @@ func (s *Service) CreateAccount(ctx context.Context, a Account) (*Account, error
 
 // Account returns actor's account.
 func (s *Service) Account(ctx context.Context, actor Actor) (*Account, error) {
-	if err := actor.require(PermRead); err != nil {
+	if err := actor.Require(PermRead); err != nil {
 		return nil, err
 	}
 	a, err := s.store.Account(ctx, actor.AccountID)
@@ -55,7 +55,7 @@ type AccountPatch struct {
 // UpdateAccount changes actor's account's settings, audited as
 // account_updated {before, after}; admins only.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountPatch) (*Account, error) {
-	if err := actor.require(PermManageAccount); err != nil {
+	if err := actor.Require(PermManageAccount); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -85,7 +85,7 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 
 // Members returns actor's account's members by email; admins only.
 func (s *Service) Members(ctx context.Context, actor Actor) ([]Member, error) {
-	if err := actor.require(PermManageAccount); err != nil {
+	if err := actor.Require(PermManageAccount); err != nil {
 		return nil, err
 	}
 	ms, err := s.store.Members(ctx, actor.AccountID)
@@ -130,7 +130,7 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, m Member) (*Mem
 // the members as they are there, so that two admins demoting each other at
 // once cannot both succeed.
 func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow func(exists bool) error) (*Member, error) {
-	if err := actor.require(PermManageAccount); err != nil {
+	if err := actor.Require(PermManageAccount); err != nil {
 		return nil, err
 	}
 	m.AccountID = actor.AccountID
@@ -169,7 +169,7 @@ func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow f
 // last admin, checked in the store's transaction like saveMember's. The
 // member's leads keep their assignee.
 func (s *Service) RemoveMember(ctx context.Context, actor Actor, email string) error {
-	if err := actor.require(PermManageAccount); err != nil {
+	if err := actor.Require(PermManageAccount); err != nil {
 		return err
 	}
 	email = EmailKey(email)
@@ -200,16 +200,6 @@ func (s *Service) shouldTouch(k *APIKey, now time.Time) bool {
 	}
 	s.touched[k.ID] = now
 	return true
-}
-
-func (c *AccountConfig) admins() int {
-	n := 0
-	for _, r := range c.Members {
-		if r == RoleAdmin {
-			n++
-		}
-	}
-	return n
 }
 
 // CreateAPIKey makes a new API key for the user email and returns its secret,

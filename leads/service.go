@@ -165,7 +165,7 @@ type CreateResult struct {
 // that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
 // answering as it committed, so the lead (details.leadId) may exist.
 func (s *Service) Create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions) (*CreateResult, error) {
-	if err := actor.require(PermWriteLeads); err != nil {
+	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}
 	if opts.Admit != nil {
@@ -209,7 +209,7 @@ func (s *Service) CreateWithCredentials(ctx context.Context, cred Credentials, i
 		// and authentication still answers first.
 		actor, aerr := s.Authenticate(ctx, cred.Secret, cred.AccountID)
 		if aerr == nil {
-			aerr = actor.require(PermWriteLeads)
+			aerr = actor.Require(PermWriteLeads)
 		}
 		if aerr == nil && opts.Admit != nil {
 			aerr = opts.Admit(ctx, actor)
@@ -228,7 +228,7 @@ func (s *Service) CreateWithCredentials(ctx context.Context, cred Credentials, i
 	if err != nil {
 		return nil, Actor{}, err
 	}
-	if err := actor.require(PermWriteLeads); err != nil {
+	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, actor, err
 	}
 	if opts.Admit != nil {
@@ -674,7 +674,7 @@ func (s *Service) loadConfig(ctx context.Context, accountID string, load *config
 // Lead returns one of actor's account's leads with its audit log; NOT_FOUND
 // when the account has no such lead.
 func (s *Service) Lead(ctx context.Context, actor Actor, id int64) (*Lead, error) {
-	if err := actor.require(PermRead); err != nil {
+	if err := actor.Require(PermRead); err != nil {
 		return nil, err
 	}
 	lead, err := s.store.Lead(ctx, actor.AccountID, id, true)

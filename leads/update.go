@@ -250,7 +250,7 @@ type UpdateOptions struct {
 // PRECONDITION_FAILED when opts.IfMatch is stale. An update that changes
 // nothing writes nothing and returns the lead as it is.
 func (s *Service) Update(ctx context.Context, actor Actor, id int64, patch LeadPatch, opts UpdateOptions) (*Lead, error) {
-	if err := actor.require(PermWriteLeads); err != nil {
+	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}
 	cfg, err := s.Configuration(ctx, actor)
@@ -366,7 +366,7 @@ type AssignOptions struct {
 // when none applies; NO_ELIGIBLE_MEMBER when nobody can take it and there is
 // no fallback (nothing changes then); NOT_FOUND for a lead not in the account.
 func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Lead, Assignment, error) {
-	if err := actor.require(PermWriteLeads); err != nil {
+	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, Assignment{}, err
 	}
 	cfg, err := s.Configuration(ctx, actor)
@@ -425,7 +425,7 @@ func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts Assign
 // lead_deleted entry that holds the whole lead as it was. Managers and
 // admins only; NOT_FOUND for a lead not in actor's account.
 func (s *Service) Delete(ctx context.Context, actor Actor, id int64) error {
-	if err := actor.require(PermDeleteLeads); err != nil {
+	if err := actor.Require(PermDeleteLeads); err != nil {
 		return err
 	}
 	now := s.clock()
@@ -443,7 +443,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id int64) error {
 // ListLeads returns one page of actor's account's leads, without audit logs.
 // VALIDATION_ERROR names a bad option.
 func (s *Service) ListLeads(ctx context.Context, actor Actor, opts ListOptions) (*LeadPage, error) {
-	if err := actor.require(PermRead); err != nil {
+	if err := actor.Require(PermRead); err != nil {
 		return nil, err
 	}
 	q, err := opts.query(actor.AccountID)
@@ -473,7 +473,7 @@ func (s *Service) ListLeads(ctx context.Context, actor Actor, opts ListOptions) 
 // first, deleted leads' included; admins only. cursor continues a listing.
 // VALIDATION_ERROR names a bad limit, event or cursor.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, q AuditQuery, cursor string) (*AuditPage, error) {
-	if err := actor.require(PermReadAudit); err != nil {
+	if err := actor.Require(PermReadAudit); err != nil {
 		return nil, err
 	}
 	q.AccountID = actor.AccountID
