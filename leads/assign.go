@@ -213,14 +213,26 @@ func (a Assignment) applyTo(l *Lead) {
 }
 
 // turnWriteTimeout bounds the write of a lead that a rotation turn was taken
-// for.
+// for, when the caller set no deadline.
 const turnWriteTimeout = 10 * time.Second
 
-// turnWriteContext is the context of a write that follows a rotation turn:
-// not canceled with the caller's, since a write canceled while committing
-// may have committed, and giving its turn back would then hand the member an
-// extra lead; bounded instead by turnWriteTimeout.
+// turnWriteContext is the context of a write that records a lead with the
+// rotation turn taken for it (Create, Assign, the background assigner). It
+// is the one place where the Service does not pass its caller's context on
+// as it is (see Store): it keeps ctx's values (trace, request id) and its
+// deadline, or turnWriteTimeout without one, but not its cancellation. A
+// caller that goes away once the turn is taken (a client hanging up) does
+// not undo the decision: the write is finished, and the member keeps the
+// lead the turn gave them. Cancelled halfway, the write could have
+// committed without anyone knowing, and the turn given back by a rotator
+// that cannot settle it later would hand that member an extra lead. A
+// deadline still ends the write (the caller asked to be answered by then):
+// the Store stores nothing, or says that it cannot tell, and afterWrite
+// gives the turn back or leaves it open accordingly.
 func turnWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	}
 	return context.WithTimeout(context.WithoutCancel(ctx), turnWriteTimeout)
 }
 

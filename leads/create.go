@@ -184,7 +184,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if e, ok := assignment.auditEntry(actor, now); ok {
 		n.Audit = append(n.Audit, e)
 	}
-	err = s.store.InsertLead(ctx, n)
+	wctx, cancel := turnWriteContext(ctx)
+	err = s.store.InsertLead(wctx, n)
+	cancel()
 	s.afterWrite(ctx, rot, turn, err, ErrorCode(err) == CodeOutcomeUnknown)
 	if ErrorCode(err) == CodeOutcomeUnknown {
 		return nil, fmt.Errorf("create lead: %w", err)
