@@ -128,3 +128,15 @@ func (m *Member) Validate() error {
 	}
 	return nil
 }
+
+// MemberActor returns the actor of the member email of account accountID,
+// with the member's role, for programs that embed the Service and act as a
+// member (requests over HTTP get theirs from Authenticate). NOT_FOUND when
+// email is not a member of the account.
+func (s *Service) MemberActor(ctx context.Context, accountID, email string) (Actor, error) {
+	m, err := s.store.Member(ctx, accountID, EmailKey(email))
+	if err != nil {
+		return Actor{}, fmt.Errorf("member %s of account %s: %w", email, accountID, err)
+	}
+	return Actor{AccountID: accountID, Email: m.Email, Role: m.Role}, nil
+}
