@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -279,7 +278,7 @@ func jsonError(err error, body []byte, dst any) error {
 			return leads.Errorf(CodeInvalidJSON, "request body must be a JSON object")
 		}
 		return leads.ValidationError(leads.FieldError{Field: typeErr.Field, Value: typeErr.Value,
-			Message: "Must be " + describeType(typeErr.Type.Kind().String(), typeErr.Type.String())})
+			Message: "Must be " + leads.JSONTypeName(typeErr.Type)})
 	case errors.As(err, &syntaxErr):
 		return &leads.Error{Code: CodeInvalidJSON, Message: "request body is not valid JSON",
 			Details: map[string]any{"offset": syntaxErr.Offset, "message": syntaxErr.Error()}}
@@ -325,25 +324,4 @@ func newLike(dst any) any {
 		return new(leads.LeadInput)
 	}
 	return new(map[string]any)
-}
-
-func describeType(kind, name string) string {
-	if name == "time.Time" {
-		return "an RFC 3339 date-time string"
-	}
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "int", "int64", "int32", "uint", "uint64":
-		return "an integer"
-	case "float64", "float32":
-		return "a number"
-	case "map", "struct":
-		return "an object"
-	case "slice", "array":
-		return "an array"
-	}
-	return fmt.Sprintf("of type %s", name)
 }

@@ -1,6 +1,8 @@
 package leads
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -99,40 +101,6 @@ func (r Role) Can(p Permission) bool {
 	return false
 }
 
-// Member is a user (an email) with a role in an account.
-type Member struct {
-	AccountID string    `json:"accountId"`
-	Email     string    `json:"email"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-// Validate normalizes the email to lower case and checks email and role.
-func (m *Member) Validate() error {
-	m.Email = EmailKey(m.Email)
-	if !ValidEmail(m.Email) {
-		return ValidationError(FieldError{"email", shorten(m.Email), "Must be a valid email address"})
-	}
-	if !m.Role.Valid() {
-		return ValidationError(FieldError{"role", string(m.Role), "Must be admin, manager or agent"})
-	}
-	return nil
-}
-
-// APIKey is the stored, public part of an API key. The secret is shown once
-// when the key is created and only its SHA-256 is kept.
-type APIKey struct {
-	ID int64 `json:"id"`
-	// Email is the user the key acts as.
-	Email string `json:"email"`
-	// Prefix identifies the key in logs and audit entries without revealing it.
-	Prefix     string     `json:"prefix"`
-	Name       string     `json:"name,omitempty"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
-	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
-}
-
 // RequestInfo is what the audit log keeps of the request behind an action.
 // Headers must already be sanitised: secrets masked.
 type RequestInfo struct {
@@ -160,7 +128,9 @@ func SystemActor(accountID string) Actor {
 	return Actor{AccountID: accountID, Email: "system", Role: RoleAdmin}
 }
 
-func (a Actor) require(p Permission) error {
+// Require returns FORBIDDEN unless a acts in an account with a role that
+// may do what p names.
+func (a Actor) Require(p Permission) error {
 	if a.AccountID == "" {
 		return Errorf(CodeForbidden, "no account given")
 	}
@@ -170,97 +140,65 @@ func (a Actor) require(p Permission) error {
 	return nil
 }
 
-// Team groups sales reps; leads may be required to name one.
-type Team struct {
-	ID        int64     `json:"id"`
-	AccountID string    `json:"accountId"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// Validate checks the team's name.
-func (t *Team) Validate() error {
-	return validateName(&t.Name)
-}
-
-// LeadSource is where a team's leads come from (a form, a campaign, a bot).
-type LeadSource struct {
-	ID        int64     `json:"id"`
-	AccountID string    `json:"accountId"`
-	TeamID    int64     `json:"teamId"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// Validate checks the lead source's name.
-func (s *LeadSource) Validate() error {
-	return validateName(&s.Name)
-}
-
-func validateName(name *string) error {
-	*name = strings.TrimSpace(*name)
-	if *name == "" {
-		return ValidationError(FieldError{"name", *name, "Is required"})
+// CreateAccount stores a new account; VALIDATION_ERROR for a bad ID or policy,
+// CONFLICT when the ID is taken. It is an operator's action: no actor.
+func (s *Service) CreateAccount(ctx context.Context, a Account) (*Account, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
 	}
-	return checkText("name", *name, MaxShortTextLength)
+	a.CreatedAt = s.clock()
+	a.UpdatedAt = a.CreatedAt
+	if err := s.store.CreateAccount(ctx, &a); err != nil {
+		return nil, fmt.Errorf("create account %s: %w", a.ID, err)
+	}
+	return &a, nil
 }
 
-// Audit events.
-const (
-	EventLeadCreated     = "lead_created"
-	EventLeadAssigned    = "lead_assigned"
-	EventLeadNotAssigned = "lead_not_assigned"
-	// EventAssignmentDeferred: the lead was stored while its rotation could
-	// not be asked; it is assigned later (lead_assigned with deferred: true).
-	EventAssignmentDeferred = "assignment_deferred"
-	EventLeadUpdated        = "lead_updated"
-	EventStatusChanged      = "status_changed"
-	EventLeadReassigned     = "lead_reassigned"
-	EventLeadDeleted        = "lead_deleted"
-
-	EventTeamCreated       = "team_created"
-	EventTeamUpdated       = "team_updated"
-	EventTeamDeleted       = "team_deleted"
-	EventLeadSourceCreated = "lead_source_created"
-	EventLeadSourceUpdated = "lead_source_updated"
-	EventLeadSourceDeleted = "lead_source_deleted"
-	EventRotationCreated   = "rotation_created"
-	EventRotationUpdated   = "rotation_updated"
-	EventRotationDeleted   = "rotation_deleted"
-	EventMemberAdded       = "member_added"
-	EventMemberUpdated     = "member_updated"
-	EventMemberRemoved     = "member_removed"
-	EventAccountUpdated    = "account_updated"
-)
-
-// AuditEntry is one event in a lead's history, in seed 002's shape
-// (account_id spelled as there).
-type AuditEntry struct {
-	ID               int64             `json:"id"`
-	LeadID           int64             `json:"leadId,omitempty"`
-	Event            string            `json:"event"`
-	User             string            `json:"user"`
-	APIKey           *string           `json:"apiKey"`
-	Data             map[string]any    `json:"data"`
-	Created          time.Time         `json:"created"`
-	RequestMethod    string            `json:"requestMethod,omitempty"`
-	RequestPath      string            `json:"requestPath,omitempty"`
-	RequestHeaders   map[string]string `json:"requestHeaders,omitempty"`
-	RequestIPAddress string            `json:"requestIpAddress,omitempty"`
-	AccountID        string            `json:"account_id"`
+// Account returns actor's account.
+func (s *Service) Account(ctx context.Context, actor Actor) (*Account, error) {
+	if err := actor.Require(PermRead); err != nil {
+		return nil, err
+	}
+	a, err := s.store.Account(ctx, actor.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("read account %s: %w", actor.AccountID, err)
+	}
+	return a, nil
 }
 
-// newAuditEntry records that actor caused event at now.
-func newAuditEntry(actor Actor, event string, data map[string]any, now time.Time) AuditEntry {
-	e := AuditEntry{Event: event, User: actor.Email, Data: data, Created: now, AccountID: actor.AccountID}
-	if actor.APIKey != "" {
-		key := actor.APIKey
-		e.APIKey = &key
+// AccountPatch changes account settings; nil fields stay.
+type AccountPatch struct {
+	Name            *string          `json:"name,omitempty"`
+	DuplicatePolicy *DuplicatePolicy `json:"duplicatePolicy,omitempty"`
+}
+
+// UpdateAccount changes actor's account's settings, audited as
+// account_updated {before, after}; admins only.
+func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountPatch) (*Account, error) {
+	if err := actor.Require(PermManageAccount); err != nil {
+		return nil, err
 	}
-	if r := actor.Request; r != nil {
-		e.RequestMethod, e.RequestPath, e.RequestIPAddress, e.RequestHeaders = r.Method, r.Path, r.IPAddress, r.Headers
+	now := s.clock()
+	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(cur *Account) (*Account, []AuditEntry, error) {
+		next := *cur
+		if patch.Name != nil {
+			next.Name = *patch.Name
+		}
+		if patch.DuplicatePolicy != nil {
+			next.DuplicatePolicy = *patch.DuplicatePolicy
+		}
+		if err := next.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if next.Name == cur.Name && next.DuplicatePolicy == cur.DuplicatePolicy {
+			return nil, nil, nil
+		}
+		next.UpdatedAt = now
+		e := newAuditEntry(actor, EventAccountUpdated, map[string]any{"before": snapshot(cur), "after": snapshot(&next)}, now)
+		return &next, []AuditEntry{e}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update account: %w", err)
 	}
-	return e
+	return a, nil
 }

@@ -96,49 +96,18 @@ func failedErrors(failed map[int64]error) []error {
 
 // assignPending settles one pending lead.
 func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead) error {
-	now := s.clock()
 	actor := SystemActor(lead.AccountID)
-	rot := cfg.RotationFor(lead.TeamID)
-	a := Assignment{Reason: AssignNoRotation}
-	var turn Turn
-	probe := &Lead{}
-	if rot != nil && s.rotator != nil {
-		var err error
-		if a, _, turn, err = s.assignWith(ctx, rot, probe, now, false); err != nil {
-			return fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
-		}
-	}
-	settled := false
-	wctx, cancel := turnWriteContext(ctx)
-	defer cancel()
-	_, err := s.store.UpdateLead(wctx, lead.AccountID, lead.ID, func(cur *Lead) (*LeadWrite, error) {
-		// Decided afresh on every call: the store runs apply again when it
-		// retries a transaction the database aborted.
-		settled = cur.AssignmentStatus == AssignmentPending
-		if !settled {
-			return nil, nil
+	_, _, err := s.assignStored(ctx, lead.AccountID, lead.ID, cfg.RotationFor(lead.TeamID), nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		if cur.AssignmentStatus != AssignmentPending {
+			return AuditEntry{}, false // settled meanwhile by someone else
 		}
 		entry, ok := a.auditEntry(actor, now)
 		if !ok {
 			entry = newAuditEntry(actor, EventLeadNotAssigned, map[string]any{"reason": AssignNoRotation}, now)
 		}
 		entry.Data["deferred"] = true
-		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{entry}}
-		w.Lead.AssignedTo, w.Lead.RotationID, w.Lead.RotationTurn = a.Assignee, probe.RotationID, probe.RotationTurn
-		w.Lead.AssignmentStatus = settledStatus(a.Assignee)
-		if probe.RotationTurn != 0 {
-			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: probe.RotationTurn, Assignee: a.Assignee, At: now,
-				Skips: a.Skipped, State: turn.Checkpoint}
-		}
-		return w, nil
+		return entry, true
 	})
-	if err == nil && !settled {
-		s.refund(ctx, rot, turn) // nothing written
-	} else {
-		// A transaction that failed for want of the database may have
-		// committed: its turn stays open for the rotator to settle.
-		s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))
-	}
 	if ErrorCode(err) == CodeNotFound {
 		return nil // deleted meanwhile
 	}

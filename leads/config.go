@@ -28,7 +28,7 @@ func configEntry(actor Actor, event, idKey string, id int64, before, after any, 
 // members, teams, lead sources and rotations. The result is shared with
 // other callers and must not be modified.
 func (s *Service) Configuration(ctx context.Context, actor Actor) (*AccountConfig, error) {
-	if err := actor.require(PermRead); err != nil {
+	if err := actor.Require(PermRead); err != nil {
 		return nil, err
 	}
 	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID})
@@ -41,7 +41,7 @@ func (s *Service) Configuration(ctx context.Context, actor Actor) (*AccountConfi
 // CreateTeam adds a team to actor's account; managers and admins only.
 // CONFLICT when the account has a team of that name.
 func (s *Service) CreateTeam(ctx context.Context, actor Actor, t Team) (*Team, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	if err := t.Validate(); err != nil {
@@ -90,7 +90,7 @@ func (s *Service) Team(ctx context.Context, actor Actor, id int64) (*Team, error
 // RenameTeam renames a team; managers and admins only. NOT_FOUND, CONFLICT
 // for a name taken.
 func (s *Service) RenameTeam(ctx context.Context, actor Actor, id int64, name string) (*Team, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -116,7 +116,7 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, id int64, name st
 // admins only. A team with leads is TEAM_IN_USE unless force, which detaches
 // the leads from the team and its lead sources.
 func (s *Service) DeleteTeam(ctx context.Context, actor Actor, id int64, force bool) error {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return err
 	}
 	now := s.clock()
@@ -134,7 +134,7 @@ func (s *Service) DeleteTeam(ctx context.Context, actor Actor, id int64, force b
 // CreateLeadSource adds a lead source to a team of actor's account; managers
 // and admins only. TEAM_NOT_FOUND when the account has no such team.
 func (s *Service) CreateLeadSource(ctx context.Context, actor Actor, src LeadSource) (*LeadSource, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	if err := src.Validate(); err != nil {
@@ -174,7 +174,7 @@ func (s *Service) LeadSources(ctx context.Context, actor Actor, teamID int64) ([
 
 // RenameLeadSource renames a lead source; managers and admins only.
 func (s *Service) RenameLeadSource(ctx context.Context, actor Actor, id int64, name string) (*LeadSource, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -199,7 +199,7 @@ func (s *Service) RenameLeadSource(ctx context.Context, actor Actor, id int64, n
 // DeleteLeadSource deletes a lead source; managers and admins only.
 // LEAD_SOURCE_IN_USE while leads name it, unless force detaches them.
 func (s *Service) DeleteLeadSource(ctx context.Context, actor Actor, id int64, force bool) error {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return err
 	}
 	now := s.clock()
@@ -219,7 +219,7 @@ func (s *Service) DeleteLeadSource(ctx context.Context, actor Actor, id int64, f
 // MEMBER_NOT_IN_ACCOUNT for a member or fallback who is not a member of the
 // account, CONFLICT for a second default rotation or a second one on a team.
 func (s *Service) CreateRotation(ctx context.Context, actor Actor, r Rotation) (*Rotation, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	cfg, err := s.Configuration(ctx, actor)
@@ -319,7 +319,7 @@ func (s *Service) UpdateRotation(ctx context.Context, actor Actor, r Rotation) (
 // and admins only. change may return an error to refuse. The change applies
 // to the very next lead, in every process. Errors as for UpdateRotation.
 func (s *Service) ChangeRotation(ctx context.Context, actor Actor, id int64, change func(r *Rotation) error) (*Rotation, error) {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
 	cfg, err := s.Configuration(ctx, actor)
@@ -354,7 +354,7 @@ func (s *Service) ChangeRotation(ctx context.Context, actor Actor, id int64, cha
 // DeleteRotation deletes a rotation; managers and admins only. Its leads keep
 // their assignees; new leads fall to the default rotation, if any.
 func (s *Service) DeleteRotation(ctx context.Context, actor Actor, id int64) error {
-	if err := actor.require(PermWriteConfig); err != nil {
+	if err := actor.Require(PermWriteConfig); err != nil {
 		return err
 	}
 	now := s.clock()

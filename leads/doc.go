@@ -2,12 +2,29 @@
 // that an account's rules require them to name, and the rotations that hand
 // them to sales reps in turn.
 //
-// The Service enforces the rules of creating a lead (see Service.Create) and
-// is the whole engine: it depends only on the two small interfaces defined
-// here, Store (persistence) and Rotator (turn decisions), so that it knows
-// nothing of SQL, Redis or HTTP. Package store implements Store on SQLite and
-// PostgreSQL; package rotation implements Rotator in process and on Redis.
+// # Embedding
+//
+// A program builds one Service over a Store and a Rotator and calls it as
+// an Actor of an account:
+//
+//	st, err := store.Open(ctx, "file:leads.db")     // or postgres://…
+//	svc := leads.NewService(st, rotation.NewMemory(st)) // or rotation.NewRedis
+//	actor, err := svc.MemberActor(ctx, "2311", "boss@example.com")
+//	res, err := svc.Create(ctx, actor, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace"}, leads.CreateOptions{})
+//
+// The entry points: Create stores a lead and assigns it (see its doc for
+// the order of the rules); Lead, ListLeads, Update, Assign and Delete work
+// on stored leads; CreateTeam, CreateLeadSource and CreateRotation shape an
+// account; RunAssigner, in one goroutine per process, assigns the leads
+// whose rotation could not be asked when they were created. Authenticate
+// turns an API key into an Actor; SystemActor is an operator's.
+//
+// The Service is the whole engine: it depends only on the two small
+// interfaces defined here, Store (persistence) and Rotator (turn
+// decisions), so that it knows nothing of SQL, Redis or HTTP. Package store
+// implements Store on SQLite and PostgreSQL; package rotation implements
+// Rotator in process and on Redis.
 //
 // Every failure the caller can act on is an *Error with a stable Code; see
-// ErrorCode.
+// ErrorCode, ErrorMessage and ErrorDetails.
 package leads

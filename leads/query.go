@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -190,4 +191,46 @@ type AuditQuery struct {
 type AuditPage struct {
 	Data       []AuditEntry `json:"data"`
 	NextCursor *string      `json:"nextCursor"`
+}
+
+// ListLeads returns one page of actor's account's leads, without audit logs.
+// VALIDATION_ERROR names a bad option.
+func (s *Service) ListLeads(ctx context.Context, actor Actor, opts ListOptions) (*LeadPage, error) {
+	if err := actor.Require(PermRead); err != nil {
+		return nil, err
+	}
+	q, err := opts.query(actor.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit++ // one more tells whether there is a next page
+	rows, err := s.store.ListLeads(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list leads: %w", err)
+	}
+	page := &LeadPage{Data: rows}
+	if len(rows) == q.Limit {
+		page.Data = rows[:len(rows)-1]
+		last := page.Data[len(page.Data)-1]
+		at := last.CreatedAt
+		if q.Sort == SortUpdatedAt {
+			at = last.UpdatedAt
+		}
+		next := encodeCursor(q.Sort, q.Ascending, Cursor{At: at, ID: last.ID})
+		page.NextCursor = &next
+	}
+	return page, nil
+}
+
+// Lead returns one of actor's account's leads with its audit log; NOT_FOUND
+// when the account has no such lead.
+func (s *Service) Lead(ctx context.Context, actor Actor, id int64) (*Lead, error) {
+	if err := actor.Require(PermRead); err != nil {
+		return nil, err
+	}
+	lead, err := s.store.Lead(ctx, actor.AccountID, id, true)
+	if err != nil {
+		return nil, fmt.Errorf("read lead %d: %w", id, err)
+	}
+	return lead, nil
 }

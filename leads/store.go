@@ -9,6 +9,19 @@ import (
 // their driver errors into *Error values: NOT_FOUND for a missing row,
 // CONFLICT for a broken uniqueness rule, and the sentinels below where the
 // Service must tell which rule broke.
+//
+// Contexts: every method honours ctx's deadline and cancellation, and
+// passes its values (trace, request id) on to its statements. A write runs
+// in one transaction, and one given up before its COMMIT stores nothing.
+// Only a write whose ctx ends while it commits, or whose COMMIT gets no
+// answer, may have stored what it reports as failed: InsertLead finds that
+// out before it answers (OUTCOME_UNKNOWN when it cannot), the other writes
+// return an error that IsUnavailable (or ctx's error) and leave it open. A
+// Store knows nothing of rotation turns: what a failed write means for the
+// turn taken for it is the caller's decision. The Service makes it in one
+// place (turnWriteContext, afterWrite): the write that follows a turn keeps
+// its caller's values and deadline, but is not cancelled when the caller
+// goes away.
 type Store interface {
 	AccountStore
 	ConfigStore

@@ -43,9 +43,12 @@ type pendingInsert struct {
 	n        *leads.NewLead
 	rows     *leadRows
 	deadline time.Time // the caller's, or writeTimeout from the call
-	state    atomic.Int32
-	err      error
-	done     chan struct{}
+	// values is the caller's context without its cancellation: what its
+	// statements carry (trace, request id) when the lead is written alone.
+	values context.Context
+	state  atomic.Int32
+	err    error
+	done   chan struct{}
 }
 
 // leadRows are the rows of one new lead.
@@ -71,6 +74,7 @@ type insertQueue struct {
 // the queue itself (p with it, unless the queue is long); whatever is left
 // queued is written by a drainer that takes over the writer's place.
 func (s *Store) enqueue(ctx context.Context, p *pendingInsert) error {
+	p.values = context.WithoutCancel(ctx)
 	p.deadline = time.Now().Add(writeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(p.deadline) {
 		p.deadline = d
@@ -157,7 +161,12 @@ func (s *Store) writeBatch() bool {
 	if len(batch) == 0 {
 		return true
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	// A batch of several callers' leads carries none of their values.
+	values := context.Background()
+	if len(batch) == 1 {
+		values = batch[0].values
+	}
+	ctx, cancel := context.WithDeadline(values, deadline)
 	defer cancel()
 	if len(batch) == 1 {
 		batch[0].err = s.insertOne(ctx, batch[0].rows)
@@ -202,7 +211,7 @@ func (s *Store) retryAlone(batch []*pendingInsert, written func(i int) bool) {
 			p.err = notWritten(context.DeadlineExceeded)
 			continue
 		}
-		ctx, cancel := context.WithDeadline(context.Background(), p.deadline)
+		ctx, cancel := context.WithDeadline(p.values, p.deadline)
 		p.err = s.insertOne(ctx, p.rows)
 		cancel()
 	}

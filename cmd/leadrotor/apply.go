@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/leads/spec"
 )
 
 func applyCmd() *cobra.Command {
@@ -59,8 +60,8 @@ written. The account is --account, else the file's "account".`,
 }
 
 // runApply applies spec and prints the plan, then what was done.
-func runApply(ctx context.Context, w io.Writer, svc *leads.Service, actor leads.Actor, spec leads.Spec, dryRun bool) error {
-	plan, err := svc.Apply(ctx, actor, spec, dryRun)
+func runApply(ctx context.Context, w io.Writer, svc *leads.Service, actor leads.Actor, spec spec.Spec, dryRun bool) error {
+	plan, err := spec.Apply(ctx, svc, actor, dryRun)
 	if plan != nil {
 		if werr := plan.Write(w); werr != nil {
 			return werr
@@ -94,13 +95,13 @@ func changes(n int) string {
 
 // readSpecFile reads the spec in the YAML file named name, or in stdin when
 // name is "-".
-func readSpecFile(stdin io.Reader, name string) (leads.Spec, error) {
+func readSpecFile(stdin io.Reader, name string) (spec.Spec, error) {
 	if name == "-" {
 		return readSpec(stdin, "standard input")
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return leads.Spec{}, fmt.Errorf("read spec: %w", err)
+		return spec.Spec{}, fmt.Errorf("read spec: %w", err)
 	}
 	defer func() { _ = f.Close() }()
 	return readSpec(f, name)
@@ -109,10 +110,10 @@ func readSpecFile(stdin io.Reader, name string) (leads.Spec, error) {
 // readSpec decodes a YAML spec. The YAML goes through JSON so that the
 // spec's JSON field names are the file's keys, and an unknown key (a typo)
 // is an error that names it instead of being ignored.
-func readSpec(r io.Reader, name string) (leads.Spec, error) {
+func readSpec(r io.Reader, name string) (spec.Spec, error) {
 	var doc any
 	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return leads.Spec{}, fmt.Errorf("%s: %w", name, err)
+		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
 	}
 	doc = jsonValue(doc)
 	if top, ok := doc.(map[string]any); ok {
@@ -123,15 +124,15 @@ func readSpec(r io.Reader, name string) (leads.Spec, error) {
 	}
 	raw, err := json.Marshal(doc)
 	if err != nil {
-		return leads.Spec{}, fmt.Errorf("%s: %w", name, err)
+		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var spec leads.Spec
-	if err := dec.Decode(&spec); err != nil {
-		return leads.Spec{}, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
+	var out spec.Spec
+	if err := dec.Decode(&out); err != nil {
+		return spec.Spec{}, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return spec, nil
+	return out, nil
 }
 
 // jsonValue returns v with every map keyed by strings, as JSON needs; YAML

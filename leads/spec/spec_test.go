@@ -1,4 +1,4 @@
-package leads_test
+package spec_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/leads/spec"
 )
 
 func TestApply(t *testing.T) {
@@ -26,18 +27,18 @@ func TestApply(t *testing.T) {
 // baseSpec declares a duplicate policy, members (one new, one promoted, one
 // as it is), a team with two lead sources and a rotation, and a default
 // rotation; emails in mixed case and a weight of 0 test normalization.
-func baseSpec() leads.Spec {
-	return leads.Spec{
+func baseSpec() spec.Spec {
+	return spec.Spec{
 		DuplicatePolicy: leads.DuplicateAllow,
-		Members: []leads.MemberSpec{
+		Members: []spec.Member{
 			{Email: "NewRep@Example.com", Role: leads.RoleAgent},
 			{Email: "rep4@example.com", Role: leads.RoleManager},
 			{Email: "rep5@example.com", Role: leads.RoleAgent},
 		},
-		Teams: []leads.TeamSpec{{
+		Teams: []spec.Team{{
 			Name:        "Inbound",
 			LeadSources: []string{"Website", "Webinar"},
-			Rotation: &leads.RotationSpec{
+			Rotation: &spec.Rotation{
 				Name:     "Inbound reps",
 				Timezone: "America/New_York",
 				Members: []leads.RotationMember{
@@ -48,7 +49,7 @@ func baseSpec() leads.Spec {
 				},
 			},
 		}},
-		DefaultRotation: &leads.RotationSpec{Name: "Everyone", Members: []leads.RotationMember{
+		DefaultRotation: &spec.Rotation{Name: "Everyone", Members: []leads.RotationMember{
 			{User: "rep1@example.com", Weight: 1}, {User: "rep2@example.com"}, {User: "rep3@example.com"},
 		}},
 	}
@@ -97,7 +98,7 @@ func sourceNames(cfg *leads.AccountConfig, teamID int64) []string {
 }
 
 func testApplyCreates(t *testing.T, b *bundle) {
-	plan, err := b.svc.Apply(context.Background(), b.admin, baseSpec(), false)
+	plan, err := baseSpec().Apply(context.Background(), b.svc, b.admin, false)
 	require.NoError(t, err)
 	require.Equal(t, basePlan, plan.String())
 	require.Equal(t, 8, plan.Changes())
@@ -128,18 +129,18 @@ func testApplyCreates(t *testing.T, b *bundle) {
 
 func testApplyAgain(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	_, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	_, err := baseSpec().Apply(ctx, b.svc, b.admin, false)
 	require.NoError(t, err)
 	before := b.config(t)
 	rotation := *before.TeamRotations[teamNamed(t, before, "Inbound").ID]
-	b.clock.Advance(time.Hour) // any write now would show in UpdatedAt
+	b.now = b.now.Add(time.Hour) // any write now would show in UpdatedAt
 
-	plan, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	plan, err := baseSpec().Apply(ctx, b.svc, b.admin, false)
 	require.NoError(t, err)
 	require.Zero(t, plan.Changes(), plan.String())
 	require.Zero(t, plan.Applied)
 	for _, it := range plan.Items {
-		require.Equal(t, leads.ApplyUnchanged, it.Kind, it.String())
+		require.Equal(t, spec.Unchanged, it.Kind, it.String())
 	}
 	after := b.config(t)
 	require.Equal(t, before.Version, after.Version, "nothing was written")
@@ -148,21 +149,23 @@ func testApplyAgain(t *testing.T, b *bundle) {
 
 func testApplyChanges(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	_, err := b.svc.Apply(ctx, b.admin, baseSpec(), false)
+	_, err := baseSpec().Apply(ctx, b.svc, b.admin, false)
 	require.NoError(t, err)
-	old := b.team(t, "Old")
-	b.source(t, teamNamed(t, b.config(t), "Inbound").ID, "Phone")
+	old, err := b.svc.CreateTeam(ctx, b.admin, leads.Team{Name: "Old"})
+	require.NoError(t, err)
+	_, err = b.svc.CreateLeadSource(ctx, b.admin, leads.LeadSource{TeamID: teamNamed(t, b.config(t), "Inbound").ID, Name: "Phone"})
+	require.NoError(t, err)
 
-	spec := baseSpec()
-	spec.Teams[0].LeadSources = append(spec.Teams[0].LeadSources, "Referral")
-	spec.Teams[0].Rotation.Members[0].Paused = true
-	spec.Teams[0].Rotation.FallbackAssignee = "Admin@Example.com"
-	plan, err := b.svc.Plan(ctx, b.admin, spec)
+	sp := baseSpec()
+	sp.Teams[0].LeadSources = append(sp.Teams[0].LeadSources, "Referral")
+	sp.Teams[0].Rotation.Members[0].Paused = true
+	sp.Teams[0].Rotation.FallbackAssignee = "Admin@Example.com"
+	plan, err := sp.Plan(ctx, b.svc, b.admin)
 	require.NoError(t, err)
 	require.Equal(t, 2, plan.Changes())
 	var lines []string
 	for _, it := range plan.Items {
-		if it.Kind != leads.ApplyUnchanged {
+		if it.Kind != spec.Unchanged {
 			lines = append(lines, it.String())
 		}
 	}
@@ -173,7 +176,7 @@ func testApplyChanges(t *testing.T, b *bundle) {
 		`. team "Old" (not in the file: kept)`,
 	}, lines)
 
-	plan, err = b.svc.Apply(ctx, b.admin, spec, false)
+	plan, err = sp.Apply(ctx, b.svc, b.admin, false)
 	require.NoError(t, err)
 	require.Equal(t, 2, plan.Applied)
 	cfg := b.config(t)
@@ -185,14 +188,14 @@ func testApplyChanges(t *testing.T, b *bundle) {
 	require.Equal(t, 2, rot.Members[0].Weight, "the other settings stay")
 	require.NotNil(t, cfg.Teams[old.ID], "never deletes")
 
-	plan, err = b.svc.Plan(ctx, b.admin, spec)
+	plan, err = sp.Plan(ctx, b.svc, b.admin)
 	require.NoError(t, err)
 	require.Zero(t, plan.Changes(), "converged:\n%s", plan)
 }
 
 func testApplyDryRun(t *testing.T, b *bundle) {
 	before := b.config(t)
-	plan, err := b.svc.Apply(context.Background(), b.admin, baseSpec(), true)
+	plan, err := baseSpec().Apply(context.Background(), b.svc, b.admin, true)
 	require.NoError(t, err)
 	require.Equal(t, basePlan, plan.String())
 	require.Equal(t, 8, plan.Changes())
@@ -207,38 +210,38 @@ func testApplyDryRun(t *testing.T, b *bundle) {
 func testApplyValidation(t *testing.T, b *bundle) {
 	cases := []struct {
 		field  string
-		change func(s *leads.Spec)
+		change func(s *spec.Spec)
 	}{
-		{"account", func(s *leads.Spec) { s.Account = "another" }},
-		{"duplicatePolicy", func(s *leads.Spec) { s.DuplicatePolicy = "sometimes" }},
-		{"members[1].email", func(s *leads.Spec) { s.Members[1].Email = "not an email" }},
-		{"members[2].role", func(s *leads.Spec) { s.Members[2].Role = "boss" }},
-		{"members[2].email", func(s *leads.Spec) { s.Members[2].Email = "NEWREP@example.com" }},
-		{"teams[0].name", func(s *leads.Spec) { s.Teams[0].Name = "  " }},
-		{"teams[1].name", func(s *leads.Spec) { s.Teams = append(s.Teams, leads.TeamSpec{Name: "Inbound "}) }},
-		{"teams[0].leadSources[1]", func(s *leads.Spec) { s.Teams[0].LeadSources[1] = "" }},
-		{"teams[0].leadSources[1]", func(s *leads.Spec) { s.Teams[0].LeadSources[1] = "Website" }},
-		{"teams[0].rotation.name", func(s *leads.Spec) { s.Teams[0].Rotation.Name = "" }},
-		{"teams[0].rotation.timezone", func(s *leads.Spec) { s.Teams[0].Rotation.Timezone = "Mars/Olympus" }},
-		{"teams[0].rotation.fallbackAssignee", func(s *leads.Spec) { s.Teams[0].Rotation.FallbackAssignee = "nobody" }},
-		{"teams[0].rotation.members[1].user", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "bad" }},
-		{"teams[0].rotation.members[1].user", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "REP1@example.com" }},
-		{"teams[0].rotation.members[2].weight", func(s *leads.Spec) { s.Teams[0].Rotation.Members[2].Weight = leads.MaxMemberWeight + 1 }},
-		{"teams[0].rotation.members[3].dailyCap", func(s *leads.Spec) { s.Teams[0].Rotation.Members[3].DailyCap = -1 }},
-		{"defaultRotation.name", func(s *leads.Spec) { s.DefaultRotation.Name = "" }},
+		{"account", func(s *spec.Spec) { s.Account = "another" }},
+		{"duplicatePolicy", func(s *spec.Spec) { s.DuplicatePolicy = "sometimes" }},
+		{"members[1].email", func(s *spec.Spec) { s.Members[1].Email = "not an email" }},
+		{"members[2].role", func(s *spec.Spec) { s.Members[2].Role = "boss" }},
+		{"members[2].email", func(s *spec.Spec) { s.Members[2].Email = "NEWREP@example.com" }},
+		{"teams[0].name", func(s *spec.Spec) { s.Teams[0].Name = "  " }},
+		{"teams[1].name", func(s *spec.Spec) { s.Teams = append(s.Teams, spec.Team{Name: "Inbound "}) }},
+		{"teams[0].leadSources[1]", func(s *spec.Spec) { s.Teams[0].LeadSources[1] = "" }},
+		{"teams[0].leadSources[1]", func(s *spec.Spec) { s.Teams[0].LeadSources[1] = "Website" }},
+		{"teams[0].rotation.name", func(s *spec.Spec) { s.Teams[0].Rotation.Name = "" }},
+		{"teams[0].rotation.timezone", func(s *spec.Spec) { s.Teams[0].Rotation.Timezone = "Mars/Olympus" }},
+		{"teams[0].rotation.fallbackAssignee", func(s *spec.Spec) { s.Teams[0].Rotation.FallbackAssignee = "nobody" }},
+		{"teams[0].rotation.members[1].user", func(s *spec.Spec) { s.Teams[0].Rotation.Members[1].User = "bad" }},
+		{"teams[0].rotation.members[1].user", func(s *spec.Spec) { s.Teams[0].Rotation.Members[1].User = "REP1@example.com" }},
+		{"teams[0].rotation.members[2].weight", func(s *spec.Spec) { s.Teams[0].Rotation.Members[2].Weight = leads.MaxMemberWeight + 1 }},
+		{"teams[0].rotation.members[3].dailyCap", func(s *spec.Spec) { s.Teams[0].Rotation.Members[3].DailyCap = -1 }},
+		{"defaultRotation.name", func(s *spec.Spec) { s.DefaultRotation.Name = "" }},
 	}
 	ctx := context.Background()
 	before := b.config(t)
 	for _, tc := range cases {
-		spec := baseSpec()
-		tc.change(&spec)
-		_, err := b.svc.Apply(ctx, b.admin, spec, false)
+		sp := baseSpec()
+		tc.change(&sp)
+		_, err := sp.Apply(ctx, b.svc, b.admin, false)
 		requireCode(t, err, leads.CodeValidation)
 		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"], "%v", err)
 	}
-	spec := baseSpec()
-	spec.Account = b.accountID
-	_, err := b.svc.Plan(ctx, b.admin, spec)
+	sp := baseSpec()
+	sp.Account = b.accountID
+	_, err := sp.Plan(ctx, b.svc, b.admin)
 	require.NoError(t, err, "the account may be named")
 	require.Equal(t, before.Version, b.config(t).Version)
 }
@@ -247,52 +250,52 @@ func testApplyMembersRequired(t *testing.T, b *bundle) {
 	ctx := context.Background()
 	cases := []struct {
 		user   string
-		change func(s *leads.Spec)
+		change func(s *spec.Spec)
 	}{
-		{"stranger@example.com", func(s *leads.Spec) { s.Teams[0].Rotation.Members[1].User = "Stranger@example.com" }},
-		{"stranger@example.com", func(s *leads.Spec) { s.DefaultRotation.FallbackAssignee = "stranger@example.com" }},
-		{"newrep@example.com", func(s *leads.Spec) { s.Members = nil }},
+		{"stranger@example.com", func(s *spec.Spec) { s.Teams[0].Rotation.Members[1].User = "Stranger@example.com" }},
+		{"stranger@example.com", func(s *spec.Spec) { s.DefaultRotation.FallbackAssignee = "stranger@example.com" }},
+		{"newrep@example.com", func(s *spec.Spec) { s.Members = nil }},
 	}
 	for _, tc := range cases {
-		spec := baseSpec()
-		tc.change(&spec)
-		_, err := b.svc.Apply(ctx, b.admin, spec, false)
+		sp := baseSpec()
+		tc.change(&sp)
+		_, err := sp.Apply(ctx, b.svc, b.admin, false)
 		requireCode(t, err, leads.CodeMemberNotInAccount)
 		require.Equal(t, tc.user, leads.ErrorDetails(err)["user"])
 	}
 	require.Empty(t, b.config(t).Teams, "nothing written")
 
-	spec := baseSpec()
-	spec.Members = []leads.MemberSpec{{Email: "admin@example.com", Role: leads.RoleAgent}}
-	spec.Teams[0].Rotation.Members = spec.Teams[0].Rotation.Members[:3]
-	_, err := b.svc.Plan(ctx, b.admin, spec)
+	sp := baseSpec()
+	sp.Members = []spec.Member{{Email: "admin@example.com", Role: leads.RoleAgent}}
+	sp.Teams[0].Rotation.Members = sp.Teams[0].Rotation.Members[:3]
+	_, err := sp.Plan(ctx, b.svc, b.admin)
 	requireCode(t, err, leads.CodeLastAdmin)
 }
 
 func testApplyRoles(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	_, err := b.svc.Plan(ctx, b.agent, baseSpec())
+	_, err := baseSpec().Plan(ctx, b.svc, b.agent)
 	requireCode(t, err, leads.CodeForbidden)
-	_, err = b.svc.Apply(ctx, b.agent, baseSpec(), true)
+	_, err = baseSpec().Apply(ctx, b.svc, b.agent, true)
 	requireCode(t, err, leads.CodeForbidden)
-	_, err = b.svc.Apply(ctx, b.agent, baseSpec(), false)
+	_, err = baseSpec().Apply(ctx, b.svc, b.agent, false)
 	requireCode(t, err, leads.CodeForbidden)
 
 	_, err = b.svc.PutMember(ctx, leads.SystemActor(b.accountID), leads.Member{Email: "boss@example.com", Role: leads.RoleManager})
 	require.NoError(t, err)
 	manager := leads.Actor{AccountID: b.accountID, Email: "boss@example.com", Role: leads.RoleManager}
 	before := b.config(t)
-	plan, err := b.svc.Apply(ctx, manager, baseSpec(), true)
+	plan, err := baseSpec().Apply(ctx, b.svc, manager, true)
 	require.NoError(t, err, "a manager may see the plan")
 	require.Equal(t, basePlan, plan.String())
-	_, err = b.svc.Apply(ctx, manager, baseSpec(), false)
+	_, err = baseSpec().Apply(ctx, b.svc, manager, false)
 	requireCode(t, err, leads.CodeForbidden)
 	require.Equal(t, before.Version, b.config(t).Version, "refused before writing anything")
 
-	spec := baseSpec()
-	spec.DuplicatePolicy, spec.Members = "", nil
-	spec.Teams[0].Rotation.Members = spec.Teams[0].Rotation.Members[:3]
-	plan, err = b.svc.Apply(ctx, manager, spec, false)
+	sp := baseSpec()
+	sp.DuplicatePolicy, sp.Members = "", nil
+	sp.Teams[0].Rotation.Members = sp.Teams[0].Rotation.Members[:3]
+	plan, err = sp.Apply(ctx, b.svc, manager, false)
 	require.NoError(t, err, "teams and rotations are a manager's")
 	require.Equal(t, 5, plan.Applied)
 }

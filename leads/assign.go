@@ -1,0 +1,301 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// AssignOptions modify Assign.
+type AssignOptions struct {
+	// RotationID names the rotation to take a turn of; 0 for the one that
+	// applies to the lead now (its team's, else the default).
+	RotationID int64
+}
+
+// Assign reassigns a lead to the next eligible member of a rotation, taking
+// a turn, and records lead_reassigned with the rotation and the reason.
+// ROTATION_NOT_FOUND for a named rotation not in the account; NO_ROTATION
+// when none applies; NO_ELIGIBLE_MEMBER when nobody can take it and there is
+// no fallback (nothing changes then); NOT_FOUND for a lead not in the account.
+func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Lead, Assignment, error) {
+	if err := actor.Require(PermWriteLeads); err != nil {
+		return nil, Assignment{}, err
+	}
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, Assignment{}, err
+	}
+	cur, err := s.store.Lead(ctx, actor.AccountID, id, false)
+	if err != nil {
+		return nil, Assignment{}, fmt.Errorf("assign lead %d: %w", id, err)
+	}
+	rot := cfg.RotationFor(cur.TeamID)
+	if opts.RotationID != 0 {
+		if rot = cfg.Rotation(opts.RotationID); rot == nil {
+			return nil, Assignment{}, &Error{Code: CodeRotationNotFound, Message: "rotation not found",
+				Details: map[string]any{"rotationId": opts.RotationID}}
+		}
+	}
+	if rot == nil || s.rotator == nil {
+		return nil, Assignment{}, Errorf(CodeNoRotation, "no rotation applies to this lead")
+	}
+	lead, a, err := s.assignStored(ctx, actor.AccountID, id, rot, func(a Assignment) error {
+		if a.Assignee == "" {
+			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rot.Name),
+				Details: map[string]any{"rotationId": rot.ID, "skipped": a.Skipped}}
+		}
+		return nil
+	}, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		entry, _ := a.auditEntry(actor, now)
+		entry.Event = EventLeadReassigned
+		entry.Data["from"], entry.Data["to"] = cur.AssignedTo, a.Assignee
+		delete(entry.Data, "assignee")
+		return entry, true
+	})
+	if err != nil {
+		return nil, a, fmt.Errorf("assign lead %d: %w", id, err)
+	}
+	return lead, a, nil
+}
+
+// assignStored takes a turn of rot (none when rot is nil or there is no
+// rotator) for the stored lead id and writes the lead with it, in one
+// transaction. accept, when set, may refuse the assignment before anything
+// is written (the turn taken, if any, has no assignee then). record makes
+// the audit entry of the change from the lead as it is now (it may run more
+// than once, see Store.UpdateLead), or returns false to write nothing; the
+// turn is then given back. Otherwise the turn is confirmed, given back or
+// left open for settling by how the write ended (see afterWrite). It is how
+// Assign and the background assigner take a turn and record it.
+func (s *Service) assignStored(ctx context.Context, accountID string, id int64, rot *Rotation,
+	accept func(a Assignment) error, record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)) (*Lead, Assignment, error) {
+	now := s.clock()
+	a := Assignment{Reason: AssignNoRotation}
+	var turn Turn
+	if rot != nil && s.rotator != nil {
+		var err error
+		if a, turn, err = s.takeTurn(ctx, rot, now, false); err != nil {
+			return nil, Assignment{}, err
+		}
+	}
+	if accept != nil {
+		if err := accept(a); err != nil {
+			s.refund(ctx, rot, turn)
+			return nil, a, err
+		}
+	}
+	written := false
+	wctx, cancel := turnWriteContext(ctx)
+	defer cancel()
+	lead, err := s.store.UpdateLead(wctx, accountID, id, func(cur *Lead) (*LeadWrite, error) {
+		// Decided afresh on every call: the store runs apply again when it
+		// retries a transaction the database aborted.
+		entry, ok := record(cur, a, now)
+		if written = ok; !ok {
+			return nil, nil
+		}
+		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{entry}}
+		a.applyTo(w.Lead)
+		w.Lead.AssignmentStatus = settledStatus(a.Assignee)
+		if w.Lead.RotationTurn != 0 {
+			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
+				Skips: a.Skipped, State: turn.Checkpoint}
+		}
+		return w, nil
+	})
+	if err == nil && !written {
+		s.refund(ctx, rot, turn) // nothing written
+	} else {
+		// A transaction that failed for want of the database may have
+		// committed: its turn stays open for the rotator to settle.
+		s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))
+	}
+	return lead, a, err
+}
+
+// Assignment reasons.
+const (
+	AssignExplicit   = "explicit"           // the input named assignedTo
+	AssignRotation   = "rotation"           // the rotation's next eligible member
+	AssignFallback   = "fallback"           // nobody was eligible: the fallback assignee
+	AssignNoEligible = "no_eligible_member" // nobody eligible and no fallback: unassigned
+	AssignNoRotation = "no_rotation"        // no rotation applies: unassigned
+	// AssignDeferred: the rotation could not be asked (Redis down); the lead
+	// is stored with assignmentStatus "pending" and assigned later.
+	AssignDeferred = "deferred"
+)
+
+// Assignment says who got a lead and why.
+type Assignment struct {
+	Assignee     string `json:"assignee,omitempty"`
+	RotationID   int64  `json:"rotationId,omitempty"`
+	RotationName string `json:"rotationName,omitempty"`
+	Reason       string `json:"reason"`
+	Turn         int64  `json:"turn,omitempty"`
+	Skipped      []Skip `json:"skipped,omitempty"`
+}
+
+// assign decides who gets lead, taking a rotation turn when one applies. The
+// returned rotation and turn are what to refund if the lead is not written.
+func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, now time.Time, dryRun bool) (Assignment, *Rotation, Turn, error) {
+	if lead.AssignedTo != "" {
+		return Assignment{Assignee: lead.AssignedTo, Reason: AssignExplicit}, nil, Turn{}, nil
+	}
+	rot := cfg.RotationFor(lead.TeamID)
+	if rot == nil || s.rotator == nil {
+		return Assignment{Reason: AssignNoRotation}, nil, Turn{}, nil
+	}
+	if !dryRun && s.rotatorDown(now) {
+		return s.deferAssignment(rot, lead), nil, Turn{}, nil
+	}
+	a, turn, err := s.takeTurn(ctx, rot, now, dryRun)
+	if err != nil && IsUnavailable(err) {
+		s.rotatorUnavailable(ctx, now, rot, err)
+		if !dryRun {
+			return s.deferAssignment(rot, lead), nil, Turn{}, nil
+		}
+	}
+	if err != nil {
+		return Assignment{}, nil, Turn{}, err
+	}
+	a.applyTo(lead)
+	return a, rot, turn, nil
+}
+
+// deferAssignment marks lead as waiting for rot: stored now, assigned by
+// AssignPending when the rotation answers again.
+func (s *Service) deferAssignment(rot *Rotation, lead *Lead) Assignment {
+	lead.AssignmentStatus = AssignmentPending
+	return Assignment{RotationID: rot.ID, RotationName: rot.Name, Reason: AssignDeferred}
+}
+
+// takeTurn takes a turn of rot (or, for a dry run, looks at the next one)
+// and returns who gets the lead: the turn's member, or the fallback assignee
+// when nobody is eligible.
+func (s *Service) takeTurn(ctx context.Context, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, error) {
+	var turn Turn
+	var err error
+	if dryRun {
+		var p Preview
+		if p, err = s.rotator.Peek(ctx, rot, now, 1); err == nil && len(p.Turns) > 0 {
+			turn = p.Turns[0]
+		}
+	} else {
+		turn, err = s.rotator.Next(ctx, rot, now)
+	}
+	if err != nil {
+		return Assignment{}, Turn{}, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
+	}
+	a := Assignment{RotationID: rot.ID, RotationName: rot.Name, Turn: turn.Seq, Skipped: turn.Skipped}
+	switch {
+	case turn.Assignee != "":
+		a.Assignee, a.Reason = turn.Assignee, AssignRotation
+	case rot.FallbackAssignee != "":
+		a.Assignee, a.Reason = rot.FallbackAssignee, AssignFallback
+	default:
+		a.Reason = AssignNoEligible
+	}
+	return a, turn, nil
+}
+
+// applyTo gives l to a's assignee: the rotation is recorded when it chose
+// somebody, and the turn when the turn's own member got the lead (not the
+// fallback assignee).
+func (a Assignment) applyTo(l *Lead) {
+	l.AssignedTo, l.RotationID, l.RotationTurn = a.Assignee, 0, 0
+	if a.Assignee != "" {
+		l.RotationID = a.RotationID
+	}
+	if a.Reason == AssignRotation {
+		l.RotationTurn = a.Turn
+	}
+}
+
+// turnWriteTimeout bounds the write of a lead that a rotation turn was taken
+// for, when the caller set no deadline.
+const turnWriteTimeout = 10 * time.Second
+
+// turnWriteContext is the context of a write that records a lead with the
+// rotation turn taken for it (Create, Assign, the background assigner). It
+// is the one place where the Service does not pass its caller's context on
+// as it is (see Store): it keeps ctx's values (trace, request id) and its
+// deadline, or turnWriteTimeout without one, but not its cancellation. A
+// caller that goes away once the turn is taken (a client hanging up) does
+// not undo the decision: the write is finished, and the member keeps the
+// lead the turn gave them. Cancelled halfway, the write could have
+// committed without anyone knowing, and the turn given back by a rotator
+// that cannot settle it later would hand that member an extra lead. A
+// deadline still ends the write (the caller asked to be answered by then):
+// the Store stores nothing, or says that it cannot tell, and afterWrite
+// gives the turn back or leaves it open accordingly.
+func turnWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), turnWriteTimeout)
+}
+
+// afterWrite ends the life of turn (of rot) by how the write of its lead
+// ended (err): kept when the lead is stored; given back when the write
+// stored nothing; left open when it may have committed (mayHaveCommitted),
+// for the rotator's settling (TurnSettler) to find out from the store. A
+// rotator that cannot settle later gets the turn back then too, as before.
+func (s *Service) afterWrite(ctx context.Context, rot *Rotation, turn Turn, err error, mayHaveCommitted bool) {
+	if rot == nil || s.rotator == nil || turn.Assignee == "" {
+		return
+	}
+	if err == nil {
+		if c, ok := s.rotator.(TurnConfirmer); ok {
+			c.ConfirmTurn(rot, turn)
+		}
+		return
+	}
+	if _, ok := s.rotator.(TurnSettler); ok && mayHaveCommitted {
+		return
+	}
+	s.refund(ctx, rot, turn)
+}
+
+// refund gives a turn back; a failure is logged, as the caller already has an
+// error to return and the rotation stays usable (one member is one turn ahead).
+func (s *Service) refund(ctx context.Context, rot *Rotation, turn Turn) {
+	if rot == nil || s.rotator == nil || turn.Assignee == "" {
+		return
+	}
+	if err := s.rotator.Refund(context.WithoutCancel(ctx), rot, turn); err != nil {
+		s.log.ErrorContext(ctx, "refund rotation turn", "rotation", rot.ID, "turn", turn.Seq, "err", err)
+	}
+}
+
+// auditEntry returns the entry that records the assignment, if any.
+func (a Assignment) auditEntry(actor Actor, now time.Time) (AuditEntry, bool) {
+	if a.Reason == AssignNoRotation {
+		return AuditEntry{}, false
+	}
+	data := map[string]any{"assignee": a.Assignee, "reason": a.Reason}
+	if a.RotationID != 0 {
+		data["rotationId"] = a.RotationID
+		data["rotationName"] = a.RotationName
+	}
+	if a.Reason == AssignDeferred {
+		delete(data, "assignee")
+		return newAuditEntry(actor, EventAssignmentDeferred, data, now), true
+	}
+	if a.Turn != 0 {
+		data["turn"] = a.Turn
+	}
+	if len(a.Skipped) > 0 {
+		skipped := make([]any, len(a.Skipped))
+		for i, sk := range a.Skipped {
+			skipped[i] = map[string]any{"user": sk.User, "reason": sk.Reason, "slots": sk.Slots}
+		}
+		data["skipped"] = skipped
+	}
+	event := EventLeadAssigned
+	if a.Assignee == "" {
+		event = EventLeadNotAssigned
+		delete(data, "assignee")
+	}
+	return newAuditEntry(actor, event, data, now), true
+}

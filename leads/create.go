@@ -1,0 +1,300 @@
+package leads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// CreateOptions modify Create.
+type CreateOptions struct {
+	// SkipTeamAndSourceRequirement lets a lead name no team or lead source even
+	// where the account's rules would require one. Named ones are still checked.
+	SkipTeamAndSourceRequirement bool
+	// IdempotencyKey makes retries safe: a second Create with the same key in
+	// the same account returns the first lead and takes no rotation turn.
+	IdempotencyKey string
+	// ApplicationID is stored as the lead's applicationId.
+	ApplicationID string
+	// DryRun runs every rule and says who would get the lead, storing nothing
+	// and taking no rotation turn.
+	DryRun bool
+	// Admit, when set, is called with the actor as soon as it is known
+	// (for CreateWithCredentials, once the key is resolved), before the
+	// input is checked, anything is written or any turn taken; an error it
+	// returns is Create's. The HTTP API charges the account's rate limit
+	// there.
+	Admit func(ctx context.Context, actor Actor) error
+}
+
+// CreateResult is what Create returns.
+type CreateResult struct {
+	// Lead is the stored lead with its audit log.
+	Lead *Lead
+	// Replayed is set when an earlier request with the same idempotency key
+	// created Lead.
+	Replayed bool
+	// DryRun is set when nothing was stored: Lead is what would be created
+	// (without an id) and Assignment who would get it.
+	DryRun     bool
+	Assignment Assignment
+}
+
+// Create stores a new lead for actor's account and assigns it. In order:
+// field validation (VALIDATION_ERROR); the idempotency key (a repeat returns
+// the first lead; another body with the same key: IDEMPOTENCY_KEY_REUSED);
+// the team rule (TEAM_REQUIRED, TEAM_NOT_FOUND); the lead-source rule
+// (LEAD_SOURCE_REQUIRED, LEAD_SOURCE_NOT_FOUND); duplicate emails
+// (DUPLICATE_EMAIL when the account rejects them); then assignment by the
+// team's rotation, else the account's default one, unless assignedTo is given.
+// The lead and its audit entries are written in one transaction; if that
+// fails, the rotation turn is given back. An error that IsUnavailable means
+// that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
+// answering as it committed, so the lead (details.leadId) may exist.
+func (s *Service) Create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions) (*CreateResult, error) {
+	if err := actor.Require(PermWriteLeads); err != nil {
+		return nil, err
+	}
+	if opts.Admit != nil {
+		if err := opts.Admit(ctx, actor); err != nil {
+			return nil, err
+		}
+	}
+	in.Normalize()
+	if err := checkCreateInput(&in, opts); err != nil {
+		return nil, err
+	}
+	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
+	if err != nil {
+		return nil, fmt.Errorf("create lead: %w", err)
+	}
+	return s.create(ctx, actor, in, opts, check)
+}
+
+// Credentials are what a request presents: the secret of an API key, the
+// account it acts in, and what the audit log keeps of the request.
+type Credentials struct {
+	Secret    string
+	AccountID string
+	Request   *RequestInfo
+}
+
+// CreateWithCredentials authenticates credentials as Authenticate does and
+// creates the lead as Create does, reading the store once for both: the key,
+// its user's role, the account's configuration version, the idempotent lead
+// and a duplicate come from one query. That is the create path of the HTTP
+// API, where it saves a round trip per lead. Authentication errors
+// (UNAUTHENTICATED, FORBIDDEN) come before Create's. It returns the actor
+// the credentials resolved to, also with an error after authentication.
+func (s *Service) CreateWithCredentials(ctx context.Context, cred Credentials, in LeadInput, opts CreateOptions) (*CreateResult, Actor, error) {
+	if cred.Secret == "" {
+		return nil, Actor{}, Errorf(CodeUnauthenticated, "missing API key")
+	}
+	in.Normalize()
+	if err := checkCreateInput(&in, opts); err != nil {
+		// Invalid input stays out of the query (PostgreSQL fails on a NUL),
+		// and authentication still answers first.
+		actor, aerr := s.Authenticate(ctx, cred.Secret, cred.AccountID)
+		if aerr == nil {
+			aerr = actor.Require(PermWriteLeads)
+		}
+		if aerr == nil && opts.Admit != nil {
+			aerr = opts.Admit(ctx, actor)
+		}
+		if aerr != nil {
+			return nil, actor, aerr
+		}
+		return nil, actor, err
+	}
+	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: lookupAccountID(cred.AccountID), IdempotencyKey: opts.IdempotencyKey,
+		EmailKey: EmailKey(in.Email), KeyHash: HashAPIKey(cred.Secret)})
+	if err != nil {
+		return nil, Actor{}, fmt.Errorf("create lead: %w", err)
+	}
+	actor, err := s.actorFor(ctx, check.Credential, cred)
+	if err != nil {
+		return nil, Actor{}, err
+	}
+	if err := actor.Require(PermWriteLeads); err != nil {
+		return nil, actor, err
+	}
+	if opts.Admit != nil {
+		if err := opts.Admit(ctx, actor); err != nil {
+			return nil, actor, err
+		}
+	}
+	res, err := s.create(ctx, actor, in, opts, check)
+	return res, actor, err
+}
+
+// create applies the rules of Create from the idempotency key on, with what
+// CreateCheck answered.
+func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, check CreateCheckResult) (*CreateResult, error) {
+	var fp string
+	if opts.IdempotencyKey != "" {
+		fp = fingerprint(in, opts)
+	}
+	if check.IdempotentLeadID != 0 {
+		return s.replay(ctx, actor, check, fp)
+	}
+	cfg, err := s.config(ctx, actor.AccountID, check.ConfigVersion)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyTeamRules(cfg, &in, opts.SkipTeamAndSourceRequirement); err != nil {
+		return nil, err
+	}
+	in.AssignedTo = EmailKey(in.AssignedTo)
+	if err := cfg.requireMember(in.AssignedTo); err != nil {
+		return nil, err
+	}
+	var uniqueEmail string
+	if cfg.Account.DuplicatePolicy != DuplicateAllow && in.Email != "" {
+		if check.DuplicateLeadID != 0 {
+			return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+		}
+		uniqueEmail = EmailKey(in.Email)
+	}
+	if in.CreatedBy == "" {
+		in.CreatedBy = actor.Email
+	}
+
+	now := s.clock()
+	lead := newLead(actor.AccountID, in, now)
+	lead.ApplicationID = opts.ApplicationID
+	assignment, rot, turn, err := s.assign(ctx, cfg, &lead, now, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	if lead.AssignmentStatus != AssignmentPending {
+		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
+	}
+	if opts.DryRun {
+		return &CreateResult{Lead: &lead, DryRun: true, Assignment: assignment}, nil
+	}
+	n := &NewLead{
+		Lead:           &lead,
+		Audit:          []AuditEntry{newAuditEntry(actor, EventLeadCreated, createdData(&lead, opts), now)},
+		IdempotencyKey: opts.IdempotencyKey,
+		Fingerprint:    fp,
+		UniqueEmail:    uniqueEmail,
+		Skips:          turn.Skipped,
+		TurnState:      turn.Checkpoint,
+	}
+	if e, ok := assignment.auditEntry(actor, now); ok {
+		n.Audit = append(n.Audit, e)
+	}
+	wctx, cancel := turnWriteContext(ctx)
+	err = s.store.InsertLead(wctx, n)
+	cancel()
+	s.afterWrite(ctx, rot, turn, err, ErrorCode(err) == CodeOutcomeUnknown)
+	if ErrorCode(err) == CodeOutcomeUnknown {
+		return nil, fmt.Errorf("create lead: %w", err)
+	}
+	if err != nil {
+		return s.insertFailed(ctx, actor, in, opts, fp, err)
+	}
+	lead.AuditLog = n.Audit
+	return &CreateResult{Lead: &lead, Assignment: assignment}, nil
+}
+
+// insertFailed explains a failed insert: a concurrent request that won the
+// race for the idempotency key or the email, or a plain failure.
+func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*CreateResult, error) {
+	switch {
+	case errors.Is(err, ErrIdempotencyKeyTaken):
+		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
+		if cerr != nil {
+			return nil, fmt.Errorf("create lead: read idempotent lead: %w", cerr)
+		}
+		if check.IdempotentLeadID != 0 {
+			return s.replay(ctx, actor, check, fp)
+		}
+	case errors.Is(err, ErrEmailTaken):
+		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
+		if cerr != nil {
+			return nil, fmt.Errorf("create lead: read duplicate lead: %w", cerr)
+		}
+		return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+	}
+	return nil, fmt.Errorf("create lead: %w", err)
+}
+
+// replay answers a retried create with the lead its key created first.
+func (s *Service) replay(ctx context.Context, actor Actor, check CreateCheckResult, fp string) (*CreateResult, error) {
+	if check.IdempotentFingerprint != fp {
+		return nil, Errorf(CodeIdempotencyKeyReused, "Idempotency-Key was already used with a different request")
+	}
+	lead, err := s.store.Lead(ctx, actor.AccountID, check.IdempotentLeadID, true)
+	if ErrorCode(err) == CodeNotFound {
+		return nil, &Error{Code: CodeConflict, Message: "the lead created with this Idempotency-Key has been deleted",
+			Details: map[string]any{"leadId": check.IdempotentLeadID}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
+	}
+	a := Assignment{Assignee: lead.AssignedTo, RotationID: lead.RotationID, Turn: lead.RotationTurn, Reason: AssignNoRotation}
+	for _, e := range lead.AuditLog {
+		if e.Event == EventLeadAssigned || e.Event == EventLeadNotAssigned {
+			a.Reason, _ = e.Data["reason"].(string)
+			a.RotationName, _ = e.Data["rotationName"].(string)
+		}
+	}
+	return &CreateResult{Lead: lead, Replayed: true, Assignment: a}, nil
+}
+
+func duplicateEmail(email string, existing int64) error {
+	return &Error{Code: CodeDuplicateEmail, Message: "Email already exists", Details: map[string]any{
+		"email":          email,
+		"existingLeadId": existing,
+		"message":        "A lead with this email already exists in your account",
+	}}
+}
+
+// applyTeamRules enforces rules 2 and 3 of lead creation. A lead source named
+// without a team puts the lead in the source's team.
+func applyTeamRules(cfg *AccountConfig, in *LeadInput, skip bool) error {
+	if in.TeamID != 0 {
+		if cfg.Teams[in.TeamID] == nil {
+			return &Error{Code: CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": in.TeamID}}
+		}
+	} else if len(cfg.Teams) > 0 && !skip {
+		return Errorf(CodeTeamRequired, "team ID is required when teams exist in the account")
+	}
+	if in.LeadSourceID != 0 {
+		src := cfg.LeadSources[in.LeadSourceID]
+		if src == nil || (in.TeamID != 0 && src.TeamID != in.TeamID) {
+			return &Error{Code: CodeLeadSourceNotFound, Message: "lead source not found for this team",
+				Details: map[string]any{"leadSourceId": in.LeadSourceID, "teamId": in.TeamID}}
+		}
+		in.TeamID = src.TeamID
+	} else if in.TeamID != 0 && cfg.TeamLeadSources[in.TeamID] > 0 && !skip {
+		return Errorf(CodeLeadSourceRequired, "lead source ID is required when the team has lead sources")
+	}
+	return nil
+}
+
+func createdData(lead *Lead, opts CreateOptions) map[string]any {
+	data := map[string]any{"status": string(lead.Status)}
+	if lead.TeamID != 0 {
+		data["teamId"] = lead.TeamID
+	}
+	if lead.LeadSourceID != 0 {
+		data["leadSourceId"] = lead.LeadSourceID
+	}
+	if opts.SkipTeamAndSourceRequirement {
+		data["skipTeamAndSourceRequirement"] = true
+	}
+	if opts.IdempotencyKey != "" {
+		data["idempotencyKey"] = opts.IdempotencyKey
+	}
+	return data
+}
+
+// checkCreateInput validates normalized input and options.
+func checkCreateInput(in *LeadInput, opts CreateOptions) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	return checkText("Idempotency-Key", opts.IdempotencyKey, MaxIdempotencyKey)
+}

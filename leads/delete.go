@@ -1,0 +1,25 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+)
+
+// Delete removes a lead for good, keeping its audit trail and adding a
+// lead_deleted entry that holds the whole lead as it was. Managers and
+// admins only; NOT_FOUND for a lead not in actor's account.
+func (s *Service) Delete(ctx context.Context, actor Actor, id int64) error {
+	if err := actor.Require(PermDeleteLeads); err != nil {
+		return err
+	}
+	now := s.clock()
+	err := s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) AuditEntry {
+		snapshot := *cur
+		snapshot.AuditLog = nil
+		return newAuditEntry(actor, EventLeadDeleted, map[string]any{"lead": toJSONMap(snapshot)}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("delete lead %d: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,463 @@
+package spec
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// Kind says what applying a Spec does to one object.
+type Kind string
+
+// The kinds of plan items.
+const (
+	// Create: the object does not exist and will be created.
+	Create Kind = "create"
+	// Update: the object exists and some of its fields will change.
+	Update Kind = "update"
+	// Unchanged: the object exists as the Spec declares it.
+	Unchanged Kind = "unchanged"
+	// Kept: the object exists, the Spec does not name it, and it stays.
+	Kept Kind = "kept-not-in-file"
+)
+
+// symbol is the mark that starts a plan line: + create, ~ update,
+// = unchanged, . kept.
+func (k Kind) symbol() string {
+	switch k {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Unchanged:
+		return "="
+	}
+	return "."
+}
+
+// Item is one object of a plan and what applying does to it.
+type Item struct {
+	Kind Kind `json:"kind"`
+	// Object names the object, e.g. `lead source "Website" of team "Inbound"`.
+	Object string `json:"object"`
+	// Details are, for an update, the fields that change ("name: \"a\" ->
+	// \"b\""), and for a creation the settings that are not defaults.
+	Details []string `json:"details,omitempty"`
+
+	// perm is what the actor must be allowed to carry the item out.
+	perm leads.Permission
+	// apply carries the item out; nil for unchanged and kept items.
+	apply func(ctx context.Context, run *applyRun) error
+}
+
+// String returns the item as one line of a plan, e.g.
+// `~ rotation "Inbound reps" of team "Inbound": fallbackAssignee: "" -> "a@b.com"`.
+func (it Item) String() string {
+	line := it.Kind.symbol() + " " + it.Object
+	if len(it.Details) > 0 {
+		line += ": " + strings.Join(it.Details, "; ")
+	}
+	if it.Kind == Kept {
+		line += " (not in the file: kept)"
+	}
+	return line
+}
+
+// Plan is what applying a Spec to an account does, item by item, in
+// the order Apply carries the changes out.
+type Plan struct {
+	AccountID string `json:"accountId"`
+	// Version is the configuration version the plan was made from.
+	Version int64  `json:"version"`
+	Items   []Item `json:"items"`
+	// Applied counts the changes Apply carried out: 0 for a plan or a dry
+	// run, fewer than Changes when Apply stopped at an error.
+	Applied int `json:"applied"`
+
+	// teamIDs maps the names of the account's existing teams to their IDs.
+	teamIDs map[string]int64
+}
+
+// Changes returns the number of items that create or update something.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, it := range p.Items {
+		if it.apply != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Write prints the plan to w, one line per item.
+func (p *Plan) Write(w io.Writer) error {
+	for _, it := range p.Items {
+		if _, err := fmt.Fprintln(w, it.String()); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+	}
+	return nil
+}
+
+// String returns the plan's lines.
+func (p *Plan) String() string {
+	var b strings.Builder
+	_ = p.Write(&b)
+	return b.String()
+}
+
+// applyRun is the state of one Apply: who acts, and the IDs of the teams
+// known so far (existing ones, then those created).
+type applyRun struct {
+	svc     Service
+	actor   leads.Actor
+	teamIDs map[string]int64
+}
+
+// Plan compares spec with actor's account's configuration and returns the
+// changes applying it would make, in order; managers and admins only
+// (FORBIDDEN otherwise). It writes nothing. VALIDATION_ERROR names the
+// field of the spec at fault (e.g. teams[0].rotation.members[1].user);
+// MEMBER_NOT_IN_ACCOUNT when a rotation names a user who is neither a
+// member nor in spec's members; LAST_ADMIN when spec's members would leave
+// the account without an admin.
+func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Plan, error) {
+	if err := actor.Require(leads.PermWriteConfig); err != nil {
+		return nil, err
+	}
+	want, err := spec.normalized(actor.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := svc.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := want.checkUsers(cfg); err != nil {
+		return nil, err
+	}
+	p := newPlanner(cfg, actor.AccountID)
+	p.planAccount(want.DuplicatePolicy)
+	p.planMembers(want.Members)
+	for _, t := range want.Teams {
+		p.planTeam(t)
+	}
+	p.planKeptTeams(want.Teams)
+	p.planDefaultRotation(want.DefaultRotation)
+	return p.plan, nil
+}
+
+// Apply plans spec (see Plan) and, unless dryRun, carries out its creations
+// and updates in an order that satisfies their dependencies: the account's
+// settings, members, then each team, its lead sources and its rotation, then
+// the default rotation. It never deletes anything.
+//
+// Apply is not one transaction: each change is its own, audited as if made
+// by hand, and the configuration may change meanwhile. When a change fails,
+// Apply stops and returns the plan (Applied says how far it got) with the
+// error; the changes made stay, and applying the same spec again carries
+// out the rest, since each item is planned from the state it finds.
+//
+// Before writing anything, Apply checks that actor may make every change:
+// members and account settings need an admin (FORBIDDEN otherwise).
+func (spec Spec) Apply(ctx context.Context, svc Service, actor leads.Actor, dryRun bool) (*Plan, error) {
+	plan, err := spec.Plan(ctx, svc, actor)
+	if err != nil || dryRun {
+		return plan, err
+	}
+	if err := plan.permitted(actor); err != nil {
+		return plan, err
+	}
+	run := &applyRun{svc: svc, actor: actor, teamIDs: maps.Clone(plan.teamIDs)}
+	for _, it := range plan.Items {
+		if it.apply == nil {
+			continue
+		}
+		if err := it.apply(ctx, run); err != nil {
+			return plan, fmt.Errorf("apply %s: %w", it.Object, err)
+		}
+		plan.Applied++
+	}
+	return plan, nil
+}
+
+// permitted checks that actor may carry out every change of the plan, so
+// that a change it may not make does not stop Apply halfway.
+func (p *Plan) permitted(actor leads.Actor) error {
+	for _, it := range p.Items {
+		if it.apply == nil {
+			continue
+		}
+		if err := actor.Require(it.perm); err != nil {
+			return fmt.Errorf("apply %s: %w", it.Object, err)
+		}
+	}
+	return nil
+}
+
+// planner builds a plan from an account's configuration.
+type planner struct {
+	cfg  *leads.AccountConfig
+	plan *Plan
+}
+
+func newPlanner(cfg *leads.AccountConfig, accountID string) *planner {
+	ids := make(map[string]int64, len(cfg.Teams))
+	for _, t := range cfg.Teams {
+		ids[t.Name] = t.ID
+	}
+	return &planner{cfg: cfg, plan: &Plan{AccountID: accountID, Version: cfg.Version, Items: []Item{}, teamIDs: ids}}
+}
+
+func (p *planner) add(it Item) { p.plan.Items = append(p.plan.Items, it) }
+
+func (p *planner) planAccount(policy leads.DuplicatePolicy) {
+	if policy == "" {
+		return
+	}
+	it := Item{Kind: Unchanged, Object: "account setting duplicatePolicy", perm: leads.PermManageAccount}
+	if cur := p.cfg.Account.DuplicatePolicy; cur != policy {
+		it.Kind, it.Details = Update, []string{fmt.Sprintf("%s -> %s", cur, policy)}
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.UpdateAccount(ctx, run.actor, leads.AccountPatch{DuplicatePolicy: &policy})
+			return err
+		}
+	}
+	p.add(it)
+}
+
+func (p *planner) planMembers(members []Member) {
+	for _, m := range members {
+		it := Item{Kind: Unchanged, Object: "member " + m.Email, perm: leads.PermManageAccount}
+		switch cur, exists := p.cfg.Members[m.Email]; {
+		case !exists:
+			it.Kind, it.Details = Create, []string{"role: " + string(m.Role)}
+		case cur != m.Role:
+			it.Kind, it.Details = Update, []string{fmt.Sprintf("role: %s -> %s", cur, m.Role)}
+		}
+		if it.Kind != Unchanged {
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				_, err := run.svc.PutMember(ctx, run.actor, leads.Member{Email: m.Email, Role: m.Role})
+				return err
+			}
+		}
+		p.add(it)
+	}
+}
+
+// planTeam plans the team, its lead sources and its rotation.
+func (p *planner) planTeam(t Team) {
+	teamID, exists := p.plan.teamIDs[t.Name]
+	it := Item{Kind: Unchanged, Object: fmt.Sprintf("team %q", t.Name), perm: leads.PermWriteConfig}
+	if !exists {
+		it.Kind = Create
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			created, err := run.svc.CreateTeam(ctx, run.actor, leads.Team{Name: t.Name})
+			if err != nil {
+				return err
+			}
+			run.teamIDs[t.Name] = created.ID
+			return nil
+		}
+	}
+	p.add(it)
+	p.planSources(t, teamID)
+	of := fmt.Sprintf(" of team %q", t.Name)
+	cur := p.cfg.TeamRotations[teamID] // none for a team yet to be created (ID 0)
+	switch {
+	case t.Rotation != nil:
+		p.planRotation(*t.Rotation, cur, fmt.Sprintf("rotation %q", t.Rotation.Name)+of, func(run *applyRun) leads.Rotation {
+			return leads.Rotation{TeamID: run.teamIDs[t.Name]}
+		})
+	case cur != nil:
+		p.add(Item{Kind: Kept, Object: fmt.Sprintf("rotation %q", cur.Name) + of})
+	}
+}
+
+// planSources plans the lead sources of team t, whose ID is teamID (0 when
+// it is yet to be created): the named ones, then the others it has, kept.
+func (p *planner) planSources(t Team, teamID int64) {
+	have := map[string]bool{}
+	var others []string
+	for _, src := range p.cfg.LeadSources {
+		if teamID != 0 && src.TeamID == teamID {
+			have[src.Name] = true
+			if !slices.Contains(t.LeadSources, src.Name) {
+				others = append(others, src.Name)
+			}
+		}
+	}
+	for _, name := range t.LeadSources {
+		it := Item{Kind: Unchanged, Object: fmt.Sprintf("lead source %q of team %q", name, t.Name), perm: leads.PermWriteConfig}
+		if !have[name] {
+			it.Kind = Create
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				_, err := run.svc.CreateLeadSource(ctx, run.actor, leads.LeadSource{TeamID: run.teamIDs[t.Name], Name: name})
+				return err
+			}
+		}
+		p.add(it)
+	}
+	slices.Sort(others)
+	for _, name := range others {
+		p.add(Item{Kind: Kept, Object: fmt.Sprintf("lead source %q of team %q", name, t.Name)})
+	}
+}
+
+// planKeptTeams lists the account's teams that the spec does not name.
+func (p *planner) planKeptTeams(named []Team) {
+	var kept []*leads.Team
+	for _, t := range p.cfg.Teams {
+		if !slices.ContainsFunc(named, func(ts Team) bool { return ts.Name == t.Name }) {
+			kept = append(kept, t)
+		}
+	}
+	slices.SortFunc(kept, func(a, b *leads.Team) int { return cmp.Compare(a.Name, b.Name) })
+	for _, t := range kept {
+		p.add(Item{Kind: Kept, Object: fmt.Sprintf("team %q", t.Name)})
+	}
+}
+
+func (p *planner) planDefaultRotation(want *Rotation) {
+	cur := p.cfg.DefaultRotation
+	switch {
+	case want != nil:
+		p.planRotation(*want, cur, fmt.Sprintf("default rotation %q", want.Name), func(*applyRun) leads.Rotation {
+			return leads.Rotation{Default: true}
+		})
+	case cur != nil:
+		p.add(Item{Kind: Kept, Object: fmt.Sprintf("default rotation %q", cur.Name)})
+	}
+}
+
+// planRotation plans a rotation from want: created when cur is nil, else
+// updated when they differ. owner says, at apply time, whose rotation it is.
+func (p *planner) planRotation(want Rotation, cur *leads.Rotation, object string, owner func(run *applyRun) leads.Rotation) {
+	it := Item{Kind: Unchanged, Object: object, perm: leads.PermWriteConfig}
+	if cur == nil {
+		it.Kind, it.Details = Create, rotationSettings(want)
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.CreateRotation(ctx, run.actor, want.rotation(owner(run)))
+			return err
+		}
+	} else if diff := rotationDiff(cur, want); len(diff) > 0 {
+		it.Kind, it.Details = Update, diff
+		id, teamID, isDefault := cur.ID, cur.TeamID, cur.Default
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.UpdateRotation(ctx, run.actor, want.rotation(leads.Rotation{ID: id, TeamID: teamID, Default: isDefault}))
+			return err
+		}
+	}
+	p.add(it)
+}
+
+// rotationSettings describes a rotation to create: its members with their
+// settings, and the settings that are not defaults.
+func rotationSettings(r Rotation) []string {
+	members := make([]string, len(r.Members))
+	for i, m := range r.Members {
+		members[i] = m.User
+		if s := memberSettings(m); s != "" {
+			members[i] += " (" + s + ")"
+		}
+	}
+	out := []string{"members: [" + strings.Join(members, ", ") + "]"}
+	if r.FallbackAssignee != "" {
+		out = append(out, fmt.Sprintf("fallbackAssignee: %q", r.FallbackAssignee))
+	}
+	if r.Timezone != "UTC" {
+		out = append(out, fmt.Sprintf("timezone: %q", r.Timezone))
+	}
+	return out
+}
+
+// memberSettings describes a member's settings that are not defaults, e.g.
+// "weight 2, paused, dailyCap 10".
+func memberSettings(m leads.RotationMember) string {
+	var out []string
+	if m.Weight != 1 {
+		out = append(out, fmt.Sprintf("weight %d", m.Weight))
+	}
+	if m.Paused {
+		out = append(out, "paused")
+	}
+	if m.DailyCap > 0 {
+		out = append(out, fmt.Sprintf("dailyCap %d", m.DailyCap))
+	}
+	return strings.Join(out, ", ")
+}
+
+// rotationDiff describes what changes from cur to want, field by field and
+// member by member; nothing when they agree.
+func rotationDiff(cur *leads.Rotation, want Rotation) []string {
+	var out []string
+	for _, f := range []struct{ name, from, to string }{
+		{"name", cur.Name, want.Name},
+		{"fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee},
+		{"timezone", cur.Timezone, want.Timezone},
+	} {
+		if f.from != f.to {
+			out = append(out, fmt.Sprintf("%s: %q -> %q", f.name, f.from, f.to))
+		}
+	}
+	if from, to := memberUsers(cur.Members), memberUsers(want.Members); !slices.Equal(from, to) {
+		out = append(out, fmt.Sprintf("members: %v -> %v", from, to))
+	}
+	return append(out, memberDiffs(cur.Members, want.Members)...)
+}
+
+func memberUsers(ms []leads.RotationMember) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.User
+	}
+	return out
+}
+
+// memberDiffs describes, for each member of want, how its settings differ
+// from those it has in cur, or its settings when it is new.
+func memberDiffs(cur, want []leads.RotationMember) []string {
+	var out []string
+	for _, m := range want {
+		i := slices.IndexFunc(cur, func(c leads.RotationMember) bool { return c.User == m.User })
+		if i < 0 {
+			if s := memberSettings(m); s != "" {
+				out = append(out, fmt.Sprintf("%s (new): %s", m.User, s))
+			}
+			continue
+		}
+		if d := memberDiff(cur[i], m); d != "" {
+			out = append(out, m.User+": "+d)
+		}
+	}
+	return out
+}
+
+// memberDiff describes how a member's settings change, e.g.
+// "paused false -> true, dailyCap none -> 10".
+func memberDiff(from, to leads.RotationMember) string {
+	var out []string
+	if from.Weight != to.Weight {
+		out = append(out, fmt.Sprintf("weight %d -> %d", from.Weight, to.Weight))
+	}
+	if from.Paused != to.Paused {
+		out = append(out, fmt.Sprintf("paused %t -> %t", from.Paused, to.Paused))
+	}
+	if from.DailyCap != to.DailyCap {
+		out = append(out, fmt.Sprintf("dailyCap %s -> %s", dailyCap(from.DailyCap), dailyCap(to.DailyCap)))
+	}
+	return strings.Join(out, ", ")
+}
+
+func dailyCap(n int) string {
+	if n <= 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
