@@ -9,18 +9,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
 // withService runs fn with a service over the configured store.
-func withService(cmd *cobra.Command, fn func(ctx context.Context, m *Main) error) error {
-	cfg, err := loadConfig(cmd)
+func withService(cmd *cobra.Command, fn func(ctx context.Context, m *app.Main) error) error {
+	cfg, err := app.Load(cmd)
 	if err != nil {
 		return err
 	}
-	m := NewMain(cfg, cfg.Logger())
+	m := app.NewMain(cfg, cfg.Logger())
 	defer func() { _ = m.Close() }()
-	if err := m.openService(cmd.Context()); err != nil {
+	if err := m.OpenService(cmd.Context()); err != nil {
 		return err
 	}
 	return fn(cmd.Context(), m)
@@ -32,8 +33,8 @@ func migrateCmd() *cobra.Command {
 		Short: "Bring the database schema up to date (serve also does it on start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is up to date\n", m.store.Dialect())
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is up to date\n", m.Store().Dialect())
 				return nil
 			})
 		},
@@ -50,8 +51,8 @@ func accountCmd() *cobra.Command {
 			id, _ := cmd.Flags().GetString("id")
 			name, _ := cmd.Flags().GetString("name")
 			policy, _ := cmd.Flags().GetString("duplicate-policy")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				a, err := m.svc.CreateAccount(ctx, leads.Account{ID: id, Name: name, DuplicatePolicy: leads.DuplicatePolicy(policy)})
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				a, err := m.Service().CreateAccount(ctx, leads.Account{ID: id, Name: name, DuplicatePolicy: leads.DuplicatePolicy(policy)})
 				if err != nil {
 					return err
 				}
@@ -78,8 +79,8 @@ func memberCmd() *cobra.Command {
 			account, _ := cmd.Flags().GetString("account")
 			email, _ := cmd.Flags().GetString("email")
 			role, _ := cmd.Flags().GetString("role")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				member, err := m.svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: email, Role: leads.Role(role)})
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				member, err := m.Service().PutMember(ctx, leads.SystemActor(account), leads.Member{Email: email, Role: leads.Role(role)})
 				if err != nil {
 					return err
 				}
@@ -107,8 +108,8 @@ func apikeyCmd() *cobra.Command {
 			email, _ := cmd.Flags().GetString("email")
 			name, _ := cmd.Flags().GetString("name")
 			quiet, _ := cmd.Flags().GetBool("quiet")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				secret, key, err := m.svc.CreateAPIKey(ctx, email, name)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				secret, key, err := m.Service().CreateAPIKey(ctx, email, name)
 				if err != nil {
 					return err
 				}
@@ -130,8 +131,8 @@ func apikeyCmd() *cobra.Command {
 		Short: "Revoke the API key with the given prefix (lr_ and 8 characters)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				if err := m.svc.RevokeAPIKey(ctx, args[0]); err != nil {
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				if err := m.Service().RevokeAPIKey(ctx, args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "API key %s revoked\n", args[0])
@@ -145,8 +146,8 @@ func apikeyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			email, _ := cmd.Flags().GetString("email")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				keys, err := m.svc.APIKeys(ctx, email)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				keys, err := m.Service().APIKeys(ctx, email)
 				if err != nil {
 					return err
 				}

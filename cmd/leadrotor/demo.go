@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -34,8 +35,8 @@ one, keeps the one before valid until the next run, revokes older ones, and says
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, _ := cmd.Flags().GetBool("env")
 			url, _ := cmd.Flags().GetString("url")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				d, err := seedDemo(ctx, m.svc)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				d, err := seedDemo(ctx, m.Service())
 				if err != nil {
 					return err
 				}

@@ -25,6 +25,8 @@ import (
 	_ "time/tzdata" // rotation time zones work on machines without zoneinfo
 
 	"github.com/spf13/cobra"
+
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 )
 
 func main() {
@@ -51,8 +53,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	addGlobalFlags(root)
-	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), benchCmd())
+	app.AddGlobalFlags(root)
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd())
 	return root
 }
 
@@ -62,11 +64,11 @@ func serveCmd() *cobra.Command {
 		Short: "Run the HTTP API until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := app.Load(cmd)
 			if err != nil {
 				return err
 			}
-			m := NewMain(cfg, cfg.Logger())
+			m := app.NewMain(cfg, cfg.Logger())
 			defer func() { _ = m.Close() }()
 			if err := m.Open(cmd.Context()); err != nil {
 				return err
@@ -74,6 +76,6 @@ func serveCmd() *cobra.Command {
 			return m.Run(cmd.Context())
 		},
 	}
-	addServeFlags(cmd)
+	app.AddServeFlags(cmd)
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -43,8 +44,8 @@ func rotationNextCmd() *cobra.Command {
 			}
 			account, _ := cmd.Flags().GetString("account")
 			n, _ := cmd.Flags().GetInt("count")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				p, err := m.svc.NextTurns(ctx, leads.SystemActor(account), id, n)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				p, err := m.Service().NextTurns(ctx, leads.SystemActor(account), id, n)
 				if err != nil {
 					return err
 				}
@@ -79,8 +80,8 @@ func rotationStatsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				st, err := m.svc.RotationStats(ctx, leads.SystemActor(account), id, from, to)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				st, err := m.Service().RotationStats(ctx, leads.SystemActor(account), id, from, to)
 				if err != nil {
 					return err
 				}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/viper"
 )
 
-// A setting is a flag of addGlobalFlags or addServeFlags; its LEADROTOR_*
+// A setting is a flag of AddGlobalFlags or AddServeFlags; its LEADROTOR_*
 // variable and its config-file key share the flag's name. Every source is
 // parsed by the same strict rules, so that a mistake is refused with the
 // key and the form it takes rather than read as a default or as nanoseconds.
@@ -37,8 +37,8 @@ var clientVariables = []string{
 // and migrate holds serve's settings too.
 func settingFlags() *pflag.FlagSet {
 	cmd := &cobra.Command{}
-	addGlobalFlags(cmd)
-	addServeFlags(cmd)
+	AddGlobalFlags(cmd)
+	AddServeFlags(cmd)
 	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
 	fs.AddFlagSet(cmd.PersistentFlags())
 	fs.AddFlagSet(cmd.Flags())

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"cmp"
@@ -89,10 +89,10 @@ func (t Timeouts) Validate() error {
 	return errors.Join(errs...)
 }
 
-// defaultTimeouts returns timeouts that suit an API of small JSON bodies: a
+// DefaultTimeouts returns timeouts that suit an API of small JSON bodies: a
 // client gets 5s to send its headers and 15s for its whole request, the
 // server 30s to answer, and an idle connection is kept 2 minutes.
-func defaultTimeouts() Timeouts {
+func DefaultTimeouts() Timeouts {
 	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
 }
 
@@ -186,8 +186,8 @@ func parseLevel(s string) (slog.Level, error) {
 	return level, nil
 }
 
-// addGlobalFlags declares the flags every command shares.
-func addGlobalFlags(cmd *cobra.Command) {
+// AddGlobalFlags declares the flags every command shares.
+func AddGlobalFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("config", "", "config file (YAML, TOML or JSON) with the same keys as the flags")
 	f.String("database-url", defaultDatabaseURL, "database: postgres://…, postgresql://… or host=… dbname=… for PostgreSQL; file:PATH or sqlite://PATH for SQLite")
@@ -200,18 +200,18 @@ func addGlobalFlags(cmd *cobra.Command) {
 	f.String("log-format", "text", "log format: text or json")
 }
 
-// addServeFlags declares the flags of serve.
-func addServeFlags(cmd *cobra.Command) {
+// AddServeFlags declares the flags of serve.
+func AddServeFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String("http-addr", defaultHTTPAddr, "address to listen on (host:port; port 0 picks one)")
 	bodyLimit := sizeValue(httpapi.DefaultBodyLimit)
 	f.Var(&bodyLimit, "body-limit", "largest request body: bytes, or with a unit (256KiB, 1MiB, 1MB)")
 	f.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
 	f.Duration("shutdown-timeout", defaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
-	f.Duration("read-header-timeout", defaultTimeouts().ReadHeader, "how long a client may take to send a request's headers")
-	f.Duration("read-timeout", defaultTimeouts().Read, "how long a client may take to send a whole request, body included")
-	f.Duration("write-timeout", defaultTimeouts().Write, "how long the server may take from a request's headers to the end of its response")
-	f.Duration("idle-timeout", defaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
+	f.Duration("read-header-timeout", DefaultTimeouts().ReadHeader, "how long a client may take to send a request's headers")
+	f.Duration("read-timeout", DefaultTimeouts().Read, "how long a client may take to send a whole request, body included")
+	f.Duration("write-timeout", DefaultTimeouts().Write, "how long the server may take from a request's headers to the end of its response")
+	f.Duration("idle-timeout", DefaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
 	f.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	f.Duration("request-timeout", defaultRequestTimeout, "bound on the work of each request; one that runs out answers 503 (0: none)")
 	f.Duration("settle-after", 0, "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back; more than twice request-timeout (0: 3 x request-timeout, at least 1m)")
@@ -222,10 +222,10 @@ func addServeFlags(cmd *cobra.Command) {
 	f.Int("read-concurrency-per-key", httpapi.DefaultReadConcurrencyPerKey, "as --read-concurrency, per API key")
 }
 
-// loadConfig reads the configuration of cmd: its flags, LEADROTOR_* variables
+// Load reads the configuration of cmd: its flags, LEADROTOR_* variables
 // (LEADROTOR_DATABASE_URL for --database-url…), the config file, defaults.
 // Every source is parsed strictly; the error has one line per mistake.
-func loadConfig(cmd *cobra.Command) (Config, error) {
+func Load(cmd *cobra.Command) (Config, error) {
 	s := newSettingSources(cmd)
 	cfg := Config{
 		HTTPAddr:        s.str("http-addr"),
@@ -267,7 +267,7 @@ func loadConfig(cmd *cobra.Command) (Config, error) {
 		return Config{}, err
 	}
 	// 0 means the default for these, as the README says.
-	def := defaultTimeouts()
+	def := DefaultTimeouts()
 	cfg.BodyLimit = cmp.Or(cfg.BodyLimit, httpapi.DefaultBodyLimit)
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, defaultShutdownTimeout)
 	cfg.RedisTimeout = cmp.Or(cfg.RedisTimeout, defaultRedisTimeout)
