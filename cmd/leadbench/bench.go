@@ -216,7 +216,8 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 		return nil, err
 	}
 	var cleanup []func()
-	if !f.Changed("database-url") && os.Getenv("LEADROTOR_DATABASE_URL") == "" {
+	// Never the default file in the working directory: a throwaway one.
+	if cfg.DatabaseURL == app.Default().DatabaseURL {
 		dir, err := os.MkdirTemp("", "leadrotor-bench")
 		if err != nil {
 			return nil, err

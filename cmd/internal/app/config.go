@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/store"
@@ -96,21 +94,39 @@ func DefaultTimeouts() Timeouts {
 	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
 }
 
-// Defaults: run with nothing installed.
-const (
-	defaultHTTPAddr    = ":8080"
-	defaultDatabaseURL = "file:leadrotor.db"
-	defaultRedisPrefix = "leadrotor:"
-	// A healthy Redis answers in well under a millisecond; half a second
-	// means it is gone or hung.
-	defaultRedisTimeout   = 500 * time.Millisecond
-	defaultRequestTimeout = 10 * time.Second
-	defaultAssignInterval = 500 * time.Millisecond
-	// defaultSettleAfter is the least settle-after when it is not set.
-	defaultSettleAfter = time.Minute
-	// defaultShutdownTimeout is the grace of in-flight requests on SIGTERM.
-	defaultShutdownTimeout = 15 * time.Second
-)
+// Default returns the configuration of a leadrotor told nothing: it runs
+// with nothing installed. It is the one place that says each setting's
+// default: the flags show it, and a setting that no source gives keeps it.
+func Default() Config {
+	return Config{
+		HTTPAddr:    ":8080",
+		DatabaseURL: "file:leadrotor.db",
+		RedisPrefix: "leadrotor:",
+		// A healthy Redis answers in well under a millisecond; half a
+		// second means it is gone or hung.
+		RedisTimeout:          500 * time.Millisecond,
+		LogLevel:              "info",
+		LogFormat:             "text",
+		BodyLimit:             httpapi.DefaultBodyLimit,
+		ShutdownTimeout:       15 * time.Second,
+		Timeouts:              DefaultTimeouts(),
+		RequestTimeout:        10 * time.Second,
+		AssignInterval:        500 * time.Millisecond,
+		ReadConcurrency:       httpapi.DefaultReadConcurrency,
+		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
+		// SettleAfter 0 follows RequestTimeout: see settleAfter.
+	}
+}
+
+// minSettleAfter is the least settle-after when it is not set.
+const minSettleAfter = time.Minute
+
+// settleAfter returns the settle-after to use: the one set, or, when it
+// is 0, three times the request timeout (which bounds a lead's write), at
+// least minSettleAfter.
+func (c Config) settleAfter() time.Duration {
+	return cmp.Or(c.SettleAfter, max(minSettleAfter, 3*c.RequestTimeout))
+}
 
 // Validate checks the configuration and says what to fix.
 func (c Config) Validate() error {
@@ -184,106 +200,4 @@ func parseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("log-level %q must be debug, info, warn or error", s)
 	}
 	return level, nil
-}
-
-// AddGlobalFlags declares the flags every command shares.
-func AddGlobalFlags(cmd *cobra.Command) {
-	f := cmd.PersistentFlags()
-	f.String("config", "", "config file (YAML, TOML or JSON) with the same keys as the flags")
-	f.String("database-url", defaultDatabaseURL, "database: postgres://…, postgresql://… or host=… dbname=… for PostgreSQL; file:PATH or sqlite://PATH for SQLite")
-	f.Int("db-max-conns", 0, "PostgreSQL connection pool size (0: 2 per CPU, at least 4)")
-	f.Int("db-read-conns", 0, "connections of the separate pool for listings, searches, audit log and statistics (0: half of db-max-conns, at least 1)")
-	f.String("redis-url", "", "Redis for rotations shared by several servers (redis://…); empty: in-process rotations")
-	f.String("redis-prefix", defaultRedisPrefix, "prefix of every Redis key")
-	f.Duration("redis-timeout", defaultRedisTimeout, "bound on every Redis call; when Redis does not answer in time, leads are stored and wait for assignment")
-	f.String("log-level", "info", "log level: debug, info, warn or error")
-	f.String("log-format", "text", "log format: text or json")
-}
-
-// AddServeFlags declares the flags of serve.
-func AddServeFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.String("http-addr", defaultHTTPAddr, "address to listen on (host:port; port 0 picks one)")
-	bodyLimit := sizeValue(httpapi.DefaultBodyLimit)
-	f.Var(&bodyLimit, "body-limit", "largest request body: bytes, or with a unit (256KiB, 1MiB, 1MB)")
-	f.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
-	f.Duration("shutdown-timeout", defaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
-	f.Duration("read-header-timeout", DefaultTimeouts().ReadHeader, "how long a client may take to send a request's headers")
-	f.Duration("read-timeout", DefaultTimeouts().Read, "how long a client may take to send a whole request, body included")
-	f.Duration("write-timeout", DefaultTimeouts().Write, "how long the server may take from a request's headers to the end of its response")
-	f.Duration("idle-timeout", DefaultTimeouts().Idle, "how long a keep-alive connection may wait for its next request")
-	f.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
-	f.Duration("request-timeout", defaultRequestTimeout, "bound on the work of each request; one that runs out answers 503 (0: none)")
-	f.Duration("settle-after", 0, "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back; more than twice request-timeout (0: 3 x request-timeout, at least 1m)")
-	f.Duration("assign-interval", defaultAssignInterval, "how often to look for leads waiting for their rotation (stored while Redis was down)")
-	f.String("rate-limit-key", "off", `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`)
-	f.String("rate-limit-account", "off", "requests allowed per account (all its keys together), as --rate-limit-key")
-	f.Int("read-concurrency", httpapi.DefaultReadConcurrency, "listings, searches, audit log and statistics requests running at once; more answer 429 TOO_MANY_READS")
-	f.Int("read-concurrency-per-key", httpapi.DefaultReadConcurrencyPerKey, "as --read-concurrency, per API key")
-}
-
-// Load reads the configuration of cmd: its flags, LEADROTOR_* variables
-// (LEADROTOR_DATABASE_URL for --database-url…), the config file, defaults.
-// Every source is parsed strictly; the error has one line per mistake.
-func Load(cmd *cobra.Command) (Config, error) {
-	s := newSettingSources(cmd)
-	cfg := Config{
-		HTTPAddr:        s.str("http-addr"),
-		DatabaseURL:     s.str("database-url"),
-		DBMaxConns:      s.integer("db-max-conns"),
-		DBReadConns:     s.integer("db-read-conns"),
-		RedisURL:        s.str("redis-url"),
-		RedisPrefix:     s.str("redis-prefix"),
-		LogLevel:        s.str("log-level"),
-		LogFormat:       s.str("log-format"),
-		BodyLimit:       s.size("body-limit"),
-		TrustProxy:      s.boolean("trust-proxy"),
-		ShutdownTimeout: s.duration("shutdown-timeout"),
-		DebugAddr:       s.str("debug-addr"),
-		RedisTimeout:    s.duration("redis-timeout"),
-		RequestTimeout:  s.duration("request-timeout"),
-		AssignInterval:  s.duration("assign-interval"),
-		SettleAfter:     s.duration("settle-after"),
-		// 0 (and commands other than serve) get the defaults.
-		ReadConcurrency:       s.integer("read-concurrency"),
-		ReadConcurrencyPerKey: s.integer("read-concurrency-per-key"),
-		Timeouts: Timeouts{
-			ReadHeader: s.duration("read-header-timeout"),
-			Read:       s.duration("read-timeout"),
-			Write:      s.duration("write-timeout"),
-			Idle:       s.duration("idle-timeout"),
-		},
-	}
-	for _, l := range []struct {
-		key   string
-		limit *ratelimit.Limit
-	}{{"rate-limit-key", &cfg.RateLimitKey}, {"rate-limit-account", &cfg.RateLimitAccount}} {
-		var err error
-		if *l.limit, err = ratelimit.ParseLimit(s.str(l.key)); err != nil {
-			s.fail(fmt.Errorf("%s: %w", l.key, err))
-		}
-	}
-	if err := s.err(); err != nil {
-		return Config{}, err
-	}
-	// 0 means the default for these, as the README says.
-	def := DefaultTimeouts()
-	cfg.BodyLimit = cmp.Or(cfg.BodyLimit, httpapi.DefaultBodyLimit)
-	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, defaultShutdownTimeout)
-	cfg.RedisTimeout = cmp.Or(cfg.RedisTimeout, defaultRedisTimeout)
-	cfg.AssignInterval = cmp.Or(cfg.AssignInterval, defaultAssignInterval)
-	cfg.ReadConcurrency = cmp.Or(cfg.ReadConcurrency, httpapi.DefaultReadConcurrency)
-	cfg.ReadConcurrencyPerKey = cmp.Or(cfg.ReadConcurrencyPerKey, httpapi.DefaultReadConcurrencyPerKey)
-	// Unset, it follows the request timeout, which bounds a lead's write.
-	cfg.SettleAfter = cmp.Or(cfg.SettleAfter, max(defaultSettleAfter, 3*cfg.RequestTimeout))
-	cfg.Timeouts = Timeouts{
-		ReadHeader: cmp.Or(cfg.Timeouts.ReadHeader, def.ReadHeader),
-		Read:       cmp.Or(cfg.Timeouts.Read, def.Read),
-		Write:      cmp.Or(cfg.Timeouts.Write, def.Write),
-		Idle:       cmp.Or(cfg.Timeouts.Idle, def.Idle),
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
 }

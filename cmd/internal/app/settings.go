@@ -13,12 +13,175 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/leadrotor/leadrotor/ratelimit"
 )
 
-// A setting is a flag of AddGlobalFlags or AddServeFlags; its LEADROTOR_*
-// variable and its config-file key share the flag's name. Every source is
-// parsed by the same strict rules, so that a mistake is refused with the
-// key and the form it takes rather than read as a default or as nanoseconds.
+// A setting is one row of settingTable: its name is its flag, its
+// LEADROTOR_* variable (LEADROTOR_DATABASE_URL for database-url) and its
+// config-file key; its default is Default's. Every source is parsed by the
+// same strict rules, so that a mistake is refused with the key and the form
+// it takes rather than read as a default or as nanoseconds.
+type setting struct {
+	name string
+	help string
+	// serve: a flag of serve alone; the others are every command's. A
+	// config file or an environment shared by serve and migrate holds
+	// serve's settings too, so every command reads them all.
+	serve bool
+	// zeroIsDefault: 0 given means the default, as the README says.
+	zeroIsDefault bool
+	// field returns the field of c the setting fills: a *string, *int,
+	// *bool, *time.Duration, *int64 (a size in bytes) or *ratelimit.Limit.
+	field func(c *Config) any
+}
+
+// settingTable returns every setting, in the order of serve --help.
+func settingTable() []setting {
+	return []setting{
+		{name: "database-url", help: "database: postgres://…, postgresql://… or host=… dbname=… for PostgreSQL; file:PATH or sqlite://PATH for SQLite",
+			field: func(c *Config) any { return &c.DatabaseURL }},
+		{name: "db-max-conns", help: "PostgreSQL connection pool size (0: 2 per CPU, at least 4)",
+			field: func(c *Config) any { return &c.DBMaxConns }},
+		{name: "db-read-conns", help: "connections of the separate pool for listings, searches, audit log and statistics (0: half of db-max-conns, at least 1)",
+			field: func(c *Config) any { return &c.DBReadConns }},
+		{name: "redis-url", help: "Redis for rotations shared by several servers (redis://…); empty: in-process rotations",
+			field: func(c *Config) any { return &c.RedisURL }},
+		{name: "redis-prefix", help: "prefix of every Redis key",
+			field: func(c *Config) any { return &c.RedisPrefix }},
+		{name: "redis-timeout", zeroIsDefault: true, help: "bound on every Redis call; when Redis does not answer in time, leads are stored and wait for assignment",
+			field: func(c *Config) any { return &c.RedisTimeout }},
+		{name: "log-level", help: "log level: debug, info, warn or error",
+			field: func(c *Config) any { return &c.LogLevel }},
+		{name: "log-format", help: "log format: text or json",
+			field: func(c *Config) any { return &c.LogFormat }},
+
+		{name: "http-addr", serve: true, help: "address to listen on (host:port; port 0 picks one)",
+			field: func(c *Config) any { return &c.HTTPAddr }},
+		{name: "body-limit", serve: true, zeroIsDefault: true, help: "largest request body: bytes, or with a unit (256KiB, 1MiB, 1MB)",
+			field: func(c *Config) any { return &c.BodyLimit }},
+		{name: "trust-proxy", serve: true, help: "take client IPs from X-Forwarded-For (only behind a proxy that sets it)",
+			field: func(c *Config) any { return &c.TrustProxy }},
+		{name: "shutdown-timeout", serve: true, zeroIsDefault: true, help: "how long in-flight requests may take to finish on shutdown",
+			field: func(c *Config) any { return &c.ShutdownTimeout }},
+		{name: "read-header-timeout", serve: true, zeroIsDefault: true, help: "how long a client may take to send a request's headers",
+			field: func(c *Config) any { return &c.Timeouts.ReadHeader }},
+		{name: "read-timeout", serve: true, zeroIsDefault: true, help: "how long a client may take to send a whole request, body included",
+			field: func(c *Config) any { return &c.Timeouts.Read }},
+		{name: "write-timeout", serve: true, zeroIsDefault: true, help: "how long the server may take from a request's headers to the end of its response",
+			field: func(c *Config) any { return &c.Timeouts.Write }},
+		{name: "idle-timeout", serve: true, zeroIsDefault: true, help: "how long a keep-alive connection may wait for its next request",
+			field: func(c *Config) any { return &c.Timeouts.Idle }},
+		{name: "debug-addr", serve: true, help: "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private",
+			field: func(c *Config) any { return &c.DebugAddr }},
+		{name: "request-timeout", serve: true, help: "bound on the work of each request; one that runs out answers 503 (0: none)",
+			field: func(c *Config) any { return &c.RequestTimeout }},
+		{name: "settle-after", serve: true, help: "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back; more than twice request-timeout (0: 3 x request-timeout, at least 1m)",
+			field: func(c *Config) any { return &c.SettleAfter }},
+		{name: "assign-interval", serve: true, zeroIsDefault: true, help: "how often to look for leads waiting for their rotation (stored while Redis was down)",
+			field: func(c *Config) any { return &c.AssignInterval }},
+		{name: "rate-limit-key", serve: true, help: `requests allowed per API key: "100/s", "6000/m", "50000/h" or "off"; shared by all servers through Redis`,
+			field: func(c *Config) any { return &c.RateLimitKey }},
+		{name: "rate-limit-account", serve: true, help: "requests allowed per account (all its keys together), as --rate-limit-key",
+			field: func(c *Config) any { return &c.RateLimitAccount }},
+		{name: "read-concurrency", serve: true, zeroIsDefault: true, help: "listings, searches, audit log and statistics requests running at once; more answer 429 TOO_MANY_READS",
+			field: func(c *Config) any { return &c.ReadConcurrency }},
+		{name: "read-concurrency-per-key", serve: true, zeroIsDefault: true, help: "as --read-concurrency, per API key",
+			field: func(c *Config) any { return &c.ReadConcurrencyPerKey }},
+	}
+}
+
+// configFlag names the config file; a file cannot name another, so it is
+// not a setting.
+const configFlag = "config"
+
+// AddGlobalFlags declares the flags every command shares: --config and the
+// settings that are not serve's alone.
+func AddGlobalFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.String(configFlag, "", "config file (YAML, TOML or JSON) with the same keys as the flags")
+	addSettingFlags(f, false)
+}
+
+// AddServeFlags declares the flags of serve alone.
+func AddServeFlags(cmd *cobra.Command) {
+	addSettingFlags(cmd.Flags(), true)
+}
+
+// addSettingFlags declares the settings whose serve is serve, each with
+// Default's value.
+func addSettingFlags(f *pflag.FlagSet, serve bool) {
+	def := Default()
+	for _, st := range settingTable() {
+		if st.serve != serve {
+			continue
+		}
+		switch p := st.field(&def).(type) {
+		case *string:
+			f.String(st.name, *p, st.help)
+		case *int:
+			f.Int(st.name, *p, st.help)
+		case *bool:
+			f.Bool(st.name, *p, st.help)
+		case *time.Duration:
+			f.Duration(st.name, *p, st.help)
+		case *int64:
+			f.Var((*sizeValue)(p), st.name, st.help)
+		case *ratelimit.Limit:
+			f.String(st.name, p.String(), st.help)
+		default:
+			panic(fmt.Sprintf("setting %s: no flag for %T", st.name, p))
+		}
+	}
+}
+
+// Load reads the configuration of cmd: its flags, LEADROTOR_* variables
+// (LEADROTOR_DATABASE_URL for --database-url…), the config file, defaults.
+// Every source is parsed strictly; the error has one line per mistake.
+func Load(cmd *cobra.Command) (Config, error) {
+	s := newSettingSources(cmd)
+	cfg := Default()
+	for _, st := range settingTable() {
+		switch p := st.field(&cfg).(type) {
+		case *string:
+			set(p, s.str, st)
+		case *int:
+			set(p, s.integer, st)
+		case *bool:
+			set(p, s.boolean, st)
+		case *time.Duration:
+			set(p, s.duration, st)
+		case *int64:
+			set(p, s.size, st)
+		case *ratelimit.Limit:
+			if v, ok := s.str(st.name); ok {
+				l, err := ratelimit.ParseLimit(v)
+				if err != nil {
+					s.fail(fmt.Errorf("%s: %w", st.name, err))
+				}
+				*p = l
+			}
+		}
+	}
+	if err := s.err(); err != nil {
+		return Config{}, err
+	}
+	cfg.SettleAfter = cfg.settleAfter()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// set stores in p the value of st that read finds, if a source gives one
+// (and it is not a 0 that means the default).
+func set[T comparable](p *T, read func(key string) (T, bool), st setting) {
+	v, ok := read(st.name)
+	var zero T
+	if ok && (v != zero || !st.zeroIsDefault) {
+		*p = v
+	}
+}
 
 // envPrefix starts the name of every variable leadrotor reads.
 const envPrefix = "LEADROTOR_"
@@ -32,19 +195,6 @@ var clientVariables = []string{
 	"LEADROTOR_URL", "LEADROTOR_BIN", "LEADROTOR_EXAMPLES_PORT",
 }
 
-// settingFlags returns every setting as a flag, with its type and default,
-// whichever command runs: a config file or an environment shared by serve
-// and migrate holds serve's settings too.
-func settingFlags() *pflag.FlagSet {
-	cmd := &cobra.Command{}
-	AddGlobalFlags(cmd)
-	AddServeFlags(cmd)
-	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
-	fs.AddFlagSet(cmd.PersistentFlags())
-	fs.AddFlagSet(cmd.Flags())
-	return fs
-}
-
 // envName returns the variable of setting key: LEADROTOR_DATABASE_URL for database-url.
 func envName(key string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
@@ -54,7 +204,8 @@ func envName(key string) string {
 // line, else its LEADROTOR_* variable (empty counts as unset), else the
 // config file, else the flag's default.
 type settingSources struct {
-	settings *pflag.FlagSet
+	// known are the settings' names.
+	known    []string
 	flags    *pflag.FlagSet
 	file     *viper.Viper
 	fileName string
@@ -64,9 +215,12 @@ type settingSources struct {
 // newSettingSources reads the config file, if cmd's flags or LEADROTOR_CONFIG
 // name one, and refuses unknown keys in it and unknown LEADROTOR_* variables.
 func newSettingSources(cmd *cobra.Command) *settingSources {
-	s := &settingSources{settings: settingFlags(), flags: cmd.Flags()}
+	s := &settingSources{flags: cmd.Flags()}
+	for _, st := range settingTable() {
+		s.known = append(s.known, st.name)
+	}
 	s.checkEnvironment()
-	if name := s.str("config"); name != "" {
+	if name, _ := s.str(configFlag); name != "" {
 		s.file = viper.New()
 		s.file.SetConfigFile(name)
 		if err := s.file.ReadInConfig(); err != nil {
@@ -86,8 +240,10 @@ func (s *settingSources) fail(err error) { s.errs = append(s.errs, err) }
 func (s *settingSources) err() error { return errors.Join(s.errs...) }
 
 func (s *settingSources) checkEnvironment() {
-	var known []string
-	s.settings.VisitAll(func(f *pflag.Flag) { known = append(known, envName(f.Name)) })
+	known := []string{envName(configFlag)}
+	for _, k := range s.known {
+		known = append(known, envName(k))
+	}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, envPrefix) || slices.Contains(known, name) ||
@@ -99,12 +255,7 @@ func (s *settingSources) checkEnvironment() {
 }
 
 func (s *settingSources) checkFile() {
-	var known []string
-	s.settings.VisitAll(func(f *pflag.Flag) {
-		if f.Name != "config" { // a file cannot name another
-			known = append(known, f.Name)
-		}
-	})
+	known := s.known
 	keys := s.file.AllKeys()
 	slices.Sort(keys)
 	for _, k := range keys {
@@ -114,34 +265,38 @@ func (s *settingSources) checkFile() {
 	}
 }
 
-// raw returns key's value as text and where it comes from ("" for the default).
-func (s *settingSources) raw(key string) (value, from string) {
+// raw returns key's value as text and where it comes from; ok is false
+// when no source gives it.
+func (s *settingSources) raw(key string) (value, from string, ok bool) {
 	if f := s.flags.Lookup(key); f != nil && f.Changed {
-		return f.Value.String(), "--" + key
+		return f.Value.String(), "--" + key, true
 	}
 	if v := os.Getenv(envName(key)); v != "" {
-		return v, envName(key)
+		return v, envName(key), true
 	}
-	if s.file != nil && s.file.IsSet(key) && key != "config" {
+	if s.file != nil && s.file.IsSet(key) && key != configFlag {
 		switch v := s.file.Get(key).(type) {
 		case string, bool, int, int64, uint64, float64:
-			return fmt.Sprint(v), key + " in " + s.fileName
+			return fmt.Sprint(v), key + " in " + s.fileName, true
 		default:
 			s.fail(fmt.Errorf("%s in %s: %v is not a single value", key, s.fileName, v))
 		}
 	}
-	return s.settings.Lookup(key).DefValue, ""
+	return "", "", false
 }
 
-// parse reads key with parse; a mistake is recorded, naming where the value
-// came from and the form it must take, and the zero value returned.
-func parse[T any](s *settingSources, key string, parse func(string) (T, bool), form string) T {
-	value, from := s.raw(key)
+// parse reads key with parse and reports whether a source gave it; a
+// mistake is recorded, naming where the value came from and the form it
+// must take, and reported as not given.
+func parse[T any](s *settingSources, key string, parse func(string) (T, bool), form string) (T, bool) {
+	value, from, given := s.raw(key)
+	if !given {
+		var zero T
+		return zero, false
+	}
 	v, ok := parse(value)
 	if !ok {
 		switch {
-		case from == "":
-			panic(fmt.Sprintf("the default of %s is not %s", key, form))
 		case strings.HasPrefix(from, "--"), strings.HasPrefix(from, envPrefix):
 			s.fail(fmt.Errorf("%s=%q is not %s", from, value, form))
 		default:
@@ -153,7 +308,7 @@ func parse[T any](s *settingSources, key string, parse func(string) (T, bool), f
 			s.fail(fmt.Errorf("%s: %s in %s is not %s", k, shown, where, form))
 		}
 	}
-	return v
+	return v, ok
 }
 
 // The accepted forms, as the error messages give them.
@@ -164,29 +319,29 @@ const (
 	sizeForm     = "a size: bytes (262144) or a whole number with B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), such as 1MiB"
 )
 
-func (s *settingSources) str(key string) string {
+func (s *settingSources) str(key string) (string, bool) {
 	return parse(s, key, func(v string) (string, bool) { return v, true }, "")
 }
 
-func (s *settingSources) duration(key string) time.Duration {
+func (s *settingSources) duration(key string) (time.Duration, bool) {
 	return parse(s, key, func(v string) (time.Duration, bool) {
 		d, err := time.ParseDuration(v)
 		return d, err == nil
 	}, durationForm)
 }
 
-func (s *settingSources) integer(key string) int {
+func (s *settingSources) integer(key string) (int, bool) {
 	return parse(s, key, func(v string) (int, bool) {
 		n, err := strconv.Atoi(v)
 		return n, err == nil
 	}, intForm)
 }
 
-func (s *settingSources) boolean(key string) bool {
+func (s *settingSources) boolean(key string) (bool, bool) {
 	return parse(s, key, parseBool, boolForm)
 }
 
-func (s *settingSources) size(key string) int64 {
+func (s *settingSources) size(key string) (int64, bool) {
 	return parse(s, key, parseSize, sizeForm)
 }
 
