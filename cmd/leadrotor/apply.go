@@ -49,7 +49,7 @@ written. The account is --account, else the file's "account".`,
 			}
 			return withService(cmd, func(ctx context.Context, m *app.Main) error {
 				return runApply(ctx, cmd.OutOrStdout(), m.Service(), leads.SystemActor(account), spec, dryRun)
-			})
+			}, "account", account)
 		},
 	}
 	cmd.Flags().StringP("file", "f", "", `the YAML file to apply ("-" for standard input) (required)`)

@@ -1,17 +1,19 @@
 // Command leadrotor runs the lead rotation server and administers it.
 //
-//	leadrotor serve                       run the HTTP API
-//	leadrotor migrate                     bring the database schema up to date
-//	leadrotor account create --id 2311    create an account
-//	leadrotor member add …                add a user to an account with a role
-//	leadrotor apikey create --email …     make an API key (printed once)
-//	leadrotor apikey revoke <prefix>      revoke one
-//	leadrotor demo                        seed a demo account and print a key
-//	leadrotor apply -f rotations.yaml     declare teams, lead sources, rotations
-//	leadrotor rotation next|stats <id>    who is next, and how fair it has been
+//	leadrotor serve                                 run the HTTP API
+//	leadrotor migrate                               bring the database schema up to date
+//	leadrotor account create|list --account 2311    create an account, list them
+//	leadrotor member add|remove|list …              a user's role in an account
+//	leadrotor apikey create|list|revoke …           API keys (printed once, when made)
+//	leadrotor demo                                  make the demo account and print a key
+//	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations
+//	leadrotor rotation next|stats <id>              who is next, and how fair it has been
 //
-// Settings come from flags, then LEADROTOR_* environment variables, then a
-// config file (--config), then defaults that need nothing installed.
+// The same flag means the same thing on every command: --account is an
+// account's id, --email a user, -n a count. Settings come from flags, then
+// LEADROTOR_* environment variables, then a config file (--config), then
+// defaults that need nothing installed. The load generator is another
+// command, leadbench.
 package main
 
 import (

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -50,11 +51,11 @@ func rotationNextCmd() *cobra.Command {
 					return err
 				}
 				return printPreview(cmd.OutOrStdout(), p)
-			})
+			}, "rotation", args[0], "account", account)
 		},
 	}
 	cmd.Flags().IntP("count", "n", 5, fmt.Sprintf("how many turns to show (1 to %d)", leads.MaxPreview))
-	addAccountFlag(cmd)
+	addAccountFlag(cmd, "")
 	return cmd
 }
 
@@ -86,17 +87,19 @@ func rotationStatsCmd() *cobra.Command {
 					return err
 				}
 				return printStats(cmd.OutOrStdout(), st)
-			})
+			}, "rotation", args[0], "account", account)
 		},
 	}
 	cmd.Flags().String("from", "", "start of the window, RFC 3339 (default: start of the rotation's day)")
 	cmd.Flags().String("to", "", "end of the window, excluded, RFC 3339 (default: end of the rotation's day)")
-	addAccountFlag(cmd)
+	addAccountFlag(cmd, "")
 	return cmd
 }
 
-func addAccountFlag(cmd *cobra.Command) {
-	cmd.Flags().String("account", "", "account id (required)")
+// addAccountFlag declares --account, the account a command is about, the
+// same on every command: help says what more it means there, if anything.
+func addAccountFlag(cmd *cobra.Command, help string) {
+	cmd.Flags().String("account", "", cmp.Or(help, "account id")+" (required)")
 	_ = cmd.MarkFlagRequired("account")
 }
 
