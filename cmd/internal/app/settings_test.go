@@ -1,6 +1,8 @@
 package app
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +70,16 @@ func TestIssue11_08_ZeroMeansDefault(t *testing.T) {
 	cfg, err = load(t, "--settle-after=5m")
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Minute, cfg.SettleAfter)
+}
+
+// Issue 11, item 12: the README's table of settings has a row for every
+// setting, with its variable.
+func TestIssue11_12_ReadmeListsEverySetting(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../../README.md")
+	require.NoError(t, err)
+	for _, st := range settingTable() {
+		row := "| `--" + st.name + "` | `" + envName(st.name) + "` |"
+		require.True(t, strings.Contains(string(readme), row), "README lacks the row of %s: %s", st.name, row)
+	}
 }
