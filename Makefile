@@ -31,9 +31,10 @@ run: build
 	bin/leadrotor demo
 	bin/leadrotor serve
 
-## build: the binary, in bin/
+## build: the server (bin/leadrotor) and the load generator (bin/leadbench)
 build:
 	$(GO) build -o bin/leadrotor ./cmd/leadrotor
+	$(GO) build -o bin/leadbench ./cmd/leadbench
 
 ## test: every test; real PostgreSQL and Redis are used when they answer
 test:

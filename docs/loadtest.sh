@@ -13,6 +13,7 @@ clients=${CLIENTS:-64}
 pg=${LEADROTOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${LEADROTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 bin=bin/leadrotor
+bench=bin/leadbench
 psql_() { psql "${pg%%\?*}" -qAt "$@"; }
 fresh_schema() { psql_ -c "DROP SCHEMA IF EXISTS loadtest CASCADE" -c "CREATE SCHEMA loadtest" -c "CHECKPOINT" 2>/dev/null; }
 pg_dsn="${pg}&search_path=loadtest"
@@ -30,7 +31,7 @@ serve_and_drive() {
 	env "$@" $bin serve --http-addr 127.0.0.1:18600 --log-level warn &
 	local spid=$!
 	for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18600/healthz >/dev/null && break; sleep 0.1; done
-	$bin bench --url http://127.0.0.1:18600 -c "$clients" -d "$duration" --server-pid $spid --quiet
+	$bench --url http://127.0.0.1:18600 -c "$clients" -d "$duration" --server-pid $spid --quiet
 	kill $spid
 	wait $spid || true
 }
@@ -58,9 +59,9 @@ rm -rf "$dir"
 
 echo "### baseline against leadrotor, both served by the load tool's own process"
 fresh_schema
-$bin bench --target baseline --database-url "$pg_dsn" -c "$clients" -d "$duration" --quiet
+$bench --target baseline --database-url "$pg_dsn" -c "$clients" -d "$duration" --quiet
 fresh_schema
-$bin bench --database-url "$pg_dsn" --redis-url "$redis" --redis-prefix loadtest: -c "$clients" -d "$duration" --quiet
+$bench --database-url "$pg_dsn" --redis-url "$redis" --redis-prefix loadtest: -c "$clients" -d "$duration" --quiet
 
 echo "### the rotation decision alone: Lua on the real Redis"
 go test -run '^$' -bench 'BenchmarkLuaNext' -benchtime 5s ./rotation/ | grep Benchmark
@@ -74,7 +75,7 @@ if [[ -n ${SOAK:-} ]]; then
 	LEADROTOR_DATABASE_URL="$pg_dsn" LEADROTOR_REDIS_URL="$redis" LEADROTOR_REDIS_PREFIX=loadtest: $bin serve --http-addr 127.0.0.1:18600 --log-level warn &
 	spid=$!
 	for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18600/healthz >/dev/null && break; sleep 0.1; done
-	$bin bench --url http://127.0.0.1:18600 -c "$clients" -d "$SOAK" --server-pid $spid 2>&1 | awk 'NR % 60 == 1 || /leads created|latency|RSS MB|errors|fairness/'
+	$bench --url http://127.0.0.1:18600 -c "$clients" -d "$SOAK" --server-pid $spid 2>&1 | awk 'NR % 60 == 1 || /leads created|latency|RSS MB|errors|fairness/'
 	kill $spid
 	wait $spid || true
 fi

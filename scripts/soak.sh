@@ -2,7 +2,7 @@
 # make soak: leadrotor under load while its dependencies fail.
 #
 # Two `leadrotor serve` processes share one PostgreSQL schema and a Redis of
-# this script's own; `leadrotor bench --idempotent` drives both for DURATION
+# this script's own; `leadbench --idempotent` drives both for DURATION
 # (default 2m) through a rotation weighted 3,2,1, as careful clients do (a
 # key per lead, a request left unanswered sent again to the other server),
 # while this script kills Redis (its state gone) and starts it again, twice,
@@ -27,6 +27,7 @@ duration=${DURATION:-2m}
 clients=${CLIENTS:-32}
 pg=${LEADROTOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 bin=bin/leadrotor
+bench=bin/leadbench
 work=$(mktemp -d)
 schema="soak_$(date +%s)_$$"
 psql_() { psql "${pg%%\?*}" -qAt -v ON_ERROR_STOP=1 "$@"; }
@@ -128,7 +129,7 @@ api PATCH "/rotations/$rotation/members/ana@example.com" '{"weight":3}' >/dev/nu
 api PATCH "/rotations/$rotation/members/ben@example.com" '{"weight":2}' >/dev/null
 
 log "driving 2 servers with $clients clients for ${total}s; Redis is killed twice, a server restarted, a server killed, audit_log locked for ${lock}s"
-$bin bench --url "http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]}" -c "$clients" -d "${total}s" --json --quiet --idempotent \
+$bench --url "http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]}" -c "$clients" -d "${total}s" --json --quiet --idempotent \
 	>"$work/bench.json" 2>"$work/bench.err" &
 bench_pid=$!
 

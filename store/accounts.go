@@ -184,8 +184,14 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, email string, apply
 // Members returns the members of an account, ordered by email.
 func (s *Store) Members(ctx context.Context, accountID string) (_ []leads.Member, err error) {
 	defer translate(&err)
+	return s.selectMembers(ctx, "account_id", accountID, "email")
+}
+
+// selectMembers returns the member rows whose column is value, ordered by
+// the column order.
+func (s *Store) selectMembers(ctx context.Context, column, value, order string) ([]leads.Member, error) {
 	var rows []memberRow
-	if err := s.db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Order("email").Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&rows).Where("? = ?", bun.Ident(column), value).Order(order).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("select members: %w", err)
 	}
 	out := make([]leads.Member, len(rows))
@@ -193,6 +199,29 @@ func (s *Store) Members(ctx context.Context, accountID string) (_ []leads.Member
 		out[i] = rows[i].member()
 	}
 	return out, nil
+}
+
+// Accounts returns every account, by id: an operator's listing (the
+// leads.Store port has no use for it).
+func (s *Store) Accounts(ctx context.Context) (_ []leads.Account, err error) {
+	defer translate(&err)
+	var rows []accountRow
+	if err := s.db.NewSelect().Model(&rows).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select accounts: %w", err)
+	}
+	out := make([]leads.Account, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].account()
+	}
+	return out, nil
+}
+
+// Memberships returns the memberships of the user email in every account,
+// by account id: an operator's listing, and how the CLI refuses a key for
+// a user of no account.
+func (s *Store) Memberships(ctx context.Context, email string) (_ []leads.Member, err error) {
+	defer translate(&err)
+	return s.selectMembers(ctx, "email", email, "account_id")
 }
 
 // Member returns a member of an account; NOT_FOUND when not a member.

@@ -1,29 +1,56 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// withService runs fn with a service over the configured store.
-func withService(cmd *cobra.Command, fn func(ctx context.Context, m *Main) error) error {
-	cfg, err := loadConfig(cmd)
+// withService runs fn with a service over the configured store. An error
+// of fn is said as userError says it, naming the objects of ids.
+func withService(cmd *cobra.Command, fn func(ctx context.Context, m *app.Main) error, ids ...string) error {
+	cfg, err := app.Load(cmd)
 	if err != nil {
 		return err
 	}
-	m := NewMain(cfg, cfg.Logger())
+	m := app.NewMain(cfg, cfg.Logger())
 	defer func() { _ = m.Close() }()
-	if err := m.openService(cmd.Context()); err != nil {
+	if err := m.OpenService(cmd.Context()); err != nil {
 		return err
 	}
-	return fn(cmd.Context(), m)
+	return userError(fn(cmd.Context(), m), ids...)
+}
+
+// userError returns err as a person at the command line reads it: a
+// domain error by its message, without the API's code, and a missing
+// object by its id: "rotation 99 not found" for the "rotation not found" of
+// the API, when ids (pairs of kind and id) name a rotation 99. Other errors
+// are returned as they are.
+func userError(err error, ids ...string) error {
+	var e *leads.Error
+	if err == nil || !errors.As(err, &e) || e.Code == leads.CodeInternal {
+		return err
+	}
+	msg := e.Message
+	for i := 0; i+1 < len(ids); i += 2 {
+		if ids[i+1] != "" && strings.EqualFold(msg, ids[i]+" not found") {
+			msg = fmt.Sprintf("%s %s not found", ids[i], ids[i+1])
+		}
+	}
+	if field, ok := e.Details["field"].(string); ok {
+		msg = fmt.Sprintf("%s: %v", field, e.Details["message"])
+	}
+	return errors.New(msg)
 }
 
 func migrateCmd() *cobra.Command {
@@ -32,8 +59,8 @@ func migrateCmd() *cobra.Command {
 		Short: "Bring the database schema up to date (serve also does it on start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is up to date\n", m.store.Dialect())
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "schema of %s is up to date\n", m.Store().Dialect())
 				return nil
 			})
 		},
@@ -43,15 +70,15 @@ func migrateCmd() *cobra.Command {
 func accountCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "account", Short: "Manage accounts"}
 	create := &cobra.Command{
-		Use:   "create",
+		Use:   "create --account ID",
 		Short: "Create an account",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, _ := cmd.Flags().GetString("id")
+			id, _ := cmd.Flags().GetString("account")
 			name, _ := cmd.Flags().GetString("name")
 			policy, _ := cmd.Flags().GetString("duplicate-policy")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				a, err := m.svc.CreateAccount(ctx, leads.Account{ID: id, Name: name, DuplicatePolicy: leads.DuplicatePolicy(policy)})
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				a, err := m.Service().CreateAccount(ctx, leads.Account{ID: id, Name: name, DuplicatePolicy: leads.DuplicatePolicy(policy)})
 				if err != nil {
 					return err
 				}
@@ -60,55 +87,132 @@ func accountCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().String("id", "", "account id, the value of the x-account-id header (required)")
+	addAccountFlag(create, "the new account's id, the value of the x-account-id header")
 	create.Flags().String("name", "", "display name")
 	create.Flags().String("duplicate-policy", string(leads.DuplicateReject), "what a duplicate email gets: reject or allow")
-	_ = create.MarkFlagRequired("id")
-	cmd.AddCommand(create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the accounts: id, name, duplicate policy, when created",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				accounts, err := m.Store().Accounts(ctx)
+				if err != nil {
+					return err
+				}
+				tw := newTable(cmd.OutOrStdout(), "ACCOUNT", "NAME", "DUPLICATES", "CREATED")
+				for _, a := range accounts {
+					row(tw, a.ID, orDash(a.Name), a.DuplicatePolicy, a.CreatedAt.Format(time.RFC3339))
+				}
+				return flush(tw, "accounts")
+			})
+		},
+	}
+	cmd.AddCommand(create, list)
 	return cmd
 }
 
 func memberCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "member", Short: "Manage the members of accounts"}
 	add := &cobra.Command{
-		Use:   "add",
+		Use:   "add --account ID --email EMAIL [--role agent]",
 		Short: "Add a user to an account with a role, or change its role",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			account, _ := cmd.Flags().GetString("account")
 			email, _ := cmd.Flags().GetString("email")
 			role, _ := cmd.Flags().GetString("role")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				member, err := m.svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: email, Role: leads.Role(role)})
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				member, err := m.Service().PutMember(ctx, leads.SystemActor(account), leads.Member{Email: email, Role: leads.Role(role)})
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s is %s of account %s\n", member.Email, member.Role, account)
 				return nil
-			})
+			}, "account", account)
 		},
 	}
-	add.Flags().String("account", "", "account id (required)")
-	add.Flags().String("email", "", "the user's email (required)")
+	addAccountFlag(add, "")
+	addEmailFlag(add, "the user's email", true)
 	add.Flags().String("role", string(leads.RoleAgent), "admin, manager or agent")
-	_ = add.MarkFlagRequired("account")
-	_ = add.MarkFlagRequired("email")
-	cmd.AddCommand(add)
+	remove := &cobra.Command{
+		Use:   "remove --account ID --email EMAIL",
+		Short: "Remove a user from an account, and from its rotations (not the last admin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			account, _ := cmd.Flags().GetString("account")
+			email, _ := cmd.Flags().GetString("email")
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				if err := m.Service().RemoveMember(ctx, leads.SystemActor(account), email); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is no longer a member of account %s\n", leads.EmailKey(email), account)
+				return nil
+			}, "account", account, "member", email)
+		},
+	}
+	addAccountFlag(remove, "")
+	addEmailFlag(remove, "the user's email", true)
+	list := &cobra.Command{
+		Use:   "list --account ID | --email EMAIL",
+		Short: "List the members of an account, or the accounts of a user, with their roles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			account, _ := cmd.Flags().GetString("account")
+			email, _ := cmd.Flags().GetString("email")
+			if (account == "") == (email == "") {
+				return errors.New("member list needs --account or --email (one of them)")
+			}
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				var members []leads.Member
+				var err error
+				if account != "" {
+					// An unknown account has no members: say it is unknown.
+					if _, err = m.Service().Account(ctx, leads.SystemActor(account)); err == nil {
+						members, err = m.Service().Members(ctx, leads.SystemActor(account))
+					}
+				} else {
+					members, err = m.Store().Memberships(ctx, leads.EmailKey(email))
+				}
+				if err != nil {
+					return err
+				}
+				tw := newTable(cmd.OutOrStdout(), "ACCOUNT", "EMAIL", "ROLE", "SINCE")
+				for _, mb := range members {
+					row(tw, cmp.Or(mb.AccountID, account), mb.Email, mb.Role, mb.CreatedAt.Format(time.RFC3339))
+				}
+				return flush(tw, "members")
+			}, "account", account)
+		},
+	}
+	list.Flags().String("account", "", "the account whose members to list")
+	addEmailFlag(list, "the user whose accounts to list", false)
+	cmd.AddCommand(add, remove, list)
 	return cmd
 }
 
 func apikeyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys"}
 	create := &cobra.Command{
-		Use:   "create",
-		Short: "Make an API key for a user; the key is printed once and cannot be shown again",
+		Use:   "create --email EMAIL [--name TEXT] [--quiet]",
+		Short: "Make an API key for a member of an account; the key is printed once and cannot be shown again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			email, _ := cmd.Flags().GetString("email")
 			name, _ := cmd.Flags().GetString("name")
 			quiet, _ := cmd.Flags().GetBool("quiet")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				secret, key, err := m.svc.CreateAPIKey(ctx, email, name)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				// A key acts as its user in the accounts the user is a
+				// member of: for a user of none, it would open nothing, and
+				// is most likely a misspelt email.
+				of, err := m.Store().Memberships(ctx, leads.EmailKey(email))
+				if err != nil {
+					return err
+				}
+				if len(of) == 0 {
+					return fmt.Errorf("%s is a member of no account: add them first (leadrotor member add --account ID --email %s)", leads.EmailKey(email), leads.EmailKey(email))
+				}
+				secret, key, err := m.Service().CreateAPIKey(ctx, email, name)
 				if err != nil {
 					return err
 				}
@@ -121,32 +225,31 @@ func apikeyCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().String("email", "", "the user the key acts as (required)")
+	addEmailFlag(create, "the user the key acts as", true)
 	create.Flags().String("name", "", "what the key is for")
 	create.Flags().Bool("quiet", false, "print the key alone")
-	_ = create.MarkFlagRequired("email")
 	revoke := &cobra.Command{
 		Use:   "revoke <prefix>",
 		Short: "Revoke the API key with the given prefix (lr_ and 8 characters)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				if err := m.svc.RevokeAPIKey(ctx, args[0]); err != nil {
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				if err := m.Service().RevokeAPIKey(ctx, args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "API key %s revoked\n", args[0])
 				return nil
-			})
+			}, "API key", args[0])
 		},
 	}
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--email EMAIL]",
 		Short: "List API keys (never their secrets): prefix, user, name, when created, last used (to the minute) and revoked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			email, _ := cmd.Flags().GetString("email")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				keys, err := m.svc.APIKeys(ctx, email)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				keys, err := m.Service().APIKeys(ctx, email)
 				if err != nil {
 					return err
 				}
@@ -154,9 +257,28 @@ func apikeyCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().String("email", "", "only this user's keys")
-	cmd.AddCommand(create, revoke, list)
+	addEmailFlag(list, "only this user's keys", false)
+	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// addEmailFlag declares --email, the user a command is about, the same on
+// every command.
+func addEmailFlag(cmd *cobra.Command, help string, required bool) {
+	if required {
+		help += " (required)"
+	}
+	cmd.Flags().String("email", "", help)
+	if required {
+		_ = cmd.MarkFlagRequired("email")
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // writeAPIKeys prints keys as a table, times in UTC, "-" for never.
@@ -176,8 +298,13 @@ func writeAPIKeys(out io.Writer, keys []leads.APIKey) error {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Email, name, when(&k.CreatedAt), when(k.LastUsedAt), when(k.RevokedAt))
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write api keys: %w", err)
+	return flush(w, "API keys")
+}
+
+// flush writes out a table of what.
+func flush(tw *tabwriter.Writer, what string) error {
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print %s: %w", what, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/leads/spec"
 )
@@ -47,9 +48,9 @@ written. The account is --account, else the file's "account".`,
 			if account == "" {
 				return errors.New("no account: give --account or set account in the file")
 			}
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				return runApply(ctx, cmd.OutOrStdout(), m.svc, leads.SystemActor(account), spec, dryRun)
-			})
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				return runApply(ctx, cmd.OutOrStdout(), m.Service(), leads.SystemActor(account), spec, dryRun)
+			}, "account", account)
 		},
 	}
 	cmd.Flags().StringP("file", "f", "", `the YAML file to apply ("-" for standard input) (required)`)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -138,12 +139,12 @@ func takeTurns(t *testing.T, db string, n int) {
 	t.Helper()
 	cfg, err := parseServe(t, db)
 	require.NoError(t, err)
-	m := NewMain(cfg, cfg.Logger())
+	m := app.NewMain(cfg, cfg.Logger())
 	defer func() { require.NoError(t, m.Close()) }()
 	ctx := context.Background()
-	require.NoError(t, m.openService(ctx))
+	require.NoError(t, m.OpenService(ctx))
 	for range n {
-		_, err := m.svc.Create(ctx, leads.SystemActor(demoAccount), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", TeamID: 1, LeadSourceID: 1}, leads.CreateOptions{})
+		_, err := m.Service().Create(ctx, leads.SystemActor(demoAccount), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", TeamID: 1, LeadSourceID: 1}, leads.CreateOptions{})
 		require.NoError(t, err)
 	}
 }

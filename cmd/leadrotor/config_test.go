@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 )
 
 // Issue 10, item 13: every setting is parsed strictly, from flags, LEADROTOR_*
@@ -26,16 +28,16 @@ func TestIssue10_13_StrictConfig(t *testing.T) {
 		// want are the substrings of the error, one per mistake; none: no error.
 		want  []string
 		lines int // when set, how many lines the error has
-		check func(t *testing.T, cfg Config)
+		check func(t *testing.T, cfg app.Config)
 	}{
 		{name: "env duration without unit", env: map[string]string{"LEADROTOR_REQUEST_TIMEOUT": "30"},
 			want: []string{`LEADROTOR_REQUEST_TIMEOUT="30" is not a duration`, "500ms, 30s or 2m"}},
 		{name: "file duration without unit", file: "redis-timeout: 5\n",
 			want: []string{`redis-timeout: 5 in `, "is not a duration", "500ms, 30s or 2m"}},
 		{name: "zero duration needs no unit", env: map[string]string{"LEADROTOR_REQUEST_TIMEOUT": "0"},
-			check: func(t *testing.T, cfg Config) { require.Zero(t, cfg.RequestTimeout) }},
+			check: func(t *testing.T, cfg app.Config) { require.Zero(t, cfg.RequestTimeout) }},
 		{name: "durations with units", env: map[string]string{"LEADROTOR_REQUEST_TIMEOUT": "30s"}, file: "redis-timeout: 2s\n",
-			check: func(t *testing.T, cfg Config) {
+			check: func(t *testing.T, cfg app.Config) {
 				require.Equal(t, 30*time.Second, cfg.RequestTimeout)
 				require.Equal(t, 2*time.Second, cfg.RedisTimeout)
 			}},
@@ -43,20 +45,20 @@ func TestIssue10_13_StrictConfig(t *testing.T) {
 			want: []string{`LEADROTOR_BODY_LIMIT="1M" is not a size`, "262144", "1MiB"}},
 		{name: "body limit garbage in file", file: "body-limit: lots\n", want: []string{`body-limit: "lots" in `, "is not a size"}},
 		{name: "body limit in MiB", env: map[string]string{"LEADROTOR_BODY_LIMIT": "1MiB"},
-			check: func(t *testing.T, cfg Config) { require.EqualValues(t, 1<<20, cfg.BodyLimit) }},
+			check: func(t *testing.T, cfg app.Config) { require.EqualValues(t, 1<<20, cfg.BodyLimit) }},
 		{name: "body limit in MB", env: map[string]string{"LEADROTOR_BODY_LIMIT": "1MB"},
-			check: func(t *testing.T, cfg Config) { require.EqualValues(t, 1000000, cfg.BodyLimit) }},
+			check: func(t *testing.T, cfg app.Config) { require.EqualValues(t, 1000000, cfg.BodyLimit) }},
 		{name: "body limit in KiB flag", args: []string{"--body-limit", "512KiB"},
-			check: func(t *testing.T, cfg Config) { require.EqualValues(t, 512<<10, cfg.BodyLimit) }},
+			check: func(t *testing.T, cfg app.Config) { require.EqualValues(t, 512<<10, cfg.BodyLimit) }},
 		{name: "body limit in bytes", file: "body-limit: 65536\n",
-			check: func(t *testing.T, cfg Config) { require.EqualValues(t, 65536, cfg.BodyLimit) }},
+			check: func(t *testing.T, cfg app.Config) { require.EqualValues(t, 65536, cfg.BodyLimit) }},
 		{name: "trust proxy yes", env: map[string]string{"LEADROTOR_TRUST_PROXY": "yes"},
 			want: []string{`LEADROTOR_TRUST_PROXY="yes" is not a boolean`, "true or false"}},
 		{name: "trust proxy yes in file", file: "trust-proxy: yes\n", want: []string{`trust-proxy: "yes" in `, "true or false"}},
 		{name: "trust proxy 1", env: map[string]string{"LEADROTOR_TRUST_PROXY": "1"},
-			check: func(t *testing.T, cfg Config) { require.True(t, cfg.TrustProxy) }},
+			check: func(t *testing.T, cfg app.Config) { require.True(t, cfg.TrustProxy) }},
 		{name: "trust proxy true in file", file: "trust-proxy: true\n",
-			check: func(t *testing.T, cfg Config) { require.True(t, cfg.TrustProxy) }},
+			check: func(t *testing.T, cfg app.Config) { require.True(t, cfg.TrustProxy) }},
 		{name: "max conns garbage", env: map[string]string{"LEADROTOR_DB_MAX_CONNS": "abc"},
 			want: []string{`LEADROTOR_DB_MAX_CONNS="abc" is not a whole number`}},
 		{name: "max conns fraction in file", file: "db-max-conns: 2.5\n", want: []string{"db-max-conns: 2.5 in ", "is not a whole number"}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -24,8 +25,8 @@ var demoReps = []string{"ana@example.com", "ben@example.com", "cara@example.com"
 func demoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Seed the demo account 2311 (a team, a lead source, two rotations of three reps) and print an API key",
-		Long: `Seed the demo account 2311: team "Inbound" with lead source "Website", the team rotation
+		Short: "Make the demo account 2311 (a team, a lead source, two rotations of three reps) and print an API key",
+		Long: `Make the demo account 2311 (what of it is missing): team "Inbound" with lead source "Website", the team rotation
 "Inbound reps" and the default rotation "Everyone", each of ana, ben and cara, and an
 API key named "demo" for admin@example.com. Running it again makes only what is missing
 and changes nothing that exists (roles, names); it rotates the demo key: it prints a new
@@ -34,8 +35,8 @@ one, keeps the one before valid until the next run, revokes older ones, and says
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, _ := cmd.Flags().GetBool("env")
 			url, _ := cmd.Flags().GetString("url")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				d, err := seedDemo(ctx, m.svc)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				d, err := seedDemo(ctx, m.Service())
 				if err != nil {
 					return err
 				}

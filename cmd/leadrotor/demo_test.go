@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -26,32 +27,32 @@ func TestIssue10_16_DemoRerun(t *testing.T) {
 	_, err = cli(t, "member", "add", db, "--account", demoAccount, "--email", "ana@example.com", "--role", "manager")
 	require.NoError(t, err)
 	cmd := demoCmd()
-	addGlobalFlags(cmd)
+	app.AddGlobalFlags(cmd)
 	require.NoError(t, cmd.ParseFlags([]string{db}))
 	cmd.SetContext(context.Background())
 	var snapshot *leads.AccountConfig
-	require.NoError(t, withService(cmd, func(ctx context.Context, m *Main) error {
+	require.NoError(t, withService(cmd, func(ctx context.Context, m *app.Main) error {
 		root := leads.SystemActor(demoAccount)
-		cfg, err := m.svc.Configuration(ctx, root)
+		cfg, err := m.Service().Configuration(ctx, root)
 		require.NoError(t, err)
 		require.Len(t, cfg.Teams, 1)
 		for id := range cfg.Teams {
-			_, err = m.svc.RenameTeam(ctx, root, id, "Inbound West")
+			_, err = m.Service().RenameTeam(ctx, root, id, "Inbound West")
 			require.NoError(t, err)
 			r := *cfg.TeamRotations[id]
 			r.Name = "West reps"
-			_, err = m.svc.UpdateRotation(ctx, root, r)
+			_, err = m.Service().UpdateRotation(ctx, root, r)
 			require.NoError(t, err)
 		}
 		for id := range cfg.LeadSources {
-			_, err = m.svc.RenameLeadSource(ctx, root, id, "Web form")
+			_, err = m.Service().RenameLeadSource(ctx, root, id, "Web form")
 			require.NoError(t, err)
 		}
 		r := *cfg.DefaultRotation
 		r.Name = "All reps"
-		_, err = m.svc.UpdateRotation(ctx, root, r)
+		_, err = m.Service().UpdateRotation(ctx, root, r)
 		require.NoError(t, err)
-		snapshot, err = m.svc.Configuration(ctx, root)
+		snapshot, err = m.Service().Configuration(ctx, root)
 		return err
 	}))
 
@@ -76,8 +77,8 @@ func TestIssue10_16_DemoRerun(t *testing.T) {
 	require.Equal(t, first["LEADROTOR_TEAM_ID"], last["LEADROTOR_TEAM_ID"], "the renamed team is the demo's")
 	require.Equal(t, first["LEADROTOR_LEAD_SOURCE_ID"], last["LEADROTOR_LEAD_SOURCE_ID"])
 
-	require.NoError(t, withService(cmd, func(ctx context.Context, m *Main) error {
-		cfg, err := m.svc.Configuration(ctx, leads.SystemActor(demoAccount))
+	require.NoError(t, withService(cmd, func(ctx context.Context, m *app.Main) error {
+		cfg, err := m.Service().Configuration(ctx, leads.SystemActor(demoAccount))
 		require.NoError(t, err)
 		require.Equal(t, snapshot.Version, cfg.Version, "the configuration did not change")
 		require.Equal(t, leads.RoleManager, cfg.Members["ana@example.com"], "ana was not demoted")
@@ -89,7 +90,7 @@ func TestIssue10_16_DemoRerun(t *testing.T) {
 		}
 		require.Equal(t, "All reps", cfg.DefaultRotation.Name)
 
-		keys, err := m.svc.APIKeys(ctx, demoAdmin)
+		keys, err := m.Service().APIKeys(ctx, demoAdmin)
 		require.NoError(t, err)
 		var live []string
 		for _, k := range keys {

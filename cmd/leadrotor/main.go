@@ -1,17 +1,19 @@
 // Command leadrotor runs the lead rotation server and administers it.
 //
-//	leadrotor serve                       run the HTTP API
-//	leadrotor migrate                     bring the database schema up to date
-//	leadrotor account create --id 2311    create an account
-//	leadrotor member add …                add a user to an account with a role
-//	leadrotor apikey create --email …     make an API key (printed once)
-//	leadrotor apikey revoke <prefix>      revoke one
-//	leadrotor demo                        seed a demo account and print a key
-//	leadrotor apply -f rotations.yaml     declare teams, lead sources, rotations
-//	leadrotor rotation next|stats <id>    who is next, and how fair it has been
+//	leadrotor serve                                 run the HTTP API
+//	leadrotor migrate                               bring the database schema up to date
+//	leadrotor account create|list --account 2311    create an account, list them
+//	leadrotor member add|remove|list …              a user's role in an account
+//	leadrotor apikey create|list|revoke …           API keys (printed once, when made)
+//	leadrotor demo                                  make the demo account and print a key
+//	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations
+//	leadrotor rotation next|stats <id>              who is next, and how fair it has been
 //
-// Settings come from flags, then LEADROTOR_* environment variables, then a
-// config file (--config), then defaults that need nothing installed.
+// The same flag means the same thing on every command: --account is an
+// account's id, --email a user, -n a count. Settings come from flags, then
+// LEADROTOR_* environment variables, then a config file (--config), then
+// defaults that need nothing installed. The load generator is another
+// command, leadbench.
 package main
 
 import (
@@ -25,6 +27,8 @@ import (
 	_ "time/tzdata" // rotation time zones work on machines without zoneinfo
 
 	"github.com/spf13/cobra"
+
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 )
 
 func main() {
@@ -51,8 +55,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	addGlobalFlags(root)
-	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), benchCmd())
+	app.AddGlobalFlags(root)
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd())
 	return root
 }
 
@@ -62,11 +66,11 @@ func serveCmd() *cobra.Command {
 		Short: "Run the HTTP API until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := app.Load(cmd)
 			if err != nil {
 				return err
 			}
-			m := NewMain(cfg, cfg.Logger())
+			m := app.NewMain(cfg, cfg.Logger())
 			defer func() { _ = m.Close() }()
 			if err := m.Open(cmd.Context()); err != nil {
 				return err
@@ -74,6 +78,6 @@ func serveCmd() *cobra.Command {
 			return m.Run(cmd.Context())
 		},
 	}
-	addServeFlags(cmd)
+	app.AddServeFlags(cmd)
 	return cmd
 }

@@ -15,18 +15,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/ratelimit"
 )
 
 // parseServe parses serve's flags and returns the configuration it would run.
-func parseServe(t *testing.T, args ...string) (Config, error) {
+func parseServe(t *testing.T, args ...string) (app.Config, error) {
 	t.Helper()
 	root := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	serve, _, err := root.Find([]string{"serve"})
 	require.NoError(t, err)
 	require.NoError(t, serve.ParseFlags(args))
-	return loadConfig(serve)
+	return app.Load(serve)
 }
 
 // Not parallel: it sets environment variables.
@@ -36,8 +37,8 @@ func TestConfigPrecedence(t *testing.T) {
 
 	cfg, err := parseServe(t)
 	require.NoError(t, err)
-	require.Equal(t, Config{HTTPAddr: ":8080", DatabaseURL: "file:leadrotor.db", RedisPrefix: "leadrotor:", LogLevel: "info",
-		LogFormat: "text", BodyLimit: 256 << 10, ShutdownTimeout: 15 * time.Second, Timeouts: defaultTimeouts(),
+	require.Equal(t, app.Config{HTTPAddr: ":8080", DatabaseURL: "file:leadrotor.db", RedisPrefix: "leadrotor:", LogLevel: "info",
+		LogFormat: "text", BodyLimit: 256 << 10, ShutdownTimeout: 15 * time.Second, Timeouts: app.DefaultTimeouts(),
 		RedisTimeout: 500 * time.Millisecond, RequestTimeout: 10 * time.Second, AssignInterval: 500 * time.Millisecond, SettleAfter: time.Minute,
 		ReadConcurrency: 1, ReadConcurrencyPerKey: 1},
 		cfg, "defaults need nothing installed")
@@ -87,10 +88,10 @@ func TestAdminCommands(t *testing.T) {
 	out, err := cli(t, "migrate", db)
 	require.NoError(t, err)
 	require.Contains(t, out, "schema of sqlite is up to date")
-	out, err = cli(t, "account", "create", db, "--id", "2311", "--name", "Acme")
+	out, err = cli(t, "account", "create", db, "--account", "2311", "--name", "Acme")
 	require.NoError(t, err)
 	require.Contains(t, out, "account 2311 created")
-	_, err = cli(t, "account", "create", db, "--id", "2311")
+	_, err = cli(t, "account", "create", db, "--account", "2311")
 	require.ErrorContains(t, err, "already exists")
 	out, err = cli(t, "member", "add", db, "--account", "2311", "--email", "Rep@Example.com", "--role", "manager")
 	require.NoError(t, err)
@@ -133,7 +134,7 @@ func TestServeInProcess(t *testing.T) {
 
 	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0")
 	require.NoError(t, err)
-	m := NewMain(cfg, cfg.Logger())
+	m := app.NewMain(cfg, cfg.Logger())
 	require.NoError(t, m.Open(context.Background()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -43,17 +45,17 @@ func rotationNextCmd() *cobra.Command {
 			}
 			account, _ := cmd.Flags().GetString("account")
 			n, _ := cmd.Flags().GetInt("count")
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				p, err := m.svc.NextTurns(ctx, leads.SystemActor(account), id, n)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				p, err := m.Service().NextTurns(ctx, leads.SystemActor(account), id, n)
 				if err != nil {
 					return err
 				}
 				return printPreview(cmd.OutOrStdout(), p)
-			})
+			}, "rotation", args[0], "account", account)
 		},
 	}
 	cmd.Flags().IntP("count", "n", 5, fmt.Sprintf("how many turns to show (1 to %d)", leads.MaxPreview))
-	addAccountFlag(cmd)
+	addAccountFlag(cmd, "")
 	return cmd
 }
 
@@ -79,23 +81,25 @@ func rotationStatsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withService(cmd, func(ctx context.Context, m *Main) error {
-				st, err := m.svc.RotationStats(ctx, leads.SystemActor(account), id, from, to)
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				st, err := m.Service().RotationStats(ctx, leads.SystemActor(account), id, from, to)
 				if err != nil {
 					return err
 				}
 				return printStats(cmd.OutOrStdout(), st)
-			})
+			}, "rotation", args[0], "account", account)
 		},
 	}
 	cmd.Flags().String("from", "", "start of the window, RFC 3339 (default: start of the rotation's day)")
 	cmd.Flags().String("to", "", "end of the window, excluded, RFC 3339 (default: end of the rotation's day)")
-	addAccountFlag(cmd)
+	addAccountFlag(cmd, "")
 	return cmd
 }
 
-func addAccountFlag(cmd *cobra.Command) {
-	cmd.Flags().String("account", "", "account id (required)")
+// addAccountFlag declares --account, the account a command is about, the
+// same on every command: help says what more it means there, if anything.
+func addAccountFlag(cmd *cobra.Command, help string) {
+	cmd.Flags().String("account", "", cmp.Or(help, "account id")+" (required)")
 	_ = cmd.MarkFlagRequired("account")
 }
 

@@ -10,19 +10,21 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 )
 
 // Not parallel: it sets environment variables.
 func TestTimeoutConfig(t *testing.T) {
 	cfg, err := parseServe(t)
 	require.NoError(t, err)
-	require.Equal(t, Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}, cfg.Timeouts)
+	require.Equal(t, app.Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}, cfg.Timeouts)
 
 	t.Setenv("LEADROTOR_READ_HEADER_TIMEOUT", "2s")
 	t.Setenv("LEADROTOR_IDLE_TIMEOUT", "1m")
 	cfg, err = parseServe(t, "--read-timeout", "10s", "--write-timeout", "20s")
 	require.NoError(t, err)
-	require.Equal(t, Timeouts{ReadHeader: 2 * time.Second, Read: 10 * time.Second, Write: 20 * time.Second, Idle: time.Minute}, cfg.Timeouts,
+	require.Equal(t, app.Timeouts{ReadHeader: 2 * time.Second, Read: 10 * time.Second, Write: 20 * time.Second, Idle: time.Minute}, cfg.Timeouts,
 		"flags and LEADROTOR_* variables set each timeout")
 
 	for _, tc := range []struct {
@@ -46,11 +48,11 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0",
 		"--read-header-timeout", "100ms", "--read-timeout", "200ms", "--write-timeout", "300ms", "--idle-timeout", "400ms")
 	require.NoError(t, err)
-	m := NewMain(cfg, cfg.Logger())
+	m := app.NewMain(cfg, cfg.Logger())
 	require.NoError(t, m.Open(context.Background()))
 	t.Cleanup(func() { require.NoError(t, m.Close()) })
 	require.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond},
-		[]time.Duration{m.server.ReadHeaderTimeout, m.server.ReadTimeout, m.server.WriteTimeout, m.server.IdleTimeout})
+		[]time.Duration{m.HTTPServer().ReadHeaderTimeout, m.HTTPServer().ReadTimeout, m.HTTPServer().WriteTimeout, m.HTTPServer().IdleTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()

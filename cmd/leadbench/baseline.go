@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
 )
 
 // baseline serves POST /leads the way CRMs commonly assign leads, for
-// comparison in `leadrotor bench --target baseline`: the rotation's cursor is
+// comparison in `leadbench --target baseline`: the rotation's cursor is
 // a database row; each lead locks it (SELECT ... FOR UPDATE), advances it to
 // the next slot of the weighted order, inserts the lead and its audit entry,
 // and commits. The lock is held through the commit, so every lead of the
@@ -34,7 +35,7 @@ type baseline struct {
 
 // startBaseline prepares the baseline on the PostgreSQL database of cfg and
 // serves it on a free loopback port.
-func startBaseline(ctx context.Context, cfg Config, cleanup []func()) (*benchTarget, error) {
+func startBaseline(ctx context.Context, cfg app.Config, cleanup []func()) (*benchTarget, error) {
 	if !strings.HasPrefix(cfg.DatabaseURL, "postgres") {
 		return nil, errors.New("the baseline locks rows with SELECT ... FOR UPDATE: run it on PostgreSQL (--database-url postgres://...)")
 	}

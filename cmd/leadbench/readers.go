@@ -135,10 +135,10 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// seedLeads stores n leads in the bench account directly, in one statement
+// preloadLeads stores n leads in the bench account directly, in one statement
 // per 10,000 (the same SQL on both dialects), so that reads have a table of
 // realistic size to work on without minutes of POSTs first.
-func seedLeads(ctx context.Context, st *store.Store, t *benchTarget, n int) error {
+func preloadLeads(ctx context.Context, st *store.Store, t *benchTarget, n int) error {
 	db := st.DB()
 	at := time.Now().Add(-time.Hour).UTC()
 	notes := strings.Repeat("Called, left a message; call again next week. ", 5)
@@ -155,12 +155,12 @@ SELECT ?, ?, ?, 'Seed' || n, 'Lead' || (n % 977), 'seed' || n || '@seed.test', '
 	'Company ' || (n % 1000), ?, 'new', `+meta+`, `+ts+`, `+ts+`
 FROM g`, done+1, done+batch, t.account, t.team, t.source, notes, `{"utm_source":"seed","campaign":"load"}`, at, at)
 		if err != nil {
-			return fmt.Errorf("seed leads: %w", err)
+			return fmt.Errorf("preload leads: %w", err)
 		}
 	}
 	if st.Dialect() == store.Postgres {
 		if _, err := db.ExecContext(ctx, "ANALYZE leads"); err != nil {
-			return fmt.Errorf("seed leads: %w", err)
+			return fmt.Errorf("preload leads: %w", err)
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/store"
 )
@@ -29,40 +30,48 @@ import (
 // maxBenchDuration bounds a run, whatever is asked.
 const maxBenchDuration = 30 * time.Minute
 
-// benchWeights are the weights of the seeded rotation: those of the
+// benchWeights are the weights of the bench rotation: those of the
 // fairness test.
 var benchWeights = []int{1, 1, 1, 1, 1, 2, 3}
 
-func benchCmd() *cobra.Command {
+// newRootCmd builds leadbench's command writing to stdout and stderr: it
+// has no subcommands, the load generator is the whole of it.
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "leadbench",
 		Short: "Drive POST /leads with concurrent clients and report throughput, latency and fairness",
 		Long: `Drive POST /leads with C concurrent clients for N leads or T seconds, whichever
 comes first, and report throughput, latency percentiles, errors by status and the
 assignment distribution against the weighted shares.
 
-Without --url, bench starts its own server on 127.0.0.1 (on --database-url and
---redis-url, like serve; by default a throwaway SQLite file) and seeds an account
-with a rotation of 7 reps weighted 1,1,1,1,1,2,3. --target baseline starts
-instead the row-lock baseline on the same PostgreSQL database: the rotation's
-cursor is a row that each lead locks (SELECT ... FOR UPDATE), advances, and
-commits with the lead, the way CRMs commonly do it.
+Without --url, leadbench starts a leadrotor server in its own process on
+127.0.0.1 (on --database-url and --redis-url, read as leadrotor serve reads
+them; by default a throwaway SQLite file) and creates an account with a
+rotation of 7 reps weighted 1,1,1,1,1,2,3. --target baseline starts instead
+the row-lock baseline on the same PostgreSQL database: the rotation's cursor is
+a row that each lead locks (SELECT ... FOR UPDATE), advances, and commits with
+the lead, the way CRMs commonly do it.
 
-With --url, bench drives a running server, or several (comma-separated: each
+With --url, leadbench drives a running server, or several (comma-separated: each
 client sends its requests to them in turn, and a request that a server refuses
 to connect, say while it restarts, goes to the next); the key, account, team and lead
 source come from --api-key, --account, --team and --lead-source (or
 LEADROTOR_API_KEY, LEADROTOR_ACCOUNT_ID, LEADROTOR_TEAM_ID,
 LEADROTOR_LEAD_SOURCE_ID, as leadrotor demo --env prints them). --server-pid
 samples that process's memory while the run lasts.`,
-		Args: cobra.NoArgs,
-		RunE: runBench,
+		Args:          cobra.NoArgs,
+		RunE:          runBench,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	app.AddGlobalFlags(cmd)
 	f := cmd.Flags()
 	f.String("url", "", "running servers to drive, comma-separated; empty: start one")
 	f.String("target", "leadrotor", "what to start without --url: leadrotor or baseline")
 	f.IntP("concurrency", "c", 64, "concurrent clients")
-	f.IntP("leads", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
+	f.IntP("count", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
 	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
 	f.Duration("warmup", 0, "drive this long before measuring")
 	f.Bool("json", false, "print the report as JSON")
@@ -73,7 +82,7 @@ samples that process's memory while the run lasts.`,
 	f.Int64("lead-source", envInt("LEADROTOR_LEAD_SOURCE_ID"), "lead source id of the leads (with --url)")
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
-	f.Int("seed", 0, "store this many leads in the bench account before driving (without --url)")
+	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
@@ -104,13 +113,13 @@ type benchTarget struct {
 func runBench(cmd *cobra.Command, _ []string) error {
 	f := cmd.Flags()
 	conc, _ := f.GetInt("concurrency")
-	limit, _ := f.GetInt("leads")
+	limit, _ := f.GetInt("count")
 	dur, _ := f.GetDuration("duration")
 	warmup, _ := f.GetDuration("warmup")
 	asJSON, _ := f.GetBool("json")
 	quiet, _ := f.GetBool("quiet")
 	readers, _ := f.GetInt("readers")
-	seed, _ := f.GetInt("seed")
+	preload, _ := f.GetInt("preload")
 	if readers < 0 || readers > 4096 {
 		return fmt.Errorf("readers %d: must be from 0 to 4096", readers)
 	}
@@ -126,15 +135,15 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	defer target.stop()
 	target.idempotent, _ = f.GetBool("idempotent")
-	if seed > 0 {
+	if preload > 0 {
 		if target.store == nil {
-			return errors.New("--seed needs the server bench starts itself (no --url)")
+			return errors.New("--preload needs the server leadbench starts itself (no --url)")
 		}
 		began := time.Now()
-		if err := seedLeads(cmd.Context(), target.store, target, seed); err != nil {
+		if err := preloadLeads(cmd.Context(), target.store, target, preload); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "seeded %d leads in %.1fs\n", seed, time.Since(began).Seconds())
+		fmt.Fprintf(cmd.ErrOrStderr(), "stored %d leads in %.1fs\n", preload, time.Since(began).Seconds())
 	}
 
 	progress := io.Writer(cmd.ErrOrStderr())
@@ -202,12 +211,13 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 		}
 		return t, nil
 	}
-	cfg, err := loadConfig(cmd)
+	cfg, err := app.Load(cmd)
 	if err != nil {
 		return nil, err
 	}
 	var cleanup []func()
-	if !f.Changed("database-url") && os.Getenv("LEADROTOR_DATABASE_URL") == "" {
+	// Never the default file in the working directory: a throwaway one.
+	if cfg.DatabaseURL == app.Default().DatabaseURL {
 		dir, err := os.MkdirTemp("", "leadrotor-bench")
 		if err != nil {
 			return nil, err
@@ -227,9 +237,9 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	return nil, fmt.Errorf("target %q: must be leadrotor or baseline", which)
 }
 
-// startLeadrotor serves leadrotor in this process and seeds a bench account.
-func startLeadrotor(ctx context.Context, cfg Config, cleanup []func()) (*benchTarget, error) {
-	m := NewMain(cfg, cfg.Logger())
+// startLeadrotor serves leadrotor in this process and creates a bench account.
+func startLeadrotor(ctx context.Context, cfg app.Config, cleanup []func()) (*benchTarget, error) {
+	m := app.NewMain(cfg, cfg.Logger())
 	stop := func() {
 		_ = m.Close()
 		for _, c := range cleanup {
@@ -248,11 +258,11 @@ func startLeadrotor(ctx context.Context, cfg Config, cleanup []func()) (*benchTa
 		<-done
 		stop()
 	}}
-	t.store = m.store
-	t.describe = fmt.Sprintf("leadrotor (%s, %s rotation)", m.store.Dialect(), map[bool]string{true: "Redis", false: "in-process"}[m.redis != nil])
+	t.store = m.Store()
+	t.describe = fmt.Sprintf("leadrotor (%s, %s rotation)", m.Store().Dialect(), map[bool]string{true: "Redis", false: "in-process"}[m.UsesRedis()])
 	account := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	t.account = account
-	svc := m.svc
+	svc := m.Service()
 	if _, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Bench", DuplicatePolicy: leads.DuplicateReject}); err != nil {
 		t.stop()
 		return nil, err

@@ -1,4 +1,9 @@
-package main
+// Package app is the wiring of a leadrotor server that the commands share:
+// the Config and where each setting comes from (flags, LEADROTOR_*
+// variables, a config file, defaults), and Main, which opens the store, the
+// rotator and the HTTP server and shuts them down. leadrotor serves with it;
+// leadbench starts a server in its own process with it.
+package app
 
 import (
 	"context"
@@ -40,9 +45,9 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 	return &Main{cfg: cfg, log: log}
 }
 
-// openService opens the store (bringing its schema up to date) and the
+// OpenService opens the store (bringing its schema up to date) and the
 // rotator the configuration names, and returns the service over them.
-func (m *Main) openService(ctx context.Context) error {
+func (m *Main) OpenService(ctx context.Context) error {
 	// One clock for the store and the Service: the times either sets agree.
 	clock := time.Now
 	opts := []store.Option{store.WithClock(clock)}
@@ -102,7 +107,7 @@ func (m *Main) Open(ctx context.Context) error {
 		redisURL = store.Redact(m.cfg.RedisURL)
 	}
 	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
-	if err := m.openService(ctx); err != nil {
+	if err := m.OpenService(ctx); err != nil {
 		return err
 	}
 	ready := map[string]httpapi.Check{"database": m.store.Ping}
@@ -155,6 +160,18 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Service returns the service, once OpenService or Open has run.
+func (m *Main) Service() *leads.Service { return m.svc }
+
+// Store returns the store, once OpenService or Open has run.
+func (m *Main) Store() *store.Store { return m.store }
+
+// UsesRedis reports whether rotations (and rate limits) go through Redis.
+func (m *Main) UsesRedis() bool { return m.redis != nil }
+
+// HTTPServer returns the HTTP server, with its timeouts, once Open has run.
+func (m *Main) HTTPServer() *http.Server { return m.server }
 
 // Addr returns the address the server listens on.
 func (m *Main) Addr() net.Addr { return m.ln.Addr() }

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/ratelimit"
+	"github.com/leadrotor/leadrotor/store"
+)
+
+// Config is everything the binary can be told, filled by viper from flags,
+// then LEADROTOR_* environment variables, then a config file, then defaults.
+type Config struct {
+	HTTPAddr    string
+	DatabaseURL string
+	DBMaxConns  int
+	// DBReadConns sizes the pool of heavy reads, beside DBMaxConns (0: half
+	// of it, at least 1).
+	DBReadConns     int
+	RedisURL        string
+	RedisPrefix     string
+	LogLevel        string
+	LogFormat       string
+	BodyLimit       int64
+	TrustProxy      bool
+	ShutdownTimeout time.Duration
+	Timeouts        Timeouts
+	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
+	DebugAddr string
+	// RedisTimeout bounds every Redis call, so that a hung Redis fails
+	// requests (their leads then wait as pending) instead of holding them.
+	RedisTimeout time.Duration
+	// RequestTimeout bounds the work of each request (503 when it runs out).
+	RequestTimeout time.Duration
+	// SettleAfter is how long a rotation turn may stay open (taken, its lead
+	// not known to be stored) before the background assigner asks the
+	// database and gives it back if its lead is not there: a process that
+	// died between the turn and the write leaves such turns.
+	SettleAfter time.Duration
+	// AssignInterval is how often the background assigner looks for leads
+	// that wait for their rotation.
+	AssignInterval time.Duration
+	// RateLimitKey and RateLimitAccount limit requests per API key and per
+	// account ("100/s", "6000/m", "off").
+	RateLimitKey, RateLimitAccount ratelimit.Limit
+	// ReadConcurrency and ReadConcurrencyPerKey bound the heavy reads
+	// (listings, searches, audit log, statistics) running at once, in all
+	// and per API key; more are refused with 429 TOO_MANY_READS.
+	ReadConcurrency, ReadConcurrencyPerKey int
+}
+
+// Timeouts bound each phase of an HTTP exchange, so that slow or idle
+// clients cannot hold connections, and their goroutines, for ever.
+type Timeouts struct {
+	// ReadHeader bounds reading the request line and headers (slowloris).
+	ReadHeader time.Duration
+	// Read bounds reading the whole request, body included.
+	Read time.Duration
+	// Write bounds the time from the end of the request headers to the end
+	// of the response.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next request.
+	Idle time.Duration
+}
+
+// Validate checks that every timeout is positive and that the headers get
+// no more time than the whole request.
+func (t Timeouts) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"read-header-timeout", t.ReadHeader}, {"read-timeout", t.Read}, {"write-timeout", t.Write}, {"idle-timeout", t.Idle}} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.flag))
+		}
+	}
+	if t.ReadHeader > t.Read {
+		errs = append(errs, fmt.Errorf("read-header-timeout %s must not exceed read-timeout %s", t.ReadHeader, t.Read))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultTimeouts returns timeouts that suit an API of small JSON bodies: a
+// client gets 5s to send its headers and 15s for its whole request, the
+// server 30s to answer, and an idle connection is kept 2 minutes.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+}
+
+// Default returns the configuration of a leadrotor told nothing: it runs
+// with nothing installed. It is the one place that says each setting's
+// default: the flags show it, and a setting that no source gives keeps it.
+func Default() Config {
+	return Config{
+		HTTPAddr:    ":8080",
+		DatabaseURL: "file:leadrotor.db",
+		RedisPrefix: "leadrotor:",
+		// A healthy Redis answers in well under a millisecond; half a
+		// second means it is gone or hung.
+		RedisTimeout:          500 * time.Millisecond,
+		LogLevel:              "info",
+		LogFormat:             "text",
+		BodyLimit:             httpapi.DefaultBodyLimit,
+		ShutdownTimeout:       15 * time.Second,
+		Timeouts:              DefaultTimeouts(),
+		RequestTimeout:        10 * time.Second,
+		AssignInterval:        500 * time.Millisecond,
+		ReadConcurrency:       httpapi.DefaultReadConcurrency,
+		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
+		// SettleAfter 0 follows RequestTimeout: see settleAfter.
+	}
+}
+
+// minSettleAfter is the least settle-after when it is not set.
+const minSettleAfter = time.Minute
+
+// settleAfter returns the settle-after to use: the one set, or, when it
+// is 0, three times the request timeout (which bounds a lead's write), at
+// least minSettleAfter.
+func (c Config) settleAfter() time.Duration {
+	return cmp.Or(c.SettleAfter, max(minSettleAfter, 3*c.RequestTimeout))
+}
+
+// Validate checks the configuration and says what to fix.
+func (c Config) Validate() error {
+	var errs []error
+	if err := store.CheckDSN(c.DatabaseURL); err != nil {
+		errs = append(errs, err) // it says "database URL" and the forms
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q must be text or json", c.LogFormat))
+	}
+	if c.BodyLimit < 1024 {
+		errs = append(errs, fmt.Errorf("body-limit %d is below 1024 bytes", c.BodyLimit))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown-timeout must be positive"))
+	}
+	if err := c.Timeouts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DBMaxConns < 0 {
+		errs = append(errs, errors.New("db-max-conns must not be negative"))
+	}
+	if c.DBReadConns < 0 {
+		errs = append(errs, errors.New("db-read-conns must not be negative"))
+	}
+	if c.ReadConcurrency < 1 {
+		errs = append(errs, errors.New("read-concurrency must be at least 1"))
+	}
+	if c.ReadConcurrencyPerKey < 1 {
+		errs = append(errs, errors.New("read-concurrency-per-key must be at least 1"))
+	}
+	if c.RedisTimeout <= 0 {
+		errs = append(errs, errors.New("redis-timeout must be positive"))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("request-timeout must not be negative"))
+	}
+	if c.SettleAfter <= 0 {
+		errs = append(errs, errors.New("settle-after must be positive"))
+	} else if c.RequestTimeout > 0 && c.SettleAfter <= 2*c.RequestTimeout {
+		errs = append(errs, errors.New("settle-after must be more than twice request-timeout: a lead still being written must keep its turn"))
+	}
+	if c.AssignInterval <= 0 {
+		errs = append(errs, errors.New("assign-interval must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Logger returns the logger the configuration asks for, writing to stderr.
+func (c Config) Logger() *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log-level %q must be debug, info, warn or error", s)
+	}
+	return level, nil
+}
