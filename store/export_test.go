@@ -27,7 +27,7 @@ func (s *Store) InsertBatchForTest(ctx context.Context, ns []*leads.NewLead) []e
 		if err != nil {
 			panic(err)
 		}
-		batch[i] = &pendingInsert{n: n, rows: rows, deadline: time.Now().Add(time.Minute), done: make(chan struct{})}
+		batch[i] = &pendingInsert{n: n, rows: rows, values: ctx, deadline: time.Now().Add(time.Minute), done: make(chan struct{})}
 	}
 	if s.dialect == Postgres {
 		s.insertBatchPostgres(ctx, batch)
