@@ -468,3 +468,70 @@ func TestIssue10_15_AssignerIsolatesARotation(t *testing.T) {
 		require.Equal(t, leads.AssignmentPending, l.AssignmentStatus, "the broken rotation's leads wait")
 	}
 }
+
+// TestCheckpointExcludesTurnsGivenBackLater takes a turn whose lead's write
+// hangs, then enough turns for a checkpoint to be stored, then fails the
+// hung write, which gives its turn back. A state rebuilt from the store
+// after that must be the state the rotation had: the checkpoint, taken
+// while the hung turn was open, must not bring the given-back turn back
+// (the soak found a rep 1.67 from their share this way: a server killed,
+// its turns settled after a checkpoint, then Redis lost).
+func TestCheckpointExcludesTurnsGivenBackLater(t *testing.T) {
+	t.Parallel()
+	eachEnv(t, []namedTest{{"rebuilt state is the state", func(t *testing.T, b *bundle) {
+		ms := b.members(3)
+		ms[0].Weight, ms[1].Weight = 3, 2
+		rot := b.rotation(t, leads.Rotation{Name: "weighted", Default: true, Members: ms})
+		hung := &hungInsert{Store: b.store, blocked: make(chan struct{}), release: make(chan struct{})}
+		svc := leads.NewService(hung, b.rotator, leads.WithClock(b.clock.Now))
+		ctx := context.Background()
+		for range 10 {
+			_, err := svc.Create(ctx, b.admin, lead("Before"), leads.CreateOptions{})
+			require.NoError(t, err)
+		}
+		failed := make(chan error, 1)
+		go func() {
+			_, err := svc.Create(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
+			failed <- err
+		}()
+		<-hung.blocked
+		for range 20 { // turn 16 carries a checkpoint, taken while "Hung" is open
+			_, err := svc.Create(ctx, b.admin, lead("After"), leads.CreateOptions{})
+			require.NoError(t, err)
+		}
+		close(hung.release)
+		require.Error(t, <-failed, "the hung write fails: its turn is given back")
+
+		want := b.peekN(t, rot, 12)
+		b.loseState(t)
+		require.Equal(t, want, b.peekN(t, rot, 12), "the rebuilt state goes on as the lost one would have")
+	}}})
+}
+
+// hungInsert is a store whose write of a lead named "Hung" waits until
+// released, then fails as an unavailable database does.
+type hungInsert struct {
+	leads.Store
+	blocked, release chan struct{}
+}
+
+func (h *hungInsert) InsertLead(ctx context.Context, n *leads.NewLead) error {
+	if n.Lead.FirstName == "Hung" {
+		close(h.blocked)
+		<-h.release
+		return leads.Unavailable("the database", errors.New("write failed"))
+	}
+	return h.Store.InsertLead(ctx, n)
+}
+
+// peekN returns who the rotation's next n turns go to.
+func (b *bundle) peekN(t *testing.T, rot *leads.Rotation, n int) []string {
+	t.Helper()
+	p, err := b.rotator.Peek(context.Background(), rot, b.clock.Now(), n)
+	require.NoError(t, err)
+	out := make([]string, len(p.Turns))
+	for i, turn := range p.Turns {
+		out[i] = turn.Assignee
+	}
+	return out
+}

@@ -155,13 +155,27 @@ type Turn struct {
 	Seq     int64
 	Skipped []Skip
 	// Checkpoint, set on some turns (the first and then every few), is the
-	// rotation's state right after the turn: each member's current weight in
-	// the smooth weighted round-robin. The store keeps it with the turn, so
+	// rotation's state at the turn. The store keeps it with the turn, so
 	// that a rotator that loses its state rebuilds it exactly from the last
-	// checkpoint and the turns recorded after it.
-	Checkpoint map[string]int64
+	// checkpoint and the turns recorded since.
+	Checkpoint *Checkpoint
 	// Undo is what the rotator that took the turn needs to give it back.
 	Undo TurnUndo
+}
+
+// Checkpoint is a rotation's state recorded with one of its turns, for a
+// rotator that lost its state to rebuild it exactly.
+//
+// A turn is open from the moment it is taken until its lead is known to be
+// stored, or it is given back: at any moment several may be open, and some
+// of them will be given back. So the checkpoint leaves them all out:
+// Current is each member's current weight in the smooth weighted
+// round-robin without the effect of the turns in Open (the checkpoint's own
+// turn among them). A rebuild adds back those of Open whose leads the store
+// has, with the turns recorded after the checkpoint's.
+type Checkpoint struct {
+	Current map[string]int64 `json:"w"`
+	Open    []int64          `json:"open,omitempty"`
 }
 
 // TurnUndo records a turn's effect on the rotation state so that Refund can

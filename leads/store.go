@@ -211,9 +211,9 @@ type TurnRecord struct {
 	At         time.Time
 	// Skips are the members the turn passed over.
 	Skips []Skip
-	// State, when set, is the rotation's state after the turn (see
+	// State, when set, is the rotation's state at the turn (see
 	// Turn.Checkpoint).
-	State map[string]int64
+	State *Checkpoint
 }
 
 // Sentinel errors a Store returns from InsertLead.
@@ -305,7 +305,7 @@ type NewLead struct {
 	UniqueEmail string
 	// Skips are the members the assigning turn passed over, for statistics.
 	Skips []Skip
-	// TurnState, when set, is the rotation's state after the assigning turn,
+	// TurnState, when set, is the rotation's state at the assigning turn,
 	// stored with the turn as a checkpoint (see Turn.Checkpoint).
-	TurnState map[string]int64
+	TurnState *Checkpoint
 }

@@ -16,7 +16,7 @@ import (
 
 // TestBatchMatchesPure checks that one script taking k turns decides exactly
 // as k calls of Pick, caps reached and members paused included, and that the
-// checkpoint turns carry the state Pick left.
+// checkpoint turns carry the state without the turns open then.
 func TestBatchMatchesPure(t *testing.T) {
 	t.Parallel()
 	members := []leads.RotationMember{
@@ -39,9 +39,18 @@ func TestBatchMatchesPure(t *testing.T) {
 						expect = append(expect, "-")
 						continue
 					}
-					var checkpoint map[string]int64
+					// A checkpoint leaves out the turns still open: all the
+					// batch's up to it (none was open before), so it holds
+					// the state the batch started from.
+					var checkpoint *leads.Checkpoint
 					if isCheckpoint(want.Seq) {
-						checkpoint = want.Current
+						checkpoint = &leads.Checkpoint{Current: map[string]int64{}}
+						for _, m := range members {
+							checkpoint.Current[m.User] = start.Current[m.User]
+						}
+						for seq := start.Seq + 1; seq <= want.Seq; seq++ {
+							checkpoint.Open = append(checkpoint.Open, seq)
+						}
 					}
 					expect = append(expect, fmt.Sprintf("%d:%s %v %v %v", want.Seq, d.Assignee, d.Skipped, d.Deltas, checkpoint))
 				}

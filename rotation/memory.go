@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -23,6 +24,9 @@ type memoryBackend struct {
 type memoryState struct {
 	State
 	day string // the day st.DayCounts counts
+	// open holds the deltas of the turns taken and neither confirmed nor
+	// given back, by seq: a checkpoint leaves them out (leads.Checkpoint).
+	open map[int64]map[string]int64
 }
 
 // today returns rot's state with its day counts for day, nil when none.
@@ -46,10 +50,39 @@ func (b *memoryBackend) next(_ context.Context, rot *leads.Rotation, day string)
 		return leads.Turn{RotationID: rot.ID}, true, nil
 	}
 	t := turnOf(rot, d, s.State, day)
+	if s.open == nil {
+		s.open = make(map[int64]map[string]int64)
+	}
+	s.open[t.Seq] = t.Undo.Deltas
 	if isCheckpoint(t.Seq) {
-		t.Checkpoint = maps.Clone(s.Current)
+		t.Checkpoint = checkpointWithout(s.Current, s.open)
 	}
 	return t, true, nil
+}
+
+// checkpointWithout returns the checkpoint of current without the effect of
+// the open turns, given by their deltas.
+func checkpointWithout(current map[string]int64, open map[int64]map[string]int64) *leads.Checkpoint {
+	cp := &leads.Checkpoint{Current: maps.Clone(current), Open: make([]int64, 0, len(open))}
+	for seq, deltas := range open {
+		cp.Open = append(cp.Open, seq)
+		for user, d := range deltas {
+			if _, ok := cp.Current[user]; ok {
+				cp.Current[user] -= d
+			}
+		}
+	}
+	slices.Sort(cp.Open)
+	return cp
+}
+
+// confirm closes turn: its lead is stored.
+func (b *memoryBackend) confirm(rot *leads.Rotation, turn leads.Turn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.states[rot.ID]; s != nil && s.Epoch == turn.Undo.Epoch {
+		delete(s.open, turn.Seq)
+	}
 }
 
 func (b *memoryBackend) install(_ context.Context, rot *leads.Rotation, day string, st State) error {
@@ -68,6 +101,7 @@ func (b *memoryBackend) refund(_ context.Context, rot *leads.Rotation, turn lead
 	if s == nil || s.Epoch != turn.Undo.Epoch {
 		return nil
 	}
+	delete(s.open, turn.Seq)
 	Refund(&s.State, turn.Assignee, turn.Undo.Deltas, s.day == turn.Undo.Day)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -401,6 +402,7 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		return fail(errors.New("unexpected reply"))
 	}
 	epoch, seq, taken := r.str(), r.int(), int(r.int())
+	before := seq
 	n := len(rot.Members)
 	member := func(i int64) string {
 		if i < 1 || int(i) > n {
@@ -426,19 +428,36 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		results[i] = pickResult{turn: t, ok: true}
 	}
 	if taken > 0 {
-		// The state after the batch's last turn; walking back through the
-		// deltas gives the state after each earlier one.
-		state := make(map[string]int64, n)
+		// The state after the batch's last turn, less every turn's deltas,
+		// is the state before the batch.
+		start := make(map[string]int64, n)
 		for _, m := range rot.Members {
-			state[m.User] = r.int()
+			start[m.User] = r.int()
 		}
-		for i := taken - 1; i >= 0; i-- {
-			t := &results[i].turn
-			if isCheckpoint(t.Seq) {
-				t.Checkpoint = maps.Clone(state)
+		for i := range taken {
+			for user, d := range results[i].turn.Undo.Deltas {
+				start[user] -= d
 			}
-			for user, d := range t.Undo.Deltas {
-				state[user] -= d
+		}
+		if checkpointAmong(before, k) {
+			// A checkpoint leaves out every turn open at its moment: those
+			// open before the batch, and the batch's own up to it. Without
+			// all of them, the state is the state before the batch without
+			// those open before it.
+			open := make([]int64, r.int())
+			for i := range open {
+				open[i] = r.int()
+			}
+			for _, m := range rot.Members {
+				start[m.User] -= r.int()
+			}
+			for i := range taken {
+				t := &results[i].turn
+				open = append(open, t.Seq)
+				if isCheckpoint(t.Seq) {
+					t.Checkpoint = &leads.Checkpoint{Current: maps.Clone(start), Open: slices.Clone(open)}
+					slices.Sort(t.Checkpoint.Open)
+				}
 			}
 		}
 	}

@@ -22,10 +22,15 @@ type HistorySource interface {
 	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
 }
 
-// openTurns is a backend that keeps each turn open until it hears that its
-// lead is stored (Redis, whose state outlives the process that took it).
-type openTurns interface {
+// confirmer is a backend that keeps each turn open until it hears that its
+// lead is stored.
+type confirmer interface {
 	confirm(rot *leads.Rotation, turn leads.Turn)
+}
+
+// openTurns is a backend whose open turns outlive the process that took
+// them (Redis), and so must be settled by another.
+type openTurns interface {
 	settleOpen(ctx context.Context, rotationID int64, stored func(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)) (int, error)
 }
 
@@ -118,8 +123,8 @@ func (r *Rotator) Probe(ctx context.Context) error {
 // ConfirmTurn records that turn's lead is stored, so that the turn is never
 // given back; it costs no round trip of its own.
 func (r *Rotator) ConfirmTurn(rot *leads.Rotation, turn leads.Turn) {
-	if o, ok := r.b.(openTurns); ok && turn.Assignee != "" {
-		o.confirm(rot, turn)
+	if c, ok := r.b.(confirmer); ok && turn.Assignee != "" {
+		c.confirm(rot, turn)
 	}
 }
 

@@ -165,8 +165,20 @@ func Refund(st *State, assignee string, deltas map[string]int64, sameDay bool) {
 // replays at most that many turns (plus those in flight) from counts.
 const checkpointEvery = 16
 
-// isCheckpoint reports whether turn seq carries a checkpoint.
+// isCheckpoint reports whether turn seq carries a checkpoint. (lua/pick.lua
+// has the same rule.)
 func isCheckpoint(seq int64) bool { return seq == 1 || seq%checkpointEvery == 0 }
+
+// checkpointAmong reports whether one of the k turns after turn seq carries
+// a checkpoint.
+func checkpointAmong(seq int64, k int) bool {
+	for s := seq + 1; s <= seq+int64(k); s++ {
+		if isCheckpoint(s) {
+			return true
+		}
+	}
+	return false
+}
 
 // Resume returns the state that continues a rotation whose state was lost,
 // from what the store remembers: turn numbering goes on from the last turn

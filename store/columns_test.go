@@ -57,7 +57,7 @@ func TestBatchWritesWhatOneInsertWrites(t *testing.T) {
 				if i%2 == 0 {
 					l.AssignedTo, l.RotationID, l.RotationTurn = "a@example.com", rot.ID, int64(100+i)
 					n.Skips = []leads.Skip{{User: "b@example.com", Reason: "paused", Slots: 1}}
-					n.TurnState = map[string]int64{"a@example.com": int64(i)}
+					n.TurnState = &leads.Checkpoint{Current: map[string]int64{"a@example.com": int64(i)}}
 				}
 				n.Audit = append(n.Audit, leads.AuditEntry{AccountID: f.account, Event: "lead.assigned", Created: now, Data: map[string]any{"i": fmt.Sprint(i)}})
 				return n

@@ -377,19 +377,23 @@ func (s *Store) checkpoint(ctx context.Context, rotationID int64, h *leads.Rotat
 	case err != nil:
 		return fmt.Errorf("select checkpoint: %w", err)
 	}
-	if err := json.Unmarshal([]byte(cp.State), &h.Checkpoint); err != nil {
+	state, err := decodeCheckpoint(cp.State)
+	if err != nil {
 		return fmt.Errorf("decode checkpoint of turn %d: %w", cp.Turn, err)
 	}
-	h.CheckpointTurn = cp.Turn
+	h.Checkpoint, h.CheckpointTurn = state.Current, cp.Turn
+	// The turns to add to the checkpoint: those recorded after it, and those
+	// it left out as open whose leads were stored (leads.Checkpoint).
+	open := append([]int64{-1}, state.Open...) // never empty: IN () is not SQL
 	var slots []struct {
 		Member string `bun:"member"`
 		N      int64  `bun:"n"`
 	}
 	err = s.db.NewRaw(`SELECT member, sum(n) AS n FROM (
-	SELECT assignee AS member, count(*) AS n FROM rotation_turns WHERE rotation_id = ?0 AND turn > ?1 GROUP BY assignee
+	SELECT assignee AS member, count(*) AS n FROM rotation_turns WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2)) GROUP BY assignee
 	UNION ALL
-	SELECT member, sum(slots) AS n FROM rotation_skips WHERE rotation_id = ?0 AND turn > ?1 GROUP BY member
-) AS t GROUP BY member`, rotationID, cp.Turn).Scan(ctx, &slots)
+	SELECT member, sum(slots) AS n FROM rotation_skips WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2)) GROUP BY member
+) AS t GROUP BY member`, rotationID, cp.Turn, bun.List(open)).Scan(ctx, &slots)
 	if err != nil {
 		return fmt.Errorf("count slots since checkpoint: %w", err)
 	}
@@ -398,6 +402,23 @@ func (s *Store) checkpoint(ctx context.Context, rotationID int64, h *leads.Rotat
 		h.SlotsSince[sl.Member] = sl.N
 	}
 	return nil
+}
+
+// decodeCheckpoint reads a turn's stored state: a leads.Checkpoint, or,
+// written before checkpoints left open turns out, the bare map of current
+// weights (member emails, which a Checkpoint's keys "w" and "open" are not).
+func decodeCheckpoint(raw string) (leads.Checkpoint, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+		return leads.Checkpoint{}, err
+	}
+	var cp leads.Checkpoint
+	if _, ok := fields["w"]; ok {
+		err := json.Unmarshal([]byte(raw), &cp)
+		return cp, err
+	}
+	err := json.Unmarshal([]byte(raw), &cp.Current)
+	return cp, err
 }
 
 func nullString(s string) sql.NullString {

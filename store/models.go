@@ -239,7 +239,7 @@ type turnRow struct {
 
 // newTurnRow returns the row of a turn that assigned leadID (0: not known
 // yet), with its checkpoint state when it has one.
-func newTurnRow(rotationID, turn int64, assignee string, leadID int64, at time.Time, state map[string]int64) (*turnRow, error) {
+func newTurnRow(rotationID, turn int64, assignee string, leadID int64, at time.Time, state *leads.Checkpoint) (*turnRow, error) {
 	r := &turnRow{RotationID: rotationID, Turn: turn, Assignee: assignee, LeadID: leadID, AssignedAt: at}
 	if state != nil {
 		raw, err := json.Marshal(state)

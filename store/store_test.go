@@ -484,7 +484,10 @@ func testCheckpoints(t *testing.T, s *store.Store) {
 	insert := func(turn int64, user string, state map[string]int64, skips ...leads.Skip) {
 		n := f.newLead(fmt.Sprint("T", turn))
 		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = user, rot.ID, turn
-		n.TurnState, n.Skips = state, skips
+		if state != nil {
+			n.TurnState = &leads.Checkpoint{Current: state}
+		}
+		n.Skips = skips
 		require.NoError(t, s.InsertLead(ctx, n))
 	}
 	insert(1, "a@example.com", map[string]int64{"a@example.com": -1, "b@example.com": 1})
@@ -504,6 +507,20 @@ func testCheckpoints(t *testing.T, s *store.Store) {
 	require.Equal(t, map[string]int64{"a@example.com": -3, "b@example.com": 3}, h.Checkpoint)
 	require.Equal(t, map[string]int64{"a@example.com": 2, "b@example.com": 3}, h.SlotsSince, "turns plus skipped slots after it")
 	require.Equal(t, int64(18), h.LastTurn)
+
+	// A checkpoint that left turns out as open: those of them stored count
+	// with the turns after it, the others not at all.
+	n := f.newLead("T32")
+	n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = "b@example.com", rot.ID, 32
+	n.TurnState = &leads.Checkpoint{Current: map[string]int64{"a@example.com": -5, "b@example.com": 5}, Open: []int64{17, 30, 31, 32}}
+	require.NoError(t, s.InsertLead(ctx, n))
+	insert(33, "a@example.com", nil)
+	h, err = s.RotationHistory(ctx, rot.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, int64(32), h.CheckpointTurn)
+	require.Equal(t, map[string]int64{"a@example.com": -5, "b@example.com": 5}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"a@example.com": 2, "b@example.com": 3}, h.SlotsSince,
+		"17 (a, b skipped twice) and 32 (b) were open and are stored, 33 (a) came after; 30 and 31 never were")
 }
 
 func testLocks(t *testing.T, s *store.Store) {

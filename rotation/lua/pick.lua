@@ -38,7 +38,10 @@
 --   {assignee index (1-based), s, s x (member index, reason, slots), n x delta}
 --   with skips in member order and deltas what the turn added to each
 --   member's current weight; when m > 0 the members' current weights after
---   the last turn follow (the caller derives checkpoints from them).
+--   the last turn follow (the caller derives checkpoints from them), and,
+--   when a checkpoint turn (1, or a multiple of 16) is among seq+1 .. seq+k,
+--   {o, o x seq, n x sum}: the turns of this state open before the batch and
+--   what they add to each member's current weight.
 local k, n = tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline = tonumber(ARGV[4 + 4 * n]) or 0
 if deadline > 0 then
@@ -95,6 +98,35 @@ if #capped > 0 then
   for j, i in ipairs(capped) do names[j] = users[i] end
   local day = redis.call('HMGET', KEYS[2], unpack(names))
   for j, i in ipairs(capped) do counts[i] = tonumber(day[j]) or 0 end
+end
+
+-- A checkpoint leaves out the turns open at its moment (leads.Checkpoint):
+-- when one falls in this batch (turn 1, then every 16th: checkpointEvery in
+-- swrr.go), the turns open before it, of this state, and what they add to
+-- each member's current weight are returned too.
+local wantOpen = false
+for s = seq + 1, seq + k do
+  if s == 1 or s % 16 == 0 then wantOpen = true break end
+end
+local openSeqs, openSum = {}, {}
+if wantOpen then
+  local index = {}
+  for i = 1, n do
+    openSum[i] = 0
+    index[users[i]] = i
+  end
+  local flat = redis.call('HGETALL', KEYS[4])
+  for j = 1, #flat, 2 do
+    local t = {}
+    for w in string.gmatch(flat[j + 1], '%S+') do t[#t + 1] = w end
+    if t[1] == raw[1] then
+      openSeqs[#openSeqs + 1] = flat[j]
+      for x = 5, #t, 2 do
+        local i = index[t[x]]
+        if i then openSum[i] = openSum[i] + tonumber(t[x + 1]) end
+      end
+    end
+  end
 end
 
 local out = {raw[1], seq, 0}
@@ -189,5 +221,10 @@ redis.call('HSET', KEYS[3], 't', ticket, 's', seq, 'k', taken)
 redis.call('PEXPIRE', KEYS[3], keep)
 for i = 1, n do
   out[#out + 1] = cw[i]
+end
+if wantOpen then
+  out[#out + 1] = #openSeqs
+  for _, sq in ipairs(openSeqs) do out[#out + 1] = sq end
+  for i = 1, n do out[#out + 1] = openSum[i] end
 end
 return out
