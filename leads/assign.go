@@ -86,7 +86,7 @@ func (s *Service) assignStored(ctx context.Context, accountID string, id int64, 
 		}
 	}
 	written := false
-	wctx, cancel := turnWriteContext(ctx)
+	wctx, cancel := s.turnWriteContext(ctx)
 	defer cancel()
 	lead, err := s.store.UpdateLead(wctx, accountID, id, func(cur *Lead) (*LeadWrite, error) {
 		// Decided afresh on every call: the store runs apply again when it
@@ -212,15 +212,13 @@ func (a Assignment) applyTo(l *Lead) {
 	}
 }
 
-// turnWriteTimeout bounds the write of a lead that a rotation turn was taken
-// for, when the caller set no deadline.
-const turnWriteTimeout = 10 * time.Second
 
 // turnWriteContext is the context of a write that records a lead with the
 // rotation turn taken for it (Create, Assign, the background assigner). It
 // is the one place where the Service does not pass its caller's context on
 // as it is (see Store): it keeps ctx's values (trace, request id) and its
-// deadline, or turnWriteTimeout without one, but not its cancellation. A
+// deadline, or the Service's write timeout without one (WithWriteTimeout),
+// but not its cancellation. A
 // caller that goes away once the turn is taken (a client hanging up) does
 // not undo the decision: the write is finished, and the member keeps the
 // lead the turn gave them. Cancelled halfway, the write could have
@@ -229,11 +227,11 @@ const turnWriteTimeout = 10 * time.Second
 // deadline still ends the write (the caller asked to be answered by then):
 // the Store stores nothing, or says that it cannot tell, and afterWrite
 // gives the turn back or leaves it open accordingly.
-func turnWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (s *Service) turnWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if deadline, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	}
-	return context.WithTimeout(context.WithoutCancel(ctx), turnWriteTimeout)
+	return context.WithTimeout(context.WithoutCancel(ctx), s.writeTimeout)
 }
 
 // afterWrite ends the life of turn (of rot) by how the write of its lead

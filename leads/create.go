@@ -184,7 +184,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if e, ok := assignment.auditEntry(actor, now); ok {
 		n.Audit = append(n.Audit, e)
 	}
-	wctx, cancel := turnWriteContext(ctx)
+	wctx, cancel := s.turnWriteContext(ctx)
 	err = s.store.InsertLead(wctx, n)
 	cancel()
 	s.afterWrite(ctx, rot, turn, err, ErrorCode(err) == CodeOutcomeUnknown)

@@ -33,7 +33,9 @@ type Service struct {
 	// that ends (Unix nanoseconds, 0: the rotator is believed up). A
 	// rotator that is a RotatorProber is instead believed down (rotatorDown)
 	// until a probe, every rotatorBackoff, sees it answer.
-	rotatorBackoff   time.Duration
+	rotatorBackoff time.Duration
+	// writeTimeout bounds a write after a turn whose caller set no deadline.
+	writeTimeout     time.Duration
 	rotatorDownUntil atomic.Int64
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
@@ -66,6 +68,12 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // RotatorProber) is asked again after this long.
 func WithRotatorBackoff(d time.Duration) Option { return func(s *Service) { s.rotatorBackoff = d } }
 
+// WithWriteTimeout bounds the write of a lead that a rotation turn was taken
+// for when its caller set no deadline, as the background assigner does
+// (default 10s). A rotator that settles open turns (TurnSettler) must wait
+// longer than this before it gives back a turn whose lead it cannot find.
+func WithWriteTimeout(d time.Duration) Option { return func(s *Service) { s.writeTimeout = d } }
+
 // WithLogger sets where the Service reports what it cannot return, such as a
 // failed refund of a rotation turn.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -83,6 +91,7 @@ func NewService(store Store, rotator Rotator, opts ...Option) *Service {
 		touched: make(map[int64]time.Time),
 
 		rotatorBackoff: time.Second,
+		writeTimeout:   10 * time.Second,
 	}
 	for _, o := range opts {
 		o(s)

@@ -94,7 +94,14 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.limiter == nil {
 		m.limiter = ratelimit.NewMemory()
 	}
-	m.svc = leads.NewService(st, rot, leads.WithLogger(m.log), leads.WithClock(clock))
+	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock)}
+	if m.cfg.RequestTimeout > 0 {
+		// The background assigner's writes are bounded like a request's, so
+		// that settle-after (more than twice the request timeout) is longer
+		// than any write of a lead after its turn.
+		svcOpts = append(svcOpts, leads.WithWriteTimeout(m.cfg.RequestTimeout))
+	}
+	m.svc = leads.NewService(st, rot, svcOpts...)
 	return nil
 }
 
