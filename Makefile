@@ -45,11 +45,15 @@ test:
 examples: build
 	examples/run.sh
 
-## lint: gofmt check and go vet
+# staticcheck, pinned; `go run` fetches it through the module proxy once.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: gofmt check, go vet and staticcheck
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt wants to change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## fuzz: each fuzz target in turn for FUZZTIME; a failing input is written
 ## to the package's testdata/fuzz/<target>/ (keep it: it becomes a test)

@@ -212,7 +212,6 @@ func (a Assignment) applyTo(l *Lead) {
 	}
 }
 
-
 // turnWriteContext is the context of a write that records a lead with the
 // rotation turn taken for it (Create, Assign, the background assigner). It
 // is the one place where the Service does not pass its caller's context on

@@ -89,9 +89,9 @@ func applyPatch(cur LeadInput, patch LeadPatch) (LeadInput, error) {
 		case field == "status" && value == nil:
 			errs = append(errs, FieldError{field, nil, "Cannot be null"})
 		case field == "metadata":
-			merged, err := mergeMetadata(cur.Metadata, value)
-			if err != nil {
-				errs = append(errs, FieldError{field, nil, err.Error()})
+			merged, ok := mergeMetadata(cur.Metadata, value)
+			if !ok {
+				errs = append(errs, FieldError{field, nil, "Must be an object"})
 			} else if merged == nil {
 				delete(base, field)
 			} else {
@@ -111,13 +111,14 @@ func applyPatch(cur LeadInput, patch LeadPatch) (LeadInput, error) {
 
 // mergeMetadata merges a patch's metadata into the current metadata: nil
 // clears it, an object's keys are set, and a key set to nil is removed.
-func mergeMetadata(cur map[string]any, value any) (map[string]any, error) {
+// It reports false when value is neither nil nor an object.
+func mergeMetadata(cur map[string]any, value any) (map[string]any, bool) {
 	if value == nil {
-		return nil, nil
+		return nil, true
 	}
 	patch, ok := value.(map[string]any)
 	if !ok {
-		return nil, errors.New("Must be an object")
+		return nil, false
 	}
 	merged := maps.Clone(cur)
 	if merged == nil {
@@ -131,9 +132,9 @@ func mergeMetadata(cur map[string]any, value any) (map[string]any, error) {
 		}
 	}
 	if len(merged) == 0 {
-		return nil, nil
+		return nil, true
 	}
-	return merged, nil
+	return merged, true
 }
 
 // decodeInput decodes a JSON object into a LeadInput, reporting a value of

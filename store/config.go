@@ -393,7 +393,7 @@ func checkRotationRefs(ctx context.Context, tx bun.Tx, accountID string, r *lead
 	}
 	var found []string
 	err := tx.NewSelect().Model((*memberRow)(nil)).Column("email").Where("account_id = ?", accountID).
-		Where("email IN (?)", bun.In(users)).Scan(ctx, &found)
+		Where("email IN (?)", bun.List(users)).Scan(ctx, &found)
 	if err != nil {
 		return fmt.Errorf("check rotation members: %w", err)
 	}

@@ -246,7 +246,7 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	sel := s.reads.NewSelect().Model((*leadRow)(nil)).Where("account_id = ?", q.AccountID)
 	f := q.Filter
 	if len(f.Statuses) > 0 {
-		sel = sel.Where("status IN (?)", bun.In(f.Statuses))
+		sel = sel.Where("status IN (?)", bun.List(f.Statuses))
 	}
 	if f.TeamID != 0 {
 		sel = sel.Where("team_id = ?", f.TeamID)
@@ -434,7 +434,7 @@ func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64
 		return nil, nil
 	}
 	err = s.db.NewSelect().Model((*turnRow)(nil)).Column("turn").
-		Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.In(turns)).Scan(ctx, &found)
+		Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.List(turns)).Scan(ctx, &found)
 	if err != nil {
 		return nil, fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
 	}

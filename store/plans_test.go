@@ -68,6 +68,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	require.NoError(t, db.NewRaw(`SELECT t.id, s.id FROM teams t JOIN lead_sources s ON s.team_id = t.id WHERE t.account_id = 'acct1' LIMIT 1`).Scan(ctx, &team, &source))
 
 	hook := &lastQuery{}
+	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
 	pg.Store.ReadsForTest().AddQueryHook(hook)
 	live, archived := false, true
 	since := time.Now().Add(-time.Hour)

@@ -73,7 +73,6 @@ type Store struct {
 var _ leads.Store = (*Store)(nil)
 
 type options struct {
-	migrate   bool
 	maxConns  int
 	readConns int
 	observe   func(ctx context.Context, query string)
@@ -82,9 +81,6 @@ type options struct {
 
 // Option configures Open.
 type Option func(*options)
-
-// WithoutMigrate makes Open leave the schema alone; call Migrate explicitly.
-func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
 
 // WithMaxConns sets the PostgreSQL pool size (default 2 per CPU, at least
 // 4). Requests hold a connection only while a statement runs, and inserts
@@ -124,14 +120,14 @@ func (o observer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Co
 
 func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
 
-// Open connects to the database named by dsn and, unless WithoutMigrate is
-// given, brings its schema up to date. A dsn of postgres://, postgresql:// or
+// Open connects to the database named by dsn and brings its schema up to
+// date. A dsn of postgres://, postgresql:// or
 // libpq's key=value form (host=… dbname=…) selects PostgreSQL (through pgx;
 // extra parameters such as search_path become session settings); file:PATH
 // or sqlite://PATH selects SQLite. Any other dsn, a bare path included, is an
 // error that names these forms: a mistyped URL must not become a new file.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{migrate: true, maxConns: max(4, 2*runtime.GOMAXPROCS(0)), now: time.Now}
+	o := options{maxConns: max(4, 2*runtime.GOMAXPROCS(0)), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -142,20 +138,21 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.now = o.now
 	if o.observe != nil {
 		s.observe = o.observe
-		s.db.AddQueryHook(observer(o.observe))
-		if s.reads != s.db {
-			s.reads.AddQueryHook(observer(o.observe))
+		shared := s.reads == s.db
+		s.db = s.db.WithQueryHook(observer(o.observe))
+		if shared {
+			s.reads = s.db
+		} else {
+			s.reads = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	if o.migrate {
-		if err := s.Migrate(ctx); err != nil {
-			_ = s.Close()
-			return nil, err
-		}
+	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
 }
