@@ -36,9 +36,11 @@ build:
 	$(GO) build -o bin/leadrotor ./cmd/leadrotor
 	$(GO) build -o bin/leadbench ./cmd/leadbench
 
-## test: every test; real PostgreSQL and Redis are used when they answer
+## test: every test; real PostgreSQL and Redis are used when they answer,
+## and the closing line says which ran
 test:
 	$(GO) test -count=1 -timeout 20m $(TEST_FLAGS) ./...
+	@$(GO) run ./internal/testbackends
 
 ## examples: the embedding program and the curl walkthrough (against a
 ## server on a throwaway database)

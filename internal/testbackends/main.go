@@ -1,0 +1,71 @@
+// Command testbackends prints, after `make test`, which backends the suites
+// ran against: SQLite always, and PostgreSQL and Redis when they answered
+// (the suites use them then, and skip their cases otherwise, unless
+// LEADROTOR_TEST_REQUIRE makes a missing one a failure). It asks them as the
+// suites do (store/storetest, rotation/rotationtest), with the same URLs.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadrotor/leadrotor/rotation/rotationtest"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ran := []string{"SQLite"}
+	var skipped []string
+	pg := envOr("LEADROTOR_TEST_POSTGRES_URL", storetest.DefaultPostgresURL)
+	if err := pingPostgres(ctx, pg); err == nil {
+		ran = append(ran, "PostgreSQL")
+	} else {
+		skipped = append(skipped, "PostgreSQL")
+	}
+	rd := envOr("LEADROTOR_TEST_REDIS_URL", rotationtest.DefaultRedisURL)
+	if err := pingRedis(ctx, rd); err == nil {
+		ran = append(ran, "Redis")
+	} else {
+		skipped = append(skipped, "Redis (miniredis ran the scripts instead)")
+	}
+	line := "backends: " + strings.Join(ran, ", ")
+	if len(skipped) > 0 {
+		line += "; not reachable, their cases skipped: " + strings.Join(skipped, ", ")
+	}
+	fmt.Println(line)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func pingPostgres(ctx context.Context, url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	return db.PingContext(ctx)
+}
+
+func pingRedis(ctx context.Context, url string) error {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	c := redis.NewClient(opts)
+	defer func() { _ = c.Close() }()
+	return c.Ping(ctx).Err()
+}
