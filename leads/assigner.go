@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// AssignerLock is the name of the lock (see Locker) that the background
-// assigner holds while it assigns, so that one process at a time does it.
+// AssignerLock is the name of the lock (see AssignerStore.TryLock) that the
+// background assigner holds while it assigns, so that one process at a time
+// does it.
 const AssignerLock = "leadrotor assigner"
 
 // assignBatch is how many pending leads one AssignPending call of the

@@ -5,10 +5,20 @@ import (
 	"time"
 )
 
-// Store is the persistence the Service needs. Implementations translate
-// their driver errors into *Error values: NOT_FOUND for a missing row,
-// CONFLICT for a broken uniqueness rule, and the sentinels below where the
-// Service must tell which rule broke.
+// Store is the persistence the Service needs: the union of what each of its
+// callers needs, one interface per caller (LeadCreator for the create path,
+// LeadStore for the leads once stored, ConfigStore for configuration
+// management, KeyStore for API keys, AssignerStore for the background
+// assigner and the rotators, StatsStore for statistics). A fake or a new
+// driver is checked by store/storetest.Exercise, the cases every Store
+// passes.
+//
+// Errors: implementations translate their driver errors into *Error values:
+// NOT_FOUND for a missing row, CONFLICT for a broken uniqueness rule, and
+// the sentinels below where the Service must tell which rule broke; each
+// method names the codes it returns for a refusal. Any method may also
+// return SERVICE_UNAVAILABLE (IsUnavailable) when the database cannot be
+// reached or does not answer, ctx's error, or an INTERNAL error.
 //
 // Contexts: every method honours ctx's deadline and cancellation, and
 // passes its values (trace, request id) on to its statements. A write runs
@@ -22,63 +32,195 @@ import (
 // place (turnWriteContext, afterWrite): the write that follows a turn keeps
 // its caller's values and deadline, but is not cancelled when the caller
 // goes away.
+//
+// Apply functions: the methods that change a stored object read it under a
+// lock and let an apply (or entry) function decide the change and its audit
+// entries. apply must not use the store, and may be called more than once (a
+// store runs a transaction again when the database aborted it as a deadlock
+// victim), so it decides from its arguments alone; an error from it is
+// returned as it is, and nothing is written.
 type Store interface {
-	AccountStore
-	ConfigStore
+	LeadCreator
 	LeadStore
+	ConfigStore
+	KeyStore
+	AssignerStore
 	StatsStore
-	Locker
 }
 
-// Locker takes named locks that hold across every process sharing the
-// store: the background assigner runs where it holds its lock.
-type Locker interface {
-	// TryLock takes the lock name if nobody holds it; ok is false when
-	// somebody does. unlock releases it.
-	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+// LeadCreator is what the create path needs: one read that answers what
+// creating (or changing) a lead must know beyond the cached configuration,
+// and the insert.
+type LeadCreator interface {
+	// CreateCheck answers, in one read, what creating a lead must know beyond
+	// the configuration; NOT_FOUND for an unknown account, unless the query
+	// asks for a key (then ConfigVersion is 0 and the credential's role "").
+	CreateCheck(ctx context.Context, q CreateCheckQuery) (CreateCheckResult, error)
+	// InsertLead stores the lead and its audit entries in one transaction and
+	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
+	// the matching unique rule breaks, CONFLICT when the lead's team, lead
+	// source or rotation does not exist in its account, and writes nothing
+	// then; OUTCOME_UNKNOWN when the database stopped answering while it
+	// committed and the store could not find out whether the lead is stored.
+	InsertLead(ctx context.Context, n *NewLead) error
 }
 
-// AccountStore keeps accounts, their members and API keys.
-type AccountStore interface {
+// LeadStore is what reading and changing stored leads needs: the lead
+// pages, updates, assignment and deletion, and the audit log.
+type LeadStore interface {
+	// Lead returns a lead of the account, with its audit log oldest first when
+	// withAudit is set; NOT_FOUND when the account has no such lead.
+	Lead(ctx context.Context, accountID string, id int64, withAudit bool) (*Lead, error)
+	// ListLeads returns up to q.Limit leads of the account that pass q.Filter,
+	// in q's order, after q.After when it is set; none (no error) for an
+	// unknown account. Audit logs are not filled.
+	ListLeads(ctx context.Context, q LeadQuery) ([]Lead, error)
+	// UpdateLead reads the lead, locked against concurrent writers, and calls
+	// apply with it; apply's write (nil: nothing to write) is stored with its
+	// audit entries in the same transaction, and the lead is returned with its
+	// audit log. NOT_FOUND when the account has no such lead; ErrEmailTaken
+	// when the new email breaks the unique rule.
+	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
+	// DeleteLead removes the lead, writing the audit entry that entry makes
+	// of it in the same transaction; NOT_FOUND when the account has no such
+	// lead.
+	DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *Lead) AuditEntry) error
+	// AuditEntries returns up to q.Limit entries of the account with an id
+	// above q.AfterID, of one lead or event when q says so, oldest first;
+	// none (no error) for an unknown account.
+	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// ConfigStore is what configuration management needs: accounts, their
+// members, teams, lead sources and rotations, and the snapshot of all of
+// them that the Service caches. Every change increments the account's
+// configuration version and writes its audit entries in the same
+// transaction, so that cached configurations can be checked cheaply and no
+// change goes unrecorded. Every change of an account's members and
+// configuration first takes a lock on the account, so that rules over
+// several objects (the last admin, one default rotation) hold. Each method
+// but CreateAccount and Members returns NOT_FOUND for an unknown account.
+type ConfigStore interface {
 	// CreateAccount stores a new account; CONFLICT when the ID is taken.
 	CreateAccount(ctx context.Context, a *Account) error
-	// Account returns an account; NOT_FOUND when unknown.
+	// Account returns an account.
 	Account(ctx context.Context, id string) (*Account, error)
-	// UpdateAccount reads the account under a lock, lets apply decide the
-	// change (nil: none) and stores it with apply's audit entries.
+	// UpdateAccount reads the account under its lock, lets apply decide the
+	// change (nil: none) and stores it with apply's audit entries. It
+	// returns the account as stored, or as it was when apply changed
+	// nothing.
 	UpdateAccount(ctx context.Context, id string, apply func(cur *Account) (*Account, []AuditEntry, error)) (*Account, error)
-	// PutMember reads, under a lock on the account that every change of its
-	// members and configuration takes first, the member email (nil when not
-	// a member) and how many admins the account has; apply decides the
+	// PutMember reads, under the account's lock, the member email (nil when
+	// not a member) and how many admins the account has; apply decides the
 	// member to store (nil: no change) and its audit entries, or refuses.
-	// It returns the member as stored, or cur when apply changed nothing;
-	// NOT_FOUND for an unknown account. Rules over all the members (the
-	// last admin) hold because apply sees them as they are.
+	// It returns the member as stored, or cur when apply changed nothing.
+	// Rules over all the members (the last admin) hold because apply sees
+	// them as they are.
 	PutMember(ctx context.Context, accountID, email string, apply func(cur *Member, admins int) (*Member, []AuditEntry, error)) (*Member, error)
-	// RemoveMember reads, under the same lock, the member (NOT_FOUND when
-	// not a member), how many admins the account has and the rotations
+	// RemoveMember reads, under the account's lock, the member (NOT_FOUND
+	// when not a member), how many admins the account has and the rotations
 	// that name the member (in their list or as fallback assignee), by id;
 	// apply makes the audit entry, or refuses. Then it removes the member,
 	// and with it its places in rotations and as a fallback assignee.
 	RemoveMember(ctx context.Context, accountID, email string, apply func(cur *Member, admins int, rotations []int64) (AuditEntry, error)) error
-	// Members returns the members of an account, ordered by email.
+	// Members returns the members of an account, ordered by email; none
+	// (no error) for an unknown account.
 	Members(ctx context.Context, accountID string) ([]Member, error)
 	// Member returns a member of an account; NOT_FOUND when not a member.
 	Member(ctx context.Context, accountID, email string) (*Member, error)
-	// CreateAPIKey stores a key under the SHA-256 (hex) of its secret.
+	// CreateTeam stores a team and sets its ID; CONFLICT when its name is
+	// taken in the account. entry makes the audit entry of the created team.
+	CreateTeam(ctx context.Context, t *Team, entry func(created *Team) AuditEntry) error
+	// UpdateTeam changes a team as apply decides and returns it as stored;
+	// NOT_FOUND for no such team, CONFLICT for a name taken.
+	UpdateTeam(ctx context.Context, accountID string, id int64, apply func(cur *Team) (*Team, []AuditEntry, error)) (*Team, error)
+	// DeleteTeam deletes a team with its lead sources and rotation;
+	// NOT_FOUND for no such team. A team with leads is TEAM_IN_USE unless
+	// force, which detaches them from it (entry is told how many).
+	DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(cur *Team, detached int) AuditEntry) error
+	// CreateLeadSource stores a lead source of an existing team of the
+	// account and sets its ID; TEAM_NOT_FOUND otherwise, CONFLICT when the
+	// name is taken in the team.
+	CreateLeadSource(ctx context.Context, s *LeadSource, entry func(created *LeadSource) AuditEntry) error
+	// UpdateLeadSource changes a lead source as apply decides and returns it
+	// as stored; NOT_FOUND for no such source, CONFLICT for a name taken.
+	UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(cur *LeadSource) (*LeadSource, []AuditEntry, error)) (*LeadSource, error)
+	// DeleteLeadSource deletes a lead source; NOT_FOUND for no such source,
+	// LEAD_SOURCE_IN_USE while leads name it, unless force, which detaches
+	// them from it (entry is told how many).
+	DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(cur *LeadSource, detached int) AuditEntry) error
+	// CreateRotation stores a rotation and its members and sets its ID;
+	// CONFLICT for a second default rotation or a second rotation of one
+	// team, TEAM_NOT_FOUND for a team not in the account,
+	// MEMBER_NOT_IN_ACCOUNT for a member who is not the account's.
+	CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error
+	// UpdateRotation changes a rotation's settings and member list as apply
+	// decides and returns it as stored; NOT_FOUND for no such rotation, and
+	// the refusals of CreateRotation.
+	UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error)
+	// DeleteRotation deletes a rotation; its leads keep their assignees.
+	// NOT_FOUND for no such rotation.
+	DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error
+	// AccountConfig returns a consistent snapshot of the account's settings,
+	// members, teams, lead sources and rotations.
+	AccountConfig(ctx context.Context, accountID string) (*AccountConfig, error)
+}
+
+// KeyStore is what API keys and authentication need. Keys belong to a user
+// (an email), not to an account: the user's role comes from the account a
+// request names.
+type KeyStore interface {
+	// CreateAPIKey stores a key under the SHA-256 (hex) of its secret and
+	// sets its ID; CONFLICT when its prefix is taken.
 	CreateAPIKey(ctx context.Context, k *APIKey, hash string) error
 	// Credential returns, in one read, the key whose secret hashes to hash
 	// (revoked or not) and its user's role in the account ("" when not a
-	// member); NOT_FOUND when there is no such key.
+	// member, or no such account); NOT_FOUND when there is no such key.
 	Credential(ctx context.Context, hash, accountID string) (*Credential, error)
 	// RevokeAPIKey marks the key with the given prefix revoked at now;
 	// NOT_FOUND when there is no such live key.
 	RevokeAPIKey(ctx context.Context, prefix string, now time.Time) error
-	// TouchAPIKey records that the key was used at now.
+	// TouchAPIKey records that the key was used at now; no error when there
+	// is no such key.
 	TouchAPIKey(ctx context.Context, id int64, now time.Time) error
 	// APIKeys returns the keys of the user email, or of every user when
 	// email is "", revoked ones included, by id.
 	APIKeys(ctx context.Context, email string) ([]APIKey, error)
+}
+
+// AssignerStore is what the background assigner and the rotators need, in
+// every process that shares the store: a lock so that one of them assigns,
+// the leads that wait for assignment, and the record of each rotation's
+// turns that a rotator rebuilds its state from and settles its open turns
+// against (rotation.HistorySource). None of its methods refuses an unknown
+// rotation: it has no turns.
+type AssignerStore interface {
+	// TryLock takes the lock name, held across every process sharing the
+	// store, if nobody holds it; ok is false when somebody does. unlock
+	// releases it.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+	// PendingLeads returns up to limit leads of any account whose assignment
+	// is pending, oldest first, without audit logs.
+	PendingLeads(ctx context.Context, limit int) ([]Lead, error)
+	// RotationIDs returns the ids of every account's rotations, ascending.
+	RotationIDs(ctx context.Context) ([]int64, error)
+	// RotationHistory returns what is recorded of a rotation's turns,
+	// counting assignments from since on.
+	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (RotationHistory, error)
+	// StoredTurns returns those of turns (of rotation rotationID) that are
+	// recorded, that is, whose leads were stored.
+	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
+}
+
+// StatsStore is what the statistics need: counts of what happened in a
+// time window [from, to), empty (no error) for an unknown rotation or team.
+type StatsStore interface {
+	// TurnCounts counts a rotation's turns per assignee.
+	TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error)
+	// SkipCounts counts the slots a rotation passed over, per member and reason.
+	SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error)
+	// TeamLeadCounts counts a team's leads created in the window.
+	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
 }
 
 // Credential is an API key and what its user is in one account.
@@ -93,101 +235,12 @@ type Credential struct {
 	Role Role
 }
 
-// ConfigStore keeps the teams, lead sources and rotations of accounts. Every
-// change increments the account's configuration version and writes its audit
-// entries in the same transaction, so that cached configurations can be
-// checked cheaply and no change goes unrecorded. Updates read the current
-// object under a lock and let an apply function decide the change (nil for
-// none); apply must not use the store, and may be called more than once (a
-// store runs a transaction again when the database aborted it as a deadlock
-// victim), so it decides from its arguments alone.
-type ConfigStore interface {
-	// CreateTeam stores a team; CONFLICT when its name is taken in the account.
-	// entry makes the audit entry of the created team (whose ID is set).
-	CreateTeam(ctx context.Context, t *Team, entry func(created *Team) AuditEntry) error
-	// UpdateTeam changes a team; NOT_FOUND, CONFLICT for a name taken.
-	UpdateTeam(ctx context.Context, accountID string, id int64, apply func(cur *Team) (*Team, []AuditEntry, error)) (*Team, error)
-	// DeleteTeam deletes a team with its lead sources and rotation. A team
-	// with leads is TEAM_IN_USE unless force, which detaches them from it.
-	DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(cur *Team, detached int) AuditEntry) error
-	// CreateLeadSource stores a lead source of an existing team of the account;
-	// TEAM_NOT_FOUND otherwise, CONFLICT when the name is taken in the team.
-	CreateLeadSource(ctx context.Context, s *LeadSource, entry func(created *LeadSource) AuditEntry) error
-	// UpdateLeadSource changes a lead source; NOT_FOUND, CONFLICT for a name taken.
-	UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(cur *LeadSource) (*LeadSource, []AuditEntry, error)) (*LeadSource, error)
-	// DeleteLeadSource deletes a lead source; LEAD_SOURCE_IN_USE while leads
-	// name it, unless force, which detaches them from it.
-	DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(cur *LeadSource, detached int) AuditEntry) error
-	// CreateRotation stores a rotation and its members; CONFLICT for a second
-	// default rotation or a second rotation of one team.
-	CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error
-	// UpdateRotation changes a rotation's settings and member list; NOT_FOUND,
-	// CONFLICT as for CreateRotation.
-	UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error)
-	// DeleteRotation deletes a rotation; its leads keep their assignees.
-	DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error
-	// AccountConfig returns a consistent snapshot of the account's settings,
-	// members, teams, lead sources and rotations; NOT_FOUND for an unknown account.
-	AccountConfig(ctx context.Context, accountID string) (*AccountConfig, error)
-}
-
-// StatsStore counts what happened in a time window [from, to).
-type StatsStore interface {
-	// TurnCounts counts a rotation's turns per assignee.
-	TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error)
-	// SkipCounts counts the slots a rotation passed over, per member and reason.
-	SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error)
-	// TeamLeadCounts counts a team's leads created in the window.
-	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
-}
-
 // TeamLeadCounts breaks down a team's leads.
 type TeamLeadCounts struct {
 	Total        int64
 	ByAssignee   map[string]int64 // "" for unassigned
 	ByLeadSource map[int64]int64  // 0 for none
 	ByStatus     map[Status]int64
-}
-
-// LeadStore keeps leads and their audit log.
-type LeadStore interface {
-	// CreateCheck answers, in one read, what creating a lead must know beyond
-	// the configuration; NOT_FOUND for an unknown account, unless the query
-	// asks for a key (then ConfigVersion is 0 and the credential's role "").
-	CreateCheck(ctx context.Context, q CreateCheckQuery) (CreateCheckResult, error)
-	// InsertLead stores the lead and its audit entries in one transaction and
-	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
-	// the matching unique rule breaks, and writes nothing then.
-	InsertLead(ctx context.Context, n *NewLead) error
-	// Lead returns a lead of the account, with its audit log oldest first when
-	// withAudit is set; NOT_FOUND when there is none.
-	Lead(ctx context.Context, accountID string, id int64, withAudit bool) (*Lead, error)
-	// ListLeads returns up to q.Limit leads of the account that pass q.Filter,
-	// in q's order, after q.After when it is set. Audit logs are not filled.
-	ListLeads(ctx context.Context, q LeadQuery) ([]Lead, error)
-	// UpdateLead reads the lead, locked against concurrent writers, and calls
-	// apply with it; apply's write (nil: nothing to write) is stored with its
-	// audit entries in the same transaction, and the lead is returned with its
-	// audit log. apply must not use the store and, as the ConfigStore's,
-	// may be called more than once. NOT_FOUND when there is no such
-	// lead; ErrEmailTaken when the new email breaks the unique rule.
-	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
-	// DeleteLead removes the lead, writing the audit entry that entry makes
-	// of it in the same transaction; NOT_FOUND when there is no such lead.
-	DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *Lead) AuditEntry) error
-	// AuditEntries returns up to q.Limit entries of the account, oldest first.
-	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
-	// RotationHistory returns what is recorded of a rotation's turns,
-	// counting assignments from since on.
-	RotationHistory(ctx context.Context, rotationID int64, since time.Time) (RotationHistory, error)
-	// StoredTurns returns those of turns (of rotation rotationID) that are
-	// recorded, that is, whose leads were stored.
-	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
-	// RotationIDs returns the ids of every account's rotations.
-	RotationIDs(ctx context.Context) ([]int64, error)
-	// PendingLeads returns up to limit leads of any account whose assignment
-	// is pending, oldest first, without audit logs.
-	PendingLeads(ctx context.Context, limit int) ([]Lead, error)
 }
 
 // LeadWrite is what UpdateLead stores.
@@ -274,7 +327,7 @@ type CreateCheckQuery struct {
 	EmailKey      string
 	ExcludeLeadID int64
 	// KeyHash, when set, asks for the API key with that hash and its user's
-	// role in the account (see AccountStore.Credential).
+	// role in the account (see KeyStore.Credential).
 	KeyHash string
 }
 
