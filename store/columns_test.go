@@ -45,21 +45,20 @@ func TestBatchWritesWhatOneInsertWrites(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			s, ctx := b.Store, context.Background()
-			f := newFixture(t, s, nextAccount())
-			rot := f.rotation(0)
-			require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+			f := storetest.NewFixture(t, s)
+			rot := f.CreateRotation(t, 0)
 			employees := int64(12)
 			mk := func(i int, key string) *leads.NewLead {
-				n := f.newLead(fmt.Sprint("L", i))
+				n := f.NewLead(fmt.Sprint("L", i))
 				n.IdempotencyKey, n.Fingerprint = key, "fp"+key
 				l := n.Lead
-				l.Email, l.Metadata, l.NumberOfEmployees, l.TeamID = fmt.Sprintf("l%d@x.io", i), map[string]any{"i": fmt.Sprint(i)}, &employees, f.team.ID
+				l.Email, l.Metadata, l.NumberOfEmployees, l.TeamID = fmt.Sprintf("l%d@x.io", i), map[string]any{"i": fmt.Sprint(i)}, &employees, f.Team.ID
 				if i%2 == 0 {
 					l.AssignedTo, l.RotationID, l.RotationTurn = "a@example.com", rot.ID, int64(100+i)
 					n.Skips = []leads.Skip{{User: "b@example.com", Reason: "paused", Slots: 1}}
 					n.TurnState = &leads.Checkpoint{Current: map[string]int64{"a@example.com": int64(i)}}
 				}
-				n.Audit = append(n.Audit, leads.AuditEntry{AccountID: f.account, Event: "lead.assigned", Created: now, Data: map[string]any{"i": fmt.Sprint(i)}})
+				n.Audit = append(n.Audit, leads.AuditEntry{AccountID: f.Account, Event: "lead.assigned", Created: now, Data: map[string]any{"i": fmt.Sprint(i)}})
 				return n
 			}
 			taken := mk(0, "taken")
@@ -80,9 +79,9 @@ func TestBatchWritesWhatOneInsertWrites(t *testing.T) {
 			require.ErrorIs(t, errs[4], leads.ErrIdempotencyKeyTaken)
 
 			for i := range 4 {
-				want, err := s.Lead(ctx, f.account, alone[i].Lead.ID, true)
+				want, err := s.Lead(ctx, f.Account, alone[i].Lead.ID, true)
 				require.NoError(t, err)
-				got, err := s.Lead(ctx, f.account, batch[i].Lead.ID, true)
+				got, err := s.Lead(ctx, f.Account, batch[i].Lead.ID, true)
 				require.NoError(t, err)
 				require.Len(t, got.AuditLog, 2)
 				for j := range got.AuditLog {

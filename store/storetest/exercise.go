@@ -1,0 +1,458 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// Exercise runs the cases every leads.Store passes, whatever its database:
+// the rules the schema keeps (uniqueness, references inside an account),
+// exact round trips, the records rotations are rebuilt from, API keys and
+// named locks. It goes through the leads.Store interface only, so a fake
+// or a new driver is checked by the same cases as SQLite and PostgreSQL.
+//
+// The cases run in parallel, each as a subtest of t, with the store open
+// returns for it. open may return a new store each time or one shared by
+// all the cases: each case works in accounts of its own (see NewFixture),
+// and names its locks and keys uniquely, so cases do not see each other's
+// rows except through the store-wide reads (API keys of every user,
+// pending leads of every account), which they filter.
+func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
+	t.Helper()
+	for _, c := range []struct {
+		name string
+		fn   func(*testing.T, leads.Store)
+	}{
+		{"one default rotation per account, even concurrently", testOneDefaultRotation},
+		{"one rotation per team", testOneRotationPerTeam},
+		{"references stay inside the account", testReferencesInsideAccount},
+		{"idempotency keys are unique per account", testIdempotencyKeyUnique},
+		{"emails are unique where duplicates are rejected", testEmailUnique},
+		{"reads are scoped to the account", testReadsScoped},
+		{"configuration versions and snapshots", testConfigSnapshot},
+		{"rotation history", testRotationHistory},
+		{"api keys", testAPIKeys},
+		{"values round-trip exactly", testRoundTrip},
+		{"concurrent inserts share writes, outcomes their own", testInsertBatches},
+		{"pending leads, oldest first across accounts", testPendingLeads},
+		{"checkpoints and the slots since", testCheckpoints},
+		{"named locks", testLocks},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t, open(t))
+		})
+	}
+}
+
+func code(err error) string { return leads.ErrorCode(err) }
+
+func testOneDefaultRotation(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateRotation(context.Background(), f.Rotation(0), rotationEntry)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			require.Equal(t, leads.CodeConflict, code(err), "%v", err)
+		}
+	}
+	require.Equal(t, 1, ok)
+}
+
+func testOneRotationPerTeam(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRotation(ctx, f.Rotation(f.Team.ID), rotationEntry))
+	err := s.CreateRotation(ctx, f.Rotation(f.Team.ID), rotationEntry)
+	require.Equal(t, leads.CodeConflict, code(err))
+	require.Contains(t, leads.ErrorMessage(err), "already has a rotation")
+}
+
+func testReferencesInsideAccount(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	err := s.CreateRotation(ctx, f.Rotation(g.Team.ID), rotationEntry)
+	require.Equal(t, leads.CodeTeamNotFound, code(err), "a rotation on another account's team")
+	err = s.CreateLeadSource(ctx, &leads.LeadSource{AccountID: f.Account, TeamID: g.Team.ID, Name: "x", CreatedAt: Now, UpdatedAt: Now}, sourceEntry)
+	require.Equal(t, leads.CodeTeamNotFound, code(err), "a lead source on another account's team")
+	n := f.NewLead("Cross")
+	n.Lead.TeamID = g.Team.ID
+	require.Equal(t, leads.CodeConflict, code(s.InsertLead(ctx, n)), "a lead in another account's team")
+	r := f.Rotation(0)
+	r.Members = []leads.RotationMember{{User: "stranger@example.com", Weight: 1}}
+	require.Error(t, s.CreateRotation(ctx, r, rotationEntry), "a rotation member who is not a member of the account")
+}
+
+func testIdempotencyKeyUnique(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	n := f.NewLead("A")
+	n.IdempotencyKey, n.Fingerprint = "k", "fp"
+	require.NoError(t, s.InsertLead(ctx, n))
+	dup := f.NewLead("B")
+	dup.IdempotencyKey = "k"
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrIdempotencyKeyTaken)
+	other := g.NewLead("C")
+	other.IdempotencyKey = "k"
+	require.NoError(t, s.InsertLead(ctx, other), "another account may use the same key")
+	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, IdempotencyKey: "k"})
+	require.NoError(t, err)
+	require.Equal(t, n.Lead.ID, res.IdempotentLeadID)
+	require.Equal(t, "fp", res.IdempotentFingerprint)
+}
+
+func testEmailUnique(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	n := f.NewLead("A")
+	n.Lead.Email, n.UniqueEmail = "Ada@Example.com", "ada@example.com"
+	require.NoError(t, s.InsertLead(ctx, n))
+	dup := f.NewLead("B")
+	dup.Lead.Email, dup.UniqueEmail = "ADA@example.com", "ada@example.com"
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrEmailTaken)
+	dup.UniqueEmail = "" // an account that allows duplicates
+	require.NoError(t, s.InsertLead(ctx, dup))
+	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, EmailKey: "ada@example.com"})
+	require.NoError(t, err)
+	require.Equal(t, n.Lead.ID, res.DuplicateLeadID, "the oldest duplicate")
+}
+
+func testReadsScoped(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	n := f.NewLead("A")
+	require.NoError(t, s.InsertLead(ctx, n))
+	_, err := s.Lead(ctx, g.Account, n.Lead.ID, true)
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: "missing"})
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.AccountConfig(ctx, "missing")
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.Member(ctx, g.Account, "nobody@example.com")
+	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+func testConfigSnapshot(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	before, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	src := &leads.LeadSource{AccountID: f.Account, TeamID: f.Team.ID, Name: "Expo", CreatedAt: Now, UpdatedAt: Now}
+	require.NoError(t, s.CreateLeadSource(ctx, src, sourceEntry))
+	rot := f.Rotation(f.Team.ID)
+	rot.Members = append(rot.Members, leads.RotationMember{User: "b@example.com", Weight: 3, Paused: true, DailyCap: 5})
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	after, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, before.Version+2, after.Version, "every change bumps the version")
+	require.Equal(t, leads.RoleAgent, after.Members["b@example.com"])
+	require.Equal(t, 1, after.TeamLeadSources[f.Team.ID])
+	require.Equal(t, f.Team.ID, after.LeadSources[src.ID].TeamID)
+	got := after.RotationFor(f.Team.ID)
+	require.Equal(t, rot.Members, got.Members, "members in order, with their settings")
+	require.Nil(t, after.DefaultRotation)
+
+	reorder := func(cur *leads.Rotation) (*leads.Rotation, []leads.AuditEntry, error) {
+		next := *cur
+		next.Members = []leads.RotationMember{cur.Members[1], cur.Members[0]}
+		next.UpdatedAt = Now.Add(time.Minute)
+		return &next, nil, nil
+	}
+	updated, err := s.UpdateRotation(ctx, f.Account, rot.ID, reorder)
+	require.NoError(t, err)
+	after, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, updated.Members, after.RotationFor(f.Team.ID).Members, "reordered")
+	require.Equal(t, "b@example.com", after.RotationFor(f.Team.ID).Members[0].User)
+	_, err = s.UpdateRotation(ctx, f.Account, 999999, reorder)
+	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+func testRotationHistory(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	rot := f.Rotation(0)
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	h, err := s.RotationHistory(ctx, rot.ID, Now)
+	require.NoError(t, err)
+	require.Equal(t, leads.RotationHistory{AssignedSince: map[string]int64{}}, h)
+	for i, a := range []struct {
+		user string
+		turn int64
+		at   time.Time
+	}{{"a@example.com", 1, Now.Add(-time.Hour)}, {"b@example.com", 3, Now}, {"a@example.com", 2, Now.Add(time.Minute)}, {"b@example.com", 0, Now}} {
+		n := f.NewLead(fmt.Sprint("L", i))
+		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn, n.Lead.CreatedAt = a.user, rot.ID, a.turn, a.at
+		require.NoError(t, s.InsertLead(ctx, n))
+	}
+	h, err = s.RotationHistory(ctx, rot.ID, Now)
+	require.NoError(t, err)
+	require.Equal(t, leads.RotationHistory{LastAssignee: "b@example.com", LastTurn: 3,
+		AssignedSince: map[string]int64{"a@example.com": 1, "b@example.com": 1}}, h, "fallbacks (turn 0) and earlier days do not count")
+}
+
+func testAPIKeys(t *testing.T, s leads.Store) {
+	ctx := context.Background()
+	prefix := "lr_" + nextAccount()
+	k := &leads.APIKey{Email: "a@example.com", Prefix: prefix, CreatedAt: Now}
+	require.NoError(t, s.CreateAPIKey(ctx, k, "hash-"+prefix))
+	f := NewFixture(t, s)
+	cred, err := s.Credential(ctx, "hash-"+prefix, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, k.ID, cred.Key.ID)
+	require.Equal(t, "hash-"+prefix, cred.Hash, "the stored hash, for the constant-time check")
+	require.Nil(t, cred.Key.RevokedAt)
+	check, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, KeyHash: "hash-" + prefix})
+	require.NoError(t, err)
+	require.Equal(t, cred, check.Credential, "the create check reads the same credential")
+	require.Equal(t, leads.RoleAgent, cred.Role, "a@example.com is an agent of the fixture's account")
+	other, err := s.Credential(ctx, "hash-"+prefix, "no-such-account")
+	require.NoError(t, err)
+	require.Empty(t, other.Role, "not a member there")
+	_, err = s.Credential(ctx, "no-such-hash", f.Account)
+	require.Equal(t, leads.CodeNotFound, code(err))
+	require.NoError(t, s.TouchAPIKey(ctx, k.ID, Now.Add(time.Hour)))
+	require.NoError(t, s.RevokeAPIKey(ctx, prefix, Now.Add(2*time.Hour)))
+	require.Equal(t, leads.CodeNotFound, code(s.RevokeAPIKey(ctx, prefix, Now)), "already revoked")
+	cred, err = s.Credential(ctx, "hash-"+prefix, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, Now.Add(2*time.Hour), *cred.Key.RevokedAt)
+	require.Equal(t, Now.Add(time.Hour), *cred.Key.LastUsedAt)
+	second := &leads.APIKey{Email: "a@example.com", Prefix: prefix + "b", Name: "second", CreatedAt: Now}
+	require.NoError(t, s.CreateAPIKey(ctx, second, "hash-"+second.Prefix))
+	keys, err := s.APIKeys(ctx, "a@example.com")
+	require.NoError(t, err)
+	// Other tests may give a@example.com keys too; these two are this test's.
+	var mine []leads.APIKey
+	for _, k := range keys {
+		if k.Prefix == prefix || k.Prefix == second.Prefix {
+			mine = append(mine, k)
+		}
+	}
+	require.Equal(t, []leads.APIKey{cred.Key, *second}, mine, "by id, revoked ones and lastUsedAt included")
+	all, err := s.APIKeys(ctx, "")
+	require.NoError(t, err)
+	require.Subset(t, all, mine)
+	none, err := s.APIKeys(ctx, "nobody@example.com")
+	require.NoError(t, err)
+	require.Empty(t, none)
+	require.Equal(t, leads.CodeConflict, code(s.CreateAPIKey(ctx, &leads.APIKey{Email: "x@example.com", Prefix: prefix, CreatedAt: Now}, "other")))
+}
+
+func testRoundTrip(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	zero, yes, contacted := int64(0), true, Now.Add(-48*time.Hour).Add(123456*time.Microsecond)
+	n := f.NewLead("Ada")
+	l := n.Lead
+	l.TeamID, l.ApplicationID, l.Email, l.NumberOfEmployees, l.InterestedInSwitching = f.Team.ID, "app-1", "ada@example.com", &zero, &yes
+	l.LastContacted, l.Notes, l.Archived, l.Status = &contacted, "naïve – ünïcode ✓", true, leads.StatusFollowUp
+	l.AssignmentStatus = leads.AssignmentUnassigned
+	l.Metadata = map[string]any{"big": 12345678901234567, "nested": map[string]any{"list": []any{"x", 1.5, nil, true}}}
+	n.Audit[0].Data = map[string]any{"k": "v"}
+	n.Audit[0].RequestHeaders = map[string]string{"User-Agent": "curl"}
+	require.NoError(t, s.InsertLead(ctx, n))
+	got, err := s.Lead(ctx, f.Account, l.ID, true)
+	require.NoError(t, err)
+	require.Equal(t, "12345678901234567", fmt.Sprint(got.Metadata["big"]), "big integers stay exact")
+	require.Equal(t, `[x 1.5 <nil> true]`, fmt.Sprint(got.Metadata["nested"].(map[string]any)["list"]))
+	require.Equal(t, contacted, *got.LastContacted)
+	require.Len(t, got.AuditLog, 1)
+	require.Equal(t, "curl", got.AuditLog[0].RequestHeaders["User-Agent"])
+	got.Metadata, l.Metadata, got.AuditLog = nil, nil, nil
+	require.Equal(t, l, got)
+}
+
+// testInsertBatches inserts many leads at once, so that they share writes,
+// some of them breaking a rule: each gets exactly its own outcome.
+func testInsertBatches(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	const n = 24
+	news := make([]*leads.NewLead, n)
+	for i := range news {
+		nl := f.NewLead(fmt.Sprint("L", i))
+		nl.Audit = append(nl.Audit, leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadAssigned, Created: Now})
+		nl.Lead.AssignedTo = "a@example.com"
+		switch {
+		case i%6 == 1: // four leads share one email
+			nl.Lead.Email, nl.UniqueEmail = "same@example.com", "same@example.com"
+		case i%6 == 2: // four share one idempotency key
+			nl.IdempotencyKey, nl.Fingerprint = "key", "fp"
+		case i == 3: // a team that does not exist
+			nl.Lead.TeamID = 987654
+		default:
+			nl.Lead.Email, nl.UniqueEmail = fmt.Sprintf("l%d@example.com", i), fmt.Sprintf("l%d@example.com", i)
+		}
+		news[i] = nl
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range news {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.InsertLead(ctx, news[i])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var emailWins, keyWins int
+	for i, err := range errs {
+		switch {
+		case i%6 == 1:
+			if err == nil {
+				emailWins++
+			} else {
+				require.ErrorIs(t, err, leads.ErrEmailTaken)
+			}
+		case i%6 == 2:
+			if err == nil {
+				keyWins++
+			} else {
+				require.ErrorIs(t, err, leads.ErrIdempotencyKeyTaken)
+			}
+		case i == 3:
+			require.Equal(t, leads.CodeConflict, code(err))
+		default:
+			require.NoError(t, err)
+		}
+		if err == nil {
+			got, rerr := s.Lead(ctx, f.Account, news[i].Lead.ID, true)
+			require.NoError(t, rerr)
+			require.Equal(t, news[i].Lead.FirstName, got.FirstName)
+			require.Len(t, got.AuditLog, 2)
+			require.Equal(t, news[i].Audit[0].ID, got.AuditLog[0].ID)
+			require.Equal(t, news[i].Audit[1].ID, got.AuditLog[1].ID)
+			require.Less(t, got.AuditLog[0].ID, got.AuditLog[1].ID, "audit ids follow the order of events")
+			require.Equal(t, leads.EventLeadCreated, got.AuditLog[0].Event)
+		}
+	}
+	require.Equal(t, 1, emailWins)
+	require.Equal(t, 1, keyWins)
+	stored, err := s.ListLeads(ctx, leads.LeadQuery{AccountID: f.Account, Sort: leads.SortCreatedAt, Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, stored, n-6-1, "15 plain leads, one of each group of four, none in a missing team")
+}
+
+func testPendingLeads(t *testing.T, s leads.Store) {
+	ctx := context.Background()
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	var ids []int64
+	for i, fx := range []*Fixture{f, g, f} {
+		n := fx.NewLead(fmt.Sprint("P", i))
+		n.Lead.AssignmentStatus = leads.AssignmentPending
+		require.NoError(t, s.InsertLead(ctx, n))
+		ids = append(ids, n.Lead.ID)
+		require.NoError(t, s.InsertLead(ctx, fx.NewLead(fmt.Sprint("N", i))), "not pending")
+	}
+	pendingIDs := func() []int64 {
+		got, err := s.PendingLeads(ctx, 1000)
+		require.NoError(t, err)
+		var out []int64
+		for _, l := range got {
+			if l.AccountID == f.Account || l.AccountID == g.Account {
+				require.Equal(t, leads.AssignmentPending, l.AssignmentStatus)
+				out = append(out, l.ID)
+			}
+		}
+		return out
+	}
+	require.Equal(t, ids, pendingIDs(), "oldest first, across accounts")
+
+	lead, err := s.UpdateLead(ctx, g.Account, ids[1], func(cur *leads.Lead) (*leads.LeadWrite, error) {
+		next := *cur
+		next.AssignedTo, next.AssignmentStatus = "a@example.com", leads.AssignmentAssigned
+		return &leads.LeadWrite{Lead: &next}, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, leads.AssignmentAssigned, lead.AssignmentStatus)
+	require.Equal(t, []int64{ids[0], ids[2]}, pendingIDs(), "settled leads leave the queue")
+}
+
+func testCheckpoints(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	rot := f.Rotation(0)
+	require.NoError(t, s.CreateRotation(ctx, rot, rotationEntry))
+	insert := func(turn int64, user string, state map[string]int64, skips ...leads.Skip) {
+		n := f.NewLead(fmt.Sprint("T", turn))
+		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = user, rot.ID, turn
+		if state != nil {
+			n.TurnState = &leads.Checkpoint{Current: state}
+		}
+		n.Skips = skips
+		require.NoError(t, s.InsertLead(ctx, n))
+	}
+	insert(1, "a@example.com", map[string]int64{"a@example.com": -1, "b@example.com": 1})
+	insert(2, "b@example.com", nil)
+	h, err := s.RotationHistory(ctx, rot.ID, Now)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), h.CheckpointTurn)
+	require.Equal(t, map[string]int64{"a@example.com": -1, "b@example.com": 1}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"b@example.com": 1}, h.SlotsSince)
+
+	insert(16, "a@example.com", map[string]int64{"a@example.com": -3, "b@example.com": 3})
+	insert(17, "a@example.com", nil, leads.Skip{User: "b@example.com", Reason: leads.SkipPaused, Slots: 2})
+	insert(18, "a@example.com", nil, leads.Skip{User: "b@example.com", Reason: leads.SkipPaused, Slots: 1})
+	h, err = s.RotationHistory(ctx, rot.ID, Now)
+	require.NoError(t, err)
+	require.Equal(t, int64(16), h.CheckpointTurn, "the latest checkpoint")
+	require.Equal(t, map[string]int64{"a@example.com": -3, "b@example.com": 3}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"a@example.com": 2, "b@example.com": 3}, h.SlotsSince, "turns plus skipped slots after it")
+	require.Equal(t, int64(18), h.LastTurn)
+
+	// A checkpoint that left turns out as open: those of them stored count
+	// with the turns after it, the others not at all.
+	n := f.NewLead("T32")
+	n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = "b@example.com", rot.ID, 32
+	n.TurnState = &leads.Checkpoint{Current: map[string]int64{"a@example.com": -5, "b@example.com": 5}, Open: []int64{17, 30, 31, 32}}
+	require.NoError(t, s.InsertLead(ctx, n))
+	insert(33, "a@example.com", nil)
+	h, err = s.RotationHistory(ctx, rot.ID, Now)
+	require.NoError(t, err)
+	require.Equal(t, int64(32), h.CheckpointTurn)
+	require.Equal(t, map[string]int64{"a@example.com": -5, "b@example.com": 5}, h.Checkpoint)
+	require.Equal(t, map[string]int64{"a@example.com": 2, "b@example.com": 3}, h.SlotsSince,
+		"17 (a, b skipped twice) and 32 (b) were open and are stored, 33 (a) came after; 30 and 31 never were")
+}
+
+func testLocks(t *testing.T, s leads.Store) {
+	ctx := context.Background()
+	name := "test lock " + nextAccount()
+	unlock, ok, err := s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, ok, err = s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.False(t, ok, "held")
+	other, ok, err := s.TryLock(ctx, name+" other")
+	require.NoError(t, err)
+	require.True(t, ok, "another name is another lock")
+	other()
+	unlock()
+	again, ok, err := s.TryLock(ctx, name)
+	require.NoError(t, err)
+	require.True(t, ok, "released")
+	again()
+}
