@@ -1,9 +1,10 @@
-// Package storetest opens the stores that tests run against: SQLite in a
-// temporary file, always, and PostgreSQL at LEADROTOR_TEST_POSTGRES_URL
-// (default postgres://postgres@127.0.0.1:5432/test) when it answers, in a
-// schema of the test's own that is dropped at the end.
-// LEADROTOR_TEST_REQUIRE=postgres turns a missing PostgreSQL from a skip
-// into a failure.
+// Package storetest holds the conformance suite of leads.Store (Exercise),
+// which every implementation passes, and opens the stores that tests run
+// against: SQLite in a temporary file, always, and PostgreSQL at
+// LEADROTOR_TEST_POSTGRES_URL (default
+// postgres://postgres@127.0.0.1:5432/test) when it answers, in a schema of
+// the test's own that is dropped at the end. LEADROTOR_TEST_REQUIRE=postgres
+// turns a missing PostgreSQL from a skip into a failure.
 package storetest
 
 import (
