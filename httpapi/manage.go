@@ -113,14 +113,13 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 	} else {
 		opts.Filter.AssignedTo = v
 	}
-	archived := false
-	opts.Filter.Archived = &archived
 	switch v := q.Get("archived"); v {
 	case "", "false":
+		opts.Filter.Archived = leads.LiveOnly
 	case "true":
-		archived = true
+		opts.Filter.Archived = leads.ArchivedOnly
 	case "all":
-		opts.Filter.Archived = nil
+		opts.Filter.Archived = leads.LiveAndArchived
 	default:
 		return opts, bad("archived", v, "Must be true, false or all")
 	}

@@ -77,19 +77,15 @@ func testFilters(t *testing.T, b *bundle) {
 	})
 	ada, grace, alan, edsger, barbara := ids[0], ids[1], ids[2], ids[3], ids[4]
 	at := func(minutes int) *time.Time { t := start.Add(time.Duration(minutes) * time.Minute); return &t }
-	yes, no := true, false
-	f := func(filter leads.LeadFilter) leads.ListOptions {
-		if filter.Archived == nil {
-			filter.Archived = &no
-		}
-		return leads.ListOptions{Filter: filter}
-	}
+	// The zero filter keeps live leads only, as GET /leads does.
+	f := func(filter leads.LeadFilter) leads.ListOptions { return leads.ListOptions{Filter: filter} }
 	cases := []struct {
 		name string
 		opts leads.ListOptions
 		want []int64
 	}{
 		{"default: live leads, newest first", f(leads.LeadFilter{}), []int64{barbara, alan, grace, ada}},
+		{"the zero options too", leads.ListOptions{}, []int64{barbara, alan, grace, ada}},
 		{"one status", f(leads.LeadFilter{Statuses: []leads.Status{"new"}}), []int64{ada}},
 		{"several statuses", f(leads.LeadFilter{Statuses: []leads.Status{"new", "lost"}}), []int64{barbara, ada}},
 		{"team", f(leads.LeadFilter{TeamID: west.ID}), []int64{grace, ada}},
@@ -97,8 +93,8 @@ func testFilters(t *testing.T, b *bundle) {
 		{"assignee", f(leads.LeadFilter{AssignedTo: r2}), []int64{barbara, grace}},
 		{"assignee in capitals", f(leads.LeadFilter{AssignedTo: "REP2@example.com"}), []int64{barbara, grace}},
 		{"unassigned", f(leads.LeadFilter{Unassigned: true}), []int64{alan}},
-		{"archived", leads.ListOptions{Filter: leads.LeadFilter{Archived: &yes}}, []int64{edsger}},
-		{"archived or not", leads.ListOptions{}, []int64{barbara, edsger, alan, grace, ada}},
+		{"archived", leads.ListOptions{Filter: leads.LeadFilter{Archived: leads.ArchivedOnly}}, []int64{edsger}},
+		{"archived or not", leads.ListOptions{Filter: leads.LeadFilter{Archived: leads.LiveAndArchived}}, []int64{barbara, edsger, alan, grace, ada}},
 		{"created after (inclusive)", f(leads.LeadFilter{CreatedAfter: at(2)}), []int64{barbara, alan}},
 		{"created before (exclusive)", f(leads.LeadFilter{CreatedBefore: at(2)}), []int64{grace, ada}},
 		{"created between", f(leads.LeadFilter{CreatedAfter: at(1), CreatedBefore: at(3)}), []int64{alan, grace}},
@@ -107,11 +103,11 @@ func testFilters(t *testing.T, b *bundle) {
 		{"search by email", f(leads.LeadFilter{Query: "analytical"}), []int64{ada}},
 		{"search by phone", f(leads.LeadFilter{Query: "555 0100"}), []int64{grace}},
 		{"search by company", f(leads.LeadFilter{Query: "mit"}), []int64{barbara}},
-		{"oldest first", leads.ListOptions{Filter: leads.LeadFilter{Archived: &no}, Ascending: true}, []int64{ada, grace, alan, barbara}},
+		{"oldest first", leads.ListOptions{Filter: leads.LeadFilter{Archived: leads.LiveOnly}, Ascending: true}, []int64{ada, grace, alan, barbara}},
 		{"team and status", f(leads.LeadFilter{TeamID: east.ID, Statuses: []leads.Status{"qualified"}}), []int64{alan}},
 		{"assignee and status and search", f(leads.LeadFilter{AssignedTo: r1, Statuses: []leads.Status{"new"}, Query: "ada"}), []int64{ada}},
 		{"team, assignee and dates", f(leads.LeadFilter{TeamID: east.ID, AssignedTo: r2, CreatedAfter: at(3)}), []int64{barbara}},
-		{"archived with assignee", leads.ListOptions{Filter: leads.LeadFilter{Archived: &yes, AssignedTo: r1}}, []int64{edsger}},
+		{"archived with assignee", leads.ListOptions{Filter: leads.LeadFilter{Archived: leads.ArchivedOnly, AssignedTo: r1}}, []int64{edsger}},
 		{"nothing matches", f(leads.LeadFilter{TeamID: west.ID, Statuses: []leads.Status{"lost"}}), []int64{}},
 	}
 	for _, tc := range cases {
@@ -121,7 +117,7 @@ func testFilters(t *testing.T, b *bundle) {
 	// updatedAt order follows the last change.
 	_, err := b.svc.Update(context.Background(), b.agent, ada, leads.LeadPatch{"notes": "called back"}, leads.UpdateOptions{})
 	require.NoError(t, err)
-	require.Equal(t, []int64{ada, barbara, alan, grace}, b.list(t, leads.ListOptions{Sort: leads.SortUpdatedAt, Filter: leads.LeadFilter{Archived: &no}}))
+	require.Equal(t, []int64{ada, barbara, alan, grace}, b.list(t, leads.ListOptions{Sort: leads.SortUpdatedAt, Filter: leads.LeadFilter{Archived: leads.LiveOnly}}))
 }
 
 func testSearchEscapes(t *testing.T, b *bundle) {

@@ -43,8 +43,9 @@ type LeadFilter struct {
 	// AssignedTo keeps one rep's leads; Unassigned keeps leads nobody has.
 	AssignedTo string
 	Unassigned bool
-	// Archived keeps archived (true) or live (false) leads; nil keeps both.
-	Archived *bool
+	// Archived says which leads to keep by their archived flag; the zero
+	// value keeps live leads only, as GET /leads does.
+	Archived Archived
 	// CreatedAfter (inclusive) and CreatedBefore (exclusive) bound createdAt;
 	// each in the years MinYear to MaxYear.
 	CreatedAfter  *time.Time
@@ -54,6 +55,16 @@ type LeadFilter struct {
 	// MaxQueryLength characters.
 	Query string
 }
+
+// Archived selects leads by their archived flag in a listing.
+type Archived int
+
+// Which leads a listing keeps by their archived flag.
+const (
+	LiveOnly        Archived = iota // leads not archived (the default)
+	ArchivedOnly                    // archived leads
+	LiveAndArchived                 // both
+)
 
 // Sort orders.
 const (

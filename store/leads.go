@@ -260,8 +260,11 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	case f.AssignedTo != "":
 		sel = sel.Where("assigned_to = ?", f.AssignedTo)
 	}
-	if f.Archived != nil {
-		sel = sel.Where("archived = ?", *f.Archived)
+	switch f.Archived {
+	case leads.LiveOnly:
+		sel = sel.Where("archived = ?", false)
+	case leads.ArchivedOnly:
+		sel = sel.Where("archived = ?", true)
 	}
 	if f.CreatedAfter != nil {
 		sel = sel.Where("created_at >= ?", f.CreatedAfter.UTC())

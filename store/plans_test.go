@@ -70,7 +70,6 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	hook := &lastQuery{}
 	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
 	pg.Store.ReadsForTest().AddQueryHook(hook)
-	live, archived := false, true
 	since := time.Now().Add(-time.Hour)
 	cursor := &leads.Cursor{At: time.Now().Add(-30 * time.Minute), ID: 20000}
 	for name, q := range map[string]leads.LeadQuery{
@@ -81,8 +80,8 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		"lead source":       {Filter: leads.LeadFilter{LeadSourceID: source}},
 		"assignee":          {Filter: leads.LeadFilter{AssignedTo: "rep3@example.com"}},
 		"unassigned":        {Filter: leads.LeadFilter{Unassigned: true}},
-		"archived":          {Filter: leads.LeadFilter{Archived: &archived}},
-		"archived or not":   {Filter: leads.LeadFilter{Archived: nil}},
+		"archived":          {Filter: leads.LeadFilter{Archived: leads.ArchivedOnly}},
+		"archived or not":   {Filter: leads.LeadFilter{Archived: leads.LiveAndArchived}},
 		"created after":     {Filter: leads.LeadFilter{CreatedAfter: &since}},
 		"search":            {Filter: leads.LeadFilter{Query: "company7"}},
 		"by updatedAt":      {Sort: leads.SortUpdatedAt},
@@ -96,7 +95,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			q.Sort = leads.SortCreatedAt
 		}
 		if name != "archived" && name != "archived or not" {
-			q.Filter.Archived = &live
+			q.Filter.Archived = leads.LiveOnly
 		}
 		_, err := pg.Store.ListLeads(ctx, q)
 		require.NoError(t, err, name)
