@@ -113,7 +113,7 @@ func testAPIKeyHashDecides(t *testing.T, b *bundle) {
 	} {
 		svc := b.newService(lookalikeStore{b.store, tc.cred})
 		_, err := svc.Authenticate(ctx, tc.secret, b.accountID)
-		_, _, cerr := svc.CreateWithCredentials(ctx, leads.Credentials{Secret: tc.secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
+		_, _, cerr := createAs(ctx, svc, leads.Credentials{Secret: tc.secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
 		for _, err := range []error{err, cerr} {
 			if tc.code == "" {
 				require.NoError(t, err, tc.name)
@@ -148,12 +148,12 @@ func testAPIKeyLastUsed(t *testing.T, b *bundle) {
 	require.Equal(t, first, *lastUsed())
 
 	b.clock.Advance(59 * time.Second)
-	_, _, err = b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
+	_, _, err = createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, first, *lastUsed(), "written at most once a minute")
 
 	b.clock.Advance(time.Second)
-	_, _, err = b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Grace"), leads.CreateOptions{})
+	_, _, err = createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Grace"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, first.Add(time.Minute), *lastUsed(), "the create path records use too")
 
