@@ -73,25 +73,25 @@ type Credentials struct {
 // means that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
 // answering as it committed, so the lead (details.leadId) may exist.
 func (s *Service) Create(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*CreateResult, error) {
-	actor, check, err := s.openCreate(ctx, caller, &in, opts)
+	actor, facts, err := s.openCreate(ctx, caller, &in, opts)
 	if err != nil {
 		return nil, err
 	}
-	return s.create(ctx, actor, in, opts, check)
+	return s.create(ctx, actor, in, opts, facts)
 }
 
 // openCreate is the one place that orders what comes before a create's
 // rules: authentication, then admission (opts.Admit), then validation of
 // the normalized input, whatever the caller. It returns the actor and what
-// CreateCheck answered; Credentials are resolved in that same read, unless
+// LeadFacts answered; Credentials are resolved in that same read, unless
 // the input is invalid: it stays out of the query (PostgreSQL fails on a
 // NUL), and the key is looked up alone to answer authentication first.
-func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, opts CreateOptions) (Actor, CreateCheckResult, error) {
+func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, opts CreateOptions) (Actor, LeadFacts, error) {
 	in.Normalize()
 	invalid := checkCreateInput(in, opts)
 	var actor Actor
-	var check CreateCheckResult
-	checked := false
+	var facts LeadFacts
+	read := false
 	switch c := caller.(type) {
 	case Actor:
 		actor = c
@@ -100,53 +100,53 @@ func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, 
 		if c.Secret == "" || invalid != nil {
 			actor, err = s.Authenticate(ctx, c.Secret, c.AccountID)
 		} else {
-			check, err = s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: lookupAccountID(c.AccountID), IdempotencyKey: opts.IdempotencyKey,
+			facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lookupAccountID(c.AccountID), IdempotencyKey: opts.IdempotencyKey,
 				EmailKey: EmailKey(in.Email), KeyHash: HashAPIKey(c.Secret)})
 			if err != nil {
-				return Actor{}, check, fmt.Errorf("create lead: %w", err)
+				return Actor{}, facts, fmt.Errorf("create lead: %w", err)
 			}
-			checked = true
-			actor, err = s.actorFor(ctx, check.Credential, c)
+			read = true
+			actor, err = s.actorFor(ctx, facts.Credential, c)
 		}
 		if err != nil {
-			return Actor{}, check, err
+			return Actor{}, facts, err
 		}
 		actor.Request = c.Request
 	default:
-		return Actor{}, check, Errorf(CodeUnauthenticated, "no caller")
+		return Actor{}, facts, Errorf(CodeUnauthenticated, "no caller")
 	}
 	if err := actor.Require(PermWriteLeads); err != nil {
-		return actor, check, err
+		return actor, facts, err
 	}
 	if opts.Admit != nil {
 		if err := opts.Admit(ctx, actor); err != nil {
-			return actor, check, err
+			return actor, facts, err
 		}
 	}
 	if invalid != nil {
-		return actor, check, invalid
+		return actor, facts, invalid
 	}
-	if !checked {
+	if !read {
 		var err error
-		check, err = s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
+		facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
 		if err != nil {
-			return actor, check, fmt.Errorf("create lead: %w", err)
+			return actor, facts, fmt.Errorf("create lead: %w", err)
 		}
 	}
-	return actor, check, nil
+	return actor, facts, nil
 }
 
 // create applies the rules of Create from the idempotency key on, with what
-// CreateCheck answered.
-func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, check CreateCheckResult) (*CreateResult, error) {
+// LeadFacts answered.
+func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, facts LeadFacts) (*CreateResult, error) {
 	var fp string
 	if opts.IdempotencyKey != "" {
 		fp = fingerprint(in, opts)
 	}
-	if check.IdempotentLeadID != 0 {
-		return s.replay(ctx, actor, check, fp)
+	if facts.IdempotentLeadID != 0 {
+		return s.replay(ctx, actor, facts, fp)
 	}
-	cfg, err := s.config(ctx, actor.AccountID, check.ConfigVersion)
+	cfg, err := s.config(ctx, actor.AccountID, facts.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +159,8 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	}
 	var uniqueEmail string
 	if cfg.Account.DuplicatePolicy != DuplicateAllow && in.Email != "" {
-		if check.DuplicateLeadID != 0 {
-			return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+		if facts.DuplicateLeadID != 0 {
+			return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 		}
 		uniqueEmail = EmailKey(in.Email)
 	}
@@ -212,32 +212,32 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*CreateResult, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
-		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
+		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read idempotent lead: %w", cerr)
 		}
-		if check.IdempotentLeadID != 0 {
-			return s.replay(ctx, actor, check, fp)
+		if facts.IdempotentLeadID != 0 {
+			return s.replay(ctx, actor, facts, fp)
 		}
 	case errors.Is(err, ErrEmailTaken):
-		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
+		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read duplicate lead: %w", cerr)
 		}
-		return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+		return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 	}
 	return nil, fmt.Errorf("create lead: %w", err)
 }
 
 // replay answers a retried create with the lead its key created first.
-func (s *Service) replay(ctx context.Context, actor Actor, check CreateCheckResult, fp string) (*CreateResult, error) {
-	if check.IdempotentFingerprint != fp {
+func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp string) (*CreateResult, error) {
+	if facts.IdempotentFingerprint != fp {
 		return nil, Errorf(CodeIdempotencyKeyReused, "Idempotency-Key was already used with a different request")
 	}
-	lead, err := s.store.Lead(ctx, actor.AccountID, check.IdempotentLeadID, true)
+	lead, err := s.store.Lead(ctx, actor.AccountID, facts.IdempotentLeadID, true)
 	if ErrorCode(err) == CodeNotFound {
 		return nil, &Error{Code: CodeConflict, Message: "the lead created with this Idempotency-Key has been deleted",
-			Details: map[string]any{"leadId": check.IdempotentLeadID}}
+			Details: map[string]any{"leadId": facts.IdempotentLeadID}}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
