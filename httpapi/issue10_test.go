@@ -413,9 +413,9 @@ func (c credentialCounter) Credential(ctx context.Context, keyHash, accountID st
 	return c.Store.Credential(ctx, keyHash, accountID)
 }
 
-func (c credentialCounter) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (c credentialCounter) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	c.n.Add(1)
-	return c.Store.CreateCheck(ctx, q)
+	return c.Store.LeadFacts(ctx, q)
 }
 
 // TestIssue10_18_OnlyAuthenticatedKeysAreLimited checks that a made-up API

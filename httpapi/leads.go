@@ -22,18 +22,11 @@ type dryRunResult struct {
 // answers the same lead with Idempotent-Replayed: true. With ?dryRun=true it
 // answers 200 with who would get the lead and why, storing nothing.
 //
-// It authenticates itself, through Service.CreateWithCredentials, which
-// reads the key with the rest of what a lead needs in one query: the hottest
-// route saves a round trip. Authentication errors still come first.
+// Its credentials come unresolved (the route is authDeferred): Service.Create
+// resolves them in the same read as the lead's checks, which saves the
+// hottest route a round trip, and orders authentication, the rate limits
+// and validation as every route does.
 func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error {
-	cred, err := s.credentials(req.Request)
-	if err != nil {
-		return err
-	}
-	if err := s.checkClient(w, req.Request); err != nil {
-		return err
-	}
-	ctx := req.Context()
 	var in leads.LeadInput
 	skip, err := boolParam(req.Request, "skipTeamAndSourceRequirement")
 	dryRun, derr := boolParam(req.Request, "dryRun")
@@ -41,17 +34,17 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		err = decodeJSON(req.Request, &in)
 	}
 	if err != nil {
-		return s.refuseAs(w, req.Request, cred, err)
+		return err
 	}
-	res, actor, err := s.svc.CreateWithCredentials(ctx, cred, in, leads.CreateOptions{
+	cred, admit := s.deferredCredentials(w, req.Request)
+	res, err := s.svc.Create(req.Context(), cred, in, leads.CreateOptions{
 		SkipTeamAndSourceRequirement: skip,
 		IdempotencyKey:               req.Header.Get("Idempotency-Key"),
 		DryRun:                       dryRun,
-		Admit:                        s.admit(w, req.Request, cred.Secret),
+		Admit:                        admit,
 	})
-	withActor(ctx, actor)
 	if err != nil {
-		return s.noteAuthFailure(req.Request, err)
+		return err
 	}
 	if dryRun {
 		writeJSON(w, http.StatusOK, dryRunResult{DryRun: true, Lead: res.Lead, Assignment: res.Assignment})
@@ -64,40 +57,6 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	}
 	writeJSON(w, http.StatusCreated, res.Lead)
 	return nil
-}
-
-// refuseAuthenticated returns err, the refusal of a request to a route that
-// authenticates itself (POST /leads), once its credentials are checked: a
-// bad request from someone who may not make it is refused as such.
-func (s *Server) refuseAuthenticated(w http.ResponseWriter, r *http.Request, err error) error {
-	cred, cerr := s.credentials(r)
-	if cerr != nil {
-		return cerr
-	}
-	if lerr := s.checkClient(w, r); lerr != nil {
-		return lerr
-	}
-	return s.refuseAs(w, r, cred, err)
-}
-
-// refuseAs returns err once cred is known good, charged to its key's and
-// account's rate limits; else the authentication or rate limit error.
-func (s *Server) refuseAs(w http.ResponseWriter, r *http.Request, cred leads.Credentials, err error) error {
-	if leads.ErrorCode(err) == CodeRequestTimeout {
-		// The connection is spent (its context canceled): authenticating
-		// would fail for that reason and hide the client's.
-		return err
-	}
-	ctx := r.Context()
-	actor, aerr := s.svc.Authenticate(ctx, cred.Secret, cred.AccountID)
-	if aerr != nil {
-		return s.noteAuthFailure(r, aerr)
-	}
-	withActor(ctx, actor)
-	if lerr := s.limitAuthenticated(w, r, cred.Secret, actor.AccountID); lerr != nil {
-		return lerr
-	}
-	return err
 }
 
 // getLead is GET /leads/{id}: the lead with its audit log, oldest first.

@@ -24,6 +24,7 @@ const (
 	requestIDKey contextKey = iota
 	actorKey
 	logInfoKey
+	deferredKey
 )
 
 // requestIDPattern is what a client-sent X-Request-Id must look like to be
@@ -190,10 +191,17 @@ func (s *Server) credentials(r *http.Request) (leads.Credentials, error) {
 	}}, nil
 }
 
-// authenticate resolves the request's credentials into its actor: 401
-// without a valid key, 400 without x-account-id, 403 when the key's user is
-// not a member of the account.
-func (s *Server) authenticate(next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+// authenticate checks the request's credentials before rt's handler runs:
+// 401 without a valid key, 400 without x-account-id, 403 when the key's
+// user is not a member of the account; then charges the rate limits.
+//
+// An authDeferred route (POST /leads) gets the credentials unresolved in
+// its context instead: the Service resolves them in the same read as the
+// lead's own checks (see leads.Credentials), and calls admit once they are.
+// Should the route refuse the request before that (a malformed body or
+// query string), they are resolved here, so that auth errors still come
+// first, on every route alike.
+func (s *Server) authenticate(rt route, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		cred, err := s.credentials(req.Request)
 		if err != nil {
@@ -202,15 +210,65 @@ func (s *Server) authenticate(next bunrouter.HandlerFunc) bunrouter.HandlerFunc 
 		if err := s.checkClient(w, req.Request); err != nil {
 			return err
 		}
-		actor, err := s.svc.Authenticate(req.Context(), cred.Secret, cred.AccountID)
-		if err != nil {
+		if rt.auth != authDeferred {
+			actor, err := s.resolve(w, req.Request, cred)
+			if err != nil {
+				return err
+			}
+			return next(w, req.WithContext(withActor(req.Context(), actor)))
+		}
+		d := &deferredAuth{cred: cred}
+		err = next(w, req.WithContext(context.WithValue(req.Context(), deferredKey, d)))
+		if err == nil || d.passed {
 			return s.noteAuthFailure(req.Request, err)
 		}
-		if err := s.limitAuthenticated(w, req.Request, cred.Secret, actor.AccountID); err != nil {
+		if leads.ErrorCode(err) == CodeRequestTimeout {
+			// The connection is spent (its context canceled): authenticating
+			// would fail for that reason and hide the client's.
 			return err
 		}
-		actor.Request = cred.Request
-		return next(w, req.WithContext(withActor(req.Context(), actor)))
+		if _, aerr := s.resolve(w, req.Request, cred); aerr != nil {
+			return aerr
+		}
+		return err
+	}
+}
+
+// resolve authenticates cred and charges the rate limits of its key and
+// account; it returns the actor, also put in the access log's line.
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, cred leads.Credentials) (leads.Actor, error) {
+	actor, err := s.svc.Authenticate(r.Context(), cred.Secret, cred.AccountID)
+	if err != nil {
+		return leads.Actor{}, s.noteAuthFailure(r, err)
+	}
+	if err := s.limitAuthenticated(w, r, cred.Secret, actor.AccountID); err != nil {
+		return leads.Actor{}, err
+	}
+	withActor(r.Context(), actor)
+	actor.Request = cred.Request
+	return actor, nil
+}
+
+// deferredAuth is what an authDeferred route gets in its context: the
+// credentials, unresolved, and whether the Service has taken them over.
+type deferredAuth struct {
+	cred   leads.Credentials
+	passed bool
+}
+
+// deferredCredentials hands an authDeferred route's credentials over to the
+// Service, with the admission hook that charges the rate limits and logs
+// the actor once the Service has resolved them.
+func (s *Server) deferredCredentials(w http.ResponseWriter, r *http.Request) (leads.Credentials, func(context.Context, leads.Actor) error) {
+	d, _ := r.Context().Value(deferredKey).(*deferredAuth)
+	if d == nil {
+		// Unreachable: every authDeferred route runs under authenticate.
+		panic("httpapi: an authDeferred route without authenticate")
+	}
+	d.passed = true
+	return d.cred, func(ctx context.Context, actor leads.Actor) error {
+		withActor(ctx, actor)
+		return s.limitAuthenticated(w, r, d.cred.Secret, actor.AccountID)
 	}
 }
 

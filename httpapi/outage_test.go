@@ -48,19 +48,19 @@ func TestUnreachableDatabaseIs503(t *testing.T) {
 	require.Equal(t, http.StatusCreated, f.call("agent", "POST", "/leads", f.westLead(nil)).status, "back: it goes on")
 }
 
-// hangingStore is a store whose create check hangs until the request gives
+// hangingStore is a store whose lead facts read hangs until the request gives
 // up, as a database that stopped answering does.
 type hangingStore struct {
 	leads.Store
 	mode *string
 }
 
-func (s hangingStore) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (s hangingStore) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	if *s.mode == "hung" {
 		<-ctx.Done()
-		return leads.CreateCheckResult{}, fmt.Errorf("create check: %w", ctx.Err())
+		return leads.LeadFacts{}, fmt.Errorf("lead facts: %w", ctx.Err())
 	}
-	return s.Store.CreateCheck(ctx, q)
+	return s.Store.LeadFacts(ctx, q)
 }
 
 func TestRateLimits(t *testing.T) {

@@ -19,9 +19,6 @@ import (
 func (s *Server) withQuery(rt route, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		if _, err := parseQuery(req.URL.RawQuery, rt.query); err != nil {
-			if rt.auth == selfAuth {
-				return s.refuseAuthenticated(w, req.Request, err)
-			}
 			return err
 		}
 		return next(w, req)

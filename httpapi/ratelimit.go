@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -123,14 +122,3 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request, key string, l ra
 
 // seconds rounds up to whole seconds.
 func seconds(f float64) int { return int(math.Ceil(f)) }
-
-// admit is the hook through which POST /leads, which authenticates inside
-// the service, charges the key and the account once the key is known.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, secret string) func(context.Context, leads.Actor) error {
-	if s.cfg.RateLimits.Limiter == nil {
-		return nil
-	}
-	return func(_ context.Context, actor leads.Actor) error {
-		return s.limitAuthenticated(w, r, secret, actor.AccountID)
-	}
-}

@@ -137,8 +137,8 @@ func New(svc *leads.Service, cfg Config) *Server {
 		// The query string is checked once the caller is known: auth
 		// errors come first.
 		h := s.withQuery(rt, rt.handler)
-		if rt.auth == authKey {
-			h = s.authenticate(h)
+		if rt.auth != public {
+			h = s.authenticate(rt, h)
 		}
 		router.Handle(rt.method, rt.path, h)
 		methods[rt.path] = append(methods[rt.path], rt.method)
@@ -181,9 +181,9 @@ const (
 	// authKey routes need an API key and x-account-id, checked before the
 	// handler runs.
 	authKey
-	// selfAuth routes need them too, but authenticate inside the handler
-	// (see createLead); a request refused before is refused as authKey's.
-	selfAuth
+	// authDeferred routes need them too, checked before the handler runs,
+	// but resolved by the Service (see authenticate).
+	authDeferred
 )
 
 func (s *Server) routes() []route {
@@ -195,7 +195,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/healthz", public, s.healthz, nil},
 		{http.MethodGet, "/readyz", public, s.readyz, nil},
 		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
-		{http.MethodPost, "/leads", selfAuth, s.createLead, createQuery}, // authenticates itself, see createLead
+		{http.MethodPost, "/leads", authDeferred, s.createLead, createQuery}, // resolved with the lead facts read, see createLead
 		{http.MethodGet, "/leads", authKey, s.heavyRead(s.listLeads), listQuery()},
 		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},
 		{http.MethodPatch, "/leads/:id", authKey, s.updateLead, updateQuery},

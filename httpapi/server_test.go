@@ -15,17 +15,17 @@ import (
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
-// brokenStore is the real store whose create check fails or panics on demand.
+// brokenStore is the real store whose lead facts read fails or panics on demand.
 type brokenStore struct {
 	leads.Store
 	fail func() error
 }
 
-func (s brokenStore) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (s brokenStore) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	if err := s.fail(); err != nil {
-		return leads.CreateCheckResult{}, err
+		return leads.LeadFacts{}, err
 	}
-	return s.Store.CreateCheck(ctx, q)
+	return s.Store.LeadFacts(ctx, q)
 }
 
 func TestInternalErrorsDoNotLeak(t *testing.T) {

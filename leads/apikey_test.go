@@ -74,8 +74,8 @@ func (s lookalikeStore) Credential(context.Context, string, string) (*leads.Cred
 	return &c, nil
 }
 
-func (s lookalikeStore) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
-	res, err := s.Store.CreateCheck(ctx, q)
+func (s lookalikeStore) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
+	res, err := s.Store.LeadFacts(ctx, q)
 	if q.KeyHash != "" {
 		c := *s.cred
 		res.Credential = &c
@@ -91,9 +91,9 @@ func testAPIKeyHashDecides(t *testing.T, b *bundle) {
 	cred, err := b.store.Credential(ctx, leads.HashAPIKey(secret), b.accountID)
 	require.NoError(t, err)
 	require.Equal(t, leads.HashAPIKey(secret), cred.Hash, "the store returns the stored hash")
-	res, err := b.store.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: b.accountID, KeyHash: leads.HashAPIKey(secret)})
+	res, err := b.store.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: b.accountID, KeyHash: leads.HashAPIKey(secret)})
 	require.NoError(t, err)
-	require.Equal(t, cred, res.Credential, "the create check returns the same credential")
+	require.Equal(t, cred, res.Credential, "the lead facts read returns the same credential")
 
 	forged := secret[:len(secret)-1] + "A"
 	if forged == secret {
@@ -113,7 +113,7 @@ func testAPIKeyHashDecides(t *testing.T, b *bundle) {
 	} {
 		svc := b.newService(lookalikeStore{b.store, tc.cred})
 		_, err := svc.Authenticate(ctx, tc.secret, b.accountID)
-		_, _, cerr := svc.CreateWithCredentials(ctx, leads.Credentials{Secret: tc.secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
+		_, _, cerr := createAs(ctx, svc, leads.Credentials{Secret: tc.secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
 		for _, err := range []error{err, cerr} {
 			if tc.code == "" {
 				require.NoError(t, err, tc.name)
@@ -148,12 +148,12 @@ func testAPIKeyLastUsed(t *testing.T, b *bundle) {
 	require.Equal(t, first, *lastUsed())
 
 	b.clock.Advance(59 * time.Second)
-	_, _, err = b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
+	_, _, err = createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, first, *lastUsed(), "written at most once a minute")
 
 	b.clock.Advance(time.Second)
-	_, _, err = b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Grace"), leads.CreateOptions{})
+	_, _, err = createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Grace"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, first.Add(time.Minute), *lastUsed(), "the create path records use too")
 

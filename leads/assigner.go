@@ -47,7 +47,7 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		lead := &pending[i]
 		version, ok := versions[lead.AccountID]
 		if !ok {
-			check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: lead.AccountID})
+			check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lead.AccountID})
 			if ErrorCode(err) == CodeNotFound {
 				continue // the account is gone, and its leads with it
 			}

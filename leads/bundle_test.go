@@ -229,3 +229,20 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// createAs creates a lead with the credentials a request presents, and
+// returns the actor they resolved to (known, through the admission hook,
+// even when the create then fails).
+func createAs(ctx context.Context, svc *leads.Service, cred leads.Credentials, in leads.LeadInput, opts leads.CreateOptions) (*leads.CreateResult, leads.Actor, error) {
+	var actor leads.Actor
+	admit := opts.Admit
+	opts.Admit = func(ctx context.Context, a leads.Actor) error {
+		actor = a
+		if admit != nil {
+			return admit(ctx, a)
+		}
+		return nil
+	}
+	res, err := svc.Create(ctx, cred, in, opts)
+	return res, actor, err
+}

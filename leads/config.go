@@ -31,7 +31,7 @@ func (s *Service) Configuration(ctx context.Context, actor Actor) (*AccountConfi
 	if err := actor.Require(PermRead); err != nil {
 		return nil, err
 	}
-	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID})
+	check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID})
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}

@@ -20,10 +20,9 @@ type CreateOptions struct {
 	// and taking no rotation turn.
 	DryRun bool
 	// Admit, when set, is called with the actor as soon as it is known
-	// (for CreateWithCredentials, once the key is resolved), before the
-	// input is checked, anything is written or any turn taken; an error it
-	// returns is Create's. The HTTP API charges the account's rate limit
-	// there.
+	// (for Credentials, once the key is resolved), before the input is
+	// checked, anything is written or any turn taken; an error it returns is
+	// Create's. The HTTP API charges the account's rate limit there.
 	Admit func(ctx context.Context, actor Actor) error
 }
 
@@ -40,104 +39,114 @@ type CreateResult struct {
 	Assignment Assignment
 }
 
-// Create stores a new lead for actor's account and assigns it. In order:
-// field validation (VALIDATION_ERROR); the idempotency key (a repeat returns
-// the first lead; another body with the same key: IDEMPOTENCY_KEY_REUSED);
-// the team rule (TEAM_REQUIRED, TEAM_NOT_FOUND); the lead-source rule
-// (LEAD_SOURCE_REQUIRED, LEAD_SOURCE_NOT_FOUND); duplicate emails
-// (DUPLICATE_EMAIL when the account rejects them); then assignment by the
-// team's rotation, else the account's default one, unless assignedTo is given.
-// The lead and its audit entries are written in one transaction; if that
-// fails, the rotation turn is given back. An error that IsUnavailable means
-// that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
-// answering as it committed, so the lead (details.leadId) may exist.
-func (s *Service) Create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions) (*CreateResult, error) {
-	if err := actor.Require(PermWriteLeads); err != nil {
-		return nil, err
-	}
-	if opts.Admit != nil {
-		if err := opts.Admit(ctx, actor); err != nil {
-			return nil, err
-		}
-	}
-	in.Normalize()
-	if err := checkCreateInput(&in, opts); err != nil {
-		return nil, err
-	}
-	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
-	if err != nil {
-		return nil, fmt.Errorf("create lead: %w", err)
-	}
-	return s.create(ctx, actor, in, opts, check)
+// Caller is who creates a lead: an Actor already authenticated, or the
+// Credentials a request presents, which Create resolves itself.
+type Caller interface {
+	caller()
 }
 
+func (Actor) caller()       {}
+func (Credentials) caller() {}
+
 // Credentials are what a request presents: the secret of an API key, the
-// account it acts in, and what the audit log keeps of the request.
+// account it acts in, and what the audit log keeps of the request. Create
+// resolves them as Authenticate does, in the same read as the rest of what a
+// lead needs (the key, its user's role, the account's configuration version,
+// the idempotent lead and a duplicate come from one query): the HTTP API's
+// create path saves a round trip per lead that way.
 type Credentials struct {
 	Secret    string
 	AccountID string
 	Request   *RequestInfo
 }
 
-// CreateWithCredentials authenticates credentials as Authenticate does and
-// creates the lead as Create does, reading the store once for both: the key,
-// its user's role, the account's configuration version, the idempotent lead
-// and a duplicate come from one query. That is the create path of the HTTP
-// API, where it saves a round trip per lead. Authentication errors
-// (UNAUTHENTICATED, FORBIDDEN) come before Create's. It returns the actor
-// the credentials resolved to, also with an error after authentication.
-func (s *Service) CreateWithCredentials(ctx context.Context, cred Credentials, in LeadInput, opts CreateOptions) (*CreateResult, Actor, error) {
-	if cred.Secret == "" {
-		return nil, Actor{}, Errorf(CodeUnauthenticated, "missing API key")
+// Create stores a new lead for the caller's account and assigns it. In order:
+// who the caller is (UNAUTHENTICATED, FORBIDDEN, for Credentials);
+// opts.Admit; field validation (VALIDATION_ERROR); the idempotency key (a
+// repeat returns the first lead; another body with the same key:
+// IDEMPOTENCY_KEY_REUSED); the team rule (TEAM_REQUIRED, TEAM_NOT_FOUND); the
+// lead-source rule (LEAD_SOURCE_REQUIRED, LEAD_SOURCE_NOT_FOUND); duplicate
+// emails (DUPLICATE_EMAIL when the account rejects them); then assignment by
+// the team's rotation, else the account's default one, unless assignedTo is
+// given. The lead and its audit entries are written in one transaction; if
+// that fails, the rotation turn is given back. An error that IsUnavailable
+// means that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
+// answering as it committed, so the lead (details.leadId) may exist.
+func (s *Service) Create(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*CreateResult, error) {
+	actor, facts, err := s.openCreate(ctx, caller, &in, opts)
+	if err != nil {
+		return nil, err
 	}
+	return s.create(ctx, actor, in, opts, facts)
+}
+
+// openCreate is the one place that orders what comes before a create's
+// rules: authentication, then admission (opts.Admit), then validation of
+// the normalized input, whatever the caller. It returns the actor and what
+// LeadFacts answered; Credentials are resolved in that same read, unless
+// the input is invalid: it stays out of the query (PostgreSQL fails on a
+// NUL), and the key is looked up alone to answer authentication first.
+func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, opts CreateOptions) (Actor, LeadFacts, error) {
 	in.Normalize()
-	if err := checkCreateInput(&in, opts); err != nil {
-		// Invalid input stays out of the query (PostgreSQL fails on a NUL),
-		// and authentication still answers first.
-		actor, aerr := s.Authenticate(ctx, cred.Secret, cred.AccountID)
-		if aerr == nil {
-			aerr = actor.Require(PermWriteLeads)
+	invalid := checkCreateInput(in, opts)
+	var actor Actor
+	var facts LeadFacts
+	read := false
+	switch c := caller.(type) {
+	case Actor:
+		actor = c
+	case Credentials:
+		var err error
+		if c.Secret == "" || invalid != nil {
+			actor, err = s.Authenticate(ctx, c.Secret, c.AccountID)
+		} else {
+			facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lookupAccountID(c.AccountID), IdempotencyKey: opts.IdempotencyKey,
+				EmailKey: EmailKey(in.Email), KeyHash: HashAPIKey(c.Secret)})
+			if err != nil {
+				return Actor{}, facts, fmt.Errorf("create lead: %w", err)
+			}
+			read = true
+			actor, err = s.actorFor(ctx, facts.Credential, c)
 		}
-		if aerr == nil && opts.Admit != nil {
-			aerr = opts.Admit(ctx, actor)
+		if err != nil {
+			return Actor{}, facts, err
 		}
-		if aerr != nil {
-			return nil, actor, aerr
-		}
-		return nil, actor, err
-	}
-	check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: lookupAccountID(cred.AccountID), IdempotencyKey: opts.IdempotencyKey,
-		EmailKey: EmailKey(in.Email), KeyHash: HashAPIKey(cred.Secret)})
-	if err != nil {
-		return nil, Actor{}, fmt.Errorf("create lead: %w", err)
-	}
-	actor, err := s.actorFor(ctx, check.Credential, cred)
-	if err != nil {
-		return nil, Actor{}, err
+		actor.Request = c.Request
+	default:
+		return Actor{}, facts, Errorf(CodeUnauthenticated, "no caller")
 	}
 	if err := actor.Require(PermWriteLeads); err != nil {
-		return nil, actor, err
+		return actor, facts, err
 	}
 	if opts.Admit != nil {
 		if err := opts.Admit(ctx, actor); err != nil {
-			return nil, actor, err
+			return actor, facts, err
 		}
 	}
-	res, err := s.create(ctx, actor, in, opts, check)
-	return res, actor, err
+	if invalid != nil {
+		return actor, facts, invalid
+	}
+	if !read {
+		var err error
+		facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
+		if err != nil {
+			return actor, facts, fmt.Errorf("create lead: %w", err)
+		}
+	}
+	return actor, facts, nil
 }
 
 // create applies the rules of Create from the idempotency key on, with what
-// CreateCheck answered.
-func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, check CreateCheckResult) (*CreateResult, error) {
+// LeadFacts answered.
+func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, facts LeadFacts) (*CreateResult, error) {
 	var fp string
 	if opts.IdempotencyKey != "" {
 		fp = fingerprint(in, opts)
 	}
-	if check.IdempotentLeadID != 0 {
-		return s.replay(ctx, actor, check, fp)
+	if facts.IdempotentLeadID != 0 {
+		return s.replay(ctx, actor, facts, fp)
 	}
-	cfg, err := s.config(ctx, actor.AccountID, check.ConfigVersion)
+	cfg, err := s.config(ctx, actor.AccountID, facts.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +159,8 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	}
 	var uniqueEmail string
 	if cfg.Account.DuplicatePolicy != DuplicateAllow && in.Email != "" {
-		if check.DuplicateLeadID != 0 {
-			return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+		if facts.DuplicateLeadID != 0 {
+			return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 		}
 		uniqueEmail = EmailKey(in.Email)
 	}
@@ -203,32 +212,32 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*CreateResult, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
-		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
+		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read idempotent lead: %w", cerr)
 		}
-		if check.IdempotentLeadID != 0 {
-			return s.replay(ctx, actor, check, fp)
+		if facts.IdempotentLeadID != 0 {
+			return s.replay(ctx, actor, facts, fp)
 		}
 	case errors.Is(err, ErrEmailTaken):
-		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
+		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read duplicate lead: %w", cerr)
 		}
-		return nil, duplicateEmail(in.Email, check.DuplicateLeadID)
+		return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 	}
 	return nil, fmt.Errorf("create lead: %w", err)
 }
 
 // replay answers a retried create with the lead its key created first.
-func (s *Service) replay(ctx context.Context, actor Actor, check CreateCheckResult, fp string) (*CreateResult, error) {
-	if check.IdempotentFingerprint != fp {
+func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp string) (*CreateResult, error) {
+	if facts.IdempotentFingerprint != fp {
 		return nil, Errorf(CodeIdempotencyKeyReused, "Idempotency-Key was already used with a different request")
 	}
-	lead, err := s.store.Lead(ctx, actor.AccountID, check.IdempotentLeadID, true)
+	lead, err := s.store.Lead(ctx, actor.AccountID, facts.IdempotentLeadID, true)
 	if ErrorCode(err) == CodeNotFound {
 		return nil, &Error{Code: CodeConflict, Message: "the lead created with this Idempotency-Key has been deleted",
-			Details: map[string]any{"leadId": check.IdempotentLeadID}}
+			Details: map[string]any{"leadId": facts.IdempotentLeadID}}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)

@@ -552,7 +552,7 @@ func testCreateWithCredentials(t *testing.T, b *bundle) {
 		{secret, "\xff\x00'; --", leads.CodeForbidden}, // no account ID: refused, not a query error
 	} {
 		for _, in := range []leads.LeadInput{invalid, lead("Ada")} {
-			_, _, err := b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: tc.secret, AccountID: tc.account}, in, leads.CreateOptions{})
+			_, _, err := createAs(ctx, b.svc, leads.Credentials{Secret: tc.secret, AccountID: tc.account}, in, leads.CreateOptions{})
 			requireCode(t, err, tc.code)
 		}
 		if tc.secret != "" {
@@ -560,18 +560,18 @@ func testCreateWithCredentials(t *testing.T, b *bundle) {
 			requireCode(t, err, tc.code)
 		}
 	}
-	_, actor, err := b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, invalid, leads.CreateOptions{})
+	_, actor, err := createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, invalid, leads.CreateOptions{})
 	requireCode(t, err, leads.CodeValidation)
 	require.Equal(t, b.agent.Email, actor.Email, "the actor is known once authenticated")
 
-	res, actor, err := b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID,
+	res, actor, err := createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID,
 		Request: &leads.RequestInfo{Method: "POST", Path: "/leads"}}, lead("Ada"), leads.CreateOptions{IdempotencyKey: "k"})
 	require.NoError(t, err)
 	require.Equal(t, leads.RoleAgent, actor.Role)
 	require.Equal(t, key.Prefix, *res.Lead.AuditLog[0].APIKey)
 	require.Equal(t, "/leads", res.Lead.AuditLog[0].RequestPath)
 	require.Equal(t, b.agent.Email, res.Lead.CreatedBy)
-	again, _, err := b.svc.CreateWithCredentials(ctx, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{IdempotencyKey: "k"})
+	again, _, err := createAs(ctx, b.svc, leads.Credentials{Secret: secret, AccountID: b.accountID}, lead("Ada"), leads.CreateOptions{IdempotencyKey: "k"})
 	require.NoError(t, err)
 	require.True(t, again.Replayed)
 	require.Equal(t, res.Lead.ID, again.Lead.ID)

@@ -284,14 +284,14 @@ func testCreateOptionLimits(t *testing.T, b *bundle) {
 	cred := leads.Credentials{Secret: secret, AccountID: b.accountID}
 	create := func(in leads.LeadInput, key string) error {
 		_, err := b.create(in, leads.CreateOptions{IdempotencyKey: key})
-		_, _, cerr := b.svc.CreateWithCredentials(ctx, cred, in, leads.CreateOptions{IdempotencyKey: key})
-		require.Equal(t, leads.ErrorCode(err), leads.ErrorCode(cerr), "Create and CreateWithCredentials agree")
+		_, _, cerr := createAs(ctx, b.svc, cred, in, leads.CreateOptions{IdempotencyKey: key})
+		require.Equal(t, leads.ErrorCode(err), leads.ErrorCode(cerr), "Create with an actor and with credentials agree")
 		return err
 	}
 	refused(t, create(lead("Ada"), strings.Repeat("k", leads.MaxIdempotencyKey+1)), "Idempotency-Key")
 	refused(t, create(lead("Ada"), "k\x00"), "Idempotency-Key")
 	refused(t, create(lead("Ada"), "k\xff"), "Idempotency-Key")
-	// Refused before the one query CreateWithCredentials makes, which
+	// Refused before the one query Create with credentials makes, which
 	// PostgreSQL would fail on.
 	nul := lead("Ada")
 	nul.Email = "ada\x00@example.com"

@@ -230,7 +230,7 @@ func testDryRunNeedsRotation(t *testing.T, b *bundle) {
 	require.Zero(t, b.count(t, "leads"))
 }
 
-// downStore is the real store, unreachable on demand: the create check or
+// downStore is the real store, unreachable on demand: the lead facts read or
 // the insert fails as the store reports a refused connection.
 type downStore struct {
 	leads.Store
@@ -239,11 +239,11 @@ type downStore struct {
 
 var errConnRefused = leads.Unavailable("the database", fmt.Errorf("failed to connect to `host=127.0.0.1`: dial error: %w", syscall.ECONNREFUSED))
 
-func (s downStore) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (s downStore) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	if s.checkDown {
-		return leads.CreateCheckResult{}, errConnRefused
+		return leads.LeadFacts{}, errConnRefused
 	}
-	return s.Store.CreateCheck(ctx, q)
+	return s.Store.LeadFacts(ctx, q)
 }
 
 func (s downStore) InsertLead(ctx context.Context, n *leads.NewLead) error {

@@ -20,7 +20,7 @@ func (q *queryCounter) observe(context.Context, string) { q.n.Add(1) }
 
 // TestCreateQueryCount checks that creating a lead costs a fixed, small number
 // of statements, whatever the size of the account: no N+1 on the create path.
-// With the configuration cached, a create is one read (CreateCheck) and one
+// With the configuration cached, a create is one read (LeadFacts) and one
 // write: on PostgreSQL BEGIN, a single statement (lead, rotation turn and
 // audit entries together) and COMMIT, an explicit transaction so that a
 // write given up before its COMMIT can never commit after (issue 10); on

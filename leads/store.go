@@ -52,10 +52,12 @@ type Store interface {
 // creating (or changing) a lead must know beyond the cached configuration,
 // and the insert.
 type LeadCreator interface {
-	// CreateCheck answers, in one read, what creating a lead must know beyond
-	// the configuration; NOT_FOUND for an unknown account, unless the query
-	// asks for a key (then ConfigVersion is 0 and the credential's role "").
-	CreateCheck(ctx context.Context, q CreateCheckQuery) (CreateCheckResult, error)
+	// LeadFacts reads, in one query, what writing a lead is checked
+	// against: the account's configuration version, the lead an idempotency
+	// key created, a live lead with an email, and, when asked, the caller's
+	// API key; NOT_FOUND for an unknown account, unless the query asks for a
+	// key (then ConfigVersion is 0 and the credential's role "").
+	LeadFacts(ctx context.Context, q LeadFactsQuery) (LeadFacts, error)
 	// InsertLead stores the lead and its audit entries in one transaction and
 	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
 	// the matching unique rule breaks, CONFLICT when the lead's team, lead
@@ -317,8 +319,8 @@ func (c *AccountConfig) RotationFor(teamID int64) *Rotation {
 	return c.DefaultRotation
 }
 
-// CreateCheckQuery asks what CreateCheck answers.
-type CreateCheckQuery struct {
+// LeadFactsQuery asks what LeadFacts answers.
+type LeadFactsQuery struct {
 	AccountID string
 	// IdempotencyKey, when set, asks for the lead created with it.
 	IdempotencyKey string
@@ -327,12 +329,14 @@ type CreateCheckQuery struct {
 	EmailKey      string
 	ExcludeLeadID int64
 	// KeyHash, when set, asks for the API key with that hash and its user's
-	// role in the account (see KeyStore.Credential).
+	// role in the account (see KeyStore.Credential). Create sets it for
+	// Credentials: authenticating in the same query saves each lead a round
+	// trip.
 	KeyHash string
 }
 
-// CreateCheckResult is CreateCheck's answer.
-type CreateCheckResult struct {
+// LeadFacts is what LeadCreator.LeadFacts reads.
+type LeadFacts struct {
 	// ConfigVersion is the account's configuration version.
 	ConfigVersion int64
 	// IdempotentLeadID is the lead created with the key, 0 when none, and

@@ -38,7 +38,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, patch LeadP
 	// A duplicate email needs a read, which must happen before the row lock:
 	// check here; the unique index catches a lead created meanwhile.
 	if email, ok := patch["email"].(string); ok && email != "" && cfg.Account.DuplicatePolicy != DuplicateAllow {
-		check, err := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, EmailKey: EmailKey(email), ExcludeLeadID: id})
+		check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(email), ExcludeLeadID: id})
 		if err != nil {
 			return nil, fmt.Errorf("update lead %d: %w", id, err)
 		}
@@ -94,7 +94,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, patch LeadP
 		return w, nil
 	})
 	if errors.Is(err, ErrEmailTaken) {
-		check, cerr := s.store.CreateCheck(ctx, CreateCheckQuery{AccountID: actor.AccountID, EmailKey: EmailKey(fmt.Sprint(patch["email"])), ExcludeLeadID: id})
+		check, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(fmt.Sprint(patch["email"])), ExcludeLeadID: id})
 		if cerr != nil {
 			return nil, fmt.Errorf("update lead %d: %w", id, cerr)
 		}

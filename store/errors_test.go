@@ -22,7 +22,7 @@ import (
 
 // TestUnavailableDatabaseIsADomainError reaches PostgreSQL through a proxy,
 // then takes the proxy down, as a database that goes away: every kind of
-// call (a bun read, a bun transaction, the hand-written create check, the
+// call (a bun read, a bun transaction, the hand-written lead facts read, the
 // insert through pgx, a lock) returns SERVICE_UNAVAILABLE, the driver's
 // error kept as its cause. The domain reads codes only; it never sees a
 // network or SQL error.
@@ -45,8 +45,8 @@ func TestUnavailableDatabaseIsADomainError(t *testing.T) {
 
 	calls := map[string]func() error{
 		"Account": func() error { _, err := s.Account(ctx, "a"); return err },
-		"CreateCheck": func() error {
-			_, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: "a", EmailKey: "x@y.io"})
+		"LeadFacts": func() error {
+			_, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: "a", EmailKey: "x@y.io"})
 			return err
 		},
 		"InsertLead": func() error {

@@ -43,33 +43,33 @@ func (s *Store) credentialPostgres(ctx context.Context, hash, accountID string) 
 // (idempotency keys and emails are often absent), and a prepared statement's
 // generic plan may use a partial index only when the query implies its
 // predicate. Without it each check scanned all of the account's leads.
-const createCheckSQL = `SELECT a.config_version,
+const leadFactsSQL = `SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1)
 FROM accounts AS a WHERE a.id = $4`
 
-func (s *Store) createCheckPostgres(ctx context.Context, q leads.CreateCheckQuery) (leads.CreateCheckResult, error) {
+func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	var version int64
 	var idemID, dupID sql.NullInt64
 	var idemFP sql.NullString
 	if q.KeyHash != "" {
-		return s.createCheckWithKey(ctx, createCheckWithKeySQL, q, func(query string, args ...any) *sql.Row {
+		return s.leadFactsWithKey(ctx, leadFactsWithKeySQL, q, func(query string, args ...any) *sql.Row {
 			return s.db.DB.QueryRowContext(ctx, query, append([]any{prepared}, args...)...)
 		})
 	}
-	s.observed(ctx, createCheckSQL)
-	err := s.db.DB.QueryRowContext(ctx, createCheckSQL, prepared, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
+	s.observed(ctx, leadFactsSQL)
+	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, prepared, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
 		Scan(&version, &idemID, &idemFP, &dupID)
 	if err != nil {
-		return leads.CreateCheckResult{}, notFound(err, "account")
+		return leads.LeadFacts{}, notFound(err, "account")
 	}
-	return leads.CreateCheckResult{ConfigVersion: version, IdempotentLeadID: idemID.Int64, IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64}, nil
+	return leads.LeadFacts{ConfigVersion: version, IdempotentLeadID: idemID.Int64, IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64}, nil
 }
 
-// createCheckWithKeySQL is CreateCheck with the credential lookup in the same
+// leadFactsWithKeySQL is LeadFacts with the credential lookup in the same
 // statement: one row always, the account and key joined in when they exist.
-const createCheckWithKeySQL = `SELECT a.config_version,
+const leadFactsWithKeySQL = `SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
@@ -79,9 +79,9 @@ LEFT JOIN accounts AS a ON a.id = $4
 LEFT JOIN api_keys AS k ON k.hash = $5
 LEFT JOIN members AS m ON m.account_id = $4 AND m.email = k.email`
 
-// createCheckWithKey runs the combined check (query holds $1..$5 as in
-// createCheckWithKeySQL) through row, which binds the arguments.
-func (s *Store) createCheckWithKey(ctx context.Context, query string, q leads.CreateCheckQuery, row func(query string, args ...any) *sql.Row) (leads.CreateCheckResult, error) {
+// leadFactsWithKey runs the combined check (query holds $1..$5 as in
+// leadFactsWithKeySQL) through row, which binds the arguments.
+func (s *Store) leadFactsWithKey(ctx context.Context, query string, q leads.LeadFactsQuery, row func(query string, args ...any) *sql.Row) (leads.LeadFacts, error) {
 	var version, idemID, dupID, keyID sql.NullInt64
 	var idemFP, email, prefix, hash, name, role sql.NullString
 	var created, lastUsed, revoked sql.NullTime
@@ -89,9 +89,9 @@ func (s *Store) createCheckWithKey(ctx context.Context, query string, q leads.Cr
 	err := row(query, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, q.KeyHash).
 		Scan(&version, &idemID, &idemFP, &dupID, &keyID, &email, &prefix, &hash, &name, &created, &lastUsed, &revoked, &role)
 	if err != nil {
-		return leads.CreateCheckResult{}, fmt.Errorf("create check: %w", err)
+		return leads.LeadFacts{}, fmt.Errorf("lead facts: %w", err)
 	}
-	res := leads.CreateCheckResult{ConfigVersion: version.Int64, IdempotentLeadID: idemID.Int64,
+	res := leads.LeadFacts{ConfigVersion: version.Int64, IdempotentLeadID: idemID.Int64,
 		IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64}
 	if keyID.Valid {
 		k := leads.APIKey{ID: keyID.Int64, Email: email.String, Prefix: prefix.String, Name: name.String, CreatedAt: created.Time.UTC()}

@@ -14,19 +14,20 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// CreateCheck answers, in one query, the account's configuration version,
-// the lead created with an idempotency key and a live lead with an email.
-func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (_ leads.CreateCheckResult, err error) {
+// LeadFacts reads, in one query, the account's configuration version, the
+// lead created with an idempotency key, a live lead with an email and, when
+// q.KeyHash is set, the API key and its user's role in the account.
+func (s *Store) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (_ leads.LeadFacts, err error) {
 	defer translate(&err)
 	if s.dialect == Postgres {
-		return s.createCheckPostgres(ctx, q)
+		return s.leadFactsPostgres(ctx, q)
 	}
 	if q.KeyHash != "" {
 		st, err := s.sqlitePrepared(ctx)
 		if err != nil {
-			return leads.CreateCheckResult{}, err
+			return leads.LeadFacts{}, err
 		}
-		return s.createCheckWithKey(ctx, "create check", q, func(_ string, args ...any) *sql.Row {
+		return s.leadFactsWithKey(ctx, "lead facts", q, func(_ string, args ...any) *sql.Row {
 			return st.check.QueryRowContext(ctx, args...)
 		})
 	}
@@ -40,9 +41,9 @@ func (s *Store) CreateCheck(ctx context.Context, q leads.CreateCheckQuery) (_ le
 FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
 		Scan(ctx, &version, &idemID, &idemFP, &dupID)
 	if err != nil {
-		return leads.CreateCheckResult{}, notFound(err, "account")
+		return leads.LeadFacts{}, notFound(err, "account")
 	}
-	return leads.CreateCheckResult{
+	return leads.LeadFacts{
 		ConfigVersion:         version,
 		IdempotentLeadID:      idemID.Int64,
 		IdempotentFingerprint: idemFP.String,

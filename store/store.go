@@ -206,7 +206,7 @@ func open(dsn string, o options) (*Store, error) {
 			st.migrateLock = file + "-migrate.lock"
 		}
 		if !strings.Contains(dsn, ":memory:") {
-			// WAL lets readers run beside the one writer: the create check,
+			// WAL lets readers run beside the one writer: the lead facts read,
 			// read for every lead, does not wait behind writes.
 			if st.reader, err = sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)"); err != nil {
 				_ = sqldb.Close()
@@ -216,7 +216,7 @@ func open(dsn string, o options) (*Store, error) {
 			st.reader.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
 			// Heavy reads get read-only connections of their own: on the
 			// writer they would queue lead writes behind them, and on the
-			// reader the create check of every lead.
+			// reader the lead facts read of every lead.
 			reads, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)")
 			if err != nil {
 				_ = st.reader.Close()

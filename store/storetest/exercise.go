@@ -113,7 +113,7 @@ func testIdempotencyKeyUnique(t *testing.T, s leads.Store) {
 	other := g.NewLead("C")
 	other.IdempotencyKey = "k"
 	require.NoError(t, s.InsertLead(ctx, other), "another account may use the same key")
-	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, IdempotencyKey: "k"})
+	res, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, IdempotencyKey: "k"})
 	require.NoError(t, err)
 	require.Equal(t, n.Lead.ID, res.IdempotentLeadID)
 	require.Equal(t, "fp", res.IdempotentFingerprint)
@@ -130,7 +130,7 @@ func testEmailUnique(t *testing.T, s leads.Store) {
 	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrEmailTaken)
 	dup.UniqueEmail = "" // an account that allows duplicates
 	require.NoError(t, s.InsertLead(ctx, dup))
-	res, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, EmailKey: "ada@example.com"})
+	res, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, EmailKey: "ada@example.com"})
 	require.NoError(t, err)
 	require.Equal(t, n.Lead.ID, res.DuplicateLeadID, "the oldest duplicate")
 }
@@ -142,7 +142,7 @@ func testReadsScoped(t *testing.T, s leads.Store) {
 	require.NoError(t, s.InsertLead(ctx, n))
 	_, err := s.Lead(ctx, g.Account, n.Lead.ID, true)
 	require.Equal(t, leads.CodeNotFound, code(err))
-	_, err = s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: "missing"})
+	_, err = s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: "missing"})
 	require.Equal(t, leads.CodeNotFound, code(err))
 	_, err = s.AccountConfig(ctx, "missing")
 	require.Equal(t, leads.CodeNotFound, code(err))
@@ -220,7 +220,7 @@ func testAPIKeys(t *testing.T, s leads.Store) {
 	require.Equal(t, k.ID, cred.Key.ID)
 	require.Equal(t, "hash-"+prefix, cred.Hash, "the stored hash, for the constant-time check")
 	require.Nil(t, cred.Key.RevokedAt)
-	check, err := s.CreateCheck(ctx, leads.CreateCheckQuery{AccountID: f.Account, KeyHash: "hash-" + prefix})
+	check, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, KeyHash: "hash-" + prefix})
 	require.NoError(t, err)
 	require.Equal(t, cred, check.Credential, "the create check reads the same credential")
 	require.Equal(t, leads.RoleAgent, cred.Role, "a@example.com is an agent of the fixture's account")
