@@ -163,3 +163,17 @@ func TestPreviewAndDryRunHTTP(t *testing.T) {
 	stats := f.call("agent", "GET", fmt.Sprintf("/rotations/%d/stats", westRot), nil).json(t)
 	require.Equal(t, float64(4), stats["total"])
 }
+
+// TestRotationWithoutMembersListsNone creates a rotation without members:
+// its members are an empty list, as the OpenAPI document says, not null.
+func TestRotationWithoutMembersListsNone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	team := f.call("manager", "POST", "/teams", map[string]any{"name": "North"})
+	require.Equal(t, http.StatusCreated, team.status, "%s", team.body)
+	res := f.call("manager", "POST", "/rotations", map[string]any{"name": "North reps", "teamId": team.json(t)["id"]})
+	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+	require.Equal(t, []any{}, res.json(t)["members"], "%s", res.body)
+	got := f.call("agent", "GET", fmt.Sprintf("/rotations/%v", res.json(t)["id"]), nil)
+	require.Equal(t, []any{}, got.json(t)["members"], "%s", got.body)
+}

@@ -69,6 +69,9 @@ func (r *Rotation) Validate() error {
 	if err := validateName(&r.Name); err != nil {
 		return err
 	}
+	if r.Members == nil {
+		r.Members = []RotationMember{} // none is an empty list, not null
+	}
 	if r.TeamID < 0 || (r.TeamID == 0) == !r.Default {
 		return ValidationError(FieldError{"teamId", r.TeamID, "A rotation belongs to exactly one team, or is the account's default"})
 	}
