@@ -214,12 +214,12 @@ func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return err
 	}
 	ctx := req.Context()
-	lead, _, err := s.svc.Assign(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
+	res, err := s.svc.Assign(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
 	if err != nil {
 		return err
 	}
-	setETag(w, lead)
-	writeJSON(w, http.StatusOK, lead)
+	setETag(w, res.Lead)
+	writeJSON(w, http.StatusOK, res.Lead)
 	return nil
 }
 

@@ -506,7 +506,7 @@ func (o *ours) lead() int64 {
 	return o.once(&o.leadID, func(ctx context.Context, _ leads.Actor) (int64, error) {
 		res, err := o.m.a.svc.Create(ctx, o.m.a.actor("agent"), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
 			TeamID: o.team(), LeadSourceID: o.source()}, leads.CreateOptions{})
-		return idOf(res, err, func(r *leads.CreateResult) int64 { return r.Lead.ID })
+		return idOf(res, err, func(r *leads.Result) int64 { return r.Lead.ID })
 	})
 }
 

@@ -18,7 +18,18 @@ type AssignOptions struct {
 // ROTATION_NOT_FOUND for a named rotation not in the account; NO_ROTATION
 // when none applies; NO_ELIGIBLE_MEMBER when nobody can take it and there is
 // no fallback (nothing changes then); NOT_FOUND for a lead not in the account.
-func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Lead, Assignment, error) {
+// It returns the same shape as Create: the lead as stored, and who got it
+// and why.
+func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Result, error) {
+	lead, a, err := s.reassign(ctx, actor, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Lead: lead, Assignment: a}, nil
+}
+
+// reassign is Assign.
+func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Lead, Assignment, error) {
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, Assignment{}, err
 	}

@@ -141,11 +141,11 @@ func (b *bundle) newService(s leads.Store) *leads.Service {
 	return leads.NewService(s, b.rotator, leads.WithClock(b.clock.Now))
 }
 
-func (b *bundle) create(in leads.LeadInput, opts leads.CreateOptions) (*leads.CreateResult, error) {
+func (b *bundle) create(in leads.LeadInput, opts leads.CreateOptions) (*leads.Result, error) {
 	return b.svc.Create(context.Background(), b.admin, in, opts)
 }
 
-func (b *bundle) mustCreate(t *testing.T, in leads.LeadInput, opts leads.CreateOptions) *leads.CreateResult {
+func (b *bundle) mustCreate(t *testing.T, in leads.LeadInput, opts leads.CreateOptions) *leads.Result {
 	t.Helper()
 	res, err := b.create(in, opts)
 	require.NoError(t, err)
@@ -233,7 +233,7 @@ func randomHex(n int) string {
 // createAs creates a lead with the credentials a request presents, and
 // returns the actor they resolved to (known, through the admission hook,
 // even when the create then fails).
-func createAs(ctx context.Context, svc *leads.Service, cred leads.Credentials, in leads.LeadInput, opts leads.CreateOptions) (*leads.CreateResult, leads.Actor, error) {
+func createAs(ctx context.Context, svc *leads.Service, cred leads.Credentials, in leads.LeadInput, opts leads.CreateOptions) (*leads.Result, leads.Actor, error) {
 	var actor leads.Actor
 	admit := opts.Admit
 	opts.Admit = func(ctx context.Context, a leads.Actor) error {

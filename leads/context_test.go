@@ -64,7 +64,7 @@ func testTurnWriteValues(t *testing.T, b *bundle) {
 	ctx := context.WithValue(context.Background(), traceKey{}, "trace-1")
 	res, err := svc.Create(ctx, b.admin, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
-	_, _, err = svc.Assign(ctx, b.admin, res.Lead.ID, leads.AssignOptions{})
+	_, err = svc.Assign(ctx, b.admin, res.Lead.ID, leads.AssignOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []any{"trace-1", "trace-1"}, vs.values)
 	require.Equal(t, []bool{true, true}, vs.hasDeadline, "bounded even when the caller set no deadline")

@@ -26,8 +26,9 @@ type CreateOptions struct {
 	Admit func(ctx context.Context, actor Actor) error
 }
 
-// CreateResult is what Create returns.
-type CreateResult struct {
+// Result is what Create and Assign return: the lead as stored, and who got
+// it and why.
+type Result struct {
 	// Lead is the stored lead with its audit log.
 	Lead *Lead
 	// Replayed is set when an earlier request with the same idempotency key
@@ -72,7 +73,7 @@ type Credentials struct {
 // that fails, the rotation turn is given back. An error that IsUnavailable
 // means that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
 // answering as it committed, so the lead (details.leadId) may exist.
-func (s *Service) Create(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*CreateResult, error) {
+func (s *Service) Create(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*Result, error) {
 	actor, facts, err := s.openCreate(ctx, caller, &in, opts)
 	if err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, 
 
 // create applies the rules of Create from the idempotency key on, with what
 // LeadFacts answered.
-func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, facts LeadFacts) (*CreateResult, error) {
+func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, facts LeadFacts) (*Result, error) {
 	var fp string
 	if opts.IdempotencyKey != "" {
 		fp = fingerprint(in, opts)
@@ -179,7 +180,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
 	}
 	if opts.DryRun {
-		return &CreateResult{Lead: &lead, DryRun: true, Assignment: assignment}, nil
+		return &Result{Lead: &lead, DryRun: true, Assignment: assignment}, nil
 	}
 	n := &NewLead{
 		Lead:           &lead,
@@ -204,12 +205,12 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		return s.insertFailed(ctx, actor, in, opts, fp, err)
 	}
 	lead.AuditLog = n.Audit
-	return &CreateResult{Lead: &lead, Assignment: assignment}, nil
+	return &Result{Lead: &lead, Assignment: assignment}, nil
 }
 
 // insertFailed explains a failed insert: a concurrent request that won the
 // race for the idempotency key or the email, or a plain failure.
-func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*CreateResult, error) {
+func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*Result, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
 		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
@@ -230,7 +231,7 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 }
 
 // replay answers a retried create with the lead its key created first.
-func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp string) (*CreateResult, error) {
+func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp string) (*Result, error) {
 	if facts.IdempotentFingerprint != fp {
 		return nil, Errorf(CodeIdempotencyKeyReused, "Idempotency-Key was already used with a different request")
 	}
@@ -249,7 +250,7 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp s
 			a.RotationName, _ = e.Data["rotationName"].(string)
 		}
 	}
-	return &CreateResult{Lead: lead, Replayed: true, Assignment: a}, nil
+	return &Result{Lead: lead, Replayed: true, Assignment: a}, nil
 }
 
 func duplicateEmail(email string, existing int64) error {

@@ -217,7 +217,7 @@ func testDuplicateEmailConcurrent(t *testing.T, b *bundle) {
 	rot := b.defaultRotation(t, 3)
 	in := lead("Ada")
 	in.Email = "race@example.com"
-	results, errs := concurrently(16, func() (*leads.CreateResult, error) { return b.create(in, leads.CreateOptions{}) })
+	results, errs := concurrently(16, func() (*leads.Result, error) { return b.create(in, leads.CreateOptions{}) })
 	var winner int64
 	for i, err := range errs {
 		if err == nil {
@@ -404,7 +404,7 @@ func testIdempotencyKeyReused(t *testing.T, b *bundle) {
 func testIdempotencyConcurrent(t *testing.T, b *bundle) {
 	rot := b.defaultRotation(t, 3)
 	opts := leads.CreateOptions{IdempotencyKey: "burst"}
-	results, errs := concurrently(16, func() (*leads.CreateResult, error) { return b.create(lead("Ada"), opts) })
+	results, errs := concurrently(16, func() (*leads.Result, error) { return b.create(lead("Ada"), opts) })
 	for i, err := range errs {
 		require.NoError(t, err)
 		require.Equal(t, results[0].Lead.ID, results[i].Lead.ID)
@@ -512,8 +512,8 @@ func testRefundAfterLaterTurns(t *testing.T, b *bundle) {
 }
 
 // concurrently runs fn n times at once and returns the results in order.
-func concurrently(n int, fn func() (*leads.CreateResult, error)) ([]*leads.CreateResult, []error) {
-	results, errs := make([]*leads.CreateResult, n), make([]error, n)
+func concurrently(n int, fn func() (*leads.Result, error)) ([]*leads.Result, []error) {
+	results, errs := make([]*leads.Result, n), make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {

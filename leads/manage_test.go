@@ -386,30 +386,32 @@ func testAssign(t *testing.T, b *bundle) {
 	l := b.mustCreate(t, lead("Ada"), leads.CreateOptions{SkipTeamAndSourceRequirement: true}).Lead
 	require.Equal(t, b.reps[0], l.AssignedTo)
 
-	got, a, err := b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
+	res, err := b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
 	require.NoError(t, err)
+	got, a := res.Lead, res.Assignment
 	require.Equal(t, b.reps[1], got.AssignedTo)
 	require.Equal(t, leads.AssignRotation, a.Reason)
 	require.EqualValues(t, 2, got.RotationTurn)
 	require.Equal(t, []string{fmt.Sprintf(`lead_reassigned {"from":"rep1@example.com","reason":"rotation","rotationId":%d,"rotationName":"default","to":"rep2@example.com","turn":2}`, rot.ID)}, events(t, got, 2))
 
-	got, _, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: westRot.ID})
+	res, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: westRot.ID})
 	require.NoError(t, err)
+	got = res.Lead
 	require.Equal(t, b.reps[5], got.AssignedTo)
-	_, _, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: 987654})
+	_, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: 987654})
 	requireCode(t, err, leads.CodeRotationNotFound)
 
 	rot.Members = []leads.RotationMember{{User: b.reps[0], Paused: true}}
 	_, err = b.svc.UpdateRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
-	_, _, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
+	_, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNoEligibleMember)
 
 	other := newBundle(t, b.env)
 	orphan := other.mustCreate(t, lead("Nobody"), leads.CreateOptions{}).Lead
-	_, _, err = other.svc.Assign(ctx, other.agent, orphan.ID, leads.AssignOptions{})
+	_, err = other.svc.Assign(ctx, other.agent, orphan.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNoRotation)
-	_, _, err = b.svc.Assign(ctx, b.agent, orphan.ID, leads.AssignOptions{})
+	_, err = b.svc.Assign(ctx, b.agent, orphan.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNotFound)
 }
 
@@ -480,7 +482,7 @@ func testTenancyOnLeads(t *testing.T, b *bundle) {
 	_, err = b.svc.Update(ctx, b.admin, theirs.ID, leads.LeadPatch{"notes": "x"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeNotFound)
 	b.defaultRotation(t, 1)
-	_, _, err = b.svc.Assign(ctx, b.admin, theirs.ID, leads.AssignOptions{})
+	_, err = b.svc.Assign(ctx, b.admin, theirs.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNotFound)
 	requireCode(t, b.svc.Delete(ctx, b.admin, theirs.ID), leads.CodeNotFound)
 	page, err := b.svc.AuditLog(ctx, b.admin, leads.AuditQuery{LeadID: theirs.ID}, "")

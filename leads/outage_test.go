@@ -354,8 +354,9 @@ func testAssignOutlivesCaller(t *testing.T, b *bundle) {
 	gone, cancel := context.WithCancel(context.Background())
 	// The client hangs up right after the turn is taken.
 	svc := leads.NewService(b.store, &hangUpRotator{Rotator: b.rotator, hangUp: cancel}, leads.WithClock(b.clock.Now))
-	got, a, err := svc.Assign(gone, b.admin, l.ID, leads.AssignOptions{})
+	res, err := svc.Assign(gone, b.admin, l.ID, leads.AssignOptions{})
 	require.NoError(t, err, "a write canceled while committing may commit: the turn must not be given back for it")
+	got, a := res.Lead, res.Assignment
 	require.Equal(t, b.reps[1], a.Assignee)
 	require.Equal(t, b.reps[1], got.AssignedTo)
 	require.Equal(t, b.reps[2], b.peek(t, rot))
