@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -69,46 +70,22 @@ type memberInput struct {
 }
 
 func (s *Server) createRotation(w http.ResponseWriter, req bunrouter.Request) error {
-	var in rotationInput
-	if err := decodeJSON(req.Request, &in); err != nil {
-		return err
-	}
-	r, err := in.rotation()
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	rot, err := s.svc.CreateRotation(ctx, actorFrom(ctx), r)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/rotations/"+strconv.FormatInt(rot.ID, 10))
-	writeJSON(w, http.StatusCreated, rot)
-	return nil
+	return create(w, req, func(r *leads.Rotation) string { return "/rotations/" + strconv.FormatInt(r.ID, 10) },
+		func(ctx context.Context, a leads.Actor, in rotationInput) (*leads.Rotation, error) {
+			r, err := in.rotation()
+			if err != nil {
+				return nil, err
+			}
+			return s.svc.CreateRotation(ctx, a, r)
+		})
 }
 
 func (s *Server) listRotations(w http.ResponseWriter, req bunrouter.Request) error {
-	ctx := req.Context()
-	rots, err := s.svc.Rotations(ctx, actorFrom(ctx))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list[leads.Rotation]{rots})
-	return nil
+	return listAll(w, req, s.svc.Rotations)
 }
 
 func (s *Server) getRotation(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "rotation")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	rot, err := s.svc.Rotation(ctx, actorFrom(ctx), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rot)
-	return nil
+	return getID(w, req, "rotation", s.svc.Rotation)
 }
 
 // replaceRotation is PUT /rotations/{id}: the whole rotation.
@@ -231,73 +208,35 @@ func (s *Server) changeRotation(w http.ResponseWriter, req bunrouter.Request, bo
 }
 
 func (s *Server) changeRotationStatus(w http.ResponseWriter, req bunrouter.Request, body any, status int, change func(*leads.Rotation) error) error {
-	id, err := idParam(req, "rotation")
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		if err := decodeJSON(req.Request, body); err != nil {
-			return err
+	return serveID(w, req, "rotation", status, func(ctx context.Context, a leads.Actor, id int64) (*leads.Rotation, error) {
+		if body != nil {
+			if err := decodeJSON(req.Request, body); err != nil {
+				return nil, err
+			}
 		}
-	}
-	ctx := req.Context()
-	rot, err := s.svc.ChangeRotation(ctx, actorFrom(ctx), id, change)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, status, rot)
-	return nil
+		return s.svc.ChangeRotation(ctx, a, id, change)
+	})
 }
 
 func (s *Server) deleteRotation(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "rotation")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	if err := s.svc.DeleteRotation(ctx, actorFrom(ctx), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return remove(w, req, "rotation", s.svc.DeleteRotation)
 }
 
 // nextTurns is GET /rotations/{id}/next[?n=5].
 func (s *Server) nextTurns(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "rotation")
-	if err != nil {
-		return err
-	}
-	n := 5
-	if v := req.URL.Query().Get("n"); v != "" {
-		if n, err = strconv.Atoi(v); err != nil {
-			return leads.ValidationError(leads.FieldError{Field: "n", Value: v, Message: "Must be an integer from 1 to 100"})
+	return getID(w, req, "rotation", func(ctx context.Context, a leads.Actor, id int64) (*leads.RotationPreview, error) {
+		n := 5
+		if v := req.URL.Query().Get("n"); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil {
+				return nil, leads.ValidationError(leads.FieldError{Field: "n", Value: v, Message: "Must be an integer from 1 to 100"})
+			}
 		}
-	}
-	ctx := req.Context()
-	p, err := s.svc.NextTurns(ctx, actorFrom(ctx), id, n)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+		return s.svc.NextTurns(ctx, a, id, n)
+	})
 }
 
 // rotationStats is GET /rotations/{id}/stats[?from=&to=].
 func (s *Server) rotationStats(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "rotation")
-	if err != nil {
-		return err
-	}
-	from, to, err := windowParams(req.URL.Query())
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	st, err := s.svc.RotationStats(ctx, actorFrom(ctx), id, from, to)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return stats(w, req, "rotation", s.svc.RotationStats)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,101 +23,36 @@ type nameInput struct {
 
 // createTeam is POST /teams (managers and admins).
 func (s *Server) createTeam(w http.ResponseWriter, req bunrouter.Request) error {
-	var in nameInput
-	if err := decodeJSON(req.Request, &in); err != nil {
-		return err
-	}
-	ctx := req.Context()
-	team, err := s.svc.CreateTeam(ctx, actorFrom(ctx), leads.Team{Name: in.Name})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/teams/"+strconv.FormatInt(team.ID, 10))
-	writeJSON(w, http.StatusCreated, team)
-	return nil
+	return create(w, req, func(t *leads.Team) string { return "/teams/" + strconv.FormatInt(t.ID, 10) },
+		func(ctx context.Context, a leads.Actor, in nameInput) (*leads.Team, error) {
+			return s.svc.CreateTeam(ctx, a, leads.Team{Name: in.Name})
+		})
 }
 
 // listTeams is GET /teams, ordered by id.
 func (s *Server) listTeams(w http.ResponseWriter, req bunrouter.Request) error {
-	ctx := req.Context()
-	teams, err := s.svc.Teams(ctx, actorFrom(ctx))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list[leads.Team]{teams})
-	return nil
+	return listAll(w, req, s.svc.Teams)
 }
 
 // getTeam is GET /teams/{id}.
 func (s *Server) getTeam(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "team")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	team, err := s.svc.Team(ctx, actorFrom(ctx), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, team)
-	return nil
+	return getID(w, req, "team", s.svc.Team)
 }
 
 // updateTeam is PATCH /teams/{id} {"name"} (managers and admins).
 func (s *Server) updateTeam(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "team")
-	if err != nil {
-		return err
-	}
-	var in nameInput
-	if err := decodeJSON(req.Request, &in); err != nil {
-		return err
-	}
-	ctx := req.Context()
-	team, err := s.svc.RenameTeam(ctx, actorFrom(ctx), id, in.Name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, team)
-	return nil
+	return rename(w, req, "team", s.svc.RenameTeam)
 }
 
 // deleteTeam is DELETE /teams/{id}[?force=true] (managers and admins): 409
 // TEAM_IN_USE while leads name the team, unless force detaches them.
 func (s *Server) deleteTeam(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "team")
-	if err != nil {
-		return err
-	}
-	force, err := boolParam(req.Request, "force")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	if err := s.svc.DeleteTeam(ctx, actorFrom(ctx), id, force); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return removeForced(w, req, "team", s.svc.DeleteTeam)
 }
 
 // teamStats is GET /teams/{id}/stats[?from=&to=].
 func (s *Server) teamStats(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "team")
-	if err != nil {
-		return err
-	}
-	from, to, err := windowParams(req.URL.Query())
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	st, err := s.svc.TeamStats(ctx, actorFrom(ctx), id, from, to)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return stats(w, req, "team", s.svc.TeamStats)
 }
 
 // windowParams reads the optional from and to of a statistics window.
@@ -139,71 +75,30 @@ func (s *Server) createLeadSource(w http.ResponseWriter, req bunrouter.Request) 
 	if err != nil {
 		return err
 	}
-	var in nameInput
-	if err := decodeJSON(req.Request, &in); err != nil {
-		return err
-	}
-	ctx := req.Context()
-	src, err := s.svc.CreateLeadSource(ctx, actorFrom(ctx), leads.LeadSource{TeamID: teamID, Name: in.Name})
-	if leads.ErrorCode(err) == leads.CodeTeamNotFound {
-		return leads.Errorf(leads.CodeNotFound, "team not found")
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, src)
-	return nil
+	return create(w, req, nil, func(ctx context.Context, a leads.Actor, in nameInput) (*leads.LeadSource, error) {
+		src, err := s.svc.CreateLeadSource(ctx, a, leads.LeadSource{TeamID: teamID, Name: in.Name})
+		if leads.ErrorCode(err) == leads.CodeTeamNotFound {
+			return nil, leads.Errorf(leads.CodeNotFound, "team not found")
+		}
+		return src, err
+	})
 }
 
 // listLeadSources is GET /teams/{id}/lead-sources, ordered by id.
 func (s *Server) listLeadSources(w http.ResponseWriter, req bunrouter.Request) error {
-	teamID, err := idParam(req, "team")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	sources, err := s.svc.LeadSources(ctx, actorFrom(ctx), teamID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list[leads.LeadSource]{sources})
-	return nil
+	return getID(w, req, "team", func(ctx context.Context, a leads.Actor, teamID int64) (list[leads.LeadSource], error) {
+		sources, err := s.svc.LeadSources(ctx, a, teamID)
+		return list[leads.LeadSource]{sources}, err
+	})
 }
 
 // updateLeadSource is PATCH /lead-sources/{id} {"name"} (managers and admins).
 func (s *Server) updateLeadSource(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "lead source")
-	if err != nil {
-		return err
-	}
-	var in nameInput
-	if err := decodeJSON(req.Request, &in); err != nil {
-		return err
-	}
-	ctx := req.Context()
-	src, err := s.svc.RenameLeadSource(ctx, actorFrom(ctx), id, in.Name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, src)
-	return nil
+	return rename(w, req, "lead source", s.svc.RenameLeadSource)
 }
 
 // deleteLeadSource is DELETE /lead-sources/{id}[?force=true] (managers and
 // admins): 409 LEAD_SOURCE_IN_USE while leads name it, unless force.
 func (s *Server) deleteLeadSource(w http.ResponseWriter, req bunrouter.Request) error {
-	id, err := idParam(req, "lead source")
-	if err != nil {
-		return err
-	}
-	force, err := boolParam(req.Request, "force")
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	if err := s.svc.DeleteLeadSource(ctx, actorFrom(ctx), id, force); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return removeForced(w, req, "lead source", s.svc.DeleteLeadSource)
 }

@@ -24,6 +24,40 @@ func configEntry(actor Actor, event, idKey string, id int64, before, after any, 
 	return newAuditEntry(actor, event, data, now)
 }
 
+// renameTo is the change of a rename of a team or lead source T to name at
+// now: nothing when the name stays, VALIDATION_ERROR for a bad one, else the
+// renamed copy and its audit entry. fields points at T's name and update
+// time.
+func renameTo[T any, P interface {
+	*T
+	Validate() error
+}](actor Actor, event, idKey string, id int64, name string, now time.Time, fields func(P) (*string, *time.Time)) func(P) (P, []AuditEntry, error) {
+	return func(cur P) (P, []AuditEntry, error) {
+		next := P(new(T))
+		*next = *cur
+		nextName, updatedAt := fields(next)
+		*nextName = name
+		if err := next.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if curName, _ := fields(cur); *nextName == *curName {
+			return nil, nil, nil
+		}
+		*updatedAt = now
+		return next, []AuditEntry{configEntry(actor, event, idKey, id, cur, next, now)}, nil
+	}
+}
+
+// deleteEntry is the audit entry of deleting a team or lead source T at now,
+// with the number of leads the deletion detached.
+func deleteEntry[T any](actor Actor, event, idKey string, id int64, now time.Time) func(*T, int) AuditEntry {
+	return func(cur *T, detached int) AuditEntry {
+		e := configEntry(actor, event, idKey, id, cur, nil, now)
+		e.Data["detachedLeads"] = detached
+		return e
+	}
+}
+
 // Configuration returns actor's account's current configuration: settings,
 // members, teams, lead sources and rotations. The result is shared with
 // other callers and must not be modified.
@@ -93,19 +127,8 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, id int64, name st
 	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	t, err := s.store.UpdateTeam(ctx, actor.AccountID, id, func(cur *Team) (*Team, []AuditEntry, error) {
-		next := *cur
-		next.Name = name
-		if err := next.Validate(); err != nil {
-			return nil, nil, err
-		}
-		if next.Name == cur.Name {
-			return nil, nil, nil
-		}
-		next.UpdatedAt = now
-		return &next, []AuditEntry{configEntry(actor, EventTeamUpdated, "teamId", id, cur, &next, now)}, nil
-	})
+	t, err := s.store.UpdateTeam(ctx, actor.AccountID, id, renameTo(actor, EventTeamUpdated, "teamId", id, name, s.clock(),
+		func(t *Team) (*string, *time.Time) { return &t.Name, &t.UpdatedAt }))
 	if err != nil {
 		return nil, fmt.Errorf("rename team %d: %w", id, err)
 	}
@@ -119,12 +142,7 @@ func (s *Service) DeleteTeam(ctx context.Context, actor Actor, id int64, force b
 	if err := actor.Require(PermWriteConfig); err != nil {
 		return err
 	}
-	now := s.clock()
-	err := s.store.DeleteTeam(ctx, actor.AccountID, id, force, func(cur *Team, detached int) AuditEntry {
-		e := configEntry(actor, EventTeamDeleted, "teamId", id, cur, nil, now)
-		e.Data["detachedLeads"] = detached
-		return e
-	})
+	err := s.store.DeleteTeam(ctx, actor.AccountID, id, force, deleteEntry[Team](actor, EventTeamDeleted, "teamId", id, s.clock()))
 	if err != nil {
 		return fmt.Errorf("delete team %d: %w", id, err)
 	}
@@ -177,19 +195,8 @@ func (s *Service) RenameLeadSource(ctx context.Context, actor Actor, id int64, n
 	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	src, err := s.store.UpdateLeadSource(ctx, actor.AccountID, id, func(cur *LeadSource) (*LeadSource, []AuditEntry, error) {
-		next := *cur
-		next.Name = name
-		if err := next.Validate(); err != nil {
-			return nil, nil, err
-		}
-		if next.Name == cur.Name {
-			return nil, nil, nil
-		}
-		next.UpdatedAt = now
-		return &next, []AuditEntry{configEntry(actor, EventLeadSourceUpdated, "leadSourceId", id, cur, &next, now)}, nil
-	})
+	src, err := s.store.UpdateLeadSource(ctx, actor.AccountID, id, renameTo(actor, EventLeadSourceUpdated, "leadSourceId", id, name, s.clock(),
+		func(src *LeadSource) (*string, *time.Time) { return &src.Name, &src.UpdatedAt }))
 	if err != nil {
 		return nil, fmt.Errorf("rename lead source %d: %w", id, err)
 	}
@@ -202,12 +209,7 @@ func (s *Service) DeleteLeadSource(ctx context.Context, actor Actor, id int64, f
 	if err := actor.Require(PermWriteConfig); err != nil {
 		return err
 	}
-	now := s.clock()
-	err := s.store.DeleteLeadSource(ctx, actor.AccountID, id, force, func(cur *LeadSource, detached int) AuditEntry {
-		e := configEntry(actor, EventLeadSourceDeleted, "leadSourceId", id, cur, nil, now)
-		e.Data["detachedLeads"] = detached
-		return e
-	})
+	err := s.store.DeleteLeadSource(ctx, actor.AccountID, id, force, deleteEntry[LeadSource](actor, EventLeadSourceDeleted, "leadSourceId", id, s.clock()))
 	if err != nil {
 		return fmt.Errorf("delete lead source %d: %w", id, err)
 	}

@@ -38,6 +38,12 @@ func BenchmarkMemoryNext(b *testing.B) {
 	rot := benchRotation(1)
 	now := time.Now()
 	ctx := context.Background()
+	nextInParallel(ctx, b, r, rot, now)
+}
+
+// nextInParallel takes turns of rot with r from b.RunParallel's goroutines,
+// reporting allocations.
+func nextInParallel(ctx context.Context, b *testing.B, r *rotation.Rotator, rot *leads.Rotation, now time.Time) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -76,14 +82,6 @@ func BenchmarkLuaNext(b *testing.B) {
 		rot := benchRotation(2)
 		// RunParallel starts parallelism × GOMAXPROCS goroutines.
 		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := r.Next(ctx, rot, now); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		nextInParallel(ctx, b, r, rot, now)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -35,16 +36,101 @@ func (s *Store) lockRow(ctx context.Context, tx bun.Tx, model any, accountID str
 	return nil
 }
 
+// lockForChange takes the account's lock, then reads the row id of the
+// account into model, locked as lockRow does; NOT_FOUND names kind.
+func (s *Store) lockForChange(ctx context.Context, tx bun.Tx, model any, accountID string, id int64, kind string) error {
+	if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+		return err
+	}
+	return s.lockRow(ctx, tx, model, accountID, id, kind)
+}
+
+// insertConfigRow bumps the account's configuration version and inserts
+// row, which gets its new id.
+func insertConfigRow(ctx context.Context, tx bun.Tx, accountID string, row any) error {
+	if err := bumpConfig(ctx, tx, accountID); err != nil {
+		return err
+	}
+	_, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx)
+	return err
+}
+
+// deleteConfigRow bumps the account's configuration version and deletes the
+// row id of model's table; a failure names kind.
+func deleteConfigRow(ctx context.Context, tx bun.Tx, accountID string, model any, id int64, kind string) error {
+	if err := bumpConfig(ctx, tx, accountID); err != nil {
+		return err
+	}
+	if _, err := tx.NewDelete().Model(model).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("delete %s: %w", kind, err)
+	}
+	return nil
+}
+
+// named says which name and update time of a team or lead source a rename
+// writes.
+type named[T any] func(*T) (name string, updatedAt time.Time)
+
+// renameRow changes a team or lead source (row type R, domain type T) under
+// a row lock: apply sees the row as domain gives it; the name and update
+// time of what it returns, when not nil, are written with its audit. It
+// returns the result and the name written, for the caller's error.
+func renameRow[R, T any](ctx context.Context, s *Store, accountID string, id int64, kind string, domain func(*R) *T, fields named[T],
+	apply func(*T) (*T, []leads.AuditEntry, error)) (out *T, name string, err error) {
+	err = s.tx(ctx, func(tx bun.Tx) error {
+		row := new(R)
+		if err := s.lockForChange(ctx, tx, row, accountID, id, kind); err != nil {
+			return err
+		}
+		out = domain(row)
+		next, audit, err := apply(out)
+		if err != nil || next == nil {
+			return err
+		}
+		var updatedAt time.Time
+		name, updatedAt = fields(next)
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*R)(nil)).Set("name = ?", name).Set("updated_at = ?", updatedAt).
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		out = next
+		return insertAudit(ctx, tx, audit...)
+	})
+	return out, name, err
+}
+
+// deleteDetaching deletes a team or lead source (row type R) as detach
+// allows: leads naming it by column make it inUse unless force detaches
+// them; entry writes the audit of the row and the leads detached.
+func deleteDetaching[R any](ctx context.Context, s *Store, accountID string, id int64, force bool, kind, column, inUse string,
+	entry func(*R, int) leads.AuditEntry) error {
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(R)
+		if err := s.lockForChange(ctx, tx, row, accountID, id, kind); err != nil {
+			return err
+		}
+		detached, err := s.detach(ctx, tx, accountID, column, id, force, inUse, kind)
+		if err != nil {
+			return err
+		}
+		if err := deleteConfigRow(ctx, tx, accountID, (*R)(nil), id, kind); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, entry(row, detached))
+	})
+}
+
 // CreateTeam stores a team and sets its ID; CONFLICT when the account has a
 // team of that name, NOT_FOUND for an unknown account.
 func (s *Store) CreateTeam(ctx context.Context, t *leads.Team, entry func(*leads.Team) leads.AuditEntry) (err error) {
 	defer translate(&err)
 	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := &teamRow{AccountID: t.AccountID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-		if err := bumpConfig(ctx, tx, t.AccountID); err != nil {
-			return err
-		}
-		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		if err := insertConfigRow(ctx, tx, t.AccountID, row); err != nil {
 			return err
 		}
 		t.ID = row.ID
@@ -70,31 +156,8 @@ func teamError(err error, name string) error {
 // UpdateTeam changes a team under a row lock.
 func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(*leads.Team) (*leads.Team, []leads.AuditEntry, error)) (_ *leads.Team, err error) {
 	defer translate(&err)
-	var out *leads.Team
-	err = s.tx(ctx, func(tx bun.Tx) error {
-		row := new(teamRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
-			return err
-		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
-			return err
-		}
-		out = row.team()
-		next, audit, err := apply(out)
-		if err != nil || next == nil {
-			return err
-		}
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
-			return err
-		}
-		_, err = tx.NewUpdate().Model((*teamRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
-			Where("id = ?", id).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		out = next
-		return insertAudit(ctx, tx, audit...)
-	})
+	out, _, err := renameRow(ctx, s, accountID, id, "team", (*teamRow).team,
+		func(t *leads.Team) (string, time.Time) { return t.Name, t.UpdatedAt }, apply)
 	if err != nil {
 		return nil, teamError(err, "")
 	}
@@ -106,26 +169,8 @@ func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, appl
 // detaches them from the team and its lead sources first.
 func (s *Store) DeleteTeam(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.Team, int) leads.AuditEntry) (err error) {
 	defer translate(&err)
-	return s.tx(ctx, func(tx bun.Tx) error {
-		row := new(teamRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
-			return err
-		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "team"); err != nil {
-			return err
-		}
-		detached, err := s.detach(ctx, tx, accountID, "team_id", id, force, leads.CodeTeamInUse, "team")
-		if err != nil {
-			return err
-		}
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*teamRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-			return fmt.Errorf("delete team: %w", err)
-		}
-		return insertAudit(ctx, tx, entry(row.team(), detached))
-	})
+	return deleteDetaching(ctx, s, accountID, id, force, "team", "team_id", leads.CodeTeamInUse,
+		func(row *teamRow, detached int) leads.AuditEntry { return entry(row.team(), detached) })
 }
 
 // detach counts the account's leads whose column names the object id and,
@@ -164,10 +209,7 @@ func (s *Store) CreateLeadSource(ctx context.Context, src *leads.LeadSource, ent
 	defer translate(&err)
 	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := &leadSourceRow{AccountID: src.AccountID, TeamID: src.TeamID, Name: src.Name, CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}
-		if err := bumpConfig(ctx, tx, src.AccountID); err != nil {
-			return err
-		}
-		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		if err := insertConfigRow(ctx, tx, src.AccountID, row); err != nil {
 			return err
 		}
 		src.ID = row.ID
@@ -196,33 +238,8 @@ func leadSourceError(err error, name string) error {
 // UpdateLeadSource changes a lead source under a row lock.
 func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(*leads.LeadSource) (*leads.LeadSource, []leads.AuditEntry, error)) (_ *leads.LeadSource, err error) {
 	defer translate(&err)
-	var out *leads.LeadSource
-	var name string
-	err = s.tx(ctx, func(tx bun.Tx) error {
-		row := new(leadSourceRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
-			return err
-		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
-			return err
-		}
-		out = row.leadSource()
-		next, audit, err := apply(out)
-		if err != nil || next == nil {
-			return err
-		}
-		name = next.Name
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
-			return err
-		}
-		_, err = tx.NewUpdate().Model((*leadSourceRow)(nil)).Set("name = ?", next.Name).Set("updated_at = ?", next.UpdatedAt).
-			Where("id = ?", id).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		out = next
-		return insertAudit(ctx, tx, audit...)
-	})
+	out, name, err := renameRow(ctx, s, accountID, id, "lead source", (*leadSourceRow).leadSource,
+		func(src *leads.LeadSource) (string, time.Time) { return src.Name, src.UpdatedAt }, apply)
 	if err != nil {
 		return nil, leadSourceError(err, name)
 	}
@@ -233,26 +250,8 @@ func (s *Store) UpdateLeadSource(ctx context.Context, accountID string, id int64
 // LEAD_SOURCE_IN_USE unless force, which detaches them first.
 func (s *Store) DeleteLeadSource(ctx context.Context, accountID string, id int64, force bool, entry func(*leads.LeadSource, int) leads.AuditEntry) (err error) {
 	defer translate(&err)
-	return s.tx(ctx, func(tx bun.Tx) error {
-		row := new(leadSourceRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
-			return err
-		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "lead source"); err != nil {
-			return err
-		}
-		detached, err := s.detach(ctx, tx, accountID, "lead_source_id", id, force, leads.CodeLeadSourceInUse, "lead source")
-		if err != nil {
-			return err
-		}
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*leadSourceRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-			return fmt.Errorf("delete lead source: %w", err)
-		}
-		return insertAudit(ctx, tx, entry(row.leadSource(), detached))
-	})
+	return deleteDetaching(ctx, s, accountID, id, force, "lead source", "lead_source_id", leads.CodeLeadSourceInUse,
+		func(row *leadSourceRow, detached int) leads.AuditEntry { return entry(row.leadSource(), detached) })
 }
 
 // CreateRotation stores a rotation with its members and sets its ID.
@@ -288,20 +287,9 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 	defer translate(&err)
 	var out *leads.Rotation
 	err = s.tx(ctx, func(tx bun.Tx) error {
-		row := new(rotationRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+		cur, err := s.lockRotation(ctx, tx, accountID, id)
+		if err != nil {
 			return err
-		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
-			return err
-		}
-		cur := row.rotation()
-		var members []rotationMemberRow
-		if err := tx.NewSelect().Model(&members).Where("rotation_id = ?", id).Order("position").Scan(ctx); err != nil {
-			return fmt.Errorf("select rotation members: %w", err)
-		}
-		for _, m := range members {
-			cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
 		}
 		out = cur
 		next, audit, err := apply(cur)
@@ -340,29 +328,33 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 func (s *Store) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(*leads.Rotation) leads.AuditEntry) (err error) {
 	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
-		row := new(rotationRow)
-		if err := lockAccount(ctx, tx, s.dialect, accountID); err != nil {
+		cur, err := s.lockRotation(ctx, tx, accountID, id)
+		if err != nil {
 			return err
 		}
-		if err := s.lockRow(ctx, tx, row, accountID, id, "rotation"); err != nil {
+		if err := deleteConfigRow(ctx, tx, accountID, (*rotationRow)(nil), id, "rotation"); err != nil {
 			return err
-		}
-		cur := row.rotation()
-		var members []rotationMemberRow
-		if err := tx.NewSelect().Model(&members).Where("rotation_id = ?", id).Order("position").Scan(ctx); err != nil {
-			return fmt.Errorf("select rotation members: %w", err)
-		}
-		for _, m := range members {
-			cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
-		}
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*rotationRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-			return fmt.Errorf("delete rotation: %w", err)
 		}
 		return insertAudit(ctx, tx, entry(cur))
 	})
+}
+
+// lockRotation reads, under the account's lock and a row lock, the rotation
+// id of the account with its members in turn order.
+func (s *Store) lockRotation(ctx context.Context, tx bun.Tx, accountID string, id int64) (*leads.Rotation, error) {
+	row := new(rotationRow)
+	if err := s.lockForChange(ctx, tx, row, accountID, id, "rotation"); err != nil {
+		return nil, err
+	}
+	cur := row.rotation()
+	var members []rotationMemberRow
+	if err := tx.NewSelect().Model(&members).Where("rotation_id = ?", id).Order("position").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select rotation members: %w", err)
+	}
+	for _, m := range members {
+		cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+	}
+	return cur, nil
 }
 
 // checkRotationRefs returns, in tx, which holds the account's lock, the

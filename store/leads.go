@@ -148,12 +148,8 @@ func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, appl
 	var out *leads.Lead
 	err = s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
-		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
-		if s.dialect == Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			return notFound(err, "lead")
+		if err := s.lockRow(ctx, tx, row, accountID, id, "lead"); err != nil {
+			return err
 		}
 		w, err := apply(row.lead())
 		if err != nil {
@@ -219,12 +215,8 @@ func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entr
 	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
-		q := tx.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id)
-		if s.dialect == Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			return notFound(err, "lead")
+		if err := s.lockRow(ctx, tx, row, accountID, id, "lead"); err != nil {
+			return err
 		}
 		e := entry(row.lead())
 		audit := auditRows([]leads.AuditEntry{e}, id)

@@ -43,15 +43,10 @@ func rotationNextCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			account, _ := cmd.Flags().GetString("account")
 			n, _ := cmd.Flags().GetInt("count")
-			return withService(cmd, func(ctx context.Context, m *app.Main) error {
-				p, err := m.Service().NextTurns(ctx, leads.SystemActor(account), id, n)
-				if err != nil {
-					return err
-				}
-				return printPreview(cmd.OutOrStdout(), p)
-			}, "rotation", args[0], "account", account)
+			return showRotation(cmd, args[0], func(ctx context.Context, svc *leads.Service, actor leads.Actor) (*leads.RotationPreview, error) {
+				return svc.NextTurns(ctx, actor, id, n)
+			}, printPreview)
 		},
 	}
 	cmd.Flags().IntP("count", "n", 5, fmt.Sprintf("how many turns to show (1 to %d)", leads.MaxPreview))
@@ -72,7 +67,6 @@ func rotationStatsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			account, _ := cmd.Flags().GetString("account")
 			from, err := timeFlag(cmd, "from")
 			if err != nil {
 				return err
@@ -81,19 +75,29 @@ func rotationStatsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withService(cmd, func(ctx context.Context, m *app.Main) error {
-				st, err := m.Service().RotationStats(ctx, leads.SystemActor(account), id, from, to)
-				if err != nil {
-					return err
-				}
-				return printStats(cmd.OutOrStdout(), st)
-			}, "rotation", args[0], "account", account)
+			return showRotation(cmd, args[0], func(ctx context.Context, svc *leads.Service, actor leads.Actor) (*leads.RotationStats, error) {
+				return svc.RotationStats(ctx, actor, id, from, to)
+			}, printStats)
 		},
 	}
 	cmd.Flags().String("from", "", "start of the window, RFC 3339 (default: start of the rotation's day)")
 	cmd.Flags().String("to", "", "end of the window, excluded, RFC 3339 (default: end of the rotation's day)")
 	addAccountFlag(cmd, "")
 	return cmd
+}
+
+// showRotation runs get with the service as the system actor of --account
+// and prints what it returns; arg is the rotation argument, for the errors.
+func showRotation[T any](cmd *cobra.Command, arg string, get func(ctx context.Context, svc *leads.Service, actor leads.Actor) (T, error),
+	print func(io.Writer, T) error) error {
+	account, _ := cmd.Flags().GetString("account")
+	return withService(cmd, func(ctx context.Context, m *app.Main) error {
+		v, err := get(ctx, m.Service(), leads.SystemActor(account))
+		if err != nil {
+			return err
+		}
+		return print(cmd.OutOrStdout(), v)
+	}, "rotation", arg, "account", account)
 }
 
 // addAccountFlag declares --account, the account a command is about, the
