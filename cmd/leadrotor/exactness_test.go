@@ -63,12 +63,25 @@ func TestIssue10_02_SigkillMidBatchSettlesTurns(t *testing.T) {
 	require.Greater(t, sumDayCounts(t, rds), stored0, "the kill left turns taken for leads never stored")
 
 	heir := serve(t, env, flags...)
+	// Settled: no turn is open any more (each was closed, its lead stored,
+	// or given back), and the day counts equal the stored leads.
 	var stored map[string]int64
 	require.Eventually(t, func() bool {
+		open, err := rds.Client.Keys(ctx, rds.Prefix+"rotation:*:open").Result()
+		require.NoError(t, err)
+		for _, k := range open {
+			if n, err := rds.Client.HLen(ctx, k).Result(); err != nil || n > 0 {
+				return false
+			}
+		}
 		stored = storedPerMember(t, heir, demo)
 		return equalCounts(stored, dayCounts(t, rds))
 	}, 60*time.Second, 50*time.Millisecond, "the dead server's turns were never settled\n%s", heir.logs)
-	require.Contains(t, heir.logs.String(), "rotation turns that reached no lead given back")
+	if !strings.Contains(heir.logs.String(), "rotation turns that reached no lead given back") {
+		// Every open turn's lead turned out stored (its COMMIT went out
+		// before the kill): settling only closed them.
+		t.Logf("no turn was given back: the killed server's leads were all stored")
+	}
 
 	// And the rotation is exact: after more leads, every rep is within 1 of
 	// an equal share.
