@@ -214,7 +214,7 @@ func (s *Server) changeRotationStatus(w http.ResponseWriter, req bunrouter.Reque
 				return nil, err
 			}
 		}
-		return s.svc.ChangeRotation(ctx, a, id, change)
+		return s.svc.UpdateRotation(ctx, a, id, change)
 	})
 }
 

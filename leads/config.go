@@ -304,23 +304,23 @@ func (s *Service) Rotation(ctx context.Context, actor Actor, id int64) (*Rotatio
 	return &out, nil
 }
 
-// UpdateRotation replaces a rotation's settings and members with r's (r.ID
+// ReplaceRotation replaces a rotation's settings and members with r's (r.ID
 // names the rotation); the errors are those of CreateRotation, and NOT_FOUND
 // for a rotation not in the account. Members keep their place in the turn
 // order across edits.
-func (s *Service) UpdateRotation(ctx context.Context, actor Actor, r Rotation) (*Rotation, error) {
-	return s.ChangeRotation(ctx, actor, r.ID, func(cur *Rotation) error {
+func (s *Service) ReplaceRotation(ctx context.Context, actor Actor, r Rotation) (*Rotation, error) {
+	return s.UpdateRotation(ctx, actor, r.ID, func(cur *Rotation) error {
 		cur.Name, cur.TeamID, cur.Default, cur.FallbackAssignee, cur.Timezone, cur.Members =
 			r.Name, r.TeamID, r.Default, r.FallbackAssignee, r.Timezone, slices.Clone(r.Members)
 		return nil
 	})
 }
 
-// ChangeRotation applies change to a copy of the rotation as it is now and
+// UpdateRotation applies change to a copy of the rotation as it is now and
 // stores the result, audited as rotation_updated {before, after}; managers
 // and admins only. change may return an error to refuse. The change applies
-// to the very next lead, in every process. Errors as for UpdateRotation.
-func (s *Service) ChangeRotation(ctx context.Context, actor Actor, id int64, change func(r *Rotation) error) (*Rotation, error) {
+// to the very next lead, in every process. Errors as for ReplaceRotation.
+func (s *Service) UpdateRotation(ctx context.Context, actor Actor, id int64, change func(r *Rotation) error) (*Rotation, error) {
 	if err := actor.Require(PermWriteConfig); err != nil {
 		return nil, err
 	}

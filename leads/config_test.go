@@ -193,7 +193,7 @@ func testRotationChanges(t *testing.T, b *bundle) {
 	westRot := b.rotation(t, leads.Rotation{Name: "West", TeamID: west.ID})
 	_, err = b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "West again", TeamID: west.ID})
 	requireCode(t, err, leads.CodeConflict)
-	_, err = b.svc.ChangeRotation(ctx, b.admin, westRot.ID, func(r *leads.Rotation) error {
+	_, err = b.svc.UpdateRotation(ctx, b.admin, westRot.ID, func(r *leads.Rotation) error {
 		r.TeamID, r.Default = 0, true
 		return nil
 	})
@@ -201,7 +201,7 @@ func testRotationChanges(t *testing.T, b *bundle) {
 
 	// Member edits keep the others' turn order.
 	b.mustCreate(t, lead("A"), leads.CreateOptions{SkipTeamAndSourceRequirement: true})
-	changed, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
+	changed, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
 		r.Members = append(r.Members, leads.RotationMember{User: b.reps[3], Weight: 1})
 		r.Members[1].DailyCap = 5
 		return nil
@@ -210,14 +210,14 @@ func testRotationChanges(t *testing.T, b *bundle) {
 	require.Len(t, changed.Members, 4)
 	require.Equal(t, b.reps[1], b.mustCreate(t, lead("B"), leads.CreateOptions{SkipTeamAndSourceRequirement: true}).Lead.AssignedTo)
 
-	_, err = b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
+	_, err = b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
 		r.Members = append(r.Members, leads.RotationMember{User: "stranger@example.com"})
 		return nil
 	})
 	requireCode(t, err, leads.CodeMemberNotInAccount)
-	_, err = b.svc.ChangeRotation(ctx, b.agent, rot.ID, func(*leads.Rotation) error { return nil })
+	_, err = b.svc.UpdateRotation(ctx, b.agent, rot.ID, func(*leads.Rotation) error { return nil })
 	requireCode(t, err, leads.CodeForbidden)
-	unchanged, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(*leads.Rotation) error { return nil })
+	unchanged, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(*leads.Rotation) error { return nil })
 	require.NoError(t, err)
 	require.Equal(t, changed.UpdatedAt, unchanged.UpdatedAt, "no change, no write")
 

@@ -333,7 +333,7 @@ func testFallback(t *testing.T, b *bundle) {
 	require.Zero(t, res.Lead.RotationTurn, "a fallback is not a turn")
 
 	rot.FallbackAssignee = ""
-	_, err := b.svc.UpdateRotation(context.Background(), b.admin, *rot)
+	_, err := b.svc.ReplaceRotation(context.Background(), b.admin, *rot)
 	require.NoError(t, err)
 	res = b.mustCreate(t, lead("Bob"), leads.CreateOptions{})
 	require.Empty(t, res.Lead.AssignedTo)

@@ -357,7 +357,7 @@ func TestIssue10_05_ConfigReloadKeepsDeadline(t *testing.T) {
 	rot := b.defaultRotation(t, 3)
 	ctx := context.Background()
 	b.mustCreate(t, lead("Warm"), leads.CreateOptions{})
-	_, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error { r.Name = "renamed"; return nil })
+	_, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error { r.Name = "renamed"; return nil })
 	require.NoError(t, err)
 
 	locker, err := sql.Open("pgx", b.env.backend.DSN)

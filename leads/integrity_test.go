@@ -124,7 +124,7 @@ func TestIssue10_06_ConcurrentConfigWritesNoDeadlock(t *testing.T) {
 				return together(
 					func() error { return b.svc.DeleteTeam(ctx, b.admin, team.ID, true) },
 					func() error {
-						_, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
+						_, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error {
 							r.Members = append(r.Members, leads.RotationMember{User: b.reps[5]})
 							return nil
 						})
@@ -139,7 +139,7 @@ func TestIssue10_06_ConcurrentConfigWritesNoDeadlock(t *testing.T) {
 				def := b.rotation(t, leads.Rotation{Default: true, Members: b.members(4)})
 				drop := func(id int64, user string) func() error {
 					return func() error {
-						_, err := b.svc.ChangeRotation(ctx, b.admin, id, func(r *leads.Rotation) error {
+						_, err := b.svc.UpdateRotation(ctx, b.admin, id, func(r *leads.Rotation) error {
 							r.Members = slices.DeleteFunc(r.Members, func(m leads.RotationMember) bool { return m.User == user })
 							r.Name += "!"
 							return nil
@@ -259,7 +259,7 @@ func TestIssue10_09_RemovedMemberNeverStaysInRotation(t *testing.T) {
 					errs := together(
 						func() error { return b.svc.RemoveMember(ctx, b.admin, leaving) },
 						func() error {
-							_, err := b.svc.ChangeRotation(ctx, b.admin, rot.ID, tc.change)
+							_, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, tc.change)
 							return err
 						},
 					)

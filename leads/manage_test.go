@@ -402,7 +402,7 @@ func testAssign(t *testing.T, b *bundle) {
 	requireCode(t, err, leads.CodeRotationNotFound)
 
 	rot.Members = []leads.RotationMember{{User: b.reps[0], Paused: true}}
-	_, err = b.svc.UpdateRotation(ctx, b.admin, *rot)
+	_, err = b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
 	_, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNoEligibleMember)

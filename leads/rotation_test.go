@@ -38,12 +38,12 @@ func testPauseNoBurst(t *testing.T, b *bundle) {
 	require.Equal(t, map[string]int{b.reps[0]: 1, b.reps[1]: 1, b.reps[2]: 1}, counts(3))
 
 	rot.Members[1].Paused = true
-	_, err := b.svc.UpdateRotation(ctx, b.admin, *rot)
+	_, err := b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{b.reps[0]: 50, b.reps[2]: 50}, counts(100))
 
 	rot.Members[1].Paused = false
-	_, err = b.svc.UpdateRotation(ctx, b.admin, *rot)
+	_, err = b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{b.reps[0]: 1, b.reps[1]: 1, b.reps[2]: 1}, counts(3), "one turn each right after the resume")
 	require.Equal(t, map[string]int{b.reps[0]: 10, b.reps[1]: 10, b.reps[2]: 10}, counts(30))
@@ -110,7 +110,7 @@ func testEditSeenByOtherService(t *testing.T, b *bundle) {
 	require.Equal(t, b.reps[0], res.Lead.AssignedTo)
 
 	rot.Members[1].Paused = true
-	_, err = b.svc.UpdateRotation(ctx, b.admin, *rot)
+	_, err = b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
 	res, err = other.Create(ctx, b.admin, lead("Bob"), leads.CreateOptions{})
 	require.NoError(t, err)

@@ -41,7 +41,7 @@ func TestIssue10_16_DemoRerun(t *testing.T) {
 			require.NoError(t, err)
 			r := *cfg.TeamRotations[id]
 			r.Name = "West reps"
-			_, err = m.Service().UpdateRotation(ctx, root, r)
+			_, err = m.Service().ReplaceRotation(ctx, root, r)
 			require.NoError(t, err)
 		}
 		for id := range cfg.LeadSources {
@@ -50,7 +50,7 @@ func TestIssue10_16_DemoRerun(t *testing.T) {
 		}
 		r := *cfg.DefaultRotation
 		r.Name = "All reps"
-		_, err = m.Service().UpdateRotation(ctx, root, r)
+		_, err = m.Service().ReplaceRotation(ctx, root, r)
 		require.NoError(t, err)
 		snapshot, err = m.Service().Configuration(ctx, root)
 		return err

@@ -350,7 +350,7 @@ func (p *planner) planRotation(want Rotation, cur *leads.Rotation, object string
 		it.Kind, it.Details = Update, diff
 		id, teamID, isDefault := cur.ID, cur.TeamID, cur.Default
 		it.apply = func(ctx context.Context, run *applyRun) error {
-			_, err := run.svc.UpdateRotation(ctx, run.actor, want.rotation(leads.Rotation{ID: id, TeamID: teamID, Default: isDefault}))
+			_, err := run.svc.ReplaceRotation(ctx, run.actor, want.rotation(leads.Rotation{ID: id, TeamID: teamID, Default: isDefault}))
 			return err
 		}
 	}

@@ -25,7 +25,7 @@ type Service interface {
 	CreateTeam(ctx context.Context, actor leads.Actor, t leads.Team) (*leads.Team, error)
 	CreateLeadSource(ctx context.Context, actor leads.Actor, src leads.LeadSource) (*leads.LeadSource, error)
 	CreateRotation(ctx context.Context, actor leads.Actor, r leads.Rotation) (*leads.Rotation, error)
-	UpdateRotation(ctx context.Context, actor leads.Actor, r leads.Rotation) (*leads.Rotation, error)
+	ReplaceRotation(ctx context.Context, actor leads.Actor, r leads.Rotation) (*leads.Rotation, error)
 }
 
 var _ Service = (*leads.Service)(nil)
