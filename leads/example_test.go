@@ -114,3 +114,31 @@ func ExampleErrorCode() {
 	// DUPLICATE_EMAIL Email already exists 1
 	// NOT_FOUND
 }
+
+// PatchOf builds an update from typed values: here the status, the
+// assignee, and the phone number cleared (a field named with its zero value
+// is cleared).
+func ExamplePatchOf() {
+	svc, admin, done := openExample()
+	defer done()
+	ctx := context.Background()
+	res, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Phone: "+1 555 0100"}, leads.CreateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	patch, err := leads.PatchOf(leads.LeadInput{Status: leads.StatusContacted, AssignedTo: "ann@example.com"},
+		"status", "assignedTo", "phone")
+	if err != nil {
+		log.Fatal(err)
+	}
+	lead, err := svc.Update(ctx, admin, res.Lead.ID, patch, leads.UpdateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s %s %q\n", lead.Status, lead.AssignedTo, lead.Phone)
+	_, err = leads.PatchOf(leads.LeadInput{}, "stauts")
+	fmt.Println(leads.ErrorCode(err), leads.ErrorDetails(err)["field"])
+	// Output:
+	// contacted ann@example.com ""
+	// VALIDATION_ERROR stauts
+}

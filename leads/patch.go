@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"strings"
@@ -17,6 +18,35 @@ import (
 // createdAt, auditLog…) are ignored, so that a lead read from the API can be
 // sent back changed; createdBy cannot change.
 type LeadPatch map[string]any
+
+// PatchOf returns the patch that sets the fields of a lead named by their
+// JSON names (as in LeadInput's tags: "status", "assignedTo"…) to in's
+// values: for Go callers, typed values and no hand-built map. A name that
+// is not a LeadInput field is VALIDATION_ERROR naming it. A field whose
+// value in is its zero value clears it, as a nil in a JSON patch does.
+func PatchOf(in LeadInput, fields ...string) (LeadPatch, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("patch of lead input: %w", err)
+	}
+	var all map[string]any
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("patch of lead input: %w", err)
+	}
+	patch := make(LeadPatch, len(fields))
+	var errs []FieldError
+	for _, f := range fields {
+		if inputFields[f] == nil {
+			errs = append(errs, FieldError{f, nil, "Unknown field"})
+			continue
+		}
+		patch[f] = all[f] // absent (omitempty): nil, which clears it
+	}
+	if len(errs) > 0 {
+		return nil, ValidationError(errs...)
+	}
+	return patch, nil
+}
 
 // readOnlyFields are Lead fields a patch ignores.
 var readOnlyFields = map[string]bool{
