@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"slices"
@@ -13,11 +12,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadrotor/leadrotor/internal/netfail"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -170,11 +169,7 @@ func (b *redisBackend) run(ctx context.Context, s *redis.Script, keys []string, 
 // timeout, a closed client, or a server that is loading its data, busy,
 // read-only or without a master.
 func redisUnavailable(err error) bool {
-	var netErr net.Error
-	if leads.IsUnavailable(err) || errors.As(err, &netErr) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) || errors.Is(err, redis.ErrClosed) {
+	if leads.IsUnavailable(err) || netfail.Is(err) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) || errors.Is(err, redis.ErrClosed) {
 		return true
 	}
 	for _, prefix := range []string{"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"io"
-	"net"
-	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/leadrotor/leadrotor/internal/netfail"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -42,14 +40,10 @@ func isDomain(err error) bool {
 // a connection the driver found dead), a deadline exceeded, or a
 // server that says it is shutting down, starting up or out of connections.
 func unavailable(err error) bool {
-	var netErr net.Error
 	switch {
-	case errors.As(err, &netErr),
+	case netfail.Is(err),
 		errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed),
 		errors.Is(err, pgconn.ErrConnClosed), pgconn.Timeout(err):
 		return true
 	}
