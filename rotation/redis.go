@@ -422,9 +422,12 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		}
 		results[i] = pickResult{turn: t, ok: true}
 	}
-	if taken > 0 {
+	if taken > 0 && checkpointAmong(before, k) {
 		// The state after the batch's last turn, less every turn's deltas,
-		// is the state before the batch.
+		// is the state before the batch. A checkpoint leaves out every turn
+		// open at its moment: those open before the batch, and the batch's
+		// own up to it. Without all of them, the state is the state before
+		// the batch without those open before it.
 		start := make(map[string]int64, n)
 		for _, m := range rot.Members {
 			start[m.User] = r.int()
@@ -434,25 +437,19 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 				start[user] -= d
 			}
 		}
-		if checkpointAmong(before, k) {
-			// A checkpoint leaves out every turn open at its moment: those
-			// open before the batch, and the batch's own up to it. Without
-			// all of them, the state is the state before the batch without
-			// those open before it.
-			open := make([]int64, r.int())
-			for i := range open {
-				open[i] = r.int()
-			}
-			for _, m := range rot.Members {
-				start[m.User] -= r.int()
-			}
-			for i := range taken {
-				t := &results[i].turn
-				open = append(open, t.Seq)
-				if isCheckpoint(t.Seq) {
-					t.Checkpoint = &leads.Checkpoint{Current: maps.Clone(start), Open: slices.Clone(open)}
-					slices.Sort(t.Checkpoint.Open)
-				}
+		open := make([]int64, r.int())
+		for i := range open {
+			open[i] = r.int()
+		}
+		for _, m := range rot.Members {
+			start[m.User] -= r.int()
+		}
+		for i := range taken {
+			t := &results[i].turn
+			open = append(open, t.Seq)
+			if isCheckpoint(t.Seq) {
+				t.Checkpoint = &leads.Checkpoint{Current: maps.Clone(start), Open: slices.Clone(open)}
+				slices.Sort(t.Checkpoint.Open)
 			}
 		}
 	}

@@ -37,11 +37,11 @@
 --   and changed nothing), and each turn is
 --   {assignee index (1-based), s, s x (member index, reason, slots), n x delta}
 --   with skips in member order and deltas what the turn added to each
---   member's current weight; when m > 0 the members' current weights after
---   the last turn follow (the caller derives checkpoints from them), and,
---   when a checkpoint turn (1, or a multiple of 16) is among seq+1 .. seq+k,
---   {o, o x seq, n x sum}: the turns of this state open before the batch and
---   what they add to each member's current weight.
+--   member's current weight; and, when m > 0 and a checkpoint turn (1, or
+--   a multiple of 16) is among seq+1 .. seq+k, {n x weight, o, o x seq,
+--   n x sum}: the members' current weights after the last turn, then the
+--   turns of this state open before the batch and what they add to each
+--   member's current weight (the caller derives checkpoints from them).
 local k, n = tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline = tonumber(ARGV[4 + 4 * n]) or 0
 if deadline > 0 then
@@ -219,10 +219,10 @@ redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 't', ticket, 's', seq, 'k', taken)
 redis.call('PEXPIRE', KEYS[3], keep)
-for i = 1, n do
-  out[#out + 1] = cw[i]
-end
 if wantOpen then
+  for i = 1, n do
+    out[#out + 1] = cw[i]
+  end
   out[#out + 1] = #openSeqs
   for _, sq in ipairs(openSeqs) do out[#out + 1] = sq end
   for i = 1, n do out[#out + 1] = openSum[i] end
