@@ -223,6 +223,22 @@ type StatsStore interface {
 	SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error)
 	// TeamLeadCounts counts a team's leads created in the window.
 	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
+	// LeadArrivals counts an account's leads created in [from, to) per hour
+	// from from (today, at an hour boundary after from, splits the window),
+	// and every lead of the account that waits for its rotation.
+	LeadArrivals(ctx context.Context, accountID string, from, to, today time.Time) (LeadArrivals, error)
+}
+
+// LeadArrivals is what StatsStore.LeadArrivals counts.
+type LeadArrivals struct {
+	// Hours maps an hour's index from the window's start to its leads.
+	Hours map[int64]int64
+	// Today counts the leads created from today on; ByAssignment splits
+	// them by where they stand.
+	Today        int64
+	ByAssignment map[AssignmentStatus]int64
+	// Pending counts every lead of the account waiting for its rotation.
+	Pending int64
 }
 
 // Credential is an API key and what its user is in one account.
