@@ -325,11 +325,14 @@ func testInvites(t *testing.T, b *bundle) {
 	require.Len(t, members, 1)
 	require.Len(t, auditOf(t, b, b.accountID, leads.EventInviteAccepted), 1)
 
-	// An invite of a member keeps their role.
+	// An invite of a member keeps their role; of a user with a password,
+	// it asks for that password rather than replacing it.
 	token, _, err = b.svc.CreateInvite(ctx, b.admin, newcomer, leads.RoleAdmin, leads.InviteKindInvite, time.Hour)
 	require.NoError(t, err)
-	m, err = b.svc.AcceptInvite(ctx, token, password+"2")
-	require.NoError(t, err)
+	_, err = b.svc.AcceptInvite(ctx, token, password+"2")
+	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err), "not their password")
+	m, err = b.svc.AcceptInvite(ctx, token, password)
+	require.NoError(t, err, "the invite stayed usable")
 	require.Equal(t, leads.RoleManager, m.Role)
 
 	// A reset sets the password and ends the sessions.
@@ -343,11 +346,23 @@ func testInvites(t *testing.T, b *bundle) {
 	require.NoError(t, err)
 	_, _, err = b.svc.Session(ctx, session)
 	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err), "sessions ended")
-	_, err = b.svc.SignIn(ctx, newcomer, password+"2", nil)
+	_, err = b.svc.SignIn(ctx, newcomer, password, nil)
 	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err), "the old password is gone")
 	_, err = b.svc.SignIn(ctx, newcomer, "a new password", nil)
 	require.NoError(t, err)
 	require.Len(t, auditOf(t, b, b.accountID, leads.EventPasswordReset), 1)
+
+	// An admin of another account cannot take over a user by inviting them.
+	victim := user(t, b, "victim", leads.RoleAdmin)
+	require.NoError(t, b.svc.SetPassword(ctx, victim, "the victim's password"))
+	elsewhere := secondAccount(t, b, "mallory-"+b.accountID+"@example.com", leads.RoleAdmin)
+	mallory := leads.Actor{AccountID: elsewhere, Email: "mallory-" + b.accountID + "@example.com", Role: leads.RoleAdmin}
+	token, _, err = b.svc.CreateInvite(ctx, mallory, victim, leads.RoleAgent, leads.InviteKindInvite, time.Hour)
+	require.NoError(t, err)
+	_, err = b.svc.AcceptInvite(ctx, token, "mallory's password")
+	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err))
+	_, err = b.svc.SignIn(ctx, victim, "the victim's password", nil)
+	require.NoError(t, err, "the victim's password stands")
 
 	// Expired.
 	token, _, err = b.svc.CreateInvite(ctx, b.admin, newcomer, "", leads.InviteKindReset, time.Hour)

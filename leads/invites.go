@@ -95,14 +95,22 @@ func (s *Service) Invite(ctx context.Context, token string) (*Invite, error) {
 	return inv, nil
 }
 
-// AcceptInvite uses the invite of token, once, and sets password as its
-// email's console password: of concurrent calls exactly one succeeds, the
-// others get NOT_FOUND, as do an unknown, used or expired token. An invite
-// adds its email to the account with its role (a member already keeps
-// their role), audited as member_added when it does, and as
-// member.invite_accepted; a reset ends every console session of the email,
-// audited as member.password_reset, and NOT_FOUND when the email is no
-// longer a member. VALIDATION_ERROR (field "password") as SetPassword.
+// AcceptInvite uses the invite of token, once: of concurrent calls exactly
+// one succeeds, the others get NOT_FOUND, as do an unknown, used or
+// expired token. VALIDATION_ERROR (field "password") as SetPassword.
+//
+// An invite adds its email to the account with its role (a member already
+// keeps their role), audited as member_added when it does, and as
+// member.invite_accepted. password becomes the email's console password,
+// unless the email has one already: then password must be that one
+// (UNAUTHENTICATED otherwise, and the invite stays usable), so that an
+// admin who invites someone else's email cannot take over their sign-in,
+// and with it their other accounts.
+//
+// A reset sets password as the email's console password and ends every
+// console session of the email, audited as member.password_reset;
+// NOT_FOUND when the email is no longer a member.
+//
 // It returns the membership.
 func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Member, error) {
 	if s.hasher == nil {
@@ -112,12 +120,27 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Me
 		return nil, err
 	}
 	// Hashing is slow on purpose: not for tokens that are no invite.
-	if _, err := s.Invite(ctx, token); err != nil {
-		return nil, err
-	}
-	hash, err := s.hashPassword(password)
+	inv, err := s.Invite(ctx, token)
 	if err != nil {
 		return nil, err
+	}
+	keep, err := s.hasPassword(ctx, inv, password)
+	if ErrorCode(err) == CodeUnauthenticated {
+		// The password may be one that a concurrent accept of this very
+		// invite has just set: then the invite is used, and that is the
+		// answer.
+		if _, ierr := s.Invite(ctx, token); ierr != nil {
+			return nil, ierr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	hash := "" // keeps the password there is
+	if !keep {
+		if hash, err = s.hashPassword(password); err != nil {
+			return nil, err
+		}
 	}
 	now := s.clock()
 	m, err := s.store.AcceptInvite(ctx, HashAPIKey(token), now, func(inv *Invite, cur *Member) (*InviteUse, error) {
@@ -146,4 +169,28 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Me
 		return nil, fmt.Errorf("accept invite: %w", err)
 	}
 	return m, nil
+}
+
+// hasPassword reports whether inv is an invite (not a reset) of an email
+// that has a console password, which password then must be:
+// UNAUTHENTICATED when it is not.
+func (s *Service) hasPassword(ctx context.Context, inv *Invite, password string) (bool, error) {
+	if inv.Kind != InviteKindInvite {
+		return false, nil
+	}
+	hash, err := s.store.PasswordHash(ctx, inv.Email)
+	if ErrorCode(err) == CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("accept invite: %w", err)
+	}
+	ok, err := s.hasher.Verify(hash, password)
+	if err != nil {
+		return false, fmt.Errorf("accept invite: %w", err)
+	}
+	if !ok {
+		return false, Errorf(CodeUnauthenticated, "%s has a console password already: give it to accept the invite", inv.Email)
+	}
+	return true, nil
 }

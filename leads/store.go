@@ -303,7 +303,8 @@ type StoredSession struct {
 type InviteUse struct {
 	// Member, when set, is added to the invite's account.
 	Member *Member
-	// PasswordHash becomes the password hash of the invite's email.
+	// PasswordHash, when set, becomes the password hash of the invite's
+	// email; "" keeps the one there is.
 	PasswordHash string
 	// EndSessions deletes every console session of the invite's email.
 	EndSessions bool

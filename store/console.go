@@ -271,8 +271,10 @@ func (s *Store) AcceptInvite(ctx context.Context, hash string, now time.Time, ap
 			}
 			out = use.Member
 		}
-		if err := putPassword(ctx, tx, row.Email, use.PasswordHash, now); err != nil {
-			return err
+		if use.PasswordHash != "" {
+			if err := putPassword(ctx, tx, row.Email, use.PasswordHash, now); err != nil {
+				return err
+			}
 		}
 		if use.EndSessions {
 			if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("email = ?", row.Email).Exec(ctx); err != nil {
