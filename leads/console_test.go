@@ -361,6 +361,9 @@ func testInvites(t *testing.T, b *bundle) {
 	require.NoError(t, err)
 	_, err = b.svc.AcceptInvite(ctx, token, "mallory's password")
 	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err))
+	failed := auditOf(t, b, elsewhere, leads.EventSignInFailed)
+	require.Len(t, failed, 1, "a wrong password is a failed sign-in, there too")
+	require.Equal(t, victim, failed[0].User)
 	_, err = b.svc.SignIn(ctx, victim, "the victim's password", nil)
 	require.NoError(t, err, "the victim's password stands")
 

@@ -124,15 +124,7 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Me
 	if err != nil {
 		return nil, err
 	}
-	keep, err := s.hasPassword(ctx, inv, password)
-	if ErrorCode(err) == CodeUnauthenticated {
-		// The password may be one that a concurrent accept of this very
-		// invite has just set: then the invite is used, and that is the
-		// answer.
-		if _, ierr := s.Invite(ctx, token); ierr != nil {
-			return nil, ierr
-		}
-	}
+	keep, err := s.hasPassword(ctx, token, inv, password)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +163,12 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Me
 	return m, nil
 }
 
-// hasPassword reports whether inv is an invite (not a reset) of an email
-// that has a console password, which password then must be:
-// UNAUTHENTICATED when it is not.
-func (s *Service) hasPassword(ctx context.Context, inv *Invite, password string) (bool, error) {
+// hasPassword reports whether inv, the invite of token, is an invite (not
+// a reset) of an email that has a console password, which password then
+// must be: UNAUTHENTICATED when it is not, audited as
+// console.sign_in_failed in the invite's account, as SignIn's failures are
+// (the invite stays usable, so this is another place to try passwords).
+func (s *Service) hasPassword(ctx context.Context, token string, inv *Invite, password string) (bool, error) {
 	if inv.Kind != InviteKindInvite {
 		return false, nil
 	}
@@ -189,8 +183,18 @@ func (s *Service) hasPassword(ctx context.Context, inv *Invite, password string)
 	if err != nil {
 		return false, fmt.Errorf("accept invite: %w", err)
 	}
-	if !ok {
-		return false, Errorf(CodeUnauthenticated, "%s has a console password already: give it to accept the invite", inv.Email)
+	if ok {
+		return true, nil
 	}
-	return true, nil
+	// The password may be one that a concurrent accept of this very invite
+	// has just set: then the invite is used, and that is the answer.
+	if _, err := s.Invite(ctx, token); err != nil {
+		return false, err
+	}
+	actor := Actor{AccountID: inv.AccountID, Email: inv.Email}
+	entry := newAuditEntry(actor, EventSignInFailed, map[string]any{"email": inv.Email, "invite": true}, s.clock())
+	if err := s.store.AppendAudit(ctx, []AuditEntry{entry}); err != nil {
+		return false, fmt.Errorf("accept invite: %w", err)
+	}
+	return false, Errorf(CodeUnauthenticated, "%s has a console password already: give it to accept the invite", inv.Email)
 }
