@@ -248,7 +248,8 @@ type SessionStore interface {
 	// exist, and then none is stored.
 	AppendAudit(ctx context.Context, entries []AuditEntry) error
 	// CreateSession stores a session under s.Hash (s.Role is not stored);
-	// CONFLICT when the hash is taken.
+	// CONFLICT when the hash is taken, NOT_FOUND when it names an account
+	// that does not exist.
 	CreateSession(ctx context.Context, s *StoredSession) error
 	// Session returns the session stored under hash, expired or not, with
 	// its user's role, read now, in its account ("" when it names none or
@@ -259,7 +260,7 @@ type SessionStore interface {
 	// no such session.
 	ExtendSession(ctx context.Context, hash string, expiresAt time.Time) error
 	// SwitchSession sets the session's account and CSRF token; NOT_FOUND
-	// when there is no such session.
+	// when there is no such session or account.
 	SwitchSession(ctx context.Context, hash, accountID, csrfToken string) error
 	// DeleteSession deletes the session and stores the audit entries entry
 	// makes of it (none: nil) in the same transaction; NOT_FOUND when there
