@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,4 +102,62 @@ type APIKey struct {
 	CreatedAt  time.Time  `json:"createdAt"`
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+// MyAPIKeys returns the keys of actor's user, revoked ones included, by id:
+// the console's "my keys". Any member may list their own.
+func (s *Service) MyAPIKeys(ctx context.Context, actor Actor) ([]APIKey, error) {
+	if err := actor.Require(PermRead); err != nil {
+		return nil, err
+	}
+	return s.APIKeys(ctx, actor.Email)
+}
+
+// CreateMyAPIKey makes an API key for actor's user, as CreateAPIKey, audited
+// as apikey.created in actor's account. VALIDATION_ERROR names a bad name.
+func (s *Service) CreateMyAPIKey(ctx context.Context, actor Actor, name string) (string, *APIKey, error) {
+	if err := actor.Require(PermRead); err != nil {
+		return "", nil, err
+	}
+	name = strings.TrimSpace(name)
+	if err := checkText("name", name, MaxShortTextLength); err != nil {
+		return "", nil, err
+	}
+	secret, k, err := s.CreateAPIKey(ctx, actor.Email, name)
+	if err != nil {
+		return "", nil, err
+	}
+	entry := newAuditEntry(actor, EventAPIKeyCreated, map[string]any{"prefix": k.Prefix, "name": k.Name}, k.CreatedAt)
+	if err := s.store.AppendAudit(ctx, []AuditEntry{entry}); err != nil {
+		// No key that nobody knows of: the one made goes, unused.
+		if rerr := s.store.RevokeAPIKey(ctx, k.Prefix, s.clock()); rerr != nil {
+			s.log.WarnContext(ctx, "revoke api key whose creation was not audited", "key", k.Prefix, "err", rerr)
+		}
+		return "", nil, fmt.Errorf("create api key: %w", err)
+	}
+	return secret, k, nil
+}
+
+// RevokeMyAPIKey revokes the key of actor's user with the given prefix,
+// audited as apikey.revoked in actor's account; NOT_FOUND when the user
+// has no such live key (another user's key included).
+func (s *Service) RevokeMyAPIKey(ctx context.Context, actor Actor, prefix string) error {
+	if err := actor.Require(PermRead); err != nil {
+		return err
+	}
+	keys, err := s.store.APIKeys(ctx, EmailKey(actor.Email))
+	if err != nil {
+		return fmt.Errorf("revoke api key %s: %w", prefix, err)
+	}
+	if !slices.ContainsFunc(keys, func(k APIKey) bool { return k.Prefix == prefix && k.RevokedAt == nil }) {
+		return notFound("API key")
+	}
+	if err := s.RevokeAPIKey(ctx, prefix); err != nil {
+		return err
+	}
+	entry := newAuditEntry(actor, EventAPIKeyRevoked, map[string]any{"prefix": prefix}, s.clock())
+	if err := s.store.AppendAudit(ctx, []AuditEntry{entry}); err != nil {
+		return fmt.Errorf("revoke api key %s: %w", prefix, err)
+	}
+	return nil
 }

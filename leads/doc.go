@@ -17,7 +17,11 @@
 // on stored leads; CreateTeam, CreateLeadSource and CreateRotation shape an
 // account; RunAssigner, in one goroutine per process, assigns the leads
 // whose rotation could not be asked when they were created. Authenticate
-// turns an API key into an Actor; SystemActor is an operator's.
+// turns an API key into an Actor; SystemActor is an operator's. For the web
+// console, SignIn checks a member's password (WithPasswordHasher), and
+// StartSession and Session turn a session token into an Actor; invites
+// (CreateInvite, AcceptInvite) let people join an account or reset their
+// password.
 //
 // The Service is the whole engine: it depends only on the two small
 // interfaces defined here, Store (persistence) and Rotator (turn

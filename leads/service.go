@@ -28,6 +28,14 @@ type Service struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time // when this process last recorded a key's use
 
+	// hasher hashes console passwords; nil when none is configured.
+	hasher PasswordHasher
+	// dummyHash is what SignIn checks a password against when the user has
+	// no hash, made once, on first need.
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+
 	// rotatorBackoff is how long Create defers assignments without asking
 	// the rotator after it failed as unavailable; rotatorDownUntil is when
 	// that ends (Unix nanoseconds, 0: the rotator is believed up). A

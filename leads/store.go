@@ -9,7 +9,8 @@ import (
 // callers needs, one interface per caller (LeadCreator for the create path,
 // LeadStore for the leads once stored, ConfigStore for configuration
 // management, KeyStore for API keys, AssignerStore for the background
-// assigner and the rotators, StatsStore for statistics). A fake or a new
+// assigner and the rotators, StatsStore for statistics, SessionStore for
+// the web console's sign-in). A fake or a new
 // driver is checked by store/storetest.Exercise, the cases every Store
 // passes.
 //
@@ -46,6 +47,7 @@ type Store interface {
 	KeyStore
 	AssignerStore
 	StatsStore
+	SessionStore
 }
 
 // LeadCreator is what the create path needs: one read that answers what
@@ -239,6 +241,91 @@ type LeadArrivals struct {
 	ByAssignment map[AssignmentStatus]int64
 	// Pending counts every lead of the account waiting for its rotation.
 	Pending int64
+}
+
+// SessionStore is what the web console's sign-in needs: members' password
+// hashes, console sessions and invites. Like API keys, passwords and
+// sessions belong to a user (an email), not to an account. Tokens are
+// stored as their SHA-256 (hex) only; the store finds a session or an
+// invite by that hash. Expiry is the Service's to judge, except where a
+// method is given now.
+type SessionStore interface {
+	// Memberships returns the memberships of the user email in every
+	// account, by account id; none (no error) for a user of no account.
+	Memberships(ctx context.Context, email string) ([]Member, error)
+	// PasswordHash returns the hash of the user's console password;
+	// NOT_FOUND when none is set.
+	PasswordHash(ctx context.Context, email string) (string, error)
+	// SetPassword stores hash as the user's password hash, set at now, in
+	// place of any before, and audit in the same transaction.
+	SetPassword(ctx context.Context, email, hash string, now time.Time, audit []AuditEntry) error
+	// AppendAudit stores audit entries of events that change nothing else
+	// (a sign-in, a failed one); NOT_FOUND when an entry's account does not
+	// exist, and then none is stored.
+	AppendAudit(ctx context.Context, entries []AuditEntry) error
+	// CreateSession stores a session under s.Hash (s.Role is not stored);
+	// CONFLICT when the hash is taken, NOT_FOUND when it names an account
+	// that does not exist.
+	CreateSession(ctx context.Context, s *StoredSession) error
+	// Session returns the session stored under hash, expired or not, with
+	// its user's role, read now, in its account ("" when it names none or
+	// the user is not a member there any more); NOT_FOUND when there is
+	// none.
+	Session(ctx context.Context, hash string) (*StoredSession, error)
+	// ExtendSession sets when the session expires; no error when there is
+	// no such session.
+	ExtendSession(ctx context.Context, hash string, expiresAt time.Time) error
+	// SwitchSession sets the session's account and CSRF token; NOT_FOUND
+	// when there is no such session or account.
+	SwitchSession(ctx context.Context, hash, accountID, csrfToken string) error
+	// DeleteSession deletes the session and stores the audit entries entry
+	// makes of it (none: nil) in the same transaction; NOT_FOUND when there
+	// is no such session.
+	DeleteSession(ctx context.Context, hash string, entry func(cur *Session) []AuditEntry) error
+	// CreateInvite stores an invite under hash and its audit entries in one
+	// transaction; CONFLICT when the hash is taken, NOT_FOUND for an
+	// unknown account.
+	CreateInvite(ctx context.Context, hash string, inv *Invite, audit []AuditEntry) error
+	// Invite returns the invite stored under hash, used or expired ones
+	// too; NOT_FOUND when there is none.
+	Invite(ctx context.Context, hash string) (*Invite, error)
+	// AcceptInvite uses the invite stored under hash, once: in one
+	// transaction it takes the invite's account's lock, marks the invite
+	// used at now, unless it is used already or expired at now (NOT_FOUND,
+	// so that of concurrent calls exactly one gets further), and reads its
+	// email's membership of its account (nil when none). apply decides what
+	// to store (see InviteUse), or refuses. It returns the member as it is
+	// then.
+	AcceptInvite(ctx context.Context, hash string, now time.Time, apply func(inv *Invite, cur *Member) (*InviteUse, error)) (*Member, error)
+	// PurgeExpired deletes the sessions and invites expired at now and
+	// returns how many rows it deleted, of both.
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// StoredSession is a console session as the store keeps it.
+type StoredSession struct {
+	Session
+	// Hash is the SHA-256 (hex) of the session's token.
+	Hash string
+	// TTL is how long the session lasts unused: each use moves its expiry
+	// to TTL later (at most once a minute).
+	TTL time.Duration
+	// Role is the user's role in Session.AccountID, read with the session;
+	// "" when it names no account or the user is not a member there.
+	Role Role
+}
+
+// InviteUse is what accepting an invite stores, as AcceptInvite's apply
+// decides, in the transaction that marks the invite used.
+type InviteUse struct {
+	// Member, when set, is added to the invite's account.
+	Member *Member
+	// PasswordHash, when set, becomes the password hash of the invite's
+	// email; "" keeps the one there is.
+	PasswordHash string
+	// EndSessions deletes every console session of the invite's email.
+	EndSessions bool
+	Audit       []AuditEntry
 }
 
 // Credential is an API key and what its user is in one account.

@@ -116,16 +116,8 @@ func (s *Store) PutMember(ctx context.Context, accountID, email string, apply fu
 		if err != nil || next == nil {
 			return err
 		}
-		if err := bumpConfig(ctx, tx, accountID); err != nil {
+		if err := putMemberRow(ctx, tx, accountID, next); err != nil {
 			return err
-		}
-		row := &memberRow{AccountID: accountID, Email: email, Role: string(next.Role), CreatedAt: next.CreatedAt}
-		_, err = tx.NewInsert().Model(row).
-			On("CONFLICT (account_id, email) DO UPDATE").
-			Set("role = EXCLUDED.role").
-			Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("put member: %w", err)
 		}
 		out = next
 		return insertAudit(ctx, tx, audit...)
@@ -134,6 +126,23 @@ func (s *Store) PutMember(ctx context.Context, accountID, email string, apply fu
 		return nil, err
 	}
 	return out, nil
+}
+
+// putMemberRow stores m as a member of the account in tx, or changes its
+// role, and moves the account's configuration version.
+func putMemberRow(ctx context.Context, tx bun.Tx, accountID string, m *leads.Member) error {
+	if err := bumpConfig(ctx, tx, accountID); err != nil {
+		return err
+	}
+	row := &memberRow{AccountID: accountID, Email: m.Email, Role: string(m.Role), CreatedAt: m.CreatedAt}
+	_, err := tx.NewInsert().Model(row).
+		On("CONFLICT (account_id, email) DO UPDATE").
+		Set("role = EXCLUDED.role").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("put member: %w", err)
+	}
+	return nil
 }
 
 // RemoveMember removes a member, as apply allows on the member, the number

@@ -59,6 +59,50 @@ func (r *apiKeyRow) apiKey() *leads.APIKey {
 		LastUsedAt: utcPtr(r.LastUsedAt), RevokedAt: utcPtr(r.RevokedAt)}
 }
 
+type passwordRow struct {
+	bun.BaseModel `bun:"table:member_passwords"`
+
+	Email        string    `bun:"email,pk"`
+	PasswordHash string    `bun:"password_hash"`
+	UpdatedAt    time.Time `bun:"updated_at"`
+}
+
+type sessionRow struct {
+	bun.BaseModel `bun:"table:console_sessions,alias:cs"`
+
+	TokenHash string    `bun:"token_hash,pk"`
+	Email     string    `bun:"email"`
+	AccountID string    `bun:"account_id,nullzero"`
+	CSRFToken string    `bun:"csrf_token"`
+	TTLMillis int64     `bun:"ttl_ms"`
+	CreatedAt time.Time `bun:"created_at"`
+	ExpiresAt time.Time `bun:"expires_at"`
+}
+
+func (r *sessionRow) session() leads.Session {
+	return leads.Session{Email: r.Email, AccountID: r.AccountID, CSRFToken: r.CSRFToken,
+		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
+}
+
+type inviteRow struct {
+	bun.BaseModel `bun:"table:invites"`
+
+	TokenHash string     `bun:"token_hash,pk"`
+	AccountID string     `bun:"account_id"`
+	Email     string     `bun:"email"`
+	Role      string     `bun:"role"`
+	Kind      string     `bun:"kind"`
+	CreatedBy string     `bun:"created_by"`
+	CreatedAt time.Time  `bun:"created_at"`
+	ExpiresAt time.Time  `bun:"expires_at"`
+	UsedAt    *time.Time `bun:"used_at"`
+}
+
+func (r *inviteRow) invite() *leads.Invite {
+	return &leads.Invite{AccountID: r.AccountID, Email: r.Email, Role: leads.Role(r.Role), Kind: r.Kind,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedAt: utcPtr(r.UsedAt)}
+}
+
 type teamRow struct {
 	bun.BaseModel `bun:"table:teams"`
 

@@ -435,6 +435,8 @@ var (
 	rotationDefault = constraint{"rotations_one_default", "rotations.account_id"}
 	leadIdempotency = constraint{"leads_idempotency_key", "leads.account_id, leads.idempotency_key"}
 	leadEmailUnique = constraint{"leads_email_unique", "leads.account_id, leads.email_unique"}
+	sessionPK       = constraint{"console_sessions_pkey", "console_sessions.token_hash"}
+	invitePK        = constraint{"invites_pkey", "invites.token_hash"}
 	// SQLite does not name the foreign key that broke.
 	rotationMemberUser = constraint{"rotation_members_account_id_email_fkey", ""}
 	rotationTeam       = constraint{"rotations_team_id_account_id_fkey", ""}

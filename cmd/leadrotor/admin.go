@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -187,7 +188,100 @@ func memberCmd() *cobra.Command {
 	}
 	list.Flags().String("account", "", "the account whose members to list")
 	addEmailFlag(list, "the user whose accounts to list", false)
-	cmd.AddCommand(add, remove, list)
+	cmd.AddCommand(add, remove, list, passwordCmd(), inviteCmd(leads.InviteKindInvite), inviteCmd(leads.InviteKindReset))
+	return cmd
+}
+
+// passwordCmd is `member password`: an operator sets a user's console
+// password, read from stdin so that it stays out of the shell's history
+// and the process list.
+func passwordCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "password --email EMAIL < password",
+		Short: "Set a user's web console password, read as one line from stdin (the user must be a member of an account)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			email, _ := cmd.Flags().GetString("email")
+			password, err := readPassword(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return withService(cmd, func(ctx context.Context, m *app.Main) error {
+				if err := m.Service().SetPassword(ctx, email, password); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "console password of %s set\n", leads.EmailKey(email))
+				return nil
+			})
+		},
+	}
+	addEmailFlag(cmd, "the user whose password to set", true)
+	return cmd
+}
+
+// readPassword reads one line from r, without its line ending; an error
+// for none, or an empty one.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on stdin: give it as one line, e.g. leadrotor member password --email EMAIL < file")
+	}
+	return line, nil
+}
+
+// defaultBaseURL is where `serve` is reached by default (its http-addr is
+// :8080), for the links and curl lines the CLI prints.
+const defaultBaseURL = "http://localhost:8080"
+
+// inviteCmd is `member invite` (kind invite) or `member reset-password`
+// (kind reset): it prints the link, valid once, that the user opens in the
+// web console.
+func inviteCmd(kind string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "invite --account ID --email EMAIL [--role agent] [--base-url URL]",
+		Short: "Invite a user to an account with a role; prints the link, valid once, where they set their password",
+		Args:  cobra.NoArgs,
+	}
+	ttl := 7 * 24 * time.Hour
+	if kind == leads.InviteKindReset {
+		cmd.Use = "reset-password --account ID --email EMAIL [--base-url URL]"
+		cmd.Short = "Let a member set a new console password; prints the link, valid once, and their sessions end when it is used"
+		ttl = 24 * time.Hour
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		account, _ := cmd.Flags().GetString("account")
+		email, _ := cmd.Flags().GetString("email")
+		role, _ := cmd.Flags().GetString("role")
+		baseURL, _ := cmd.Flags().GetString("base-url")
+		expiresIn, _ := cmd.Flags().GetDuration("expires-in")
+		if expiresIn <= 0 {
+			return errors.New("--expires-in must be positive")
+		}
+		return withService(cmd, func(ctx context.Context, m *app.Main) error {
+			token, inv, err := m.Service().CreateInvite(ctx, leads.SystemActor(account), email, leads.Role(role), kind, expiresIn)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("invite of %s to account %s as %s", inv.Email, inv.AccountID, inv.Role)
+			if kind == leads.InviteKindReset {
+				what = fmt.Sprintf("password reset of %s (account %s)", inv.Email, inv.AccountID)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s, valid once until %s:\n%s/console/invite/%s\n",
+				what, inv.ExpiresAt.Format(time.RFC3339), strings.TrimRight(baseURL, "/"), token)
+			return nil
+		}, "account", account, "member", email)
+	}
+	addAccountFlag(cmd, "")
+	addEmailFlag(cmd, "the user's email", true)
+	if kind == leads.InviteKindInvite {
+		cmd.Flags().String("role", string(leads.RoleAgent), "admin, manager or agent (a member keeps the role they have)")
+	}
+	cmd.Flags().String("base-url", defaultBaseURL, "the server's URL, for the printed link")
+	cmd.Flags().Duration("expires-in", ttl, "how long the link works")
 	return cmd
 }
 

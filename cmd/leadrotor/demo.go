@@ -18,6 +18,9 @@ import (
 const (
 	demoAccount = "2311"
 	demoAdmin   = "admin@example.com"
+	// demoPassword is the demo admin's web console password: fixed and
+	// printed, since the demo is local.
+	demoPassword = "leadrotor-demo"
 )
 
 var demoReps = []string{"ana@example.com", "ben@example.com", "cara@example.com"}
@@ -28,15 +31,16 @@ func demoCmd() *cobra.Command {
 		Short: "Make the demo account 2311 (a team, a lead source, two rotations of three reps) and print an API key",
 		Long: `Make the demo account 2311 (what of it is missing): team "Inbound" with lead source "Website", the team rotation
 "Inbound reps" and the default rotation "Everyone", each of ana, ben and cara, and an
-API key named "demo" for admin@example.com. Running it again makes only what is missing
-and changes nothing that exists (roles, names); it rotates the demo key: it prints a new
+API key named "demo" for admin@example.com, whose web console password is
+leadrotor-demo. Running it again makes only what is missing and changes nothing that
+exists (roles, names, a password set since); it rotates the demo key: it prints a new
 one, keeps the one before valid until the next run, revokes older ones, and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, _ := cmd.Flags().GetBool("env")
 			url, _ := cmd.Flags().GetString("url")
 			return withService(cmd, func(ctx context.Context, m *app.Main) error {
-				d, err := seedDemo(ctx, m.Service())
+				d, err := seedDemo(ctx, m.Service(), m.Store())
 				if err != nil {
 					return err
 				}
@@ -50,12 +54,15 @@ one, keeps the one before valid until the next run, revokes older ones, and says
 		},
 	}
 	cmd.Flags().Bool("env", false, "print shell export lines (LEADROTOR_API_KEY, …) instead of prose")
-	cmd.Flags().String("url", "http://localhost:8080", "the server's URL, for the printed curl line")
+	cmd.Flags().String("url", defaultBaseURL, "the server's URL, for the printed curl line")
 	return cmd
 }
 
 type demo struct {
 	key string
+	// passwordSet says whether this run set the demo admin's console
+	// password (the first run does; later ones keep what is there).
+	passwordSet bool
 	// kept is the prefix of the demo key before this run's, still valid.
 	kept string
 	// revoked are the prefixes of the older demo keys this run revoked.
@@ -74,8 +81,9 @@ const demoKeyName = "demo"
 // that exists: a member keeps the role it was given, and a team, lead source
 // or rotation renamed since is the demo's still (the team named "Inbound",
 // else the account's first; its source named "Website", else its first).
-// Then it rotates the demo key (see rotateKey).
-func seedDemo(ctx context.Context, svc *leads.Service) (*demo, error) {
+// It sets the demo admin's console password when none is set. Then it
+// rotates the demo key (see rotateKey).
+func seedDemo(ctx context.Context, svc *leads.Service, hashes passwordReader) (*demo, error) {
 	if _, err := svc.CreateAccount(ctx, leads.Account{ID: demoAccount, Name: "Demo Sales"}); err != nil && leads.ErrorCode(err) != leads.CodeConflict {
 		return nil, err
 	}
@@ -125,10 +133,31 @@ func seedDemo(ctx context.Context, svc *leads.Service) (*demo, error) {
 			return nil, err
 		}
 	}
+	if _, err := hashes.PasswordHash(ctx, demoAdmin); leads.ErrorCode(err) == leads.CodeNotFound {
+		if err := svc.SetPassword(ctx, demoAdmin, demoPassword); err != nil {
+			return nil, err
+		}
+		d.passwordSet = true
+	} else if err != nil {
+		return nil, err
+	}
 	if err := d.rotateKey(ctx, svc); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// passwordReader reads whether a user has a console password.
+type passwordReader interface {
+	PasswordHash(ctx context.Context, email string) (string, error)
+}
+
+// passwordNote says what the demo admin's console password is.
+func (d *demo) passwordNote() string {
+	if d.passwordSet {
+		return "password " + demoPassword
+	}
+	return "password " + demoPassword + " unless changed since the first demo run"
 }
 
 // demoMembers are the reps, as agents.
@@ -217,13 +246,15 @@ func (d *demo) print(w io.Writer, url string) {
 API key for %s (%s), shown this once:
   %s
 
+Web console: sign in as %s, %s.
+
 Create a lead (run it three times: ana, ben, cara in turn):
   curl -s %s/leads -H 'Authorization: Bearer %s' -H 'x-account-id: %s' \
     -H 'Content-Type: application/json' \
     -d '{"firstName":"Ada","lastName":"Lovelace","teamId":%d,"leadSourceId":%d}'
 `, demoAccount, d.team.Name, d.team.ID, d.source.Name, d.source.ID,
 		d.teamRotation.Name, users(d.teamRotation), d.defaultRotation.Name, users(d.defaultRotation),
-		demoAdmin, d.keyNote(), d.key, url, d.key, demoAccount, d.team.ID, d.source.ID)
+		demoAdmin, d.keyNote(), d.key, demoAdmin, d.passwordNote(), url, d.key, demoAccount, d.team.ID, d.source.ID)
 }
 
 func (d *demo) printEnv(w io.Writer) {

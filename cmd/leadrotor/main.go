@@ -4,6 +4,7 @@
 //	leadrotor migrate                               bring the database schema up to date
 //	leadrotor account create|list --account 2311    create an account, list them
 //	leadrotor member add|remove|list …              a user's role in an account
+//	leadrotor member password|invite|reset-password  web console passwords and one-use links
 //	leadrotor apikey create|list|revoke …           API keys (printed once, when made)
 //	leadrotor demo                                  make the demo account and print a key
 //	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations

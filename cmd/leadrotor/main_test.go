@@ -75,8 +75,15 @@ func TestConfigPrecedence(t *testing.T) {
 // cli runs the command line in process and returns its output.
 func cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return cliIn(t, "", args...)
+}
+
+// cliIn runs the command line as cli does, with stdin.
+func cliIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out bytes.Buffer
 	root := newRootCmd(&out, &out)
+	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	return out.String(), err

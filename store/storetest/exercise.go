@@ -14,9 +14,10 @@ import (
 
 // Exercise runs the cases every leads.Store passes, whatever its database:
 // the rules the schema keeps (uniqueness, references inside an account),
-// exact round trips, the records rotations are rebuilt from, API keys and
-// named locks. It goes through the leads.Store interface only, so a fake
-// or a new driver is checked by the same cases as SQLite and PostgreSQL.
+// exact round trips, the records rotations are rebuilt from, API keys,
+// named locks, and the web console's passwords, sessions and invites. It
+// goes through the leads.Store interface only, so a fake or a new driver is
+// checked by the same cases as SQLite and PostgreSQL.
 //
 // The cases run in parallel, each as a subtest of t, with the store open
 // returns for it. open may return a new store each time or one shared by
@@ -44,6 +45,11 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"pending leads, oldest first across accounts", testPendingLeads},
 		{"checkpoints and the slots since", testCheckpoints},
 		{"named locks", testLocks},
+		{"passwords and audit of sign-ins", testPasswords},
+		{"console sessions", testSessions},
+		{"the session of a removed member has no role", testSessionOfRemovedMember},
+		{"invites are used once, even concurrently", testInvites},
+		{"expired invites and sessions", testExpiry},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

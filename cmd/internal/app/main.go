@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
@@ -94,7 +95,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.limiter == nil {
 		m.limiter = ratelimit.NewMemory()
 	}
-	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock)}
+	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock), leads.WithPasswordHasher(passwords.Default())}
 	if m.cfg.RequestTimeout > 0 {
 		// The background assigner's writes are bounded like a request's, so
 		// that settle-after (more than twice the request timeout) is longer
