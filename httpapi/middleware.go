@@ -295,10 +295,13 @@ func bearer(header string) (string, bool) {
 	return token, token != ""
 }
 
-// clientIP is the address the request came from: the connection's peer, or
+// clientIP is the address the request came from (see ClientIP).
+func (s *Server) clientIP(r *http.Request) string { return ClientIP(r, s.cfg.TrustProxy) }
+
+// ClientIP is the address a request came from: the connection's peer, or
 // the first X-Forwarded-For address when the server trusts its proxy.
-func (s *Server) clientIP(r *http.Request) string {
-	if s.cfg.TrustProxy {
+func ClientIP(r *http.Request, trustProxy bool) string {
+	if trustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			first, _, _ := strings.Cut(xff, ",")
 			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {

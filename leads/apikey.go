@@ -114,7 +114,7 @@ func (s *Service) MyAPIKeys(ctx context.Context, actor Actor) ([]APIKey, error) 
 }
 
 // CreateMyAPIKey makes an API key for actor's user, as CreateAPIKey, audited
-// as apikey.created in actor's account. VALIDATION_ERROR names a bad name.
+// as api_key_created in actor's account. VALIDATION_ERROR names a bad name.
 func (s *Service) CreateMyAPIKey(ctx context.Context, actor Actor, name string) (string, *APIKey, error) {
 	if err := actor.Require(PermRead); err != nil {
 		return "", nil, err

@@ -40,7 +40,7 @@ func (inv *Invite) live(now time.Time) bool { return inv.UsedAt == nil && now.Be
 // member or not yet, with role; InviteKindReset lets email, who must be a
 // member of the account (NOT_FOUND otherwise), set a new password, and
 // role is ignored. VALIDATION_ERROR names a bad "email", "role", "kind" or
-// "ttl". Audited as member.invited or member.password_reset_requested.
+// "ttl". Audited as member_invited or password_reset_requested.
 func (s *Service) CreateInvite(ctx context.Context, actor Actor, email string, role Role, kind string, ttl time.Duration) (token string, inv *Invite, err error) {
 	if err := actor.Require(PermManageAccount); err != nil {
 		return "", nil, err
@@ -166,7 +166,7 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Me
 // hasPassword reports whether inv, the invite of token, is an invite (not
 // a reset) of an email that has a console password, which password then
 // must be: UNAUTHENTICATED when it is not, audited as
-// console.sign_in_failed in the invite's account, as SignIn's failures are
+// sign_in_failed in the invite's account, as SignIn's failures are
 // (the invite stays usable, so this is another place to try passwords).
 func (s *Service) hasPassword(ctx context.Context, token string, inv *Invite, password string) (bool, error) {
 	if inv.Kind != InviteKindInvite {

@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,6 +17,22 @@ func (s *Service) Members(ctx context.Context, actor Actor) ([]Member, error) {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
 	return ms, nil
+}
+
+// Assignees returns the emails of actor's account's members, sorted: whom
+// a lead may be assigned to or a rotation may hold. Every member may read
+// them (rotations and leads show them anyway); roles stay with Members.
+func (s *Service) Assignees(ctx context.Context, actor Actor) ([]string, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(cfg.Members))
+	for email := range cfg.Members {
+		out = append(out, email)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // PutMember adds a user to actor's account with a role, or changes the role

@@ -35,18 +35,19 @@ const (
 	MaxPasswordLength = 200
 )
 
-// Audit events of the web console and of members' passwords and keys.
+// Audit events of the web console and of members' passwords and keys,
+// named as the others (snake_case).
 const (
-	EventPasswordSet            = "member.password_set"
-	EventSignIn                 = "console.sign_in"
-	EventSignInFailed           = "console.sign_in_failed"
-	EventSignOut                = "console.sign_out"
-	EventMemberInvited          = "member.invited"
-	EventPasswordResetRequested = "member.password_reset_requested"
-	EventInviteAccepted         = "member.invite_accepted"
-	EventPasswordReset          = "member.password_reset"
-	EventAPIKeyCreated          = "apikey.created"
-	EventAPIKeyRevoked          = "apikey.revoked"
+	EventPasswordSet            = "password_set"
+	EventSignIn                 = "signed_in"
+	EventSignInFailed           = "sign_in_failed"
+	EventSignOut                = "signed_out"
+	EventMemberInvited          = "member_invited"
+	EventPasswordResetRequested = "password_reset_requested"
+	EventInviteAccepted         = "invite_accepted"
+	EventPasswordReset          = "password_reset"
+	EventAPIKeyCreated          = "api_key_created"
+	EventAPIKeyRevoked          = "api_key_revoked"
 )
 
 // errSignIn is SignIn's one refusal, whatever was wrong, so that it tells
@@ -81,7 +82,7 @@ func (s *Service) hashPassword(password string) (string, error) {
 // action (the CLI). VALIDATION_ERROR names "email" for a user who is a
 // member of no account, "password" for one shorter than MinPasswordLength
 // or longer than MaxPasswordLength characters. It is audited as
-// member.password_set in every account of the user (without the password).
+// password_set in every account of the user (without the password).
 func (s *Service) SetPassword(ctx context.Context, email, password string) error {
 	email = EmailKey(email)
 	if !ValidEmail(email) {
@@ -115,7 +116,7 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) error
 // same UNAUTHENTICATED "email or password is wrong", and take the same
 // time: without a stored hash the password is checked against a dummy one.
 // Each attempt is audited, with req, in every account of the user:
-// console.sign_in or console.sign_in_failed.
+// console.sign_in or sign_in_failed.
 func (s *Service) SignIn(ctx context.Context, email, password string, req *RequestInfo) ([]Member, error) {
 	if s.hasher == nil {
 		return nil, ErrNoPasswordHasher

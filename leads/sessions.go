@@ -188,3 +188,15 @@ func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Memberships returns the accounts the user email is a member of, with
+// the role in each, by account id: what a console user picks from. It is
+// an operator's call, as APIKeys is; the console asks it for the signed-in
+// email only.
+func (s *Service) Memberships(ctx context.Context, email string) ([]Member, error) {
+	members, err := s.store.Memberships(ctx, EmailKey(email))
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %s: %w", EmailKey(email), err)
+	}
+	return members, nil
+}

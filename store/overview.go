@@ -31,6 +31,9 @@ func (s *Store) LeadArrivals(ctx context.Context, accountID string, from, to, to
 		ColumnExpr("("+epoch+" - ?) / 3600 AS h", from.Unix()).
 		ColumnExpr("assigned_to, assignment_pending, count(*) AS n").
 		Where("account_id = ?", accountID).
+		// Both values of archived, named, let the listing index
+		// (account_id, archived, created_at) serve the time range.
+		Where("archived IN (false, true)").
 		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
 		GroupExpr("1, 2, 3").Scan(ctx, &rows)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadrotor/leadrotor/internal/browsertest"
 	"github.com/leadrotor/leadrotor/rotation/rotationtest"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
@@ -36,6 +37,11 @@ func main() {
 		ran = append(ran, "Redis")
 	} else {
 		skipped = append(skipped, "Redis (miniredis ran the scripts instead)")
+	}
+	if _, err := browsertest.Chrome(); err == nil {
+		ran = append(ran, "Chromium")
+	} else {
+		skipped = append(skipped, "Chromium (the console's browser tests)")
 	}
 	line := "backends: " + strings.Join(ran, ", ")
 	if len(skipped) > 0 {

@@ -31,6 +31,10 @@ type Config struct {
 	TrustProxy      bool
 	ShutdownTimeout time.Duration
 	Timeouts        Timeouts
+	// Console serves the web console at /console; ConsoleURL, when set, is
+	// its public address, for the links it hands out.
+	Console    bool
+	ConsoleURL string
 	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
 	DebugAddr string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
@@ -114,6 +118,7 @@ func Default() Config {
 		AssignInterval:        500 * time.Millisecond,
 		ReadConcurrency:       httpapi.DefaultReadConcurrency,
 		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
+		Console:               true,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadrotor/leadrotor/console"
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/passwords"
@@ -123,7 +124,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.redis != nil {
 		degraded["redis"] = func(ctx context.Context) error { return m.redis.Ping(ctx).Err() }
 	}
-	handler := httpapi.New(m.svc, httpapi.Config{
+	var handler http.Handler = httpapi.New(m.svc, httpapi.Config{
 		Logger:         m.log,
 		BodyLimit:      m.cfg.BodyLimit,
 		TrustProxy:     m.cfg.TrustProxy,
@@ -133,6 +134,19 @@ func (m *Main) Open(ctx context.Context) error {
 		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
 		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
 	})
+	if m.cfg.Console {
+		con, err := console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
+			RequestTimeout: m.cfg.RequestTimeout,
+			ClientIP:       func(r *http.Request) string { return httpapi.ClientIP(r, m.cfg.TrustProxy) }})
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle(console.Prefix+"/", con)
+		mux.Handle(console.Prefix, con)
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: m.cfg.Timeouts.ReadHeader,

@@ -1,0 +1,292 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/internal/browsertest"
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// chromePath finds a headless-capable Chromium: LEADROTOR_CHROME, or
+// Debian's chromium, or Google Chrome. Without one the browser tests are
+// skipped, unless LEADROTOR_TEST_REQUIRE names "browser" (as CI does).
+func chromePath(t *testing.T) string {
+	t.Helper()
+	p, err := browsertest.Chrome()
+	if err == nil {
+		return p
+	}
+	if storetest.Required("browser") {
+		t.Fatalf("%v, but LEADROTOR_TEST_REQUIRE names browser", err)
+	}
+	t.Skipf("%v: browser tests skipped", err)
+	return ""
+}
+
+// newTab starts a headless Chromium of its own, on loopback only, and
+// returns a tab in it; dialogs (alert, confirm) are counted, and dismissed.
+func newTab(t *testing.T) (context.Context, *atomic.Int32) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromePath(t)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// Nothing but the test server: no other host resolves.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.WindowSize(1366, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now, with no deadline: a deadline on the first
+	// call would stop the whole browser when it passes.
+	require.NoError(t, chromedp.Do(ctx))
+	dialogs := &atomic.Int32{}
+	events := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range events {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		}
+	}()
+	return ctx, dialogs
+}
+
+// do runs browser steps with a deadline, failing the test on error.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, steps...))
+}
+
+// get runs one browser action and returns its value.
+func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	require.NoError(t, err)
+	return v
+}
+
+// submit runs steps that load a page (a click on a button, a form's
+// submit) and returns the page's HTTP status once it has loaded.
+func submit(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, steps...)
+	require.NoError(t, err)
+	return res.Status
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// screenshotDir is where the browser tests save their screenshots:
+// LEADROTOR_SCREENSHOTS, else bin/screenshots at the repository's root.
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("LEADROTOR_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "bin", "screenshots")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// screenshot saves the whole page at laptop and phone widths.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, size := range []struct {
+		name   string
+		w, h   int64
+		mobile bool
+	}{{"laptop", 1366, 900, false}, {"phone", 390, 844, true}} {
+		var opts []chromedp.EmulateViewportOption
+		if size.mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		do(t, ctx, chromedp.EmulateViewport(size.w, size.h, opts...))
+		buf := get(t, ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, os.WriteFile(filepath.Join(screenshotDir(t), name+"-"+size.name+".png"), buf, 0o644))
+	}
+	do(t, ctx, chromedp.EmulateViewport(1366, 900))
+}
+
+func signInWith(t *testing.T, ctx context.Context, s *site, email string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(s.url("/")),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), Password),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#leads-in")),
+	)
+}
+
+// evalJSON evaluates a script expression and decodes its value into out.
+func evalJSON(t *testing.T, ctx context.Context, expr string, out any) {
+	t.Helper()
+	s := get(t, ctx, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
+	require.NoError(t, json.Unmarshal([]byte(s), out))
+}
+
+func memberOrder(t *testing.T, ctx context.Context) []string {
+	var users []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#members tr[data-user]')).map(e => e.dataset.user)`, &users)
+	return users
+}
+
+func nextTurns(t *testing.T, ctx context.Context) []string {
+	var turns []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#next-turns li')).map(e => e.textContent.trim().replace(/\s+/g, ' '))`, &turns)
+	return turns
+}
+
+// targets reads the share chart's table: each rep's target share.
+func targets(t *testing.T, ctx context.Context, rotationID int64) map[string]string {
+	var rows [][2]string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#share-`+itoa(rotationID)+` tbody tr')).map(r => [r.querySelector('th').textContent, r.querySelector('.target-text').textContent])`, &rows)
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r[0]] = r[1]
+	}
+	return out
+}
+
+// TestBrowserManager walks the console as a sales manager would, in a real
+// headless Chromium: sign in, pause a rep, reorder, change a weight, find
+// a lead made through the API with its rotation and reason.
+func TestBrowserManager(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	for range 6 {
+		s.createLead(`{"firstName":"Early","lastName":"Bird","company":"Worms Inc"}`)
+	}
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "manager@acme.test")
+	screenshot(t, ctx, "today")
+
+	board := s.url("/rotations/" + itoa(s.rot.ID))
+	do(t, ctx, chromedp.Navigate(board), chromedp.WaitVisible(chromedp.CSS("#next-turns")))
+	before := nextTurns(t, ctx)
+	require.Len(t, before, 10)
+	require.Contains(t, strings.Join(before, "|"), s.reps[1])
+
+	// Pause rep2: the next turns pass over them, and say so.
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`tr[data-user="`+s.reps[1]+`"] button[value="pause"]`))))
+	require.Contains(t, text(t, ctx, "#done"), "applies from the next lead")
+	after := nextTurns(t, ctx)
+	require.Len(t, after, 10)
+	for _, turn := range after {
+		require.False(t, strings.HasPrefix(turn, s.reps[1]), "a paused rep still gets a turn: %v", after)
+	}
+	require.Contains(t, strings.Join(after, "|"), "passes over "+s.reps[1]+" (paused)")
+	screenshot(t, ctx, "rotation")
+
+	// Reorder: rep4 moves up one place.
+	require.Equal(t, s.reps, memberOrder(t, ctx))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`tr[data-user="`+s.reps[3]+`"] button[value="up"]`))))
+	require.Equal(t, []string{s.reps[0], s.reps[1], s.reps[3], s.reps[2]}, memberOrder(t, ctx))
+
+	// A weight of 3 for rep1 moves its target share from 1/4 to 3/6, and
+	// the chart's mark with it.
+	require.Equal(t, "25.0%", targets(t, ctx, s.rot.ID)[s.reps[0]])
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#w-1"), "3"),
+		chromedp.Click(chromedp.CSS(`tr[data-user="`+s.reps[0]+`"] input[name="weight"] ~ button`))))
+	require.Equal(t, "50.0%", targets(t, ctx, s.rot.ID)[s.reps[0]])
+	x1 := get(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#share-`+itoa(s.rot.ID)+` line.target`), "x1"))
+	require.Equal(t, "330", x1.Value, "the chart's target mark moved to half the bar")
+
+	// A lead made through the API, found on its page with rotation and reason.
+	res := s.createLead(`{"firstName":"Ada","lastName":"Lovelace","company":"Analytical Engines"}`)
+	var created struct {
+		ID         int64  `json:"id"`
+		AssignedTo string `json:"assignedTo"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res), &created))
+	do(t, ctx, chromedp.Navigate(s.url("/leads?q=Lovelace")), chromedp.WaitVisible(chromedp.CSS("#lead-list")))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`#lead-list a[href="/console/leads/`+itoa(created.ID)+`"]`))))
+	require.Equal(t, created.AssignedTo, text(t, ctx, "#assignee"))
+	require.Contains(t, text(t, ctx, "#rotation"), "Inbound")
+	require.Equal(t, "the rotation's turn", text(t, ctx, "#reason"))
+	screenshot(t, ctx, "lead")
+
+	do(t, ctx, chromedp.Navigate(s.url("/leads")), chromedp.WaitVisible(chromedp.CSS("#lead-list")))
+	screenshot(t, ctx, "leads")
+	do(t, ctx, chromedp.Navigate(s.url("/people")), chromedp.WaitVisible(chromedp.CSS("#keys-h")))
+	screenshot(t, ctx, "people")
+	require.Zero(t, dialogs.Load())
+}
+
+// TestBrowserAgentAndAttacks: an agent sees no manager action and a forged
+// one is refused; a form without the CSRF token is refused; a lead whose
+// every text field is markup shows it as text and runs nothing.
+func TestBrowserAgentAndAttacks(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	script := `<script>alert(1)</script>`
+	img := `"><img src=x onerror=alert(2)>`
+	res := s.createLead(`{"firstName":"` + jsonEscape(script) + `","lastName":"` + jsonEscape(img) + `","company":"` + jsonEscape(img) +
+		`","jobTitle":"` + jsonEscape(script) + `","notes":"` + jsonEscape(img) + `","source":"` + jsonEscape(script) + `"}`)
+	var lead struct{ ID int64 }
+	require.NoError(t, json.Unmarshal([]byte(res), &lead))
+
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "agent@acme.test")
+	board := s.url("/rotations/" + itoa(s.rot.ID))
+	do(t, ctx, chromedp.Navigate(board), chromedp.WaitVisible(chromedp.CSS("#members")))
+	require.Zero(t, get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('main form').length`)),
+		"an agent is shown a form on the rotation board")
+	screenshot(t, ctx, "rotation-agent")
+
+	// Forge the manager's pause with the agent's own valid token.
+	csrf := get(t, ctx, chromedp.AttributeValue(chromedp.CSS(`header form input[name="csrf"]`), "value"))
+	require.True(t, csrf.Exists)
+	forge := func(action, fields string) int64 {
+		return submit(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement('form'); f.method = 'post'; f.action = '`+action+`';
+				for (const [k, v] of Object.entries(`+fields+`)) { const i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i); }
+				document.body.appendChild(f); f.submit(); })()`)(ctx, tg)
+			if errors.Is(err, chromedp.ErrJSUndefined) {
+				return nil
+			}
+			return err
+		}))
+	}
+	member := "/console/rotations/" + itoa(s.rot.ID) + "/member"
+	require.EqualValues(t, 403, forge(member, `{csrf: '`+csrf.Value+`', user: '`+s.reps[0]+`', op: 'pause'}`))
+	require.NotEmpty(t, text(t, ctx, "#error"), "the refusal is said on the page")
+	do(t, ctx, chromedp.Navigate(board), chromedp.WaitVisible(chromedp.CSS("#members")))
+	require.EqualValues(t, 403, forge(member, `{user: '`+s.reps[0]+`', op: 'pause'}`), "no CSRF token")
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.False(t, rot.Members[0].Paused)
+
+	// The hostile lead: shown as text, nothing runs.
+	do(t, ctx, chromedp.Navigate(s.url("/leads/"+itoa(lead.ID))), chromedp.WaitVisible(chromedp.CSS("#lead-name")))
+	require.Equal(t, script+" "+img, strings.TrimSpace(text(t, ctx, "#lead-name")))
+	require.Zero(t, get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('img, main script').length`)))
+	do(t, ctx, chromedp.Navigate(s.url("/leads")), chromedp.WaitVisible(chromedp.CSS("#lead-list")))
+	require.Zero(t, dialogs.Load(), "a lead's field ran script")
+}

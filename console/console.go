@@ -1,0 +1,327 @@
+// Package console is the web console for an account's members: sales
+// managers see who gets the next lead and why, and steer their rotations;
+// agents see their leads. It is server-rendered (html/template, embedded
+// assets, no script), and it calls the leads Service for every read and
+// change, so the roles and rules are the API's.
+//
+// Each page is one file: a handler that gathers the page's data and a
+// template of the same name under templates/; routes lists them all.
+package console
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/ratelimit"
+)
+
+// Prefix is the path the console is served under.
+const Prefix = "/console"
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config tunes a Console; the zero value serves with the defaults.
+type Config struct {
+	Logger *slog.Logger
+	// SessionTTL is how long a session lasts without use (default 12 h).
+	SessionTTL time.Duration
+	// InviteTTL is how long an invitation or reset link is valid (default 7 days).
+	InviteTTL time.Duration
+	// Limiter and SignInLimit bound sign-in attempts per client address
+	// and per email (default 10 a minute each); a nil Limiter uses one in
+	// this process.
+	Limiter     ratelimit.Limiter
+	SignInLimit ratelimit.Limit
+	// ClientIP tells the address a request came from (default: the peer).
+	ClientIP func(*http.Request) string
+	// BaseURL, when set, starts the invitation links the console shows;
+	// otherwise they are built from the request's host.
+	BaseURL string
+	// RequestTimeout bounds the work of each request (0: none).
+	RequestTimeout time.Duration
+}
+
+// maxFormBytes bounds a form's body: the largest is a lead's edit, whose
+// fields are bounded far below this.
+const maxFormBytes = 256 << 10
+
+// Console serves the web console.
+type Console struct {
+	svc   *leads.Service
+	cfg   Config
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New returns the console over svc.
+func New(svc *leads.Service, cfg Config) (*Console, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.InviteTTL <= 0 {
+		cfg.InviteTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewMemory()
+	}
+	if cfg.SignInLimit.IsZero() {
+		cfg.SignInLimit = ratelimit.Limit{Rate: 10, Period: time.Minute}
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = peerIP
+	}
+	c := &Console{svc: svc, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if err := c.parseTemplates(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+// ServeHTTP serves the console's pages. Every response forbids framing,
+// scripts from anywhere but the console and inline ones, and sniffing;
+// every change is refused unless it comes from the console's own pages
+// (the browser's Sec-Fetch-Site or Origin) with the session's CSRF token.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	if c.cfg.RequestTimeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := http.NewCrossOriginProtection().Check(r); err != nil {
+			c.renderStatus(w, r, nil, http.StatusForbidden, "This change did not come from the console's own page, so it was refused.")
+			return
+		}
+	}
+	c.mux.ServeHTTP(w, r)
+}
+
+// routes lists every page and action. A page is a GET handler with a
+// template of its name; an action is a POST handler that, on success,
+// redirects back to a page and, on a refusal, shows that page again with
+// the error next to the field it names.
+func (c *Console) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	c.mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", staticHandler(http.FileServerFS(static))))
+	c.mux.HandleFunc("GET "+Prefix, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
+	})
+	c.mux.HandleFunc("GET "+Prefix+"/signin", c.signInPage)
+	c.mux.HandleFunc("POST "+Prefix+"/signin", c.signIn)
+	c.mux.HandleFunc("GET "+Prefix+"/invite/{token}", c.invitePage)
+	c.mux.HandleFunc("POST "+Prefix+"/invite/{token}", c.acceptInvite)
+	c.mux.HandleFunc("POST "+Prefix+"/signout", c.signOut)
+	c.mux.Handle("GET "+Prefix+"/account", c.signedIn(c.accountPage, false))
+	c.mux.Handle("POST "+Prefix+"/account", c.signedIn(c.switchAccount, false))
+
+	today := pageDef{"today", c.today}
+	c.page("/{$}", today)
+	rotations := pageDef{"rotations", c.rotations}
+	c.page("/rotations", rotations)
+	c.action("/rotations", c.createRotation, rotations)
+	board := pageDef{"rotation", c.rotationBoard}
+	c.page("/rotations/{id}", board)
+	c.action("/rotations/{id}/member", c.changeMember, board)
+	c.action("/rotations/{id}/members", c.addMember, board)
+	c.action("/rotations/{id}/settings", c.rotationSettings, board)
+	c.action("/rotations/{id}/delete", c.deleteRotation, board)
+	teams := pageDef{"teams", c.teams}
+	c.page("/teams", teams)
+	c.action("/teams", c.createTeam, teams)
+	c.action("/teams/{id}/rename", c.renameTeam, teams)
+	c.action("/teams/{id}/delete", c.deleteTeam, teams)
+	c.action("/teams/{id}/sources", c.createSource, teams)
+	c.action("/sources/{id}/rename", c.renameSource, teams)
+	c.action("/sources/{id}/delete", c.deleteSource, teams)
+	people := pageDef{"people", c.people}
+	c.page("/people", people)
+	c.action("/people/members", c.addPerson, people)
+	c.action("/people/role", c.changeRole, people)
+	c.action("/people/remove", c.removePerson, people)
+	c.action("/people/invite", c.invite, people)
+	c.action("/people/keys", c.createKey, people)
+	c.action("/people/keys/revoke", c.revokeKey, people)
+	c.page("/leads", pageDef{"leads", c.leadList})
+	lead := pageDef{"lead", c.leadPage}
+	c.page("/leads/{id}", lead)
+	c.action("/leads/{id}/edit", c.editLead, lead)
+	c.action("/leads/{id}/assign", c.assignLead, lead)
+	c.action("/leads/{id}/archive", c.archiveLead, lead)
+	c.action("/leads/{id}/delete", c.deleteLead, lead)
+	c.page("/audit", pageDef{"audit", c.audit})
+}
+
+// pageDef is a page: its template's name and the handler of its data.
+type pageDef struct {
+	name string
+	data view
+}
+
+// request is what a handler of a signed-in page works with.
+type request struct {
+	*http.Request
+	w       http.ResponseWriter
+	session *leads.Session
+	token   string
+	actor   leads.Actor
+	account *leads.Account
+	// failure is the refusal of the action that leads to showing the page
+	// again; nil on a plain visit.
+	failure error
+	// form holds the values the refused action was sent, to show them again.
+	form url.Values
+}
+
+// can reports whether the signed-in member's role allows p.
+func (r *request) can(p leads.Permission) bool { return r.actor.Role.Can(p) }
+
+// view is a page handler: it returns the page's data, or an error.
+type view func(ctx context.Context, r *request) (any, error)
+
+// change is an action handler: it returns where to go next (a path under
+// Prefix, with a query saying what was done), or the refusal.
+type change func(ctx context.Context, r *request) (string, error)
+
+func (c *Console) page(path string, p pageDef) {
+	c.mux.Handle("GET "+Prefix+path, c.signedIn(func(w http.ResponseWriter, r *request) {
+		c.show(w, r, p)
+	}, true))
+}
+
+// show renders page p; a refusal of the action that led here is shown on it
+// with the status it calls for.
+func (c *Console) show(w http.ResponseWriter, r *request, p pageDef) {
+	data, err := p.data(r.Context(), r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if r.failure != nil {
+		status = statusOf(r.failure)
+	}
+	c.render(w, r, p.name, status, data)
+}
+
+func (c *Console) action(path string, ch change, back pageDef) {
+	c.mux.Handle("POST "+Prefix+path, c.signedIn(func(w http.ResponseWriter, r *request) {
+		if err := r.ParseForm(); err != nil {
+			c.renderStatus(w, r.Request, r, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		if !c.validCSRF(r) {
+			c.renderStatus(w, r.Request, r, http.StatusForbidden, "This form has expired or did not come from the console. Reload the page and try again.")
+			return
+		}
+		next, err := ch(r.Context(), r)
+		if err != nil {
+			if errors.Is(err, errShowLink) {
+				return
+			}
+			r.failure, r.form = err, r.PostForm
+			c.log.Info("console action refused", "path", r.URL.Path, "code", leads.ErrorCode(err), "err", err)
+			c.show(w, r, back)
+			return
+		}
+		http.Redirect(w, r.Request, Prefix+next, http.StatusSeeOther)
+	}, true))
+}
+
+// validCSRF reports whether the form carries the session's token.
+func (c *Console) validCSRF(r *request) bool {
+	got := r.PostFormValue("csrf")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(r.session.CSRFToken)) == 1
+}
+
+// errShowLink says the action wrote its own response.
+var errShowLink = errors.New("response written")
+
+// statusOf is the HTTP status for a refusal, as the API would answer it.
+func statusOf(err error) int {
+	switch leads.ErrorCode(err) {
+	case leads.CodeNotFound, leads.CodeRotationNotFound, leads.CodeTeamNotFound, leads.CodeLeadSourceNotFound:
+		return http.StatusNotFound
+	case leads.CodeForbidden:
+		return http.StatusForbidden
+	case leads.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case leads.CodeServiceUnavailable, leads.CodeOutcomeUnknown:
+		return http.StatusServiceUnavailable
+	case leads.CodeInternal, "":
+		return http.StatusInternalServerError
+	case leads.CodeConflict, leads.CodePreconditionFailed, leads.CodeTeamInUse, leads.CodeLeadSourceInUse, leads.CodeLastAdmin:
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// fail shows a page that could not be built: the error's message when it is
+// a refusal, a generic one (the cause logged) otherwise.
+func (c *Console) fail(w http.ResponseWriter, r *request, err error) {
+	status := statusOf(err)
+	msg := leads.ErrorMessage(err)
+	if status == http.StatusInternalServerError {
+		c.log.Error("console page failed", "path", r.URL.Path, "err", err)
+		msg = "Something went wrong on our side; it has been logged. Try again in a moment."
+	}
+	c.renderStatus(w, r.Request, r, status, msg)
+}
+
+func peerIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func staticHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requestInfo is what the audit log keeps of a console request.
+func (c *Console) requestInfo(r *http.Request) *leads.RequestInfo {
+	return &leads.RequestInfo{Method: r.Method, Path: r.URL.Path, IPAddress: c.cfg.ClientIP(r),
+		Headers: map[string]string{"user-agent": r.UserAgent()}}
+}
+
+// path builds a console path from parts, each escaped.
+func path(parts ...any) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(fmt.Sprint(p)))
+	}
+	return b.String()
+}

@@ -1,0 +1,244 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+
+	p := b.get("/rotations")
+	require.Contains(t, p.url, "/console/signin?next=%2Fconsole%2Frotations", "a visit without a session is sent to sign in")
+
+	p = b.post("/signin", url.Values{"email": {"manager@acme.test"}, "password": {"wrong password!"}})
+	require.Equal(t, http.StatusUnauthorized, p.status)
+	require.Contains(t, p.body, "The email or the password is wrong.")
+	p = b.post("/signin", url.Values{"email": {"nobody@acme.test"}, "password": {Password}})
+	require.Equal(t, http.StatusUnauthorized, p.status, "an unknown email reads the same as a wrong password")
+	require.Contains(t, p.body, "The email or the password is wrong.")
+
+	p = b.post("/signin", url.Values{"email": {"manager@acme.test"}, "password": {Password}, "next": {"/console/rotations"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.True(t, strings.HasSuffix(p.url, "/console/rotations"), p.url)
+	require.Contains(t, p.body, "Inbound")
+
+	// The session cookie is out of script's reach and not sent cross-site.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm(s.url("/signin"), url.Values{"email": {"manager@acme.test"}, "password": {Password}})
+	require.NoError(t, err)
+	res.Body.Close()
+	var ck *http.Cookie
+	for _, c := range res.Cookies() {
+		ck = c
+	}
+	require.NotNil(t, ck)
+	require.True(t, ck.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, ck.SameSite)
+
+	// Signing out ends the session on the server: the old cookie is dead.
+	csrf := b.csrf("/")
+	p = b.post("/signout", url.Values{"csrf": {csrf}})
+	require.Contains(t, p.url, "/signin?signed_out=1")
+	require.Contains(t, b.get("/").url, "/signin")
+
+	audit, err := s.svc.AuditLog(context.Background(), s.admin, leads.AuditQuery{}, "")
+	require.NoError(t, err)
+	var events []string
+	for _, e := range audit.Data {
+		events = append(events, e.Event)
+	}
+	require.Contains(t, events, leads.EventSignIn)
+	require.Contains(t, events, leads.EventSignInFailed)
+	require.Contains(t, events, leads.EventSignOut)
+}
+
+func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	var last response
+	for range 11 {
+		last = b.post("/signin", url.Values{"email": {"admin@acme.test"}, "password": {"guess guess guess"}})
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.status)
+	require.Contains(t, last.body, "Too many sign-in attempts")
+	// Even the right password waits.
+	p := b.post("/signin", url.Values{"email": {"admin@acme.test"}, "password": {Password}})
+	require.Equal(t, http.StatusTooManyRequests, p.status)
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	res, err := http.Get(s.url("/signin"))
+	require.NoError(t, err)
+	res.Body.Close()
+	csp := res.Header.Get("Content-Security-Policy")
+	require.Contains(t, csp, "default-src 'none'")
+	require.Contains(t, csp, "script-src 'self'")
+	require.NotContains(t, csp, "unsafe-inline")
+	require.Contains(t, csp, "frame-ancestors 'none'")
+	require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
+}
+
+// A change is refused without the session's CSRF token, with a wrong one,
+// and from another site even with the right one; nothing is written.
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	path := "/rotations/" + itoa(s.rot.ID) + "/member"
+	pause := url.Values{"user": {s.reps[0]}, "op": {"pause"}}
+	csrf := b.csrf("/rotations/" + itoa(s.rot.ID))
+
+	for name, form := range map[string]url.Values{
+		"no token":    pause,
+		"wrong token": with(pause, "csrf", "x"+csrf[1:]),
+		"empty token": with(pause, "csrf", ""),
+	} {
+		p := b.post(path, form)
+		require.Equal(t, http.StatusForbidden, p.status, name)
+	}
+	// Another site's page posting the right token with the victim's cookie.
+	req, err := http.NewRequest(http.MethodPost, s.url(path), strings.NewReader(with(pause, "csrf", csrf).Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.test")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	require.Equal(t, http.StatusForbidden, b.do(req).status)
+
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.False(t, rot.Members[0].Paused, "a refused change wrote something")
+
+	p := b.post(path, with(pause, "csrf", csrf))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "applies from the next lead")
+	rot, err = s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.True(t, rot.Members[0].Paused)
+}
+
+// An agent sees no manager action, and one forged with the agent's own
+// valid token is refused by the Service's role rules.
+func TestAgentView(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("agent@acme.test")
+	board := b.get("/rotations/" + itoa(s.rot.ID))
+	require.Equal(t, http.StatusOK, board.status)
+	require.Contains(t, board.body, s.reps[0], "an agent reads the board")
+	for _, action := range []string{`value="pause"`, `/members"`, `/settings"`, `/delete"`, `name="weight"`} {
+		require.NotContains(t, board.body, action)
+	}
+	people := b.get("/people")
+	require.NotContains(t, people.body, "/console/people/role")
+	require.NotContains(t, people.body, "/console/people/invite")
+	require.NotContains(t, b.get("/").body, `href="/console/audit"`)
+	require.Equal(t, http.StatusForbidden, b.get("/audit").status)
+
+	csrf := b.csrf("/")
+	for path, form := range map[string]url.Values{
+		"/rotations/" + itoa(s.rot.ID) + "/member":   {"user": {s.reps[0]}, "op": {"pause"}},
+		"/rotations/" + itoa(s.rot.ID) + "/settings": {"name": {"mine"}},
+		"/teams":          {"name": {"Agents rule"}},
+		"/people/members": {"email": {"friend@acme.test"}, "role": {"admin"}},
+		"/people/role":    {"email": {"agent@acme.test"}, "role": {"admin"}},
+		"/people/invite":  {"email": {"friend@acme.test"}, "role": {"admin"}, "kind": {"invite"}},
+	} {
+		p := b.post(path, with(form, "csrf", csrf))
+		require.Equal(t, http.StatusForbidden, p.status, path)
+	}
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.False(t, rot.Members[0].Paused)
+	require.Equal(t, "Inbound", rot.Name)
+	ms, err := s.svc.Members(context.Background(), s.admin)
+	require.NoError(t, err)
+	for _, m := range ms {
+		require.NotEqual(t, "friend@acme.test", m.Email)
+		if m.Email == "agent@acme.test" {
+			require.Equal(t, leads.RoleAgent, m.Role)
+		}
+	}
+}
+
+// A role change applies to the member's next request, without signing in again.
+func TestRoleChangeAppliesAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	csrf := b.csrf("/teams")
+	_, err := s.svc.UpdateMember(context.Background(), s.admin, leads.Member{Email: "manager@acme.test", Role: leads.RoleAgent})
+	require.NoError(t, err)
+	p := b.post("/teams", url.Values{"csrf": {csrf}, "name": {"West"}})
+	require.Equal(t, http.StatusForbidden, p.status)
+	require.NoError(t, s.svc.RemoveMember(context.Background(), s.admin, "manager@acme.test"))
+	require.Contains(t, b.get("/").url, "/signin", "a removed member's session ends")
+}
+
+// Every text field of a lead is shown as text: markup in it is inert.
+func TestLeadFieldsAreInert(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	script := `<script>document.title='pwned'</script>`
+	img := `"><img src=x onerror=alert(1)>`
+	s.createLead(`{"firstName":"` + jsonEscape(script) + `","lastName":"` + jsonEscape(img) + `","company":"` + jsonEscape(img) +
+		`","notes":"` + jsonEscape(script) + `","email":"x@acme.test","metadata":{"` + jsonEscape(img) + `":"` + jsonEscape(script) + `"}}`)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	for _, path := range []string{"/leads", "/leads/1", "/"} {
+		p := b.get(path)
+		require.Equal(t, http.StatusOK, p.status, path)
+		require.NotContains(t, p.body, "<script>", path)
+		require.NotContains(t, p.body, "<img src=x", path)
+	}
+	p := b.get("/leads/1")
+	require.Contains(t, p.body, "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;")
+	require.Contains(t, p.body, "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;")
+}
+
+// A refusal is shown next to the field it names, and nothing is written.
+func TestFieldErrors(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	board := "/rotations/" + itoa(s.rot.ID)
+	csrf := b.csrf(board)
+	p := b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[1]}, "op": {"weight"}, "weight": {"0"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)w-2.*?aria-invalid="true".*?field-error[^>]*>Must be from 1 to 1000<`, p.body)
+	p = b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[1]}, "op": {"weight"}, "weight": {"two"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, "Must be a whole number")
+	p = b.post(board+"/settings", url.Values{"csrf": {csrf}, "name": {"Inbound"}, "timezone": {"Mars/Olympus"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)name="timezone".*?field-error`, p.body)
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, rot.Members[1].Weight)
+	require.Equal(t, "UTC", rot.Timezone)
+}
+
+func with(v url.Values, key, value string) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = vs
+	}
+	out.Set(key, value)
+	return out
+}

@@ -1,0 +1,337 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+type leadListData struct {
+	Page     *leads.LeadPage
+	Filter   leadFilterForm
+	Statuses []leads.Status
+	Members  []string
+	Teams    []leads.Team
+	// Next is the query of the next page; empty on the last.
+	Next string
+}
+
+// leadFilterForm is the list's filters as typed, to show them again.
+type leadFilterForm struct {
+	Q, Status, AssignedTo, Team, Archived, From, To, Sort, Order string
+}
+
+// leadList is the leads with the API's filters, search and paging.
+func (c *Console) leadList(ctx context.Context, r *request) (any, error) {
+	q := r.URL.Query()
+	f := leadFilterForm{Q: q.Get("q"), Status: q.Get("status"), AssignedTo: q.Get("assignedTo"), Team: q.Get("team"),
+		Archived: q.Get("archived"), From: q.Get("from"), To: q.Get("to"), Sort: q.Get("sort"), Order: q.Get("order")}
+	opts := leads.ListOptions{Filter: leads.LeadFilter{Query: strings.TrimSpace(f.Q)}, Limit: 50, Cursor: q.Get("cursor")}
+	d := leadListData{Filter: f, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
+		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost}}
+	var err error
+	if d.Members, err = c.svc.Assignees(ctx, r.actor); err != nil {
+		return nil, err
+	}
+	if d.Teams, err = c.svc.Teams(ctx, r.actor); err != nil {
+		return nil, err
+	}
+	if bad := parseLeadFilter(f, &opts); bad != nil {
+		r.failure = bad
+		return d, nil
+	}
+	page, err := c.svc.ListLeads(ctx, r.actor, opts)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.CodeValidation {
+			r.failure = err
+			return d, nil
+		}
+		return nil, err
+	}
+	d.Page = page
+	if page.NextCursor != nil {
+		next := r.URL.Query()
+		next.Set("cursor", *page.NextCursor)
+		d.Next = next.Encode()
+	}
+	return d, nil
+}
+
+// parseLeadFilter fills opts from the form; a refusal names the field.
+func parseLeadFilter(f leadFilterForm, opts *leads.ListOptions) error {
+	if f.Status != "" {
+		opts.Filter.Statuses = []leads.Status{leads.Status(f.Status)}
+	}
+	switch f.AssignedTo {
+	case "":
+	case "-":
+		opts.Filter.Unassigned = true
+	default:
+		opts.Filter.AssignedTo = f.AssignedTo
+	}
+	if f.Team != "" {
+		id, err := strconv.ParseInt(f.Team, 10, 64)
+		if err != nil {
+			return leads.ValidationError(leads.FieldError{Field: "team", Value: f.Team, Message: "Must be one of the teams"})
+		}
+		opts.Filter.TeamID = id
+	}
+	switch f.Archived {
+	case "", "live":
+	case "archived":
+		opts.Filter.Archived = leads.ArchivedOnly
+	case "all":
+		opts.Filter.Archived = leads.LiveAndArchived
+	default:
+		return leads.ValidationError(leads.FieldError{Field: "archived", Value: f.Archived, Message: "Must be live, archived or all"})
+	}
+	for _, d := range []struct {
+		field, v string
+		into     **time.Time
+	}{{"from", f.From, &opts.Filter.CreatedAfter}, {"to", f.To, &opts.Filter.CreatedBefore}} {
+		if d.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.v)
+		if err != nil {
+			return leads.ValidationError(leads.FieldError{Field: d.field, Value: d.v, Message: "Must be a date like 2026-12-31"})
+		}
+		if d.field == "to" {
+			t = t.AddDate(0, 0, 1)
+		}
+		*d.into = &t
+	}
+	switch f.Sort {
+	case "", "created":
+	case "updated":
+		opts.Sort = leads.SortUpdatedAt
+	default:
+		return leads.ValidationError(leads.FieldError{Field: "sort", Value: f.Sort, Message: "Must be created or updated"})
+	}
+	opts.Ascending = f.Order == "oldest"
+	return nil
+}
+
+type leadData struct {
+	Lead       *leads.Lead
+	Assignment *leads.AuditEntry
+	Rotation   string
+	Reason     string
+	Statuses   []leads.Status
+	Members    []string
+	Fields     []leadField
+}
+
+// leadField is one editable text field of a lead.
+type leadField struct {
+	Name, Label, Value, Type string
+}
+
+// leadPage shows a lead: its fields, how it was assigned (rotation, turn
+// and reason, from its audit trail), and the trail itself.
+func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.svc.Lead(ctx, r.actor, id)
+	if err != nil {
+		return nil, err
+	}
+	d := leadData{Lead: l, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
+		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost}}
+	for i := len(l.AuditLog) - 1; i >= 0; i-- {
+		e := &l.AuditLog[i]
+		switch e.Event {
+		case leads.EventLeadAssigned, leads.EventLeadNotAssigned, leads.EventAssignmentDeferred, leads.EventLeadReassigned:
+		default:
+			continue
+		}
+		d.Assignment = e
+		if s, ok := e.Data["reason"].(string); ok {
+			d.Reason = s
+		} else if e.Event == leads.EventLeadReassigned {
+			d.Reason = "manual"
+		}
+		if s, ok := e.Data["rotationName"].(string); ok {
+			d.Rotation = s
+		}
+		break
+	}
+	if d.Rotation == "" && l.RotationID != 0 {
+		if rot, err := c.svc.Rotation(ctx, r.actor, l.RotationID); err == nil {
+			d.Rotation = rot.Name
+		}
+	}
+	if r.can(leads.PermWriteLeads) {
+		if d.Members, err = c.svc.Assignees(ctx, r.actor); err != nil {
+			return nil, err
+		}
+	}
+	in := l.LeadInput
+	d.Fields = []leadField{
+		{"firstName", "First name", in.FirstName, "text"}, {"lastName", "Last name", in.LastName, "text"},
+		{"email", "Email", in.Email, "email"}, {"phone", "Phone", in.Phone, "tel"},
+		{"company", "Company", in.Company, "text"}, {"jobTitle", "Job title", in.JobTitle, "text"},
+		{"source", "Source", in.Source, "text"}, {"location", "Location", in.Location, "text"},
+		{"processStage", "Process stage", in.ProcessStage, "text"}, {"notes", "Notes", in.Notes, "textarea"},
+	}
+	return d, nil
+}
+
+// editLead saves the lead's edited fields, refused if someone changed the
+// lead since the page was shown.
+func (c *Console) editLead(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	patch := leads.LeadPatch{}
+	for _, f := range []string{"firstName", "lastName", "email", "phone", "company", "jobTitle", "source", "location", "processStage", "notes", "status"} {
+		if r.PostForm.Has(f) {
+			patch[f] = r.PostFormValue(f)
+		}
+	}
+	if r.PostForm.Has("assignedTo") {
+		patch["assignedTo"] = r.PostFormValue("assignedTo")
+	}
+	var opts leads.UpdateOptions
+	if v := r.PostFormValue("updatedAt"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return "", leads.ValidationError(leads.FieldError{Field: "updatedAt", Value: v, Message: "Must be the lead's version"})
+		}
+		opts.IfMatch = &t
+	}
+	if _, err := c.svc.Update(ctx, r.actor, id, patch, opts); err != nil {
+		if leads.ErrorCode(err) == leads.CodePreconditionFailed {
+			return "", leads.Errorf(leads.CodePreconditionFailed, "someone changed this lead while you edited it; the page now shows their version, make your change again")
+		}
+		return "", err
+	}
+	return path("leads", id) + "?done=updated", nil
+}
+
+// assignLead gives the lead the next turn of its rotation.
+func (c *Console) assignLead(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.svc.Assign(ctx, r.actor, id, leads.AssignOptions{}); err != nil {
+		return "", withField(err, "assign")
+	}
+	return path("leads", id) + "?done=assigned", nil
+}
+
+func (c *Console) archiveLead(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	archive := r.PostFormValue("archived") == "true"
+	if _, err := c.svc.Update(ctx, r.actor, id, leads.LeadPatch{"archived": archive}, leads.UpdateOptions{}); err != nil {
+		return "", err
+	}
+	if !archive {
+		return path("leads", id) + "?done=restored", nil
+	}
+	return path("leads", id) + "?done=archived", nil
+}
+
+func (c *Console) deleteLead(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	if err := c.svc.Delete(ctx, r.actor, id); err != nil {
+		return "", err
+	}
+	return "/leads?done=deleted", nil
+}
+
+type auditData struct {
+	Page   *leads.AuditPage
+	Event  string
+	Events []string
+	Next   string
+	Rows   []auditRow
+}
+
+// auditRow is an entry with its data as before/after pairs where it has them.
+type auditRow struct {
+	leads.AuditEntry
+	Changes []auditChange
+}
+
+type auditChange struct {
+	Field, Before, After string
+}
+
+// audit lists the account's configuration changes, oldest first, each with
+// what it was before and after.
+func (c *Console) audit(ctx context.Context, r *request) (any, error) {
+	d := auditData{Event: r.URL.Query().Get("event"), Events: []string{
+		leads.EventRotationCreated, leads.EventRotationUpdated, leads.EventRotationDeleted,
+		leads.EventTeamCreated, leads.EventTeamUpdated, leads.EventTeamDeleted,
+		leads.EventLeadSourceCreated, leads.EventLeadSourceUpdated, leads.EventLeadSourceDeleted,
+		leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated}}
+	q := leads.AuditQuery{Event: d.Event, Limit: 50}
+	page, err := c.svc.AuditLog(ctx, r.actor, q, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return nil, err
+	}
+	d.Page = page
+	for _, e := range page.Data {
+		d.Rows = append(d.Rows, auditRow{AuditEntry: e, Changes: changesOf(e.Data)})
+	}
+	if page.NextCursor != nil {
+		next := r.URL.Query()
+		next.Set("cursor", *page.NextCursor)
+		d.Next = next.Encode()
+	}
+	return d, nil
+}
+
+// changesOf lists an entry's data as before/after pairs: its "before" and
+// "after" objects key by key when it has them, else each value as "after".
+func changesOf(data map[string]any) []auditChange {
+	before, _ := data["before"].(map[string]any)
+	after, _ := data["after"].(map[string]any)
+	var out []auditChange
+	if before != nil || after != nil {
+		keys := map[string]bool{}
+		for k := range before {
+			keys[k] = true
+		}
+		for k := range after {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			b, a := show(before[k]), show(after[k])
+			if b != a {
+				out = append(out, auditChange{k, b, a})
+			}
+		}
+		return out
+	}
+	keys := map[string]bool{}
+	for k := range data {
+		keys[k] = true
+	}
+	for _, k := range sortedKeys(keys) {
+		out = append(out, auditChange{Field: k, After: show(data[k])})
+	}
+	return out
+}
+
+func show(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,62 @@
+package console
+
+import (
+	"context"
+	"sort"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+type todayData struct {
+	Overview  *leads.Overview
+	// Assigned and Unassigned count today's leads by where they stand.
+	Assigned, Unassigned int64
+	Hours     barChart
+	Days      barChart
+	Skips     barChart
+	Rotations []rotationSummary
+}
+
+type rotationSummary struct {
+	Stats leads.RotationStats
+	Chart shareChart
+}
+
+// today is the first page: today's leads, where they went, what waits,
+// and each rotation's fairness.
+func (c *Console) today(ctx context.Context, r *request) (any, error) {
+	ov, err := c.svc.Overview(ctx, r.actor)
+	if err != nil {
+		return nil, err
+	}
+	d := todayData{Overview: ov, Assigned: ov.ByAssignment[leads.AssignmentAssigned], Unassigned: ov.ByAssignment[leads.AssignmentUnassigned]}
+	loc := location(ov.Timezone)
+	var labels []string
+	var values []int64
+	for _, h := range ov.Hours {
+		labels = append(labels, h.Start.In(loc).Format("15:00"))
+		values = append(values, h.Leads)
+	}
+	d.Hours = newBarChart("hours", "Leads per hour today", labels, values, 3)
+	labels, values = nil, nil
+	for _, day := range ov.Days {
+		labels = append(labels, day.Start.In(loc).Format("Jan 2"))
+		values = append(values, day.Leads)
+	}
+	d.Days = newBarChart("days", "Leads per day, last two weeks", labels, values, 2)
+	labels, values = nil, nil
+	reasons := make([]string, 0, len(ov.Skips))
+	for k := range ov.Skips {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	for _, k := range reasons {
+		labels = append(labels, reasonText[k])
+		values = append(values, ov.Skips[k])
+	}
+	d.Skips = newBarChart("skips", "Turn slots passed over today, by reason", labels, values, 1)
+	for i := range ov.Rotations {
+		d.Rotations = append(d.Rotations, rotationSummary{Stats: ov.Rotations[i], Chart: newShareChart(&ov.Rotations[i])})
+	}
+	return d, nil
+}
