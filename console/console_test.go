@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -241,4 +242,110 @@ func with(v url.Values, key, value string) url.Values {
 	}
 	out.Set(key, value)
 	return out
+}
+
+var linkRE = regexp.MustCompile(`<code class="secret">(http://[^<]+/console/invite/[^<]+)</code>`)
+
+// An admin's invitation link lets a new person set a password once and
+// join; an existing user joins with the password they have; a reset link
+// sets a new one.
+func TestInvitesAndResets(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	admin := s.browser()
+	admin.signIn("admin@acme.test")
+	csrf := admin.csrf("/people")
+	invite := func(email, kind string) string {
+		t.Helper()
+		p := admin.post("/people/invite", url.Values{"csrf": {csrf}, "email": {email}, "role": {"manager"}, "kind": {kind}})
+		require.Equal(t, http.StatusOK, p.status, p.body)
+		m := linkRE.FindStringSubmatch(p.body)
+		require.NotNil(t, m, "no link shown")
+		u, err := url.Parse(m[1])
+		require.NoError(t, err)
+		return strings.TrimPrefix(u.Path, "/console")
+	}
+
+	link := invite("newbie@acme.test", "invite")
+	newbie := s.browser()
+	p := newbie.get(link)
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "newbie@acme.test")
+	p = newbie.post(link, url.Values{"password": {"short"}, "confirm": {"short"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, `id="password-error"`)
+	p = newbie.post(link, url.Values{"password": {"a brand new password"}, "confirm": {"a different password"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, "The two passwords differ.")
+	p = newbie.post(link, url.Values{"password": {"a brand new password"}, "confirm": {"a brand new password"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `id="leads-in"`, "signed in on the Today page")
+	require.Contains(t, p.body, "newbie@acme.test")
+	require.Equal(t, http.StatusNotFound, s.browser().get(link).status, "a link works once")
+
+	// An existing user (in another account) joins with their own password.
+	_, err := s.svc.CreateAccount(context.Background(), leads.Account{ID: "other", Name: "Other"})
+	require.NoError(t, err)
+	_, err = s.svc.PutMember(context.Background(), leads.SystemActor("other"), leads.Member{Email: "veteran@other.test", Role: leads.RoleAdmin})
+	require.NoError(t, err)
+	require.NoError(t, s.svc.SetPassword(context.Background(), "veteran@other.test", "veteran password 1"))
+	link = invite("veteran@other.test", "invite")
+	veteran := s.browser()
+	p = veteran.get(link)
+	require.Contains(t, p.body, "enter your password to join")
+	p = veteran.post(link, url.Values{"password": {"someone else's guess"}})
+	require.Equal(t, http.StatusUnauthorized, p.status)
+	require.Contains(t, p.body, "That is not your password.")
+	p = veteran.post(link, url.Values{"password": {"veteran password 1"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.url, "/console/")
+	// Member of two accounts now: the picker lists both.
+	p = veteran.get("/account")
+	require.Contains(t, p.body, `value="acme"`)
+	require.Contains(t, p.body, `value="other"`)
+
+	// A reset link sets a new password; the old one stops working.
+	link = invite("agent@acme.test", "reset")
+	p = s.browser().post(link, url.Values{"password": {"the agent's new one"}, "confirm": {"the agent's new one"}})
+	require.Equal(t, http.StatusOK, p.status)
+	p = s.browser().post("/signin", url.Values{"email": {"agent@acme.test"}, "password": {Password}})
+	require.Equal(t, http.StatusUnauthorized, p.status)
+}
+
+// A member makes an API key (shown once) and revokes it; the API refuses it then.
+func TestOwnAPIKeys(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("agent@acme.test")
+	csrf := b.csrf("/people")
+	p := b.post("/people/keys", url.Values{"csrf": {csrf}, "name": {"my form"}})
+	require.Equal(t, http.StatusOK, p.status)
+	m := regexp.MustCompile(`<code class="secret">(lr_[^<]+)</code>`).FindStringSubmatch(p.body)
+	require.NotNil(t, m)
+	key := m[1]
+	require.NotContains(t, b.get("/people").body, key, "the secret is shown once")
+
+	call := func() int {
+		req, err := http.NewRequest(http.MethodGet, s.srv.URL+"/leads", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("x-account-id", s.account)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	require.Equal(t, http.StatusOK, call())
+	prefix := regexp.MustCompile(`name="prefix" value="([^"]+)"`).FindStringSubmatch(b.get("/people").body)
+	require.NotNil(t, prefix)
+	p = b.post("/people/keys/revoke", url.Values{"csrf": {csrf}, "prefix": {prefix[1]}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "The key is revoked")
+	require.Equal(t, http.StatusUnauthorized, call())
+	// Another member's key is not one's own to revoke.
+	_, other, err := s.svc.CreateAPIKey(context.Background(), "manager@acme.test", "theirs")
+	require.NoError(t, err)
+	p = b.post("/people/keys/revoke", url.Values{"csrf": {csrf}, "prefix": {other.Prefix}})
+	require.Equal(t, http.StatusNotFound, p.status)
 }

@@ -98,14 +98,11 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	d := signInData{Email: email, Next: safeNext(r.PostFormValue("next"))}
-	for _, key := range []string{"ip:" + c.cfg.ClientIP(r), "email:" + leads.EmailKey(email)} {
-		res, err := c.cfg.Limiter.Allow(r.Context(), "console-signin:"+key, c.cfg.SignInLimit)
-		if err == nil && !res.Allowed {
-			w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(res.RetryAfter.Seconds()))))
-			d.Error = fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", int(math.Ceil(res.RetryAfter.Seconds())))
-			c.renderPublic(w, r, "signin", http.StatusTooManyRequests, d)
-			return
-		}
+	if !c.allowSignIn(w, r, email, func(msg string) {
+		d.Error = msg
+		c.renderPublic(w, r, "signin", http.StatusTooManyRequests, d)
+	}) {
+		return
 	}
 	members, err := c.svc.SignIn(r.Context(), email, r.PostFormValue("password"), c.requestInfo(r))
 	if err != nil {
@@ -125,6 +122,22 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+// allowSignIn takes one password attempt from the allowances of the client
+// address and of the email; when either is spent it sets Retry-After,
+// calls refuse with what to tell the person, and returns false.
+func (c *Console) allowSignIn(w http.ResponseWriter, r *http.Request, email string, refuse func(msg string)) bool {
+	for _, key := range []string{"ip:" + c.cfg.ClientIP(r), "email:" + leads.EmailKey(email)} {
+		res, err := c.cfg.Limiter.Allow(r.Context(), "console-signin:"+key, c.cfg.SignInLimit)
+		if err == nil && !res.Allowed {
+			wait := int(math.Ceil(res.RetryAfter.Seconds()))
+			w.Header().Set("Retry-After", fmt.Sprint(wait))
+			refuse(fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", wait))
+			return false
+		}
+	}
+	return true
 }
 
 // startSession starts a session and sets its cookie; false when it could
@@ -212,13 +225,24 @@ func (c *Console) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		c.renderStatus(w, r, nil, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
+	// Accepting an invite of an email that has a password checks it:
+	// limited as sign-ins are.
+	if inv.HasPassword && !c.allowSignIn(w, r, inv.Email, func(msg string) {
+		c.renderPublic(w, r, "invite", http.StatusTooManyRequests, inviteData{Invite: inv, Error: msg})
+	}) {
+		return
+	}
 	pw := r.PostFormValue("password")
-	if pw != r.PostFormValue("confirm") {
+	if !inv.HasPassword && pw != r.PostFormValue("confirm") {
 		c.renderPublic(w, r, "invite", http.StatusUnprocessableEntity, inviteData{Invite: inv, Field: "confirm", Error: "The two passwords differ."})
 		return
 	}
 	m, err := c.svc.AcceptInvite(r.Context(), token, pw)
 	if err != nil {
+		if leads.ErrorCode(err) == leads.CodeUnauthenticated {
+			c.renderPublic(w, r, "invite", http.StatusUnauthorized, inviteData{Invite: inv, Field: "password", Error: "That is not your password."})
+			return
+		}
 		field, _ := leads.ErrorDetails(err)["field"].(string)
 		c.renderPublic(w, r, "invite", statusOf(err), inviteData{Invite: inv, Field: field, Error: leads.ErrorMessage(err)})
 		return

@@ -8,13 +8,13 @@ import (
 )
 
 type todayData struct {
-	Overview  *leads.Overview
+	Overview *leads.Overview
 	// Assigned and Unassigned count today's leads by where they stand.
 	Assigned, Unassigned int64
-	Hours     barChart
-	Days      barChart
-	Skips     barChart
-	Rotations []rotationSummary
+	Hours                barChart
+	Days                 barChart
+	Skips                barChart
+	Rotations            []rotationSummary
 }
 
 type rotationSummary struct {

@@ -121,7 +121,8 @@ func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *L
 // RunAssigner assigns pending leads (see AssignPending) until ctx is done:
 // every interval, and only while it holds the store's AssignerLock, so that
 // of several processes sharing the store one at a time does it, in creation
-// order. Failures are logged, once per outage, and retried at the next tick.
+// order. It also settles open turns (SettleTurns) every second and deletes
+// expired console sessions and invites (PurgeSessions) every purgeEvery. Failures are logged, once per outage, and retried at the next tick.
 func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -129,6 +130,7 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 	for {
 		n, err := s.assignPass(ctx)
 		s.settlePass(ctx)
+		s.purgePass(ctx)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return
@@ -147,6 +149,27 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// purgeEvery is how often RunAssigner deletes expired sessions and invites.
+const purgeEvery = 10 * time.Minute
+
+// purgePass runs PurgeSessions when purgeEvery has passed since the last.
+// Expired sessions are refused whether or not they are deleted; this only
+// keeps their table small.
+func (s *Service) purgePass(ctx context.Context) {
+	now := time.Now()
+	if now.Before(s.nextPurge) {
+		return
+	}
+	s.nextPurge = now.Add(purgeEvery)
+	n, err := s.PurgeSessions(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.WarnContext(ctx, "purge expired console sessions", "err", err)
+	case n > 0:
+		s.log.InfoContext(ctx, "purged expired console sessions and invites", "rows", n)
 	}
 }
 

@@ -29,6 +29,10 @@ type Invite struct {
 	CreatedAt time.Time  `json:"createdAt"`
 	ExpiresAt time.Time  `json:"expiresAt"`
 	UsedAt    *time.Time `json:"usedAt,omitempty"`
+	// HasPassword, set by Service.Invite on an invite (not a reset), says
+	// that the email has a console password already: accepting asks for
+	// that one rather than a new one.
+	HasPassword bool `json:"hasPassword,omitempty"`
 }
 
 // live reports whether the invite may still be used at now.
@@ -91,6 +95,13 @@ func (s *Service) Invite(ctx context.Context, token string) (*Invite, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read invite: %w", err)
+	}
+	if inv.Kind == InviteKindInvite {
+		hash, err := s.store.PasswordHash(ctx, inv.Email)
+		if err != nil && ErrorCode(err) != CodeNotFound {
+			return nil, fmt.Errorf("read invite: %w", err)
+		}
+		inv.HasPassword = hash != ""
 	}
 	return inv, nil
 }

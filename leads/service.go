@@ -48,10 +48,11 @@ type Service struct {
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
 
-	// nextSettle is when RunAssigner next settles open turns, and
-	// settleFailing whether the last settling failed; only its goroutine
-	// reads and writes them.
+	// nextSettle is when RunAssigner next settles open turns, nextPurge
+	// when it next purges expired sessions, and settleFailing whether the
+	// last settling failed; only its goroutine reads and writes them.
 	nextSettle    time.Time
+	nextPurge     time.Time
 	settleFailing bool
 }
 

@@ -246,7 +246,8 @@ func (d *demo) print(w io.Writer, url string) {
 API key for %s (%s), shown this once:
   %s
 
-Web console: sign in as %s, %s.
+Web console: %s/console/
+  sign in as %s, %s.
 
 Create a lead (run it three times: ana, ben, cara in turn):
   curl -s %s/leads -H 'Authorization: Bearer %s' -H 'x-account-id: %s' \
@@ -254,7 +255,7 @@ Create a lead (run it three times: ana, ben, cara in turn):
     -d '{"firstName":"Ada","lastName":"Lovelace","teamId":%d,"leadSourceId":%d}'
 `, demoAccount, d.team.Name, d.team.ID, d.source.Name, d.source.ID,
 		d.teamRotation.Name, users(d.teamRotation), d.defaultRotation.Name, users(d.defaultRotation),
-		demoAdmin, d.keyNote(), d.key, demoAdmin, d.passwordNote(), url, d.key, demoAccount, d.team.ID, d.source.ID)
+		demoAdmin, d.keyNote(), d.key, url, demoAdmin, d.passwordNote(), url, d.key, demoAccount, d.team.ID, d.source.ID)
 }
 
 func (d *demo) printEnv(w io.Writer) {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -166,6 +167,9 @@ func (m *Main) Open(ctx context.Context) error {
 		rotator = "redis"
 	}
 	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "rotation", rotator)
+	if m.cfg.Console {
+		m.log.Info("console", "url", consoleURL(m.cfg.ConsoleURL, ln.Addr()))
+	}
 	if m.cfg.DebugAddr != "" {
 		dl, err := net.Listen("tcp", m.cfg.DebugAddr)
 		if err != nil {
@@ -247,4 +251,20 @@ func (m *Main) Close() error {
 		errs = append(errs, m.store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// consoleURL is where the console is: under its public address when one is
+// set, else on the listening address (localhost for every interface).
+func consoleURL(public string, addr net.Addr) string {
+	if public != "" {
+		return strings.TrimRight(public, "/") + console.Prefix + "/"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return console.Prefix + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + console.Prefix + "/"
 }
