@@ -59,7 +59,7 @@ func BenchmarkPages(b *testing.B) {
 	start := time.Now()
 	_, err = pg.Store.DB().ExecContext(ctx, `INSERT INTO leads (account_id, first_name, last_name, email, company, status, assigned_to, archived, created_at, updated_at)
 		SELECT ?, 'First' || g, 'Last' || g, 'lead' || g || '@example.com', 'Company ' || (g % 5000),
-			(ARRAY['new','contacted','qualified','converted','lost','follow_up'])[1 + g % 6],
+			(ARRAY['new','contacted','qualified','converted','lost','follow_up'])[1 + (g / 20) % 6],
 			'rep' || lpad((g % 20)::text, 2, '0') || '@big.test', g % 10 = 0,
 			now() - interval '1 day' - (g * interval '31 seconds'), now() - interval '1 day' - (g * interval '31 seconds')
 		FROM generate_series(1, ?) AS g`, account, n-500)
@@ -90,7 +90,8 @@ func BenchmarkPages(b *testing.B) {
 		{"rotation board", "/rotations/" + strconv.FormatInt(rot.ID, 10)},
 		{"leads", "/leads"},
 		{"leads by rep and status", "/leads?assignedTo=rep07%40big.test&status=qualified"},
-		{"leads search", "/leads?q=Company+4321"},
+		{"leads search, 200 match", "/leads?q=Company+4321"},
+		{"leads search, none match", "/leads?q=nobody+by+this+name"},
 		{"leads page 2", ""},
 		{"lead", "/leads/" + strconv.FormatInt(leadID, 10)},
 		{"teams", "/teams"},

@@ -112,9 +112,14 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-// screenshot saves the whole page at laptop and phone widths.
+// screenshot saves the whole page at laptop and phone widths, after
+// checking that every control on it has a label a screen reader can say.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	var unlabelled []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button')).filter(e =>
+		!(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON' && e.textContent.trim())).map(e => e.outerHTML)`, &unlabelled)
+	require.Empty(t, unlabelled, "controls without a label on %s", name)
 	for _, size := range []struct {
 		name   string
 		w, h   int64

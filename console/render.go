@@ -95,10 +95,7 @@ var doneMessages = map[string]string{
 }
 
 var funcs = template.FuncMap{
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"pct1": func(f float64) string {
-		return fmt.Sprintf("%.1f%%", f*100)
-	},
+	"pct1":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 	"signed": func(f float64) string { return fmt.Sprintf("%+.1f", f) },
 	"when": func(v any) string {
 		var t time.Time
@@ -115,43 +112,12 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"hour": func(t time.Time, loc string) string { return t.In(location(loc)).Format("15") },
-	"day":  func(t time.Time, loc string) string { return t.In(location(loc)).Format("Mon 2 Jan") },
-	"path": path,
-	"add":  func(a, b int) int { return a + b },
+	"add": func(a, b int) int { return a + b },
 	"reason": func(r string) string {
 		if s, ok := reasonText[r]; ok {
 			return s
 		}
 		return strings.ReplaceAll(r, "_", " ")
-	},
-	"join": strings.Join,
-	"deref": func(p any) any {
-		switch v := p.(type) {
-		case *int64:
-			if v != nil {
-				return *v
-			}
-		case *bool:
-			if v != nil {
-				return *v
-			}
-		case *time.Time:
-			if v != nil {
-				return v.UTC().Format(time.RFC3339)
-			}
-		}
-		return ""
-	},
-	"query": func(kv ...string) string {
-		q := url.Values{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] != "" {
-				q.Set(kv[i], kv[i+1])
-			}
-		}
-		return q.Encode()
 	},
 }
 
