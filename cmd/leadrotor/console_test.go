@@ -97,7 +97,7 @@ func TestDemoConsolePassword(t *testing.T) {
 	db := "--database-url=file:" + filepath.Join(t.TempDir(), "demo.db")
 	out, err := cli(t, "demo", db)
 	require.NoError(t, err)
-	require.Contains(t, out, "Web console: sign in as admin@example.com, password leadrotor-demo.\n")
+	require.Contains(t, out, "Web console: http://localhost:8080/console/\n  sign in as admin@example.com, password leadrotor-demo.\n")
 	withDB(t, db, func(ctx context.Context, svc *leads.Service) {
 		members, err := svc.SignIn(ctx, demoAdmin, demoPassword, nil)
 		require.NoError(t, err)

@@ -40,7 +40,7 @@ func TestConfigPrecedence(t *testing.T) {
 	require.Equal(t, app.Config{HTTPAddr: ":8080", DatabaseURL: "file:leadrotor.db", RedisPrefix: "leadrotor:", LogLevel: "info",
 		LogFormat: "text", BodyLimit: 256 << 10, ShutdownTimeout: 15 * time.Second, Timeouts: app.DefaultTimeouts(),
 		RedisTimeout: 500 * time.Millisecond, RequestTimeout: 10 * time.Second, AssignInterval: 500 * time.Millisecond, SettleAfter: time.Minute,
-		ReadConcurrency: 1, ReadConcurrencyPerKey: 1},
+		ReadConcurrency: 1, ReadConcurrencyPerKey: 1, Console: true},
 		cfg, "defaults need nothing installed")
 
 	cfg, err = parseServe(t, "--config", file)
@@ -163,9 +163,36 @@ func TestServeInProcess(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	_ = res.Body.Close()
+	// The console is on by default, beside the API.
+	res, err = http.Get(url + "/console/signin")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'none'")
+	_ = res.Body.Close()
 
 	cancel()
 	require.NoError(t, <-done, "a clean shutdown")
+	require.NoError(t, m.Close())
+}
+
+// --console=false serves the API alone: /console is the API's 404.
+func TestServeWithoutConsole(t *testing.T) {
+	t.Parallel()
+	db := "file:" + filepath.Join(t.TempDir(), "serve.db")
+	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0", "--console=false")
+	require.NoError(t, err)
+	m := app.NewMain(cfg, cfg.Logger())
+	require.NoError(t, m.Open(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	res, err := http.Get("http://" + m.Addr().String() + "/console/signin")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Empty(t, res.Header.Get("Content-Security-Policy"))
+	_ = res.Body.Close()
+	cancel()
+	require.NoError(t, <-done)
 	require.NoError(t, m.Close())
 }
 
