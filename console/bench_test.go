@@ -65,7 +65,7 @@ func BenchmarkPages(b *testing.B) {
 		FROM generate_series(1, ?) AS g`, account, n-500)
 	require.NoError(b, err)
 	for range 500 {
-		_, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: "Today", LastName: "Lead"}, leads.CreateOptions{})
+		_, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "Today", LastName: "Lead"}, leads.CreateOptions{})
 		require.NoError(b, err)
 	}
 	_, err = pg.Store.DB().ExecContext(ctx, "ANALYZE leads")

@@ -207,7 +207,7 @@ func (c *Console) editLead(ctx context.Context, r *request) (string, error) {
 		}
 		opts.IfMatch = &t
 	}
-	if _, err := c.svc.Update(ctx, r.actor, id, patch, opts); err != nil {
+	if _, err := c.svc.UpdateLead(ctx, r.actor, id, patch, opts); err != nil {
 		if leads.ErrorCode(err) == leads.CodePreconditionFailed {
 			return "", leads.Errorf(leads.CodePreconditionFailed, "someone changed this lead while you edited it; the page now shows their version, make your change again")
 		}
@@ -222,7 +222,7 @@ func (c *Console) assignLead(ctx context.Context, r *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.svc.Assign(ctx, r.actor, id, leads.AssignOptions{}); err != nil {
+	if _, err := c.svc.AssignLead(ctx, r.actor, id, leads.AssignOptions{}); err != nil {
 		return "", withField(err, "assign")
 	}
 	return path("leads", id) + "?done=assigned", nil
@@ -234,7 +234,7 @@ func (c *Console) archiveLead(ctx context.Context, r *request) (string, error) {
 		return "", err
 	}
 	archive := r.PostFormValue("archived") == "true"
-	if _, err := c.svc.Update(ctx, r.actor, id, leads.LeadPatch{"archived": archive}, leads.UpdateOptions{}); err != nil {
+	if _, err := c.svc.UpdateLead(ctx, r.actor, id, leads.LeadPatch{"archived": archive}, leads.UpdateOptions{}); err != nil {
 		return "", err
 	}
 	if !archive {
@@ -248,7 +248,7 @@ func (c *Console) deleteLead(ctx context.Context, r *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := c.svc.Delete(ctx, r.actor, id); err != nil {
+	if err := c.svc.DeleteLead(ctx, r.actor, id); err != nil {
 		return "", err
 	}
 	return "/leads?done=deleted", nil

@@ -89,7 +89,7 @@ func fuzzServer(f *testing.F) (http.Handler, string, string) {
 	_, err = svc.CreateRotation(ctx, root, leads.Rotation{Name: "West reps", TeamID: team.ID,
 		Members: []leads.RotationMember{{User: "ana@example.com"}}})
 	require.NoError(f, err)
-	_, err = svc.Create(ctx, root, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace"},
+	_, err = svc.CreateLead(ctx, root, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace"},
 		leads.CreateOptions{SkipTeamAndSourceRequirement: true})
 	require.NoError(f, err)
 	return httpapi.New(svc, httpapi.Config{}), key, account

@@ -20,7 +20,7 @@ import (
 )
 
 // createBody reads body as POST /leads does: within the body limit, decoded
-// by decodeJSON, then normalized and validated as Service.Create does.
+// by decodeJSON, then normalized and validated as Service.CreateLead does.
 func createBody(body []byte) (leads.LeadInput, error) {
 	r := httptest.NewRequest(http.MethodPost, "/leads", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")

@@ -22,7 +22,7 @@ type dryRunResult struct {
 // answers the same lead with Idempotent-Replayed: true. With ?dryRun=true it
 // answers 200 with who would get the lead and why, storing nothing.
 //
-// Its credentials come unresolved (the route is authDeferred): Service.Create
+// Its credentials come unresolved (the route is authDeferred): Service.CreateLead
 // resolves them in the same read as the lead's checks, which saves the
 // hottest route a round trip, and orders authentication, the rate limits
 // and validation as every route does.
@@ -37,7 +37,7 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return err
 	}
 	cred, admit := s.deferredCredentials(w, req.Request)
-	res, err := s.svc.Create(req.Context(), cred, in, leads.CreateOptions{
+	res, err := s.svc.CreateLead(req.Context(), cred, in, leads.CreateOptions{
 		SkipTeamAndSourceRequirement: skip,
 		IdempotencyKey:               req.Header.Get("Idempotency-Key"),
 		DryRun:                       dryRun,

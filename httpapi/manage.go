@@ -192,7 +192,7 @@ func (s *Server) updateLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return leads.Errorf(CodeInvalidJSON, "request body must be a JSON object")
 	}
 	ctx := req.Context()
-	lead, err := s.svc.Update(ctx, actorFrom(ctx), id, patch, leads.UpdateOptions{SkipTeamAndSourceRequirement: skip, IfMatch: version})
+	lead, err := s.svc.UpdateLead(ctx, actorFrom(ctx), id, patch, leads.UpdateOptions{SkipTeamAndSourceRequirement: skip, IfMatch: version})
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return err
 	}
 	ctx := req.Context()
-	res, err := s.svc.Assign(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
+	res, err := s.svc.AssignLead(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (s *Server) deleteLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return leads.Errorf(CodeConfirmationRequired, "deleting a lead is permanent: add ?confirm=true to confirm")
 	}
 	ctx := req.Context()
-	if err := s.svc.Delete(ctx, actorFrom(ctx), id); err != nil {
+	if err := s.svc.DeleteLead(ctx, actorFrom(ctx), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -314,7 +314,7 @@ func (m *matrix) seedOther() {
 	rot, err := o.svc.CreateRotation(ctx, admin, leads.Rotation{Name: name("rotation"), TeamID: team.ID,
 		FallbackAssignee: rep, Members: []leads.RotationMember{{User: rep}}})
 	require.NoError(t, err)
-	res, err := o.svc.Create(ctx, o.actor("agent"), leads.LeadInput{TeamID: team.ID, LeadSourceID: src.ID,
+	res, err := o.svc.CreateLead(ctx, o.actor("agent"), leads.LeadInput{TeamID: team.ID, LeadSourceID: src.ID,
 		FirstName: name("first"), LastName: name("last"), Email: marker + "-lead@example.com", Notes: name("notes"),
 		Company: name("company"), Metadata: map[string]any{"secret": name("metadata")}}, leads.CreateOptions{})
 	require.NoError(t, err)
@@ -504,7 +504,7 @@ func (o *ours) rotation() int64 {
 
 func (o *ours) lead() int64 {
 	return o.once(&o.leadID, func(ctx context.Context, _ leads.Actor) (int64, error) {
-		res, err := o.m.a.svc.Create(ctx, o.m.a.actor("agent"), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
+		res, err := o.m.a.svc.CreateLead(ctx, o.m.a.actor("agent"), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
 			TeamID: o.team(), LeadSourceID: o.source()}, leads.CreateOptions{})
 		return idOf(res, err, func(r *leads.Result) int64 { return r.Lead.ID })
 	})

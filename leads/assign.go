@@ -13,14 +13,14 @@ type AssignOptions struct {
 	RotationID int64
 }
 
-// Assign reassigns a lead to the next eligible member of a rotation, taking
+// AssignLead reassigns a lead to the next eligible member of a rotation, taking
 // a turn, and records lead_reassigned with the rotation and the reason.
 // ROTATION_NOT_FOUND for a named rotation not in the account; NO_ROTATION
 // when none applies; NO_ELIGIBLE_MEMBER when nobody can take it and there is
 // no fallback (nothing changes then); NOT_FOUND for a lead not in the account.
-// It returns the same shape as Create: the lead as stored, and who got it
+// It returns the same shape as CreateLead: the lead as stored, and who got it
 // and why.
-func (s *Service) Assign(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Result, error) {
+func (s *Service) AssignLead(ctx context.Context, actor Actor, id int64, opts AssignOptions) (*Result, error) {
 	lead, a, err := s.reassign(ctx, actor, id, opts)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 // than once, see Store.UpdateLead), or returns false to write nothing; the
 // turn is then given back. Otherwise the turn is confirmed, given back or
 // left open for settling by how the write ended (see afterWrite). It is how
-// Assign and the background assigner take a turn and record it.
+// AssignLead and the background assigner take a turn and record it.
 func (s *Service) assignStored(ctx context.Context, accountID string, id int64, rot *Rotation,
 	accept func(a Assignment) error, record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)) (*Lead, Assignment, error) {
 	now := s.clock()
@@ -224,7 +224,7 @@ func (a Assignment) applyTo(l *Lead) {
 }
 
 // turnWriteContext is the context of a write that records a lead with the
-// rotation turn taken for it (Create, Assign, the background assigner). It
+// rotation turn taken for it (CreateLead, AssignLead, the background assigner). It
 // is the one place where the Service does not pass its caller's context on
 // as it is (see Store): it keeps ctx's values (trace, request id) and its
 // deadline, or the Service's write timeout without one (WithWriteTimeout),

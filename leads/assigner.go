@@ -81,7 +81,7 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		return n, errors.Join(failedErrors(failed)...)
 	}
 	if n > 0 {
-		// The rotation answers again: Create need not defer any more.
+		// The rotation answers again: CreateLead need not defer any more.
 		s.rotatorUp()
 	}
 	return n, nil

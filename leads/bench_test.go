@@ -11,7 +11,7 @@ import (
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
-// BenchmarkCreate creates leads through Service.Create on SQLite with the
+// BenchmarkCreate creates leads through Service.CreateLead on SQLite with the
 // in-process rotator and on PostgreSQL with the Redis one (when they
 // answer), one at a time ("serial") and from 64 goroutines at once, which
 // exercises the shared writes of the store and of the Redis rotator. Each
@@ -35,7 +35,7 @@ func BenchmarkCreate(b *testing.B) {
 				create := func() {
 					i := n.Add(1)
 					in := leads.LeadInput{FirstName: "Bench", LastName: "Lead", Email: fmt.Sprintf("b%d@bench.test", i)}
-					if _, err := bd.svc.Create(context.Background(), bd.agent, in, leads.CreateOptions{}); err != nil {
+					if _, err := bd.svc.CreateLead(context.Background(), bd.agent, in, leads.CreateOptions{}); err != nil {
 						b.Error(err)
 					}
 				}

@@ -142,7 +142,7 @@ func (b *bundle) newService(s leads.Store) *leads.Service {
 }
 
 func (b *bundle) create(in leads.LeadInput, opts leads.CreateOptions) (*leads.Result, error) {
-	return b.svc.Create(context.Background(), b.admin, in, opts)
+	return b.svc.CreateLead(context.Background(), b.admin, in, opts)
 }
 
 func (b *bundle) mustCreate(t *testing.T, in leads.LeadInput, opts leads.CreateOptions) *leads.Result {
@@ -243,6 +243,6 @@ func createAs(ctx context.Context, svc *leads.Service, cred leads.Credentials, i
 		}
 		return nil
 	}
-	res, err := svc.Create(ctx, cred, in, opts)
+	res, err := svc.CreateLead(ctx, cred, in, opts)
 	return res, actor, err
 }

@@ -25,7 +25,7 @@ func testCreateOutlivesCaller(t *testing.T, b *bundle) {
 	gone, cancel := context.WithCancel(context.Background())
 	// The client hangs up right after the turn is taken.
 	svc := leads.NewService(b.store, &hangUpRotator{Rotator: b.rotator, hangUp: cancel}, leads.WithClock(b.clock.Now))
-	res, err := svc.Create(gone, b.admin, lead("Ada"), leads.CreateOptions{})
+	res, err := svc.CreateLead(gone, b.admin, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err, "the turn is taken: its lead is written")
 	require.Equal(t, b.reps[0], res.Lead.AssignedTo)
 	require.Equal(t, 1, b.count(t, "leads"))
@@ -62,9 +62,9 @@ func testTurnWriteValues(t *testing.T, b *bundle) {
 	vs := &valueStore{Store: b.store}
 	svc := b.newService(vs)
 	ctx := context.WithValue(context.Background(), traceKey{}, "trace-1")
-	res, err := svc.Create(ctx, b.admin, lead("Ada"), leads.CreateOptions{})
+	res, err := svc.CreateLead(ctx, b.admin, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
-	_, err = svc.Assign(ctx, b.admin, res.Lead.ID, leads.AssignOptions{})
+	_, err = svc.AssignLead(ctx, b.admin, res.Lead.ID, leads.AssignOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []any{"trace-1", "trace-1"}, vs.values)
 	require.Equal(t, []bool{true, true}, vs.hasDeadline, "bounded even when the caller set no deadline")

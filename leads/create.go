@@ -6,12 +6,12 @@ import (
 	"fmt"
 )
 
-// CreateOptions modify Create.
+// CreateOptions modify CreateLead.
 type CreateOptions struct {
 	// SkipTeamAndSourceRequirement lets a lead name no team or lead source even
 	// where the account's rules would require one. Named ones are still checked.
 	SkipTeamAndSourceRequirement bool
-	// IdempotencyKey makes retries safe: a second Create with the same key in
+	// IdempotencyKey makes retries safe: a second CreateLead with the same key in
 	// the same account returns the first lead and takes no rotation turn.
 	IdempotencyKey string
 	// ApplicationID is stored as the lead's applicationId.
@@ -22,11 +22,11 @@ type CreateOptions struct {
 	// Admit, when set, is called with the actor as soon as it is known
 	// (for Credentials, once the key is resolved), before the input is
 	// checked, anything is written or any turn taken; an error it returns is
-	// Create's. The HTTP API charges the account's rate limit there.
+	// CreateLead's. The HTTP API charges the account's rate limit there.
 	Admit func(ctx context.Context, actor Actor) error
 }
 
-// Result is what Create and Assign return: the lead as stored, and who got
+// Result is what CreateLead and AssignLead return: the lead as stored, and who got
 // it and why.
 type Result struct {
 	// Lead is the stored lead with its audit log.
@@ -41,7 +41,7 @@ type Result struct {
 }
 
 // Caller is who creates a lead: an Actor already authenticated, or the
-// Credentials a request presents, which Create resolves itself.
+// Credentials a request presents, which CreateLead resolves itself.
 type Caller interface {
 	caller()
 }
@@ -50,7 +50,7 @@ func (Actor) caller()       {}
 func (Credentials) caller() {}
 
 // Credentials are what a request presents: the secret of an API key, the
-// account it acts in, and what the audit log keeps of the request. Create
+// account it acts in, and what the audit log keeps of the request. CreateLead
 // resolves them as Authenticate does, in the same read as the rest of what a
 // lead needs (the key, its user's role, the account's configuration version,
 // the idempotent lead and a duplicate come from one query): the HTTP API's
@@ -61,7 +61,7 @@ type Credentials struct {
 	Request   *RequestInfo
 }
 
-// Create stores a new lead for the caller's account and assigns it. In order:
+// CreateLead stores a new lead for the caller's account and assigns it. In order:
 // who the caller is (UNAUTHENTICATED, FORBIDDEN, for Credentials);
 // opts.Admit; field validation (VALIDATION_ERROR); the idempotency key (a
 // repeat returns the first lead; another body with the same key:
@@ -73,7 +73,7 @@ type Credentials struct {
 // that fails, the rotation turn is given back. An error that IsUnavailable
 // means that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
 // answering as it committed, so the lead (details.leadId) may exist.
-func (s *Service) Create(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*Result, error) {
+func (s *Service) CreateLead(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*Result, error) {
 	actor, facts, err := s.openCreate(ctx, caller, &in, opts)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, 
 	return actor, facts, nil
 }
 
-// create applies the rules of Create from the idempotency key on, with what
+// create applies the rules of CreateLead from the idempotency key on, with what
 // LeadFacts answered.
 func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, facts LeadFacts) (*Result, error) {
 	var fp string

@@ -205,7 +205,7 @@ func testDuplicateEmailAllowed(t *testing.T, b *bundle) {
 	in := lead("Ada")
 	in.Email = "ada@example.com"
 	for range 2 {
-		_, err := b.svc.Create(ctx, actor, in, leads.CreateOptions{})
+		_, err := b.svc.CreateLead(ctx, actor, in, leads.CreateOptions{})
 		require.NoError(t, err)
 	}
 	n, err := b.raw.DB().NewSelect().TableExpr("leads").Where("account_id = ?", id).Count(ctx)
@@ -260,12 +260,12 @@ func requireOneTurnTaken(t *testing.T, b *bundle, rot *leads.Rotation, winner st
 
 func testCreatedBy(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	res, err := b.svc.Create(ctx, b.agent, lead("Ada"), leads.CreateOptions{})
+	res, err := b.svc.CreateLead(ctx, b.agent, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "agent@example.com", res.Lead.CreatedBy)
 	in := lead("Bob")
 	in.CreatedBy = "import@example.com"
-	res, err = b.svc.Create(ctx, b.agent, in, leads.CreateOptions{})
+	res, err = b.svc.CreateLead(ctx, b.agent, in, leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "import@example.com", res.Lead.CreatedBy)
 }
@@ -347,7 +347,7 @@ func testAuditLog(t *testing.T, b *bundle) {
 	actor.APIKey = "lr_abcdefgh"
 	actor.Request = &leads.RequestInfo{Method: "POST", Path: "/leads", IPAddress: "203.0.113.9",
 		Headers: map[string]string{"Authorization": "Bearer ***", "User-Agent": "test"}}
-	res, err := b.svc.Create(context.Background(), actor, lead("Ada"), leads.CreateOptions{})
+	res, err := b.svc.CreateLead(context.Background(), actor, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	log := res.Lead.AuditLog
 	require.Len(t, log, 2)
@@ -431,9 +431,9 @@ func testRoles(t *testing.T, b *bundle) {
 	_, err = b.svc.PutMember(ctx, leads.Actor{AccountID: b.accountID, Email: "m@example.com", Role: leads.RoleManager},
 		leads.Member{Email: "new@example.com", Role: leads.RoleAdmin})
 	requireCode(t, err, leads.CodeForbidden)
-	_, err = b.svc.Create(ctx, leads.Actor{AccountID: b.accountID, Email: "x@example.com"}, lead("Ada"), leads.CreateOptions{})
+	_, err = b.svc.CreateLead(ctx, leads.Actor{AccountID: b.accountID, Email: "x@example.com"}, lead("Ada"), leads.CreateOptions{})
 	requireCode(t, err, leads.CodeForbidden)
-	_, err = b.svc.Create(ctx, b.agent, lead("Ada"), leads.CreateOptions{})
+	_, err = b.svc.CreateLead(ctx, b.agent, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	_, err = b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "r", Default: true,
 		Members: []leads.RotationMember{{User: "stranger@example.com"}}})
@@ -464,9 +464,9 @@ func testRefundOnWriteFailure(t *testing.T, b *bundle) {
 		return nil
 	}})
 	ctx := context.Background()
-	_, err := svc.Create(ctx, b.admin, lead("First"), leads.CreateOptions{})
+	_, err := svc.CreateLead(ctx, b.admin, lead("First"), leads.CreateOptions{})
 	require.NoError(t, err)
-	_, err = svc.Create(ctx, b.admin, lead("Doomed"), leads.CreateOptions{})
+	_, err = svc.CreateLead(ctx, b.admin, lead("Doomed"), leads.CreateOptions{})
 	require.ErrorIs(t, err, errDiskFull)
 	require.Equal(t, leads.CodeInternal, leads.ErrorCode(err))
 	require.Equal(t, 1, b.count(t, "leads"))
@@ -488,20 +488,20 @@ func testRefundAfterLaterTurns(t *testing.T, b *bundle) {
 	ctx := context.Background()
 	failed := make(chan error)
 	go func() {
-		_, err := svc.Create(ctx, b.admin, lead("Doomed"), leads.CreateOptions{}) // takes rep1's turn
+		_, err := svc.CreateLead(ctx, b.admin, lead("Doomed"), leads.CreateOptions{}) // takes rep1's turn
 		failed <- err
 	}()
 	<-reached
 	var got []string
 	for range 2 {
-		res, err := svc.Create(ctx, b.admin, lead("Lead"), leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, b.admin, lead("Lead"), leads.CreateOptions{})
 		require.NoError(t, err)
 		got = append(got, res.Lead.AssignedTo)
 	}
 	close(release)
 	require.ErrorIs(t, <-failed, errDiskFull)
 	for range 4 {
-		res, err := svc.Create(ctx, b.admin, lead("Lead"), leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, b.admin, lead("Lead"), leads.CreateOptions{})
 		require.NoError(t, err)
 		got = append(got, res.Lead.AssignedTo)
 	}

@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// Delete removes a lead for good, keeping its audit trail and adding a
+// DeleteLead removes a lead for good, keeping its audit trail and adding a
 // lead_deleted entry that holds the whole lead as it was. Managers and
 // admins only; NOT_FOUND for a lead not in actor's account.
-func (s *Service) Delete(ctx context.Context, actor Actor, id int64) error {
+func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 	if err := actor.Require(PermDeleteLeads); err != nil {
 		return err
 	}

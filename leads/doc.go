@@ -10,9 +10,9 @@
 //	st, err := store.Open(ctx, "file:leads.db")     // or postgres://…
 //	svc := leads.NewService(st, rotation.NewMemory(st)) // or rotation.NewRedis
 //	actor, err := svc.MemberActor(ctx, "2311", "boss@example.com")
-//	res, err := svc.Create(ctx, actor, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace"}, leads.CreateOptions{})
+//	res, err := svc.CreateLead(ctx, actor, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace"}, leads.CreateOptions{})
 //
-// The entry points: Create stores a lead and assigns it (see its doc for
+// The entry points: CreateLead stores a lead and assigns it (see its doc for
 // the order of the rules); Lead, ListLeads, Update, Assign and Delete work
 // on stored leads; CreateTeam, CreateLeadSource and CreateRotation shape an
 // account; RunAssigner, in one goroutine per process, assigns the leads

@@ -104,7 +104,7 @@ func testLockedAuditLog(t *testing.T, deadline, hold time.Duration) {
 		go func() {
 			defer warm.Done()
 			for i := 0; i < 5; i++ {
-				_, err := b.svc.Create(context.Background(), b.admin, lead("Warm"), leads.CreateOptions{})
+				_, err := b.svc.CreateLead(context.Background(), b.admin, lead("Warm"), leads.CreateOptions{})
 				require.NoError(t, err)
 			}
 		}()
@@ -138,7 +138,7 @@ func testLockedAuditLog(t *testing.T, deadline, hold time.Duration) {
 					rctx, cancel = context.WithTimeout(ctx, deadline)
 				}
 				start := time.Now()
-				res, err := b.svc.Create(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
+				res, err := b.svc.CreateLead(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
 				late := deadline > 0 && time.Since(start) > deadline+2*time.Second
 				cancel()
 				o := outcome{err: err}
@@ -213,7 +213,7 @@ func TestIssue10_01_RepliesLostAfterCommitWork(t *testing.T) {
 	svc := leads.NewService(held, b.rotator, leads.WithClock(b.clock.Now))
 	ctx := context.Background()
 	for i := 0; i < 8; i++ { // the statements get prepared
-		_, err := svc.Create(ctx, b.admin, lead("Warm"), leads.CreateOptions{})
+		_, err := svc.CreateLead(ctx, b.admin, lead("Warm"), leads.CreateOptions{})
 		require.NoError(t, err)
 	}
 
@@ -228,7 +228,7 @@ func TestIssue10_01_RepliesLostAfterCommitWork(t *testing.T) {
 			defer wg.Done()
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			_, errs[i] = svc.Create(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
+			_, errs[i] = svc.CreateLead(rctx, b.admin, lead("Ada"), leads.CreateOptions{})
 		}()
 	}
 	wg.Wait()
@@ -290,7 +290,7 @@ func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
 	svc := leads.NewService(b.store, rot, leads.WithClock(b.clock.Now), leads.WithRotatorBackoff(50*time.Millisecond))
 	b.defaultRotation(t, 3)
 	ctx := context.Background()
-	first, err := svc.Create(ctx, b.admin, lead("Before"), leads.CreateOptions{})
+	first, err := svc.CreateLead(ctx, b.admin, lead("Before"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, b.reps[0], first.Lead.AssignedTo)
 
@@ -300,7 +300,7 @@ func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := svc.Create(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
+			res, err := svc.CreateLead(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
 			require.NoError(t, err)
 			require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
 		}()
@@ -309,7 +309,7 @@ func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
 	require.EqualValues(t, 1, hung.n.Load(), "16 creates met the hang through more than one script")
 	for range 5 {
 		b.clock.Advance(time.Second) // past any backoff
-		res, err := svc.Create(ctx, b.admin, lead("StillHung"), leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, b.admin, lead("StillHung"), leads.CreateOptions{})
 		require.NoError(t, err)
 		require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
 	}
@@ -317,7 +317,7 @@ func TestIssue10_04_HungRedisCostsOneTimeout(t *testing.T) {
 
 	proxy.Restore()
 	require.Eventually(t, func() bool {
-		res, err := svc.Create(ctx, b.admin, lead("Back"), leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, b.admin, lead("Back"), leads.CreateOptions{})
 		require.NoError(t, err)
 		return res.Lead.AssignmentStatus != leads.AssignmentPending
 	}, 10*time.Second, 20*time.Millisecond, "creates never asked Redis again once it answered")
@@ -377,7 +377,7 @@ func TestIssue10_05_ConfigReloadKeepsDeadline(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = b.svc.Create(rctx, b.admin, lead("Late"), leads.CreateOptions{})
+	_, err = b.svc.CreateLead(rctx, b.admin, lead("Late"), leads.CreateOptions{})
 	took := time.Since(start)
 	require.True(t, leads.IsUnavailable(err), "want SERVICE_UNAVAILABLE, got %v", err)
 	require.Less(t, took, 3*time.Second, "the create waited for the lock (5 s), past its deadline")
@@ -404,7 +404,7 @@ func TestIssue10_15_CorruptRotationKey(t *testing.T) {
 		require.NoError(t, b.redis.Client.Del(ctx, k).Err())
 		require.NoError(t, b.redis.Client.Set(ctx, k, "garbage", 0).Err())
 	}
-	res, err := b.svc.Create(ctx, b.admin, lead("Repaired"), leads.CreateOptions{})
+	res, err := b.svc.CreateLead(ctx, b.admin, lead("Repaired"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, b.reps[2], res.Lead.AssignedTo, "the rotation resumes where the store says it was")
 	require.Equal(t, b.reps[0], b.mustCreate(t, lead("After"), leads.CreateOptions{}).Lead.AssignedTo)
@@ -443,7 +443,7 @@ func TestIssue10_15_AssignerIsolatesARotation(t *testing.T) {
 		team := []int64{teamA.ID, teamB.ID}[i%2]
 		in := lead("Waiting")
 		in.TeamID = team
-		res, err := svc.Create(ctx, b.admin, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+		res, err := svc.CreateLead(ctx, b.admin, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
 		require.NoError(t, err)
 		require.Equal(t, leads.AssignmentPending, res.Lead.AssignmentStatus)
 		if team == teamA.ID {
@@ -486,17 +486,17 @@ func TestCheckpointExcludesTurnsGivenBackLater(t *testing.T) {
 		svc := leads.NewService(hung, b.rotator, leads.WithClock(b.clock.Now))
 		ctx := context.Background()
 		for range 10 {
-			_, err := svc.Create(ctx, b.admin, lead("Before"), leads.CreateOptions{})
+			_, err := svc.CreateLead(ctx, b.admin, lead("Before"), leads.CreateOptions{})
 			require.NoError(t, err)
 		}
 		failed := make(chan error, 1)
 		go func() {
-			_, err := svc.Create(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
+			_, err := svc.CreateLead(ctx, b.admin, lead("Hung"), leads.CreateOptions{})
 			failed <- err
 		}()
 		<-hung.blocked
 		for range 20 { // turn 16 carries a checkpoint, taken while "Hung" is open
-			_, err := svc.Create(ctx, b.admin, lead("After"), leads.CreateOptions{})
+			_, err := svc.CreateLead(ctx, b.admin, lead("After"), leads.CreateOptions{})
 			require.NoError(t, err)
 		}
 		close(hung.release)

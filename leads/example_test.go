@@ -47,10 +47,10 @@ func openExample() (*leads.Service, leads.Actor, func()) {
 }
 
 // Create stores a lead; with no rotation in the account, nobody gets it.
-func ExampleService_Create() {
+func ExampleService_CreateLead() {
 	svc, admin, done := openExample()
 	defer done()
-	res, err := svc.Create(context.Background(), admin, leads.LeadInput{
+	res, err := svc.CreateLead(context.Background(), admin, leads.LeadInput{
 		FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
 	}, leads.CreateOptions{})
 	if err != nil {
@@ -68,7 +68,7 @@ func ExampleService_Create() {
 // A rotation hands leads to its members in turn; a member with weight 2
 // gets two turns for the others' one, spread out (smooth weighted
 // round-robin).
-func ExampleService_Create_rotation() {
+func ExampleService_CreateLead_rotation() {
 	svc, admin, done := openExample()
 	defer done()
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func ExampleService_Create_rotation() {
 		log.Fatal(err)
 	}
 	for _, name := range []string{"Ada", "Grace", "Alan", "Edsger"} {
-		res, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: name, LastName: "Example"}, leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: name, LastName: "Example"}, leads.CreateOptions{})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -97,14 +97,14 @@ func ExampleErrorCode() {
 	svc, admin, done := openExample()
 	defer done()
 	ctx := context.Background()
-	_, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: "Ada"}, leads.CreateOptions{})
+	_, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "Ada"}, leads.CreateOptions{})
 	fmt.Println(leads.ErrorCode(err), leads.ErrorDetails(err)["field"])
 
 	in := leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com"}
-	if _, err := svc.Create(ctx, admin, in, leads.CreateOptions{}); err != nil {
+	if _, err := svc.CreateLead(ctx, admin, in, leads.CreateOptions{}); err != nil {
 		log.Fatal(err)
 	}
-	_, err = svc.Create(ctx, admin, in, leads.CreateOptions{})
+	_, err = svc.CreateLead(ctx, admin, in, leads.CreateOptions{})
 	fmt.Println(leads.ErrorCode(err), leads.ErrorMessage(err), leads.ErrorDetails(err)["existingLeadId"])
 
 	_, err = svc.Lead(ctx, admin, 99)
@@ -122,7 +122,7 @@ func ExamplePatchOf() {
 	svc, admin, done := openExample()
 	defer done()
 	ctx := context.Background()
-	res, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Phone: "+1 555 0100"}, leads.CreateOptions{})
+	res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Phone: "+1 555 0100"}, leads.CreateOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func ExamplePatchOf() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lead, err := svc.Update(ctx, admin, res.Lead.ID, patch, leads.UpdateOptions{})
+	lead, err := svc.UpdateLead(ctx, admin, res.Lead.ID, patch, leads.UpdateOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

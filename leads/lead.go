@@ -188,7 +188,7 @@ func ValidationError(errs ...FieldError) *Error {
 }
 
 // Normalize trims surrounding white space from every text field and fills the
-// default status. Validate expects normalized input; Service.Create normalizes.
+// default status. Validate expects normalized input; Service.CreateLead normalizes.
 func (in *LeadInput) Normalize() {
 	for _, p := range in.textFields() {
 		*p.value = strings.TrimSpace(*p.value)
@@ -288,7 +288,7 @@ func checkText(field, s string, max int) error {
 
 // Validate checks every field rule of a lead and returns a VALIDATION_ERROR
 // naming each broken one, or nil. It does not look at teams, lead sources or
-// duplicates: those need the account's state and are Service.Create's job.
+// duplicates: those need the account's state and are Service.CreateLead's job.
 func (in *LeadInput) Validate() error {
 	var errs []FieldError
 	add := func(field string, value any, format string, args ...any) {

@@ -208,7 +208,7 @@ func testUpdateLimits(t *testing.T, b *bundle) {
 		{before.ID, leads.LeadPatch{"metadata": nested(leads.MaxMetadataDepth+1, false)}, "metadata"},
 		{full.ID, leads.LeadPatch{"metadata": map[string]any{"one": "more"}}, "metadata"},
 	} {
-		_, err := b.svc.Update(ctx, b.agent, tc.id, tc.patch, leads.UpdateOptions{})
+		_, err := b.svc.UpdateLead(ctx, b.agent, tc.id, tc.patch, leads.UpdateOptions{})
 		refused(t, err, tc.field, "%v", tc.field)
 	}
 	for _, l := range []*leads.Lead{before, full} {
@@ -217,7 +217,7 @@ func testUpdateLimits(t *testing.T, b *bundle) {
 		require.Equal(t, l.UpdatedAt, after.UpdatedAt, "a refused update changes nothing")
 		require.Len(t, after.AuditLog, len(l.AuditLog))
 	}
-	_, err := b.svc.Update(ctx, b.agent, before.ID, leads.LeadPatch{"notes": strings.Repeat("x", leads.MaxNotesLength)}, leads.UpdateOptions{})
+	_, err := b.svc.UpdateLead(ctx, b.agent, before.ID, leads.LeadPatch{"notes": strings.Repeat("x", leads.MaxNotesLength)}, leads.UpdateOptions{})
 	require.NoError(t, err, "notes at the limit")
 }
 

@@ -115,7 +115,7 @@ func testFilters(t *testing.T, b *bundle) {
 	}
 
 	// updatedAt order follows the last change.
-	_, err := b.svc.Update(context.Background(), b.agent, ada, leads.LeadPatch{"notes": "called back"}, leads.UpdateOptions{})
+	_, err := b.svc.UpdateLead(context.Background(), b.agent, ada, leads.LeadPatch{"notes": "called back"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []int64{ada, barbara, alan, grace}, b.list(t, leads.ListOptions{Sort: leads.SortUpdatedAt, Filter: leads.LeadFilter{Archived: leads.LiveOnly}}))
 }
@@ -250,24 +250,24 @@ func testUpdateAudit(t *testing.T, b *bundle) {
 	created := b.mustCreate(t, in, leads.CreateOptions{}).Lead
 	b.clock.Advance(time.Minute)
 
-	l, err := b.svc.Update(ctx, b.agent, created.ID, leads.LeadPatch{"status": "contacted"}, leads.UpdateOptions{})
+	l, err := b.svc.UpdateLead(ctx, b.agent, created.ID, leads.LeadPatch{"status": "contacted"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []string{`status_changed {"from":"new","to":"contacted"}`}, events(t, l, 1))
 	require.Equal(t, "555-0100", l.Phone, "fields not sent stay")
 	require.Equal(t, b.clock.Now(), l.UpdatedAt)
 
-	l, err = b.svc.Update(ctx, b.agent, created.ID, leads.LeadPatch{"assignedTo": b.reps[3]}, leads.UpdateOptions{})
+	l, err = b.svc.UpdateLead(ctx, b.agent, created.ID, leads.LeadPatch{"assignedTo": b.reps[3]}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []string{`lead_reassigned {"from":"","reason":"manual","to":"rep4@example.com"}`}, events(t, l, 2))
 
-	l, err = b.svc.Update(ctx, b.agent, created.ID, leads.LeadPatch{"phone": nil, "company": "Analytical Engines", "numberOfEmployees": 12}, leads.UpdateOptions{})
+	l, err = b.svc.UpdateLead(ctx, b.agent, created.ID, leads.LeadPatch{"phone": nil, "company": "Analytical Engines", "numberOfEmployees": 12}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []string{`lead_updated {"changes":{"company":{"from":"Engines","to":"Analytical Engines"},"numberOfEmployees":{"from":null,"to":12},"phone":{"from":"555-0100","to":null}}}`}, events(t, l, 3))
 	require.Empty(t, l.Phone)
 	require.EqualValues(t, 12, *l.NumberOfEmployees)
 
 	// All three kinds at once, in a stable order; then a no-op writes nothing.
-	l, err = b.svc.Update(ctx, b.agent, created.ID, leads.LeadPatch{"status": "qualified", "assignedTo": b.reps[4], "notes": "hot"}, leads.UpdateOptions{})
+	l, err = b.svc.UpdateLead(ctx, b.agent, created.ID, leads.LeadPatch{"status": "qualified", "assignedTo": b.reps[4], "notes": "hot"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []string{
 		`status_changed {"from":"contacted","to":"qualified"}`,
@@ -275,7 +275,7 @@ func testUpdateAudit(t *testing.T, b *bundle) {
 		`lead_updated {"changes":{"notes":{"from":null,"to":"hot"}}}`,
 	}, events(t, l, 4))
 	version := l.UpdatedAt
-	l, err = b.svc.Update(ctx, b.agent, created.ID, leads.LeadPatch{"status": "qualified", "notes": "hot", "id": 999, "createdAt": "x"}, leads.UpdateOptions{})
+	l, err = b.svc.UpdateLead(ctx, b.agent, created.ID, leads.LeadPatch{"status": "qualified", "notes": "hot", "id": 999, "createdAt": "x"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Len(t, l.AuditLog, 7, "no change, no entry")
 	require.Equal(t, version, l.UpdatedAt)
@@ -286,13 +286,13 @@ func testMetadataMerge(t *testing.T, b *bundle) {
 	in := lead("Ada")
 	in.Metadata = map[string]any{"utm": "google", "score": 10, "tags": []any{"a"}}
 	id := b.mustCreate(t, in, leads.CreateOptions{}).Lead.ID
-	l, err := b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"metadata": map[string]any{"score": 11, "utm": nil, "new": true}}, leads.UpdateOptions{})
+	l, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"metadata": map[string]any{"score": 11, "utm": nil, "new": true}}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	meta, _ := json.Marshal(l.Metadata)
 	require.JSONEq(t, `{"score":11,"tags":["a"],"new":true}`, string(meta))
 	require.Equal(t, []string{`lead_updated {"changes":{"metadata":{"from":{"new":null,"score":10,"utm":"google"},"to":{"new":true,"score":11,"utm":null}}}}`}, events(t, l, 1))
 
-	l, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"metadata": nil}, leads.UpdateOptions{})
+	l, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"metadata": nil}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Nil(t, l.Metadata, "null removes all metadata")
 }
@@ -316,7 +316,7 @@ func testInvalidUpdate(t *testing.T, b *bundle) {
 		{leads.LeadPatch{"createdBy": "someone@else.com"}, "createdBy"},
 		{leads.LeadPatch{"metadata": "flat"}, "metadata"},
 	} {
-		_, err := b.svc.Update(ctx, b.agent, before.ID, tc.patch, leads.UpdateOptions{})
+		_, err := b.svc.UpdateLead(ctx, b.agent, before.ID, tc.patch, leads.UpdateOptions{})
 		requireCode(t, err, leads.CodeValidation)
 		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"], "%v", tc.patch)
 	}
@@ -336,29 +336,29 @@ func testUpdateRules(t *testing.T, b *bundle) {
 	in.TeamID, in.LeadSourceID = west.ID, web.ID
 	id := b.mustCreate(t, in, leads.CreateOptions{}).Lead.ID
 
-	_, err := b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"teamId": nil, "leadSourceId": nil}, leads.UpdateOptions{})
+	_, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"teamId": nil, "leadSourceId": nil}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeTeamRequired)
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"teamId": east.ID}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"teamId": east.ID}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeLeadSourceNotFound) // the Web source is not East's
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"teamId": 98765}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"teamId": 98765}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeTeamNotFound)
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"leadSourceId": nil}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"leadSourceId": nil}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeLeadSourceRequired)
-	l, err := b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"teamId": east.ID, "leadSourceId": nil}, leads.UpdateOptions{})
+	l, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"teamId": east.ID, "leadSourceId": nil}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, east.ID, l.TeamID)
 
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"email": "TAKEN@example.com"}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"email": "TAKEN@example.com"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeDuplicateEmail)
 	require.Equal(t, first.ID, leads.ErrorDetails(err)["existingLeadId"])
-	_, err = b.svc.Update(ctx, b.agent, first.ID, leads.LeadPatch{"email": "Taken@Example.com"}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, first.ID, leads.LeadPatch{"email": "Taken@Example.com"}, leads.UpdateOptions{})
 	require.NoError(t, err, "a lead does not duplicate itself")
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"email": "free@example.com"}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"email": "free@example.com"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	_, err = b.create(leads.LeadInput{FirstName: "Again", LastName: "L", Email: "free@example.com", TeamID: east.ID}, leads.CreateOptions{})
 	requireCode(t, err, leads.CodeDuplicateEmail)
 
-	_, err = b.svc.Update(ctx, b.agent, id, leads.LeadPatch{"assignedTo": "stranger@example.com"}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"assignedTo": "stranger@example.com"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeMemberNotInAccount)
 }
 
@@ -367,10 +367,10 @@ func testIfMatch(t *testing.T, b *bundle) {
 	l := b.mustCreate(t, lead("Ada"), leads.CreateOptions{}).Lead
 	seen := l.UpdatedAt
 	// The clock is frozen: versions still change with every write.
-	first, err := b.svc.Update(ctx, b.agent, l.ID, leads.LeadPatch{"notes": "rep A"}, leads.UpdateOptions{IfMatch: &seen})
+	first, err := b.svc.UpdateLead(ctx, b.agent, l.ID, leads.LeadPatch{"notes": "rep A"}, leads.UpdateOptions{IfMatch: &seen})
 	require.NoError(t, err)
 	require.True(t, first.UpdatedAt.After(seen))
-	_, err = b.svc.Update(ctx, b.agent, l.ID, leads.LeadPatch{"notes": "rep B"}, leads.UpdateOptions{IfMatch: &seen})
+	_, err = b.svc.UpdateLead(ctx, b.agent, l.ID, leads.LeadPatch{"notes": "rep B"}, leads.UpdateOptions{IfMatch: &seen})
 	requireCode(t, err, leads.CodePreconditionFailed)
 	require.Equal(t, first.UpdatedAt, leads.ErrorDetails(err)["updatedAt"])
 	now, err := b.svc.Lead(ctx, b.agent, l.ID)
@@ -386,7 +386,7 @@ func testAssign(t *testing.T, b *bundle) {
 	l := b.mustCreate(t, lead("Ada"), leads.CreateOptions{SkipTeamAndSourceRequirement: true}).Lead
 	require.Equal(t, b.reps[0], l.AssignedTo)
 
-	res, err := b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
+	res, err := b.svc.AssignLead(ctx, b.agent, l.ID, leads.AssignOptions{})
 	require.NoError(t, err)
 	got, a := res.Lead, res.Assignment
 	require.Equal(t, b.reps[1], got.AssignedTo)
@@ -394,24 +394,24 @@ func testAssign(t *testing.T, b *bundle) {
 	require.EqualValues(t, 2, got.RotationTurn)
 	require.Equal(t, []string{fmt.Sprintf(`lead_reassigned {"from":"rep1@example.com","reason":"rotation","rotationId":%d,"rotationName":"default","to":"rep2@example.com","turn":2}`, rot.ID)}, events(t, got, 2))
 
-	res, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: westRot.ID})
+	res, err = b.svc.AssignLead(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: westRot.ID})
 	require.NoError(t, err)
 	got = res.Lead
 	require.Equal(t, b.reps[5], got.AssignedTo)
-	_, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: 987654})
+	_, err = b.svc.AssignLead(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: 987654})
 	requireCode(t, err, leads.CodeRotationNotFound)
 
 	rot.Members = []leads.RotationMember{{User: b.reps[0], Paused: true}}
 	_, err = b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
-	_, err = b.svc.Assign(ctx, b.agent, l.ID, leads.AssignOptions{})
+	_, err = b.svc.AssignLead(ctx, b.agent, l.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNoEligibleMember)
 
 	other := newBundle(t, b.env)
 	orphan := other.mustCreate(t, lead("Nobody"), leads.CreateOptions{}).Lead
-	_, err = other.svc.Assign(ctx, other.agent, orphan.ID, leads.AssignOptions{})
+	_, err = other.svc.AssignLead(ctx, other.agent, orphan.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNoRotation)
-	_, err = b.svc.Assign(ctx, b.agent, orphan.ID, leads.AssignOptions{})
+	_, err = b.svc.AssignLead(ctx, b.agent, orphan.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNotFound)
 }
 
@@ -422,10 +422,10 @@ func testDelete(t *testing.T, b *bundle) {
 	in.Email = "ada@example.com"
 	l := b.mustCreate(t, in, leads.CreateOptions{IdempotencyKey: "k1"}).Lead
 
-	requireCode(t, b.svc.Delete(ctx, b.agent, l.ID), leads.CodeForbidden)
+	requireCode(t, b.svc.DeleteLead(ctx, b.agent, l.ID), leads.CodeForbidden)
 	manager := leads.Actor{AccountID: b.accountID, Email: "manager@example.com", Role: leads.RoleManager}
-	require.NoError(t, b.svc.Delete(ctx, manager, l.ID))
-	requireCode(t, b.svc.Delete(ctx, manager, l.ID), leads.CodeNotFound)
+	require.NoError(t, b.svc.DeleteLead(ctx, manager, l.ID))
+	requireCode(t, b.svc.DeleteLead(ctx, manager, l.ID), leads.CodeNotFound)
 
 	_, err := b.svc.Lead(ctx, b.agent, l.ID)
 	requireCode(t, err, leads.CodeNotFound)
@@ -454,7 +454,7 @@ func testDelete(t *testing.T, b *bundle) {
 	// is deleted, and after losing its state the rotation still resumes after
 	// rep1, not after the re-created Ada (rep2, turn 2).
 	require.Equal(t, b.reps[0], again.Lead.AssignedTo)
-	require.NoError(t, b.svc.Delete(ctx, manager, again.Lead.ID))
+	require.NoError(t, b.svc.DeleteLead(ctx, manager, again.Lead.ID))
 	b.rotator = b.newRotator(t)
 	if b.redis != nil {
 		b.redis.FlushPrefix(t)
@@ -479,12 +479,12 @@ func testTenancyOnLeads(t *testing.T, b *bundle) {
 	theirs := other.mustCreate(t, lead("Theirs"), leads.CreateOptions{}).Lead
 	_, err := b.svc.Lead(ctx, b.admin, theirs.ID)
 	requireCode(t, err, leads.CodeNotFound)
-	_, err = b.svc.Update(ctx, b.admin, theirs.ID, leads.LeadPatch{"notes": "x"}, leads.UpdateOptions{})
+	_, err = b.svc.UpdateLead(ctx, b.admin, theirs.ID, leads.LeadPatch{"notes": "x"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeNotFound)
 	b.defaultRotation(t, 1)
-	_, err = b.svc.Assign(ctx, b.admin, theirs.ID, leads.AssignOptions{})
+	_, err = b.svc.AssignLead(ctx, b.admin, theirs.ID, leads.AssignOptions{})
 	requireCode(t, err, leads.CodeNotFound)
-	requireCode(t, b.svc.Delete(ctx, b.admin, theirs.ID), leads.CodeNotFound)
+	requireCode(t, b.svc.DeleteLead(ctx, b.admin, theirs.ID), leads.CodeNotFound)
 	page, err := b.svc.AuditLog(ctx, b.admin, leads.AuditQuery{LeadID: theirs.ID}, "")
 	require.NoError(t, err)
 	require.Empty(t, page.Data)

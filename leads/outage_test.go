@@ -141,7 +141,7 @@ func testDeferredInOrder(t *testing.T, b *bundle) {
 
 	var ids []int64
 	create := func(name string) *leads.Lead {
-		res, err := svc.Create(ctx, b.admin, lead(name), leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, b.admin, lead(name), leads.CreateOptions{})
 		require.NoError(t, err)
 		ids = append(ids, res.Lead.ID)
 		return res.Lead
@@ -200,15 +200,15 @@ func testPendingSettledByHand(t *testing.T, b *bundle) {
 	flaky := &flakyRotator{Rotator: b.rotator}
 	svc := leads.NewService(b.store, flaky, leads.WithClock(b.clock.Now))
 	flaky.down.Store(true)
-	res, err := svc.Create(ctx, b.admin, lead("Pending"), leads.CreateOptions{})
+	res, err := svc.CreateLead(ctx, b.admin, lead("Pending"), leads.CreateOptions{})
 	require.NoError(t, err)
-	l, err := svc.Update(ctx, b.admin, res.Lead.ID, leads.LeadPatch{"assignedTo": b.reps[2]}, leads.UpdateOptions{})
+	l, err := svc.UpdateLead(ctx, b.admin, res.Lead.ID, leads.LeadPatch{"assignedTo": b.reps[2]}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, leads.AssignmentAssigned, l.AssignmentStatus, "assigned by hand, it waits no more")
 
-	deleted, err := svc.Create(ctx, b.admin, lead("Deleted"), leads.CreateOptions{})
+	deleted, err := svc.CreateLead(ctx, b.admin, lead("Deleted"), leads.CreateOptions{})
 	require.NoError(t, err)
-	require.NoError(t, svc.Delete(ctx, b.admin, deleted.Lead.ID))
+	require.NoError(t, svc.DeleteLead(ctx, b.admin, deleted.Lead.ID))
 
 	flaky.down.Store(false)
 	n, err := svc.AssignPending(ctx, 100)
@@ -225,7 +225,7 @@ func testDryRunNeedsRotation(t *testing.T, b *bundle) {
 	flaky := &flakyRotator{Rotator: b.rotator}
 	flaky.down.Store(true)
 	svc := leads.NewService(b.store, flaky, leads.WithClock(b.clock.Now))
-	_, err := svc.Create(context.Background(), b.admin, lead("Dry"), leads.CreateOptions{DryRun: true})
+	_, err := svc.CreateLead(context.Background(), b.admin, lead("Dry"), leads.CreateOptions{DryRun: true})
 	requireCode(t, err, leads.CodeServiceUnavailable)
 	require.Zero(t, b.count(t, "leads"))
 }
@@ -259,7 +259,7 @@ func testDatabaseDown(t *testing.T, b *bundle) {
 	b.mustCreate(t, lead("First"), leads.CreateOptions{})
 	for _, s := range []downStore{{Store: b.store, checkDown: true}, {Store: b.store, insertDown: true}} {
 		svc := b.newService(s)
-		_, err := svc.Create(ctx, b.admin, lead("Lost"), leads.CreateOptions{})
+		_, err := svc.CreateLead(ctx, b.admin, lead("Lost"), leads.CreateOptions{})
 		requireCode(t, err, leads.CodeServiceUnavailable)
 		require.True(t, errors.Is(err, syscall.ECONNREFUSED), "the cause is kept: %v", err)
 		require.Equal(t, b.reps[1], b.peek(t, rot), "no turn consumed")
@@ -297,7 +297,7 @@ func TestOneAssignerAtATime(t *testing.T) {
 	const backlog = 300
 	ids := make([]int64, backlog)
 	for i := range ids {
-		res, err := creator.Create(ctx, b.admin, lead(fmt.Sprint("L", i)), leads.CreateOptions{})
+		res, err := creator.CreateLead(ctx, b.admin, lead(fmt.Sprint("L", i)), leads.CreateOptions{})
 		require.NoError(t, err)
 		ids[i] = res.Lead.ID
 	}
@@ -354,7 +354,7 @@ func testAssignOutlivesCaller(t *testing.T, b *bundle) {
 	gone, cancel := context.WithCancel(context.Background())
 	// The client hangs up right after the turn is taken.
 	svc := leads.NewService(b.store, &hangUpRotator{Rotator: b.rotator, hangUp: cancel}, leads.WithClock(b.clock.Now))
-	res, err := svc.Assign(gone, b.admin, l.ID, leads.AssignOptions{})
+	res, err := svc.AssignLead(gone, b.admin, l.ID, leads.AssignOptions{})
 	require.NoError(t, err, "a write canceled while committing may commit: the turn must not be given back for it")
 	got, a := res.Lead, res.Assignment
 	require.Equal(t, b.reps[1], a.Assignee)

@@ -105,14 +105,14 @@ func testEditSeenByOtherService(t *testing.T, b *bundle) {
 	ctx := context.Background()
 	rot := b.defaultRotation(t, 3)
 	other := b.newService(b.store) // its own configuration cache, as in another process
-	res, err := other.Create(ctx, b.admin, lead("Ada"), leads.CreateOptions{})
+	res, err := other.CreateLead(ctx, b.admin, lead("Ada"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, b.reps[0], res.Lead.AssignedTo)
 
 	rot.Members[1].Paused = true
 	_, err = b.svc.ReplaceRotation(ctx, b.admin, *rot)
 	require.NoError(t, err)
-	res, err = other.Create(ctx, b.admin, lead("Bob"), leads.CreateOptions{})
+	res, err = other.CreateLead(ctx, b.admin, lead("Bob"), leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, b.reps[2], res.Lead.AssignedTo, "the pause is honoured at once")
 }
@@ -163,7 +163,7 @@ func TestFairnessUnderConcurrency(t *testing.T) {
 					defer wg.Done()
 					svc := svcs[w%len(svcs)]
 					for next.Add(1) <= total {
-						if _, err := svc.Create(context.Background(), b.agent, lead("Load"), leads.CreateOptions{}); err != nil {
+						if _, err := svc.CreateLead(context.Background(), b.agent, lead("Load"), leads.CreateOptions{}); err != nil {
 							errs <- err
 							return
 						}

@@ -36,7 +36,7 @@ type Service struct {
 	dummyHash string
 	dummyErr  error
 
-	// rotatorBackoff is how long Create defers assignments without asking
+	// rotatorBackoff is how long CreateLead defers assignments without asking
 	// the rotator after it failed as unavailable; rotatorDownUntil is when
 	// that ends (Unix nanoseconds, 0: the rotator is believed up). A
 	// rotator that is a RotatorProber is instead believed down (rotatorDown)
@@ -71,7 +71,7 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // WithRotatorBackoff sets how often, after the rotator failed as unavailable
 // (Redis down or hung), it is probed (default 1s); until a probe sees it
-// answer, Create defers assignments without asking it, so that an outage
+// answer, CreateLead defers assignments without asking it, so that an outage
 // costs one timeout, not one per request. The background assigner's first
 // success ends it sooner. A rotator that cannot be probed (not a
 // RotatorProber) is asked again after this long.
@@ -115,7 +115,7 @@ func (s *Service) clock() time.Time {
 }
 
 // rotatorUnavailable records that the rotator failed as unavailable (err,
-// met by rot's turn): Create defers assignments without asking it until a
+// met by rot's turn): CreateLead defers assignments without asking it until a
 // probe sees it answer, or, for a rotator that cannot be probed, for
 // rotatorBackoff. The outage is logged once, not once per request.
 func (s *Service) rotatorUnavailable(ctx context.Context, now time.Time, rot *Rotation, err error) {
@@ -163,7 +163,7 @@ func (s *Service) rotatorUp() {
 }
 
 // rotatorDown reports whether the rotator failed as unavailable recently
-// enough that Create should not wait for it again.
+// enough that CreateLead should not wait for it again.
 func (s *Service) rotatorDown(now time.Time) bool {
 	if s.rotatorFailed.Load() {
 		return true

@@ -432,7 +432,7 @@ type LeadFactsQuery struct {
 	EmailKey      string
 	ExcludeLeadID int64
 	// KeyHash, when set, asks for the API key with that hash and its user's
-	// role in the account (see KeyStore.Credential). Create sets it for
+	// role in the account (see KeyStore.Credential). CreateLead sets it for
 	// Credentials: authenticating in the same query saves each lead a round
 	// trip.
 	KeyHash string

@@ -10,7 +10,7 @@ import (
 
 // UpdateOptions modify Update.
 type UpdateOptions struct {
-	// SkipTeamAndSourceRequirement applies as in Create when the patch
+	// SkipTeamAndSourceRequirement applies as in CreateLead when the patch
 	// changes the team or the lead source.
 	SkipTeamAndSourceRequirement bool
 	// IfMatch, when set, is the updatedAt of the lead as the caller last saw
@@ -18,16 +18,16 @@ type UpdateOptions struct {
 	IfMatch *time.Time
 }
 
-// Update changes the fields of a lead that patch names (see LeadPatch) and
+// UpdateLead changes the fields of a lead that patch names (see LeadPatch) and
 // records the change in the audit log: status_changed {from, to},
 // lead_reassigned {from, to} and lead_updated {changes: {field: {from, to}}}.
-// The result must pass every rule of Create: VALIDATION_ERROR, the team and
+// The result must pass every rule of CreateLead: VALIDATION_ERROR, the team and
 // lead-source rules when either changes, DUPLICATE_EMAIL when the email does,
 // MEMBER_NOT_IN_ACCOUNT for an assignee who is not a member. A failing
 // update writes nothing. NOT_FOUND for a lead not in actor's account;
 // PRECONDITION_FAILED when opts.IfMatch is stale. An update that changes
 // nothing writes nothing and returns the lead as it is.
-func (s *Service) Update(ctx context.Context, actor Actor, id int64, patch LeadPatch, opts UpdateOptions) (*Lead, error) {
+func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch LeadPatch, opts UpdateOptions) (*Lead, error) {
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func TestIssue10_10_HeavyReadsHaveTheirOwnPool(t *testing.T) {
 			require.NoError(t, err)
 			for i := range 5 {
 				wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := svc.Create(wctx, actor, leads.LeadInput{FirstName: "Ada", LastName: fmt.Sprint(i), Email: fmt.Sprintf("ada%d@example.com", i)}, leads.CreateOptions{})
+				_, err := svc.CreateLead(wctx, actor, leads.LeadInput{FirstName: "Ada", LastName: fmt.Sprint(i), Email: fmt.Sprintf("ada%d@example.com", i)}, leads.CreateOptions{})
 				cancel()
 				require.NoError(t, err, "lead %d while reports hold their pool", i)
 			}

@@ -144,7 +144,7 @@ func takeTurns(t *testing.T, db string, n int) {
 	ctx := context.Background()
 	require.NoError(t, m.OpenService(ctx))
 	for range n {
-		_, err := m.Service().Create(ctx, leads.SystemActor(demoAccount), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", TeamID: 1, LeadSourceID: 1}, leads.CreateOptions{})
+		_, err := m.Service().CreateLead(ctx, leads.SystemActor(demoAccount), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", TeamID: 1, LeadSourceID: 1}, leads.CreateOptions{})
 		require.NoError(t, err)
 	}
 }

@@ -58,7 +58,7 @@ func run(ctx context.Context) error {
 	}
 
 	for _, name := range []string{"Ada", "Grace", "Edsger", "Barbara", "Alan", "Margaret", "Donald", "Frances"} {
-		res, err := svc.Create(ctx, admin, leads.LeadInput{FirstName: name, LastName: "Example"}, leads.CreateOptions{})
+		res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: name, LastName: "Example"}, leads.CreateOptions{})
 		if err != nil {
 			return err
 		}
@@ -67,7 +67,7 @@ func run(ctx context.Context) error {
 	}
 
 	// Rules are enforced in process exactly as over HTTP.
-	_, err = svc.Create(ctx, admin, leads.LeadInput{FirstName: "No last name"}, leads.CreateOptions{})
+	_, err = svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "No last name"}, leads.CreateOptions{})
 	fmt.Printf("invalid lead -> %s: %s %v\n", leads.ErrorCode(err), leads.ErrorMessage(err), leads.ErrorDetails(err)["field"])
 	return nil
 }
