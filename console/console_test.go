@@ -303,6 +303,11 @@ func TestInvitesAndResets(t *testing.T) {
 	p = veteran.get("/account")
 	require.Contains(t, p.body, `value="acme"`)
 	require.Contains(t, p.body, `value="other"`)
+	p = veteran.post("/account", url.Values{"csrf": {csrfRE.FindStringSubmatch(p.body)[1]}, "account": {"other"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, ">Other</a>", "switched to the other account")
+	p = veteran.post("/account", url.Values{"csrf": {csrfRE.FindStringSubmatch(p.body)[1]}, "account": {"nobodys"}})
+	require.Equal(t, http.StatusForbidden, p.status, "an account one is not a member of")
 
 	// A reset link sets a new password; the old one stops working.
 	link = invite("agent@acme.test", "reset")
