@@ -121,7 +121,24 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.mux.ServeHTTP(w, r)
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	c.mux.ServeHTTP(sw, r)
+	// One line per request, as the API logs; the query is left out (it
+	// may hold a search for a person's name).
+	c.log.Info("console request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.cfg.ClientIP(r))
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // routes lists every page and action. A page is a GET handler with a
