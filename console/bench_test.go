@@ -92,6 +92,7 @@ func BenchmarkPages(b *testing.B) {
 		{"leads by rep and status", "/leads?assignedTo=rep07%40big.test&status=qualified"},
 		{"leads search, 200 match", "/leads?q=Company+4321"},
 		{"leads search, none match", "/leads?q=nobody+by+this+name"},
+		{"leads search, all match", "/leads?q=example.com"},
 		{"leads page 2", ""},
 		{"lead", "/leads/" + strconv.FormatInt(leadID, 10)},
 		{"teams", "/teams"},

@@ -233,6 +233,13 @@ func TestFieldErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, rot.Members[1].Weight)
 	require.Equal(t, "UTC", rot.Timezone)
+
+	p = b.get("/leads?q=ab")
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)name="q".*?aria-invalid="true".*?field-error[^>]*>Type at least 3 characters to search<`, p.body)
+	p = b.get("/leads?from=yesterday")
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, "Must be a date like 2026-12-31")
 }
 
 func with(v url.Values, key, value string) url.Values {

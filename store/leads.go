@@ -269,6 +269,13 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
 		sel = sel.Where(`(lower(first_name || ' ' || last_name) LIKE ?0 ESCAPE '\'
 			OR lower(email) LIKE ?0 ESCAPE '\' OR lower(phone) LIKE ?0 ESCAPE '\' OR lower(company) LIKE ?0 ESCAPE '\')`, pattern)
+		if s.dialect == Postgres && len([]rune(f.Query)) >= 3 {
+			// Implied by the test above, written as the pg_trgm index's
+			// expression (migration 20261203000006) so that the planner may
+			// use it; patterns under three characters have no trigram to
+			// look up.
+			sel = sel.Where(`lower(first_name || ' ' || last_name || ' ' || email || ' ' || phone || ' ' || company) LIKE ? ESCAPE '\'`, pattern)
+		}
 	}
 	column := bun.Ident("created_at")
 	if q.Sort == leads.SortUpdatedAt {
