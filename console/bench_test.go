@@ -64,11 +64,16 @@ func BenchmarkPages(b *testing.B) {
 			now() - interval '1 day' - (g * interval '31 seconds'), now() - interval '1 day' - (g * interval '31 seconds')
 		FROM generate_series(1, ?) AS g`, account, n-500)
 	require.NoError(b, err)
+	// Their audit trails: created and assigned, as the create path writes.
+	_, err = pg.Store.DB().ExecContext(ctx, `INSERT INTO audit_log (account_id, lead_id, event, user_email, data, created_at)
+		SELECT account_id, id, e, 'admin@big.test', '{}', created_at
+		FROM leads, unnest(ARRAY['lead_created', 'lead_assigned']) AS e WHERE account_id = ?`, account)
+	require.NoError(b, err)
 	for range 500 {
 		_, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "Today", LastName: "Lead"}, leads.CreateOptions{})
 		require.NoError(b, err)
 	}
-	_, err = pg.Store.DB().ExecContext(ctx, "ANALYZE leads")
+	_, err = pg.Store.DB().ExecContext(ctx, "ANALYZE leads, audit_log")
 	require.NoError(b, err)
 	b.Logf("seeded %d leads in %s", n, time.Since(start).Round(time.Second))
 
@@ -98,6 +103,8 @@ func BenchmarkPages(b *testing.B) {
 		{"teams", "/teams"},
 		{"people", "/people"},
 		{"audit", "/audit"},
+		{"audit, one event", "/audit?event=rotation_updated"},
+		{"audit, with the leads' events", "/audit?scope=all"},
 	} {
 		path := p.path
 		if p.name == "leads page 2" {

@@ -361,3 +361,26 @@ func TestOwnAPIKeys(t *testing.T) {
 	p = b.post("/people/keys/revoke", url.Values{"csrf": {csrf}, "prefix": {other.Prefix}})
 	require.Equal(t, http.StatusNotFound, p.status)
 }
+
+// The audit page shows the account's changes with before and after; the
+// leads' trails only when asked.
+func TestAuditPage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	team, err := s.svc.CreateTeam(context.Background(), s.admin, leads.Team{Name: "West"})
+	require.NoError(t, err)
+	_, err = s.svc.RenameTeam(context.Background(), s.admin, team.ID, "West Coast")
+	require.NoError(t, err)
+	s.createLead(`{"firstName":"Ada","lastName":"Lovelace","teamId":` + itoa(team.ID) + `}`)
+	b := s.browser()
+	b.signIn("admin@acme.test")
+	p := b.get("/audit")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `(?s)team_updated.*?<th scope="row">name</th><td>West</td><td>West Coast</td>`, p.body)
+	require.Contains(t, p.body, "<td>signed_in</td>")
+	require.NotContains(t, p.body, "lead_created")
+	require.Contains(t, b.get("/audit?scope=all").body, "<td>lead_created")
+	p = b.get("/audit?event=team_updated")
+	require.Contains(t, p.body, "<td>team_updated</td>")
+	require.NotContains(t, p.body, "<td>team_created</td>")
+}

@@ -266,6 +266,7 @@ func (c *Console) deleteLead(ctx context.Context, r *request) (string, error) {
 type auditData struct {
 	Page   *leads.AuditPage
 	Event  string
+	All    bool
 	Events []string
 	Next   string
 	Rows   []auditRow
@@ -281,16 +282,26 @@ type auditChange struct {
 	Field, Before, After string
 }
 
-// audit lists the account's configuration changes, oldest first, each with
-// what it was before and after.
+// accountEvents are the audit events about the account rather than a
+// lead, which the audit page shows by default.
+var accountEvents = []string{
+	leads.EventRotationCreated, leads.EventRotationUpdated, leads.EventRotationDeleted,
+	leads.EventTeamCreated, leads.EventTeamUpdated, leads.EventTeamDeleted,
+	leads.EventLeadSourceCreated, leads.EventLeadSourceUpdated, leads.EventLeadSourceDeleted,
+	leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated,
+	leads.EventMemberInvited, leads.EventInviteAccepted, leads.EventPasswordResetRequested, leads.EventPasswordReset,
+	leads.EventPasswordSet, leads.EventAPIKeyCreated, leads.EventAPIKeyRevoked,
+	leads.EventSignIn, leads.EventSignInFailed, leads.EventSignOut,
+}
+
+// audit lists the account's configuration and account changes, oldest
+// first, each with what it was before and after; "every event" adds the
+// leads' trails.
 func (c *Console) audit(ctx context.Context, r *request) (any, error) {
-	d := auditData{Event: r.URL.Query().Get("event"), Events: []string{
-		leads.EventRotationCreated, leads.EventRotationUpdated, leads.EventRotationDeleted,
-		leads.EventTeamCreated, leads.EventTeamUpdated, leads.EventTeamDeleted,
-		leads.EventLeadSourceCreated, leads.EventLeadSourceUpdated, leads.EventLeadSourceDeleted,
-		leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated}}
-	q := leads.AuditQuery{Event: d.Event, Limit: 50}
-	page, err := c.svc.AuditLog(ctx, r.actor, q, r.URL.Query().Get("cursor"))
+	query := r.URL.Query()
+	d := auditData{Event: query.Get("event"), All: query.Get("scope") == "all", Events: accountEvents}
+	q := leads.AuditQuery{Event: d.Event, AccountOnly: !d.All, Limit: 50}
+	page, err := c.svc.AuditLog(ctx, r.actor, q, query.Get("cursor"))
 	if err != nil {
 		return nil, err
 	}

@@ -192,6 +192,11 @@ type AuditQuery struct {
 	LeadID int64
 	// Event keeps one kind of entry.
 	Event string
+	// AccountOnly keeps the entries about the account rather than a lead:
+	// its configuration, members, keys and sign-ins. They are few beside
+	// the leads' entries, and indexed apart, so that a page of them (say,
+	// of one rare event) never reads the leads' trails.
+	AccountOnly bool
 	// Limit is the page size: DefaultPageSize when 0, at most MaxPageSize.
 	Limit int
 	// AfterID continues after the entry with that id.

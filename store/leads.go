@@ -324,6 +324,10 @@ func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) (_ []leads
 	if q.Event != "" {
 		sel = sel.Where("event = ?", q.Event)
 	}
+	if q.AccountOnly {
+		// The partial index audit_log_account_events holds these alone.
+		sel = sel.Where("lead_id IS NULL")
+	}
 	if err := sel.Order("id").Limit(int64(q.Limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("select audit log: %w", err)
 	}

@@ -156,3 +156,68 @@ func TestRareSearchUsesTrigramIndex(t *testing.T) {
 		require.Contains(t, plan, c.plan, c.search)
 	}
 }
+
+// TestAccountAuditEventsUseTheirIndex shows, on PostgreSQL with 60,000
+// lead entries in one account's audit log, that the account's own entries
+// (AccountOnly), even of an event that has none, are read from their partial
+// index, not from the leads' trails.
+func TestAccountAuditEventsUseTheirIndex(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	if pg == nil {
+		t.Skip("needs PostgreSQL")
+	}
+	ctx := context.Background()
+	db := pg.Store.DB()
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, duplicate_policy, created_at, updated_at) VALUES ('big', '', 'allow', now(), now())`,
+		`INSERT INTO audit_log (account_id, lead_id, event, created_at)
+			SELECT 'big', g, 'lead_created', now() FROM generate_series(1, 60000) g`,
+		`INSERT INTO audit_log (account_id, event, created_at) VALUES ('big', 'team_created', now())`,
+		`ANALYZE audit_log`,
+	} {
+		_, err := db.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	hook := &lastAuditQuery{}
+	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
+	pg.Store.ReadsForTest().AddQueryHook(hook)
+	for _, q := range []leads.AuditQuery{
+		{AccountID: "big", AccountOnly: true, Limit: 51},
+		{AccountID: "big", AccountOnly: true, Event: "rotation_updated", Limit: 51},
+	} {
+		got, err := pg.Store.AuditEntries(ctx, q)
+		require.NoError(t, err)
+		for _, e := range got {
+			require.Zero(t, e.LeadID)
+		}
+		var lines []string
+		require.NoError(t, db.NewRaw("EXPLAIN "+hook.get()).Scan(ctx, &lines))
+		plan := strings.Join(lines, "\n")
+		t.Logf("%+v:\n%s", q, plan)
+		require.Contains(t, plan, "audit_log_account_events")
+	}
+}
+
+// lastAuditQuery records the SQL of the last SELECT on audit_log.
+type lastAuditQuery struct {
+	mu  sync.Mutex
+	sql string
+}
+
+func (q *lastAuditQuery) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, `"audit_log"`) {
+		q.mu.Lock()
+		q.sql = e.Query
+		q.mu.Unlock()
+	}
+	return ctx
+}
+
+func (q *lastAuditQuery) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+func (q *lastAuditQuery) get() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.sql
+}
