@@ -126,8 +126,17 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(sw, r)
 	// One line per request, as the API logs; the query is left out (it
 	// may hold a search for a person's name).
-	c.log.Info("console request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+	c.log.Info("console request", "method", r.Method, "path", loggedPath(r.URL.Path), "status", sw.status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.cfg.ClientIP(r))
+}
+
+// loggedPath is the path as the access log keeps it: an invitation's
+// token, a secret that works once, is left out.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, Prefix+"/invite/") {
+		return Prefix + "/invite/…"
+	}
+	return p
 }
 
 // statusWriter remembers the status a handler answered.

@@ -274,6 +274,7 @@ func TestInvitesAndResets(t *testing.T) {
 	}
 
 	link := invite("newbie@acme.test", "invite")
+	token := strings.TrimPrefix(link, "/invite/")
 	newbie := s.browser()
 	p := newbie.get(link)
 	require.Equal(t, http.StatusOK, p.status)
@@ -289,6 +290,7 @@ func TestInvitesAndResets(t *testing.T) {
 	require.Contains(t, p.body, `id="leads-in"`, "signed in on the Today page")
 	require.Contains(t, p.body, "newbie@acme.test")
 	require.Equal(t, http.StatusNotFound, s.browser().get(link).status, "a link works once")
+	require.NotContains(t, s.log.String(), token, "the access log keeps an invitation's token")
 
 	// An existing user (in another account) joins with their own password.
 	_, err := s.svc.CreateAccount(context.Background(), leads.Account{ID: "other", Name: "Other"})

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,19 +42,22 @@ type site struct {
 	apiKey  string
 	reps    []string
 	rot     *leads.Rotation
+	// log holds what the console logged.
+	log *syncBuffer
 }
 
 func newSite(t testing.TB) *site {
 	t.Helper()
 	b := storetest.SQLite(t)
 	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithPasswordHasher(passwords.New(passwords.TestParams())))
-	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
+	log := &syncBuffer{}
+	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, log), nil))})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle(console.Prefix+"/", con)
 	mux.Handle(console.Prefix, con)
 	mux.Handle("/", httpapi.New(svc, httpapi.Config{}))
-	s := &site{t: t, svc: svc, srv: httptest.NewServer(mux), account: "acme"}
+	s := &site{t: t, svc: svc, srv: httptest.NewServer(mux), account: "acme", log: log}
 	t.Cleanup(s.srv.Close)
 	ctx := context.Background()
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: s.account, Name: "Acme Sales"})
@@ -181,4 +186,22 @@ type testLog struct{ t testing.TB }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// syncBuffer is a log the server's goroutines write while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
