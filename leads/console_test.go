@@ -221,6 +221,18 @@ func testSessions(t *testing.T, b *bundle) {
 	_, _, err = b.svc.Session(ctx, token)
 	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err), "expired")
 
+	// However often it is used, a session ends MaxSessionAge after its start.
+	token, _, err = b.svc.StartSession(ctx, email, b.accountID, 24*time.Hour)
+	require.NoError(t, err)
+	for age := time.Duration(0); age+20*time.Hour < leads.MaxSessionAge; age += 20 * time.Hour {
+		b.clock.Advance(20 * time.Hour)
+		_, _, err = b.svc.Session(ctx, token)
+		require.NoError(t, err)
+	}
+	b.clock.Advance(20 * time.Hour)
+	_, _, err = b.svc.Session(ctx, token)
+	require.Equal(t, leads.CodeUnauthenticated, leads.ErrorCode(err), "past the longest life of a session")
+
 	// A removed member's session is refused at once.
 	token, _, err = b.svc.StartSession(ctx, email, b.accountID, time.Hour)
 	require.NoError(t, err)

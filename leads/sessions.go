@@ -18,6 +18,10 @@ type Session struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// MaxSessionAge bounds a session however often it is used: a stolen
+// cookie, or a screen left signed in, stops working within it.
+const MaxSessionAge = 30 * 24 * time.Hour
+
 // sessionTouchInterval limits how often a session's sliding expiry is
 // written: once a minute per session, as for API keys' lastUsedAt.
 const sessionTouchInterval = time.Minute
@@ -72,7 +76,8 @@ func isMemberOf(members []Member, accountID string) bool {
 // actor's role is read each time, so a changed role applies at once; it is
 // the zero Actor while the session names no account, and never has
 // Request (the console sets it per request) nor APIKey. Each use moves the
-// expiry to the session's ttl from now, written at most once a minute.
+// expiry to the session's ttl from now, written at most once a minute, and
+// no session lives past MaxSessionAge from its start.
 func (s *Service) Session(ctx context.Context, token string) (*Session, Actor, error) {
 	st, err := s.liveSession(ctx, token)
 	if err != nil {
@@ -118,7 +123,7 @@ func (s *Service) liveSession(ctx context.Context, token string) (*StoredSession
 	if err != nil {
 		return nil, fmt.Errorf("read session: %w", err)
 	}
-	if !s.clock().Before(st.ExpiresAt) {
+	if now := s.clock(); !now.Before(st.ExpiresAt) || now.Sub(st.CreatedAt) >= MaxSessionAge {
 		return nil, Errorf(CodeUnauthenticated, "session expired or unknown: sign in again")
 	}
 	return st, nil
