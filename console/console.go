@@ -273,6 +273,10 @@ func (c *Console) action(path string, ch change, back pageDef) {
 				return
 			}
 			r.failure, r.form = err, r.PostForm
+			if leads.ErrorCode(err) == leads.CodePreconditionFailed {
+				// Someone else's change won: show theirs, not the form.
+				r.form = nil
+			}
 			c.log.Info("console action refused", "path", r.URL.Path, "code", leads.ErrorCode(err), "err", err)
 			c.show(w, r, back)
 			return

@@ -2,7 +2,9 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -385,4 +387,139 @@ func TestAuditPage(t *testing.T) {
 	p = b.get("/audit?event=team_updated")
 	require.Contains(t, p.body, "<td>team_updated</td>")
 	require.NotContains(t, p.body, "<td>team_created</td>")
+}
+
+// Under TLS the session cookie is Secure, host-only and for the whole site
+// (the __Host- prefix, which browsers refuse otherwise).
+func TestSecureCookieUnderTLS(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	srv := httptest.NewTLSServer(s.srv.Config.Handler)
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/console/signin",
+		strings.NewReader(url.Values{"email": {"manager@acme.test"}, "password": {Password}}.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	cookies := res.Cookies()
+	require.Len(t, cookies, 1)
+	ck := cookies[0]
+	require.Equal(t, "__Host-lr_console", ck.Name)
+	require.True(t, ck.Secure)
+	require.True(t, ck.HttpOnly)
+	require.Equal(t, "/", ck.Path)
+	require.Empty(t, ck.Domain)
+}
+
+// Teams and lead sources follow the API's rules: a team with leads is
+// deleted only when its leads are detached, and the refusal says so.
+func TestTeamsPage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	csrf := b.csrf("/teams")
+	p := b.post("/teams", url.Values{"csrf": {csrf}, "name": {"West"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Created.")
+	p = b.post("/teams", url.Values{"csrf": {csrf}, "name": {"West"}})
+	require.Equal(t, http.StatusConflict, p.status, "a second team of the same name")
+	teams, err := s.svc.Teams(context.Background(), s.admin)
+	require.NoError(t, err)
+	require.Len(t, teams, 1)
+	team := itoa(teams[0].ID)
+	p = b.post("/teams/"+team+"/sources", url.Values{"csrf": {csrf}, "name": {"Website"}})
+	require.Equal(t, http.StatusOK, p.status)
+	p = b.post("/teams/"+team+"/rename", url.Values{"csrf": {csrf}, "name": {"West Coast"}})
+	require.Contains(t, p.body, "Renamed.")
+	sources, err := s.svc.LeadSources(context.Background(), s.admin, teams[0].ID)
+	require.NoError(t, err)
+	s.createLead(`{"firstName":"Ada","lastName":"Lovelace","teamId":` + team + `,"leadSourceId":` + itoa(sources[0].ID) + `}`)
+
+	p = b.post("/teams/"+team+"/delete", url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusConflict, p.status)
+	require.Regexp(t, `(?s)Delete team West Coast.*?field-error[^>]*>[^<]*lead`, p.body)
+	p = b.post("/teams/"+team+"/delete", url.Values{"csrf": {csrf}, "force": {"on"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Deleted.")
+	teams, err = s.svc.Teams(context.Background(), s.admin)
+	require.NoError(t, err)
+	require.Empty(t, teams)
+}
+
+// A lead's page edits, reassigns, archives and deletes as the role allows,
+// and an edit of a lead someone changed meanwhile is refused, not lost.
+func TestLeadPageActions(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	var lead struct {
+		ID        int64  `json:"id"`
+		UpdatedAt string `json:"updatedAt"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Ada","lastName":"Lovelace"}`)), &lead))
+	page := "/leads/" + itoa(lead.ID)
+
+	agent := s.browser()
+	agent.signIn("agent@acme.test")
+	csrf := agent.csrf(page)
+	p := agent.get(page)
+	require.NotContains(t, p.body, "/delete", "an agent is shown no delete")
+	p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, "updatedAt": {lead.UpdatedAt}, "company": {"Analytical Engines"}, "status": {"contacted"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `value="Analytical Engines"`)
+	// The same form again, from before that edit: refused.
+	p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, "updatedAt": {lead.UpdatedAt}, "company": {"Babbage & Co"}})
+	require.Equal(t, http.StatusConflict, p.status)
+	require.Contains(t, p.body, "Someone changed this lead while you edited it")
+	require.Contains(t, p.body, `value="Analytical Engines"`, "the page shows their version")
+	p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, "email": {"not an email"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="f-email"[^>]*aria-invalid="true".*?id="e-email"`, p.body)
+	require.Equal(t, http.StatusForbidden, agent.post(page+"/delete", url.Values{"csrf": {csrf}}).status)
+
+	manager := s.browser()
+	manager.signIn("manager@acme.test")
+	csrf = manager.csrf(page)
+	p = manager.post(page+"/edit", url.Values{"csrf": {csrf}, "assignedTo": {s.reps[3]}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `id="assignee">`+regexp.QuoteMeta(s.reps[3])+`<`, p.body)
+	require.Contains(t, p.body, "assigned by hand")
+	p = manager.post(page+"/archive", url.Values{"csrf": {csrf}, "archived": {"true"}})
+	require.Contains(t, p.body, "(archived)")
+	p = manager.post(page+"/delete", url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Deleted.")
+	require.Equal(t, http.StatusNotFound, manager.get(page).status)
+}
+
+// Admins change roles on the People page; the last admin stays one.
+func TestPeoplePage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("admin@acme.test")
+	csrf := b.csrf("/people")
+	p := b.post("/people/role", url.Values{"csrf": {csrf}, "email": {"agent@acme.test"}, "role": {"manager"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "new role applies")
+	p = b.post("/people/role", url.Values{"csrf": {csrf}, "email": {"admin@acme.test"}, "role": {"agent"}})
+	require.Equal(t, http.StatusConflict, p.status)
+	require.Contains(t, p.body, "last admin")
+	p = b.post("/people/remove", url.Values{"csrf": {csrf}, "email": {"rep4@acme.test"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.NotContains(t, p.body, ">rep4@acme.test<")
+	ms, err := s.svc.Members(context.Background(), s.admin)
+	require.NoError(t, err)
+	roles := map[string]leads.Role{}
+	for _, m := range ms {
+		roles[m.Email] = m.Role
+	}
+	require.Equal(t, leads.RoleManager, roles["agent@acme.test"])
+	require.Equal(t, leads.RoleAdmin, roles["admin@acme.test"])
+	require.NotContains(t, roles, "rep4@acme.test")
 }

@@ -127,6 +127,7 @@ func parseLeadFilter(f leadFilterForm, opts *leads.ListOptions) error {
 
 type leadData struct {
 	Lead       *leads.Lead
+	Trail      []auditRow
 	Assignment *leads.AuditEntry
 	Rotation   string
 	Reason     string
@@ -151,7 +152,11 @@ func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := leadData{Lead: l, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
+	var trail []auditRow
+	for _, e := range l.AuditLog {
+		trail = append(trail, auditRow{AuditEntry: e, Changes: changesOf(e.Data)})
+	}
+	d := leadData{Lead: l, Trail: trail, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
 		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost}}
 	for i := len(l.AuditLog) - 1; i >= 0; i-- {
 		e := &l.AuditLog[i]
@@ -318,11 +323,28 @@ func (c *Console) audit(ctx context.Context, r *request) (any, error) {
 }
 
 // changesOf lists an entry's data as before/after pairs: its "before" and
-// "after" objects key by key when it has them, else each value as "after".
+// "after" objects key by key when it has them, a lead update's "changes"
+// ({field: {from, to}}), a "from" and "to" pair, else each value as "after".
 func changesOf(data map[string]any) []auditChange {
 	before, _ := data["before"].(map[string]any)
 	after, _ := data["after"].(map[string]any)
 	var out []auditChange
+	if changes, ok := data["changes"].(map[string]any); ok {
+		keys := map[string]bool{}
+		for k := range changes {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			c, _ := changes[k].(map[string]any)
+			out = append(out, auditChange{k, show(c["from"]), show(c["to"])})
+		}
+		return out
+	}
+	if from, ok := data["from"]; ok {
+		if to, ok := data["to"]; ok {
+			return []auditChange{{"", show(from), show(to)}}
+		}
+	}
 	if before != nil || after != nil {
 		keys := map[string]bool{}
 		for k := range before {
