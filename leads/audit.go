@@ -72,6 +72,12 @@ const (
 	EventMemberUpdated     = "member_updated"
 	EventMemberRemoved     = "member_removed"
 	EventAccountUpdated    = "account_updated"
+	// Routing rules: created, updated and deleted carry the rule before
+	// and after; reordered the ids in their order before and after.
+	EventRoutingRuleCreated    = "routing_rule_created"
+	EventRoutingRuleUpdated    = "routing_rule_updated"
+	EventRoutingRuleDeleted    = "routing_rule_deleted"
+	EventRoutingRulesReordered = "routing_rules_reordered"
 )
 
 // AuditEntry is one event in a lead's history, in seed 002's shape

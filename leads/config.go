@@ -321,14 +321,10 @@ func (s *Service) ReplaceRotation(ctx context.Context, actor Actor, r Rotation) 
 // and admins only. change may return an error to refuse. The change applies
 // to the very next lead, in every process. Errors as for ReplaceRotation.
 func (s *Service) UpdateRotation(ctx context.Context, actor Actor, id int64, change func(r *Rotation) error) (*Rotation, error) {
-	if err := actor.Require(PermWriteConfig); err != nil {
-		return nil, err
-	}
-	cfg, err := s.Configuration(ctx, actor)
+	cfg, now, err := s.configForChange(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	r, err := s.store.UpdateRotation(ctx, actor.AccountID, id, func(cur *Rotation) (*Rotation, []AuditEntry, error) {
 		next := *cur
 		next.Members = slices.Clone(cur.Members)
@@ -367,4 +363,18 @@ func (s *Service) DeleteRotation(ctx context.Context, actor Actor, id int64) err
 		return fmt.Errorf("delete rotation %d: %w", id, err)
 	}
 	return nil
+}
+
+// configForChange checks that actor may change the account's
+// configuration, and returns the configuration the change is checked
+// against and the time it is made at.
+func (s *Service) configForChange(ctx context.Context, actor Actor) (*AccountConfig, time.Time, error) {
+	if err := actor.Require(PermWriteConfig); err != nil {
+		return nil, time.Time{}, err
+	}
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return cfg, s.clock(), nil
 }

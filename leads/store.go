@@ -162,6 +162,14 @@ type ConfigStore interface {
 	// decides and returns it as stored; NOT_FOUND for no such rotation, and
 	// the refusals of CreateRotation.
 	UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error)
+	// ChangeRoutingRules reads the account's routing rules in order under
+	// the account's lock, lets apply decide the new list (nil: nothing
+	// changes) and stores it in one transaction with apply's audit entries:
+	// rules of ID 0 are added (and get their ID), rules missing from the
+	// list deleted, the others updated, all in the list's order. It
+	// returns the rules as stored. NOT_FOUND for no such account; CONFLICT
+	// when two rules would have one name.
+	ChangeRoutingRules(ctx context.Context, accountID string, apply func(cur []RoutingRule) ([]RoutingRule, []AuditEntry, error)) ([]RoutingRule, error)
 	// DeleteRotation deletes a rotation; its leads keep their assignees.
 	// NOT_FOUND for no such rotation.
 	DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error
@@ -398,6 +406,8 @@ type AccountConfig struct {
 	TeamRotations map[int64]*Rotation
 	// DefaultRotation is the account's default rotation, or nil.
 	DefaultRotation *Rotation
+	// Rules are the account's routing rules, in their order.
+	Rules []RoutingRule
 }
 
 // Rotation returns the account's rotation with the given id, or nil.

@@ -479,7 +479,12 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 		return nil, fmt.Errorf("select members: %w", err)
 	}
 
+	rules, err := selectRoutingRules(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &leads.AccountConfig{
+		Rules:           rules,
 		Account:         *account.account(),
 		Version:         account.ConfigVersion,
 		Teams:           make(map[int64]*leads.Team, len(teams)),

@@ -355,3 +355,22 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+type routingRuleRow struct {
+	bun.BaseModel `bun:"table:routing_rules"`
+
+	ID         int64            `bun:"id,pk,autoincrement"`
+	AccountID  string           `bun:"account_id"`
+	Position   int              `bun:"position"`
+	Name       string           `bun:"name"`
+	Enabled    bool             `bun:"enabled"`
+	Conditions leads.Condition  `bun:"conditions,type:jsonb"`
+	Action     leads.RuleAction `bun:"action,type:jsonb"`
+	CreatedAt  time.Time        `bun:"created_at"`
+	UpdatedAt  time.Time        `bun:"updated_at"`
+}
+
+func (r *routingRuleRow) rule() leads.RoutingRule {
+	return leads.RoutingRule{ID: r.ID, AccountID: r.AccountID, Name: r.Name, Enabled: r.Enabled, Conditions: r.Conditions,
+		Action: r.Action, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}

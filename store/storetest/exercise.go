@@ -50,6 +50,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"the session of a removed member has no role", testSessionOfRemovedMember},
 		{"invites are used once, even concurrently", testInvites},
 		{"expired invites and sessions", testExpiry},
+		{"routing rules: a list written as a whole, in order", testRoutingRules},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -461,4 +462,63 @@ func testLocks(t *testing.T, s leads.Store) {
 	require.NoError(t, err)
 	require.True(t, ok, "released")
 	again()
+}
+
+func testRoutingRules(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	rule := func(name string) leads.RoutingRule {
+		return leads.RoutingRule{AccountID: f.Account, Name: name, Enabled: true, CreatedAt: Now, UpdatedAt: Now,
+			Conditions: leads.Condition{All: []leads.Condition{{Field: "metadata.tier", Op: leads.OpIn, Value: []any{"gold", 1.5}}}},
+			Action:     leads.RuleAction{Type: leads.ActionHold, Reason: "wait"}}
+	}
+	set := func(next []leads.RoutingRule, entries ...leads.AuditEntry) []leads.RoutingRule {
+		t.Helper()
+		out, err := s.ChangeRoutingRules(ctx, f.Account, func(cur []leads.RoutingRule) ([]leads.RoutingRule, []leads.AuditEntry, error) {
+			return next, entries, nil
+		})
+		require.NoError(t, err)
+		return out
+	}
+	before, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	rules := set([]leads.RoutingRule{rule("a"), rule("b"), rule("c")})
+	require.Len(t, rules, 3)
+	for _, r := range rules {
+		require.NotZero(t, r.ID)
+	}
+	cfg, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Greater(t, cfg.Version, before.Version)
+	require.Equal(t, rules, cfg.Rules, "rules round-trip, conditions and action included")
+
+	// Reordered, one dropped, one renamed, one added: positions follow the list.
+	b := rules[1]
+	b.Name = "b2"
+	rules = set([]leads.RoutingRule{rules[2], rule("d"), b})
+	cfg, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, []string{"c", "d", "b2"}, []string{cfg.Rules[0].Name, cfg.Rules[1].Name, cfg.Rules[2].Name})
+	require.Equal(t, rules, cfg.Rules)
+
+	// nil changes nothing and returns the rules as they are.
+	version := cfg.Version
+	same := set(nil)
+	require.Equal(t, rules, same)
+	cfg, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, version, cfg.Version)
+
+	// Two rules of one name: CONFLICT, and nothing written.
+	_, err = s.ChangeRoutingRules(ctx, f.Account, func(cur []leads.RoutingRule) ([]leads.RoutingRule, []leads.AuditEntry, error) {
+		return append(cur, rule("c")), nil, nil
+	})
+	require.Equal(t, leads.CodeConflict, code(err))
+	cfg, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, rules, cfg.Rules)
+	_, err = s.ChangeRoutingRules(ctx, "missing", func([]leads.RoutingRule) ([]leads.RoutingRule, []leads.AuditEntry, error) {
+		return nil, nil, nil
+	})
+	require.Equal(t, leads.CodeNotFound, code(err))
 }

@@ -1,0 +1,284 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxRoutingRules bounds an account's routing rules.
+const MaxRoutingRules = 200
+
+// RuleActionType is what a routing rule does with a lead it matches.
+type RuleActionType string
+
+// The actions.
+const (
+	// ActionRotation gives the lead a turn of the rule's rotation.
+	ActionRotation RuleActionType = "rotation"
+	// ActionAssign assigns the lead to a member.
+	ActionAssign RuleActionType = "assign"
+	// ActionTeam sets the lead's team; the team's rotation then applies.
+	ActionTeam RuleActionType = "team"
+	// ActionHold leaves the lead unassigned, with the rule's reason.
+	ActionHold RuleActionType = "hold"
+)
+
+// RuleAction is a routing rule's action and its target.
+type RuleAction struct {
+	Type       RuleActionType `json:"type"`
+	RotationID int64          `json:"rotationId,omitempty"`
+	Assignee   string         `json:"assignee,omitempty"`
+	TeamID     int64          `json:"teamId,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+// RoutingRule sends the leads that meet its conditions somewhere. An
+// account's rules are ordered; the first enabled rule whose conditions a
+// lead meets decides.
+type RoutingRule struct {
+	ID         int64      `json:"id"`
+	AccountID  string     `json:"accountId"`
+	Name       string     `json:"name"`
+	Enabled    bool       `json:"enabled"`
+	Conditions Condition  `json:"conditions"`
+	Action     RuleAction `json:"action"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// Validate normalizes and checks the rule alone: a name, conditions that
+// compile, and an action with the target its type needs and no other.
+// Refusals name the field under prefix (say rules[3]; none when "").
+func (r *RoutingRule) Validate(prefix string) error {
+	at := func(field string) string {
+		if prefix == "" {
+			return field
+		}
+		return prefix + "." + field
+	}
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" {
+		return ValidationError(FieldError{at("name"), r.Name, "Is required"})
+	}
+	if err := checkText(at("name"), r.Name, MaxShortTextLength); err != nil {
+		return err
+	}
+	if _, err := CompileCondition(r.Conditions, at("conditions")); err != nil {
+		return err
+	}
+	a := &r.Action
+	a.Assignee, a.Reason = EmailKey(a.Assignee), strings.TrimSpace(a.Reason)
+	targets := map[RuleActionType]string{ActionRotation: "rotationId", ActionAssign: "assignee", ActionTeam: "teamId", ActionHold: "reason"}
+	need, ok := targets[a.Type]
+	if !ok {
+		return ValidationError(FieldError{at("action.type"), string(a.Type), "Must be rotation, assign, team or hold"})
+	}
+	given := map[string]bool{"rotationId": a.RotationID != 0, "assignee": a.Assignee != "", "teamId": a.TeamID != 0, "reason": a.Reason != ""}
+	for _, f := range []string{"rotationId", "assignee", "teamId", "reason"} {
+		switch {
+		case f == need && !given[f]:
+			return ValidationError(FieldError{at("action." + f), nil, fmt.Sprintf("Is required by a %s action", a.Type)})
+		case f != need && given[f]:
+			return ValidationError(FieldError{at("action." + f), nil, fmt.Sprintf("Is not taken by a %s action", a.Type)})
+		}
+	}
+	switch {
+	case a.RotationID < 0:
+		return ValidationError(FieldError{at("action.rotationId"), a.RotationID, "Must be a rotation's id"})
+	case a.TeamID < 0:
+		return ValidationError(FieldError{at("action.teamId"), a.TeamID, "Must be a team's id"})
+	case a.Assignee != "" && !ValidEmail(a.Assignee):
+		return ValidationError(FieldError{at("action.assignee"), a.Assignee, "Must be a valid email address"})
+	}
+	return checkText(at("action.reason"), a.Reason, MaxShortTextLength)
+}
+
+// checkTargets refuses a rule whose action names a rotation, team or
+// member that is not the account's (a rule saved earlier whose target has
+// gone since is kept, and skipped when leads are routed).
+func (r *RoutingRule) checkTargets(cfg *AccountConfig, prefix string) error {
+	at := prefix + "action."
+	if prefix == "" {
+		at = "action."
+	}
+	switch a := r.Action; a.Type {
+	case ActionRotation:
+		if cfg.Rotation(a.RotationID) == nil {
+			return ValidationError(FieldError{at + "rotationId", a.RotationID, "Is not a rotation of this account"})
+		}
+	case ActionTeam:
+		if cfg.Teams[a.TeamID] == nil {
+			return ValidationError(FieldError{at + "teamId", a.TeamID, "Is not a team of this account"})
+		}
+	case ActionAssign:
+		if _, ok := cfg.Members[a.Assignee]; !ok {
+			return MemberNotInAccount(a.Assignee, at+"assignee")
+		}
+	}
+	return nil
+}
+
+// RoutingRules returns actor's account's routing rules, in their order.
+func (s *Service) RoutingRules(ctx context.Context, actor Actor) ([]RoutingRule, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(cfg.Rules), nil
+}
+
+// CreateRoutingRule adds a rule to actor's account at position (0 first;
+// past the last, or negative, last); managers and admins. VALIDATION_ERROR
+// names what is wrong (as Validate, and a target that is not the
+// account's, and more than MaxRoutingRules rules); CONFLICT when another
+// rule has the name.
+func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingRule, position int) (*RoutingRule, error) {
+	pos := position
+	rules, err := s.changeRules(ctx, actor, func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
+		r.ID, r.AccountID, r.CreatedAt, r.UpdatedAt = 0, actor.AccountID, now, now
+		if err := r.Validate(""); err != nil {
+			return nil, nil, err
+		}
+		if err := r.checkTargets(cfg, ""); err != nil {
+			return nil, nil, err
+		}
+		if len(rules) >= MaxRoutingRules {
+			return nil, nil, ValidationError(FieldError{"rules", len(rules), fmt.Sprintf("An account has at most %d routing rules", MaxRoutingRules)})
+		}
+		if pos < 0 || pos > len(rules) {
+			pos = len(rules)
+		}
+		e := newAuditEntry(actor, EventRoutingRuleCreated, map[string]any{"position": pos, "after": snapshot(r)}, now)
+		return slices.Insert(slices.Clone(rules), pos, r), []AuditEntry{e}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create routing rule: %w", err)
+	}
+	return &rules[pos], nil
+}
+
+// UpdateRoutingRule changes rule id as change decides (its ID, account and
+// times are kept), audited with before and after; NOT_FOUND when the
+// account has no such rule, and the refusals of CreateRoutingRule.
+func (s *Service) UpdateRoutingRule(ctx context.Context, actor Actor, id int64, change func(r *RoutingRule) error) (*RoutingRule, error) {
+	rules, err := s.changeRules(ctx, actor, func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
+		i := slices.IndexFunc(rules, func(r RoutingRule) bool { return r.ID == id })
+		if i < 0 {
+			return nil, nil, notFound("routing rule")
+		}
+		cur := rules[i]
+		next := cur
+		if err := change(&next); err != nil {
+			return nil, nil, err
+		}
+		next.ID, next.AccountID, next.CreatedAt = cur.ID, cur.AccountID, cur.CreatedAt
+		if err := next.Validate(""); err != nil {
+			return nil, nil, err
+		}
+		if err := next.checkTargets(cfg, ""); err != nil {
+			return nil, nil, err
+		}
+		next.UpdatedAt = cur.UpdatedAt
+		before, after := snapshot(cur), snapshot(next)
+		if fmt.Sprint(before) == fmt.Sprint(after) {
+			return nil, nil, nil
+		}
+		next.UpdatedAt = now
+		rules = slices.Clone(rules)
+		rules[i] = next
+		e := newAuditEntry(actor, EventRoutingRuleUpdated, map[string]any{"ruleId": id, "before": before, "after": snapshot(next)}, now)
+		return rules, []AuditEntry{e}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update routing rule %d: %w", id, err)
+	}
+	i := slices.IndexFunc(rules, func(r RoutingRule) bool { return r.ID == id })
+	return &rules[i], nil
+}
+
+// DeleteRoutingRule deletes rule id; NOT_FOUND when the account has none.
+func (s *Service) DeleteRoutingRule(ctx context.Context, actor Actor, id int64) error {
+	_, err := s.changeRules(ctx, actor, func(_ *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
+		i := slices.IndexFunc(rules, func(r RoutingRule) bool { return r.ID == id })
+		if i < 0 {
+			return nil, nil, notFound("routing rule")
+		}
+		e := newAuditEntry(actor, EventRoutingRuleDeleted, map[string]any{"ruleId": id, "before": snapshot(rules[i])}, now)
+		return slices.Delete(slices.Clone(rules), i, i+1), []AuditEntry{e}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete routing rule %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReorderRoutingRules puts the account's rules in the order of ids, which
+// must name each of them once (VALIDATION_ERROR, field "ids", otherwise).
+func (s *Service) ReorderRoutingRules(ctx context.Context, actor Actor, ids []int64) ([]RoutingRule, error) {
+	rules, err := s.changeRules(ctx, actor, func(_ *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
+		byID := make(map[int64]RoutingRule, len(rules))
+		for _, r := range rules {
+			byID[r.ID] = r
+		}
+		next := make([]RoutingRule, 0, len(ids))
+		for _, id := range ids {
+			r, ok := byID[id]
+			if !ok {
+				return nil, nil, ValidationError(FieldError{"ids", ids, fmt.Sprintf("Must name each of the account's %d rules once; %d is not one, or is there twice", len(rules), id)})
+			}
+			delete(byID, id)
+			next = append(next, r)
+		}
+		if len(byID) > 0 {
+			return nil, nil, ValidationError(FieldError{"ids", ids, fmt.Sprintf("Must name each of the account's %d rules once", len(rules))})
+		}
+		before, after := ruleIDs(rules), ruleIDs(next)
+		if slices.Equal(before, after) {
+			return nil, nil, nil
+		}
+		e := newAuditEntry(actor, EventRoutingRulesReordered, map[string]any{"before": before, "after": after}, now)
+		return next, []AuditEntry{e}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reorder routing rules: %w", err)
+	}
+	return rules, nil
+}
+
+func ruleIDs(rules []RoutingRule) []int64 {
+	out := make([]int64, len(rules))
+	for i, r := range rules {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// changeRules runs apply on the account's rules, read under the account's
+// lock, and stores the list it returns (nil: no change) with its audit
+// entries; it returns the rules as stored. The configuration apply sees
+// is the one of the request, read before the lock: a target deleted in
+// between is caught when leads are routed (the rule is skipped).
+func (s *Service) changeRules(ctx context.Context, actor Actor, apply func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error)) ([]RoutingRule, error) {
+	cfg, now, err := s.configForChange(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ChangeRoutingRules(ctx, actor.AccountID, func(cur []RoutingRule) ([]RoutingRule, []AuditEntry, error) {
+		next, entries, err := apply(cfg, cur, now)
+		if err != nil || next == nil {
+			return next, entries, err
+		}
+		names := make(map[string]bool, len(next))
+		for _, r := range next {
+			key := strings.ToLower(r.Name)
+			if names[key] {
+				return nil, nil, Errorf(CodeConflict, "a routing rule named %q already exists", r.Name)
+			}
+			names[key] = true
+		}
+		return next, entries, nil
+	})
+}

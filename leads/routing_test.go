@@ -1,0 +1,191 @@
+package leads_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+func TestRoutingRules(t *testing.T) {
+	t.Parallel()
+	eachEnv(t, []namedTest{
+		{"create, update, reorder, delete, audited, in the configuration", testRuleLifecycle},
+		{"bad rules are refused by field, nothing stored", testRuleRefusals},
+		{"concurrent creates all land, in some order, names unique", testRuleConcurrency},
+		{"roles and tenancy", testRuleAccess},
+	})
+}
+
+func hotRule(name string, rotationID int64) leads.RoutingRule {
+	return leads.RoutingRule{Name: name, Enabled: true,
+		Conditions: leads.Condition{Field: "numberOfEmployees", Op: leads.OpGte, Value: 500},
+		Action:     leads.RuleAction{Type: leads.ActionRotation, RotationID: rotationID}}
+}
+
+func ruleNames(rules []leads.RoutingRule) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.Name
+	}
+	return out
+}
+
+func testRuleLifecycle(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	team := b.team(t, "Enterprise")
+	before, err := b.svc.Configuration(ctx, b.admin)
+	require.NoError(t, err)
+
+	a, err := b.svc.CreateRoutingRule(ctx, b.admin, hotRule("Big companies", rot.ID), -1)
+	require.NoError(t, err)
+	require.NotZero(t, a.ID)
+	require.Equal(t, b.accountID, a.AccountID)
+	c, err := b.svc.CreateRoutingRule(ctx, b.admin, leads.RoutingRule{Name: "Spam", Enabled: true,
+		Conditions: leads.Condition{Field: "emailDomain", Op: leads.OpIn, Value: []any{"mailinator.com"}},
+		Action:     leads.RuleAction{Type: leads.ActionHold, Reason: "looks like spam"}}, 0)
+	require.NoError(t, err)
+	_, err = b.svc.CreateRoutingRule(ctx, b.admin, leads.RoutingRule{Name: "Enterprise team",
+		Conditions: leads.Condition{Any: []leads.Condition{{Field: "company", Op: leads.OpContains, Value: "corp"}}},
+		Action:     leads.RuleAction{Type: leads.ActionTeam, TeamID: team.ID}}, 1)
+	require.NoError(t, err)
+	rules, err := b.svc.RoutingRules(ctx, b.agent)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Spam", "Enterprise team", "Big companies"}, ruleNames(rules))
+	require.Equal(t, "numberOfEmployees gte 500", rules[2].Conditions.String(), "conditions come back as they went in")
+	_, err = leads.CompileCondition(rules[2].Conditions, "")
+	require.NoError(t, err, "and still compile")
+	after, err := b.svc.Configuration(ctx, b.admin)
+	require.NoError(t, err)
+	require.Greater(t, after.Version, before.Version, "every process sees the change at its next lead")
+
+	updated, err := b.svc.UpdateRoutingRule(ctx, b.admin, a.ID, func(r *leads.RoutingRule) error {
+		r.Name, r.Enabled = "Large companies", false
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "Large companies", updated.Name)
+	require.False(t, updated.Enabled)
+
+	rules, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, c.ID, rules[1].ID})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Large companies", "Spam", "Enterprise team"}, ruleNames(rules))
+	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, c.ID})
+	require.Equal(t, leads.CodeValidation, leads.ErrorCode(err))
+	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, a.ID, c.ID})
+	require.Equal(t, leads.CodeValidation, leads.ErrorCode(err))
+
+	require.NoError(t, b.svc.DeleteRoutingRule(ctx, b.admin, c.ID))
+	rules, err = b.svc.RoutingRules(ctx, b.admin)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Large companies", "Enterprise team"}, ruleNames(rules))
+	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(b.svc.DeleteRoutingRule(ctx, b.admin, c.ID)))
+
+	log, err := b.svc.AuditLog(ctx, b.admin, leads.AuditQuery{AccountOnly: true}, "")
+	require.NoError(t, err)
+	var events []string
+	for _, e := range log.Data {
+		events = append(events, e.Event)
+	}
+	require.Subset(t, events, []string{leads.EventRoutingRuleCreated, leads.EventRoutingRuleUpdated,
+		leads.EventRoutingRulesReordered, leads.EventRoutingRuleDeleted})
+	for _, e := range log.Data {
+		if e.Event == leads.EventRoutingRuleUpdated {
+			require.Equal(t, "Big companies", e.Data["before"].(map[string]any)["name"])
+			require.Equal(t, "Large companies", e.Data["after"].(map[string]any)["name"])
+		}
+	}
+}
+
+func testRuleRefusals(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	other := newBundle(t, b.env)
+	otherRot := other.defaultRotation(t, 1)
+	_, err := b.svc.CreateRoutingRule(ctx, b.admin, hotRule("Taken", rot.ID), -1)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		rule  leads.RoutingRule
+		code  string
+		field string
+	}{
+		{"no name", hotRule(" ", rot.ID), leads.CodeValidation, "name"},
+		{"a name taken, in other case", hotRule("TAKEN", rot.ID), leads.CodeConflict, ""},
+		{"bad condition", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "colour", Op: leads.OpEq, Value: "red"},
+			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "r"}}, leads.CodeValidation, "conditions.field"},
+		{"unknown action", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: "drop"}}, leads.CodeValidation, "action.type"},
+		{"a rotation action without its rotation", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: leads.ActionRotation}}, leads.CodeValidation, "action.rotationId"},
+		{"a target the action does not take", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "r", TeamID: 1}}, leads.CodeValidation, "action.teamId"},
+		{"another account's rotation", hotRule("x", otherRot.ID), leads.CodeValidation, "action.rotationId"},
+		{"a team that is not there", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: leads.ActionTeam, TeamID: 999999}}, leads.CodeValidation, "action.teamId"},
+		{"a non-member", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: leads.ActionAssign, Assignee: "stranger@example.com"}}, leads.CodeMemberNotInAccount, "action.assignee"},
+	} {
+		_, err := b.svc.CreateRoutingRule(ctx, b.admin, tc.rule, -1)
+		require.Equal(t, tc.code, leads.ErrorCode(err), tc.name)
+		if tc.field != "" {
+			require.Equal(t, tc.field, leads.ErrorDetails(err)["field"], tc.name)
+		}
+	}
+	rules, err := b.svc.RoutingRules(ctx, b.admin)
+	require.NoError(t, err)
+	require.Len(t, rules, 1, "a refused rule stored nothing")
+	// No more than MaxRoutingRules: a rule of the Service, checked on one
+	// backend, where 200 rules take little time.
+	if b.env.name != "sqlite+memory" {
+		return
+	}
+	for i := len(rules); i < leads.MaxRoutingRules; i++ {
+		_, err := b.svc.CreateRoutingRule(ctx, b.admin, hotRule(fmt.Sprintf("rule %d", i), rot.ID), -1)
+		require.NoError(t, err)
+	}
+	_, err = b.svc.CreateRoutingRule(ctx, b.admin, hotRule("one too many", rot.ID), -1)
+	require.Equal(t, leads.CodeValidation, leads.ErrorCode(err))
+	require.Equal(t, "rules", leads.ErrorDetails(err)["field"])
+}
+
+func testRuleConcurrency(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = b.svc.CreateRoutingRule(ctx, b.admin, hotRule(fmt.Sprintf("rule %d", i), rot.ID), 0)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	rules, err := b.svc.RoutingRules(ctx, b.admin)
+	require.NoError(t, err)
+	require.Len(t, rules, 8)
+	require.ElementsMatch(t, []string{"rule 0", "rule 1", "rule 2", "rule 3", "rule 4", "rule 5", "rule 6", "rule 7"}, ruleNames(rules))
+}
+
+func testRuleAccess(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	_, err := b.svc.CreateRoutingRule(ctx, b.agent, hotRule("Mine", rot.ID), -1)
+	require.Equal(t, leads.CodeForbidden, leads.ErrorCode(err))
+	r, err := b.svc.CreateRoutingRule(ctx, b.admin, hotRule("Ours", rot.ID), -1)
+	require.NoError(t, err)
+	other := newBundle(t, b.env)
+	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(other.svc.DeleteRoutingRule(ctx, other.admin, r.ID)))
+	_, err = other.svc.UpdateRoutingRule(ctx, other.admin, r.ID, func(*leads.RoutingRule) error { return nil })
+	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err))
+	rules, err := other.svc.RoutingRules(ctx, other.admin)
+	require.NoError(t, err)
+	require.Empty(t, rules)
+}
