@@ -35,6 +35,8 @@ type objects interface {
 	spareTeam() int64
 	source() int64
 	rotation() int64
+	// rule is a routing rule that sends leads to rotation.
+	rule() int64
 	// rotationUser is a member of rotation.
 	rotationUser() string
 	// member is an agent of the account whom an admin may remove.
@@ -164,6 +166,25 @@ var authMatrix = map[string]matrixRow{
 		return req("GET", fmt.Sprintf("/rotations/%d/stats", o.rotation()), nil)
 	}},
 
+	"POST /routing-rules": {role: leads.RoleManager, ok: 201, foreign: 400, req: func(o objects) matrixRequest {
+		return req("POST", "/routing-rules", map[string]any{"name": o.name("rule"),
+			"conditions": map[string]any{"field": "numberOfEmployees", "op": "gte", "value": 500},
+			"action":     map[string]any{"type": "rotation", "rotationId": o.rotation()}})
+	}},
+	"GET /routing-rules": {role: leads.RoleAgent, ok: 200, req: func(objects) matrixRequest { return req("GET", "/routing-rules", nil) }},
+	"PUT /routing-rules/order": {role: leads.RoleManager, ok: 200, foreign: 400, req: func(o objects) matrixRequest {
+		return req("PUT", "/routing-rules/order", map[string]any{"ids": []int64{o.rule()}})
+	}},
+	"GET /routing-rules/{id}": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/routing-rules/%d", o.rule()), nil)
+	}},
+	"PATCH /routing-rules/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("PATCH", fmt.Sprintf("/routing-rules/%d", o.rule()), map[string]any{"name": o.name("rule"), "enabled": false})
+	}},
+	"DELETE /routing-rules/{id}": {role: leads.RoleManager, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
+		return req("DELETE", fmt.Sprintf("/routing-rules/%d", o.rule()), nil)
+	}},
+
 	"GET /account": {role: leads.RoleAgent, ok: 200, req: func(objects) matrixRequest { return req("GET", "/account", nil) }},
 	"PATCH /account": {role: leads.RoleAdmin, ok: 200, req: func(o objects) matrixRequest {
 		return req("PATCH", "/account", map[string]any{"name": o.name("account")})
@@ -277,7 +298,7 @@ func newMatrix(t *testing.T, b *storetest.Backend) *matrix {
 	m.revokedAdmin = secret
 	m.seedOther()
 	m.missing = fixedObjects{
-		leadID: 999999901, teamID: 999999902, spareID: 999999903, sourceID: 999999904, rotationID: 999999905,
+		leadID: 999999901, teamID: 999999902, spareID: 999999903, sourceID: 999999904, rotationID: 999999905, ruleID: 999999906,
 		user: "nobody-in-rotation@example.com", memberEmail: "nobody@example.com",
 		newName: m.nextName, newEmail: m.nextEmail,
 	}
@@ -296,7 +317,7 @@ func (m *matrix) seedOther() {
 	name := func(s string) string { return marker + " " + s }
 	rep := marker + "-rep@example.com"
 	m.markers = []string{marker, name("team"), name("source"), name("rotation"), rep, name("first"), name("last"),
-		marker + "-lead@example.com", name("notes"), name("company"), name("metadata"), name("account")}
+		marker + "-lead@example.com", name("notes"), name("company"), name("metadata"), name("account"), name("rule"), name("reason")}
 
 	_, err := o.svc.PutMember(ctx, admin, leads.Member{Email: rep, Role: leads.RoleAgent})
 	require.NoError(t, err)
@@ -319,8 +340,12 @@ func (m *matrix) seedOther() {
 		Company: name("company"), Metadata: map[string]any{"secret": name("metadata")}}, leads.CreateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, rep, res.Lead.AssignedTo)
+	rule, err := o.svc.CreateRoutingRule(ctx, admin, leads.RoutingRule{Name: name("rule"), Enabled: true,
+		Conditions: leads.Condition{Field: "company", Op: leads.OpContains, Value: name("company")},
+		Action:     leads.RuleAction{Type: leads.ActionHold, Reason: name("reason")}}, -1)
+	require.NoError(t, err)
 	m.theirs = fixedObjects{
-		leadID: res.Lead.ID, teamID: team.ID, spareID: spare.ID, sourceID: src.ID, rotationID: rot.ID,
+		leadID: res.Lead.ID, teamID: team.ID, spareID: spare.ID, sourceID: src.ID, rotationID: rot.ID, ruleID: rule.ID,
 		user: rep, memberEmail: rep,
 		newName:  func(kind string) string { return "Shared " + kind },
 		newEmail: func() string { return o.actor("manager").Email },
@@ -460,9 +485,9 @@ func (m *matrix) fresh() *ours { return &ours{m: m} }
 
 // ours are objects of the matrix's account, each made on first use.
 type ours struct {
-	m                                        *matrix
-	leadID, teamID, spareID, sourceID, rotID int64
-	memberEmail                              string
+	m                                                *matrix
+	leadID, teamID, spareID, sourceID, rotID, ruleID int64
+	memberEmail                                      string
 }
 
 var _ objects = (*ours)(nil)
@@ -499,6 +524,15 @@ func (o *ours) rotation() int64 {
 		rot, err := o.m.a.svc.CreateRotation(ctx, admin, leads.Rotation{Name: o.name("rotation"), TeamID: o.team(),
 			Members: []leads.RotationMember{{User: "ana@example.com"}, {User: "ben@example.com"}}})
 		return idOf(rot, err, func(r *leads.Rotation) int64 { return r.ID })
+	})
+}
+
+func (o *ours) rule() int64 {
+	return o.once(&o.ruleID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		r, err := o.m.a.svc.CreateRoutingRule(ctx, admin, leads.RoutingRule{Name: o.name("rule"), Enabled: true,
+			Conditions: leads.Condition{Field: "emailDomain", Op: leads.OpEq, Value: "example.com"},
+			Action:     leads.RuleAction{Type: leads.ActionRotation, RotationID: o.rotation()}}, -1)
+		return idOf(r, err, func(r *leads.RoutingRule) int64 { return r.ID })
 	})
 }
 
@@ -540,16 +574,17 @@ func (o *ours) email() string           { return o.m.nextEmail() }
 func (o *ours) all() {
 	o.lead()
 	o.rotation()
+	o.rule()
 	o.spareTeam()
 	o.member()
 }
 
 // fixedObjects are objects that exist already, or nowhere.
 type fixedObjects struct {
-	leadID, teamID, spareID, sourceID, rotationID int64
-	user, memberEmail                             string
-	newName                                       func(kind string) string
-	newEmail                                      func() string
+	leadID, teamID, spareID, sourceID, rotationID, ruleID int64
+	user, memberEmail                                     string
+	newName                                               func(kind string) string
+	newEmail                                              func() string
 }
 
 var _ objects = fixedObjects{}
@@ -559,6 +594,7 @@ func (o fixedObjects) team() int64             { return o.teamID }
 func (o fixedObjects) spareTeam() int64        { return o.spareID }
 func (o fixedObjects) source() int64           { return o.sourceID }
 func (o fixedObjects) rotation() int64         { return o.rotationID }
+func (o fixedObjects) rule() int64             { return o.ruleID }
 func (o fixedObjects) rotationUser() string    { return o.user }
 func (o fixedObjects) member() string          { return o.memberEmail }
 func (o fixedObjects) name(kind string) string { return o.newName(kind) }
@@ -568,7 +604,7 @@ func (o fixedObjects) email() string           { return o.newEmail() }
 // about different objects can be compared.
 func (o fixedObjects) normalize(body string) string {
 	values := []string{o.user, o.memberEmail}
-	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID} {
+	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID} {
 		values = append(values, fmt.Sprint(id))
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
@@ -588,6 +624,7 @@ func (a *api) snapshot(o objects) string {
 		fmt.Sprintf("/teams/%d", o.spareTeam()),
 		fmt.Sprintf("/teams/%d/lead-sources", o.team()),
 		fmt.Sprintf("/rotations/%d", o.rotation()),
+		fmt.Sprintf("/routing-rules/%d", o.rule()),
 	} {
 		res := a.call("admin", "GET", path, nil)
 		require.Equal(a.t, http.StatusOK, res.status, "%s: %s", path, res.body)

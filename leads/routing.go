@@ -130,6 +130,20 @@ func (s *Service) RoutingRules(ctx context.Context, actor Actor) ([]RoutingRule,
 	return slices.Clone(cfg.Rules), nil
 }
 
+// RoutingRule returns rule id of actor's account; NOT_FOUND when it has none.
+func (s *Service) RoutingRule(ctx context.Context, actor Actor, id int64) (*RoutingRule, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(cfg.Rules, func(r RoutingRule) bool { return r.ID == id })
+	if i < 0 {
+		return nil, notFound("routing rule")
+	}
+	r := cfg.Rules[i]
+	return &r, nil
+}
+
 // CreateRoutingRule adds a rule to actor's account at position (0 first;
 // past the last, or negative, last); managers and admins. VALIDATION_ERROR
 // names what is wrong (as Validate, and a target that is not the
@@ -215,25 +229,30 @@ func (s *Service) DeleteRoutingRule(ctx context.Context, actor Actor, id int64) 
 	return nil
 }
 
-// ReorderRoutingRules puts the account's rules in the order of ids, which
-// must name each of them once (VALIDATION_ERROR, field "ids", otherwise).
+// ReorderRoutingRules moves the rules ids names to the front, in that
+// order; the others follow in the order they had. Naming every rule sets
+// the whole order; a rule another manager added meanwhile is kept, last.
+// VALIDATION_ERROR (field "ids") for an id that is not one of the
+// account's rules, or named twice.
 func (s *Service) ReorderRoutingRules(ctx context.Context, actor Actor, ids []int64) ([]RoutingRule, error) {
 	rules, err := s.changeRules(ctx, actor, func(_ *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
 		byID := make(map[int64]RoutingRule, len(rules))
 		for _, r := range rules {
 			byID[r.ID] = r
 		}
-		next := make([]RoutingRule, 0, len(ids))
+		next := make([]RoutingRule, 0, len(rules))
 		for _, id := range ids {
 			r, ok := byID[id]
 			if !ok {
-				return nil, nil, ValidationError(FieldError{"ids", ids, fmt.Sprintf("Must name each of the account's %d rules once; %d is not one, or is there twice", len(rules), id)})
+				return nil, nil, ValidationError(FieldError{"ids", ids, fmt.Sprintf("Must name rules of this account, each once; %d is not one, or is named twice", id)})
 			}
 			delete(byID, id)
 			next = append(next, r)
 		}
-		if len(byID) > 0 {
-			return nil, nil, ValidationError(FieldError{"ids", ids, fmt.Sprintf("Must name each of the account's %d rules once", len(rules))})
+		for _, r := range rules {
+			if _, rest := byID[r.ID]; rest {
+				next = append(next, r)
+			}
 		}
 		before, after := ruleIDs(rules), ruleIDs(next)
 		if slices.Equal(before, after) {

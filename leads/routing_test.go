@@ -75,15 +75,19 @@ func testRuleLifecycle(t *testing.T, b *bundle) {
 	rules, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, c.ID, rules[1].ID})
 	require.NoError(t, err)
 	require.Equal(t, []string{"Large companies", "Spam", "Enterprise team"}, ruleNames(rules))
-	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, c.ID})
+	// Naming some moves them to the front; the rest keep their order.
+	rules, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{rules[2].ID})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Enterprise team", "Large companies", "Spam"}, ruleNames(rules))
+	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, a.ID})
 	require.Equal(t, leads.CodeValidation, leads.ErrorCode(err))
-	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{a.ID, a.ID, c.ID})
+	_, err = b.svc.ReorderRoutingRules(ctx, b.admin, []int64{999999})
 	require.Equal(t, leads.CodeValidation, leads.ErrorCode(err))
 
 	require.NoError(t, b.svc.DeleteRoutingRule(ctx, b.admin, c.ID))
 	rules, err = b.svc.RoutingRules(ctx, b.admin)
 	require.NoError(t, err)
-	require.Equal(t, []string{"Large companies", "Enterprise team"}, ruleNames(rules))
+	require.Equal(t, []string{"Enterprise team", "Large companies"}, ruleNames(rules))
 	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(b.svc.DeleteRoutingRule(ctx, b.admin, c.ID)))
 
 	log, err := b.svc.AuditLog(ctx, b.admin, leads.AuditQuery{AccountOnly: true}, "")

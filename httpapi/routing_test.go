@@ -1,0 +1,81 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// TestRoutingRulesAPI: create at a position, list in order, read, change,
+// reorder and delete routing rules over HTTP, and every kind of bad input
+// refused with the field it is about.
+func TestRoutingRulesAPI(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		a := newAPI(t, b)
+		rot := a.call("manager", "POST", "/rotations", map[string]any{"name": "Hot", "default": true,
+			"members": []any{map[string]any{"user": "ana@example.com"}}})
+		require.Equal(t, http.StatusCreated, rot.status, string(rot.body))
+		rotID := rot.json(t)["id"]
+
+		hot := a.call("manager", "POST", "/routing-rules", `{"name":"Hot leads",
+			"conditions":{"all":[{"field":"metadata.score","op":"gte","value":80},{"field":"emailDomain","op":"not_in","value":["gmail.com"]}]},
+			"action":{"type":"rotation","rotationId":`+fmt.Sprint(rotID)+`}}`)
+		require.Equal(t, http.StatusCreated, hot.status, string(hot.body))
+		rule := hot.json(t)
+		require.Equal(t, true, rule["enabled"], "enabled unless said otherwise")
+		require.Equal(t, fmt.Sprintf("/routing-rules/%v", rule["id"]), hot.header.Get("Location"))
+		spam := a.call("manager", "POST", "/routing-rules", map[string]any{"name": "Spam", "position": 0, "enabled": false,
+			"conditions": map[string]any{"field": "email", "op": "matches", "value": "@(mailinator|trashmail)\\."},
+			"action":     map[string]any{"type": "hold", "reason": "spam"}})
+		require.Equal(t, http.StatusCreated, spam.status, string(spam.body))
+
+		list := a.call("agent", "GET", "/routing-rules", nil).json(t)["data"].([]any)
+		require.Len(t, list, 2)
+		require.Equal(t, "Spam", list[0].(map[string]any)["name"])
+		require.Equal(t, "Hot leads", list[1].(map[string]any)["name"])
+		got := a.call("agent", "GET", fmt.Sprintf("/routing-rules/%v", rule["id"]), nil)
+		require.Equal(t, http.StatusOK, got.status)
+		require.Equal(t, rule["conditions"], got.json(t)["conditions"])
+
+		patched := a.call("manager", "PATCH", fmt.Sprintf("/routing-rules/%v", rule["id"]), map[string]any{"enabled": false})
+		require.Equal(t, http.StatusOK, patched.status, string(patched.body))
+		require.Equal(t, false, patched.json(t)["enabled"])
+		require.Equal(t, "Hot leads", patched.json(t)["name"])
+
+		order := a.call("manager", "PUT", "/routing-rules/order", map[string]any{"ids": []any{rule["id"]}})
+		require.Equal(t, http.StatusOK, order.status, string(order.body))
+		require.Equal(t, "Hot leads", order.json(t)["data"].([]any)[0].(map[string]any)["name"])
+
+		for _, tc := range []struct {
+			name, method, path string
+			body               any
+			field              string
+		}{
+			{"unknown key in a condition", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"email","op":"exists","negate":true},"action":{"type":"hold","reason":"r"}}`, "negate"},
+			{"unknown field", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"colour","op":"eq","value":"red"},"action":{"type":"hold","reason":"r"}}`, "conditions.field"},
+			{"op that does not fit", "POST", "/routing-rules", `{"name":"x","conditions":{"any":[{"field":"status","op":"gt","value":"a"}]},"action":{"type":"hold","reason":"r"}}`, "conditions.any[0].op"},
+			{"value of the wrong type", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"numberOfEmployees","op":"gt","value":"many"},"action":{"type":"hold","reason":"r"}}`, "conditions.value"},
+			{"a non-member", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"email","op":"exists"},"action":{"type":"assign","assignee":"nobody@example.com"}}`, "action.assignee"},
+			{"negative position", "POST", "/routing-rules", `{"name":"x","position":-1,"conditions":{"field":"email","op":"exists"},"action":{"type":"hold","reason":"r"}}`, "position"},
+			{"unknown id in an order", "PUT", "/routing-rules/order", `{"ids":[999999]}`, "ids"},
+			{"a patch's bad action", "PATCH", fmt.Sprintf("/routing-rules/%v", rule["id"]), `{"action":{"type":"team"}}`, "action.teamId"},
+		} {
+			res := a.call("manager", tc.method, tc.path, tc.body)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", tc.name, res.body)
+			body := res.json(t)
+			require.Contains(t, fmt.Sprint(body["details"]), tc.field, "%s: %s", tc.name, res.body)
+		}
+		dup := a.call("manager", "POST", "/routing-rules", map[string]any{"name": "SPAM",
+			"conditions": map[string]any{"field": "email", "op": "exists"}, "action": map[string]any{"type": "hold", "reason": "r"}})
+		require.Equal(t, http.StatusConflict, dup.status, string(dup.body))
+
+		require.Equal(t, http.StatusNoContent, a.call("manager", "DELETE", fmt.Sprintf("/routing-rules/%v", rule["id"]), nil).status)
+		require.Equal(t, http.StatusNotFound, a.call("manager", "GET", fmt.Sprintf("/routing-rules/%v", rule["id"]), nil).status)
+		require.Len(t, a.call("agent", "GET", "/routing-rules", nil).json(t)["data"], 1)
+	})
+}
