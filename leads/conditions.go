@@ -218,7 +218,13 @@ const metadataPrefix = "metadata."
 // metadata path's value needs and never fails.
 type Matcher struct {
 	root matcherNode
+	// texts holds each condition's words by its path, for ConditionAt.
+	texts map[string]string
 }
+
+// ConditionAt returns the condition at path (as Match reports it) as a
+// person reads it: emailDomain in ["acme.com"], any(…).
+func (m *Matcher) ConditionAt(path string) string { return m.texts[path] }
 
 type matcherNode struct {
 	path string
@@ -257,7 +263,25 @@ func CompileCondition(c Condition, prefix string) (*Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Matcher{root: root}, nil
+	m := &Matcher{root: root, texts: map[string]string{}}
+	m.describe(c, prefix)
+	return m, nil
+}
+
+// describe records the words of c and of its conditions by their paths.
+func (m *Matcher) describe(c Condition, path string) {
+	kids, name := c.All, "all"
+	if c.Any != nil {
+		kids, name = c.Any, "any"
+	}
+	if kids == nil {
+		m.texts[path] = c.String()
+		return
+	}
+	m.texts[path+"."+name] = c.String()
+	for i, k := range kids {
+		m.describe(k, fmt.Sprintf("%s.%s[%d]", path, name, i))
+	}
 }
 
 func compileNode(c Condition, path string, depth int, count *int) (matcherNode, error) {

@@ -130,6 +130,85 @@ func (s *Service) RoutingRules(ctx context.Context, actor Actor) ([]RoutingRule,
 	return slices.Clone(cfg.Rules), nil
 }
 
+// Rule outcomes in a RuleTrace.
+const (
+	RuleMatched       = "matched"
+	RuleNotMatched    = "not_matched"
+	RuleDisabled      = "disabled"
+	RuleTargetMissing = "target_missing"
+)
+
+// RuleTrace is what one rule made of a lead.
+type RuleTrace struct {
+	RuleID int64  `json:"ruleId"`
+	Name   string `json:"name"`
+	// Outcome is matched, not_matched, disabled, or target_missing (it
+	// matched, but its rotation, team or member is gone: skipped).
+	Outcome string `json:"outcome"`
+	// FailedCondition is the path of the condition that decided a
+	// not_matched (conditions.all[1]), Condition its words.
+	FailedCondition string `json:"failedCondition,omitempty"`
+	Condition       string `json:"condition,omitempty"`
+}
+
+// RuleDecision is what an account's rules make of a lead: each rule tried
+// in order up to the first that matched, and that rule's action.
+type RuleDecision struct {
+	Rules []RuleTrace `json:"rules"`
+	// RuleID and Action are the deciding rule's; 0 and nil when none
+	// matched (the team's rotation, else the default, then applies).
+	RuleID int64       `json:"ruleId,omitempty"`
+	Action *RuleAction `json:"action,omitempty"`
+}
+
+// EvaluateRoutingRules tries actor's account's live rules, in order, on the
+// lead in would be, without creating it: what `leadrotor route test` and a
+// rules page show. The lead is normalized as CreateLead does; it is not
+// validated.
+func (s *Service) EvaluateRoutingRules(ctx context.Context, actor Actor, in LeadInput) (*RuleDecision, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	in.Normalize()
+	return evaluateRules(cfg, &Lead{AccountID: actor.AccountID, LeadInput: in})
+}
+
+// evaluateRules tries cfg's rules on l, in order, up to the first match
+// whose target is there. A stored rule always compiles (it was checked
+// when saved); one that does not is an internal error.
+func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
+	d := &RuleDecision{Rules: []RuleTrace{}}
+	view := NewLeadView(l)
+	for i := range cfg.Rules {
+		r := &cfg.Rules[i]
+		t := RuleTrace{RuleID: r.ID, Name: r.Name}
+		if !r.Enabled {
+			t.Outcome = RuleDisabled
+			d.Rules = append(d.Rules, t)
+			continue
+		}
+		m, err := CompileCondition(r.Conditions, "conditions")
+		if err != nil {
+			return nil, fmt.Errorf("routing rule %d: %w", r.ID, err)
+		}
+		ok, failed := m.Match(view)
+		switch {
+		case !ok:
+			t.Outcome, t.FailedCondition, t.Condition = RuleNotMatched, failed, m.ConditionAt(failed)
+		case r.checkTargets(cfg, "") != nil:
+			t.Outcome = RuleTargetMissing
+		default:
+			t.Outcome = RuleMatched
+			d.Rules = append(d.Rules, t)
+			d.RuleID, d.Action = r.ID, &r.Action
+			return d, nil
+		}
+		d.Rules = append(d.Rules, t)
+	}
+	return d, nil
+}
+
 // RoutingRule returns rule id of actor's account; NOT_FOUND when it has none.
 func (s *Service) RoutingRule(ctx context.Context, actor Actor, id int64) (*RoutingRule, error) {
 	cfg, err := s.Configuration(ctx, actor)

@@ -18,6 +18,7 @@ func TestRoutingRules(t *testing.T) {
 		{"bad rules are refused by field, nothing stored", testRuleRefusals},
 		{"concurrent creates all land, in some order, names unique", testRuleConcurrency},
 		{"roles and tenancy", testRuleAccess},
+		{"a lead tried against the live rules, in order", testRuleEvaluation},
 	})
 }
 
@@ -192,4 +193,48 @@ func testRuleAccess(t *testing.T, b *bundle) {
 	rules, err := other.svc.RoutingRules(ctx, other.admin)
 	require.NoError(t, err)
 	require.Empty(t, rules)
+}
+
+func testRuleEvaluation(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	gone := b.team(t, "Gone soon")
+	rule := func(name string, enabled bool, c leads.Condition, a leads.RuleAction) {
+		t.Helper()
+		_, err := b.svc.CreateRoutingRule(ctx, b.admin, leads.RoutingRule{Name: name, Enabled: enabled, Conditions: c, Action: a}, -1)
+		require.NoError(t, err)
+	}
+	big := leads.Condition{Field: "numberOfEmployees", Op: leads.OpGte, Value: 500}
+	rule("Off", false, big, leads.RuleAction{Type: leads.ActionHold, Reason: "off"})
+	rule("Gmail", true, leads.Condition{All: []leads.Condition{{Field: "status", Op: leads.OpEq, Value: "new"},
+		{Field: "emailDomain", Op: leads.OpEq, Value: "gmail.com"}}}, leads.RuleAction{Type: leads.ActionHold, Reason: "personal"})
+	rule("To a team that goes", true, big, leads.RuleAction{Type: leads.ActionTeam, TeamID: gone.ID})
+	rule("Big", true, big, leads.RuleAction{Type: leads.ActionRotation, RotationID: rot.ID})
+	rule("Never reached", true, big, leads.RuleAction{Type: leads.ActionHold, Reason: "late"})
+	require.NoError(t, b.svc.DeleteTeam(ctx, b.admin, gone.ID, true))
+
+	employees := int64(800)
+	d, err := b.svc.EvaluateRoutingRules(ctx, b.agent, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
+		Email: "ada@analytical.example", NumberOfEmployees: &employees})
+	require.NoError(t, err)
+	require.Equal(t, []leads.RuleTrace{
+		{RuleID: d.Rules[0].RuleID, Name: "Off", Outcome: leads.RuleDisabled},
+		{RuleID: d.Rules[1].RuleID, Name: "Gmail", Outcome: leads.RuleNotMatched,
+			FailedCondition: "conditions.all[1]", Condition: `emailDomain eq "gmail.com"`},
+		{RuleID: d.Rules[2].RuleID, Name: "To a team that goes", Outcome: leads.RuleTargetMissing},
+		{RuleID: d.Rules[3].RuleID, Name: "Big", Outcome: leads.RuleMatched},
+	}, d.Rules)
+	require.Equal(t, d.Rules[3].RuleID, d.RuleID)
+	require.Equal(t, &leads.RuleAction{Type: leads.ActionRotation, RotationID: rot.ID}, d.Action)
+
+	d, err = b.svc.EvaluateRoutingRules(ctx, b.agent, leads.LeadInput{FirstName: "Bo", LastName: "Small", Email: "bo@gmail.com"})
+	require.NoError(t, err)
+	require.Equal(t, leads.RuleMatched, d.Rules[1].Outcome, "status defaults to new, as on create")
+	require.Equal(t, &leads.RuleAction{Type: leads.ActionHold, Reason: "personal"}, d.Action)
+
+	d, err = b.svc.EvaluateRoutingRules(ctx, b.agent, leads.LeadInput{FirstName: "Cy", LastName: "Nobody", Status: leads.StatusLost})
+	require.NoError(t, err)
+	require.Zero(t, d.RuleID)
+	require.Nil(t, d.Action)
+	require.Len(t, d.Rules, 5, "every rule tried")
 }

@@ -57,7 +57,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	app.AddGlobalFlags(root)
-	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), routeCmd())
 	return root
 }
 
