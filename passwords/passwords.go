@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,10 @@ type Params struct {
 	// SaltLen and KeyLen are in bytes.
 	SaltLen uint32
 	KeyLen  uint32
+	// Concurrent bounds the hashes one Hasher computes at once (0: the
+	// number of CPUs): each takes Memory, so a burst of sign-ins from many
+	// addresses waits its turn instead of taking memory without bound.
+	Concurrent int
 }
 
 // DefaultParams returns the production parameters: 64 MiB, 3 passes, 2
@@ -50,7 +55,10 @@ func TestParams() Params {
 // with any parameters (a hash carries its own), so that raising the cost
 // does not lock out anyone.
 type Hasher struct {
-	p Params
+	p     Params
+	slots chan struct{}
+	// inSlot, when set (tests), runs in a slot before each hash.
+	inSlot func()
 }
 
 var _ leads.PasswordHasher = (*Hasher)(nil)
@@ -61,7 +69,18 @@ func New(p Params) *Hasher {
 	d := DefaultParams()
 	p.Memory, p.Time, p.Threads = cmp.Or(p.Memory, d.Memory), cmp.Or(p.Time, d.Time), cmp.Or(p.Threads, d.Threads)
 	p.SaltLen, p.KeyLen = cmp.Or(p.SaltLen, d.SaltLen), cmp.Or(p.KeyLen, d.KeyLen)
-	return &Hasher{p: p}
+	p.Concurrent = cmp.Or(max(p.Concurrent, 0), runtime.NumCPU())
+	return &Hasher{p: p, slots: make(chan struct{}, p.Concurrent)}
+}
+
+// idKey computes an argon2id key in one of the Hasher's slots.
+func (h *Hasher) idKey(password string, salt []byte, p Params, keyLen uint32) []byte {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	if h.inSlot != nil {
+		h.inSlot()
+	}
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, keyLen)
 }
 
 // Default returns a Hasher with DefaultParams.
@@ -80,7 +99,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("passwords: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	key := h.idKey(password, salt, h.p, h.p.KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.Memory, h.p.Time, h.p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -92,7 +111,7 @@ func (h *Hasher) Verify(hash, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	got := h.idKey(password, salt, p, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
