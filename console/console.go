@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/ratelimit"
 )
@@ -87,7 +88,7 @@ func New(svc *leads.Service, cfg Config) (*Console, error) {
 		cfg.SignInLimit = ratelimit.Limit{Rate: 10, Period: time.Minute}
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = peerIP
+		cfg.ClientIP = func(r *http.Request) string { return httpapi.ClientIP(r, false) }
 	}
 	c := &Console{svc: svc, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if err := c.parseTemplates(); err != nil {
@@ -294,23 +295,18 @@ func (c *Console) validCSRF(r *request) bool {
 // errShowLink says the action wrote its own response.
 var errShowLink = errors.New("response written")
 
-// statusOf is the HTTP status for a refusal, as the API would answer it.
+// statusOf is the HTTP status for a refusal: the API's (httpapi.StatusOf),
+// but for a form shown again with its refusal, 422 rather than 400, and 409
+// rather than 412 for a lead changed meanwhile (no If-Match header here).
 func statusOf(err error) int {
-	switch leads.ErrorCode(err) {
-	case leads.CodeNotFound, leads.CodeRotationNotFound, leads.CodeTeamNotFound, leads.CodeLeadSourceNotFound:
-		return http.StatusNotFound
-	case leads.CodeForbidden:
-		return http.StatusForbidden
-	case leads.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case leads.CodeServiceUnavailable, leads.CodeOutcomeUnknown:
-		return http.StatusServiceUnavailable
-	case leads.CodeInternal, "":
-		return http.StatusInternalServerError
-	case leads.CodeConflict, leads.CodePreconditionFailed, leads.CodeTeamInUse, leads.CodeLeadSourceInUse, leads.CodeLastAdmin:
+	switch s := httpapi.StatusOf(err); s {
+	case http.StatusBadRequest:
+		return http.StatusUnprocessableEntity
+	case http.StatusPreconditionFailed:
 		return http.StatusConflict
+	default:
+		return s
 	}
-	return http.StatusUnprocessableEntity
 }
 
 // fail shows a page that could not be built: the error's message when it is
@@ -323,14 +319,6 @@ func (c *Console) fail(w http.ResponseWriter, r *request, err error) {
 		msg = "Something went wrong on our side; it has been logged. Try again in a moment."
 	}
 	c.renderStatus(w, r.Request, r, status, msg)
-}
-
-func peerIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 func staticHandler(h http.Handler) http.Handler {

@@ -3,6 +3,8 @@ package console
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -326,15 +328,9 @@ func (c *Console) audit(ctx context.Context, r *request) (any, error) {
 // "after" objects key by key when it has them, a lead update's "changes"
 // ({field: {from, to}}), a "from" and "to" pair, else each value as "after".
 func changesOf(data map[string]any) []auditChange {
-	before, _ := data["before"].(map[string]any)
-	after, _ := data["after"].(map[string]any)
 	var out []auditChange
 	if changes, ok := data["changes"].(map[string]any); ok {
-		keys := map[string]bool{}
-		for k := range changes {
-			keys[k] = true
-		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(changes)) {
 			c, _ := changes[k].(map[string]any)
 			out = append(out, auditChange{k, show(c["from"]), show(c["to"])})
 		}
@@ -345,28 +341,23 @@ func changesOf(data map[string]any) []auditChange {
 			return []auditChange{{"", show(from), show(to)}}
 		}
 	}
-	if before != nil || after != nil {
-		keys := map[string]bool{}
-		for k := range before {
-			keys[k] = true
-		}
-		for k := range after {
-			keys[k] = true
-		}
-		for _, k := range sortedKeys(keys) {
-			b, a := show(before[k]), show(after[k])
-			if b != a {
-				out = append(out, auditChange{k, b, a})
-			}
+	before, _ := data["before"].(map[string]any)
+	after, _ := data["after"].(map[string]any)
+	if before == nil && after == nil {
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			out = append(out, auditChange{Field: k, After: show(data[k])})
 		}
 		return out
 	}
-	keys := map[string]bool{}
-	for k := range data {
-		keys[k] = true
+	union := maps.Clone(before)
+	if union == nil {
+		union = map[string]any{}
 	}
-	for _, k := range sortedKeys(keys) {
-		out = append(out, auditChange{Field: k, After: show(data[k])})
+	maps.Copy(union, after)
+	for _, k := range slices.Sorted(maps.Keys(union)) {
+		if b, a := show(before[k]), show(after[k]); b != a {
+			out = append(out, auditChange{k, b, a})
+		}
 	}
 	return out
 }

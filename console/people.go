@@ -38,7 +38,7 @@ func (c *Console) people(ctx context.Context, r *request) (any, error) {
 func (c *Console) addPerson(ctx context.Context, r *request) (string, error) {
 	m := leads.Member{Email: strings.TrimSpace(r.PostFormValue("email")), Role: leads.Role(r.PostFormValue("role"))}
 	if _, err := c.svc.AddMember(ctx, r.actor, m); err != nil {
-		return "", withFieldIfNamed(err, "email", "addEmail")
+		return "", withField(err, "addEmail")
 	}
 	return "/people?done=created", nil
 }
@@ -71,7 +71,7 @@ func (c *Console) invite(ctx context.Context, r *request) (string, error) {
 		if kind == "reset" {
 			return "", withField(err, "role:"+email)
 		}
-		return "", withFieldIfNamed(err, "email", "inviteEmail")
+		return "", withField(err, "inviteEmail")
 	}
 	d, err := c.people(ctx, r)
 	if err != nil {
@@ -85,7 +85,7 @@ func (c *Console) invite(ctx context.Context, r *request) (string, error) {
 func (c *Console) createKey(ctx context.Context, r *request) (string, error) {
 	secret, _, err := c.svc.CreateMyAPIKey(ctx, r.actor, strings.TrimSpace(r.PostFormValue("name")))
 	if err != nil {
-		return "", withFieldIfNamed(err, "name", "keyName")
+		return "", withField(err, "keyName")
 	}
 	d, err := c.people(ctx, r)
 	if err != nil {

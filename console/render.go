@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -177,9 +176,6 @@ func (c *Console) render(w http.ResponseWriter, r *request, name string, status 
 			p.Error = "Something went wrong on our side; it has been logged. Try again in a moment."
 		}
 		p.Field, _ = leads.ErrorDetails(r.failure)["field"].(string)
-		if p.Field == "" {
-			p.Field = r.PostFormValue("field")
-		}
 	} else if msg, ok := doneMessages[r.URL.Query().Get("done")]; ok {
 		p.Done = msg
 	}
@@ -221,8 +217,6 @@ func (c *Console) execute(w http.ResponseWriter, name string, status int, p *pag
 	_, _ = w.Write(buf.Bytes())
 }
 
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
 // errorText is what a refusal says to a person: a field error's own
 // message ("Must be from 1 to 1000"), else the error's message.
 func errorText(err error) string {
@@ -234,13 +228,4 @@ func errorText(err error) string {
 		return msg
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -207,8 +207,13 @@ func memberField(err error, user string) error {
 	return err
 }
 
-// withField returns err as a refusal naming field.
+// withField returns a refusal as one naming the page's input field, where
+// its message is then shown; an error that is no refusal (a backend down,
+// a bug) is returned as it is.
 func withField(err error, field string) error {
+	if code := leads.ErrorCode(err); code == leads.CodeServiceUnavailable || code == leads.CodeInternal {
+		return err
+	}
 	e := leads.Errorf(leads.ErrorCode(err), "%s", leads.ErrorMessage(err))
 	e.Details = map[string]any{"field": field, "message": errorText(err)}
 	e.Err = err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -55,7 +56,7 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *request), needAccount bo
 				c.renderStatus(w, hr, nil, http.StatusUnauthorized, "Your session has ended. Sign in again.")
 				return
 			}
-			http.Redirect(w, hr, Prefix+"/signin?next="+urlQueryEscape(hr.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, hr, Prefix+"/signin?next="+url.QueryEscape(hr.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		r := &request{Request: hr, w: w, session: sess, token: token, actor: actor}

@@ -38,7 +38,7 @@ func (c *Console) teams(ctx context.Context, r *request) (any, error) {
 func (c *Console) createTeam(ctx context.Context, r *request) (string, error) {
 	_, err := c.svc.CreateTeam(ctx, r.actor, leads.Team{Name: strings.TrimSpace(r.PostFormValue("name"))})
 	if err != nil {
-		return "", withFieldIfNamed(err, "name", "teamName")
+		return "", withField(err, "teamName")
 	}
 	return "/teams?done=created", nil
 }
@@ -49,7 +49,7 @@ func (c *Console) renameTeam(ctx context.Context, r *request) (string, error) {
 		return "", err
 	}
 	if _, err := c.svc.RenameTeam(ctx, r.actor, id, strings.TrimSpace(r.PostFormValue("name"))); err != nil {
-		return "", withFieldIfNamed(err, "name", "teamName:"+r.PathValue("id"))
+		return "", withField(err, "teamName:"+r.PathValue("id"))
 	}
 	return "/teams?done=renamed", nil
 }
@@ -72,7 +72,7 @@ func (c *Console) createSource(ctx context.Context, r *request) (string, error) 
 	}
 	_, err = c.svc.CreateLeadSource(ctx, r.actor, leads.LeadSource{TeamID: id, Name: strings.TrimSpace(r.PostFormValue("name"))})
 	if err != nil {
-		return "", withFieldIfNamed(err, "name", "sourceName:"+r.PathValue("id"))
+		return "", withField(err, "sourceName:"+r.PathValue("id"))
 	}
 	return "/teams?done=created", nil
 }
@@ -83,7 +83,7 @@ func (c *Console) renameSource(ctx context.Context, r *request) (string, error) 
 		return "", err
 	}
 	if _, err := c.svc.RenameLeadSource(ctx, r.actor, id, strings.TrimSpace(r.PostFormValue("name"))); err != nil {
-		return "", withFieldIfNamed(err, "name", "source:"+r.PathValue("id"))
+		return "", withField(err, "source:"+r.PathValue("id"))
 	}
 	return "/teams?done=renamed", nil
 }
@@ -97,15 +97,4 @@ func (c *Console) deleteSource(ctx context.Context, r *request) (string, error) 
 		return "", withField(err, "source:"+r.PathValue("id"))
 	}
 	return "/teams?done=deleted", nil
-}
-
-// withFieldIfNamed points a refusal of the Service's field at the page's
-// input for it; a refusal naming no field, or another, points at it too,
-// as it is the only input of its form.
-func withFieldIfNamed(err error, field, input string) error {
-	if code := leads.ErrorCode(err); code == leads.CodeServiceUnavailable || code == leads.CodeInternal {
-		return err
-	}
-	_ = field
-	return withField(err, input)
 }

@@ -2,7 +2,8 @@ package console
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -45,12 +46,7 @@ func (c *Console) today(ctx context.Context, r *request) (any, error) {
 	}
 	d.Days = newBarChart("days", "Leads per day, last two weeks", labels, values, 2)
 	labels, values = nil, nil
-	reasons := make([]string, 0, len(ov.Skips))
-	for k := range ov.Skips {
-		reasons = append(reasons, k)
-	}
-	sort.Strings(reasons)
-	for _, k := range reasons {
+	for _, k := range slices.Sorted(maps.Keys(ov.Skips)) {
 		labels = append(labels, reasonText[k])
 		values = append(values, ov.Skips[k])
 	}

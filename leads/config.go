@@ -275,18 +275,7 @@ func (s *Service) Rotations(ctx context.Context, actor Actor) ([]Rotation, error
 	if err != nil {
 		return nil, err
 	}
-	var out []Rotation
-	if cfg.DefaultRotation != nil {
-		out = append(out, *cfg.DefaultRotation)
-	}
-	for _, r := range cfg.TeamRotations {
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b Rotation) int { return cmp.Compare(a.ID, b.ID) })
-	if out == nil {
-		out = []Rotation{}
-	}
-	return out, nil
+	return cfg.Rotations(), nil
 }
 
 // Rotation returns one of actor's account's rotations; NOT_FOUND otherwise.

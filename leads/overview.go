@@ -1,9 +1,10 @@
 package leads
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -15,7 +16,7 @@ const OverviewDays = 14
 // sales manager opens first.
 type Overview struct {
 	// Timezone decides where today starts: the default rotation's, else
-	// the first team rotation's, else DefaultTimezone.
+	// the first rotation's (by id), else DefaultTimezone.
 	Timezone string    `json:"timezone"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
@@ -33,7 +34,7 @@ type Overview struct {
 	// Skips counts today's passed-over turn slots per reason, over every
 	// rotation.
 	Skips map[string]int64 `json:"skips"`
-	// Rotations holds each rotation's statistics for its own today.
+	// Rotations holds each rotation's statistics for its own today, by id.
 	Rotations []RotationStats `json:"rotations"`
 }
 
@@ -52,7 +53,7 @@ func (s *Service) Overview(ctx context.Context, actor Actor) (*Overview, error) 
 	if err != nil {
 		return nil, err
 	}
-	rots := cfg.rotations()
+	rots := cfg.Rotations()
 	zone := &Rotation{Timezone: DefaultTimezone}
 	if cfg.DefaultRotation != nil {
 		zone = cfg.DefaultRotation
@@ -109,17 +110,15 @@ func (s *Service) Overview(ctx context.Context, actor Actor) (*Overview, error) 
 	return ov, nil
 }
 
-// rotations lists the configuration's rotations: the default first, then
-// the teams' by id.
-func (c *AccountConfig) rotations() []Rotation {
-	var out []Rotation
+// Rotations lists the configuration's rotations (copies) by id.
+func (c *AccountConfig) Rotations() []Rotation {
+	out := []Rotation{}
 	if c.DefaultRotation != nil {
 		out = append(out, *c.DefaultRotation)
 	}
-	var team []Rotation
 	for _, r := range c.TeamRotations {
-		team = append(team, *r)
+		out = append(out, *r)
 	}
-	sort.Slice(team, func(i, j int) bool { return team[i].ID < team[j].ID })
-	return append(out, team...)
+	slices.SortFunc(out, func(a, b Rotation) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }

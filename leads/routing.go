@@ -51,22 +51,16 @@ type RoutingRule struct {
 
 // Validate normalizes and checks the rule alone: a name, conditions that
 // compile, and an action with the target its type needs and no other.
-// Refusals name the field under prefix (say rules[3]; none when "").
-func (r *RoutingRule) Validate(prefix string) error {
-	at := func(field string) string {
-		if prefix == "" {
-			return field
-		}
-		return prefix + "." + field
-	}
+// Refusals name the field (name, conditions.all[1].op, action.teamId).
+func (r *RoutingRule) Validate() error {
 	r.Name = strings.TrimSpace(r.Name)
 	if r.Name == "" {
-		return ValidationError(FieldError{at("name"), r.Name, "Is required"})
+		return ValidationError(FieldError{"name", r.Name, "Is required"})
 	}
-	if err := checkText(at("name"), r.Name, MaxShortTextLength); err != nil {
+	if err := checkText("name", r.Name, MaxShortTextLength); err != nil {
 		return err
 	}
-	if _, err := CompileCondition(r.Conditions, at("conditions")); err != nil {
+	if _, err := CompileCondition(r.Conditions, "conditions"); err != nil {
 		return err
 	}
 	a := &r.Action
@@ -74,36 +68,33 @@ func (r *RoutingRule) Validate(prefix string) error {
 	targets := map[RuleActionType]string{ActionRotation: "rotationId", ActionAssign: "assignee", ActionTeam: "teamId", ActionHold: "reason"}
 	need, ok := targets[a.Type]
 	if !ok {
-		return ValidationError(FieldError{at("action.type"), string(a.Type), "Must be rotation, assign, team or hold"})
+		return ValidationError(FieldError{"action.type", string(a.Type), "Must be rotation, assign, team or hold"})
 	}
 	given := map[string]bool{"rotationId": a.RotationID != 0, "assignee": a.Assignee != "", "teamId": a.TeamID != 0, "reason": a.Reason != ""}
 	for _, f := range []string{"rotationId", "assignee", "teamId", "reason"} {
 		switch {
 		case f == need && !given[f]:
-			return ValidationError(FieldError{at("action." + f), nil, fmt.Sprintf("Is required by a %s action", a.Type)})
+			return ValidationError(FieldError{"action." + f, nil, fmt.Sprintf("Is required by a %s action", a.Type)})
 		case f != need && given[f]:
-			return ValidationError(FieldError{at("action." + f), nil, fmt.Sprintf("Is not taken by a %s action", a.Type)})
+			return ValidationError(FieldError{"action." + f, nil, fmt.Sprintf("Is not taken by a %s action", a.Type)})
 		}
 	}
 	switch {
 	case a.RotationID < 0:
-		return ValidationError(FieldError{at("action.rotationId"), a.RotationID, "Must be a rotation's id"})
+		return ValidationError(FieldError{"action.rotationId", a.RotationID, "Must be a rotation's id"})
 	case a.TeamID < 0:
-		return ValidationError(FieldError{at("action.teamId"), a.TeamID, "Must be a team's id"})
+		return ValidationError(FieldError{"action.teamId", a.TeamID, "Must be a team's id"})
 	case a.Assignee != "" && !ValidEmail(a.Assignee):
-		return ValidationError(FieldError{at("action.assignee"), a.Assignee, "Must be a valid email address"})
+		return ValidationError(FieldError{"action.assignee", a.Assignee, "Must be a valid email address"})
 	}
-	return checkText(at("action.reason"), a.Reason, MaxShortTextLength)
+	return checkText("action.reason", a.Reason, MaxShortTextLength)
 }
 
 // checkTargets refuses a rule whose action names a rotation, team or
 // member that is not the account's (a rule saved earlier whose target has
 // gone since is kept, and skipped when leads are routed).
-func (r *RoutingRule) checkTargets(cfg *AccountConfig, prefix string) error {
-	at := prefix + "action."
-	if prefix == "" {
-		at = "action."
-	}
+func (r *RoutingRule) checkTargets(cfg *AccountConfig) error {
+	const at = "action."
 	switch a := r.Action; a.Type {
 	case ActionRotation:
 		if cfg.Rotation(a.RotationID) == nil {
@@ -196,7 +187,7 @@ func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
 		switch {
 		case !ok:
 			t.Outcome, t.FailedCondition, t.Condition = RuleNotMatched, failed, m.ConditionAt(failed)
-		case r.checkTargets(cfg, "") != nil:
+		case r.checkTargets(cfg) != nil:
 			t.Outcome = RuleTargetMissing
 		default:
 			t.Outcome = RuleMatched
@@ -232,10 +223,10 @@ func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingR
 	pos := position
 	rules, err := s.changeRules(ctx, actor, func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
 		r.ID, r.AccountID, r.CreatedAt, r.UpdatedAt = 0, actor.AccountID, now, now
-		if err := r.Validate(""); err != nil {
+		if err := r.Validate(); err != nil {
 			return nil, nil, err
 		}
-		if err := r.checkTargets(cfg, ""); err != nil {
+		if err := r.checkTargets(cfg); err != nil {
 			return nil, nil, err
 		}
 		if len(rules) >= MaxRoutingRules {
@@ -268,10 +259,10 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, actor Actor, id int64, 
 			return nil, nil, err
 		}
 		next.ID, next.AccountID, next.CreatedAt = cur.ID, cur.AccountID, cur.CreatedAt
-		if err := next.Validate(""); err != nil {
+		if err := next.Validate(); err != nil {
 			return nil, nil, err
 		}
-		if err := next.checkTargets(cfg, ""); err != nil {
+		if err := next.checkTargets(cfg); err != nil {
 			return nil, nil, err
 		}
 		next.UpdatedAt = cur.UpdatedAt
