@@ -16,8 +16,6 @@ import (
 	"github.com/leadrotor/leadrotor/console"
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
-	"github.com/leadrotor/leadrotor/passwords"
-	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -39,7 +37,7 @@ func BenchmarkPages(b *testing.B) {
 		b.Skip("PostgreSQL is not reachable")
 	}
 	ctx := context.Background()
-	svc := leads.NewService(pg.Store, rotation.NewMemory(pg.Store), leads.WithPasswordHasher(passwords.New(passwords.TestParams())))
+	svc := newService(pg.Store)
 	const account = "big"
 	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Big account"})
 	require.NoError(b, err)
@@ -79,9 +77,7 @@ func BenchmarkPages(b *testing.B) {
 
 	con, err := console.New(svc, console.Config{})
 	require.NoError(b, err)
-	mux := http.NewServeMux()
-	mux.Handle(console.Prefix+"/", con)
-	mux.Handle("/", httpapi.New(svc, httpapi.Config{}))
+	mux := con.Beside(httpapi.New(svc, httpapi.Config{}))
 	require.NoError(b, svc.SetPassword(ctx, admin.Email, "benchmark password"))
 	token, _, err := svc.StartSession(ctx, admin.Email, account, time.Hour)
 	require.NoError(b, err)

@@ -98,6 +98,16 @@ func New(svc *leads.Service, cfg Config) (*Console, error) {
 	return c, nil
 }
 
+// Beside returns a handler that serves the console under Prefix and api
+// everywhere else: how leadrotor serve mounts them on one address.
+func (c *Console) Beside(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(Prefix+"/", c)
+	mux.Handle(Prefix, c)
+	mux.Handle("/", api)
+	return mux
+}
+
 // ServeHTTP serves the console's pages. Every response forbids framing,
 // scripts from anywhere but the console and inline ones, and sniffing;
 // every change is refused unless it comes from the console's own pages

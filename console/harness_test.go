@@ -24,6 +24,7 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -49,15 +50,11 @@ type site struct {
 func newSite(t testing.TB) *site {
 	t.Helper()
 	b := storetest.SQLite(t)
-	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithPasswordHasher(passwords.New(passwords.TestParams())))
+	svc := newService(b.Store)
 	log := &syncBuffer{}
 	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, log), nil))})
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.Handle(console.Prefix+"/", con)
-	mux.Handle(console.Prefix, con)
-	mux.Handle("/", httpapi.New(svc, httpapi.Config{}))
-	s := &site{t: t, svc: svc, srv: httptest.NewServer(mux), account: "acme", log: log}
+	s := &site{t: t, svc: svc, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{}))), account: "acme", log: log}
 	t.Cleanup(s.srv.Close)
 	ctx := context.Background()
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: s.account, Name: "Acme Sales"})
@@ -85,6 +82,12 @@ func newSite(t testing.TB) *site {
 	s.apiKey, _, err = svc.CreateAPIKey(ctx, "admin@acme.test", "tests")
 	require.NoError(t, err)
 	return s
+}
+
+// newService is a Service over s with the in-process rotator and cheap
+// password hashing.
+func newService(s *store.Store) *leads.Service {
+	return leads.NewService(s, rotation.NewMemory(s), leads.WithPasswordHasher(passwords.New(passwords.TestParams())))
 }
 
 // url is the server's address of a console path.

@@ -14,14 +14,34 @@ import (
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
-// lastQuery records the SQL of the last SELECT on leads.
+// lastQuery records the SQL of the last SELECT from its table.
 type lastQuery struct {
-	mu  sync.Mutex
-	sql string
+	from string // `FROM "leads"`
+	mu   sync.Mutex
+	sql  string
+}
+
+// watchSelects records the store's reads from table.
+func watchSelects(pg *storetest.Backend, table string) *lastQuery {
+	q := &lastQuery{from: `FROM "` + table + `"`}
+	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
+	pg.Store.ReadsForTest().AddQueryHook(q)
+	return q
+}
+
+// plan returns the last query and PostgreSQL's plan of it.
+func (q *lastQuery) plan(t *testing.T, db bun.IDB) (query, plan string) {
+	t.Helper()
+	q.mu.Lock()
+	query = q.sql
+	q.mu.Unlock()
+	var lines []string
+	require.NoError(t, db.NewRaw("EXPLAIN "+query).Scan(context.Background(), &lines), query)
+	return query, strings.Join(lines, "\n")
 }
 
 func (q *lastQuery) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
-	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, `FROM "leads"`) {
+	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, q.from) {
 		q.mu.Lock()
 		q.sql = e.Query
 		q.mu.Unlock()
@@ -67,9 +87,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	var team, source int64
 	require.NoError(t, db.NewRaw(`SELECT t.id, s.id FROM teams t JOIN lead_sources s ON s.team_id = t.id WHERE t.account_id = 'acct1' LIMIT 1`).Scan(ctx, &team, &source))
 
-	hook := &lastQuery{}
-	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
-	pg.Store.ReadsForTest().AddQueryHook(hook)
+	hook := watchSelects(pg, "leads")
 	since := time.Now().Add(-time.Hour)
 	cursor := &leads.Cursor{At: time.Now().Add(-30 * time.Minute), ID: 20000}
 	for name, q := range map[string]leads.LeadQuery{
@@ -99,12 +117,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		}
 		_, err := pg.Store.ListLeads(ctx, q)
 		require.NoError(t, err, name)
-		hook.mu.Lock()
-		query := hook.sql
-		hook.mu.Unlock()
-		var lines []string
-		require.NoError(t, db.NewRaw("EXPLAIN "+query).Scan(ctx, &lines), name)
-		plan := strings.Join(lines, "\n")
+		query, plan := hook.plan(t, db)
 		t.Logf("%s:\n%s\n%s", name, query, plan)
 		require.NotContains(t, plan, "Seq Scan on leads", "%s scans the table", name)
 		require.Contains(t, plan, "Index", name)
@@ -135,9 +148,7 @@ func TestRareSearchUsesTrigramIndex(t *testing.T) {
 		_, err := db.ExecContext(ctx, q)
 		require.NoError(t, err)
 	}
-	hook := &lastQuery{}
-	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
-	pg.Store.ReadsForTest().AddQueryHook(hook)
+	hook := watchSelects(pg, "leads")
 	for _, c := range []struct{ search, plan string }{
 		{"lead59999@", "leads_search"},
 		{"5554242", "leads_search"},
@@ -146,12 +157,7 @@ func TestRareSearchUsesTrigramIndex(t *testing.T) {
 			Filter: leads.LeadFilter{Query: c.search}})
 		require.NoError(t, err)
 		require.NotEmpty(t, got)
-		hook.mu.Lock()
-		query := hook.sql
-		hook.mu.Unlock()
-		var lines []string
-		require.NoError(t, db.NewRaw("EXPLAIN "+query).Scan(ctx, &lines))
-		plan := strings.Join(lines, "\n")
+		_, plan := hook.plan(t, db)
 		t.Logf("%s:\n%s", c.search, plan)
 		require.Contains(t, plan, c.plan, c.search)
 	}
@@ -179,9 +185,7 @@ func TestAccountAuditEventsUseTheirIndex(t *testing.T) {
 		_, err := db.ExecContext(ctx, q)
 		require.NoError(t, err)
 	}
-	hook := &lastAuditQuery{}
-	//lint:ignore SA1019 the hook must see the store's own queries; WithQueryHook returns a copy
-	pg.Store.ReadsForTest().AddQueryHook(hook)
+	hook := watchSelects(pg, "audit_log")
 	for _, q := range []leads.AuditQuery{
 		{AccountID: "big", AccountOnly: true, Limit: 51},
 		{AccountID: "big", AccountOnly: true, Event: "rotation_updated", Limit: 51},
@@ -191,33 +195,8 @@ func TestAccountAuditEventsUseTheirIndex(t *testing.T) {
 		for _, e := range got {
 			require.Zero(t, e.LeadID)
 		}
-		var lines []string
-		require.NoError(t, db.NewRaw("EXPLAIN "+hook.get()).Scan(ctx, &lines))
-		plan := strings.Join(lines, "\n")
+		_, plan := hook.plan(t, db)
 		t.Logf("%+v:\n%s", q, plan)
 		require.Contains(t, plan, "audit_log_account_events")
 	}
-}
-
-// lastAuditQuery records the SQL of the last SELECT on audit_log.
-type lastAuditQuery struct {
-	mu  sync.Mutex
-	sql string
-}
-
-func (q *lastAuditQuery) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
-	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, `"audit_log"`) {
-		q.mu.Lock()
-		q.sql = e.Query
-		q.mu.Unlock()
-	}
-	return ctx
-}
-
-func (q *lastAuditQuery) AfterQuery(context.Context, *bun.QueryEvent) {}
-
-func (q *lastAuditQuery) get() string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.sql
 }

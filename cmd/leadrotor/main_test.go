@@ -139,14 +139,7 @@ func TestServeInProcess(t *testing.T) {
 	require.NoError(t, err)
 	env := parseEnv(out)
 
-	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0")
-	require.NoError(t, err)
-	m := app.NewMain(cfg, cfg.Logger())
-	require.NoError(t, m.Open(context.Background()))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-
+	m := runServer(t, "--database-url", db)
 	url := "http://" + m.Addr().String()
 	prefix := env["LEADROTOR_API_KEY"][:len(leads.APIKeyPrefix)+8]
 	out, err = cli(t, "apikey", "list", "--database-url", db)
@@ -169,31 +162,37 @@ func TestServeInProcess(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'none'")
 	_ = res.Body.Close()
-
-	cancel()
-	require.NoError(t, <-done, "a clean shutdown")
-	require.NoError(t, m.Close())
 }
 
 // --console=false serves the API alone: /console is the API's 404.
 func TestServeWithoutConsole(t *testing.T) {
 	t.Parallel()
-	db := "file:" + filepath.Join(t.TempDir(), "serve.db")
-	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0", "--console=false")
+	m := runServer(t, "--database-url", "file:"+filepath.Join(t.TempDir(), "serve.db"), "--console=false")
+	res, err := http.Get("http://" + m.Addr().String() + "/console/signin")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Empty(t, res.Header.Get("Content-Security-Policy"))
+	_ = res.Body.Close()
+}
+
+// runServer opens and runs, in this process, a server configured by serve's
+// args on a free loopback port; when t ends it is stopped, and must shut
+// down cleanly.
+func runServer(t *testing.T, args ...string) *app.Main {
+	t.Helper()
+	cfg, err := parseServe(t, append(args, "--http-addr", "127.0.0.1:0")...)
 	require.NoError(t, err)
 	m := app.NewMain(cfg, cfg.Logger())
 	require.NoError(t, m.Open(context.Background()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
-	res, err := http.Get("http://" + m.Addr().String() + "/console/signin")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusNotFound, res.StatusCode)
-	require.Empty(t, res.Header.Get("Content-Security-Policy"))
-	_ = res.Body.Close()
-	cancel()
-	require.NoError(t, <-done)
-	require.NoError(t, m.Close())
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done, "a clean shutdown")
+		require.NoError(t, m.Close())
+	})
+	return m
 }
 
 // apiKeyRow returns the row of `leadrotor apikey list` for prefix, by column

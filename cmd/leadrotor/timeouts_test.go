@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -45,18 +44,10 @@ func TestTimeoutConfig(t *testing.T) {
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	t.Parallel()
 	db := "file:" + filepath.Join(t.TempDir(), "timeouts.db")
-	cfg, err := parseServe(t, "--database-url", db, "--http-addr", "127.0.0.1:0",
+	m := runServer(t, "--database-url", db,
 		"--read-header-timeout", "100ms", "--read-timeout", "200ms", "--write-timeout", "300ms", "--idle-timeout", "400ms")
-	require.NoError(t, err)
-	m := app.NewMain(cfg, cfg.Logger())
-	require.NoError(t, m.Open(context.Background()))
-	t.Cleanup(func() { require.NoError(t, m.Close()) })
 	require.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond},
 		[]time.Duration{m.HTTPServer().ReadHeaderTimeout, m.HTTPServer().ReadTimeout, m.HTTPServer().WriteTimeout, m.HTTPServer().IdleTimeout})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 
 	conn, err := net.Dial("tcp", m.Addr().String())
 	require.NoError(t, err)

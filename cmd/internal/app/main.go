@@ -142,11 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle(console.Prefix+"/", con)
-		mux.Handle(console.Prefix, con)
-		mux.Handle("/", handler)
-		handler = mux
+		handler = con.Beside(handler)
 	}
 	m.server = &http.Server{
 		Handler:           handler,
