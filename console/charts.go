@@ -18,6 +18,9 @@ type shareChart struct {
 	Height int
 	Rows   []shareRow
 	Total  int64
+	// BarX is where bars start (after the labels), TrackW a full bar's
+	// width, BarH a bar's height, ValueX where the counts are written.
+	BarX, TrackW, ValueX, BarH int
 }
 
 type shareRow struct {
@@ -26,23 +29,26 @@ type shareRow struct {
 	Share     float64
 	Target    float64
 	Deviation float64
-	// Y is the row's top; BarW the share bar's width; TargetX the target
-	// mark's x.
-	Y, BarW, TargetX int
+	// Y is the row's top and TextY its text's baseline; BarW the share
+	// bar's width; TargetX the target mark's x, from MarkTop to MarkBottom.
+	Y, TextY, BarW, TargetX, MarkTop, MarkBottom int
 }
 
 const (
 	chartLabelW = 180
 	chartBarW   = 300
 	chartRowH   = 28
+	chartBarH   = 18
 )
 
 func newShareChart(st *leads.RotationStats) shareChart {
 	ch := shareChart{ID: fmt.Sprintf("share-%d", st.RotationID), Title: "Share of today's leads against the weighted target: " + st.Name,
-		Width: chartLabelW + chartBarW + 70, Height: chartRowH*len(st.Members) + 24, Total: st.Total}
+		Width: chartLabelW + chartBarW + 70, Height: chartRowH*len(st.Members) + 24, Total: st.Total,
+		BarX: chartLabelW, TrackW: chartBarW, ValueX: chartLabelW + chartBarW + 8, BarH: chartBarH}
 	for i, m := range st.Members {
+		y := 20 + i*chartRowH
 		ch.Rows = append(ch.Rows, shareRow{User: m.User, Assigned: m.Assigned, Share: m.Share, Target: m.TargetShare,
-			Deviation: m.Deviation, Y: 20 + i*chartRowH,
+			Deviation: m.Deviation, Y: y, TextY: y + chartBarH - 4, MarkTop: y - 3, MarkBottom: y + chartBarH + 3,
 			BarW: int(m.Share * chartBarW), TargetX: chartLabelW + int(m.TargetShare*chartBarW)})
 	}
 	return ch
@@ -56,6 +62,8 @@ type barChart struct {
 	Height int
 	Max    int64
 	Bars   []chartBar
+	// AxisY is the base line's y, TickY the labels' baseline.
+	AxisY, TickY int
 }
 
 type chartBar struct {
@@ -74,7 +82,7 @@ const (
 // newBarChart lays out columns for values; every labelEvery-th label is
 // drawn under its column (all are in the table).
 func newBarChart(id, title string, labels []string, values []int64, labelEvery int) barChart {
-	ch := barChart{ID: id, Title: title, Height: columnsTop + columnsH + 22}
+	ch := barChart{ID: id, Title: title, Height: columnsTop + columnsH + 22, AxisY: columnsTop + columnsH, TickY: columnsTop + columnsH + 16}
 	for _, v := range values {
 		ch.Max = max(ch.Max, v)
 	}

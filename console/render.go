@@ -111,7 +111,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"add": func(a, b int) int { return a + b },
 	"reason": func(r string) string {
 		if s, ok := reasonText[r]; ok {
 			return s
