@@ -49,6 +49,7 @@ func (c *Console) createRotation(ctx context.Context, r *request) (string, error
 	switch team := r.PostFormValue("teamId"); team {
 	case "default":
 		rot.Default = true
+	case "pool": // neither a team's nor the default: routing rules send leads to it
 	default:
 		id, err := formInt("teamId", team)
 		if err != nil {

@@ -119,6 +119,9 @@ func (c *AccountConfig) Rotations() []Rotation {
 	for _, r := range c.TeamRotations {
 		out = append(out, *r)
 	}
+	for _, r := range c.PoolRotations {
+		out = append(out, *r)
+	}
 	slices.SortFunc(out, func(a, b Rotation) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }

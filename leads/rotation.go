@@ -12,8 +12,10 @@ const (
 	MaxMemberWeight    = 1000 // weight of one member
 )
 
-// Rotation hands an account's leads to its reps in turn. It is either a team's
-// (TeamID set, one per team) or the account's default (Default, one per account).
+// Rotation hands an account's leads to its reps in turn. It is a team's
+// (TeamID set, one per team), the account's default (Default, one per
+// account), or neither: a pool ("Hot leads", "Enterprise") that routing
+// rules send leads to.
 type Rotation struct {
 	ID        int64  `json:"id"`
 	AccountID string `json:"accountId"`
@@ -62,8 +64,8 @@ func ValidateTimezone(name string) error {
 
 const timezoneMessage = "Must be an IANA time zone name, such as UTC or America/New_York"
 
-// Validate normalizes and checks the rotation: a name, exactly one of TeamID and
-// Default, an IANA time zone (DefaultTimezone when zero), and members that are unique, with
+// Validate normalizes and checks the rotation: a name, at most one of TeamID
+// and Default, an IANA time zone (DefaultTimezone when zero), and members that are unique, with
 // weights from 1 (the default) to MaxMemberWeight and caps not negative.
 func (r *Rotation) Validate() error {
 	if err := validateName(&r.Name); err != nil {
@@ -72,8 +74,8 @@ func (r *Rotation) Validate() error {
 	if r.Members == nil {
 		r.Members = []RotationMember{} // none is an empty list, not null
 	}
-	if r.TeamID < 0 || (r.TeamID == 0) == !r.Default {
-		return ValidationError(FieldError{"teamId", r.TeamID, "A rotation belongs to exactly one team, or is the account's default"})
+	if r.TeamID < 0 || (r.TeamID != 0 && r.Default) {
+		return ValidationError(FieldError{"teamId", r.TeamID, "A rotation belongs to one team, or is the account's default, or is neither (a pool for routing rules)"})
 	}
 	if r.Timezone == "" {
 		r.Timezone = DefaultTimezone

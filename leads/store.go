@@ -406,6 +406,9 @@ type AccountConfig struct {
 	TeamRotations map[int64]*Rotation
 	// DefaultRotation is the account's default rotation, or nil.
 	DefaultRotation *Rotation
+	// PoolRotations maps the id of each rotation that is neither a team's
+	// nor the default to it: pools that only routing rules send leads to.
+	PoolRotations map[int64]*Rotation
 	// Rules are the account's routing rules, in their order.
 	Rules []RoutingRule
 }
@@ -420,7 +423,7 @@ func (c *AccountConfig) Rotation(id int64) *Rotation {
 			return r
 		}
 	}
-	return nil
+	return c.PoolRotations[id]
 }
 
 // RotationFor returns the rotation that assigns a lead of team teamID (0 for

@@ -491,6 +491,7 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 		LeadSources:     make(map[int64]*leads.LeadSource, len(sources)),
 		TeamLeadSources: make(map[int64]int, len(teams)),
 		TeamRotations:   make(map[int64]*leads.Rotation),
+		PoolRotations:   make(map[int64]*leads.Rotation),
 		Members:         make(map[string]leads.Role, len(accountMembers)),
 	}
 	for _, m := range accountMembers {
@@ -507,10 +508,13 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	for i := range rotations {
 		r := rotations[i].rotation()
 		byID[r.ID] = r
-		if r.Default {
+		switch {
+		case r.Default:
 			cfg.DefaultRotation = r
-		} else {
+		case r.TeamID != 0:
 			cfg.TeamRotations[r.TeamID] = r
+		default:
+			cfg.PoolRotations[r.ID] = r
 		}
 	}
 	for _, m := range members {

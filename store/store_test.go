@@ -59,3 +59,34 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolRotationsMigrationKeepsReferences checks what the SQLite rebuild
+// of rotations (migration 000009, run with foreign keys off) must leave
+// behind: foreign keys on again for the connection, no reference broken,
+// and the cascades from rotations to their members still in force.
+func TestPoolRotationsMigrationKeepsReferences(t *testing.T) {
+	t.Parallel()
+	b := storetest.SQLite(t)
+	s := b.Store
+	ctx := context.Background()
+	var on int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on))
+	require.Equal(t, 1, on, "foreign keys are on again after the migration")
+	rows, err := s.DB().QueryContext(ctx, "PRAGMA foreign_key_check")
+	require.NoError(t, err)
+	require.False(t, rows.Next(), "a reference is broken")
+	require.NoError(t, rows.Close())
+
+	f := storetest.NewFixture(t, s)
+	r := f.CreateRotation(t, 0)
+	count := func() (n int) {
+		require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM rotation_members WHERE rotation_id = ?", r.ID).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, count())
+	_, err = s.DB().ExecContext(ctx, "DELETE FROM rotations WHERE id = ?", r.ID)
+	require.NoError(t, err)
+	require.Zero(t, count(), "deleting a rotation deletes its members")
+	_, err = s.DB().ExecContext(ctx, "INSERT INTO rotation_members (rotation_id, account_id, position, email) VALUES (?, ?, 0, 'a@example.com')", r.ID, f.Account)
+	require.Error(t, err, "a member of a rotation that does not exist")
+}

@@ -33,6 +33,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 	}{
 		{"one default rotation per account, even concurrently", testOneDefaultRotation},
 		{"one rotation per team", testOneRotationPerTeam},
+		{"pool rotations: neither a team's nor the default, any number", testPoolRotations},
 		{"references stay inside the account", testReferencesInsideAccount},
 		{"idempotency keys are unique per account", testIdempotencyKeyUnique},
 		{"emails are unique where duplicates are rejected", testEmailUnique},
@@ -91,6 +92,31 @@ func testOneRotationPerTeam(t *testing.T, s leads.Store) {
 	err := s.CreateRotation(ctx, f.Rotation(f.Team.ID), rotationEntry)
 	require.Equal(t, leads.CodeConflict, code(err))
 	require.Contains(t, leads.ErrorMessage(err), "already has a rotation")
+}
+
+func testPoolRotations(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	def := f.CreateRotation(t, 0)
+	pools := make([]*leads.Rotation, 2)
+	for i := range pools {
+		pools[i] = f.Rotation(0)
+		pools[i].Default, pools[i].Name = false, fmt.Sprintf("pool %d", i)
+		require.NoError(t, s.CreateRotation(ctx, pools[i], rotationEntry))
+	}
+	both := f.Rotation(f.Team.ID)
+	both.Default = true
+	require.Error(t, s.CreateRotation(ctx, both, rotationEntry), "a team's rotation that is also the default")
+	cfg, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Equal(t, def.ID, cfg.DefaultRotation.ID)
+	require.Empty(t, cfg.TeamRotations)
+	require.Len(t, cfg.PoolRotations, 2)
+	for _, p := range pools {
+		require.Equal(t, p.Name, cfg.Rotation(p.ID).Name)
+		require.Equal(t, p.Members, cfg.Rotation(p.ID).Members)
+	}
+	require.Len(t, cfg.Rotations(), 3)
 }
 
 func testReferencesInsideAccount(t *testing.T, s leads.Store) {
