@@ -75,6 +75,28 @@ func (s *Server) getLead(w http.ResponseWriter, req bunrouter.Request) error {
 	return nil
 }
 
+// leadRoutingResult is what GET /leads/{id}/routing answers.
+type leadRoutingResult struct {
+	LeadID    int64                 `json:"leadId"`
+	Decisions []leads.RoutingRecord `json:"decisions"`
+}
+
+// leadRouting answers GET /leads/{id}/routing: "why this rep", each
+// decision of the lead's owner as it was made, oldest first.
+func (s *Server) leadRouting(w http.ResponseWriter, req bunrouter.Request) error {
+	id, err := idParam(req, "lead")
+	if err != nil {
+		return err
+	}
+	ctx := req.Context()
+	records, err := s.svc.LeadRouting(ctx, actorFrom(ctx), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, leadRoutingResult{LeadID: id, Decisions: records})
+	return nil
+}
+
 // idParam reads the positive integer path parameter "id" naming an object of
 // kind; anything else cannot name one, so it is NOT_FOUND.
 func idParam(req bunrouter.Request, kind string) (int64, error) {

@@ -99,6 +99,9 @@ var authMatrix = map[string]matrixRow{
 	"POST /leads/{id}/assign": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
 		return req("POST", fmt.Sprintf("/leads/%d/assign", o.lead()), map[string]any{"rotationId": o.rotation()})
 	}},
+	"GET /leads/{id}/routing": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/leads/%d/routing", o.lead()), nil)
+	}},
 	"GET /audit": {role: leads.RoleAdmin, ok: 200, foreign: 200, req: func(o objects) matrixRequest {
 		return req("GET", fmt.Sprintf("/audit?leadId=%d", o.lead()), nil)
 	}},

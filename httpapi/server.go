@@ -202,6 +202,7 @@ func (s *Server) routes() []route {
 		{http.MethodPut, "/leads/:id", authKey, s.updateLead, updateQuery},
 		{http.MethodDelete, "/leads/:id", authKey, s.deleteLead, []string{"confirm"}},
 		{http.MethodPost, "/leads/:id/assign", authKey, s.assignLead, nil},
+		{http.MethodGet, "/leads/:id/routing", authKey, s.leadRouting, nil},
 		{http.MethodGet, "/audit", authKey, s.heavyRead(s.listAudit), []string{"leadId", "event", "limit", "cursor"}},
 		{http.MethodPost, "/teams", authKey, s.createTeam, nil},
 		{http.MethodGet, "/teams", authKey, s.listTeams, nil},

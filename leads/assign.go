@@ -41,20 +41,26 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	if err != nil {
 		return nil, Assignment{}, fmt.Errorf("assign lead %d: %w", id, err)
 	}
-	rot := cfg.RotationFor(cur.TeamID)
+	var rt routing
 	if opts.RotationID != 0 {
-		if rot = cfg.Rotation(opts.RotationID); rot == nil {
+		if rt.rot = cfg.Rotation(opts.RotationID); rt.rot == nil {
 			return nil, Assignment{}, &Error{Code: CodeRotationNotFound, Message: "rotation not found",
 				Details: map[string]any{"rotationId": opts.RotationID}}
 		}
+	} else {
+		l := *cur
+		l.AssignedTo = ""
+		if rt, err = cfg.route(&l); err != nil {
+			return nil, Assignment{}, fmt.Errorf("assign lead %d: route: %w", id, err)
+		}
 	}
-	if rot == nil || s.rotator == nil {
-		return nil, Assignment{}, Errorf(CodeNoRotation, "no rotation applies to this lead")
+	if err := rt.reassignable(s.rotator != nil); err != nil {
+		return nil, Assignment{}, err
 	}
-	lead, a, err := s.assignStored(ctx, actor.AccountID, id, rot, func(a Assignment) error {
+	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, rt, func(a Assignment) error {
 		if a.Assignee == "" {
-			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rot.Name),
-				Details: map[string]any{"rotationId": rot.ID, "skipped": a.Skipped}}
+			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rt.rot.Name),
+				Details: map[string]any{"rotationId": rt.rot.ID, "skipped": a.Skipped}}
 		}
 		return nil
 	}, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
@@ -70,25 +76,28 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	return lead, a, nil
 }
 
-// assignStored takes a turn of rot (none when rot is nil or there is no
-// rotator) for the stored lead id and writes the lead with it, in one
-// transaction. accept, when set, may refuse the assignment before anything
-// is written (the turn taken, if any, has no assignee then). record makes
+// assignStored gives the stored lead id the owner rt decides, taking a
+// turn of rt's rotation when one decides (none when there is no rotator),
+// and writes the lead with it, in one transaction, with the team a rule
+// gave it. accept, when set, may refuse the assignment before anything is
+// written (the turn taken, if any, has no assignee then). record makes
 // the audit entry of the change from the lead as it is now (it may run more
 // than once, see Store.UpdateLead), or returns false to write nothing; the
 // turn is then given back. Otherwise the turn is confirmed, given back or
 // left open for settling by how the write ended (see afterWrite). It is how
 // AssignLead and the background assigner take a turn and record it.
-func (s *Service) assignStored(ctx context.Context, accountID string, id int64, rot *Rotation,
+func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountID string, id int64, rt routing,
 	accept func(a Assignment) error, record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)) (*Lead, Assignment, error) {
 	now := s.clock()
-	a := Assignment{Reason: AssignNoRotation}
+	rot := rt.rot
+	a := rt.decided()
 	var turn Turn
 	if rot != nil && s.rotator != nil {
 		var err error
 		if a, turn, err = s.takeTurn(ctx, rot, now, false); err != nil {
 			return nil, Assignment{}, err
 		}
+		a = rt.withTurn(a)
 	}
 	if accept != nil {
 		if err := accept(a); err != nil {
@@ -107,6 +116,7 @@ func (s *Service) assignStored(ctx context.Context, accountID string, id int64, 
 			return nil, nil
 		}
 		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{entry}}
+		cfg.applyTeam(w.Lead, rt.teamID)
 		a.applyTo(w.Lead)
 		w.Lead.AssignmentStatus = settledStatus(a.Assignee)
 		if w.Lead.RotationTurn != 0 {
@@ -145,40 +155,48 @@ type Assignment struct {
 	Reason       string `json:"reason"`
 	Turn         int64  `json:"turn,omitempty"`
 	Skipped      []Skip `json:"skipped,omitempty"`
+	// Decision says why, for an automatic assignment: see RoutingDecision.
+	Decision *RoutingDecision `json:"decision,omitempty"`
 }
 
-// assign decides who gets lead, taking a rotation turn when one applies. The
-// returned rotation and turn are what to refund if the lead is not written.
+// assign decides who gets lead, in the decision order (see route), taking
+// a rotation turn when one decides, and gives it to them. The returned
+// rotation and turn are what to refund if the lead is not written.
 func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, now time.Time, dryRun bool) (Assignment, *Rotation, Turn, error) {
-	if lead.AssignedTo != "" {
-		return Assignment{Assignee: lead.AssignedTo, Reason: AssignExplicit}, nil, Turn{}, nil
+	rt, err := cfg.route(lead)
+	if err != nil {
+		return Assignment{}, nil, Turn{}, fmt.Errorf("route lead: %w", err)
 	}
-	rot := cfg.RotationFor(lead.TeamID)
+	cfg.applyTeam(lead, rt.teamID)
+	rot := rt.rot
 	if rot == nil || s.rotator == nil {
-		return Assignment{Reason: AssignNoRotation}, nil, Turn{}, nil
+		a := rt.decided()
+		a.applyTo(lead)
+		return a, nil, Turn{}, nil
 	}
 	if !dryRun && s.rotatorDown(now) {
-		return s.deferAssignment(rot, lead), nil, Turn{}, nil
+		return s.deferAssignment(rt, lead), nil, Turn{}, nil
 	}
 	a, turn, err := s.takeTurn(ctx, rot, now, dryRun)
 	if err != nil && IsUnavailable(err) {
 		s.rotatorUnavailable(ctx, now, rot, err)
 		if !dryRun {
-			return s.deferAssignment(rot, lead), nil, Turn{}, nil
+			return s.deferAssignment(rt, lead), nil, Turn{}, nil
 		}
 	}
 	if err != nil {
 		return Assignment{}, nil, Turn{}, err
 	}
+	a = rt.withTurn(a)
 	a.applyTo(lead)
 	return a, rot, turn, nil
 }
 
 // deferAssignment marks lead as waiting for rot: stored now, assigned by
 // AssignPending when the rotation answers again.
-func (s *Service) deferAssignment(rot *Rotation, lead *Lead) Assignment {
+func (s *Service) deferAssignment(rt routing, lead *Lead) Assignment {
 	lead.AssignmentStatus = AssignmentPending
-	return Assignment{RotationID: rot.ID, RotationName: rot.Name, Reason: AssignDeferred}
+	return Assignment{RotationID: rt.rot.ID, RotationName: rt.rot.Name, Reason: AssignDeferred, Decision: rt.decision}
 }
 
 // takeTurn takes a turn of rot (or, for a dry run, looks at the next one)
@@ -276,12 +294,16 @@ func (s *Service) refund(ctx context.Context, rot *Rotation, turn Turn) {
 	}
 }
 
-// auditEntry returns the entry that records the assignment, if any.
+// auditEntry returns the entry that records the assignment, if any: none
+// when no rotation applies and no rule was tried.
 func (a Assignment) auditEntry(actor Actor, now time.Time) (AuditEntry, bool) {
-	if a.Reason == AssignNoRotation {
+	if a.Reason == AssignNoRotation && (a.Decision == nil || len(a.Decision.Rules) == 0) {
 		return AuditEntry{}, false
 	}
 	data := map[string]any{"assignee": a.Assignee, "reason": a.Reason}
+	if a.Decision != nil {
+		data["decision"] = a.Decision
+	}
 	if a.RotationID != 0 {
 		data["rotationId"] = a.RotationID
 		data["rotationName"] = a.RotationName

@@ -61,14 +61,18 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
 		}
+		rt, err := cfg.route(lead)
+		if err != nil {
+			return n, fmt.Errorf("assign pending lead %d: route: %w", lead.ID, err)
+		}
 		var rotID int64
-		if rot := cfg.RotationFor(lead.TeamID); rot != nil {
-			rotID = rot.ID
+		if rt.rot != nil {
+			rotID = rt.rot.ID
 		}
 		if failed[rotID] != nil {
 			continue
 		}
-		if err := s.assignPending(ctx, cfg, lead); err != nil {
+		if err := s.assignPending(ctx, cfg, lead, rt); err != nil {
 			if IsUnavailable(err) || rotID == 0 {
 				return n, errors.Join(append(failedErrors(failed), err)...)
 			}
@@ -95,10 +99,11 @@ func failedErrors(failed map[int64]error) []error {
 	return errs
 }
 
-// assignPending settles one pending lead.
-func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead) error {
+// assignPending settles one pending lead where rt, its routing under the
+// configuration of now, sends it.
+func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead, rt routing) error {
 	actor := SystemActor(lead.AccountID)
-	_, _, err := s.assignStored(ctx, lead.AccountID, lead.ID, cfg.RotationFor(lead.TeamID), nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+	_, _, err := s.assignStored(ctx, cfg, lead.AccountID, lead.ID, rt, nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
 		if cur.AssignmentStatus != AssignmentPending {
 			return AuditEntry{}, false // settled meanwhile by someone else
 		}

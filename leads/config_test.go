@@ -341,7 +341,9 @@ func testDryRun(t *testing.T, b *bundle) {
 	require.Zero(t, res.Lead.ID)
 	require.Equal(t, "Ada", res.Lead.FirstName)
 	require.Equal(t, b.reps[0], res.Lead.AssignedTo)
-	require.Equal(t, leads.Assignment{Assignee: b.reps[0], RotationID: rot.ID, RotationName: "default", Reason: leads.AssignRotation, Turn: 1}, res.Assignment)
+	require.Equal(t, leads.Assignment{Assignee: b.reps[0], RotationID: rot.ID, RotationName: "default", Reason: leads.AssignRotation, Turn: 1,
+		Decision: &leads.RoutingDecision{Step: leads.StepDefault, RuleDecision: leads.RuleDecision{Rules: []leads.RuleTrace{}}, Eligible: b.reps[:3]}},
+		res.Assignment)
 	require.Zero(t, b.count(t, "leads"))
 	require.Equal(t, b.reps[0], b.peek(t, rot), "no turn taken")
 	real := b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})

@@ -246,8 +246,8 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp s
 	a := Assignment{Assignee: lead.AssignedTo, RotationID: lead.RotationID, Turn: lead.RotationTurn, Reason: AssignNoRotation}
 	for _, e := range lead.AuditLog {
 		if e.Event == EventLeadAssigned || e.Event == EventLeadNotAssigned {
-			a.Reason, _ = e.Data["reason"].(string)
-			a.RotationName, _ = e.Data["rotationName"].(string)
+			rec := assignmentOf(e)
+			a.Reason, a.RotationName, a.Decision = rec.Reason, rec.RotationName, rec.Decision
 		}
 	}
 	return &Result{Lead: lead, Replayed: true, Assignment: a}, nil

@@ -279,13 +279,14 @@ func testRotationChoice(t *testing.T, b *bundle) {
 		team     int64
 		skip     bool
 		rotation *leads.Rotation
+		step     string
 		assignee string
 	}{
-		{west.ID, false, westRot, b.reps[0]},
-		{west.ID, false, westRot, b.reps[1]},
-		{east.ID, false, def, b.reps[5]}, // a team without a rotation uses the default
-		{0, true, def, b.reps[6]},        // so does a lead without a team
-		{west.ID, false, westRot, b.reps[0]},
+		{west.ID, false, westRot, leads.StepTeam, b.reps[0]},
+		{west.ID, false, westRot, leads.StepTeam, b.reps[1]},
+		{east.ID, false, def, leads.StepDefault, b.reps[5]}, // a team without a rotation uses the default
+		{0, true, def, leads.StepDefault, b.reps[6]},        // so does a lead without a team
+		{west.ID, false, westRot, leads.StepTeam, b.reps[0]},
 	}
 	for i, tc := range cases {
 		in := lead("Lead")
@@ -293,8 +294,14 @@ func testRotationChoice(t *testing.T, b *bundle) {
 		res := b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: tc.skip})
 		require.Equal(t, tc.assignee, res.Lead.AssignedTo, "lead %d", i)
 		require.Equal(t, tc.rotation.ID, res.Lead.RotationID, "lead %d", i)
+		var eligible []string
+		for _, m := range tc.rotation.Members {
+			eligible = append(eligible, m.User)
+		}
 		require.Equal(t, leads.Assignment{Assignee: tc.assignee, RotationID: tc.rotation.ID, RotationName: tc.rotation.Name,
-			Reason: leads.AssignRotation, Turn: res.Lead.RotationTurn}, res.Assignment)
+			Reason: leads.AssignRotation, Turn: res.Lead.RotationTurn,
+			Decision: &leads.RoutingDecision{Step: tc.step, RuleDecision: leads.RuleDecision{Rules: []leads.RuleTrace{}}, Eligible: eligible}},
+			res.Assignment)
 		assigned := res.Lead.AuditLog[1]
 		require.Equal(t, leads.EventLeadAssigned, assigned.Event)
 		require.Equal(t, tc.rotation.Name, assigned.Data["rotationName"])

@@ -146,10 +146,12 @@ type RuleTrace struct {
 // in order up to the first that matched, and that rule's action.
 type RuleDecision struct {
 	Rules []RuleTrace `json:"rules"`
-	// RuleID and Action are the deciding rule's; 0 and nil when none
-	// matched (the team's rotation, else the default, then applies).
-	RuleID int64       `json:"ruleId,omitempty"`
-	Action *RuleAction `json:"action,omitempty"`
+	// RuleID, RuleName and Action are the deciding rule's; 0, "" and nil
+	// when none matched (the team's rotation, else the default, then
+	// applies).
+	RuleID   int64       `json:"ruleId,omitempty"`
+	RuleName string      `json:"ruleName,omitempty"`
+	Action   *RuleAction `json:"action,omitempty"`
 }
 
 // EvaluateRoutingRules tries actor's account's live rules, in order, on the
@@ -179,7 +181,7 @@ func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
 			d.Rules = append(d.Rules, t)
 			continue
 		}
-		m, err := CompileCondition(r.Conditions, "conditions")
+		m, err := cfg.matcher(i)
 		if err != nil {
 			return nil, fmt.Errorf("routing rule %d: %w", r.ID, err)
 		}
@@ -192,12 +194,33 @@ func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
 		default:
 			t.Outcome = RuleMatched
 			d.Rules = append(d.Rules, t)
-			d.RuleID, d.Action = r.ID, &r.Action
+			d.RuleID, d.RuleName, d.Action = r.ID, r.Name, &r.Action
 			return d, nil
 		}
 		d.Rules = append(d.Rules, t)
 	}
 	return d, nil
+}
+
+// compileRules compiles the configuration's rules once, when it is
+// loaded, for every lead routed under it.
+func (c *AccountConfig) compileRules() {
+	c.matchers = make([]*Matcher, len(c.Rules))
+	for i, r := range c.Rules {
+		if m, err := CompileCondition(r.Conditions, "conditions"); err == nil {
+			c.matchers[i] = m
+		}
+	}
+}
+
+// matcher returns rule i's compiled conditions: compiled when the
+// configuration was loaded, or now (a configuration made otherwise, or a
+// rule that did not compile, which then says why).
+func (c *AccountConfig) matcher(i int) (*Matcher, error) {
+	if i < len(c.matchers) && c.matchers[i] != nil && len(c.matchers) == len(c.Rules) {
+		return c.matchers[i], nil
+	}
+	return CompileCondition(c.Rules[i].Conditions, "conditions")
 }
 
 // RoutingRule returns rule id of actor's account; NOT_FOUND when it has none.

@@ -411,6 +411,9 @@ type AccountConfig struct {
 	PoolRotations map[int64]*Rotation
 	// Rules are the account's routing rules, in their order.
 	Rules []RoutingRule
+	// matchers are Rules' conditions compiled, when the Service loaded
+	// the configuration (see compileRules).
+	matchers []*Matcher
 }
 
 // Rotation returns the account's rotation with the given id, or nil.

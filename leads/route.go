@@ -1,0 +1,241 @@
+package leads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The decision order. With no assignedTo, a lead's owner is decided by
+// the first of these steps that applies, the same in CreateLead (and its
+// dry run), AssignLead and the background assigner, by one function
+// (AccountConfig.route):
+//
+//  1. explicit: the input names assignedTo;
+//  2. returning: the lead is a returning contact whose owner takes it;
+//  3. rule: the first enabled routing rule whose conditions the lead
+//     meets, and whose target is still there, routes it to a rotation,
+//     assigns it to a member, sets its team (the team's rotation, else the
+//     default, then applies) or holds it unassigned;
+//  4. team: the lead's team's rotation;
+//  5. default: the account's default rotation;
+//  6. none: the lead stays unassigned.
+const (
+	StepExplicit  = "explicit"
+	StepReturning = "returning"
+	StepRule      = "rule"
+	StepTeam      = "team"
+	StepDefault   = "default"
+	StepNone      = "none"
+)
+
+// Assignment reasons of the routing steps.
+const (
+	AssignRule = "rule" // a routing rule assigned the lead to a member
+	AssignHeld = "held" // a routing rule holds the lead unassigned
+)
+
+// RoutingDecision is "why this rep": how a lead's owner was decided, kept
+// with the lead (in the data of the audit entry that records the
+// assignment, under "decision") and answered by a dry run.
+type RoutingDecision struct {
+	// Step is the step of the decision order that decided (StepRule…).
+	Step string `json:"step"`
+	// RuleDecision: the rules tried, in order, with the outcome of each
+	// and the first condition that failed; the deciding rule and its
+	// action.
+	RuleDecision
+	// TeamID is the team a rule's team action set.
+	TeamID int64 `json:"teamId,omitempty"`
+	// HoldReason is a hold action's reason.
+	HoldReason string `json:"holdReason,omitempty"`
+	// Eligible lists the rotation's members who could take a turn when
+	// it was taken: not paused, and not passed over for their daily cap.
+	// Who was passed over, and why, is the assignment's skipped.
+	Eligible []string `json:"eligible,omitempty"`
+}
+
+// routing is where a lead goes before any turn is taken: decided already
+// (assignment), or by a turn of rot.
+type routing struct {
+	decision   *RoutingDecision
+	assignment Assignment
+	rot        *Rotation
+	// teamID is the team a rule's team action gives the lead; 0 for no change.
+	teamID int64
+}
+
+// route decides, in the decision order, where lead l goes: to an
+// assignee already known, nowhere, or to a turn of a rotation, which the
+// caller takes. It reads l and changes nothing. A rule that cannot be
+// evaluated (a stored rule always can) is an internal error.
+func (c *AccountConfig) route(l *Lead) (routing, error) {
+	if l.AssignedTo != "" {
+		return routing{assignment: Assignment{Assignee: l.AssignedTo, Reason: AssignExplicit}}, nil
+	}
+	d := &RoutingDecision{}
+	rd, err := evaluateRules(c, l)
+	if err != nil {
+		return routing{}, err
+	}
+	d.RuleDecision = *rd
+	teamID := l.TeamID
+	rt := routing{decision: d}
+	if a := rd.Action; a != nil {
+		d.Step = StepRule
+		switch a.Type {
+		case ActionRotation:
+			rt.rot = c.Rotation(a.RotationID)
+			return rt, nil
+		case ActionAssign:
+			rt.assignment = Assignment{Assignee: a.Assignee, Reason: AssignRule}
+			return rt, nil
+		case ActionHold:
+			d.HoldReason = a.Reason
+			rt.assignment = Assignment{Reason: AssignHeld}
+			return rt, nil
+		case ActionTeam:
+			d.TeamID, rt.teamID, teamID = a.TeamID, a.TeamID, a.TeamID
+		}
+	}
+	if r := c.TeamRotations[teamID]; r != nil && teamID != 0 {
+		rt.rot = r
+		if d.Step == "" {
+			d.Step = StepTeam
+		}
+		return rt, nil
+	}
+	if c.DefaultRotation != nil {
+		rt.rot = c.DefaultRotation
+		if d.Step == "" {
+			d.Step = StepDefault
+		}
+		return rt, nil
+	}
+	if d.Step == "" {
+		d.Step = StepNone
+	}
+	rt.assignment = Assignment{Reason: AssignNoRotation}
+	return rt, nil
+}
+
+// applyTeam gives l the team a rule's team action set: its lead source is
+// dropped when it is another team's.
+func (c *AccountConfig) applyTeam(l *Lead, teamID int64) {
+	if teamID == 0 || teamID == l.TeamID {
+		return
+	}
+	l.TeamID = teamID
+	if src := c.LeadSources[l.LeadSourceID]; src != nil && src.TeamID != teamID {
+		l.LeadSourceID = 0
+	}
+}
+
+// eligibleMembers lists rot's members who could take turn: not paused,
+// and not passed over by it.
+func eligibleMembers(rot *Rotation, skipped []Skip) []string {
+	out := make([]string, 0, len(rot.Members))
+	for _, m := range rot.Members {
+		if m.Paused || slices.ContainsFunc(skipped, func(s Skip) bool { return s.User == m.User }) {
+			continue
+		}
+		out = append(out, m.User)
+	}
+	return out
+}
+
+// decided is the assignment when no turn decides: the one route made,
+// or none when a rotation applies but there is no rotator to take its turn.
+func (rt routing) decided() Assignment {
+	a := rt.assignment
+	if rt.rot != nil {
+		a = Assignment{Reason: AssignNoRotation}
+	}
+	a.Decision = rt.decision
+	return a
+}
+
+// withTurn is a, which a turn of rt's rotation gave, with the decision
+// that led to it, completed by who was eligible.
+func (rt routing) withTurn(a Assignment) Assignment {
+	if d := rt.decision; d != nil {
+		d.Eligible = eligibleMembers(rt.rot, a.Skipped)
+	}
+	a.Decision = rt.decision
+	return a
+}
+
+// reassignable refuses, for AssignLead, a routing that gives the lead no
+// new owner: NO_ROTATION when a rule holds it (naming the rule and its
+// reason), or when no rotation applies (or there is no rotator to take
+// its turn).
+func (rt routing) reassignable(haveRotator bool) error {
+	switch {
+	case rt.rot != nil && haveRotator:
+		return nil
+	case rt.assignment.Reason == AssignRule:
+		return nil
+	case rt.assignment.Reason == AssignHeld:
+		d := rt.decision
+		return &Error{Code: CodeNoRotation, Message: fmt.Sprintf("routing rule %q holds this lead: %s", d.RuleName, d.HoldReason),
+			Details: map[string]any{"ruleId": d.RuleID}}
+	}
+	return Errorf(CodeNoRotation, "no rotation applies to this lead")
+}
+
+// RoutingRecord is one decision of a lead's owner, as kept in its audit
+// log: who was given the lead (or why nobody), by which step of the
+// decision order, and why.
+type RoutingRecord struct {
+	// AuditID is the audit entry that records it.
+	AuditID int64 `json:"auditId"`
+	// Event is lead_assigned, lead_not_assigned, lead_reassigned or
+	// assignment_deferred.
+	Event string    `json:"event"`
+	At    time.Time `json:"at"`
+	// By is who made the decision happen: the creator, the user who
+	// reassigned, or "system" (the background assigner).
+	By string `json:"by"`
+	// Deferred is set when the background assigner settled a lead that
+	// had waited for its rotation.
+	Deferred bool `json:"deferred,omitempty"`
+	Assignment
+}
+
+// routingEvents are the audit events that record a decision of a lead's owner.
+var routingEvents = []string{EventLeadAssigned, EventLeadNotAssigned, EventLeadReassigned, EventAssignmentDeferred}
+
+// LeadRouting returns the decisions of lead id's owner, oldest first, as
+// they were made and kept (history, not a recomputation under today's
+// rules); NOT_FOUND for a lead not in actor's account.
+func (s *Service) LeadRouting(ctx context.Context, actor Actor, id int64) ([]RoutingRecord, error) {
+	lead, err := s.Lead(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	out := []RoutingRecord{}
+	for _, e := range lead.AuditLog {
+		if !slices.Contains(routingEvents, e.Event) {
+			continue
+		}
+		r := RoutingRecord{AuditID: e.ID, Event: e.Event, At: e.Created, By: e.User, Assignment: assignmentOf(e)}
+		r.Deferred, _ = e.Data["deferred"].(bool)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// assignmentOf reads the Assignment an audit entry of routingEvents
+// records (a reassignment's to as its assignee).
+func assignmentOf(e AuditEntry) Assignment {
+	var a Assignment
+	if b, err := json.Marshal(e.Data); err == nil {
+		_ = json.Unmarshal(b, &a) // the entry was written from an Assignment
+	}
+	if to, ok := e.Data["to"].(string); ok && e.Event == EventLeadReassigned {
+		a.Assignee = to
+	}
+	return a
+}
