@@ -705,6 +705,14 @@ func TestRulesPage(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.status)
 	require.Contains(t, p.body, "Deleted.")
 	require.Equal(t, []string{"Acme", "Nested"}, ruleNames(t, s))
+
+	// Each change is in the audit log, and the audit page filters by it.
+	admin := s.browser()
+	admin.signIn("admin@acme.test")
+	p = admin.get("/audit?event=" + leads.EventRoutingRulesReordered)
+	require.Contains(t, p.body, `<option selected>routing_rules_reordered</option>`)
+	require.Contains(t, p.body, "<td>routing_rules_reordered</td>")
+	require.NotContains(t, p.body, "<td>routing_rule_created</td>")
 }
 
 // An agent reads the rules and gets no form; forged changes are refused.
