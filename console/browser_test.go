@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,6 +162,23 @@ func memberOrder(t *testing.T, ctx context.Context) []string {
 	return users
 }
 
+// fillCondition types a condition into row i of the rule form.
+func fillCondition(i int, field, op, value string) []chromedp.Action[chromedp.Void] {
+	row := strconv.Itoa(i)
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SetValue(chromedp.CSS("#c-field-"+row), field),
+		chromedp.SetValue(chromedp.CSS("#c-op-"+row), op),
+		chromedp.SendKeys(chromedp.CSS("#c-value-"+row), value),
+	}
+}
+
+// ruleOrder is the rules page's rules, by name, in their order.
+func ruleOrder(t *testing.T, ctx context.Context) []string {
+	var names []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#rules tr[data-rule]')).map(e => e.dataset.rule)`, &names)
+	return names
+}
+
 func nextTurns(t *testing.T, ctx context.Context) []string {
 	var turns []string
 	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#next-turns li')).map(e => e.textContent.trim().replace(/\s+/g, ' '))`, &turns)
@@ -294,4 +312,51 @@ func TestBrowserAgentAndAttacks(t *testing.T) {
 	require.Zero(t, get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('img, main script').length`)))
 	do(t, ctx, chromedp.Navigate(s.url("/leads")), chromedp.WaitVisible(chromedp.CSS("#lead-list")))
 	require.Zero(t, dialogs.Load(), "a lead's field ran script")
+}
+
+// TestBrowserRules: a manager makes two routing rules through the form (a
+// condition row added by a round trip), moves one up, and tests the sample
+// lead against them: the first fails on its condition, the second decides.
+func TestBrowserRules(t *testing.T) {
+	t.Parallel()
+	s, _, hot := ruleSite(t)
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "manager@acme.test")
+
+	do(t, ctx, chromedp.Navigate(s.url("/rules")), chromedp.WaitVisible(chromedp.CSS("#rules")))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#new-rule"))))
+	do(t, ctx, append(fillCondition(0, "metadata", "eq", "spring"),
+		chromedp.SendKeys(chromedp.CSS("#r-name"), "Spring campaign"),
+		chromedp.SendKeys(chromedp.CSS("#c-path-0"), "utm.campaign"),
+		chromedp.Click(chromedp.CSS(`input[name="action"][value="assign"]`)),
+		chromedp.SetValue(chromedp.CSS("#a-assignee"), s.reps[1]))...)
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#save-rule"))))
+	require.Contains(t, text(t, ctx, "#done"), "Created.")
+
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#new-rule"))))
+	do(t, ctx, append(fillCondition(0, "numberOfEmployees", "gte", "500"),
+		chromedp.SendKeys(chromedp.CSS("#r-name"), "Big companies"),
+		chromedp.SetValue(chromedp.CSS("#a-rotation"), itoa(hot.ID)))...)
+	// Another condition: the form comes back with a second row and
+	// everything typed so far.
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`button[value="add"]`))))
+	require.Equal(t, "Big companies", get(t, ctx, chromedp.Value(chromedp.CSS("#r-name"))))
+	require.Equal(t, "500", get(t, ctx, chromedp.Value(chromedp.CSS("#c-value-0"))))
+	do(t, ctx, fillCondition(1, "emailDomain", "eq", "acme.com")...)
+	screenshot(t, ctx, "rule")
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#save-rule"))))
+	require.Equal(t, []string{"Spring campaign", "Big companies"}, ruleOrder(t, ctx))
+	require.Contains(t, text(t, ctx, `tr[data-rule="Big companies"]`), "Rotation: Hot leads")
+
+	// Big companies first, then the sample lead.
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`tr[data-rule="Big companies"] button[value="up"]`))))
+	require.Equal(t, []string{"Big companies", "Spring campaign"}, ruleOrder(t, ctx))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#test-lead button[type=submit]"))))
+	var tried []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#tried li')).map(e => e.textContent.trim().replace(/\s+/g, ' '))`, &tried)
+	require.Equal(t, []string{"Big companies: not matched; failed on numberOfEmployees gte 500 (conditions.all[0])",
+		"Spring campaign: matched"}, tried)
+	require.Equal(t, "Decided by Spring campaign: Assign to "+s.reps[1]+".", text(t, ctx, "#decided"))
+	screenshot(t, ctx, "rules")
+	require.Zero(t, dialogs.Load())
 }

@@ -190,6 +190,17 @@ func (c *Console) routes() {
 	c.action("/rotations/{id}/members", c.addMember, board)
 	c.action("/rotations/{id}/settings", c.rotationSettings, board)
 	c.action("/rotations/{id}/delete", c.deleteRotation, board)
+	rules := pageDef{"rules", c.rules}
+	c.page("/rules", rules)
+	c.action("/rules/test", c.testRules, rules)
+	c.action("/rules/{id}/move", c.moveRule, rules)
+	c.action("/rules/{id}/enabled", c.toggleRule, rules)
+	c.action("/rules/{id}/delete", c.deleteRule, rules)
+	rule := pageDef{"rule", c.ruleEditor}
+	c.page("/rules/new", rule)
+	c.action("/rules/new", c.saveRule, rule)
+	c.page("/rules/{id}", rule)
+	c.action("/rules/{id}", c.saveRule, rule)
 	teams := pageDef{"teams", c.teams}
 	c.page("/teams", teams)
 	c.action("/teams", c.createTeam, teams)

@@ -523,3 +523,262 @@ func TestPeoplePage(t *testing.T) {
 	require.Equal(t, leads.RoleAdmin, roles["admin@acme.test"])
 	require.NotContains(t, roles, "rep4@acme.test")
 }
+
+// ruleSite is a site with a team "Enterprise" whose rotation is "Hot leads",
+// for the routing rules' tests.
+func ruleSite(t *testing.T) (*site, *leads.Team, *leads.Rotation) {
+	t.Helper()
+	s := newSite(t)
+	ctx := context.Background()
+	team, err := s.svc.CreateTeam(ctx, s.admin, leads.Team{Name: "Enterprise"})
+	require.NoError(t, err)
+	hot, err := s.svc.CreateRotation(ctx, s.admin, leads.Rotation{Name: "Hot leads", TeamID: team.ID,
+		Members: []leads.RotationMember{{User: s.reps[0], Weight: 1}}})
+	require.NoError(t, err)
+	return s, team, hot
+}
+
+func ruleNames(t *testing.T, s *site) []string {
+	t.Helper()
+	rules, err := s.svc.RoutingRules(context.Background(), s.admin)
+	require.NoError(t, err)
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+// A manager makes rules with the form (rows added and removed by round
+// trips, typed values kept), reads them in words, moves, disables, edits,
+// tests and deletes them; refusals are shown at their fields.
+func TestRulesPage(t *testing.T) {
+	t.Parallel()
+	s, team, hot := ruleSite(t)
+	ctx := context.Background()
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	csrf := b.csrf("/rules/new")
+	acme := url.Values{"csrf": {csrf}, "name": {"Acme"}, "enabled": {"on"}, "match": {"all"},
+		"field.0": {"emailDomain"}, "op.0": {"eq"}, "value.0": {"acme.com"}, "action": {"rotation"}, "rotationId": {itoa(hot.ID)}}
+
+	// Add a row: the form comes back with one more, what was typed kept,
+	// nothing saved.
+	p := b.post("/rules/new", with(acme, "op", "add"))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `name="value.0" value="acme.com"`)
+	require.Contains(t, p.body, `name="field.1"`)
+	require.Contains(t, p.body, `id="r-name" name="name" value="Acme"`)
+	require.Empty(t, ruleNames(t, s))
+	// Remove the first row: the second moves up.
+	p = b.post("/rules/new", with(with(with(acme, "op", "remove:0"), "op.1", "exists"), "field.1", "company"))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `(?s)name="field.0"[^>]*>.*?<option selected>company</option>`, p.body)
+	require.NotContains(t, p.body, `name="field.1"`)
+
+	p = b.post("/rules/new", acme)
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Created.")
+	// A second rule, first in the order: a metadata path, a list, a number.
+	spring := url.Values{"csrf": {csrf}, "name": {"Spring campaign"}, "enabled": {"on"}, "match": {"any"}, "position": {"0"},
+		"field.0": {"metadata"}, "path.0": {"utm.campaign"}, "op.0": {"in"}, "value.0": {"spring, summer"},
+		"field.1": {"numberOfEmployees"}, "op.1": {"gte"}, "value.1": {"500"},
+		"action": {"assign"}, "assignee": {s.reps[1]}, "rotationId": {itoa(hot.ID)}}
+	p = b.post("/rules/new", spring)
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Equal(t, []string{"Spring campaign", "Acme"}, ruleNames(t, s))
+	rules, err := s.svc.RoutingRules(ctx, s.admin)
+	require.NoError(t, err)
+	require.Equal(t, `any(metadata.utm.campaign in ["spring","summer"], numberOfEmployees gte 500)`, rules[0].Conditions.String())
+	require.Equal(t, leads.RuleAction{Type: leads.ActionAssign, Assignee: s.reps[1]}, rules[0].Action, "only the chosen type's target")
+	spr, acm := itoa(rules[0].ID), itoa(rules[1].ID)
+
+	p = b.get("/rules")
+	require.Regexp(t, `(?s)id="rule-`+spr+`".*?Spring campaign <span class="badge ok">enabled</span>.*?`+
+		regexp.QuoteMeta(`<code>any(metadata.utm.campaign in [&#34;spring&#34;,&#34;summer&#34;], numberOfEmployees gte 500)</code>`)+
+		`.*?Assign to `+regexp.QuoteMeta(s.reps[1])+`.*?id="rule-`+acm+`".*?Rotation: Hot leads`, p.body)
+
+	// Refusals: at the row's op, at the row's value, a duplicate name at
+	// the name; what was typed is shown again.
+	bad := with(with(with(acme, "name", "Big ones"), "field.0", "numberOfEmployees"), "op.0", "contains")
+	p = b.post("/rules/new", bad)
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="c-op-0" name="op.0" aria-invalid="true".*?field-error[^>]*>Must be one of eq, neq`, p.body)
+	require.Contains(t, p.body, `value="Big ones"`)
+	require.Contains(t, p.body, "Not saved:")
+	p = b.post("/rules/new", with(with(bad, "op.0", "gte"), "value.0", "lots"))
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="c-value-0" name="value.0" value="lots"[^>]*aria-invalid="true".*?field-error[^>]*>must be a number<`, p.body)
+	p = b.post("/rules/new", with(acme, "name", "acme"))
+	require.Equal(t, http.StatusConflict, p.status)
+	require.Regexp(t, `(?s)id="r-name" name="name" value="acme".*?aria-invalid="true".*?id="e-name"[^>]*>A routing rule named`, p.body)
+	p = b.post("/rules/new", with(with(acme, "name", "No team"), "action", "team"))
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="a-team" name="teamId" aria-invalid="true".*?field-error[^>]*>Is required by a team action`, p.body)
+	noRows := url.Values{"csrf": {csrf}, "name": {"Empty"}, "match": {"all"}, "action": {"hold"}, "reason": {"x"}}
+	p = b.post("/rules/new", noRows)
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `id="e-conditions"[^>]*>Must hold at least one condition<`, p.body)
+	require.Equal(t, []string{"Spring campaign", "Acme"}, ruleNames(t, s), "nothing refused was saved")
+
+	// The rows as JSON, for nesting groups; JSON that does not read is refused.
+	p = b.post("/rules/new", with(acme, "op", "json"))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `name="mode" value="json"`)
+	require.Regexp(t, `(?s)name="conditions".*?&#34;all&#34;: \[.*?&#34;field&#34;: &#34;emailDomain&#34;`, p.body)
+	p = b.post("/rules/new", with(with(noRows, "mode", "json"), "conditions", `{"all": [`))
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `id="e-conditions"[^>]*>Must be conditions in JSON: unexpected EOF<`, p.body)
+
+	// Move Acme up, disable it.
+	p = b.post("/rules/"+acm+"/move", url.Values{"csrf": {csrf}, "op": {"up"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, []string{"Acme", "Spring campaign"}, ruleNames(t, s))
+	p = b.post("/rules/"+acm+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"false"}})
+	require.Contains(t, p.body, `Acme <span class="badge off">disabled</span>`)
+
+	// Test a lead against the live rules.
+	p = b.post("/rules/test", url.Values{"csrf": {csrf}, "lead": {`{"firstName":"Ada","lastName":"L","email":"ada@acme.com","metadata":{"utm":{"campaign":"Spring"}}}`}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `(?s)<strong>Acme</strong>: disabled: skipped.*?<strong>Spring campaign</strong>: matched`, p.body)
+	require.Contains(t, p.body, `Decided by <strong>Spring campaign</strong>: Assign to `+s.reps[1])
+	require.Contains(t, p.body, `&#34;campaign&#34;:&#34;Spring&#34;`, "the lead typed is kept")
+	p = b.post("/rules/test", url.Values{"csrf": {csrf}, "lead": {`{"firstName":"Ada","lastName":"L","email":"ada@other.com"}`}})
+	require.Regexp(t, `(?s)<strong>Spring campaign</strong>: not matched; failed on <code>any\(.*?</code> <span class="muted">\(conditions.any\)`, p.body)
+	require.Contains(t, p.body, "No rule matched")
+	p = b.post("/rules/test", url.Values{"csrf": {csrf}, "lead": {`{"firstName":"Ada","nickname":"x"}`}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="lead".*?aria-invalid="true".*?id="e-lead"[^>]*>Must be a lead as POST /leads takes it, in JSON: unknown field`, p.body)
+	require.Contains(t, p.body, `&#34;nickname&#34;:&#34;x&#34;`)
+
+	// Edit Acme: the form shows it as saved; a test of the edit tries the
+	// edited rule in its place, saves nothing; the save saves.
+	p = b.get("/rules/" + acm)
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `name="value.0" value="acme.com"`)
+	require.NotContains(t, p.body, `name="position"`, "a saved rule moves with the arrows")
+	edit := with(with(with(acme, "enabled", "on"), "value.0", "example.com"), "action", "hold")
+	edit.Set("reason", "testing")
+	p = b.post("/rules/"+acm, with(with(edit, "op", "test"), "lead", `{"firstName":"Ada","lastName":"L","email":"ada@example.com"}`))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `<strong>Acme</strong> <span class="muted">(as edited, not saved)</span>: matched`)
+	require.Contains(t, p.body, `Decided by <strong>Acme</strong>: Hold: testing.`)
+	require.Contains(t, p.body, `name="value.0" value="example.com"`)
+	rule, err := s.svc.RoutingRule(ctx, s.admin, rules[1].ID)
+	require.NoError(t, err)
+	require.False(t, rule.Enabled, "a test saves nothing")
+	require.Equal(t, leads.ActionRotation, rule.Action.Type)
+	p = b.post("/rules/"+acm, edit)
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Saved.")
+	require.Contains(t, p.body, "Hold: testing")
+	rule, err = s.svc.RoutingRule(ctx, s.admin, rules[1].ID)
+	require.NoError(t, err)
+	require.True(t, rule.Enabled)
+	require.Equal(t, `all(emailDomain eq "example.com")`, rule.Conditions.String())
+
+	// A rule nested deeper than rows show is edited as JSON; a refusal
+	// names the path inside it.
+	nested, err := s.svc.CreateRoutingRule(ctx, s.admin, leads.RoutingRule{Name: "Nested", Enabled: true,
+		Conditions: leads.Condition{All: []leads.Condition{{Field: "company", Op: leads.OpExists},
+			{Any: []leads.Condition{{Field: "teamId", Op: leads.OpEq, Value: team.ID}, {Field: "source", Op: leads.OpEq, Value: "ads"}}}}},
+		Action: leads.RuleAction{Type: leads.ActionTeam, TeamID: team.ID}}, -1)
+	require.NoError(t, err)
+	p = b.get("/rules/" + itoa(nested.ID))
+	require.Contains(t, p.body, `name="mode" value="json"`)
+	require.Contains(t, p.body, `&#34;any&#34;: [`)
+	form := url.Values{"csrf": {csrf}, "name": {"Nested"}, "enabled": {"on"}, "mode": {"json"}, "action": {"team"}, "teamId": {itoa(team.ID)},
+		"conditions": {`{"all":[{"field":"company","op":"exists"},{"any":[{"field":"source","op":"gte","value":"ads"}]}]}`}}
+	p = b.post("/rules/"+itoa(nested.ID), form)
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="r-conditions".*?aria-invalid="true".*?id="e-conditions"[^>]*>conditions.all\[1\].any\[0\].op: Must be one of`, p.body)
+	require.Contains(t, p.body, `&#34;op&#34;:&#34;gte&#34;`, "the JSON typed is kept")
+	form.Set("conditions", `{"all":[{"field":"company","op":"exists"},{"any":[{"field":"source","op":"eq","value":"ads"}]}]}`)
+	p = b.post("/rules/"+itoa(nested.ID), form)
+	require.Equal(t, http.StatusOK, p.status)
+	rule, err = s.svc.RoutingRule(ctx, s.admin, nested.ID)
+	require.NoError(t, err)
+	require.Equal(t, `all(company exists, any(source eq "ads"))`, rule.Conditions.String())
+
+	// Delete.
+	p = b.post("/rules/"+spr+"/delete", url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, "Deleted.")
+	require.Equal(t, []string{"Acme", "Nested"}, ruleNames(t, s))
+
+	// Each change is in the audit log, and the audit page filters by it.
+	admin := s.browser()
+	admin.signIn("admin@acme.test")
+	p = admin.get("/audit?event=" + leads.EventRoutingRulesReordered)
+	require.Contains(t, p.body, `<option selected>routing_rules_reordered</option>`)
+	require.Contains(t, p.body, "<td>routing_rules_reordered</td>")
+	require.NotContains(t, p.body, "<td>routing_rule_created</td>")
+}
+
+// An agent reads the rules and gets no form; forged changes are refused.
+// Another account's rule is not found, for reading or changing.
+func TestRulesAccess(t *testing.T) {
+	t.Parallel()
+	s, _, hot := ruleSite(t)
+	ctx := context.Background()
+	rule, err := s.svc.CreateRoutingRule(ctx, s.admin, leads.RoutingRule{Name: "Acme", Enabled: true,
+		Conditions: leads.Condition{Field: "emailDomain", Op: leads.OpEq, Value: "acme.com"},
+		Action:     leads.RuleAction{Type: leads.ActionRotation, RotationID: hot.ID}}, -1)
+	require.NoError(t, err)
+	id := itoa(rule.ID)
+
+	agent := s.browser()
+	agent.signIn("agent@acme.test")
+	p := agent.get("/rules")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `<code>emailDomain eq &#34;acme.com&#34;</code>`)
+	require.Contains(t, p.body, "Rotation: Hot leads")
+	main := p.body[strings.Index(p.body, "<main"):]
+	require.NotContains(t, main, "<form", "an agent is shown a form")
+	require.NotContains(t, main, "/console/rules/new")
+	require.NotContains(t, main, `href="/console/rules/`+id+`"`)
+	require.Equal(t, http.StatusForbidden, agent.get("/rules/new").status)
+	require.Equal(t, http.StatusForbidden, agent.get("/rules/"+id).status)
+	agent.postEach(agent.csrf("/rules"), http.StatusForbidden, map[string]url.Values{
+		"/rules/new":                {"name": {"Mine"}, "field.0": {"email"}, "op.0": {"exists"}, "action": {"assign"}, "assignee": {"agent@acme.test"}},
+		"/rules/" + id:              {"name": {"Mine"}, "field.0": {"email"}, "op.0": {"exists"}, "action": {"assign"}, "assignee": {"agent@acme.test"}},
+		"/rules/" + id + "/move":    {"op": {"down"}},
+		"/rules/" + id + "/enabled": {"enabled": {"false"}},
+		"/rules/" + id + "/delete":  {},
+	})
+	after, err := s.svc.RoutingRule(ctx, s.admin, rule.ID)
+	require.NoError(t, err)
+	require.Equal(t, rule.Name, after.Name)
+	require.True(t, after.Enabled)
+	require.Equal(t, []string{"Acme"}, ruleNames(t, s))
+
+	// Another account's rule, by a manager of this one.
+	_, err = s.svc.CreateAccount(ctx, leads.Account{ID: "other", Name: "Other"})
+	require.NoError(t, err)
+	theirs, err := s.svc.CreateRoutingRule(ctx, leads.SystemActor("other"), leads.RoutingRule{Name: "Theirs", Enabled: true,
+		Conditions: leads.Condition{Field: "email", Op: leads.OpExists}, Action: leads.RuleAction{Type: leads.ActionHold, Reason: "theirs"}}, -1)
+	require.NoError(t, err)
+	other := itoa(theirs.ID)
+	manager := s.browser()
+	manager.signIn("manager@acme.test")
+	require.Equal(t, http.StatusNotFound, manager.get("/rules/"+other).status)
+	manager.postEach(manager.csrf("/rules"), http.StatusNotFound, map[string]url.Values{
+		"/rules/" + other:              {"name": {"Mine"}, "field.0": {"email"}, "op.0": {"exists"}, "action": {"hold"}, "reason": {"x"}},
+		"/rules/" + other + "/move":    {"op": {"down"}},
+		"/rules/" + other + "/enabled": {"enabled": {"false"}},
+		"/rules/" + other + "/delete":  {},
+	})
+	still, err := s.svc.RoutingRule(ctx, leads.SystemActor("other"), theirs.ID)
+	require.NoError(t, err)
+	require.True(t, still.Enabled)
+	require.Equal(t, "Theirs", still.Name)
+}
+
+// postEach posts each form, with the CSRF token, to its path, and requires
+// the answer to be status.
+func (b *browser) postEach(csrf string, status int, forms map[string]url.Values) {
+	b.t.Helper()
+	for path, form := range forms {
+		require.Equal(b.t, status, b.post(path, with(form, "csrf", csrf)).status, path)
+	}
+}

@@ -295,6 +295,7 @@ var accountEvents = []string{
 	leads.EventRotationCreated, leads.EventRotationUpdated, leads.EventRotationDeleted,
 	leads.EventTeamCreated, leads.EventTeamUpdated, leads.EventTeamDeleted,
 	leads.EventLeadSourceCreated, leads.EventLeadSourceUpdated, leads.EventLeadSourceDeleted,
+	leads.EventRoutingRuleCreated, leads.EventRoutingRuleUpdated, leads.EventRoutingRuleDeleted, leads.EventRoutingRulesReordered,
 	leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated,
 	leads.EventMemberInvited, leads.EventInviteAccepted, leads.EventPasswordResetRequested, leads.EventPasswordReset,
 	leads.EventPasswordSet, leads.EventAPIKeyCreated, leads.EventAPIKeyRevoked,

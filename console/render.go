@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,6 +96,7 @@ var doneMessages = map[string]string{
 
 var funcs = template.FuncMap{
 	"pct1":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	"nth":    func(i int) int { return i + 1 },
 	"signed": func(f float64) string { return fmt.Sprintf("%+.1f", f) },
 	"when": func(v any) string {
 		var t time.Time
@@ -131,6 +133,10 @@ var reasonText = map[string]string{
 	leads.AssignNoRotation:   "no rotation applies",
 	leads.AssignDeferred:     "the rotation could not be asked; it waits for its turn",
 	"manual":                 "assigned by hand",
+	leads.RuleMatched:        "matched",
+	leads.RuleNotMatched:     "not matched",
+	leads.RuleDisabled:       "disabled: skipped",
+	leads.RuleTargetMissing:  "matched, but its rotation, team or member is gone: skipped",
 	string(leads.StatusLost): "lost",
 }
 
@@ -147,11 +153,11 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	shared := []string{"templates/layout.html", "templates/charts.html"}
+	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html"}
 	c.pages = map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" || base == "charts" {
+		if slices.Contains(shared, n) {
 			continue
 		}
 		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, append(shared, n)...)

@@ -212,11 +212,16 @@ func memberField(err error, user string) error {
 // its message is then shown; an error that is no refusal (a backend down,
 // a bug) is returned as it is.
 func withField(err error, field string) error {
+	return withFieldText(err, field, errorText(err))
+}
+
+// withFieldText is withField with the message shown next to the field.
+func withFieldText(err error, field, text string) error {
 	if code := leads.ErrorCode(err); code == leads.CodeServiceUnavailable || code == leads.CodeInternal {
 		return err
 	}
 	e := leads.Errorf(leads.ErrorCode(err), "%s", leads.ErrorMessage(err))
-	e.Details = map[string]any{"field": field, "message": errorText(err)}
+	e.Details = map[string]any{"field": field, "message": text}
 	e.Err = err
 	return e
 }

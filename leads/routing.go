@@ -163,8 +163,20 @@ func (s *Service) EvaluateRoutingRules(ctx context.Context, actor Actor, in Lead
 	if err != nil {
 		return nil, err
 	}
+	return EvaluateRules(cfg, cfg.Rules, in)
+}
+
+// EvaluateRules is EvaluateRoutingRules over rules of one's own instead of
+// the account's live ones, their targets looked up in cfg: the console
+// tries an edit before it is saved by passing the account's rules with the
+// edited one in its place. The lead is normalized as CreateLead does; it is
+// not validated. A rule whose conditions do not compile is refused with
+// CompileCondition's VALIDATION_ERROR.
+func EvaluateRules(cfg *AccountConfig, rules []RoutingRule, in LeadInput) (*RuleDecision, error) {
 	in.Normalize()
-	return evaluateRules(cfg, &Lead{AccountID: actor.AccountID, LeadInput: in})
+	with := *cfg
+	with.Rules = rules
+	return evaluateRules(&with, &Lead{AccountID: cfg.Account.ID, LeadInput: in})
 }
 
 // evaluateRules tries cfg's rules on l, in order, up to the first match
@@ -393,4 +405,18 @@ func (s *Service) changeRules(ctx context.Context, actor Actor, apply func(cfg *
 		}
 		return next, entries, nil
 	})
+}
+
+// ConditionFieldKind says what values a condition's field holds, and so how
+// a form reads a value typed for it: "text", "number", "boolean", "time",
+// "metadata" for a metadata path (the value's own JSON type decides), or ""
+// for a field conditions may not name.
+func ConditionFieldKind(field string) string {
+	if f, ok := conditionFields[field]; ok {
+		return f.kind.String()
+	}
+	if strings.HasPrefix(field, metadataPrefix) && len(field) > len(metadataPrefix) {
+		return kindAny.String()
+	}
+	return ""
 }
