@@ -175,7 +175,7 @@ func (s *Service) EvaluateRoutingRules(ctx context.Context, actor Actor, in Lead
 func EvaluateRules(cfg *AccountConfig, rules []RoutingRule, in LeadInput) (*RuleDecision, error) {
 	in.Normalize()
 	with := *cfg
-	with.Rules = rules
+	with.Rules, with.matchers = rules, nil
 	return evaluateRules(&with, &Lead{AccountID: cfg.Account.ID, LeadInput: in})
 }
 
