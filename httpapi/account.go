@@ -20,7 +20,7 @@ func (s *Server) getAccount(w http.ResponseWriter, req bunrouter.Request) error 
 	return nil
 }
 
-// updateAccount is PATCH /account (admins): name, duplicatePolicy.
+// updateAccount is PATCH /account (admins): name, duplicatePolicy, returning.
 func (s *Server) updateAccount(w http.ResponseWriter, req bunrouter.Request) error {
 	var in leads.AccountPatch
 	if err := decodeJSON(req.Request, &in); err != nil {

@@ -18,7 +18,8 @@ type dryRunResult struct {
 }
 
 // createLead is POST /leads[?skipTeamAndSourceRequirement=true]: 201 with the
-// whole lead and its audit log. A retry with the same Idempotency-Key
+// whole lead and its audit log. With ?matchBy=email (or externalId) it is
+// an upsert: 200 with the live lead of that key, updated, if there is one. A retry with the same Idempotency-Key
 // answers the same lead with Idempotent-Replayed: true. With ?dryRun=true it
 // answers 200 with who would get the lead and why, storing nothing.
 //
@@ -41,6 +42,7 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 		SkipTeamAndSourceRequirement: skip,
 		IdempotencyKey:               req.Header.Get("Idempotency-Key"),
 		DryRun:                       dryRun,
+		MatchBy:                      req.URL.Query().Get("matchBy"),
 		Admit:                        admit,
 	})
 	if err != nil {
@@ -54,6 +56,10 @@ func (s *Server) createLead(w http.ResponseWriter, req bunrouter.Request) error 
 	setETag(w, res.Lead)
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if res.Returned {
+		writeJSON(w, http.StatusOK, res.Lead) // an upsert found and updated it
+		return nil
 	}
 	writeJSON(w, http.StatusCreated, res.Lead)
 	return nil

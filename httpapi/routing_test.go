@@ -79,3 +79,62 @@ func TestRoutingRulesAPI(t *testing.T) {
 		require.Len(t, a.call("agent", "GET", "/routing-rules", nil).json(t)["data"], 1)
 	})
 }
+
+// TestUpsertAndWhyThisRepAPI: POST /leads?matchBy=email creates (201), then
+// finds and updates (200, lead_returned, same owner); the rules decide a
+// lead's rotation, and GET /leads/{id}/routing says why, as a dry run
+// did; the returning policy is an account setting.
+func TestUpsertAndWhyThisRepAPI(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		a := newAPI(t, b)
+		require.Equal(t, http.StatusCreated, a.call("manager", "POST", "/rotations", map[string]any{"name": "Everyone", "default": true,
+			"members": []any{map[string]any{"user": "ana@example.com"}, map[string]any{"user": "cara@example.com"}}}).status)
+		pool := a.call("manager", "POST", "/rotations", map[string]any{"name": "Hot leads",
+			"members": []any{map[string]any{"user": "cara@example.com"}}})
+		require.Equal(t, http.StatusCreated, pool.status, string(pool.body))
+		require.Equal(t, false, pool.json(t)["default"])
+		rule := a.call("manager", "POST", "/routing-rules", map[string]any{"name": "Hot",
+			"conditions": map[string]any{"field": "metadata.score", "op": "gte", "value": 80},
+			"action":     map[string]any{"type": "rotation", "rotationId": pool.json(t)["id"]}})
+		require.Equal(t, http.StatusCreated, rule.status, string(rule.body))
+
+		hot := map[string]any{"firstName": "Ada", "lastName": "L", "email": "ada@acme.com", "metadata": map[string]any{"score": 90}}
+		dry := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&dryRun=true", hot)
+		require.Equal(t, http.StatusOK, dry.status, string(dry.body))
+		created := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&matchBy=email", hot)
+		require.Equal(t, http.StatusCreated, created.status, string(created.body))
+		lead := created.json(t)
+		require.Equal(t, "cara@example.com", lead["assignedTo"], "the rule's pool")
+		why := a.call("agent", "GET", fmt.Sprintf("/leads/%v/routing", lead["id"]), nil)
+		require.Equal(t, http.StatusOK, why.status, string(why.body))
+		decisions := why.json(t)["decisions"].([]any)
+		require.Len(t, decisions, 1)
+		d := decisions[0].(map[string]any)
+		require.Equal(t, dry.json(t)["assignment"].(map[string]any)["decision"], d["decision"], "the dry run said what was kept")
+		require.Equal(t, "Hot", d["decision"].(map[string]any)["ruleName"])
+
+		again := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&matchBy=email",
+			map[string]any{"firstName": "Ada", "lastName": "L", "email": "ADA@acme.com", "phone": "555"})
+		require.Equal(t, http.StatusOK, again.status, string(again.body))
+		require.Equal(t, lead["id"], again.json(t)["id"])
+		require.Equal(t, "cara@example.com", again.json(t)["assignedTo"])
+		require.Equal(t, "555", again.json(t)["phone"])
+
+		for _, tc := range []struct{ query, field string }{
+			{"matchBy=fax", "matchBy"},
+		} {
+			res := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&"+tc.query, hot)
+			require.Equal(t, http.StatusBadRequest, res.status, string(res.body))
+			require.Contains(t, fmt.Sprint(res.json(t)["details"]), tc.field)
+		}
+		policy := a.call("admin", "PATCH", "/account", map[string]any{"returning": map[string]any{"matchBy": []any{"email", "emailDomain"}, "windowDays": 90}})
+		require.Equal(t, http.StatusOK, policy.status, string(policy.body))
+		bad := a.call("admin", "PATCH", "/account", map[string]any{"returning": map[string]any{"matchBy": []any{"fax"}}})
+		require.Equal(t, http.StatusBadRequest, bad.status, string(bad.body))
+		require.Contains(t, fmt.Sprint(bad.json(t)["details"]), "returning.matchBy[0]")
+		unknown := a.call("admin", "PATCH", "/account", map[string]any{"returning": map[string]any{"matchBy": []any{}, "days": 3}})
+		require.Equal(t, http.StatusBadRequest, unknown.status, string(unknown.body))
+		require.Equal(t, http.StatusNotFound, a.call("agent", "GET", "/leads/999999/routing", nil).status)
+	})
+}

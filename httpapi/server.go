@@ -188,7 +188,7 @@ const (
 
 func (s *Server) routes() []route {
 	// The query parameters of routes that share them.
-	createQuery := []string{"skipTeamAndSourceRequirement", "dryRun"}
+	createQuery := []string{"skipTeamAndSourceRequirement", "dryRun", "matchBy"}
 	updateQuery := []string{"skipTeamAndSourceRequirement"}
 	windowQuery := []string{"from", "to"}
 	return []route{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,14 +24,80 @@ const (
 // Valid reports whether p is a known policy.
 func (p DuplicatePolicy) Valid() bool { return p == DuplicateReject || p == DuplicateAllow }
 
+// The keys a returning contact is recognised by (ReturningPolicy.MatchBy).
+const (
+	MatchEmail       = "email"       // the same email, without regard to case
+	MatchExternalID  = "externalId"  // the same externalId
+	MatchPhone       = "phone"       // the same phone, as written
+	MatchEmailDomain = "emailDomain" // the same company email domain (free mail domains never match)
+)
+
+// What to do with a returning lead whose owner is no longer a member of
+// the account (ReturningPolicy.OwnerGone).
+const (
+	OwnerGoneRoute    = "route"    // route it as a new lead: rules, rotations (the default)
+	OwnerGoneHold     = "hold"     // leave it unassigned for a person to decide
+	OwnerGoneFallback = "fallback" // give it to the fallback assignee of the rotation that applies, taking no turn
+)
+
+// MaxReturningWindowDays bounds ReturningPolicy.WindowDays.
+const MaxReturningWindowDays = 3650
+
+// ReturningPolicy says how an account recognises a returning contact, so
+// that a new lead from them goes to the rep who already owns them (the
+// second step of the decision order): an earlier live lead that matches
+// by the first key of MatchBy that matches, created within WindowDays,
+// whose owner is still a member. Such a lead takes no rotation turn.
+type ReturningPolicy struct {
+	// MatchBy lists the keys tried, in order; none turns the step off.
+	MatchBy []string `json:"matchBy"`
+	// WindowDays: the earlier lead counts when created within this many
+	// days; 0 for any age.
+	WindowDays int `json:"windowDays"`
+	// OwnerGone is OwnerGoneRoute (the default, ""), OwnerGoneHold or
+	// OwnerGoneFallback.
+	OwnerGone string `json:"ownerGone"`
+}
+
+// Validate normalizes and checks the policy, naming fields under
+// "returning.".
+func (p *ReturningPolicy) Validate() error {
+	if p.MatchBy == nil {
+		p.MatchBy = []string{}
+	}
+	if p.OwnerGone == "" {
+		p.OwnerGone = OwnerGoneRoute
+	}
+	seen := map[string]bool{}
+	for i, k := range p.MatchBy {
+		field := fmt.Sprintf("returning.matchBy[%d]", i)
+		switch {
+		case k != MatchEmail && k != MatchExternalID && k != MatchPhone && k != MatchEmailDomain:
+			return ValidationError(FieldError{field, k, "Must be email, externalId, phone or emailDomain"})
+		case seen[k]:
+			return ValidationError(FieldError{field, k, "Appears twice"})
+		}
+		seen[k] = true
+	}
+	switch {
+	case p.WindowDays < 0 || p.WindowDays > MaxReturningWindowDays:
+		return ValidationError(FieldError{"returning.windowDays", p.WindowDays, fmt.Sprintf("Must be from 0 (any age) to %d", MaxReturningWindowDays)})
+	case p.OwnerGone != OwnerGoneRoute && p.OwnerGone != OwnerGoneHold && p.OwnerGone != OwnerGoneFallback:
+		return ValidationError(FieldError{"returning.ownerGone", p.OwnerGone, "Must be route, hold or fallback"})
+	}
+	return nil
+}
+
 // Account is a tenant: every lead, team, lead source and rotation belongs to
 // exactly one. Its ID is the value of the x-account-id header.
 type Account struct {
 	ID              string          `json:"id"`
 	Name            string          `json:"name"`
 	DuplicatePolicy DuplicatePolicy `json:"duplicatePolicy"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	UpdatedAt       time.Time       `json:"updatedAt"`
+	// Returning says how returning contacts are recognised; off by default.
+	Returning ReturningPolicy `json:"returning"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
 }
 
 var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -50,7 +117,7 @@ func (a *Account) Validate() error {
 	case !a.DuplicatePolicy.Valid():
 		return ValidationError(FieldError{"duplicatePolicy", string(a.DuplicatePolicy), "Must be reject or allow"})
 	}
-	return nil
+	return a.Returning.Validate()
 }
 
 // Role is what a member may do in an account.
@@ -170,6 +237,8 @@ func (s *Service) Account(ctx context.Context, actor Actor) (*Account, error) {
 type AccountPatch struct {
 	Name            *string          `json:"name,omitempty"`
 	DuplicatePolicy *DuplicatePolicy `json:"duplicatePolicy,omitempty"`
+	// Returning, when set, replaces the returning-contact policy whole.
+	Returning *ReturningPolicy `json:"returning,omitempty"`
 }
 
 // UpdateAccount changes actor's account's settings, audited as
@@ -187,14 +256,20 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 		if patch.DuplicatePolicy != nil {
 			next.DuplicatePolicy = *patch.DuplicatePolicy
 		}
+		if patch.Returning != nil {
+			next.Returning = *patch.Returning
+			next.Returning.MatchBy = slices.Clone(patch.Returning.MatchBy)
+		}
 		if err := next.Validate(); err != nil {
 			return nil, nil, err
 		}
-		if next.Name == cur.Name && next.DuplicatePolicy == cur.DuplicatePolicy {
+		before, after := snapshot(cur), snapshot(&next)
+		if fmt.Sprint(before) == fmt.Sprint(after) {
 			return nil, nil, nil
 		}
 		next.UpdatedAt = now
-		e := newAuditEntry(actor, EventAccountUpdated, map[string]any{"before": snapshot(cur), "after": snapshot(&next)}, now)
+		after = snapshot(&next)
+		e := newAuditEntry(actor, EventAccountUpdated, map[string]any{"before": before, "after": after}, now)
 		return &next, []AuditEntry{e}, nil
 	})
 	if err != nil {

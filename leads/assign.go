@@ -50,7 +50,7 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	} else {
 		l := *cur
 		l.AssignedTo = ""
-		if rt, err = cfg.route(&l); err != nil {
+		if rt, err = cfg.route(&l, nil); err != nil {
 			return nil, Assignment{}, fmt.Errorf("assign lead %d: route: %w", id, err)
 		}
 	}
@@ -163,7 +163,11 @@ type Assignment struct {
 // a rotation turn when one decides, and gives it to them. The returned
 // rotation and turn are what to refund if the lead is not written.
 func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, now time.Time, dryRun bool) (Assignment, *Rotation, Turn, error) {
-	rt, err := cfg.route(lead)
+	ret, err := s.returningCheck(ctx, cfg, lead, now)
+	if err != nil {
+		return Assignment{}, nil, Turn{}, err
+	}
+	rt, err := cfg.route(lead, ret)
 	if err != nil {
 		return Assignment{}, nil, Turn{}, fmt.Errorf("route lead: %w", err)
 	}

@@ -61,7 +61,7 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
 		}
-		rt, err := cfg.route(lead)
+		rt, err := cfg.route(lead, nil)
 		if err != nil {
 			return n, fmt.Errorf("assign pending lead %d: route: %w", lead.ID, err)
 		}

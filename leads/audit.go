@@ -58,6 +58,9 @@ const (
 	EventStatusChanged      = "status_changed"
 	EventLeadReassigned     = "lead_reassigned"
 	EventLeadDeleted        = "lead_deleted"
+	// EventLeadReturned: an upsert (CreateOptions.MatchBy) found the lead
+	// by its key and updated it instead of creating another.
+	EventLeadReturned = "lead_returned"
 
 	EventTeamCreated       = "team_created"
 	EventTeamUpdated       = "team_updated"

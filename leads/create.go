@@ -19,6 +19,16 @@ type CreateOptions struct {
 	// DryRun runs every rule and says who would get the lead, storing nothing
 	// and taking no rotation turn.
 	DryRun bool
+	// MatchBy, when set (MatchEmail or MatchExternalID), makes the create an
+	// upsert, as seed 003's: a live lead of the account with the input's
+	// key is updated instead (the fields the input gives, metadata merged
+	// key by key), audited lead_returned, keeps its owner (or is routed
+	// when it has none) and comes back with Returned set; otherwise the
+	// lead is created. Concurrent upserts of one key make one lead.
+	MatchBy string
+	// upsert is the patch an upsert applies to the lead it finds: the
+	// fields the input gave, taken before it is normalized.
+	upsert LeadPatch
 	// Admit, when set, is called with the actor as soon as it is known
 	// (for Credentials, once the key is resolved), before the input is
 	// checked, anything is written or any turn taken; an error it returns is
@@ -36,7 +46,10 @@ type Result struct {
 	Replayed bool
 	// DryRun is set when nothing was stored: Lead is what would be created
 	// (without an id) and Assignment who would get it.
-	DryRun     bool
+	DryRun bool
+	// Returned is set when an upsert (CreateOptions.MatchBy) found and
+	// updated an existing lead rather than create one.
+	Returned   bool
 	Assignment Assignment
 }
 
@@ -74,6 +87,9 @@ type Credentials struct {
 // means that nothing was stored; OUTCOME_UNKNOWN, that the database stopped
 // answering as it committed, so the lead (details.leadId) may exist.
 func (s *Service) CreateLead(ctx context.Context, caller Caller, in LeadInput, opts CreateOptions) (*Result, error) {
+	if opts.MatchBy != "" {
+		opts.upsert = upsertPatch(in, opts.MatchBy)
+	}
 	actor, facts, err := s.openCreate(ctx, caller, &in, opts)
 	if err != nil {
 		return nil, err
@@ -151,6 +167,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if err != nil {
 		return nil, err
 	}
+	if id := upsertTarget(opts.MatchBy, facts); id != 0 {
+		return s.upsertExisting(ctx, actor, cfg, id, opts)
+	}
 	if err := applyTeamRules(cfg, &in, opts.SkipTeamAndSourceRequirement); err != nil {
 		return nil, err
 	}
@@ -159,7 +178,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		return nil, err
 	}
 	var uniqueEmail string
-	if cfg.Account.DuplicatePolicy != DuplicateAllow && in.Email != "" {
+	if (cfg.Account.DuplicatePolicy != DuplicateAllow || opts.MatchBy == MatchEmail) && in.Email != "" {
+		// An upsert by email takes the key even where duplicates are
+		// allowed: a concurrent upsert of the same email then finds it.
 		if facts.DuplicateLeadID != 0 {
 			return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 		}
@@ -224,6 +245,14 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read duplicate lead: %w", cerr)
+		}
+		if id := upsertTarget(opts.MatchBy, facts); id != 0 {
+			// A concurrent upsert created it first: this one updates it.
+			cfg, cerr := s.config(ctx, actor.AccountID, facts.ConfigVersion)
+			if cerr != nil {
+				return nil, cerr
+			}
+			return s.upsertExisting(ctx, actor, cfg, id, opts)
 		}
 		return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
 	}
@@ -305,6 +334,12 @@ func createdData(lead *Lead, opts CreateOptions) map[string]any {
 func checkCreateInput(in *LeadInput, opts CreateOptions) error {
 	if err := in.Validate(); err != nil {
 		return err
+	}
+	switch {
+	case opts.MatchBy != "" && opts.MatchBy != MatchEmail:
+		return ValidationError(FieldError{"matchBy", opts.MatchBy, "Must be email or externalId"})
+	case opts.MatchBy == MatchEmail && in.Email == "":
+		return ValidationError(FieldError{"email", "", "Is required to match by email"})
 	}
 	return checkText("Idempotency-Key", opts.IdempotencyKey, MaxIdempotencyKey)
 }

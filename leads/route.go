@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -33,9 +34,86 @@ const (
 
 // Assignment reasons of the routing steps.
 const (
-	AssignRule = "rule" // a routing rule assigned the lead to a member
-	AssignHeld = "held" // a routing rule holds the lead unassigned
+	AssignReturning = "returning_owner" // the owner of the contact's earlier lead
+	AssignRule      = "rule"            // a routing rule assigned the lead to a member
+	AssignHeld      = "held"            // a routing rule (or the returning policy) holds the lead unassigned
 )
+
+// Outcomes of the returning-contact step (ReturningCheck.Outcome).
+const (
+	ReturningOwner     = "owner"      // the earlier lead's owner takes the lead
+	ReturningOwnerGone = "owner_gone" // its owner is no longer a member: the policy's OwnerGone applies
+	ReturningNone      = "none"       // no earlier lead matched
+)
+
+// ReturningCheck is what the returning-contact step (see ReturningPolicy)
+// made of a lead.
+type ReturningCheck struct {
+	Outcome string `json:"outcome"`
+	// MatchedBy is the key that matched, LeadID the earlier lead and
+	// Owner its assignee.
+	MatchedBy string `json:"matchedBy,omitempty"`
+	LeadID    int64  `json:"leadId,omitempty"`
+	Owner     string `json:"owner,omitempty"`
+	// OwnerGone is the policy applied when the owner is gone.
+	OwnerGone string `json:"ownerGone,omitempty"`
+}
+
+// freeMailDomains are email domains shared by unrelated people: a
+// returning contact is never recognised by them.
+var freeMailDomains = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "yahoo.com": true, "hotmail.com": true, "outlook.com": true,
+	"live.com": true, "msn.com": true, "icloud.com": true, "me.com": true, "aol.com": true, "proton.me": true,
+	"protonmail.com": true, "gmx.com": true, "gmx.de": true, "mail.com": true, "yandex.ru": true, "web.de": true,
+}
+
+// returningKey is l's value of the key by, "" when it has none (or its
+// email domain is a free mail one).
+func returningKey(l *Lead, by string) string {
+	switch by {
+	case MatchEmail:
+		return EmailKey(l.Email)
+	case MatchPhone:
+		return strings.TrimSpace(l.Phone)
+	case MatchEmailDomain:
+		if d := emailDomain(l.Email); !freeMailDomains[d] {
+			return d
+		}
+	}
+	return ""
+}
+
+// returningCheck looks for an earlier lead of the contact l is from, as
+// the account's ReturningPolicy says; nil when the policy is off or l
+// names its assignee.
+func (s *Service) returningCheck(ctx context.Context, cfg *AccountConfig, l *Lead, now time.Time) (*ReturningCheck, error) {
+	p := cfg.Account.Returning
+	if len(p.MatchBy) == 0 || l.AssignedTo != "" {
+		return nil, nil
+	}
+	var since time.Time
+	if p.WindowDays > 0 {
+		since = now.AddDate(0, 0, -p.WindowDays)
+	}
+	for _, by := range p.MatchBy {
+		value := returningKey(l, by)
+		if value == "" {
+			continue
+		}
+		prev, err := s.store.ReturningLead(ctx, l.AccountID, by, value, since)
+		if err != nil {
+			return nil, fmt.Errorf("find returning contact: %w", err)
+		}
+		if prev != nil {
+			c := &ReturningCheck{Outcome: ReturningOwner, MatchedBy: by, LeadID: prev.ID, Owner: prev.AssignedTo}
+			if _, member := cfg.Members[prev.AssignedTo]; !member {
+				c.Outcome, c.OwnerGone = ReturningOwnerGone, p.OwnerGone
+			}
+			return c, nil
+		}
+	}
+	return &ReturningCheck{Outcome: ReturningNone}, nil
+}
 
 // RoutingDecision is "why this rep": how a lead's owner was decided, kept
 // with the lead (in the data of the audit entry that records the
@@ -43,6 +121,9 @@ const (
 type RoutingDecision struct {
 	// Step is the step of the decision order that decided (StepRule…).
 	Step string `json:"step"`
+	// Returning is what the returning-contact step found, when the
+	// account recognises returning contacts.
+	Returning *ReturningCheck `json:"returning,omitempty"`
 	// RuleDecision: the rules tried, in order, with the outcome of each
 	// and the first condition that failed; the deciding rule and its
 	// action.
@@ -71,11 +152,30 @@ type routing struct {
 // assignee already known, nowhere, or to a turn of a rotation, which the
 // caller takes. It reads l and changes nothing. A rule that cannot be
 // evaluated (a stored rule always can) is an internal error.
-func (c *AccountConfig) route(l *Lead) (routing, error) {
+func (c *AccountConfig) route(l *Lead, ret *ReturningCheck) (routing, error) {
 	if l.AssignedTo != "" {
 		return routing{assignment: Assignment{Assignee: l.AssignedTo, Reason: AssignExplicit}}, nil
 	}
-	d := &RoutingDecision{}
+	d := &RoutingDecision{Returning: ret}
+	if ret != nil && (ret.Outcome == ReturningOwner || ret.OwnerGone == OwnerGoneHold) {
+		d.Step, d.RuleDecision.Rules = StepReturning, []RuleTrace{}
+		if ret.Outcome == ReturningOwner {
+			return routing{decision: d, assignment: Assignment{Assignee: ret.Owner, Reason: AssignReturning}}, nil
+		}
+		d.HoldReason = "the returning contact's owner is no longer a member"
+		return routing{decision: d, assignment: Assignment{Reason: AssignHeld}}, nil
+	}
+	rt, err := c.routeByRules(l, d)
+	if err == nil && rt.rot != nil && ret != nil && ret.OwnerGone == OwnerGoneFallback && rt.rot.FallbackAssignee != "" {
+		rt.assignment = Assignment{Assignee: rt.rot.FallbackAssignee, RotationID: rt.rot.ID, RotationName: rt.rot.Name, Reason: AssignFallback}
+		rt.rot = nil
+	}
+	return rt, err
+}
+
+// routeByRules is route from the rules on: the rules, then the team's
+// rotation, then the default one.
+func (c *AccountConfig) routeByRules(l *Lead, d *RoutingDecision) (routing, error) {
 	rd, err := evaluateRules(c, l)
 	if err != nil {
 		return routing{}, err

@@ -60,6 +60,11 @@ type LeadCreator interface {
 	// API key; NOT_FOUND for an unknown account, unless the query asks for a
 	// key (then ConfigVersion is 0 and the credential's role "").
 	LeadFacts(ctx context.Context, q LeadFactsQuery) (LeadFacts, error)
+	// ReturningLead returns the newest lead of the account whose key by
+	// (MatchEmail, MatchExternalID, MatchPhone, MatchEmailDomain) is value,
+	// created at or after since, that has an assignee; nil when none. An
+	// email and a domain are lower-cased.
+	ReturningLead(ctx context.Context, accountID, by, value string, since time.Time) (*Lead, error)
 	// InsertLead stores the lead and its audit entries in one transaction and
 	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
 	// the matching unique rule breaks, CONFLICT when the lead's team, lead

@@ -16,6 +16,9 @@ type UpdateOptions struct {
 	// IfMatch, when set, is the updatedAt of the lead as the caller last saw
 	// it; if the lead changed since, nothing is written: PRECONDITION_FAILED.
 	IfMatch *time.Time
+	// returnedBy, set by an upsert, is the key it found the lead by: the
+	// update is audited lead_returned first, even when nothing changes.
+	returnedBy string
 }
 
 // UpdateLead changes the fields of a lead that patch names (see LeadPatch) and
@@ -73,6 +76,10 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 			}
 		}
 		entries := diffAudit(actor, cur.LeadInput, next, now)
+		if opts.returnedBy != "" {
+			returned := newAuditEntry(actor, EventLeadReturned, map[string]any{"matchBy": opts.returnedBy}, now)
+			entries = append([]AuditEntry{returned}, entries...)
+		}
 		if len(entries) == 0 {
 			return nil, nil
 		}

@@ -473,3 +473,35 @@ func (s *Store) PendingLeads(ctx context.Context, limit int) (_ []leads.Lead, er
 	}
 	return out, nil
 }
+
+// ReturningLead returns the newest lead of the account whose key by
+// (leads.MatchEmail, MatchExternalID, MatchPhone or MatchEmailDomain) is
+// value, created at or after since, that has an assignee; nil when none.
+func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, since time.Time) (_ *leads.Lead, err error) {
+	defer translate(&err)
+	var rows []leadRow
+	q := s.db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Where("assigned_to <> ''").
+		Where("created_at >= ?", since).OrderExpr("created_at DESC, id DESC").Limit(1)
+	switch by {
+	case leads.MatchEmail:
+		q = q.Where("email_norm = ?", value)
+	case leads.MatchPhone:
+		q = q.Where("phone = ?", value).Where("phone <> ''")
+	case leads.MatchEmailDomain:
+		// The expression of the index leads_returning_domain.
+		domain := "substr(email_norm, instr(email_norm, '@') + 1)"
+		if s.dialect == Postgres {
+			domain = "split_part(email_norm, '@', 2)"
+		}
+		q = q.Where("email_norm IS NOT NULL").Where("("+domain+") = ?", value)
+	default:
+		return nil, fmt.Errorf("returning lead: unknown key %q", by)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("returning lead by %s: %w", by, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return rows[0].lead(), nil
+}

@@ -15,16 +15,21 @@ import (
 type accountRow struct {
 	bun.BaseModel `bun:"table:accounts"`
 
-	ID              string    `bun:"id,pk"`
-	Name            string    `bun:"name"`
-	DuplicatePolicy string    `bun:"duplicate_policy"`
-	ConfigVersion   int64     `bun:"config_version"`
-	CreatedAt       time.Time `bun:"created_at"`
-	UpdatedAt       time.Time `bun:"updated_at"`
+	ID              string                `bun:"id,pk"`
+	Name            string                `bun:"name"`
+	DuplicatePolicy string                `bun:"duplicate_policy"`
+	Returning       leads.ReturningPolicy `bun:"returning_policy,type:jsonb"`
+	ConfigVersion   int64                 `bun:"config_version"`
+	CreatedAt       time.Time             `bun:"created_at"`
+	UpdatedAt       time.Time             `bun:"updated_at"`
 }
 
 func (r *accountRow) account() *leads.Account {
-	return &leads.Account{ID: r.ID, Name: r.Name, DuplicatePolicy: leads.DuplicatePolicy(r.DuplicatePolicy),
+	returning := r.Returning
+	if returning.MatchBy == nil {
+		returning.MatchBy = []string{}
+	}
+	return &leads.Account{ID: r.ID, Name: r.Name, DuplicatePolicy: leads.DuplicatePolicy(r.DuplicatePolicy), Returning: returning,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 

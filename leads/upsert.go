@@ -1,0 +1,101 @@
+package leads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// upsertPatch is the patch an upsert by matchBy applies to the lead it
+// finds: every field in gives (not empty, not false), as given, and its
+// metadata, merged key by key. createdBy stays the creator's, and the key
+// stays as the lead has it (an email's case).
+func upsertPatch(in LeadInput, matchBy string) LeadPatch {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return LeadPatch{}
+	}
+	var all map[string]any
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return LeadPatch{}
+	}
+	patch := LeadPatch{}
+	for k, v := range all {
+		switch v {
+		case "", false, nil:
+			continue
+		}
+		if k != "createdBy" && k != matchBy {
+			patch[k] = v
+		}
+	}
+	return patch
+}
+
+// upsertTarget is the live lead an upsert by matchBy updates, from what
+// LeadFacts found; 0 when it creates one.
+func upsertTarget(matchBy string, facts LeadFacts) int64 {
+	if matchBy == MatchEmail {
+		return facts.DuplicateLeadID
+	}
+	return 0
+}
+
+// upsertExisting is the upsert of a lead found by its key (id): the
+// input's fields are written to it, audited lead_returned, as UpdateLead
+// does (its checks, its audit). It keeps its owner; a lead without one,
+// or whose owner is no longer a member, is routed as a new lead is (the
+// account's OwnerGone policy deciding for a gone owner), taking a turn
+// only if no one else assigned it meanwhile.
+func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountConfig, id int64, opts CreateOptions) (*Result, error) {
+	if opts.DryRun {
+		lead, err := s.store.Lead(ctx, actor.AccountID, id, false)
+		if err != nil {
+			return nil, fmt.Errorf("upsert lead %d: %w", id, err)
+		}
+		return &Result{Lead: lead, DryRun: true, Returned: true, Assignment: keptOwner(lead)}, nil
+	}
+	lead, err := s.UpdateLead(ctx, actor, id, opts.upsert, UpdateOptions{SkipTeamAndSourceRequirement: opts.SkipTeamAndSourceRequirement, returnedBy: opts.MatchBy})
+	if err != nil {
+		return nil, fmt.Errorf("upsert: %w", err)
+	}
+	a := keptOwner(lead)
+	_, member := cfg.Members[lead.AssignedTo]
+	if lead.AssignmentStatus != AssignmentPending && !member {
+		ret := &ReturningCheck{Outcome: ReturningOwnerGone, LeadID: lead.ID, Owner: lead.AssignedTo, OwnerGone: cfg.Account.Returning.OwnerGone}
+		if lead.AssignedTo == "" {
+			ret = nil
+		}
+		l := *lead
+		l.AssignedTo = ""
+		rt, err := cfg.route(&l, ret)
+		if err != nil {
+			return nil, fmt.Errorf("upsert lead %d: route: %w", id, err)
+		}
+		owner := lead.AssignedTo
+		_, ra, err := s.assignStored(ctx, cfg, actor.AccountID, id, rt, nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+			if cur.AssignedTo != owner {
+				return AuditEntry{}, false // assigned meanwhile, by a concurrent upsert or a person
+			}
+			return a.auditEntry(actor, now)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("upsert lead %d: %w", id, err)
+		}
+		a = ra
+	}
+	full, err := s.store.Lead(ctx, actor.AccountID, id, true)
+	if err != nil {
+		return nil, fmt.Errorf("upsert lead %d: %w", id, err)
+	}
+	if full.AssignedTo != a.Assignee {
+		a = keptOwner(full) // routed meanwhile by someone else
+	}
+	return &Result{Lead: full, Returned: true, Assignment: a}, nil
+}
+
+// keptOwner is the assignment of a returning lead that keeps its owner.
+func keptOwner(l *Lead) Assignment {
+	return Assignment{Assignee: l.AssignedTo, RotationID: l.RotationID, Turn: l.RotationTurn, Reason: AssignReturning}
+}

@@ -1,0 +1,244 @@
+package leads_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+func TestUpsertAndReturningLeads(t *testing.T) {
+	t.Parallel()
+	eachEnv(t, []namedTest{
+		{"an upsert by email updates the live lead, keeps its owner, takes no turn", testUpsertByEmail},
+		{"concurrent upserts of one email make one lead with one owner", testUpsertConcurrent},
+		{"an upserted lead without an owner is routed", testUpsertRoutesUnowned},
+		{"a returning contact goes to the owner of the earlier lead", testReturningOwner},
+		{"when the owner is gone, the policy decides", testReturningOwnerGone},
+		{"bad upserts and policies are refused by field", testUpsertRefusals},
+	})
+}
+
+func upsertOpts() leads.CreateOptions {
+	return leads.CreateOptions{MatchBy: leads.MatchEmail, SkipTeamAndSourceRequirement: true}
+}
+
+func testUpsertByEmail(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 3)
+	in := lead("Ada")
+	in.Email, in.Status, in.Metadata = "ada@acme.com", leads.StatusContacted, map[string]any{"a": 1.0}
+	first := b.mustCreate(t, in, upsertOpts())
+	require.False(t, first.Returned, "a new email creates")
+	require.Equal(t, b.reps[0], first.Lead.AssignedTo)
+
+	again := leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: " ADA@Acme.com ", Phone: "555-0100", Metadata: map[string]any{"b": 2.0}}
+	res := b.mustCreate(t, again, upsertOpts())
+	require.True(t, res.Returned)
+	l := res.Lead
+	require.Equal(t, first.Lead.ID, l.ID)
+	require.Equal(t, b.reps[0], l.AssignedTo, "keeps its owner")
+	require.Equal(t, rot.ID, l.RotationID, "and the turn that gave it")
+	require.Equal(t, leads.AssignReturning, res.Assignment.Reason)
+	require.Equal(t, "555-0100", l.Phone)
+	require.Equal(t, "Lovelace", l.LastName)
+	require.Equal(t, leads.StatusContacted, l.Status, "a field the upsert does not give stays")
+	meta, err := json.Marshal(l.Metadata)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a": 1, "b": 2}`, string(meta), "metadata merged")
+	require.Equal(t, b.reps[1], b.peek(t, rot), "no turn taken")
+	var events []string
+	for _, e := range l.AuditLog {
+		events = append(events, e.Event)
+	}
+	require.Equal(t, []string{leads.EventLeadCreated, leads.EventLeadAssigned, leads.EventLeadReturned, leads.EventLeadUpdated}, events)
+	require.Equal(t, "email", l.AuditLog[2].Data["matchBy"])
+	require.Equal(t, 1, b.count(t, "leads"))
+
+	// Nothing new: still audited as a return.
+	res = b.mustCreate(t, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.com"}, upsertOpts())
+	require.True(t, res.Returned)
+	require.Equal(t, leads.EventLeadReturned, res.Lead.AuditLog[len(res.Lead.AuditLog)-1].Event)
+
+	dry, err := b.create(again, leads.CreateOptions{MatchBy: leads.MatchEmail, DryRun: true, SkipTeamAndSourceRequirement: true})
+	require.NoError(t, err)
+	require.True(t, dry.Returned && dry.DryRun)
+	require.Equal(t, first.Lead.ID, dry.Lead.ID)
+	got, err := b.svc.Lead(ctx, b.agent, l.ID)
+	require.NoError(t, err)
+	require.Len(t, got.AuditLog, len(res.Lead.AuditLog), "a dry run writes nothing")
+}
+
+func testUpsertConcurrent(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	for _, policy := range []leads.DuplicatePolicy{leads.DuplicateReject, leads.DuplicateAllow} {
+		b := newBundle(t, b.env)
+		_, err := b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{DuplicatePolicy: &policy})
+		require.NoError(t, err)
+		rot := b.defaultRotation(t, 3)
+		email := "grace-" + string(policy) + "@acme.com"
+		const n = 16
+		results := make([]*leads.Result, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				in := lead("Grace")
+				in.Email = email
+				if i%2 == 1 {
+					in.Email = strings.ToUpper(email)
+				}
+				results[i], errs[i] = b.create(in, upsertOpts())
+			}()
+		}
+		wg.Wait()
+		created := 0
+		for i := range n {
+			require.NoError(t, errs[i], "upsert %d (%s)", i, policy)
+			require.Equal(t, results[0].Lead.ID, results[i].Lead.ID, "one lead (%s)", policy)
+			require.Equal(t, results[0].Lead.AssignedTo, results[i].Lead.AssignedTo, "one owner (%s)", policy)
+			if !results[i].Returned {
+				created++
+			}
+		}
+		require.Equal(t, 1, created, policy)
+		require.Equal(t, 1, b.count(t, "leads"), policy)
+		stats, err := b.svc.RotationStats(ctx, b.agent, rot.ID, nil, nil)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, stats.Total, "one turn taken (%s)", policy)
+	}
+}
+
+func testUpsertRoutesUnowned(t *testing.T, b *bundle) {
+	in := lead("Ada")
+	in.Email = "ada@acme.com"
+	first := b.mustCreate(t, in, upsertOpts())
+	require.Empty(t, first.Lead.AssignedTo, "no rotation yet")
+	rot := b.defaultRotation(t, 2)
+	res := b.mustCreate(t, in, upsertOpts())
+	require.True(t, res.Returned)
+	require.Equal(t, b.reps[0], res.Lead.AssignedTo, "routed now that a rotation applies")
+	require.Equal(t, rot.ID, res.Lead.RotationID)
+	require.Equal(t, leads.AssignRotation, res.Assignment.Reason)
+	require.Equal(t, leads.StepDefault, res.Assignment.Decision.Step)
+	res = b.mustCreate(t, in, upsertOpts())
+	require.Equal(t, b.reps[0], res.Lead.AssignedTo, "and keeps that owner")
+	require.Equal(t, b.reps[1], b.peek(t, rot))
+}
+
+// setReturning sets the account's returning-contact policy.
+func (b *bundle) setReturning(t *testing.T, p leads.ReturningPolicy) {
+	t.Helper()
+	allow := leads.DuplicateAllow
+	_, err := b.svc.UpdateAccount(context.Background(), b.admin, leads.AccountPatch{DuplicatePolicy: &allow, Returning: &p})
+	require.NoError(t, err)
+}
+
+func testReturningOwner(t *testing.T, b *bundle) {
+	rot := b.defaultRotation(t, 3)
+	b.setReturning(t, leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail, leads.MatchPhone, leads.MatchEmailDomain}, WindowDays: 30})
+	newLead := func(email, phone string) *leads.Result {
+		in := lead("Contact")
+		in.Email, in.Phone = email, phone
+		return b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+	}
+	first := newLead("ada@acme.com", "555-0100")
+	require.Equal(t, b.reps[0], first.Lead.AssignedTo)
+	require.Equal(t, leads.ReturningNone, first.Assignment.Decision.Returning.Outcome)
+
+	cases := []struct {
+		name, email, phone, by string
+		earlier                int // the newest earlier lead that matches: 0 first, i the result of case i-1
+	}{
+		{"same email, other case", "ADA@acme.com", "", leads.MatchEmail, 0},
+		{"same phone", "someone@else.org", "555-0100", leads.MatchPhone, 0},
+		{"same company domain", "bob@Acme.com", "", leads.MatchEmailDomain, 1},
+	}
+	ids := []int64{first.Lead.ID}
+	for _, tc := range cases {
+		res := newLead(tc.email, tc.phone)
+		ids = append(ids, res.Lead.ID)
+		require.Equal(t, b.reps[0], res.Lead.AssignedTo, tc.name)
+		require.Zero(t, res.Lead.RotationID, tc.name)
+		require.Equal(t, leads.AssignReturning, res.Assignment.Reason, tc.name)
+		d := res.Assignment.Decision
+		require.Equal(t, leads.StepReturning, d.Step, tc.name)
+		require.Equal(t, &leads.ReturningCheck{Outcome: leads.ReturningOwner, MatchedBy: tc.by, LeadID: ids[tc.earlier], Owner: b.reps[0]}, d.Returning, tc.name)
+	}
+	require.Equal(t, b.reps[1], b.peek(t, rot), "returning leads take no turn")
+
+	gmail := newLead("x@gmail.com", "")
+	require.Equal(t, b.reps[1], gmail.Lead.AssignedTo, "a free mail domain is nobody's")
+	other := newLead("y@gmail.com", "")
+	require.Equal(t, b.reps[2], other.Lead.AssignedTo)
+
+	b.clock.Advance(31 * 24 * time.Hour)
+	late := newLead("carol@acme.com", "")
+	require.Equal(t, leads.AssignRotation, late.Assignment.Reason, "outside the window, a new contact")
+}
+
+func testReturningOwnerGone(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.rotation(t, leads.Rotation{Name: "default", Default: true, Members: b.members(3), FallbackAssignee: b.reps[5]})
+	b.setReturning(t, leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail}})
+	policies := []string{leads.OwnerGoneRoute, leads.OwnerGoneHold, leads.OwnerGoneFallback}
+	for _, p := range policies {
+		in := lead("Ada")
+		in.Email, in.AssignedTo = p+"@acme.com", b.reps[0]
+		b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+	}
+	require.NoError(t, b.svc.RemoveMember(ctx, b.admin, b.reps[0]))
+
+	for _, tc := range []struct {
+		policy, reason, assignee string
+	}{
+		{leads.OwnerGoneRoute, leads.AssignRotation, b.reps[1]},
+		{leads.OwnerGoneHold, leads.AssignHeld, ""},
+		{leads.OwnerGoneFallback, leads.AssignFallback, b.reps[5]},
+	} {
+		b.setReturning(t, leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail}, OwnerGone: tc.policy})
+		in := lead("Ada")
+		in.Email = tc.policy + "@acme.com"
+		res := b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+		require.Equal(t, tc.assignee, res.Lead.AssignedTo, tc.policy)
+		require.Equal(t, tc.reason, res.Assignment.Reason, tc.policy)
+		require.Equal(t, leads.ReturningOwnerGone, res.Assignment.Decision.Returning.Outcome, tc.policy)
+		require.Equal(t, tc.policy, res.Assignment.Decision.Returning.OwnerGone)
+	}
+	require.Equal(t, b.reps[2], b.peek(t, rot), "only the route policy took a turn")
+	require.Len(t, policies, 3)
+}
+
+func testUpsertRefusals(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	_, err := b.create(lead("Ada"), leads.CreateOptions{MatchBy: "phone"})
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "matchBy", leads.ErrorDetails(err)["field"])
+	_, err = b.create(lead("Ada"), leads.CreateOptions{MatchBy: leads.MatchEmail})
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "email", leads.ErrorDetails(err)["field"])
+	for _, tc := range []struct {
+		p     leads.ReturningPolicy
+		field string
+	}{
+		{leads.ReturningPolicy{MatchBy: []string{"fax"}}, "returning.matchBy[0]"},
+		{leads.ReturningPolicy{MatchBy: []string{"email", "email"}}, "returning.matchBy[1]"},
+		{leads.ReturningPolicy{WindowDays: -1}, "returning.windowDays"},
+		{leads.ReturningPolicy{OwnerGone: "drop"}, "returning.ownerGone"},
+	} {
+		_, err := b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{Returning: &tc.p})
+		requireCode(t, err, leads.CodeValidation)
+		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"])
+	}
+	a, err := b.svc.Account(ctx, b.agent)
+	require.NoError(t, err)
+	require.Equal(t, leads.ReturningPolicy{MatchBy: []string{}, OwnerGone: leads.OwnerGoneRoute}, a.Returning, "nothing stored")
+}

@@ -1,0 +1,9 @@
+-- How an account recognises a returning contact (leads.ReturningPolicy),
+-- as the JSON the API takes; off by default.
+ALTER TABLE accounts ADD COLUMN returning_policy text NOT NULL DEFAULT '{"matchBy":[],"windowDays":0,"ownerGone":"route"}';
+--bun:split
+-- The lookups of a returning contact by phone and by email domain (email
+-- has leads_email_norm, externalId its unique index), newest first.
+CREATE INDEX leads_returning_phone ON leads (account_id, phone, created_at) WHERE phone <> '';
+--bun:split
+CREATE INDEX leads_returning_domain ON leads (account_id, (substr(email_norm, instr(email_norm, '@') + 1)), created_at) WHERE email_norm IS NOT NULL;
