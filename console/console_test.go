@@ -782,3 +782,33 @@ func (b *browser) postEach(csrf string, status int, forms map[string]url.Values)
 		require.Equal(b.t, status, b.post(path, with(form, "csrf", csrf)).status, path)
 	}
 }
+
+// The lead page says why the lead went to its rep, from the decision kept
+// with it: the step, the rules tried and the one that decided, and who
+// could take the turn.
+func TestLeadPageSaysWhy(t *testing.T) {
+	t.Parallel()
+	s, team, hot := ruleSite(t)
+	ctx := context.Background()
+	_, err := s.svc.CreateRoutingRule(ctx, s.admin, leads.RoutingRule{Name: "Not this one", Enabled: true,
+		Conditions: leads.Condition{Field: "company", Op: leads.OpEq, Value: "Initech"},
+		Action:     leads.RuleAction{Type: leads.ActionHold, Reason: "competitor"}}, -1)
+	require.NoError(t, err)
+	_, err = s.svc.CreateRoutingRule(ctx, s.admin, leads.RoutingRule{Name: "Acme to Enterprise", Enabled: true,
+		Conditions: leads.Condition{Field: "emailDomain", Op: leads.OpEq, Value: "acme.com"},
+		Action:     leads.RuleAction{Type: leads.ActionTeam, TeamID: team.ID}}, -1)
+	require.NoError(t, err)
+	res, err := s.svc.CreateLead(ctx, s.admin, leads.LeadInput{FirstName: "Ada", LastName: "L", Email: "ada@acme.com"},
+		leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+	require.NoError(t, err)
+	require.Equal(t, hot.ID, res.Lead.RotationID)
+
+	b := s.browser()
+	b.signIn("agent@acme.test")
+	p := b.get("/leads/" + itoa(res.Lead.ID))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `id="why-step">a routing rule<`, p.body)
+	require.Regexp(t, `(?s)<strong>Not this one</strong>: not matched; failed on <code>company eq &#34;Initech&#34;</code>`, p.body)
+	require.Regexp(t, `(?s)id="decided">Decided by <strong>Acme to Enterprise</strong>: Team: Enterprise`, p.body)
+	require.Regexp(t, `id="why-eligible">`+regexp.QuoteMeta(s.reps[0]), p.body)
+}

@@ -136,6 +136,62 @@ type leadData struct {
 	Statuses   []leads.Status
 	Members    []string
 	Fields     []leadField
+	// Why is the last automatic decision of the lead's owner, as kept.
+	Why *whyView
+}
+
+// whyView is "why this rep" in words: the step of the decision order that
+// decided, what the returning-contact check found, the rules tried, and
+// who could take the rotation's turn.
+type whyView struct {
+	Step, Returning string
+	Decision        *decisionView
+	Eligible        []string
+}
+
+// stepText says what each step of the decision order means.
+var stepText = map[string]string{
+	leads.StepExplicit:  "named by whoever created it",
+	leads.StepReturning: "a returning contact: the owner of their earlier lead",
+	leads.StepRule:      "a routing rule",
+	leads.StepTeam:      "the lead's team's rotation (no rule matched)",
+	leads.StepDefault:   "the account's default rotation (no rule matched, no team rotation)",
+	leads.StepNone:      "nothing applies: no rule matched and there is no rotation",
+}
+
+// why is the last kept decision of l's owner in words; nil when none.
+func (c *Console) why(ctx context.Context, r *request, id int64) (*whyView, error) {
+	records, err := c.svc.LeadRouting(ctx, r.actor, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(records) - 1; i >= 0; i-- {
+		d := records[i].Decision
+		if d == nil {
+			continue
+		}
+		cfg, err := c.svc.Configuration(ctx, r.actor)
+		if err != nil {
+			return nil, err
+		}
+		targets := newRuleTargets(cfg)
+		w := &whyView{Step: stepText[d.Step], Eligible: d.Eligible}
+		if len(d.Rules) > 0 {
+			w.Decision = targets.decision(&d.RuleDecision, -1)
+		}
+		if ret := d.Returning; ret != nil {
+			switch ret.Outcome {
+			case leads.ReturningOwner:
+				w.Returning = fmt.Sprintf("lead #%d matched by %s; its owner %s takes it", ret.LeadID, ret.MatchedBy, ret.Owner)
+			case leads.ReturningOwnerGone:
+				w.Returning = fmt.Sprintf("lead #%d matched by %s, but its owner %s is no longer a member: %s", ret.LeadID, ret.MatchedBy, ret.Owner, ret.OwnerGone)
+			default:
+				w.Returning = "no earlier lead of this contact"
+			}
+		}
+		return w, nil
+	}
+	return nil, nil
 }
 
 // leadField is one editable text field of a lead.
@@ -182,6 +238,9 @@ func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
 		if rot, err := c.svc.Rotation(ctx, r.actor, l.RotationID); err == nil {
 			d.Rotation = rot.Name
 		}
+	}
+	if d.Why, err = c.why(ctx, r, l.ID); err != nil {
+		return nil, err
 	}
 	if r.can(leads.PermWriteLeads) {
 		if d.Members, err = c.svc.Assignees(ctx, r.actor); err != nil {
