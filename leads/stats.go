@@ -117,6 +117,10 @@ type MemberStats struct {
 	Deviation   float64 `json:"deviation"`
 	// Skips counts, per reason, the turn slots the member was passed over.
 	Skips map[string]int64 `json:"skips"`
+	// Returning counts, apart from Assigned, the leads of returning
+	// contacts the member got in the window as their owner: they took no
+	// turn of any rotation.
+	Returning int64 `json:"returning"`
 }
 
 // window validates a [from, to) window, defaulting to the rotation's current
@@ -160,6 +164,10 @@ func (s *Service) rotationStats(ctx context.Context, rot *Rotation, from, to *ti
 	if err != nil {
 		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
 	}
+	returning, err := s.store.ReturningCounts(ctx, rot.AccountID, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
+	}
 	p, err := s.peek(ctx, rot, 1)
 	if err != nil {
 		return nil, err
@@ -174,7 +182,7 @@ func (s *Service) rotationStats(ctx context.Context, rot *Rotation, from, to *ti
 		st.Total += turns[m.User]
 	}
 	for _, ms := range memberStatuses(rot, p.DayCounts) {
-		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}}
+		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}, Returning: returning[ms.User]}
 		for reason, n := range skips[ms.User] {
 			m.Skips[reason] = n
 		}

@@ -236,6 +236,9 @@ type StatsStore interface {
 	TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error)
 	// SkipCounts counts the slots a rotation passed over, per member and reason.
 	SkipCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]map[string]int64, error)
+	// ReturningCounts counts, per assignee, the leads of the account that
+	// went to the owner of a returning contact (AssignReturning).
+	ReturningCounts(ctx context.Context, accountID string, from, to time.Time) (map[string]int64, error)
 	// TeamLeadCounts counts a team's leads created in the window.
 	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
 	// LeadArrivals counts an account's leads created in [from, to) per hour

@@ -174,6 +174,12 @@ func testReturningOwner(t *testing.T, b *bundle) {
 		require.Equal(t, &leads.ReturningCheck{Outcome: leads.ReturningOwner, MatchedBy: tc.by, LeadID: ids[tc.earlier], Owner: b.reps[0]}, d.Returning, tc.name)
 	}
 	require.Equal(t, b.reps[1], b.peek(t, rot), "returning leads take no turn")
+	stats, err := b.svc.RotationStats(context.Background(), b.agent, rot.ID, nil, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, stats.Total, "one turn")
+	require.EqualValues(t, 1, stats.Members[0].Assigned)
+	require.EqualValues(t, len(cases), stats.Members[0].Returning, "the returning leads, apart")
+	require.Zero(t, stats.Members[1].Returning)
 
 	gmail := newLead("x@gmail.com", "")
 	require.Equal(t, b.reps[1], gmail.Lead.AssignedTo, "a free mail domain is nobody's")

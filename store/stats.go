@@ -83,3 +83,30 @@ func (s *Store) TeamLeadCounts(ctx context.Context, accountID string, teamID int
 	}
 	return c, nil
 }
+
+// ReturningCounts counts, per assignee, the leads of the account that
+// returning contacts brought their owners in [from, to) (lead_assigned
+// with reason returning_owner), by the partial index audit_log_returning.
+func (s *Store) ReturningCounts(ctx context.Context, accountID string, from, to time.Time) (_ map[string]int64, err error) {
+	defer translate(&err)
+	reason, assignee := "(data ->> 'reason')", "data ->> 'assignee'"
+	if s.dialect != Postgres {
+		reason, assignee = "json_extract(data, '$.reason')", "json_extract(data, '$.assignee')"
+	}
+	var rows []struct {
+		Assignee string `bun:"assignee"`
+		N        int64  `bun:"n"`
+	}
+	err = s.reads.NewSelect().TableExpr("audit_log").ColumnExpr(assignee+" AS assignee, count(*) AS n").
+		Where("account_id = ?", accountID).Where("event = 'lead_assigned'").Where(reason+" = 'returning_owner'").
+		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
+		GroupExpr(assignee).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("count returning leads: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Assignee] = r.N
+	}
+	return out, nil
+}

@@ -7,3 +7,9 @@ ALTER TABLE accounts ADD COLUMN returning_policy jsonb NOT NULL DEFAULT '{"match
 CREATE INDEX leads_returning_phone ON leads (account_id, phone, created_at) WHERE phone <> '';
 --bun:split
 CREATE INDEX leads_returning_domain ON leads (account_id, (split_part(email_norm, '@', 2)), created_at) WHERE email_norm IS NOT NULL;
+--bun:split
+-- The leads returning contacts brought their owners (rotation statistics
+-- show them apart: they take no turn). Only those entries are indexed, so
+-- the create path of every other lead pays nothing for it.
+CREATE INDEX audit_log_returning ON audit_log (account_id, created_at)
+    WHERE event = 'lead_assigned' AND (data ->> 'reason') = 'returning_owner';

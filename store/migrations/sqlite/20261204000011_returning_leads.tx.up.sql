@@ -7,3 +7,7 @@ ALTER TABLE accounts ADD COLUMN returning_policy text NOT NULL DEFAULT '{"matchB
 CREATE INDEX leads_returning_phone ON leads (account_id, phone, created_at) WHERE phone <> '';
 --bun:split
 CREATE INDEX leads_returning_domain ON leads (account_id, (substr(email_norm, instr(email_norm, '@') + 1)), created_at) WHERE email_norm IS NOT NULL;
+--bun:split
+-- As for PostgreSQL: the returning contacts' assignments, indexed alone.
+CREATE INDEX audit_log_returning ON audit_log (account_id, created_at)
+    WHERE event = 'lead_assigned' AND json_extract(data, '$.reason') = 'returning_owner';
