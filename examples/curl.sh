@@ -11,31 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-url=${LEADROTOR_URL:-http://localhost:8080}
-if [ -z "${LEADROTOR_API_KEY:-}" ]; then
-	eval "$("${LEADROTOR_BIN:-bin/leadrotor}" demo --env)"
-fi
-account=$LEADROTOR_ACCOUNT_ID
-team=$LEADROTOR_TEAM_ID
-source=$LEADROTOR_LEAD_SOURCE_ID
-
-# post <path> <json> [extra curl args]: prints the status line and the body.
-post() {
-	local path=$1 body=$2
-	shift 2
-	curl -sS -o /tmp/leadrotor-curl.$$ -w '%{http_code}' "$url$path" \
-		-H "Authorization: Bearer $LEADROTOR_API_KEY" -H "x-account-id: $account" \
-		-H 'Content-Type: application/json' -d "$body" "$@"
-}
-body() { cat /tmp/leadrotor-curl.$$; }
-# field <name>: the first value of that field in the last body (the lead's own,
-# before its audit entries).
-field() { body | grep -o "\"$1\":\"\{0,1\}[^\",}]*" | head -n 1 | sed 's/.*:"\{0,1\}//'; }
-trap 'rm -f /tmp/leadrotor-curl.$$' EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+. examples/lib.sh
 
 echo "== 1. A lead for team $team, from lead source $source: the team's rotation assigns it"
 status=$(post /leads "{\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"ada.$RANDOM$RANDOM@example.com\",\"teamId\":$team,\"leadSourceId\":$source}")

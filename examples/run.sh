@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs both examples as CI does: the embedding program, then the curl
-# walkthrough against a server started here on a throwaway database.
+# Runs the examples as CI does: the embedding program, then the curl
+# walkthroughs (the API, then routing) against a server started here on a
+# throwaway database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 LEADROTOR_URL="http://$addr" examples/curl.sh
+
+echo
+echo "### examples/routing.sh"
+LEADROTOR_URL="http://$addr" examples/routing.sh
