@@ -43,7 +43,9 @@ func FuzzCreateBody(f *testing.F) {
 		`{"firstName":"Ada","lastName":"Lovelace"}`,
 		`{"firstName":" Ada ","lastName":"L","email":"ada@example.com","phone":"+1 555 0100","status":"qualified",` +
 			`"teamId":1,"leadSourceId":2,"numberOfEmployees":0,"interestedInSwitching":false,"archived":true,` +
-			`"lastContacted":"2026-11-20T15:04:05.123456789+02:00","imgSrc":"https://example.com/a.png"}`,
+			`"lastContacted":"2026-11-20T15:04:05.123456789+02:00","imgSrc":"https://example.com/a.png",` +
+			`"externalId":" crm-42 ","hotScore":100}`,
+		`{"firstName":"A","lastName":"B","hotScore":101}`,
 		`{"firstName":"A","lastName":"B","metadata":{"utm":{"source":"google","tags":["a",1,true,null]},"score":12345678901234567}}`,
 		`{"firstName":"A","lastName":"B","metadata":{"a":{"b":{"c":{"d":{"e":1}}}}}}`,
 		`{"firstName":"A","lastName":"B","metadata":{"n":1e39,"m":-1.5e-38,"s":"\u0000"}}`,
@@ -117,6 +119,9 @@ func requireWithinLimits(t *testing.T, in *leads.LeadInput) {
 	require.NotEmpty(t, in.FirstName)
 	require.NotEmpty(t, in.LastName)
 	require.True(t, in.Status.Valid())
+	if in.HotScore != nil {
+		require.True(t, *in.HotScore >= 0 && *in.HotScore <= leads.MaxHotScore, "hotScore %d", *in.HotScore)
+	}
 	if in.LastContacted != nil {
 		y := in.LastContacted.Year()
 		require.True(t, y >= 1 && y <= 9999 && in.LastContacted.Location() == time.UTC, "%v", in.LastContacted)

@@ -44,7 +44,7 @@ func TestCreate(t *testing.T) {
 
 func testValidation(t *testing.T, b *bundle) {
 	rot := b.defaultRotation(t, 3)
-	neg := int64(-1)
+	neg, hot := int64(-1), int64(101)
 	deep := map[string]any{"a": map[string]any{"b": map[string]any{"c": map[string]any{"d": map[string]any{"e": map[string]any{"f": 1}}}}}}
 	cases := []struct {
 		name  string
@@ -62,6 +62,9 @@ func testValidation(t *testing.T, b *bundle) {
 		{"name too long", leads.LeadInput{FirstName: strings.Repeat("a", 256), LastName: "L"}, "firstName"},
 		{"metadata too deep", leads.LeadInput{FirstName: "Ada", LastName: "L", Metadata: deep}, "metadata"},
 		{"team id negative", leads.LeadInput{FirstName: "Ada", LastName: "L", TeamID: -3}, "teamId"},
+		{"hot score negative", leads.LeadInput{FirstName: "Ada", LastName: "L", HotScore: &neg}, "hotScore"},
+		{"hot score over 100", leads.LeadInput{FirstName: "Ada", LastName: "L", HotScore: &hot}, "hotScore"},
+		{"external id too long", leads.LeadInput{FirstName: "Ada", LastName: "L", ExternalID: strings.Repeat("x", 256)}, "externalId"},
 	}
 	for _, tc := range cases {
 		_, err := b.create(tc.in, leads.CreateOptions{})
@@ -81,13 +84,14 @@ func testValidation(t *testing.T, b *bundle) {
 }
 
 func testFieldsKept(t *testing.T, b *bundle) {
-	employees, volume, yes := int64(0), int64(250000), false
+	employees, volume, yes, cold := int64(0), int64(250000), false, int64(0)
 	in := leads.LeadInput{
 		FirstName: " Ada ", LastName: "Lovelace", ImgSrc: "https://example.com/ada.png", Email: "Ada@Example.com",
 		Phone: "+1-555-123-4567", Company: "Analytical Engines", JobTitle: "CTO", Branch: "London", Source: "website",
 		Position: "Engineering", Location: "UK", ProductsServicesSold: "Engines", NumberOfEmployees: &employees,
 		CurrentPaymentProcessor: "Stripe", MonthlyTransactionVolume: &volume, InterestedInSwitching: &yes,
 		ProcessStage: "discovery", BuyingRole: "decision maker", Notes: "Met at the expo", Archived: true,
+		ExternalID: " CRM-42 ", HotScore: &cold,
 		Metadata: map[string]any{"utm_source": "google", "interests": []any{"a", "b"}},
 	}
 	res := b.mustCreate(t, in, leads.CreateOptions{})
@@ -96,6 +100,8 @@ func testFieldsKept(t *testing.T, b *bundle) {
 	require.Equal(t, "Ada", l.FirstName, "text is trimmed")
 	require.Equal(t, "Ada@Example.com", l.Email)
 	require.Equal(t, int64(0), *l.NumberOfEmployees, "zero is kept, not dropped")
+	require.Equal(t, int64(0), *l.HotScore, "a hot score of zero is kept, not dropped")
+	require.Equal(t, "CRM-42", l.ExternalID, "the external id is trimmed, its case kept")
 	require.False(t, *l.InterestedInSwitching, "false is kept, not dropped")
 	require.True(t, l.Archived)
 

@@ -56,7 +56,7 @@ const (
 	MaxPhoneLength = 64
 	// MaxShortTextLength bounds the other short text fields: company,
 	// jobTitle, branch, source, position, location, productsServicesSold,
-	// currentPaymentProcessor, processStage and buyingRole.
+	// currentPaymentProcessor, processStage, buyingRole and externalId.
 	MaxShortTextLength = 255
 	// MaxURLLength bounds imgSrc, as browsers and proxies commonly do.
 	MaxURLLength = 2048
@@ -78,6 +78,8 @@ const (
 	MaxMetadataNumberDigits = 40
 	// MaxIdempotencyKey bounds the length of an Idempotency-Key.
 	MaxIdempotencyKey = 255
+	// MaxHotScore bounds hotScore, which runs from 0 (cold) to MaxHotScore.
+	MaxHotScore = 100
 )
 
 // LeadInput is what a client sends to create a lead: the fields of seed 002's
@@ -87,7 +89,9 @@ const (
 // MaxNameLength, emails MaxEmailLength, phone MaxPhoneLength, imgSrc
 // MaxURLLength, notes MaxNotesLength, the rest MaxShortTextLength) and so is
 // Metadata (MaxMetadataBytes, MaxMetadataDepth, MaxMetadataKeys,
-// MaxMetadataNumberDigits); Validate enforces them.
+// MaxMetadataNumberDigits); Validate enforces them. ExternalID is the
+// caller's own id of the contact (seed 003's unique id). HotScore is how
+// hot the lead is, from 0 to MaxHotScore (seed 004's hotScore).
 type LeadInput struct {
 	TeamID                   int64          `json:"teamId,omitempty"`
 	LeadSourceID             int64          `json:"leadSourceId,omitempty"`
@@ -114,6 +118,8 @@ type LeadInput struct {
 	LastContacted            *time.Time     `json:"lastContacted,omitempty"`
 	Archived                 bool           `json:"archived"`
 	CreatedBy                string         `json:"createdBy,omitempty"`
+	ExternalID               string         `json:"externalId,omitempty"`
+	HotScore                 *int64         `json:"hotScore,omitempty"`
 	Status                   Status         `json:"status,omitempty"`
 	Metadata                 map[string]any `json:"metadata,omitempty"`
 }
@@ -228,6 +234,7 @@ func (in *LeadInput) textFields() []textField {
 		{"assignedTo", &in.AssignedTo, MaxEmailLength},
 		{"notes", &in.Notes, MaxNotesLength},
 		{"createdBy", &in.CreatedBy, MaxEmailLength},
+		{"externalId", &in.ExternalID, MaxShortTextLength},
 	}
 }
 
@@ -322,6 +329,9 @@ func (in *LeadInput) Validate() error {
 	}
 	if in.MonthlyTransactionVolume != nil && *in.MonthlyTransactionVolume < 0 {
 		add("monthlyTransactionVolume", *in.MonthlyTransactionVolume, "Must not be negative")
+	}
+	if in.HotScore != nil && (*in.HotScore < 0 || *in.HotScore > MaxHotScore) {
+		add("hotScore", *in.HotScore, "Must be from 0 to %d", MaxHotScore)
 	}
 	if in.LastContacted != nil {
 		if problem := timeProblem(*in.LastContacted); problem != "" {

@@ -79,12 +79,12 @@ func refused(t *testing.T, err error, field string, msgAndArgs ...any) {
 func testTextLimits(t *testing.T, b *bundle) {
 	ctx := context.Background()
 	limits := leads.TextFieldLimits()
-	require.Len(t, limits, 18, "every string field of LeadInput is bounded")
+	require.Len(t, limits, 19, "every string field of LeadInput is bounded")
 	want := map[string]int{
 		"firstName": 200, "lastName": 200, "email": 254, "assignedTo": 254, "createdBy": 254,
 		"phone": 64, "imgSrc": 2048, "notes": 10000, "company": 255, "jobTitle": 255, "branch": 255,
 		"source": 255, "position": 255, "location": 255, "productsServicesSold": 255,
-		"currentPaymentProcessor": 255, "processStage": 255, "buyingRole": 255,
+		"currentPaymentProcessor": 255, "processStage": 255, "buyingRole": 255, "externalId": 255,
 	}
 	require.Equal(t, want, limits)
 

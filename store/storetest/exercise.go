@@ -272,6 +272,7 @@ func testRoundTrip(t *testing.T, s leads.Store) {
 	l := n.Lead
 	l.TeamID, l.ApplicationID, l.Email, l.NumberOfEmployees, l.InterestedInSwitching = f.Team.ID, "app-1", "ada@example.com", &zero, &yes
 	l.LastContacted, l.Notes, l.Archived, l.Status = &contacted, "naïve – ünïcode ✓", true, leads.StatusFollowUp
+	l.ExternalID, l.HotScore = "CRM-ü-42", &zero
 	l.AssignmentStatus = leads.AssignmentUnassigned
 	l.Metadata = map[string]any{"big": 12345678901234567, "nested": map[string]any{"list": []any{"x", 1.5, nil, true}}}
 	n.Audit[0].Data = map[string]any{"k": "v"}
