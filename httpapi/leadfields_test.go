@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,5 +46,65 @@ func TestHotScoreBounds(t *testing.T) {
 		cleared := f.call("agent", "PATCH", path, map[string]any{"hotScore": nil, "externalId": nil})
 		require.Equal(t, http.StatusOK, cleared.status, "%s", cleared.body)
 		require.NotContains(t, cleared.json(t), "hotScore", "null clears it")
+	})
+}
+
+// TestDuplicateExternalID creates and changes leads over HTTP (the create
+// path that authenticates in its one read) to an externalId another lead
+// has: 409 DUPLICATE_EXTERNAL_ID naming that lead, also when 16 requests
+// race for one id.
+func TestDuplicateExternalID(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		f := newFixture(t, b)
+		first := f.call("agent", "POST", "/leads", f.westLead(map[string]any{"externalId": "crm-1"}))
+		require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
+		firstID := first.json(t)["id"]
+		requireDuplicate := func(res response, name string) {
+			t.Helper()
+			require.Equal(t, http.StatusConflict, res.status, "%s: %s", name, res.body)
+			require.Equal(t, "DUPLICATE_EXTERNAL_ID", res.code(t), name)
+			require.Equal(t, "External ID already exists", res.json(t)["error"], name)
+			details := res.json(t)["details"].(map[string]any)
+			require.Equal(t, "crm-1", details["externalId"], name)
+			require.Equal(t, firstID, details["existingLeadId"], name)
+		}
+		requireDuplicate(f.call("agent", "POST", "/leads", f.westLead(map[string]any{"externalId": " crm-1 "})), "create")
+
+		second := f.call("agent", "POST", "/leads", f.westLead(map[string]any{"externalId": "crm-2"}))
+		require.Equal(t, http.StatusCreated, second.status, "%s", second.body)
+		path := fmt.Sprintf("/leads/%v", second.json(t)["id"])
+		requireDuplicate(f.call("agent", "PATCH", path, map[string]any{"externalId": "crm-1"}), "PATCH")
+		require.Equal(t, "crm-2", f.call("agent", "GET", path, nil).json(t)["externalId"], "the refused PATCH changed nothing")
+
+		results := make([]response, 16)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = f.call("agent", "POST", "/leads", f.westLead(map[string]any{"externalId": "crm-race"}))
+			}()
+		}
+		wg.Wait()
+		var winner any
+		for _, res := range results {
+			if res.status == http.StatusCreated {
+				require.Nil(t, winner, "one lead for one externalId")
+				winner = res.json(t)["id"]
+			}
+		}
+		require.NotNil(t, winner)
+		for _, res := range results {
+			if res.status != http.StatusCreated {
+				require.Equal(t, http.StatusConflict, res.status, "%s", res.body)
+				require.Equal(t, "DUPLICATE_EXTERNAL_ID", res.code(t))
+				require.Equal(t, winner, res.json(t)["details"].(map[string]any)["existingLeadId"])
+			}
+		}
+
+		require.Equal(t, http.StatusNoContent, f.call("manager", "DELETE", fmt.Sprintf("/leads/%v?confirm=true", firstID), nil).status)
+		again := f.call("agent", "POST", "/leads", f.westLead(map[string]any{"externalId": "crm-1"}))
+		require.Equal(t, http.StatusCreated, again.status, "a deleted lead's externalId is free: %s", again.body)
 	})
 }

@@ -90,8 +90,10 @@ const (
 // MaxURLLength, notes MaxNotesLength, the rest MaxShortTextLength) and so is
 // Metadata (MaxMetadataBytes, MaxMetadataDepth, MaxMetadataKeys,
 // MaxMetadataNumberDigits); Validate enforces them. ExternalID is the
-// caller's own id of the contact (seed 003's unique id). HotScore is how
-// hot the lead is, from 0 to MaxHotScore (seed 004's hotScore).
+// caller's own id of the contact (seed 003's unique id): unique among the
+// account's leads whatever its duplicate policy, compared exactly after
+// trimming. HotScore is how hot the lead is, from 0 to MaxHotScore (seed
+// 004's hotScore).
 type LeadInput struct {
 	TeamID                   int64          `json:"teamId,omitempty"`
 	LeadSourceID             int64          `json:"leadSourceId,omitempty"`

@@ -24,6 +24,7 @@ func TestManageLeads(t *testing.T) {
 		{"metadata merges key by key and null removes", testMetadataMerge},
 		{"an invalid update changes nothing", testInvalidUpdate},
 		{"an update re-checks team, source, email and assignee", testUpdateRules},
+		{"an update to a taken externalId is refused, even concurrently", testUpdateExternalID},
 		{"If-Match refuses a stale write", testIfMatch},
 		{"assign takes the next turn, audited", testAssign},
 		{"delete keeps the audit trail for admins", testDelete},
@@ -360,6 +361,59 @@ func testUpdateRules(t *testing.T, b *bundle) {
 
 	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"assignedTo": "stranger@example.com"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeMemberNotInAccount)
+}
+
+func testUpdateExternalID(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	taken := lead("Taken")
+	taken.ExternalID = "CRM-1"
+	first := b.mustCreate(t, taken, leads.CreateOptions{}).Lead
+	id := b.mustCreate(t, lead("Ada"), leads.CreateOptions{}).Lead.ID
+
+	_, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": " CRM-1 "}, leads.UpdateOptions{})
+	requireCode(t, err, leads.CodeDuplicateExternalID)
+	require.Equal(t, first.ID, leads.ErrorDetails(err)["existingLeadId"])
+	require.Equal(t, "CRM-1", leads.ErrorDetails(err)["externalId"])
+	_, err = b.svc.UpdateLead(ctx, b.agent, first.ID, leads.LeadPatch{"externalId": "CRM-1", "notes": "same id"}, leads.UpdateOptions{})
+	require.NoError(t, err, "a lead does not duplicate itself")
+	l, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": "crm-1"}, leads.UpdateOptions{})
+	require.NoError(t, err, "another case is another id")
+	require.Equal(t, "crm-1", l.ExternalID)
+	_, err = b.svc.UpdateLead(ctx, b.agent, first.ID, leads.LeadPatch{"externalId": nil}, leads.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = b.create(taken, leads.CreateOptions{})
+	require.NoError(t, err, "an id cleared by an update is free again")
+
+	// Leads changed at once to one new id: one gets it; the others, past
+	// the check before the lock, meet the unique index.
+	ids := make([]int64, 8)
+	for i := range ids {
+		ids[i] = b.mustCreate(t, lead(fmt.Sprint("Racer", i)), leads.CreateOptions{}).Lead.ID
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": "CRM-race"}, leads.UpdateOptions{})
+		}()
+	}
+	wg.Wait()
+	var winner int64
+	for i, err := range errs {
+		if err == nil {
+			require.Zero(t, winner, "one update gets the id")
+			winner = ids[i]
+		}
+	}
+	require.NotZero(t, winner)
+	for _, err := range errs {
+		if err != nil {
+			requireCode(t, err, leads.CodeDuplicateExternalID)
+			require.Equal(t, winner, leads.ErrorDetails(err)["existingLeadId"])
+		}
+	}
 }
 
 func testIfMatch(t *testing.T, b *bundle) {
