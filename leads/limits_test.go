@@ -205,6 +205,8 @@ func testUpdateLimits(t *testing.T, b *bundle) {
 		{before.ID, leads.LeadPatch{"lastName": strings.Repeat("x", leads.MaxNameLength+1)}, "lastName"},
 		{before.ID, leads.LeadPatch{"notes": strings.Repeat("x", leads.MaxNotesLength+1)}, "notes"},
 		{before.ID, leads.LeadPatch{"phone": "555\x00"}, "phone"},
+		{before.ID, leads.LeadPatch{"email": "ada\x00@example.com"}, "email"},
+		{before.ID, leads.LeadPatch{"externalId": "crm\x00"}, "externalId"},
 		{before.ID, leads.LeadPatch{"metadata": nested(leads.MaxMetadataDepth+1, false)}, "metadata"},
 		{full.ID, leads.LeadPatch{"metadata": map[string]any{"one": "more"}}, "metadata"},
 	} {

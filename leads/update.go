@@ -39,12 +39,9 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 	// A duplicate needs a read, which must happen before the row lock: check
 	// here; the unique indexes catch a lead created or changed meanwhile.
 	rejectEmails := cfg.Account.DuplicatePolicy != DuplicateAllow
-	var keys LeadInput // the patch's email and external id, as stored
-	if email, ok := patch["email"].(string); ok && rejectEmails {
-		keys.Email = strings.TrimSpace(email)
-	}
-	if externalID, ok := patch["externalId"].(string); ok {
-		keys.ExternalID = strings.TrimSpace(externalID)
+	keys := LeadInput{ExternalID: patchText(patch, "externalId", MaxShortTextLength)}
+	if rejectEmails {
+		keys.Email = patchText(patch, "email", MaxEmailLength)
 	}
 	if keys.Email != "" || keys.ExternalID != "" {
 		check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(keys.Email),
@@ -119,6 +116,19 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 		return nil, fmt.Errorf("update lead %d: %w", id, err)
 	}
 	return lead, nil
+}
+
+// patchText returns the patch's text for field as it would be stored
+// (trimmed), or "" when it is absent, not text, or text that apply refuses:
+// such a value has no duplicate to look for, and may break the query that
+// would (PostgreSQL refuses a NUL, SQLite's statement text ends at one).
+func patchText(patch LeadPatch, field string, max int) string {
+	s, _ := patch[field].(string)
+	s = strings.TrimSpace(s)
+	if textProblem(s, max) != "" {
+		return ""
+	}
+	return s
 }
 
 // next returns a copy of l to be written at now. updatedAt strictly
