@@ -206,6 +206,8 @@ func FuzzListQuery(f *testing.F) {
 		"teamId=2;",
 		"q=zzzz%zz",
 		"dryrun=true",
+		"externalId=%20CRM-42%20&hotScoreMin=0&hotScoreMax=100",
+		"externalId=a%00&hotScoreMin=-1&hotScoreMax=1e2",
 	} {
 		f.Add(seed)
 	}
@@ -234,13 +236,19 @@ func FuzzListQuery(f *testing.F) {
 		for _, st := range q.Filter.Statuses {
 			require.True(t, st.Valid(), "%q", st)
 		}
-		for _, s := range []string{q.Filter.Query, q.Filter.AssignedTo} {
+		for _, s := range []string{q.Filter.Query, q.Filter.AssignedTo, q.Filter.ExternalID} {
 			require.True(t, utf8.ValidString(s), "%q", s)
 			require.NotContains(t, s, "\x00")
 			require.Equal(t, strings.TrimSpace(s), s)
 		}
 		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.Query), leads.MaxQueryLength)
 		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.AssignedTo), leads.MaxEmailLength)
+		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.ExternalID), leads.MaxShortTextLength)
+		for _, score := range []*int64{q.Filter.HotScoreMin, q.Filter.HotScoreMax} {
+			if score != nil {
+				require.True(t, *score >= 0 && *score <= leads.MaxHotScore, "hotScore bound %d", *score)
+			}
+		}
 		require.GreaterOrEqual(t, q.Filter.TeamID, int64(0))
 		require.GreaterOrEqual(t, q.Filter.LeadSourceID, int64(0))
 		for _, at := range []*time.Time{q.Filter.CreatedAfter, q.Filter.CreatedBefore} {

@@ -108,3 +108,58 @@ func TestDuplicateExternalID(t *testing.T) {
 		require.Equal(t, http.StatusCreated, again.status, "a deleted lead's externalId is free: %s", again.body)
 	})
 }
+
+// TestLeadFieldFilters lists leads by externalId and by bounds of
+// hotScore, and refuses bounds that are no integer from 0 to 100.
+func TestLeadFieldFilters(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		f := newFixture(t, b)
+		ids := map[string]any{}
+		for _, l := range []struct {
+			name  string
+			extra map[string]any
+		}{
+			{"hot", map[string]any{"externalId": "crm-hot", "hotScore": 90}},
+			{"warm", map[string]any{"externalId": "CRM-HOT", "hotScore": 50}},
+			{"none", nil},
+		} {
+			res := f.call("agent", "POST", "/leads", f.westLead(l.extra))
+			require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+			ids[l.name] = res.json(t)["id"]
+		}
+		for _, tc := range []struct {
+			query string
+			want  []string
+		}{
+			{"externalId=crm-hot", []string{"hot"}},
+			{"externalId=%20CRM-HOT%20", []string{"warm"}},
+			{"externalId=nobody", nil},
+			{"hotScoreMin=90", []string{"hot"}},
+			{"hotScoreMax=89", []string{"warm"}},
+			{"hotScoreMin=0&hotScoreMax=100&order=asc", []string{"hot", "warm"}},
+		} {
+			res := f.call("agent", "GET", "/leads?"+tc.query, nil)
+			require.Equal(t, http.StatusOK, res.status, "%s: %s", tc.query, res.body)
+			var got, want []any
+			for _, l := range res.json(t)["data"].([]any) {
+				got = append(got, l.(map[string]any)["id"])
+			}
+			for _, name := range tc.want {
+				want = append(want, ids[name])
+			}
+			require.Equal(t, want, got, tc.query)
+		}
+		for _, tc := range []struct{ query, field string }{
+			{"hotScoreMin=high", "hotScoreMin"},
+			{"hotScoreMax=3.5", "hotScoreMax"},
+			{"hotScoreMin=-1", "hotScoreMin"},
+			{"hotScoreMax=101", "hotScoreMax"},
+			{"externalId=a%00b", "externalId"},
+		} {
+			res := f.call("agent", "GET", "/leads?"+tc.query, nil)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", tc.query, res.body)
+			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"], tc.query)
+		}
+	})
+}

@@ -271,6 +271,15 @@ func timeProblem(t time.Time) string {
 	return ""
 }
 
+// hotScoreProblem says what is wrong with a hotScore (or a bound of one in
+// a filter), or "" when nothing is.
+func hotScoreProblem(score int64) string {
+	if score < 0 || score > MaxHotScore {
+		return fmt.Sprintf("Must be from 0 to %d", MaxHotScore)
+	}
+	return ""
+}
+
 // textProblem says what is wrong with a text value that may hold at most max
 // characters, or "" when nothing is: it must be UTF-8 and hold no NUL, which
 // PostgreSQL cannot store.
@@ -332,8 +341,10 @@ func (in *LeadInput) Validate() error {
 	if in.MonthlyTransactionVolume != nil && *in.MonthlyTransactionVolume < 0 {
 		add("monthlyTransactionVolume", *in.MonthlyTransactionVolume, "Must not be negative")
 	}
-	if in.HotScore != nil && (*in.HotScore < 0 || *in.HotScore > MaxHotScore) {
-		add("hotScore", *in.HotScore, "Must be from 0 to %d", MaxHotScore)
+	if in.HotScore != nil {
+		if problem := hotScoreProblem(*in.HotScore); problem != "" {
+			add("hotScore", *in.HotScore, "%s", problem)
+		}
 	}
 	if in.LastContacted != nil {
 		if problem := timeProblem(*in.LastContacted); problem != "" {

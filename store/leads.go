@@ -271,6 +271,15 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	if f.CreatedBefore != nil {
 		sel = sel.Where("created_at < ?", f.CreatedBefore.UTC())
 	}
+	if f.ExternalID != "" {
+		sel = sel.Where("external_id = ?", f.ExternalID)
+	}
+	if f.HotScoreMin != nil {
+		sel = sel.Where("hot_score >= ?", *f.HotScoreMin)
+	}
+	if f.HotScoreMax != nil {
+		sel = sel.Where("hot_score <= ?", *f.HotScoreMax)
+	}
 	if f.Query != "" {
 		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
 		sel = sel.Where(`(lower(first_name || ' ' || last_name) LIKE ?0 ESCAPE '\'
