@@ -497,6 +497,50 @@ func TestLeadPageActions(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, manager.get(page).status)
 }
 
+// A lead's page shows its externalId and hotScore and edits them: a score
+// that is no whole number, or out of range, and an id another lead has
+// are refused next to their field; an emptied score is cleared.
+func TestLeadPageExternalIDAndHotScore(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	s.createLead(`{"firstName":"Grace","lastName":"Hopper","externalId":"crm-taken"}`)
+	var lead struct {
+		ID int64 `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Ada","lastName":"Lovelace","externalId":"crm-1","hotScore":87}`)), &lead))
+	page := "/leads/" + itoa(lead.ID)
+
+	agent := s.browser()
+	agent.signIn("agent@acme.test")
+	csrf := agent.csrf(page)
+	p := agent.get(page)
+	require.Regexp(t, `id="f-externalId" name="externalId" type="text" value="crm-1"`, p.body)
+	require.Regexp(t, `id="f-hotScore" name="hotScore" type="number" value="87"`, p.body)
+
+	p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, "externalId": {"crm-2"}, "hotScore": {"92"}})
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `value="crm-2"`)
+	require.Contains(t, p.body, `value="92"`)
+	for _, tc := range []struct {
+		field, value string
+		status       int
+	}{
+		{"hotScore", "hot", http.StatusUnprocessableEntity},
+		{"hotScore", "101", http.StatusUnprocessableEntity},
+		{"externalId", "crm-taken", http.StatusConflict},
+	} {
+		p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, tc.field: {tc.value}})
+		require.Equal(t, tc.status, p.status, "%s %s", tc.field, tc.value)
+		require.Regexp(t, `(?s)id="f-`+tc.field+`"[^>]*aria-invalid="true".*?id="e-`+tc.field+`"`, p.body, "%s %s", tc.field, tc.value)
+	}
+	p = agent.post(page+"/edit", url.Values{"csrf": {csrf}, "hotScore": {" "}})
+	require.Equal(t, http.StatusOK, p.status)
+	l, err := s.svc.Lead(context.Background(), s.admin, lead.ID)
+	require.NoError(t, err)
+	require.Nil(t, l.HotScore, "an emptied score is cleared")
+	require.Equal(t, "crm-2", l.ExternalID)
+}
+
 // Admins change roles on the People page; the last admin stays one.
 func TestPeoplePage(t *testing.T) {
 	t.Parallel()

@@ -194,9 +194,28 @@ func (c *Console) why(ctx context.Context, r *request, id int64) (*whyView, erro
 	return nil, nil
 }
 
-// leadField is one editable text field of a lead.
+// leadField is one editable field of a lead: Type is its input's type
+// ("number" for an integer field, "textarea", else a kind of text).
 type leadField struct {
 	Name, Label, Value, Type string
+}
+
+// leadFields are the fields the lead page shows and edits, with in's
+// values; editLead reads back the same list.
+func leadFields(in leads.LeadInput) []leadField {
+	score := ""
+	if in.HotScore != nil {
+		score = strconv.FormatInt(*in.HotScore, 10)
+	}
+	return []leadField{
+		{"firstName", "First name", in.FirstName, "text"}, {"lastName", "Last name", in.LastName, "text"},
+		{"email", "Email", in.Email, "email"}, {"phone", "Phone", in.Phone, "tel"},
+		{"company", "Company", in.Company, "text"}, {"jobTitle", "Job title", in.JobTitle, "text"},
+		{"source", "Source", in.Source, "text"}, {"location", "Location", in.Location, "text"},
+		{"processStage", "Process stage", in.ProcessStage, "text"},
+		{"externalId", "External ID", in.ExternalID, "text"}, {"hotScore", "Hot score (0 to 100)", score, "number"},
+		{"notes", "Notes", in.Notes, "textarea"},
+	}
 }
 
 // leadPage shows a lead: its fields, how it was assigned (rotation, turn
@@ -247,14 +266,7 @@ func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
 			return nil, err
 		}
 	}
-	in := l.LeadInput
-	d.Fields = []leadField{
-		{"firstName", "First name", in.FirstName, "text"}, {"lastName", "Last name", in.LastName, "text"},
-		{"email", "Email", in.Email, "email"}, {"phone", "Phone", in.Phone, "tel"},
-		{"company", "Company", in.Company, "text"}, {"jobTitle", "Job title", in.JobTitle, "text"},
-		{"source", "Source", in.Source, "text"}, {"location", "Location", in.Location, "text"},
-		{"processStage", "Process stage", in.ProcessStage, "text"}, {"notes", "Notes", in.Notes, "textarea"},
-	}
+	d.Fields = leadFields(l.LeadInput)
 	return d, nil
 }
 
@@ -266,13 +278,26 @@ func (c *Console) editLead(ctx context.Context, r *request) (string, error) {
 		return "", err
 	}
 	patch := leads.LeadPatch{}
-	for _, f := range []string{"firstName", "lastName", "email", "phone", "company", "jobTitle", "source", "location", "processStage", "notes", "status"} {
+	for _, f := range leadFields(leads.LeadInput{}) {
+		v := r.PostFormValue(f.Name)
+		switch {
+		case !r.PostForm.Has(f.Name):
+		case f.Type != "number":
+			patch[f.Name] = v
+		case strings.TrimSpace(v) == "":
+			patch[f.Name] = nil // an emptied number is cleared
+		default:
+			n, err := formInt(f.Name, v)
+			if err != nil {
+				return "", err
+			}
+			patch[f.Name] = n
+		}
+	}
+	for _, f := range []string{"status", "assignedTo"} {
 		if r.PostForm.Has(f) {
 			patch[f] = r.PostFormValue(f)
 		}
-	}
-	if r.PostForm.Has("assignedTo") {
-		patch["assignedTo"] = r.PostFormValue("assignedTo")
 	}
 	var opts leads.UpdateOptions
 	if v := r.PostFormValue("updatedAt"); v != "" {
@@ -283,8 +308,13 @@ func (c *Console) editLead(ctx context.Context, r *request) (string, error) {
 		opts.IfMatch = &t
 	}
 	if _, err := c.svc.UpdateLead(ctx, r.actor, id, patch, opts); err != nil {
-		if leads.ErrorCode(err) == leads.CodePreconditionFailed {
+		switch leads.ErrorCode(err) {
+		case leads.CodePreconditionFailed:
 			return "", leads.Errorf(leads.CodePreconditionFailed, "someone changed this lead while you edited it; the page now shows their version, make your change again")
+		case leads.CodeDuplicateEmail:
+			return "", withField(err, "email")
+		case leads.CodeDuplicateExternalID:
+			return "", withField(err, "externalId")
 		}
 		return "", err
 	}

@@ -58,7 +58,8 @@ func TestSeedBodyRoundTrips(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
 		f := newFixture(t, b)
-		// Every field of seed 002's LeadInput, plus status and metadata.
+		// Every field of seed 002's LeadInput, plus status, metadata,
+		// externalId and hotScore.
 		body := map[string]any{
 			"teamId": f.west.ID, "leadSourceId": f.webinar.ID, "firstName": "Ada", "lastName": "Lovelace",
 			"imgSrc": "https://example.com/ada.png", "email": "ada@example.com", "phone": "+1-555-123-4567",
@@ -67,7 +68,7 @@ func TestSeedBodyRoundTrips(t *testing.T) {
 			"currentPaymentProcessor": "Stripe", "monthlyTransactionVolume": 250000, "interestedInSwitching": false,
 			"processStage": "discovery", "buyingRole": "decision maker", "assignedTo": "ben@example.com",
 			"notes": "Met at the expo", "lastContacted": "2026-11-20T15:04:05Z", "archived": false,
-			"createdBy": "import@example.com", "status": "qualified",
+			"createdBy": "import@example.com", "status": "qualified", "externalId": "crm-42", "hotScore": 87,
 			"metadata": map[string]any{"utm_source": "google", "interests": []any{"a", "b"}, "score": 12345678901234567},
 		}
 		res := f.call("agent", "POST", "/leads", body)

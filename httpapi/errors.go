@@ -46,6 +46,7 @@ var statusByCode = map[string]int{
 	leads.CodeLeadSourceInUse:      http.StatusConflict,
 	leads.CodeLastAdmin:            http.StatusConflict,
 	leads.CodeDuplicateEmail:       http.StatusConflict,
+	leads.CodeDuplicateExternalID:  http.StatusConflict,
 	leads.CodeConflict:             http.StatusConflict,
 	leads.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 	leads.CodeNotFound:             http.StatusNotFound,

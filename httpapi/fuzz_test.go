@@ -43,7 +43,9 @@ func FuzzCreateBody(f *testing.F) {
 		`{"firstName":"Ada","lastName":"Lovelace"}`,
 		`{"firstName":" Ada ","lastName":"L","email":"ada@example.com","phone":"+1 555 0100","status":"qualified",` +
 			`"teamId":1,"leadSourceId":2,"numberOfEmployees":0,"interestedInSwitching":false,"archived":true,` +
-			`"lastContacted":"2026-11-20T15:04:05.123456789+02:00","imgSrc":"https://example.com/a.png"}`,
+			`"lastContacted":"2026-11-20T15:04:05.123456789+02:00","imgSrc":"https://example.com/a.png",` +
+			`"externalId":" crm-42 ","hotScore":100}`,
+		`{"firstName":"A","lastName":"B","hotScore":101}`,
 		`{"firstName":"A","lastName":"B","metadata":{"utm":{"source":"google","tags":["a",1,true,null]},"score":12345678901234567}}`,
 		`{"firstName":"A","lastName":"B","metadata":{"a":{"b":{"c":{"d":{"e":1}}}}}}`,
 		`{"firstName":"A","lastName":"B","metadata":{"n":1e39,"m":-1.5e-38,"s":"\u0000"}}`,
@@ -117,6 +119,9 @@ func requireWithinLimits(t *testing.T, in *leads.LeadInput) {
 	require.NotEmpty(t, in.FirstName)
 	require.NotEmpty(t, in.LastName)
 	require.True(t, in.Status.Valid())
+	if in.HotScore != nil {
+		require.True(t, *in.HotScore >= 0 && *in.HotScore <= leads.MaxHotScore, "hotScore %d", *in.HotScore)
+	}
 	if in.LastContacted != nil {
 		y := in.LastContacted.Year()
 		require.True(t, y >= 1 && y <= 9999 && in.LastContacted.Location() == time.UTC, "%v", in.LastContacted)
@@ -201,6 +206,8 @@ func FuzzListQuery(f *testing.F) {
 		"teamId=2;",
 		"q=zzzz%zz",
 		"dryrun=true",
+		"externalId=%20CRM-42%20&hotScoreMin=0&hotScoreMax=100",
+		"externalId=a%00&hotScoreMin=-1&hotScoreMax=1e2",
 	} {
 		f.Add(seed)
 	}
@@ -229,13 +236,19 @@ func FuzzListQuery(f *testing.F) {
 		for _, st := range q.Filter.Statuses {
 			require.True(t, st.Valid(), "%q", st)
 		}
-		for _, s := range []string{q.Filter.Query, q.Filter.AssignedTo} {
+		for _, s := range []string{q.Filter.Query, q.Filter.AssignedTo, q.Filter.ExternalID} {
 			require.True(t, utf8.ValidString(s), "%q", s)
 			require.NotContains(t, s, "\x00")
 			require.Equal(t, strings.TrimSpace(s), s)
 		}
 		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.Query), leads.MaxQueryLength)
 		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.AssignedTo), leads.MaxEmailLength)
+		require.LessOrEqual(t, utf8.RuneCountInString(q.Filter.ExternalID), leads.MaxShortTextLength)
+		for _, score := range []*int64{q.Filter.HotScoreMin, q.Filter.HotScoreMax} {
+			if score != nil {
+				require.True(t, *score >= 0 && *score <= leads.MaxHotScore, "hotScore bound %d", *score)
+			}
+		}
 		require.GreaterOrEqual(t, q.Filter.TeamID, int64(0))
 		require.GreaterOrEqual(t, q.Filter.LeadSourceID, int64(0))
 		for _, at := range []*time.Time{q.Filter.CreatedAfter, q.Filter.CreatedBefore} {

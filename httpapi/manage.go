@@ -84,7 +84,7 @@ func writeLeadPage(w http.ResponseWriter, page *leads.LeadPage) {
 // listQuery lists the query parameters of GET /leads.
 func listQuery() []string {
 	return []string{"status", "teamId", "leadSourceId", "assignedTo", "archived",
-		"createdAfter", "createdBefore", "q", "sort", "order", "limit", "cursor"}
+		"createdAfter", "createdBefore", "q", "externalId", "hotScoreMin", "hotScoreMax", "sort", "order", "limit", "cursor"}
 }
 
 // listOptions reads GET /leads's query string, whose parameters parseQuery
@@ -136,6 +136,19 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 		}
 	}
 	opts.Filter.Query = q.Get("q")
+	opts.Filter.ExternalID = q.Get("externalId")
+	for _, p := range []struct {
+		name string
+		dst  **int64
+	}{{"hotScoreMin", &opts.Filter.HotScoreMin}, {"hotScoreMax", &opts.Filter.HotScoreMax}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return opts, bad(p.name, v, fmt.Sprintf("Must be an integer from 0 to %d", leads.MaxHotScore))
+			}
+			*p.dst = &n
+		}
+	}
 	opts.Sort = q.Get("sort")
 	switch v := q.Get("order"); v {
 	case "", "desc":

@@ -36,8 +36,8 @@ var (
 		"requestIpAddress": "string", "account_id": "string",
 	}
 	// What leadrotor adds to the seed.
-	addedToInput = []string{"status", "metadata"}
-	addedToLead  = []string{"status", "metadata", "rotationId", "rotationTurn", "assignmentStatus"}
+	addedToInput = []string{"status", "metadata", "externalId", "hotScore"}
+	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus"}
 	addedToAudit = []string{"leadId"}
 )
 
@@ -168,7 +168,13 @@ func TestDocumentedLimits(t *testing.T) {
 	require.EqualValues(t, leads.DefaultPageSize, list["limit"].Default)
 	require.EqualValues(t, leads.MaxQueryLength, *list["q"].MaxLength)
 	require.EqualValues(t, leads.MaxEmailLength, *list["assignedTo"].MaxLength)
+	require.EqualValues(t, leads.MaxShortTextLength, *list["externalId"].MaxLength)
 	require.EqualValues(t, leads.MaxShortTextLength, *audit["event"].MaxLength)
+	for name, schema := range map[string]*openapi3.Schema{"LeadInput": input["hotScore"].Value, "LeadPatch": patch["hotScore"].Value,
+		"hotScoreMin": list["hotScoreMin"], "hotScoreMax": list["hotScoreMax"]} {
+		require.EqualValues(t, 0, *schema.Min, "%s.hotScore", name)
+		require.EqualValues(t, leads.MaxHotScore, *schema.Max, "%s.hotScore", name)
+	}
 	create := params("/leads", "POST")
 	require.EqualValues(t, leads.MaxIdempotencyKey, *create["Idempotency-Key"].MaxLength)
 }

@@ -177,8 +177,10 @@ var conditionFields = map[string]conditionField{
 	"archived": {kindBool, func(l *Lead) fieldValue {
 		return fieldValue{flag: l.Archived, kind: kindBool, ok: true}
 	}},
-	"createdBy": textCondField(func(l *Lead) string { return l.CreatedBy }),
-	"status":    textCondField(func(l *Lead) string { return string(l.Status) }),
+	"createdBy":  textCondField(func(l *Lead) string { return l.CreatedBy }),
+	"externalId": textCondField(func(l *Lead) string { return l.ExternalID }),
+	"hotScore":   intCondField(func(l *Lead) *int64 { return l.HotScore }),
+	"status":     textCondField(func(l *Lead) string { return string(l.Status) }),
 }
 
 // conditionFieldIndex numbers the fields, so that a LeadView keeps each

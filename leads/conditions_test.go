@@ -3,6 +3,7 @@ package leads_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,13 +22,14 @@ func cond(t testing.TB, s string) leads.Condition {
 }
 
 func conditionLead() *leads.Lead {
-	employees, volume := int64(250), int64(0)
+	employees, volume, hot := int64(250), int64(0), int64(85)
 	yes := true
 	contacted := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	return &leads.Lead{ID: 7, ApplicationID: "voice-bot", LeadInput: leads.LeadInput{
 		TeamID: 3, FirstName: "Ada", LastName: "Lovelace", Email: "Ada@Analytical.Example", Company: "Analytical Engines",
 		Phone: "+44 20 7946 0000", JobTitle: "VP Sales", Source: "web form", NumberOfEmployees: &employees,
 		MonthlyTransactionVolume: &volume, InterestedInSwitching: &yes, LastContacted: &contacted, Status: leads.StatusQualified,
+		ExternalID: "CRM-42", HotScore: &hot,
 		Metadata: map[string]any{"utm": map[string]any{"campaign": "Spring-Launch", "budget": 1200.0, "paid": true, "tags": []any{"a"}}}},
 	}
 }
@@ -87,6 +89,10 @@ func TestConditionOps(t *testing.T) {
 		{`{"field":"numberOfEmployees","op":"not_in","value":[10,250]}`, false},
 		{`{"field":"monthlyTransactionVolume","op":"eq","value":0}`, true /* 0 given is present */},
 		{`{"field":"monthlyTransactionVolume","op":"exists"}`, true},
+		{`{"field":"hotScore","op":"gte","value":80}`, true},
+		{`{"field":"hotScore","op":"gte","value":86}`, false},
+		{`{"field":"externalId","op":"exists"}`, true},
+		{`{"field":"externalId","op":"starts_with","value":"crm-"}`, true},
 		{`{"field":"teamId","op":"eq","value":3}`, true},
 		{`{"field":"leadSourceId","op":"not_exists"}`, true /* 0 is none */},
 		{`{"field":"leadSourceId","op":"gt","value":-1}`, false},
@@ -216,6 +222,18 @@ func TestConditionString(t *testing.T) {
 	c := cond(t, `{"all":[{"field":"emailDomain","op":"in","value":["acme.com"]},{"any":[{"field":"notes","op":"not_exists"},{"field":"numberOfEmployees","op":"gte","value":500}]}]}`)
 	require.Equal(t, `all(emailDomain in ["acme.com"], any(notes not_exists, numberOfEmployees gte 500))`, c.String())
 	require.Contains(t, leads.ConditionFields(), "emailDomain")
+}
+
+// TestEveryLeadFieldIsAConditionField holds conditionFields to LeadInput:
+// a new lead field that rules cannot name fails here.
+func TestEveryLeadFieldIsAConditionField(t *testing.T) {
+	t.Parallel()
+	for f := range reflect.TypeFor[leads.LeadInput]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "metadata" { // named by its paths, metadata.…
+			require.Contains(t, leads.ConditionFields(), name)
+		}
+	}
 }
 
 // BenchmarkRuleConditions evaluates a lead against 100 rules of 5

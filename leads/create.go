@@ -80,7 +80,8 @@ type Credentials struct {
 // repeat returns the first lead; another body with the same key:
 // IDEMPOTENCY_KEY_REUSED); the team rule (TEAM_REQUIRED, TEAM_NOT_FOUND); the
 // lead-source rule (LEAD_SOURCE_REQUIRED, LEAD_SOURCE_NOT_FOUND); duplicate
-// emails (DUPLICATE_EMAIL when the account rejects them); then assignment by
+// emails (DUPLICATE_EMAIL when the account rejects them) and external ids
+// (DUPLICATE_EXTERNAL_ID, always); then assignment by
 // the team's rotation, else the account's default one, unless assignedTo is
 // given. The lead and its audit entries are written in one transaction; if
 // that fails, the rotation turn is given back. An error that IsUnavailable
@@ -106,6 +107,7 @@ func (s *Service) CreateLead(ctx context.Context, caller Caller, in LeadInput, o
 func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, opts CreateOptions) (Actor, LeadFacts, error) {
 	in.Normalize()
 	invalid := checkCreateInput(in, opts)
+	query := LeadFactsQuery{IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email), ExternalID: in.ExternalID}
 	var actor Actor
 	var facts LeadFacts
 	read := false
@@ -117,8 +119,9 @@ func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, 
 		if c.Secret == "" || invalid != nil {
 			actor, err = s.Authenticate(ctx, c.Secret, c.AccountID)
 		} else {
-			facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lookupAccountID(c.AccountID), IdempotencyKey: opts.IdempotencyKey,
-				EmailKey: EmailKey(in.Email), KeyHash: HashAPIKey(c.Secret)})
+			q := query
+			q.AccountID, q.KeyHash = lookupAccountID(c.AccountID), HashAPIKey(c.Secret)
+			facts, err = s.store.LeadFacts(ctx, q)
 			if err != nil {
 				return Actor{}, facts, fmt.Errorf("create lead: %w", err)
 			}
@@ -145,7 +148,8 @@ func (s *Service) openCreate(ctx context.Context, caller Caller, in *LeadInput, 
 	}
 	if !read {
 		var err error
-		facts, err = s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey, EmailKey: EmailKey(in.Email)})
+		query.AccountID = actor.AccountID
+		facts, err = s.store.LeadFacts(ctx, query)
 		if err != nil {
 			return actor, facts, fmt.Errorf("create lead: %w", err)
 		}
@@ -177,13 +181,15 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if err := cfg.requireMember(in.AssignedTo); err != nil {
 		return nil, err
 	}
+	rejectEmails := cfg.Account.DuplicatePolicy != DuplicateAllow
+	// An upsert by email takes the email's key even where duplicates are
+	// allowed: a concurrent upsert of the same email then finds it.
+	uniqueEmails := rejectEmails || opts.MatchBy == MatchEmail
+	if err := duplicate(&in, facts, uniqueEmails); err != nil {
+		return nil, err
+	}
 	var uniqueEmail string
-	if (cfg.Account.DuplicatePolicy != DuplicateAllow || opts.MatchBy == MatchEmail) && in.Email != "" {
-		// An upsert by email takes the key even where duplicates are
-		// allowed: a concurrent upsert of the same email then finds it.
-		if facts.DuplicateLeadID != 0 {
-			return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
-		}
+	if uniqueEmails && in.Email != "" {
 		uniqueEmail = EmailKey(in.Email)
 	}
 	if in.CreatedBy == "" {
@@ -230,7 +236,8 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 }
 
 // insertFailed explains a failed insert: a concurrent request that won the
-// race for the idempotency key or the email, or a plain failure.
+// race for the idempotency key, the email or the external id, or a plain
+// failure.
 func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*Result, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
@@ -241,8 +248,8 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 		if facts.IdempotentLeadID != 0 {
 			return s.replay(ctx, actor, facts, fp)
 		}
-	case errors.Is(err, ErrEmailTaken):
-		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email)})
+	case errors.Is(err, ErrEmailTaken), errors.Is(err, ErrExternalIDTaken):
+		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email), ExternalID: in.ExternalID})
 		if cerr != nil {
 			return nil, fmt.Errorf("create lead: read duplicate lead: %w", cerr)
 		}
@@ -254,7 +261,9 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 			}
 			return s.upsertExisting(ctx, actor, cfg, id, opts)
 		}
-		return nil, duplicateEmail(in.Email, facts.DuplicateLeadID)
+		if dup := duplicate(&in, facts, errors.Is(err, ErrEmailTaken)); dup != nil {
+			return nil, dup
+		}
 	}
 	return nil, fmt.Errorf("create lead: %w", err)
 }
@@ -280,6 +289,28 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp s
 		}
 	}
 	return &Result{Lead: lead, Replayed: true, Assignment: a}, nil
+}
+
+// duplicate returns the refusal of in for a duplicate that facts found
+// among the account's other live leads: DUPLICATE_EMAIL when emails must be
+// unique (rejectEmails), DUPLICATE_EXTERNAL_ID whatever the account's
+// policy; nil when facts found none.
+func duplicate(in *LeadInput, facts LeadFacts, rejectEmails bool) error {
+	switch {
+	case rejectEmails && in.Email != "" && facts.DuplicateLeadID != 0:
+		return duplicateEmail(in.Email, facts.DuplicateLeadID)
+	case in.ExternalID != "" && facts.DuplicateExternalLeadID != 0:
+		return duplicateExternalID(in.ExternalID, facts.DuplicateExternalLeadID)
+	}
+	return nil
+}
+
+func duplicateExternalID(id string, existing int64) error {
+	return &Error{Code: CodeDuplicateExternalID, Message: "External ID already exists", Details: map[string]any{
+		"externalId":     id,
+		"existingLeadId": existing,
+		"message":        "A lead with this external ID already exists in your account",
+	}}
 }
 
 func duplicateEmail(email string, existing int64) error {
@@ -336,10 +367,12 @@ func checkCreateInput(in *LeadInput, opts CreateOptions) error {
 		return err
 	}
 	switch {
-	case opts.MatchBy != "" && opts.MatchBy != MatchEmail:
+	case opts.MatchBy != "" && opts.MatchBy != MatchEmail && opts.MatchBy != MatchExternalID:
 		return ValidationError(FieldError{"matchBy", opts.MatchBy, "Must be email or externalId"})
 	case opts.MatchBy == MatchEmail && in.Email == "":
 		return ValidationError(FieldError{"email", "", "Is required to match by email"})
+	case opts.MatchBy == MatchExternalID && in.ExternalID == "":
+		return ValidationError(FieldError{"externalId", "", "Is required to match by externalId"})
 	}
 	return checkText("Idempotency-Key", opts.IdempotencyKey, MaxIdempotencyKey)
 }

@@ -25,6 +25,9 @@ func TestCreate(t *testing.T) {
 		{"rule 4: a duplicate email is rejected with the existing lead", testDuplicateEmailRejected},
 		{"rule 4: duplicates are allowed when the account allows them", testDuplicateEmailAllowed},
 		{"rule 4: concurrent duplicates make one lead and take one turn", testDuplicateEmailConcurrent},
+		{"rule 4: an externalId is unique in the account, whatever its policy", testDuplicateExternalID},
+		{"rule 4: concurrent creates of one externalId make one lead and take one turn", testDuplicateExternalIDConcurrent},
+		{"rule 4: a deleted lead frees its externalId", testExternalIDFreedByDelete},
 		{"rule 5: createdBy defaults to the caller", testCreatedBy},
 		{"rule 6: the team's rotation, else the default one, assigns", testRotationChoice},
 		{"rule 6: without a rotation the lead stays unassigned", testNoRotation},
@@ -44,7 +47,7 @@ func TestCreate(t *testing.T) {
 
 func testValidation(t *testing.T, b *bundle) {
 	rot := b.defaultRotation(t, 3)
-	neg := int64(-1)
+	neg, hot := int64(-1), int64(101)
 	deep := map[string]any{"a": map[string]any{"b": map[string]any{"c": map[string]any{"d": map[string]any{"e": map[string]any{"f": 1}}}}}}
 	cases := []struct {
 		name  string
@@ -62,6 +65,9 @@ func testValidation(t *testing.T, b *bundle) {
 		{"name too long", leads.LeadInput{FirstName: strings.Repeat("a", 256), LastName: "L"}, "firstName"},
 		{"metadata too deep", leads.LeadInput{FirstName: "Ada", LastName: "L", Metadata: deep}, "metadata"},
 		{"team id negative", leads.LeadInput{FirstName: "Ada", LastName: "L", TeamID: -3}, "teamId"},
+		{"hot score negative", leads.LeadInput{FirstName: "Ada", LastName: "L", HotScore: &neg}, "hotScore"},
+		{"hot score over 100", leads.LeadInput{FirstName: "Ada", LastName: "L", HotScore: &hot}, "hotScore"},
+		{"external id too long", leads.LeadInput{FirstName: "Ada", LastName: "L", ExternalID: strings.Repeat("x", 256)}, "externalId"},
 	}
 	for _, tc := range cases {
 		_, err := b.create(tc.in, leads.CreateOptions{})
@@ -81,13 +87,14 @@ func testValidation(t *testing.T, b *bundle) {
 }
 
 func testFieldsKept(t *testing.T, b *bundle) {
-	employees, volume, yes := int64(0), int64(250000), false
+	employees, volume, yes, cold := int64(0), int64(250000), false, int64(0)
 	in := leads.LeadInput{
 		FirstName: " Ada ", LastName: "Lovelace", ImgSrc: "https://example.com/ada.png", Email: "Ada@Example.com",
 		Phone: "+1-555-123-4567", Company: "Analytical Engines", JobTitle: "CTO", Branch: "London", Source: "website",
 		Position: "Engineering", Location: "UK", ProductsServicesSold: "Engines", NumberOfEmployees: &employees,
 		CurrentPaymentProcessor: "Stripe", MonthlyTransactionVolume: &volume, InterestedInSwitching: &yes,
 		ProcessStage: "discovery", BuyingRole: "decision maker", Notes: "Met at the expo", Archived: true,
+		ExternalID: " CRM-42 ", HotScore: &cold,
 		Metadata: map[string]any{"utm_source": "google", "interests": []any{"a", "b"}},
 	}
 	res := b.mustCreate(t, in, leads.CreateOptions{})
@@ -96,6 +103,8 @@ func testFieldsKept(t *testing.T, b *bundle) {
 	require.Equal(t, "Ada", l.FirstName, "text is trimmed")
 	require.Equal(t, "Ada@Example.com", l.Email)
 	require.Equal(t, int64(0), *l.NumberOfEmployees, "zero is kept, not dropped")
+	require.Equal(t, int64(0), *l.HotScore, "a hot score of zero is kept, not dropped")
+	require.Equal(t, "CRM-42", l.ExternalID, "the external id is trimmed, its case kept")
 	require.False(t, *l.InterestedInSwitching, "false is kept, not dropped")
 	require.True(t, l.Archived)
 
@@ -182,16 +191,24 @@ func testLeadSourceImpliesTeam(t *testing.T, b *bundle) {
 }
 
 func testDuplicateEmailRejected(t *testing.T, b *bundle) {
+	first, second := lead("Ada"), lead("Ada")
+	first.Email, second.Email = "ada@example.com", "ADA@Example.COM"
+	requireDuplicateRefused(t, b, first, second, leads.CodeDuplicateEmail, "Email already exists", "email", "ADA@Example.COM")
+}
+
+// requireDuplicateRefused creates first under a default rotation, then
+// second, which duplicates it: second is refused with code and message,
+// its details naming first's lead and field as shown, and stores nothing
+// and takes no turn.
+func requireDuplicateRefused(t *testing.T, b *bundle, first, second leads.LeadInput, code, message, field, shown string) {
+	t.Helper()
 	rot := b.defaultRotation(t, 3)
-	in := lead("Ada")
-	in.Email = "ada@example.com"
-	first := b.mustCreate(t, in, leads.CreateOptions{})
-	in.Email = "ADA@Example.COM"
-	_, err := b.create(in, leads.CreateOptions{})
-	requireCode(t, err, leads.CodeDuplicateEmail)
-	require.Equal(t, "Email already exists", leads.ErrorMessage(err))
-	require.Equal(t, first.Lead.ID, leads.ErrorDetails(err)["existingLeadId"])
-	require.Equal(t, "ADA@Example.COM", leads.ErrorDetails(err)["email"])
+	kept := b.mustCreate(t, first, leads.CreateOptions{})
+	_, err := b.create(second, leads.CreateOptions{})
+	requireCode(t, err, code)
+	require.Equal(t, message, leads.ErrorMessage(err))
+	require.Equal(t, kept.Lead.ID, leads.ErrorDetails(err)["existingLeadId"])
+	require.Equal(t, shown, leads.ErrorDetails(err)[field])
 	require.Equal(t, 1, b.count(t, "leads"))
 	require.Equal(t, b.reps[1], b.peek(t, rot), "the refused lead took no turn")
 }
@@ -214,9 +231,51 @@ func testDuplicateEmailAllowed(t *testing.T, b *bundle) {
 }
 
 func testDuplicateEmailConcurrent(t *testing.T, b *bundle) {
-	rot := b.defaultRotation(t, 3)
 	in := lead("Ada")
 	in.Email = "race@example.com"
+	requireOneOfConcurrent(t, b, in, leads.CodeDuplicateEmail)
+}
+
+func testDuplicateExternalID(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	in, again := lead("Ada"), lead("Ada")
+	in.ExternalID, again.ExternalID = "CRM-7", " CRM-7 "
+	requireDuplicateRefused(t, b, in, again, leads.CodeDuplicateExternalID, "External ID already exists", "externalId", "CRM-7")
+
+	in.ExternalID = "crm-7"
+	_, err := b.create(in, leads.CreateOptions{})
+	require.NoError(t, err, "ids compare exactly: another case is another id")
+
+	other := newBundle(t, b.env)
+	_, err = other.create(leads.LeadInput{FirstName: "Ada", LastName: "L", ExternalID: "CRM-7"}, leads.CreateOptions{})
+	require.NoError(t, err, "another account may use the same id")
+
+	id := "allow-" + randomHex(4)
+	_, err = b.svc.CreateAccount(ctx, leads.Account{ID: id, DuplicatePolicy: leads.DuplicateAllow})
+	require.NoError(t, err)
+	allow := leads.SystemActor(id)
+	same := leads.LeadInput{FirstName: "Ada", LastName: "L", Email: "ada@example.com", ExternalID: "CRM-7"}
+	_, err = b.svc.CreateLead(ctx, allow, same, leads.CreateOptions{})
+	require.NoError(t, err)
+	same.ExternalID = "CRM-8"
+	_, err = b.svc.CreateLead(ctx, allow, same, leads.CreateOptions{})
+	require.NoError(t, err, "the email may repeat where the account allows it")
+	_, err = b.svc.CreateLead(ctx, allow, same, leads.CreateOptions{})
+	requireCode(t, err, leads.CodeDuplicateExternalID)
+}
+
+func testDuplicateExternalIDConcurrent(t *testing.T, b *bundle) {
+	in := lead("Ada")
+	in.ExternalID = "crm-race"
+	requireOneOfConcurrent(t, b, in, leads.CodeDuplicateExternalID)
+}
+
+// requireOneOfConcurrent creates in 16 times at once under a default
+// rotation: exactly one lead is stored, with its turn, and every other
+// create is refused with code, naming that lead.
+func requireOneOfConcurrent(t *testing.T, b *bundle, in leads.LeadInput, code string) {
+	t.Helper()
+	rot := b.defaultRotation(t, 3)
 	results, errs := concurrently(16, func() (*leads.Result, error) { return b.create(in, leads.CreateOptions{}) })
 	var winner int64
 	for i, err := range errs {
@@ -228,7 +287,7 @@ func testDuplicateEmailConcurrent(t *testing.T, b *bundle) {
 	require.NotZero(t, winner)
 	for _, err := range errs {
 		if err != nil {
-			requireCode(t, err, leads.CodeDuplicateEmail)
+			requireCode(t, err, code)
 			require.Equal(t, winner, leads.ErrorDetails(err)["existingLeadId"])
 		}
 	}
@@ -237,6 +296,16 @@ func testDuplicateEmailConcurrent(t *testing.T, b *bundle) {
 	winnerLead, err := b.svc.Lead(context.Background(), b.admin, winner)
 	require.NoError(t, err)
 	requireOneTurnTaken(t, b, rot, winnerLead.AssignedTo)
+}
+
+func testExternalIDFreedByDelete(t *testing.T, b *bundle) {
+	in := lead("Ada")
+	in.ExternalID = "crm-gone"
+	first := b.mustCreate(t, in, leads.CreateOptions{})
+	require.NoError(t, b.svc.DeleteLead(context.Background(), b.admin, first.Lead.ID))
+	again, err := b.create(in, leads.CreateOptions{})
+	require.NoError(t, err, "the deleted lead's externalId is free again")
+	require.Equal(t, "crm-gone", again.Lead.ExternalID)
 }
 
 // requireOneTurnTaken checks that a race left the equal-weight rotation of

@@ -21,6 +21,9 @@ const (
 	CodeLeadSourceNotFound = "LEAD_SOURCE_NOT_FOUND"
 	// CodeDuplicateEmail: another live lead of the account has the same email.
 	CodeDuplicateEmail = "DUPLICATE_EMAIL"
+	// CodeDuplicateExternalID: another live lead of the account has the same
+	// externalId.
+	CodeDuplicateExternalID = "DUPLICATE_EXTERNAL_ID"
 	// CodeNotFound: the object does not exist or belongs to another account.
 	CodeNotFound = "NOT_FOUND"
 	// CodeConflict: the change breaks a uniqueness rule (a second default rotation…).

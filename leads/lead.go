@@ -56,7 +56,7 @@ const (
 	MaxPhoneLength = 64
 	// MaxShortTextLength bounds the other short text fields: company,
 	// jobTitle, branch, source, position, location, productsServicesSold,
-	// currentPaymentProcessor, processStage and buyingRole.
+	// currentPaymentProcessor, processStage, buyingRole and externalId.
 	MaxShortTextLength = 255
 	// MaxURLLength bounds imgSrc, as browsers and proxies commonly do.
 	MaxURLLength = 2048
@@ -78,6 +78,8 @@ const (
 	MaxMetadataNumberDigits = 40
 	// MaxIdempotencyKey bounds the length of an Idempotency-Key.
 	MaxIdempotencyKey = 255
+	// MaxHotScore bounds hotScore, which runs from 0 (cold) to MaxHotScore.
+	MaxHotScore = 100
 )
 
 // LeadInput is what a client sends to create a lead: the fields of seed 002's
@@ -87,7 +89,11 @@ const (
 // MaxNameLength, emails MaxEmailLength, phone MaxPhoneLength, imgSrc
 // MaxURLLength, notes MaxNotesLength, the rest MaxShortTextLength) and so is
 // Metadata (MaxMetadataBytes, MaxMetadataDepth, MaxMetadataKeys,
-// MaxMetadataNumberDigits); Validate enforces them.
+// MaxMetadataNumberDigits); Validate enforces them. ExternalID is the
+// caller's own id of the contact (seed 003's unique id): unique among the
+// account's leads whatever its duplicate policy, compared exactly after
+// trimming. HotScore is how hot the lead is, from 0 to MaxHotScore (seed
+// 004's hotScore).
 type LeadInput struct {
 	TeamID                   int64          `json:"teamId,omitempty"`
 	LeadSourceID             int64          `json:"leadSourceId,omitempty"`
@@ -114,6 +120,8 @@ type LeadInput struct {
 	LastContacted            *time.Time     `json:"lastContacted,omitempty"`
 	Archived                 bool           `json:"archived"`
 	CreatedBy                string         `json:"createdBy,omitempty"`
+	ExternalID               string         `json:"externalId,omitempty"`
+	HotScore                 *int64         `json:"hotScore,omitempty"`
 	Status                   Status         `json:"status,omitempty"`
 	Metadata                 map[string]any `json:"metadata,omitempty"`
 }
@@ -228,6 +236,7 @@ func (in *LeadInput) textFields() []textField {
 		{"assignedTo", &in.AssignedTo, MaxEmailLength},
 		{"notes", &in.Notes, MaxNotesLength},
 		{"createdBy", &in.CreatedBy, MaxEmailLength},
+		{"externalId", &in.ExternalID, MaxShortTextLength},
 	}
 }
 
@@ -258,6 +267,15 @@ const (
 func timeProblem(t time.Time) string {
 	if y := t.UTC().Year(); y < MinYear || y > MaxYear {
 		return fmt.Sprintf("Must be a date-time in the years %04d to %d (UTC)", MinYear, MaxYear)
+	}
+	return ""
+}
+
+// hotScoreProblem says what is wrong with a hotScore (or a bound of one in
+// a filter), or "" when nothing is.
+func hotScoreProblem(score int64) string {
+	if score < 0 || score > MaxHotScore {
+		return fmt.Sprintf("Must be from 0 to %d", MaxHotScore)
 	}
 	return ""
 }
@@ -322,6 +340,11 @@ func (in *LeadInput) Validate() error {
 	}
 	if in.MonthlyTransactionVolume != nil && *in.MonthlyTransactionVolume < 0 {
 		add("monthlyTransactionVolume", *in.MonthlyTransactionVolume, "Must not be negative")
+	}
+	if in.HotScore != nil {
+		if problem := hotScoreProblem(*in.HotScore); problem != "" {
+			add("hotScore", *in.HotScore, "%s", problem)
+		}
 	}
 	if in.LastContacted != nil {
 		if problem := timeProblem(*in.LastContacted); problem != "" {

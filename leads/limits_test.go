@@ -79,12 +79,12 @@ func refused(t *testing.T, err error, field string, msgAndArgs ...any) {
 func testTextLimits(t *testing.T, b *bundle) {
 	ctx := context.Background()
 	limits := leads.TextFieldLimits()
-	require.Len(t, limits, 18, "every string field of LeadInput is bounded")
+	require.Len(t, limits, 19, "every string field of LeadInput is bounded")
 	want := map[string]int{
 		"firstName": 200, "lastName": 200, "email": 254, "assignedTo": 254, "createdBy": 254,
 		"phone": 64, "imgSrc": 2048, "notes": 10000, "company": 255, "jobTitle": 255, "branch": 255,
 		"source": 255, "position": 255, "location": 255, "productsServicesSold": 255,
-		"currentPaymentProcessor": 255, "processStage": 255, "buyingRole": 255,
+		"currentPaymentProcessor": 255, "processStage": 255, "buyingRole": 255, "externalId": 255,
 	}
 	require.Equal(t, want, limits)
 
@@ -205,6 +205,8 @@ func testUpdateLimits(t *testing.T, b *bundle) {
 		{before.ID, leads.LeadPatch{"lastName": strings.Repeat("x", leads.MaxNameLength+1)}, "lastName"},
 		{before.ID, leads.LeadPatch{"notes": strings.Repeat("x", leads.MaxNotesLength+1)}, "notes"},
 		{before.ID, leads.LeadPatch{"phone": "555\x00"}, "phone"},
+		{before.ID, leads.LeadPatch{"email": "ada\x00@example.com"}, "email"},
+		{before.ID, leads.LeadPatch{"externalId": "crm\x00"}, "externalId"},
 		{before.ID, leads.LeadPatch{"metadata": nested(leads.MaxMetadataDepth+1, false)}, "metadata"},
 		{full.ID, leads.LeadPatch{"metadata": map[string]any{"one": "more"}}, "metadata"},
 	} {

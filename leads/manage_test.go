@@ -24,6 +24,7 @@ func TestManageLeads(t *testing.T) {
 		{"metadata merges key by key and null removes", testMetadataMerge},
 		{"an invalid update changes nothing", testInvalidUpdate},
 		{"an update re-checks team, source, email and assignee", testUpdateRules},
+		{"an update to a taken externalId is refused, even concurrently", testUpdateExternalID},
 		{"If-Match refuses a stale write", testIfMatch},
 		{"assign takes the next turn, audited", testAssign},
 		{"delete keeps the audit trail for admins", testDelete},
@@ -38,6 +39,8 @@ type seed struct {
 	team, source                 int64
 	assignee                     string
 	archived                     bool
+	externalID                   string
+	hotScore                     *int64
 }
 
 func (b *bundle) seed(t *testing.T, seeds []seed) []int64 {
@@ -45,7 +48,8 @@ func (b *bundle) seed(t *testing.T, seeds []seed) []int64 {
 	var ids []int64
 	for _, s := range seeds {
 		in := leads.LeadInput{FirstName: s.first, LastName: "Example", Email: s.email, Phone: s.phone, Company: s.company,
-			Status: s.status, TeamID: s.team, LeadSourceID: s.source, AssignedTo: s.assignee, Archived: s.archived}
+			Status: s.status, TeamID: s.team, LeadSourceID: s.source, AssignedTo: s.assignee, Archived: s.archived,
+			ExternalID: s.externalID, HotScore: s.hotScore}
 		ids = append(ids, b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true}).Lead.ID)
 		b.clock.Advance(time.Minute)
 	}
@@ -68,11 +72,12 @@ func testFilters(t *testing.T, b *bundle) {
 	web := b.source(t, west.ID, "Web")
 	start := b.clock.Now()
 	r1, r2 := b.reps[0], b.reps[1]
+	score := func(n int64) *int64 { return &n }
 	ids := b.seed(t, []seed{
-		{first: "Ada", email: "ada@analytical.io", status: "new", team: west.ID, source: web.ID, assignee: r1},
-		{first: "Grace", phone: "+1 555 0100", company: "Navy", status: "contacted", team: west.ID, assignee: r2},
-		{first: "Alan", company: "Bletchley", status: "qualified", team: east.ID},
-		{first: "Edsger", email: "ed@dijkstra.nl", status: "new", assignee: r1, archived: true},
+		{first: "Ada", email: "ada@analytical.io", status: "new", team: west.ID, source: web.ID, assignee: r1, externalID: "CRM-A", hotScore: score(90)},
+		{first: "Grace", phone: "+1 555 0100", company: "Navy", status: "contacted", team: west.ID, assignee: r2, hotScore: score(80)},
+		{first: "Alan", company: "Bletchley", status: "qualified", team: east.ID, externalID: "crm-a", hotScore: score(0)},
+		{first: "Edsger", email: "ed@dijkstra.nl", status: "new", assignee: r1, archived: true, hotScore: score(95)},
 		{first: "Barbara", company: "MIT", status: "lost", team: east.ID, assignee: r2},
 	})
 	ada, grace, alan, edsger, barbara := ids[0], ids[1], ids[2], ids[3], ids[4]
@@ -108,6 +113,15 @@ func testFilters(t *testing.T, b *bundle) {
 		{"assignee and status and search", f(leads.LeadFilter{AssignedTo: r1, Statuses: []leads.Status{"new"}, Query: "ada"}), []int64{ada}},
 		{"team, assignee and dates", f(leads.LeadFilter{TeamID: east.ID, AssignedTo: r2, CreatedAfter: at(3)}), []int64{barbara}},
 		{"archived with assignee", leads.ListOptions{Filter: leads.LeadFilter{Archived: leads.ArchivedOnly, AssignedTo: r1}}, []int64{edsger}},
+		{"external id", f(leads.LeadFilter{ExternalID: "CRM-A"}), []int64{ada}},
+		{"external id, trimmed", f(leads.LeadFilter{ExternalID: " CRM-A "}), []int64{ada}},
+		{"external id of another case: another id", f(leads.LeadFilter{ExternalID: "crm-a"}), []int64{alan}},
+		{"hot score at least", f(leads.LeadFilter{HotScoreMin: score(80)}), []int64{grace, ada}},
+		{"hot score at most: none is not zero", f(leads.LeadFilter{HotScoreMax: score(80)}), []int64{alan, grace}},
+		{"hot score between", f(leads.LeadFilter{HotScoreMin: score(1), HotScoreMax: score(85)}), []int64{grace}},
+		{"hot score, team and archived or not", leads.ListOptions{Filter: leads.LeadFilter{HotScoreMin: score(80), TeamID: west.ID,
+			Archived: leads.LiveAndArchived}}, []int64{grace, ada}},
+		{"hot leads, archived too", leads.ListOptions{Filter: leads.LeadFilter{HotScoreMin: score(91), Archived: leads.LiveAndArchived}}, []int64{edsger}},
 		{"nothing matches", f(leads.LeadFilter{TeamID: west.ID, Statuses: []leads.Status{"lost"}}), []int64{}},
 	}
 	for _, tc := range cases {
@@ -207,6 +221,7 @@ func testPagingUnderInserts(t *testing.T, b *bundle) {
 }
 
 func testListValidation(t *testing.T, b *bundle) {
+	below, above := int64(-1), int64(leads.MaxHotScore+1)
 	cases := []struct {
 		opts  leads.ListOptions
 		field string
@@ -216,6 +231,9 @@ func testListValidation(t *testing.T, b *bundle) {
 		{leads.ListOptions{Limit: -1}, "limit"},
 		{leads.ListOptions{Filter: leads.LeadFilter{Statuses: []leads.Status{"won"}}}, "status"},
 		{leads.ListOptions{Cursor: "not-a-cursor"}, "cursor"},
+		{leads.ListOptions{Filter: leads.LeadFilter{HotScoreMin: &below}}, "hotScoreMin"},
+		{leads.ListOptions{Filter: leads.LeadFilter{HotScoreMax: &above}}, "hotScoreMax"},
+		{leads.ListOptions{Filter: leads.LeadFilter{ExternalID: "crm\x00"}}, "externalId"},
 	}
 	for _, tc := range cases {
 		_, err := b.svc.ListLeads(context.Background(), b.agent, tc.opts)
@@ -360,6 +378,59 @@ func testUpdateRules(t *testing.T, b *bundle) {
 
 	_, err = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"assignedTo": "stranger@example.com"}, leads.UpdateOptions{})
 	requireCode(t, err, leads.CodeMemberNotInAccount)
+}
+
+func testUpdateExternalID(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	taken := lead("Taken")
+	taken.ExternalID = "CRM-1"
+	first := b.mustCreate(t, taken, leads.CreateOptions{}).Lead
+	id := b.mustCreate(t, lead("Ada"), leads.CreateOptions{}).Lead.ID
+
+	_, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": " CRM-1 "}, leads.UpdateOptions{})
+	requireCode(t, err, leads.CodeDuplicateExternalID)
+	require.Equal(t, first.ID, leads.ErrorDetails(err)["existingLeadId"])
+	require.Equal(t, "CRM-1", leads.ErrorDetails(err)["externalId"])
+	_, err = b.svc.UpdateLead(ctx, b.agent, first.ID, leads.LeadPatch{"externalId": "CRM-1", "notes": "same id"}, leads.UpdateOptions{})
+	require.NoError(t, err, "a lead does not duplicate itself")
+	l, err := b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": "crm-1"}, leads.UpdateOptions{})
+	require.NoError(t, err, "another case is another id")
+	require.Equal(t, "crm-1", l.ExternalID)
+	_, err = b.svc.UpdateLead(ctx, b.agent, first.ID, leads.LeadPatch{"externalId": nil}, leads.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = b.create(taken, leads.CreateOptions{})
+	require.NoError(t, err, "an id cleared by an update is free again")
+
+	// Leads changed at once to one new id: one gets it; the others, past
+	// the check before the lock, meet the unique index.
+	ids := make([]int64, 8)
+	for i := range ids {
+		ids[i] = b.mustCreate(t, lead(fmt.Sprint("Racer", i)), leads.CreateOptions{}).Lead.ID
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = b.svc.UpdateLead(ctx, b.agent, id, leads.LeadPatch{"externalId": "CRM-race"}, leads.UpdateOptions{})
+		}()
+	}
+	wg.Wait()
+	var winner int64
+	for i, err := range errs {
+		if err == nil {
+			require.Zero(t, winner, "one update gets the id")
+			winner = ids[i]
+		}
+	}
+	require.NotZero(t, winner)
+	for _, err := range errs {
+		if err != nil {
+			requireCode(t, err, leads.CodeDuplicateExternalID)
+			require.Equal(t, winner, leads.ErrorDetails(err)["existingLeadId"])
+		}
+	}
 }
 
 func testIfMatch(t *testing.T, b *bundle) {

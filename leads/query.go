@@ -54,6 +54,13 @@ type LeadFilter struct {
 	// for the text as written: % and _ are no wildcards. At most
 	// MaxQueryLength characters.
 	Query string
+	// ExternalID keeps the lead with this externalId, compared exactly
+	// after trimming.
+	ExternalID string
+	// HotScoreMin and HotScoreMax (both inclusive, each 0 to MaxHotScore)
+	// bound hotScore; a lead without one passes neither.
+	HotScoreMin *int64
+	HotScoreMax *int64
 }
 
 // Archived selects leads by their archived flag in a listing.
@@ -174,6 +181,21 @@ func (opts ListOptions) query(accountID string) (LeadQuery, error) {
 	q.Filter.AssignedTo = EmailKey(q.Filter.AssignedTo)
 	if err := checkText("assignedTo", q.Filter.AssignedTo, MaxEmailLength); err != nil {
 		return q, err
+	}
+	q.Filter.ExternalID = strings.TrimSpace(q.Filter.ExternalID)
+	if err := checkText("externalId", q.Filter.ExternalID, MaxShortTextLength); err != nil {
+		return q, err
+	}
+	for _, b := range []struct {
+		field string
+		score *int64
+	}{{"hotScoreMin", q.Filter.HotScoreMin}, {"hotScoreMax", q.Filter.HotScoreMax}} {
+		if b.score == nil {
+			continue
+		}
+		if problem := hotScoreProblem(*b.score); problem != "" {
+			return q, ValidationError(FieldError{b.field, *b.score, problem})
+		}
 	}
 	if opts.Cursor != "" {
 		c, err := decodeCursor(opts.Cursor, q.Sort, q.Ascending)

@@ -73,6 +73,8 @@ func returningKey(l *Lead, by string) string {
 	switch by {
 	case MatchEmail:
 		return EmailKey(l.Email)
+	case MatchExternalID:
+		return l.ExternalID
 	case MatchPhone:
 		return strings.TrimSpace(l.Phone)
 	case MatchEmailDomain:

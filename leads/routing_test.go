@@ -19,6 +19,7 @@ func TestRoutingRules(t *testing.T) {
 		{"concurrent creates all land, in some order, names unique", testRuleConcurrency},
 		{"roles and tenancy", testRuleAccess},
 		{"a lead tried against the live rules, in order", testRuleEvaluation},
+		{"rules on a lead's hotScore and externalId", testRuleOnScoreAndExternalID},
 	})
 }
 
@@ -237,4 +238,43 @@ func testRuleEvaluation(t *testing.T, b *bundle) {
 	require.Zero(t, d.RuleID)
 	require.Nil(t, d.Action)
 	require.Len(t, d.Rules, 5, "every rule tried")
+}
+
+func testRuleOnScoreAndExternalID(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.defaultRotation(t, 2)
+	for _, r := range []leads.RoutingRule{
+		{Name: "Hot", Enabled: true, Conditions: leads.Condition{Field: "hotScore", Op: leads.OpGte, Value: 80},
+			Action: leads.RuleAction{Type: leads.ActionRotation, RotationID: rot.ID}},
+		{Name: "Known contact", Enabled: true, Conditions: leads.Condition{Field: "externalId", Op: leads.OpExists},
+			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "known"}},
+	} {
+		_, err := b.svc.CreateRoutingRule(ctx, b.admin, r, -1)
+		require.NoError(t, err)
+	}
+	score := func(n int64) *int64 { return &n }
+	for _, tc := range []struct {
+		name   string
+		in     leads.LeadInput
+		rule   string // the rule that matched, "" for none
+		failed string // why Hot failed, when it did
+	}{
+		{"hot", leads.LeadInput{HotScore: score(80), ExternalID: "crm-1"}, "Hot", ""},
+		{"lukewarm with an id", leads.LeadInput{HotScore: score(79), ExternalID: "crm-1"}, "Known contact", "hotScore gte 80"},
+		{"no score, an id of blanks", leads.LeadInput{ExternalID: "  "}, "", "hotScore gte 80"},
+	} {
+		tc.in.FirstName, tc.in.LastName = "Ada", "Lovelace"
+		d, err := b.svc.EvaluateRoutingRules(ctx, b.agent, tc.in)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.failed, d.Rules[0].Condition, tc.name)
+		if tc.rule == "" {
+			require.Nil(t, d.Action, tc.name)
+			require.Equal(t, leads.RuleNotMatched, d.Rules[1].Outcome, "%s: blanks are trimmed away: no id", tc.name)
+			continue
+		}
+		matched := d.Rules[len(d.Rules)-1]
+		require.Equal(t, tc.rule, matched.Name, tc.name)
+		require.Equal(t, leads.RuleMatched, matched.Outcome, tc.name)
+		require.Equal(t, matched.RuleID, d.RuleID, tc.name)
+	}
 }

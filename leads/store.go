@@ -56,8 +56,8 @@ type Store interface {
 type LeadCreator interface {
 	// LeadFacts reads, in one query, what writing a lead is checked
 	// against: the account's configuration version, the lead an idempotency
-	// key created, a live lead with an email, and, when asked, the caller's
-	// API key; NOT_FOUND for an unknown account, unless the query asks for a
+	// key created, a live lead with an email, the live lead with an external
+	// id, and, when asked, the caller's API key; NOT_FOUND for an unknown account, unless the query asks for a
 	// key (then ConfigVersion is 0 and the credential's role "").
 	LeadFacts(ctx context.Context, q LeadFactsQuery) (LeadFacts, error)
 	// ReturningLead returns the newest lead of the account whose key by
@@ -66,8 +66,8 @@ type LeadCreator interface {
 	// email and a domain are lower-cased.
 	ReturningLead(ctx context.Context, accountID, by, value string, since time.Time) (*Lead, error)
 	// InsertLead stores the lead and its audit entries in one transaction and
-	// sets their IDs. It returns ErrIdempotencyKeyTaken or ErrEmailTaken when
-	// the matching unique rule breaks, CONFLICT when the lead's team, lead
+	// sets their IDs. It returns ErrIdempotencyKeyTaken, ErrEmailTaken or
+	// ErrExternalIDTaken when the matching unique rule breaks, CONFLICT when the lead's team, lead
 	// source or rotation does not exist in its account, and writes nothing
 	// then; OUTCOME_UNKNOWN when the database stopped answering while it
 	// committed and the store could not find out whether the lead is stored.
@@ -88,7 +88,8 @@ type LeadStore interface {
 	// apply with it; apply's write (nil: nothing to write) is stored with its
 	// audit entries in the same transaction, and the lead is returned with its
 	// audit log. NOT_FOUND when the account has no such lead; ErrEmailTaken
-	// when the new email breaks the unique rule.
+	// or ErrExternalIDTaken when the new email or external id breaks its
+	// unique rule.
 	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
 	// DeleteLead removes the lead, writing the audit entry that entry makes
 	// of it in the same transaction; NOT_FOUND when the account has no such
@@ -397,6 +398,9 @@ var (
 	// ErrEmailTaken: another live lead of the account holds the email while
 	// the account rejects duplicates.
 	ErrEmailTaken = &Error{Code: CodeDuplicateEmail, Message: "Email already exists"}
+	// ErrExternalIDTaken: another live lead of the account holds the
+	// external id (the rule holds whatever the account's duplicate policy).
+	ErrExternalIDTaken = &Error{Code: CodeDuplicateExternalID, Message: "External ID already exists"}
 )
 
 // AccountConfig is an account's configuration at one version.
@@ -453,7 +457,10 @@ type LeadFactsQuery struct {
 	IdempotencyKey string
 	// EmailKey, when set, asks for a live lead with that (lower-cased) email,
 	// other than ExcludeLeadID.
-	EmailKey      string
+	EmailKey string
+	// ExternalID, when set, asks for the live lead with that external id
+	// (exactly), other than ExcludeLeadID.
+	ExternalID    string
 	ExcludeLeadID int64
 	// KeyHash, when set, asks for the API key with that hash and its user's
 	// role in the account (see KeyStore.Credential). CreateLead sets it for
@@ -472,6 +479,9 @@ type LeadFacts struct {
 	IdempotentFingerprint string
 	// DuplicateLeadID is the oldest live lead with the email, 0 when none.
 	DuplicateLeadID int64
+	// DuplicateExternalLeadID is the live lead with the external id, 0 when
+	// none.
+	DuplicateExternalLeadID int64
 	// Credential is the key KeyHash names; nil when none was asked or found.
 	Credential *Credential
 }

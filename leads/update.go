@@ -26,10 +26,11 @@ type UpdateOptions struct {
 // lead_reassigned {from, to} and lead_updated {changes: {field: {from, to}}}.
 // The result must pass every rule of CreateLead: VALIDATION_ERROR, the team and
 // lead-source rules when either changes, DUPLICATE_EMAIL when the email does,
-// MEMBER_NOT_IN_ACCOUNT for an assignee who is not a member. A failing
-// update writes nothing. NOT_FOUND for a lead not in actor's account;
-// PRECONDITION_FAILED when opts.IfMatch is stale. An update that changes
-// nothing writes nothing and returns the lead as it is.
+// DUPLICATE_EXTERNAL_ID when the externalId does, MEMBER_NOT_IN_ACCOUNT for
+// an assignee who is not a member. A failing update writes nothing.
+// NOT_FOUND for a lead not in actor's account; PRECONDITION_FAILED when
+// opts.IfMatch is stale. An update that changes nothing writes nothing and
+// returns the lead as it is.
 func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch LeadPatch, opts UpdateOptions) (*Lead, error) {
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
@@ -38,20 +39,27 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 	if err != nil {
 		return nil, err
 	}
-	// A duplicate email needs a read, which must happen before the row lock:
-	// check here; the unique index catches a lead created meanwhile.
-	if email, ok := patch["email"].(string); ok && email != "" && cfg.Account.DuplicatePolicy != DuplicateAllow {
-		check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(email), ExcludeLeadID: id})
+	// A duplicate needs a read, which must happen before the row lock: check
+	// here; the unique indexes catch a lead created or changed meanwhile.
+	rejectEmails := cfg.Account.DuplicatePolicy != DuplicateAllow
+	keys := LeadInput{ExternalID: patchText(patch, "externalId", MaxShortTextLength)}
+	if rejectEmails {
+		keys.Email = patchText(patch, "email", MaxEmailLength)
+	}
+	if keys.Email != "" || keys.ExternalID != "" {
+		check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(keys.Email),
+			ExternalID: keys.ExternalID, ExcludeLeadID: id})
 		if err != nil {
 			return nil, fmt.Errorf("update lead %d: %w", id, err)
 		}
-		if check.DuplicateLeadID != 0 {
-			return nil, duplicateEmail(strings.TrimSpace(email), check.DuplicateLeadID)
+		if err := duplicate(&keys, check, rejectEmails); err != nil {
+			return nil, err
 		}
 	}
 	_, teamChanges := patch["teamId"]
 	_, sourceChanges := patch["leadSourceId"]
 	now := s.clock()
+	var written LeadInput // what the last call of apply wrote
 	lead, err := s.store.UpdateLead(ctx, actor.AccountID, id, func(cur *Lead) (*LeadWrite, error) {
 		if opts.IfMatch != nil && !cur.UpdatedAt.Equal(*opts.IfMatch) {
 			return nil, stale(cur)
@@ -85,6 +93,7 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 		}
 		w := &LeadWrite{Lead: cur.next(now), Audit: entries}
 		w.Lead.LeadInput = next
+		written = next
 		if next.AssignedTo != cur.AssignedTo {
 			// Reassigned by hand: no rotation chose this assignee, and a
 			// lead that waited for its rotation waits no more.
@@ -93,24 +102,40 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 		}
 		if EmailKey(next.Email) != EmailKey(cur.Email) {
 			unique := ""
-			if cfg.Account.DuplicatePolicy != DuplicateAllow {
+			if rejectEmails {
 				unique = EmailKey(next.Email)
 			}
 			w.UniqueEmail = &unique
 		}
 		return w, nil
 	})
-	if errors.Is(err, ErrEmailTaken) {
-		check, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(fmt.Sprint(patch["email"])), ExcludeLeadID: id})
+	if errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrExternalIDTaken) {
+		check, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(written.Email),
+			ExternalID: written.ExternalID, ExcludeLeadID: id})
 		if cerr != nil {
 			return nil, fmt.Errorf("update lead %d: %w", id, cerr)
 		}
-		return nil, duplicateEmail(fmt.Sprint(patch["email"]), check.DuplicateLeadID)
+		if dup := duplicate(&written, check, errors.Is(err, ErrEmailTaken)); dup != nil {
+			return nil, dup
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update lead %d: %w", id, err)
 	}
 	return lead, nil
+}
+
+// patchText returns the patch's text for field as it would be stored
+// (trimmed), or "" when it is absent, not text, or text that apply refuses:
+// such a value has no duplicate to look for, and may break the query that
+// would (PostgreSQL refuses a NUL, SQLite's statement text ends at one).
+func patchText(patch LeadPatch, field string, max int) string {
+	s, _ := patch[field].(string)
+	s = strings.TrimSpace(s)
+	if textProblem(s, max) != "" {
+		return ""
+	}
+	return s
 }
 
 // next returns a copy of l to be written at now. updatedAt strictly

@@ -36,8 +36,11 @@ func upsertPatch(in LeadInput, matchBy string) LeadPatch {
 // upsertTarget is the live lead an upsert by matchBy updates, from what
 // LeadFacts found; 0 when it creates one.
 func upsertTarget(matchBy string, facts LeadFacts) int64 {
-	if matchBy == MatchEmail {
+	switch matchBy {
+	case MatchEmail:
 		return facts.DuplicateLeadID
+	case MatchExternalID:
+		return facts.DuplicateExternalLeadID
 	}
 	return 0
 }

@@ -3,6 +3,7 @@ package leads_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ func TestUpsertAndReturningLeads(t *testing.T) {
 	eachEnv(t, []namedTest{
 		{"an upsert by email updates the live lead, keeps its owner, takes no turn", testUpsertByEmail},
 		{"concurrent upserts of one email make one lead with one owner", testUpsertConcurrent},
+		{"an upsert by externalId, even concurrent, makes one lead", testUpsertByExternalID},
 		{"an upserted lead without an owner is routed", testUpsertRoutesUnowned},
 		{"a returning contact goes to the owner of the earlier lead", testReturningOwner},
 		{"when the owner is gone, the policy decides", testReturningOwnerGone},
@@ -115,6 +117,45 @@ func testUpsertConcurrent(t *testing.T, b *bundle) {
 		require.NoError(t, err)
 		require.EqualValues(t, 1, stats.Total, "one turn taken (%s)", policy)
 	}
+}
+
+func testUpsertByExternalID(t *testing.T, b *bundle) {
+	rot := b.defaultRotation(t, 3)
+	opts := leads.CreateOptions{MatchBy: leads.MatchExternalID, SkipTeamAndSourceRequirement: true}
+	const n = 16
+	results := make([]*leads.Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := lead("Linus")
+			in.ExternalID, in.Email = "crm-42", fmt.Sprintf("linus%d@acme.com", i)
+			results[i], errs[i] = b.create(in, opts)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "upsert %d", i)
+		require.Equal(t, results[0].Lead.ID, results[i].Lead.ID, "one lead")
+		require.Equal(t, results[0].Lead.AssignedTo, results[i].Lead.AssignedTo, "one owner")
+	}
+	require.Equal(t, 1, b.count(t, "leads"))
+	stats, err := b.svc.RotationStats(context.Background(), b.agent, rot.ID, nil, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, stats.Total, "one turn")
+	in := lead("Linus")
+	hot := int64(95)
+	in.ExternalID, in.HotScore = "crm-42", &hot
+	res := b.mustCreate(t, in, opts)
+	require.True(t, res.Returned)
+	require.EqualValues(t, 95, *res.Lead.HotScore)
+	_, err = b.create(in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+	requireCode(t, err, leads.CodeDuplicateExternalID)
+	_, err = b.create(lead("Nobody"), opts)
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "externalId", leads.ErrorDetails(err)["field"])
 }
 
 func testUpsertRoutesUnowned(t *testing.T, b *bundle) {

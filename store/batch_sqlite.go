@@ -36,7 +36,7 @@ func (s *Store) sqlitePrepared(ctx context.Context) (*sqliteStatements, error) {
 		st.audit = prepare(fmt.Sprintf("INSERT INTO audit_log (lead_id, %s) VALUES (%s) RETURNING id", columnNames(auditColumns, ""), marks(1+len(auditColumns))))
 		// database/sql with SQLite binds ?NNN parameters by number. The
 		// check runs on the readers when there are.
-		check := strings.NewReplacer("$1", "?1", "$2", "?2", "$3", "?3", "$4", "?4", "$5", "?5").Replace(leadFactsWithKeySQL)
+		check := strings.NewReplacer("$1", "?1", "$2", "?2", "$3", "?3", "$4", "?4", "$5", "?5", "$6", "?6").Replace(leadFactsWithKeySQL)
 		if s.reader != nil && st.err == nil {
 			st.check, st.err = s.reader.PrepareContext(ctx, check)
 		} else {

@@ -54,6 +54,8 @@ var leadColumns = []column[leadRow]{
 	{"last_contacted", "timestamptz", func(r *leadRow) any { return r.LastContacted }},
 	{"archived", "bool", func(r *leadRow) any { return r.Archived }},
 	{"created_by", "text", func(r *leadRow) any { return r.CreatedBy }},
+	{"external_id", "text", func(r *leadRow) any { return nullString(r.ExternalID) }},
+	{"hot_score", "int8", func(r *leadRow) any { return r.HotScore }},
 	{"status", "text", func(r *leadRow) any { return r.Status }},
 	{"metadata", "jsonb", func(r *leadRow) any { return jsonArg(r.Metadata, r.Metadata == nil) }},
 	{"rotation_id", "int8", func(r *leadRow) any { return nullInt(r.RotationID) }},

@@ -40,18 +40,20 @@ func (s *Store) credentialPostgres(ctx context.Context, hash, accountID string) 
 }
 
 // The lookups restate "IS NOT NULL": the indexes they use are partial
-// (idempotency keys and emails are often absent), and a prepared statement's
-// generic plan may use a partial index only when the query implies its
-// predicate. Without it each check scanned all of the account's leads.
+// (idempotency keys, emails and external ids are often absent), and a
+// prepared statement's generic plan may use a partial index only when the
+// query implies its predicate. Without it each check scanned all of the
+// account's leads.
 const leadFactsSQL = `SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1)
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.external_id = $5 AND l.external_id IS NOT NULL AND l.id <> $3)
 FROM accounts AS a WHERE a.id = $4`
 
 func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	var version int64
-	var idemID, dupID sql.NullInt64
+	var idemID, dupID, extID sql.NullInt64
 	var idemFP sql.NullString
 	if q.KeyHash != "" {
 		return s.leadFactsWithKey(ctx, leadFactsWithKeySQL, q, func(query string, args ...any) *sql.Row {
@@ -59,12 +61,14 @@ func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (
 		})
 	}
 	s.observed(ctx, leadFactsSQL)
-	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, prepared, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
-		Scan(&version, &idemID, &idemFP, &dupID)
+	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, prepared, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID,
+		nullString(q.ExternalID)).
+		Scan(&version, &idemID, &idemFP, &dupID, &extID)
 	if err != nil {
 		return leads.LeadFacts{}, notFound(err, "account")
 	}
-	return leads.LeadFacts{ConfigVersion: version, IdempotentLeadID: idemID.Int64, IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64}, nil
+	return leads.LeadFacts{ConfigVersion: version, IdempotentLeadID: idemID.Int64, IdempotentFingerprint: idemFP.String,
+		DuplicateLeadID: dupID.Int64, DuplicateExternalLeadID: extID.Int64}, nil
 }
 
 // leadFactsWithKeySQL is LeadFacts with the credential lookup in the same
@@ -73,26 +77,27 @@ const leadFactsWithKeySQL = `SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.external_id = $6 AND l.external_id IS NOT NULL AND l.id <> $3),
 	k.id, k.email, k.prefix, k.hash, k.name, k.created_at, k.last_used_at, k.revoked_at, m.role
 FROM (SELECT 1) AS one
 LEFT JOIN accounts AS a ON a.id = $4
 LEFT JOIN api_keys AS k ON k.hash = $5
 LEFT JOIN members AS m ON m.account_id = $4 AND m.email = k.email`
 
-// leadFactsWithKey runs the combined check (query holds $1..$5 as in
+// leadFactsWithKey runs the combined check (query holds $1..$6 as in
 // leadFactsWithKeySQL) through row, which binds the arguments.
 func (s *Store) leadFactsWithKey(ctx context.Context, query string, q leads.LeadFactsQuery, row func(query string, args ...any) *sql.Row) (leads.LeadFacts, error) {
-	var version, idemID, dupID, keyID sql.NullInt64
+	var version, idemID, dupID, extID, keyID sql.NullInt64
 	var idemFP, email, prefix, hash, name, role sql.NullString
 	var created, lastUsed, revoked sql.NullTime
 	s.observed(ctx, query)
-	err := row(query, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, q.KeyHash).
-		Scan(&version, &idemID, &idemFP, &dupID, &keyID, &email, &prefix, &hash, &name, &created, &lastUsed, &revoked, &role)
+	err := row(query, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, q.KeyHash, nullString(q.ExternalID)).
+		Scan(&version, &idemID, &idemFP, &dupID, &extID, &keyID, &email, &prefix, &hash, &name, &created, &lastUsed, &revoked, &role)
 	if err != nil {
 		return leads.LeadFacts{}, fmt.Errorf("lead facts: %w", err)
 	}
 	res := leads.LeadFacts{ConfigVersion: version.Int64, IdempotentLeadID: idemID.Int64,
-		IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64}
+		IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64, DuplicateExternalLeadID: extID.Int64}
 	if keyID.Valid {
 		k := leads.APIKey{ID: keyID.Int64, Email: email.String, Prefix: prefix.String, Name: name.String, CreatedAt: created.Time.UTC()}
 		if lastUsed.Valid {

@@ -15,8 +15,9 @@ import (
 )
 
 // LeadFacts reads, in one query, the account's configuration version, the
-// lead created with an idempotency key, a live lead with an email and, when
-// q.KeyHash is set, the API key and its user's role in the account.
+// lead created with an idempotency key, a live lead with an email, the live
+// lead with an external id and, when q.KeyHash is set, the API key and its
+// user's role in the account.
 func (s *Store) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (_ leads.LeadFacts, err error) {
 	defer translate(&err)
 	if s.dialect == Postgres {
@@ -32,29 +33,32 @@ func (s *Store) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (_ leads.
 		})
 	}
 	var version int64
-	var idemID, dupID sql.NullInt64
+	var idemID, dupID, extID sql.NullInt64
 	var idemFP sql.NullString
 	err = s.db.NewRaw(`SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1)
-FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID).
-		Scan(ctx, &version, &idemID, &idemFP, &dupID)
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.external_id = ?4 AND l.external_id IS NOT NULL AND l.id <> ?2)
+FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, nullString(q.ExternalID)).
+		Scan(ctx, &version, &idemID, &idemFP, &dupID, &extID)
 	if err != nil {
 		return leads.LeadFacts{}, notFound(err, "account")
 	}
 	return leads.LeadFacts{
-		ConfigVersion:         version,
-		IdempotentLeadID:      idemID.Int64,
-		IdempotentFingerprint: idemFP.String,
-		DuplicateLeadID:       dupID.Int64,
+		ConfigVersion:           version,
+		IdempotentLeadID:        idemID.Int64,
+		IdempotentFingerprint:   idemFP.String,
+		DuplicateLeadID:         dupID.Int64,
+		DuplicateExternalLeadID: extID.Int64,
 	}, nil
 }
 
 // InsertLead stores the lead, the rotation turn that assigned it and its
 // audit entries atomically, and sets their IDs. Concurrent calls share one
 // write (see batch.go); each gets the outcome it would have had alone:
-// ErrIdempotencyKeyTaken or ErrEmailTaken report the unique rule that broke.
+// ErrIdempotencyKeyTaken, ErrEmailTaken or ErrExternalIDTaken report the
+// unique rule that broke.
 func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) (err error) {
 	defer translate(&err)
 	rows, err := newLeadRows(n)
@@ -96,6 +100,8 @@ func leadWriteError(err error) error {
 		return leads.ErrIdempotencyKeyTaken
 	case isUnique(err, leadEmailUnique):
 		return leads.ErrEmailTaken
+	case isUnique(err, leadExternalID):
+		return leads.ErrExternalIDTaken
 	case isForeignKey(err):
 		return leads.Errorf(leads.CodeConflict, "the lead's team, lead source or rotation no longer exists")
 	}
@@ -264,6 +270,15 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	}
 	if f.CreatedBefore != nil {
 		sel = sel.Where("created_at < ?", f.CreatedBefore.UTC())
+	}
+	if f.ExternalID != "" {
+		sel = sel.Where("external_id = ?", f.ExternalID)
+	}
+	if f.HotScoreMin != nil {
+		sel = sel.Where("hot_score >= ?", *f.HotScoreMin)
+	}
+	if f.HotScoreMax != nil {
+		sel = sel.Where("hot_score <= ?", *f.HotScoreMax)
 	}
 	if f.Query != "" {
 		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
@@ -485,6 +500,8 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 	switch by {
 	case leads.MatchEmail:
 		q = q.Where("email_norm = ?", value)
+	case leads.MatchExternalID:
+		q = q.Where("external_id = ?", value)
 	case leads.MatchPhone:
 		q = q.Where("phone = ?", value).Where("phone <> ''")
 	case leads.MatchEmailDomain:

@@ -215,6 +215,8 @@ type leadRow struct {
 	LastContacted            *time.Time     `bun:"last_contacted"`
 	Archived                 bool           `bun:"archived"`
 	CreatedBy                string         `bun:"created_by"`
+	ExternalID               string         `bun:"external_id,nullzero"`
+	HotScore                 *int64         `bun:"hot_score"`
 	Status                   string         `bun:"status"`
 	Metadata                 map[string]any `bun:"metadata,type:jsonb,json_use_number"`
 	RotationID               int64          `bun:"rotation_id,nullzero"`
@@ -240,7 +242,8 @@ func newLeadRow(l *leads.Lead) *leadRow {
 		CurrentPaymentProcessor: l.CurrentPaymentProcessor, MonthlyTransactionVolume: l.MonthlyTransactionVolume,
 		InterestedInSwitching: l.InterestedInSwitching, ProcessStage: l.ProcessStage, BuyingRole: l.BuyingRole,
 		AssignedTo: l.AssignedTo, Notes: l.Notes, LastContacted: l.LastContacted, Archived: l.Archived,
-		CreatedBy: l.CreatedBy, Status: string(l.Status), Metadata: l.Metadata, RotationID: l.RotationID,
+		CreatedBy: l.CreatedBy, ExternalID: l.ExternalID, HotScore: l.HotScore, Status: string(l.Status),
+		Metadata: l.Metadata, RotationID: l.RotationID,
 		RotationTurn: l.RotationTurn, AssignmentPending: l.AssignmentStatus == leads.AssignmentPending,
 		EmailNorm: leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
@@ -265,7 +268,8 @@ func (r *leadRow) lead() *leads.Lead {
 			CurrentPaymentProcessor: r.CurrentPaymentProcessor, MonthlyTransactionVolume: r.MonthlyTransactionVolume,
 			InterestedInSwitching: r.InterestedInSwitching, ProcessStage: r.ProcessStage, BuyingRole: r.BuyingRole,
 			AssignedTo: r.AssignedTo, Notes: r.Notes, LastContacted: utcPtr(r.LastContacted), Archived: r.Archived,
-			CreatedBy: r.CreatedBy, Status: leads.Status(r.Status), Metadata: r.Metadata,
+			CreatedBy: r.CreatedBy, ExternalID: r.ExternalID, HotScore: r.HotScore, Status: leads.Status(r.Status),
+			Metadata: r.Metadata,
 		},
 		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),

@@ -70,10 +70,11 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		`INSERT INTO lead_sources (account_id, team_id, name, created_at, updated_at)
 			SELECT account_id, id, 'web', now(), now() FROM teams`,
 		`INSERT INTO leads (account_id, team_id, lead_source_id, first_name, last_name, email, phone, company,
-				status, assigned_to, archived, created_at, updated_at)
+				status, assigned_to, archived, external_id, hot_score, created_at, updated_at)
 			SELECT a.id, t.id, s.id, 'First' || g, 'Last' || g, 'lead' || g || '@example.com', '555' || g,
 				'Company' || (g % 100), (ARRAY['new','contacted','qualified','converted','lost','follow_up'])[g % 6 + 1],
 				CASE WHEN g % 11 = 0 THEN '' ELSE 'rep' || (g % 10) || '@example.com' END, g % 7 = 0,
+				CASE WHEN g % 3 = 0 THEN NULL ELSE 'crm-' || g END, CASE WHEN g % 4 = 0 THEN NULL ELSE g % 101 END,
 				now() - g * interval '1 second', now() - g * interval '2 second'
 			FROM generate_series(1, 40000) g
 			JOIN accounts a ON a.id = 'acct' || (g % 20 + 1)
@@ -90,6 +91,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	hook := watchSelects(pg, "leads")
 	since := time.Now().Add(-time.Hour)
 	cursor := &leads.Cursor{At: time.Now().Add(-30 * time.Minute), ID: 20000}
+	hot := int64(80)
 	for name, q := range map[string]leads.LeadQuery{
 		"default":           {},
 		"status":            {Filter: leads.LeadFilter{Statuses: []leads.Status{"new"}}},
@@ -107,6 +109,8 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		"next page":         {After: cursor},
 		"status and search": {Filter: leads.LeadFilter{Statuses: []leads.Status{"qualified"}, Query: "first1"}},
 		"rare search":       {Filter: leads.LeadFilter{Query: "lead39999@"}},
+		"external id":       {Filter: leads.LeadFilter{ExternalID: "crm-20000"}},
+		"hot score":         {Filter: leads.LeadFilter{HotScoreMin: &hot}},
 	} {
 		q.AccountID, q.Limit = "acct1", 51
 		if q.Sort == "" {
@@ -121,6 +125,9 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		t.Logf("%s:\n%s\n%s", name, query, plan)
 		require.NotContains(t, plan, "Seq Scan on leads", "%s scans the table", name)
 		require.Contains(t, plan, "Index", name)
+		if name == "external id" {
+			require.Contains(t, plan, "leads_external_id", "the unique index finds the one lead")
+		}
 	}
 }
 

@@ -435,6 +435,7 @@ var (
 	rotationDefault = constraint{"rotations_one_default", "rotations.account_id"}
 	leadIdempotency = constraint{"leads_idempotency_key", "leads.account_id, leads.idempotency_key"}
 	leadEmailUnique = constraint{"leads_email_unique", "leads.account_id, leads.email_unique"}
+	leadExternalID  = constraint{"leads_external_id", "leads.account_id, leads.external_id"}
 	sessionPK       = constraint{"console_sessions_pkey", "console_sessions.token_hash"}
 	invitePK        = constraint{"invites_pkey", "invites.token_hash"}
 	// SQLite does not name the foreign key that broke.

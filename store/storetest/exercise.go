@@ -37,6 +37,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"references stay inside the account", testReferencesInsideAccount},
 		{"idempotency keys are unique per account", testIdempotencyKeyUnique},
 		{"emails are unique where duplicates are rejected", testEmailUnique},
+		{"external ids are unique per account among stored leads", testExternalIDUnique},
 		{"reads are scoped to the account", testReadsScoped},
 		{"configuration versions and snapshots", testConfigSnapshot},
 		{"rotation history", testRotationHistory},
@@ -166,6 +167,45 @@ func testEmailUnique(t *testing.T, s leads.Store) {
 	res, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, EmailKey: "ada@example.com"})
 	require.NoError(t, err)
 	require.Equal(t, n.Lead.ID, res.DuplicateLeadID, "the oldest duplicate")
+}
+
+func testExternalIDUnique(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	n := f.NewLead("A")
+	n.Lead.ExternalID = "crm-1"
+	require.NoError(t, s.InsertLead(ctx, n))
+	dup := f.NewLead("B")
+	dup.Lead.ExternalID = "crm-1"
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrExternalIDTaken)
+	other := g.NewLead("C")
+	other.Lead.ExternalID = "crm-1"
+	require.NoError(t, s.InsertLead(ctx, other), "another account may use the same id")
+	cased := f.NewLead("D")
+	cased.Lead.ExternalID = "CRM-1"
+	require.NoError(t, s.InsertLead(ctx, cased), "ids compare exactly")
+
+	res, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, ExternalID: "crm-1"})
+	require.NoError(t, err)
+	require.Equal(t, n.Lead.ID, res.DuplicateExternalLeadID)
+	res, err = s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, ExternalID: "crm-1", ExcludeLeadID: n.Lead.ID})
+	require.NoError(t, err)
+	require.Zero(t, res.DuplicateExternalLeadID, "a lead does not duplicate itself")
+
+	_, err = s.UpdateLead(ctx, f.Account, cased.Lead.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+		next := *cur
+		next.ExternalID = "crm-1"
+		return &leads.LeadWrite{Lead: &next}, nil
+	})
+	require.ErrorIs(t, err, leads.ErrExternalIDTaken)
+
+	require.NoError(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) leads.AuditEntry {
+		return leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadDeleted, Created: Now}
+	}))
+	res, err = s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, ExternalID: "crm-1"})
+	require.NoError(t, err)
+	require.Zero(t, res.DuplicateExternalLeadID)
+	require.NoError(t, s.InsertLead(ctx, dup), "a deleted lead's id is free again")
 }
 
 func testReadsScoped(t *testing.T, s leads.Store) {
@@ -298,6 +338,7 @@ func testRoundTrip(t *testing.T, s leads.Store) {
 	l := n.Lead
 	l.TeamID, l.ApplicationID, l.Email, l.NumberOfEmployees, l.InterestedInSwitching = f.Team.ID, "app-1", "ada@example.com", &zero, &yes
 	l.LastContacted, l.Notes, l.Archived, l.Status = &contacted, "naïve – ünïcode ✓", true, leads.StatusFollowUp
+	l.ExternalID, l.HotScore = "CRM-ü-42", &zero
 	l.AssignmentStatus = leads.AssignmentUnassigned
 	l.Metadata = map[string]any{"big": 12345678901234567, "nested": map[string]any{"list": []any{"x", 1.5, nil, true}}}
 	n.Audit[0].Data = map[string]any{"k": "v"}
@@ -330,6 +371,8 @@ func testInsertBatches(t *testing.T, s leads.Store) {
 			nl.Lead.Email, nl.UniqueEmail = "same@example.com", "same@example.com"
 		case i%6 == 2: // four share one idempotency key
 			nl.IdempotencyKey, nl.Fingerprint = "key", "fp"
+		case i%6 == 4: // four share one external id
+			nl.Lead.ExternalID = "same-id"
 		case i == 3: // a team that does not exist
 			nl.Lead.TeamID = 987654
 		default:
@@ -350,7 +393,7 @@ func testInsertBatches(t *testing.T, s leads.Store) {
 	}
 	close(start)
 	wg.Wait()
-	var emailWins, keyWins int
+	var emailWins, keyWins, idWins int
 	for i, err := range errs {
 		switch {
 		case i%6 == 1:
@@ -364,6 +407,12 @@ func testInsertBatches(t *testing.T, s leads.Store) {
 				keyWins++
 			} else {
 				require.ErrorIs(t, err, leads.ErrIdempotencyKeyTaken)
+			}
+		case i%6 == 4:
+			if err == nil {
+				idWins++
+			} else {
+				require.ErrorIs(t, err, leads.ErrExternalIDTaken)
 			}
 		case i == 3:
 			require.Equal(t, leads.CodeConflict, code(err))
@@ -383,9 +432,10 @@ func testInsertBatches(t *testing.T, s leads.Store) {
 	}
 	require.Equal(t, 1, emailWins)
 	require.Equal(t, 1, keyWins)
+	require.Equal(t, 1, idWins)
 	stored, err := s.ListLeads(ctx, leads.LeadQuery{AccountID: f.Account, Sort: leads.SortCreatedAt, Limit: 1000})
 	require.NoError(t, err)
-	require.Len(t, stored, n-6-1, "15 plain leads, one of each group of four, none in a missing team")
+	require.Len(t, stored, n-9-1, "11 plain leads, one of each group of four, none in a missing team")
 }
 
 func testPendingLeads(t *testing.T, s leads.Store) {
