@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -396,20 +397,34 @@ func memberSettings(m leads.RotationMember) string {
 // rotationDiff describes what changes from cur to want, field by field and
 // member by member; nothing when they agree.
 func rotationDiff(cur *leads.Rotation, want Rotation) []string {
+	out := fieldDiffs(
+		quoted("name", cur.Name, want.Name),
+		quoted("fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee),
+		quoted("timezone", cur.Timezone, want.Timezone),
+		fieldChange{"members", fmt.Sprint(memberUsers(cur.Members)), fmt.Sprint(memberUsers(want.Members))},
+	)
+	return append(out, memberDiffs(cur.Members, want.Members)...)
+}
+
+// fieldChange is a field of an object, its value now and as wanted, as a
+// plan writes them.
+type fieldChange struct{ field, from, to string }
+
+// quoted is the fieldChange of a text field, its values quoted.
+func quoted(field, from, to string) fieldChange {
+	return fieldChange{field, strconv.Quote(from), strconv.Quote(to)}
+}
+
+// fieldDiffs describes the fields whose value changes, in order, each as
+// "field: from -> to".
+func fieldDiffs(changes ...fieldChange) []string {
 	var out []string
-	for _, f := range []struct{ name, from, to string }{
-		{"name", cur.Name, want.Name},
-		{"fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee},
-		{"timezone", cur.Timezone, want.Timezone},
-	} {
-		if f.from != f.to {
-			out = append(out, fmt.Sprintf("%s: %q -> %q", f.name, f.from, f.to))
+	for _, c := range changes {
+		if c.from != c.to {
+			out = append(out, fmt.Sprintf("%s: %s -> %s", c.field, c.from, c.to))
 		}
 	}
-	if from, to := memberUsers(cur.Members), memberUsers(want.Members); !slices.Equal(from, to) {
-		out = append(out, fmt.Sprintf("members: %v -> %v", from, to))
-	}
-	return append(out, memberDiffs(cur.Members, want.Members)...)
+	return out
 }
 
 func memberUsers(ms []leads.RotationMember) []string {
