@@ -22,14 +22,17 @@ import (
 func applyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f rotations.yaml [--dry-run] [--account ID]",
-		Short: "Make an account's members, teams, lead sources and rotations what a YAML file declares",
+		Short: "Make an account's members, teams, lead sources, rotations and routing rules what a YAML file declares",
 		Long: `Read a YAML file that declares an account's configuration (see examples/rotations.yaml),
 print what differs from the account as it is, and make the changes:
 
   + create   ~ update   = unchanged   . not in the file: kept
 
-Apply creates and updates, and never deletes: members, teams and lead sources
-the file does not name stay. A rotation's members are exactly the file's list.
+Apply creates and updates, and never deletes: members, teams, lead sources,
+rotations and routing rules the file does not name stay. A rotation's members
+are exactly the file's list. The file's routing rules come first in the
+account's order, in the file's order; the account's other rules follow them.
+A rule names its rotation or team by name.
 The changes are made one by one, each audited; if one fails, those made stay
 and running apply again carries out the rest. With --dry-run nothing is
 written. The account is --account, else the file's "account".`,

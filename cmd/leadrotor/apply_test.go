@@ -42,7 +42,9 @@ func TestApplyExample(t *testing.T) {
 	require.Contains(t, out, `+ lead source "Partner portal" of team "Partners"`)
 	require.Contains(t, out, `+ rotation "Partner reps" of team "Partners": members: [dana@example.com (weight 2), ana@example.com (dailyCap 20)]`)
 	require.Contains(t, out, `= rotation "Inbound reps" of team "Inbound"`, "the demo's rotation is as the file declares it")
-	require.Contains(t, out, "4 changes applied")
+	require.Contains(t, out, `+ pool rotation "Hot leads": members: [ana@example.com (weight 2), dana@example.com]`)
+	require.Contains(t, out, `+ routing rule "Acme": conditions: all(emailDomain in ["acme.com"], numberOfEmployees gte 500); action: team "Partners"`)
+	require.Contains(t, out, "7 changes applied")
 
 	out, err = cli(t, "apply", "-f", example, db)
 	require.NoError(t, err, "the file names the account")
@@ -62,14 +64,14 @@ func TestApplyDryRun(t *testing.T) {
 	out, err := cli(t, "apply", "-f", file, "--dry-run", db)
 	require.NoError(t, err, out)
 	require.Contains(t, out, `~ rotation "Inbound reps" of team "Inbound": ben@example.com: paused false -> true`)
-	require.Contains(t, out, "(dry run) 5 changes would be applied")
+	require.Contains(t, out, "(dry run) 8 changes would be applied")
 
 	out, err = cli(t, "rotation", "next", "1", "--account", "2311", db)
 	require.NoError(t, err)
 	require.NotContains(t, out, "paused", "the dry run wrote nothing")
 	out, err = cli(t, "apply", "-f", file, "--dry-run", db)
 	require.NoError(t, err)
-	require.Contains(t, out, "(dry run) 5 changes would be applied")
+	require.Contains(t, out, "(dry run) 8 changes would be applied")
 }
 
 func TestApplyRefusesBadFiles(t *testing.T) {
@@ -96,7 +98,71 @@ func TestApplyRefusesBadFiles(t *testing.T) {
 	}
 	out, err := cli(t, "apply", "-f", example, "--dry-run", db)
 	require.NoError(t, err)
-	require.Contains(t, out, "(dry run) 4 changes would be applied", "the bad files changed nothing")
+	require.Contains(t, out, "(dry run) 7 changes would be applied", "the bad files changed nothing")
+}
+
+// rulesYAML declares a pool and two routing rules on the demo account: one
+// sends to the pool the same file creates, one to the demo's team.
+const rulesYAML = `account: 2311
+rotations:
+  - name: Hot leads
+    members: [{user: ana@example.com}, {user: ben@example.com}]
+routingRules:
+  - name: Spring campaign
+    conditions: {field: metadata.utm.campaign, op: eq, value: spring}
+    action: {type: rotation, rotation: Hot leads}
+  - name: Acme
+    enabled: false
+    conditions:
+      all:
+        - {field: emailDomain, op: in, value: [acme.com]}
+        - {field: numberOfEmployees, op: gte, value: 500}
+    action: {type: team, team: Inbound}
+`
+
+func TestApplyRoutingRules(t *testing.T) {
+	t.Parallel()
+	db := demoDB(t)
+	file := writeFile(t, "rules.yaml", rulesYAML)
+	out, err := cli(t, "apply", "-f", file, db)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `+ pool rotation "Hot leads": members: [ana@example.com, ben@example.com]
++ routing rule "Spring campaign": conditions: metadata.utm.campaign eq "spring"; action: rotation "Hot leads"
++ routing rule "Acme": enabled: false; conditions: all(emailDomain in ["acme.com"], numberOfEmployees gte 500); action: team "Inbound"
+= order of routing rules
+3 changes applied`)
+	out, err = cli(t, "apply", "-f", file, db)
+	require.NoError(t, err)
+	require.Contains(t, out, "no changes")
+
+	lead := writeFile(t, "lead.json", `{"firstName": "Ada", "lastName": "Lovelace", "metadata": {"utm": {"campaign": "Spring"}}}`)
+	out, err = cli(t, "route", "test", "-f", lead, "--account", "2311", db)
+	require.NoError(t, err)
+	require.Contains(t, out, `"Spring campaign" (rule 1): matched`, "the rules route")
+
+	// The rules swapped, a condition changed: a diff, and the new order.
+	swapped := strings.Replace(rulesYAML, "  - name: Spring campaign\n    conditions: {field: metadata.utm.campaign, op: eq, value: spring}\n    action: {type: rotation, rotation: Hot leads}\n", "", 1)
+	swapped += "  - name: Spring campaign\n    conditions: {field: metadata.utm.campaign, op: eq, value: summer}\n    action: {type: rotation, rotation: Hot leads}\n"
+	out, err = cli(t, "apply", "-f", writeFile(t, "swapped.yaml", swapped), "--dry-run", db)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `~ routing rule "Spring campaign": conditions: metadata.utm.campaign eq "spring" -> metadata.utm.campaign eq "summer"
+~ order of routing rules: ["Spring campaign", "Acme"] -> ["Acme", "Spring campaign"]
+(dry run) 2 changes would be applied`)
+
+	cases := []struct{ name, from, to, want string }{
+		{"a misspelt condition key", "op: gte", "opp: gte", `unknown field "opp"`},
+		{"a misspelt action key", "team: Inbound", "teem: Inbound", `unknown field "teem"`},
+		{"a bad op", "op: gte", "op: bigger", "routingRules[1].conditions.all[1].op"},
+		{"an unknown rotation", "rotation: Hot leads", "rotation: Cold leads", "routingRules[0].action.rotation"},
+		{"an unknown team", "team: Inbound", "team: Outbound", "routingRules[1].action.team"},
+		{"a rule named twice", "name: Acme", "name: SPRING CAMPAIGN", `routingRules[1].name: Appears twice in routingRules`},
+	}
+	for _, tc := range cases {
+		bad := strings.Replace(rulesYAML, tc.from, tc.to, 1)
+		require.NotEqual(t, rulesYAML, bad, tc.name)
+		_, err := cli(t, "apply", "-f", writeFile(t, "bad.yaml", bad), db)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
 }
 
 func TestRotationCommands(t *testing.T) {

@@ -7,7 +7,7 @@
 //	leadrotor member password|invite|reset-password  web console passwords and one-use links
 //	leadrotor apikey create|list|revoke …           API keys (printed once, when made)
 //	leadrotor demo                                  make the demo account and print a key
-//	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations
+//	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations, routing rules
 //	leadrotor rotation next|stats <id>              who is next, and how fair it has been
 //
 // The same flag means the same thing on every command: --account is an

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -113,11 +114,15 @@ func (p *Plan) String() string {
 }
 
 // applyRun is the state of one Apply: who acts, and the IDs of the teams
-// known so far (existing ones, then those created).
+// known so far (existing ones, then those created), and of the rotations
+// (by their plan item's object) and routing rules (by lower-cased name)
+// created.
 type applyRun struct {
-	svc     Service
-	actor   leads.Actor
-	teamIDs map[string]int64
+	svc         Service
+	actor       leads.Actor
+	teamIDs     map[string]int64
+	rotationIDs map[string]int64
+	ruleIDs     map[string]int64
 }
 
 // Plan compares spec with actor's account's configuration and returns the
@@ -126,7 +131,11 @@ type applyRun struct {
 // field of the spec at fault (e.g. teams[0].rotation.members[1].user);
 // MEMBER_NOT_IN_ACCOUNT when a rotation names a user who is neither a
 // member nor in spec's members; LAST_ADMIN when spec's members would leave
-// the account without an admin.
+// the account without an admin. A routing rule's rotation or team that no
+// rotation or team of the account or of spec has the name of, or a
+// rotation name several rotations have, is a VALIDATION_ERROR naming it
+// (routingRules[2].action.rotation); so is a pool of spec whose name several
+// pools of the account have.
 func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Plan, error) {
 	if err := actor.Require(leads.PermWriteConfig); err != nil {
 		return nil, err
@@ -150,13 +159,20 @@ func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Pla
 	}
 	p.planKeptTeams(want.Teams)
 	p.planDefaultRotation(want.DefaultRotation)
+	if err := p.planPools(want.Rotations); err != nil {
+		return nil, err
+	}
+	if err := p.planRules(want.RoutingRules, want.Teams); err != nil {
+		return nil, err
+	}
 	return p.plan, nil
 }
 
 // Apply plans spec (see Plan) and, unless dryRun, carries out its creations
 // and updates in an order that satisfies their dependencies: the account's
 // settings, members, then each team, its lead sources and its rotation, then
-// the default rotation. It never deletes anything.
+// the default rotation, the pool rotations, the routing rules and their
+// order. It never deletes anything.
 //
 // Apply is not one transaction: each change is its own, audited as if made
 // by hand, and the configuration may change meanwhile. When a change fails,
@@ -174,7 +190,7 @@ func (spec Spec) Apply(ctx context.Context, svc Service, actor leads.Actor, dryR
 	if err := plan.permitted(actor); err != nil {
 		return plan, err
 	}
-	run := &applyRun{svc: svc, actor: actor, teamIDs: maps.Clone(plan.teamIDs)}
+	run := &applyRun{svc: svc, actor: actor, teamIDs: maps.Clone(plan.teamIDs), rotationIDs: map[string]int64{}, ruleIDs: map[string]int64{}}
 	for _, it := range plan.Items {
 		if it.apply == nil {
 			continue
@@ -205,6 +221,9 @@ func (p *Plan) permitted(actor leads.Actor) error {
 type planner struct {
 	cfg  *leads.AccountConfig
 	plan *Plan
+	// rotations are the account's rotations as the plan so far leaves
+	// them, for routing rules to name.
+	rotations []rotationRef
 }
 
 func newPlanner(cfg *leads.AccountConfig, accountID string) *planner {
@@ -212,7 +231,11 @@ func newPlanner(cfg *leads.AccountConfig, accountID string) *planner {
 	for _, t := range cfg.Teams {
 		ids[t.Name] = t.ID
 	}
-	return &planner{cfg: cfg, plan: &Plan{AccountID: accountID, Version: cfg.Version, Items: []Item{}, teamIDs: ids}}
+	var rotations []rotationRef
+	for _, r := range cfg.Rotations() {
+		rotations = append(rotations, rotationRef{id: r.ID, name: r.Name})
+	}
+	return &planner{cfg: cfg, plan: &Plan{AccountID: accountID, Version: cfg.Version, Items: []Item{}, teamIDs: ids}, rotations: rotations}
 }
 
 func (p *planner) add(it Item) { p.plan.Items = append(p.plan.Items, it) }
@@ -336,15 +359,56 @@ func (p *planner) planDefaultRotation(want *Rotation) {
 	}
 }
 
+// planPools plans the pool rotations of the file, found by name among the
+// account's pools, then lists the account's other pools, kept.
+// VALIDATION_ERROR (rotations[i].name) when several pools have the name.
+func (p *planner) planPools(pools []Rotation) error {
+	byName := make(map[string][]*leads.Rotation, len(p.cfg.PoolRotations))
+	for _, r := range p.cfg.PoolRotations {
+		byName[r.Name] = append(byName[r.Name], r)
+	}
+	for i, want := range pools {
+		var cur *leads.Rotation
+		switch have := byName[want.Name]; len(have) {
+		case 0:
+		case 1:
+			cur = have[0]
+		default:
+			return leads.ValidationError(leads.FieldError{Field: fmt.Sprintf("rotations[%d].name", i), Value: want.Name,
+				Message: fmt.Sprintf("Names %d pool rotations of this account; give each a name of its own first", len(have))})
+		}
+		p.planRotation(want, cur, fmt.Sprintf("pool rotation %q", want.Name), func(*applyRun) leads.Rotation {
+			return leads.Rotation{} // neither a team's nor the default: a pool
+		})
+	}
+	var kept []*leads.Rotation
+	for _, r := range p.cfg.PoolRotations {
+		if !slices.ContainsFunc(pools, func(want Rotation) bool { return want.Name == r.Name }) {
+			kept = append(kept, r)
+		}
+	}
+	slices.SortFunc(kept, func(a, b *leads.Rotation) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	for _, r := range kept {
+		p.add(Item{Kind: Kept, Object: fmt.Sprintf("pool rotation %q", r.Name)})
+	}
+	return nil
+}
+
 // planRotation plans a rotation from want: created when cur is nil, else
 // updated when they differ. owner says, at apply time, whose rotation it is.
+// Routing rules may name the rotation by want's name.
 func (p *planner) planRotation(want Rotation, cur *leads.Rotation, object string, owner func(run *applyRun) leads.Rotation) {
+	p.nameRotation(cur, object, want.Name)
 	it := Item{Kind: Unchanged, Object: object, perm: leads.PermWriteConfig}
 	if cur == nil {
 		it.Kind, it.Details = Create, rotationSettings(want)
 		it.apply = func(ctx context.Context, run *applyRun) error {
-			_, err := run.svc.CreateRotation(ctx, run.actor, want.rotation(owner(run)))
-			return err
+			created, err := run.svc.CreateRotation(ctx, run.actor, want.rotation(owner(run)))
+			if err != nil {
+				return err
+			}
+			run.rotationIDs[object] = created.ID
+			return nil
 		}
 	} else if diff := rotationDiff(cur, want); len(diff) > 0 {
 		it.Kind, it.Details = Update, diff
@@ -355,6 +419,18 @@ func (p *planner) planRotation(want Rotation, cur *leads.Rotation, object string
 		}
 	}
 	p.add(it)
+}
+
+// nameRotation records the name the plan gives a rotation: cur's, or the
+// one of object when the plan creates it (cur nil).
+func (p *planner) nameRotation(cur *leads.Rotation, object, name string) {
+	if cur == nil {
+		p.rotations = append(p.rotations, rotationRef{object: object, name: name})
+		return
+	}
+	if i := slices.IndexFunc(p.rotations, func(ref rotationRef) bool { return ref.id == cur.ID }); i >= 0 {
+		p.rotations[i].name = name
+	}
 }
 
 // rotationSettings describes a rotation to create: its members with their
@@ -396,20 +472,34 @@ func memberSettings(m leads.RotationMember) string {
 // rotationDiff describes what changes from cur to want, field by field and
 // member by member; nothing when they agree.
 func rotationDiff(cur *leads.Rotation, want Rotation) []string {
+	out := fieldDiffs(
+		quoted("name", cur.Name, want.Name),
+		quoted("fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee),
+		quoted("timezone", cur.Timezone, want.Timezone),
+		fieldChange{"members", fmt.Sprint(memberUsers(cur.Members)), fmt.Sprint(memberUsers(want.Members))},
+	)
+	return append(out, memberDiffs(cur.Members, want.Members)...)
+}
+
+// fieldChange is a field of an object, its value now and as wanted, as a
+// plan writes them.
+type fieldChange struct{ field, from, to string }
+
+// quoted is the fieldChange of a text field, its values quoted.
+func quoted(field, from, to string) fieldChange {
+	return fieldChange{field, strconv.Quote(from), strconv.Quote(to)}
+}
+
+// fieldDiffs describes the fields whose value changes, in order, each as
+// "field: from -> to".
+func fieldDiffs(changes ...fieldChange) []string {
 	var out []string
-	for _, f := range []struct{ name, from, to string }{
-		{"name", cur.Name, want.Name},
-		{"fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee},
-		{"timezone", cur.Timezone, want.Timezone},
-	} {
-		if f.from != f.to {
-			out = append(out, fmt.Sprintf("%s: %q -> %q", f.name, f.from, f.to))
+	for _, c := range changes {
+		if c.from != c.to {
+			out = append(out, fmt.Sprintf("%s: %s -> %s", c.field, c.from, c.to))
 		}
 	}
-	if from, to := memberUsers(cur.Members), memberUsers(want.Members); !slices.Equal(from, to) {
-		out = append(out, fmt.Sprintf("members: %v -> %v", from, to))
-	}
-	return append(out, memberDiffs(cur.Members, want.Members)...)
+	return out
 }
 
 func memberUsers(ms []leads.RotationMember) []string {

@@ -1,6 +1,6 @@
 // Package spec makes an account's configuration what a declarative file
-// says: a Spec names the members, teams, lead sources and rotations an
-// account must have; Plan compares it with the account and lists the
+// says: a Spec names the members, teams, lead sources, rotations and
+// routing rules an account must have; Plan compares it with the account and lists the
 // changes, Apply carries them out through the leads Service, audited as if
 // made by hand. It is a client of the Service, not part of the engine: the
 // leadrotor apply command uses it.
@@ -26,14 +26,17 @@ type Service interface {
 	CreateLeadSource(ctx context.Context, actor leads.Actor, src leads.LeadSource) (*leads.LeadSource, error)
 	CreateRotation(ctx context.Context, actor leads.Actor, r leads.Rotation) (*leads.Rotation, error)
 	ReplaceRotation(ctx context.Context, actor leads.Actor, r leads.Rotation) (*leads.Rotation, error)
+	CreateRoutingRule(ctx context.Context, actor leads.Actor, r leads.RoutingRule, position int) (*leads.RoutingRule, error)
+	UpdateRoutingRule(ctx context.Context, actor leads.Actor, id int64, change func(r *leads.RoutingRule) error) (*leads.RoutingRule, error)
+	ReorderRoutingRules(ctx context.Context, actor leads.Actor, ids []int64) ([]leads.RoutingRule, error)
 }
 
 var _ Service = (*leads.Service)(nil)
 
 // Spec is the desired configuration of one account, as a file declares it
 // (leadrotor apply -f rotations.yaml). Applying a Spec creates and updates,
-// and never deletes: members, teams and lead sources that the Spec does not
-// name are kept as they are.
+// and never deletes: members, teams, lead sources, rotations and routing
+// rules that the Spec does not name are kept as they are.
 type Spec struct {
 	// Account names the account the Spec is for; optional when the caller
 	// says, and then it must agree.
@@ -46,6 +49,13 @@ type Spec struct {
 	Teams []Team `json:"teams,omitempty"`
 	// DefaultRotation, when set, is the account's default rotation.
 	DefaultRotation *Rotation `json:"defaultRotation,omitempty"`
+	// Rotations are pool rotations (neither a team's nor the default), found
+	// by name as teams are: rotations only routing rules send leads to.
+	Rotations []Rotation `json:"rotations,omitempty"`
+	// RoutingRules are routing rules, found by name without regard to case,
+	// that must exist as declared and come first in the account's order, in
+	// this order; the account's other rules are kept, after them.
+	RoutingRules []RoutingRule `json:"routingRules,omitempty"`
 }
 
 // Member is a user that must be a member of the account with Role.
@@ -98,6 +108,12 @@ func (spec Spec) normalized(accountID string) (Spec, error) {
 		}
 		out.DefaultRotation = &r
 	}
+	if out.Rotations, err = normalizedPools(spec.Rotations); err != nil {
+		return out, err
+	}
+	if out.RoutingRules, err = normalizedRules(spec.RoutingRules); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
@@ -145,6 +161,25 @@ func normalizedTeams(teams []Team) ([]Team, error) {
 			t.Rotation = &r
 		}
 		out[i] = t
+	}
+	return out, nil
+}
+
+func normalizedPools(pools []Rotation) ([]Rotation, error) {
+	out := make([]Rotation, len(pools))
+	seen := make(map[string]bool, len(pools))
+	for i, rs := range pools {
+		path := fmt.Sprintf("rotations[%d]", i)
+		// The zero owner is neither a team nor the default: a pool.
+		r, err := rs.normalized(leads.Rotation{}, path)
+		if err != nil {
+			return nil, err
+		}
+		if seen[r.Name] {
+			return nil, leads.ValidationError(leads.FieldError{Field: path + ".name", Value: r.Name, Message: "Appears twice in rotations"})
+		}
+		seen[r.Name] = true
+		out[i] = r
 	}
 	return out, nil
 }
@@ -212,9 +247,9 @@ func atPath(err error, rename func(field string) string) error {
 	return &out
 }
 
-// checkUsers requires every rotation member and fallback assignee of spec to
-// be a member of the account or in spec's members, and that spec's roles
-// leave the account an admin.
+// checkUsers requires every rotation member, fallback assignee and rule
+// assignee of spec to be a member of the account or in spec's members, and
+// that spec's roles leave the account an admin.
 func (spec Spec) checkUsers(cfg *leads.AccountConfig) error {
 	roles := make(map[string]leads.Role, len(cfg.Members)+len(spec.Members))
 	maps.Copy(roles, cfg.Members)
@@ -228,6 +263,16 @@ func (spec Spec) checkUsers(cfg *leads.AccountConfig) error {
 	}
 	if err := spec.DefaultRotation.checkUsers(roles, "defaultRotation"); err != nil {
 		return err
+	}
+	for i, rs := range spec.Rotations {
+		if err := rs.checkUsers(roles, fmt.Sprintf("rotations[%d]", i)); err != nil {
+			return err
+		}
+	}
+	for i, r := range spec.RoutingRules {
+		if a := r.Action.Assignee; a != "" && roles[a] == "" {
+			return notMember(a, fmt.Sprintf("routingRules[%d].action.assignee", i))
+		}
 	}
 	hadAdmin := slices.Contains(slices.Collect(maps.Values(cfg.Members)), leads.RoleAdmin)
 	if hadAdmin && !slices.Contains(slices.Collect(maps.Values(roles)), leads.RoleAdmin) {

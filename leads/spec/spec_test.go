@@ -2,6 +2,8 @@ package spec_test
 
 import (
 	"context"
+	"iter"
+	"maps"
 	"testing"
 	"time"
 
@@ -77,13 +79,21 @@ func (b *bundle) config(t *testing.T) *leads.AccountConfig {
 // teamNamed returns the account's team of that name.
 func teamNamed(t *testing.T, cfg *leads.AccountConfig, name string) *leads.Team {
 	t.Helper()
-	for _, team := range cfg.Teams {
-		if team.Name == name {
-			return team
+	return named(t, "team", maps.Values(cfg.Teams), func(team *leads.Team) string { return team.Name }, name)
+}
+
+// named returns the item whose name nameOf says is name; a test failure
+// when there is none.
+func named[T any](t *testing.T, kind string, items iter.Seq[T], nameOf func(T) string, name string) T {
+	t.Helper()
+	for it := range items {
+		if nameOf(it) == name {
+			return it
 		}
 	}
-	require.Failf(t, "no such team", "%q", name)
-	return nil
+	require.Failf(t, "not found", "no %s named %q", kind, name)
+	var zero T
+	return zero
 }
 
 // sourceNames returns the names of a team's lead sources.
@@ -207,11 +217,30 @@ func testApplyDryRun(t *testing.T, b *bundle) {
 	require.Equal(t, leads.DuplicateReject, after.Account.DuplicatePolicy)
 }
 
+// refusal is a change that makes a valid spec refused, and what the
+// refusal's details say (the field, or the user).
+type refusal struct {
+	want   string
+	change func(s *spec.Spec)
+}
+
+// requireRefused applies each refusal's change of base() and requires the
+// error code with its want in details[key].
+func (b *bundle) requireRefused(t *testing.T, base func() spec.Spec, code, key string, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
+		sp := base()
+		tc.change(&sp)
+		_, err := sp.Apply(context.Background(), b.svc, b.admin, false)
+		requireCode(t, err, code)
+		require.Equal(t, tc.want, leads.ErrorDetails(err)[key], "%v", err)
+	}
+}
+
 func testApplyValidation(t *testing.T, b *bundle) {
-	cases := []struct {
-		field  string
-		change func(s *spec.Spec)
-	}{
+	ctx := context.Background()
+	before := b.config(t)
+	b.requireRefused(t, baseSpec, leads.CodeValidation, "field", []refusal{
 		{"account", func(s *spec.Spec) { s.Account = "another" }},
 		{"duplicatePolicy", func(s *spec.Spec) { s.DuplicatePolicy = "sometimes" }},
 		{"members[1].email", func(s *spec.Spec) { s.Members[1].Email = "not an email" }},
@@ -229,16 +258,7 @@ func testApplyValidation(t *testing.T, b *bundle) {
 		{"teams[0].rotation.members[2].weight", func(s *spec.Spec) { s.Teams[0].Rotation.Members[2].Weight = leads.MaxMemberWeight + 1 }},
 		{"teams[0].rotation.members[3].dailyCap", func(s *spec.Spec) { s.Teams[0].Rotation.Members[3].DailyCap = -1 }},
 		{"defaultRotation.name", func(s *spec.Spec) { s.DefaultRotation.Name = "" }},
-	}
-	ctx := context.Background()
-	before := b.config(t)
-	for _, tc := range cases {
-		sp := baseSpec()
-		tc.change(&sp)
-		_, err := sp.Apply(ctx, b.svc, b.admin, false)
-		requireCode(t, err, leads.CodeValidation)
-		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"], "%v", err)
-	}
+	})
 	sp := baseSpec()
 	sp.Account = b.accountID
 	_, err := sp.Plan(ctx, b.svc, b.admin)
@@ -248,21 +268,11 @@ func testApplyValidation(t *testing.T, b *bundle) {
 
 func testApplyMembersRequired(t *testing.T, b *bundle) {
 	ctx := context.Background()
-	cases := []struct {
-		user   string
-		change func(s *spec.Spec)
-	}{
+	b.requireRefused(t, baseSpec, leads.CodeMemberNotInAccount, "user", []refusal{
 		{"stranger@example.com", func(s *spec.Spec) { s.Teams[0].Rotation.Members[1].User = "Stranger@example.com" }},
 		{"stranger@example.com", func(s *spec.Spec) { s.DefaultRotation.FallbackAssignee = "stranger@example.com" }},
 		{"newrep@example.com", func(s *spec.Spec) { s.Members = nil }},
-	}
-	for _, tc := range cases {
-		sp := baseSpec()
-		tc.change(&sp)
-		_, err := sp.Apply(ctx, b.svc, b.admin, false)
-		requireCode(t, err, leads.CodeMemberNotInAccount)
-		require.Equal(t, tc.user, leads.ErrorDetails(err)["user"])
-	}
+	})
 	require.Empty(t, b.config(t).Teams, "nothing written")
 
 	sp := baseSpec()
