@@ -34,96 +34,101 @@ func conditionLead() *leads.Lead {
 	}
 }
 
+// conditionOpCases are every op against every kind of field, on
+// conditionLead: text, number, boolean, time, derived and metadata values,
+// present and absent.
+var conditionOpCases = []struct {
+	cond string
+	want bool
+}{
+	// Text: case does not matter.
+	{`{"field":"company","op":"eq","value":"analytical engines"}`, true},
+	{`{"field":"company","op":"eq","value":"Analytical"}`, false},
+	{`{"field":"company","op":"neq","value":"Babbage"}`, true},
+	{`{"field":"company","op":"neq","value":"ANALYTICAL ENGINES"}`, false},
+	{`{"field":"status","op":"in","value":["new","Qualified"]}`, true},
+	{`{"field":"status","op":"in","value":["new","lost"]}`, false},
+	{`{"field":"status","op":"not_in","value":["new","lost"]}`, true},
+	{`{"field":"status","op":"not_in","value":["qualified"]}`, false},
+	{`{"field":"jobTitle","op":"contains","value":"sales"}`, true},
+	{`{"field":"jobTitle","op":"contains","value":"marketing"}`, false},
+	{`{"field":"email","op":"starts_with","value":"ada@"}`, true},
+	{`{"field":"email","op":"starts_with","value":"bob@"}`, false},
+	{`{"field":"email","op":"ends_with","value":".EXAMPLE"}`, true},
+	{`{"field":"email","op":"ends_with","value":".com"}`, false},
+	{`{"field":"phone","op":"matches","value":"^\\+44 20"}`, true},
+	{`{"field":"phone","op":"matches","value":"^\\+1"}`, false},
+	{`{"field":"source","op":"exists"}`, true},
+	{`{"field":"notes","op":"exists"}`, false},
+	{`{"field":"notes","op":"not_exists"}`, true},
+	{`{"field":"source","op":"not_exists"}`, false},
+	{`{"field":"applicationId","op":"eq","value":"voice-bot"}`, true},
+	// Absent text: fails all but neq, not_in and not_exists.
+	{`{"field":"notes","op":"eq","value":""}`, false},
+	{`{"field":"notes","op":"neq","value":"x"}`, true},
+	{`{"field":"notes","op":"not_in","value":["x"]}`, true},
+	{`{"field":"notes","op":"contains","value":"x"}`, false},
+	{`{"field":"notes","op":"matches","value":".*"}`, false},
+	// Derived.
+	{`{"field":"emailDomain","op":"eq","value":"analytical.example"}`, true},
+	{`{"field":"emailDomain","op":"in","value":["gmail.com","yahoo.com"]}`, false},
+	// Numbers.
+	{`{"field":"numberOfEmployees","op":"eq","value":250}`, true},
+	{`{"field":"numberOfEmployees","op":"neq","value":250}`, false},
+	{`{"field":"numberOfEmployees","op":"gt","value":249}`, true},
+	{`{"field":"numberOfEmployees","op":"gt","value":250}`, false},
+	{`{"field":"numberOfEmployees","op":"gte","value":250}`, true},
+	{`{"field":"numberOfEmployees","op":"gte","value":251}`, false},
+	{`{"field":"numberOfEmployees","op":"lt","value":251}`, true},
+	{`{"field":"numberOfEmployees","op":"lt","value":250}`, false},
+	{`{"field":"numberOfEmployees","op":"lte","value":250}`, true},
+	{`{"field":"numberOfEmployees","op":"lte","value":249.5}`, false},
+	{`{"field":"numberOfEmployees","op":"in","value":[10,250]}`, true},
+	{`{"field":"numberOfEmployees","op":"not_in","value":[10,250]}`, false},
+	{`{"field":"monthlyTransactionVolume","op":"eq","value":0}`, true /* 0 given is present */},
+	{`{"field":"monthlyTransactionVolume","op":"exists"}`, true},
+	{`{"field":"hotScore","op":"gte","value":80}`, true},
+	{`{"field":"hotScore","op":"gte","value":86}`, false},
+	{`{"field":"externalId","op":"exists"}`, true},
+	{`{"field":"externalId","op":"starts_with","value":"crm-"}`, true},
+	{`{"field":"teamId","op":"eq","value":3}`, true},
+	{`{"field":"leadSourceId","op":"not_exists"}`, true /* 0 is none */},
+	{`{"field":"leadSourceId","op":"gt","value":-1}`, false},
+	// Booleans.
+	{`{"field":"interestedInSwitching","op":"eq","value":true}`, true},
+	{`{"field":"interestedInSwitching","op":"neq","value":true}`, false},
+	{`{"field":"archived","op":"eq","value":false}`, true},
+	{`{"field":"archived","op":"exists"}`, true},
+	// Times.
+	{`{"field":"lastContacted","op":"gt","value":"2026-11-30T11:59:59Z"}`, true},
+	{`{"field":"lastContacted","op":"gt","value":"2026-11-30T12:00:00Z"}`, false},
+	{`{"field":"lastContacted","op":"gte","value":"2026-11-30T13:00:00+01:00"}`, true},
+	{`{"field":"lastContacted","op":"lt","value":"2026-12-01T00:00:00Z"}`, true},
+	{`{"field":"lastContacted","op":"lte","value":"2026-11-30T11:00:00Z"}`, false},
+	{`{"field":"lastContacted","op":"not_exists"}`, false},
+	// Metadata: by the value's JSON type.
+	{`{"field":"metadata.utm.campaign","op":"eq","value":"spring-launch"}`, true},
+	{`{"field":"metadata.utm.campaign","op":"starts_with","value":"spring"}`, true},
+	{`{"field":"metadata.utm.campaign","op":"matches","value":"launch$"}`, true},
+	{`{"field":"metadata.utm.campaign","op":"in","value":["summer","spring-launch"]}`, true},
+	{`{"field":"metadata.utm.budget","op":"gte","value":1000}`, true},
+	{`{"field":"metadata.utm.budget","op":"lt","value":1000}`, false},
+	{`{"field":"metadata.utm.budget","op":"eq","value":"1200"}`, false},
+	{`{"field":"metadata.utm.budget","op":"in","value":[1200]}`, true},
+	{`{"field":"metadata.utm.paid","op":"eq","value":true}`, true},
+	{`{"field":"metadata.utm.tags","op":"exists"}`, true},
+	{`{"field":"metadata.utm.tags","op":"eq","value":"a"}`, false},
+	{`{"field":"metadata.utm.medium","op":"not_exists"}`, true},
+	{`{"field":"metadata.utm.campaign.deeper","op":"exists"}`, false},
+	{`{"field":"metadata.utm.medium","op":"neq","value":"email"}`, true},
+}
+
 // TestConditionOps runs every op against every kind of field: text,
 // number, boolean, time, derived and metadata values, present and absent.
 func TestConditionOps(t *testing.T) {
 	t.Parallel()
 	l := conditionLead()
-	for _, tc := range []struct {
-		cond string
-		want bool
-	}{
-		// Text: case does not matter.
-		{`{"field":"company","op":"eq","value":"analytical engines"}`, true},
-		{`{"field":"company","op":"eq","value":"Analytical"}`, false},
-		{`{"field":"company","op":"neq","value":"Babbage"}`, true},
-		{`{"field":"company","op":"neq","value":"ANALYTICAL ENGINES"}`, false},
-		{`{"field":"status","op":"in","value":["new","Qualified"]}`, true},
-		{`{"field":"status","op":"in","value":["new","lost"]}`, false},
-		{`{"field":"status","op":"not_in","value":["new","lost"]}`, true},
-		{`{"field":"status","op":"not_in","value":["qualified"]}`, false},
-		{`{"field":"jobTitle","op":"contains","value":"sales"}`, true},
-		{`{"field":"jobTitle","op":"contains","value":"marketing"}`, false},
-		{`{"field":"email","op":"starts_with","value":"ada@"}`, true},
-		{`{"field":"email","op":"starts_with","value":"bob@"}`, false},
-		{`{"field":"email","op":"ends_with","value":".EXAMPLE"}`, true},
-		{`{"field":"email","op":"ends_with","value":".com"}`, false},
-		{`{"field":"phone","op":"matches","value":"^\\+44 20"}`, true},
-		{`{"field":"phone","op":"matches","value":"^\\+1"}`, false},
-		{`{"field":"source","op":"exists"}`, true},
-		{`{"field":"notes","op":"exists"}`, false},
-		{`{"field":"notes","op":"not_exists"}`, true},
-		{`{"field":"source","op":"not_exists"}`, false},
-		{`{"field":"applicationId","op":"eq","value":"voice-bot"}`, true},
-		// Absent text: fails all but neq, not_in and not_exists.
-		{`{"field":"notes","op":"eq","value":""}`, false},
-		{`{"field":"notes","op":"neq","value":"x"}`, true},
-		{`{"field":"notes","op":"not_in","value":["x"]}`, true},
-		{`{"field":"notes","op":"contains","value":"x"}`, false},
-		{`{"field":"notes","op":"matches","value":".*"}`, false},
-		// Derived.
-		{`{"field":"emailDomain","op":"eq","value":"analytical.example"}`, true},
-		{`{"field":"emailDomain","op":"in","value":["gmail.com","yahoo.com"]}`, false},
-		// Numbers.
-		{`{"field":"numberOfEmployees","op":"eq","value":250}`, true},
-		{`{"field":"numberOfEmployees","op":"neq","value":250}`, false},
-		{`{"field":"numberOfEmployees","op":"gt","value":249}`, true},
-		{`{"field":"numberOfEmployees","op":"gt","value":250}`, false},
-		{`{"field":"numberOfEmployees","op":"gte","value":250}`, true},
-		{`{"field":"numberOfEmployees","op":"gte","value":251}`, false},
-		{`{"field":"numberOfEmployees","op":"lt","value":251}`, true},
-		{`{"field":"numberOfEmployees","op":"lt","value":250}`, false},
-		{`{"field":"numberOfEmployees","op":"lte","value":250}`, true},
-		{`{"field":"numberOfEmployees","op":"lte","value":249.5}`, false},
-		{`{"field":"numberOfEmployees","op":"in","value":[10,250]}`, true},
-		{`{"field":"numberOfEmployees","op":"not_in","value":[10,250]}`, false},
-		{`{"field":"monthlyTransactionVolume","op":"eq","value":0}`, true /* 0 given is present */},
-		{`{"field":"monthlyTransactionVolume","op":"exists"}`, true},
-		{`{"field":"hotScore","op":"gte","value":80}`, true},
-		{`{"field":"hotScore","op":"gte","value":86}`, false},
-		{`{"field":"externalId","op":"exists"}`, true},
-		{`{"field":"externalId","op":"starts_with","value":"crm-"}`, true},
-		{`{"field":"teamId","op":"eq","value":3}`, true},
-		{`{"field":"leadSourceId","op":"not_exists"}`, true /* 0 is none */},
-		{`{"field":"leadSourceId","op":"gt","value":-1}`, false},
-		// Booleans.
-		{`{"field":"interestedInSwitching","op":"eq","value":true}`, true},
-		{`{"field":"interestedInSwitching","op":"neq","value":true}`, false},
-		{`{"field":"archived","op":"eq","value":false}`, true},
-		{`{"field":"archived","op":"exists"}`, true},
-		// Times.
-		{`{"field":"lastContacted","op":"gt","value":"2026-11-30T11:59:59Z"}`, true},
-		{`{"field":"lastContacted","op":"gt","value":"2026-11-30T12:00:00Z"}`, false},
-		{`{"field":"lastContacted","op":"gte","value":"2026-11-30T13:00:00+01:00"}`, true},
-		{`{"field":"lastContacted","op":"lt","value":"2026-12-01T00:00:00Z"}`, true},
-		{`{"field":"lastContacted","op":"lte","value":"2026-11-30T11:00:00Z"}`, false},
-		{`{"field":"lastContacted","op":"not_exists"}`, false},
-		// Metadata: by the value's JSON type.
-		{`{"field":"metadata.utm.campaign","op":"eq","value":"spring-launch"}`, true},
-		{`{"field":"metadata.utm.campaign","op":"starts_with","value":"spring"}`, true},
-		{`{"field":"metadata.utm.campaign","op":"matches","value":"launch$"}`, true},
-		{`{"field":"metadata.utm.campaign","op":"in","value":["summer","spring-launch"]}`, true},
-		{`{"field":"metadata.utm.budget","op":"gte","value":1000}`, true},
-		{`{"field":"metadata.utm.budget","op":"lt","value":1000}`, false},
-		{`{"field":"metadata.utm.budget","op":"eq","value":"1200"}`, false},
-		{`{"field":"metadata.utm.budget","op":"in","value":[1200]}`, true},
-		{`{"field":"metadata.utm.paid","op":"eq","value":true}`, true},
-		{`{"field":"metadata.utm.tags","op":"exists"}`, true},
-		{`{"field":"metadata.utm.tags","op":"eq","value":"a"}`, false},
-		{`{"field":"metadata.utm.medium","op":"not_exists"}`, true},
-		{`{"field":"metadata.utm.campaign.deeper","op":"exists"}`, false},
-		{`{"field":"metadata.utm.medium","op":"neq","value":"email"}`, true},
-	} {
+	for _, tc := range conditionOpCases {
 		m, err := leads.CompileCondition(cond(t, tc.cond), "")
 		require.NoError(t, err, tc.cond)
 		got, failed := m.Match(leads.NewLeadView(l))

@@ -2,6 +2,7 @@ package leads_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,7 @@ func TestRoutingDecision(t *testing.T) {
 		{"the decision order, kept with the lead", testDecisionOrder},
 		{"reassign routes by the rules too", testReassignByRules},
 		{"a rule change applies to the very next lead", testRuleChangeNextLead},
+		{"every op against every field kind, through create", testConditionOpsThroughCreate},
 	})
 }
 
@@ -203,4 +205,33 @@ func testRuleChangeNextLead(t *testing.T, b *bundle) {
 	require.NoError(t, err)
 	res = b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
 	require.Equal(t, a.hot.ID, res.Lead.RotationID, "the edited rule routes the very next lead")
+}
+
+// testConditionOpsThroughCreate runs conditionOpCases through the create
+// path (a dry run) on every store and rotator: a rule of the case's
+// condition holds the lead when it matches; otherwise the default
+// rotation takes it. (teamId's case needs a team of id 3: left to
+// TestConditionOps.)
+func testConditionOpsThroughCreate(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	b.defaultRotation(t, 1)
+	rule, err := b.svc.CreateRoutingRule(ctx, b.admin, leads.RoutingRule{Name: "case", Enabled: true,
+		Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
+		Action:     leads.RuleAction{Type: leads.ActionHold, Reason: "matched"}}, -1)
+	require.NoError(t, err)
+	in := conditionLead().LeadInput
+	in.TeamID = 0
+	for _, tc := range conditionOpCases {
+		if strings.Contains(tc.cond, `"teamId"`) {
+			continue
+		}
+		_, err := b.svc.UpdateRoutingRule(ctx, b.admin, rule.ID, func(r *leads.RoutingRule) error {
+			r.Conditions = cond(t, tc.cond)
+			return nil
+		})
+		require.NoError(t, err, tc.cond)
+		res, err := b.create(in, leads.CreateOptions{DryRun: true, SkipTeamAndSourceRequirement: true, ApplicationID: "voice-bot"})
+		require.NoError(t, err, tc.cond)
+		require.Equal(t, tc.want, res.Assignment.Reason == leads.AssignHeld, tc.cond)
+	}
 }
