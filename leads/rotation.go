@@ -41,6 +41,12 @@ type RotationMember struct {
 	Weight   int    `json:"weight"`
 	Paused   bool   `json:"paused"`
 	DailyCap int    `json:"dailyCap,omitempty"`
+	// Away, when set, is why the member cannot take a lead at the moment
+	// of one turn (outside their working hours, out of office, on a
+	// holiday…): the Service sets it on a copy of the rotation it hands
+	// the Rotator for that turn, and the member is passed over with it
+	// as the reason, as a paused one is. It is never stored.
+	Away string `json:"-"`
 }
 
 // DefaultTimezone is the time zone of a rotation created without one.

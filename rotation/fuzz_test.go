@@ -23,6 +23,7 @@ func FuzzLuaMatchesPure(f *testing.F) {
 	f.Add([]byte{5, 4, 1, 1, 2, 1, 4, 0, 1, 0, 0, 0, 6, 2, 0, 0, 2, 1, 0, 3, 2})
 	f.Add([]byte{2, 1, 1, 3, 0, 3, 1, 0, 0, 0})
 	f.Add([]byte{6, 3, 3, 1, 1, 1, 2, 4, 1, 2, 4, 2, 1, 0, 0, 0, 0, 5, 0, 0, 6, 0, 0, 0})
+	f.Add([]byte{4, 1, 2, 1, 1, 3, 0, 2, 0, 3, 1, 3, 0, 0, 0, 3, 2, 1, 4, 1, 2, 0, 0, 3, 0, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 || len(data) > 400 {
 			return
@@ -64,9 +65,20 @@ func FuzzLuaMatchesPure(f *testing.F) {
 				require.NoError(t, lua.Refund(ctx, rot, taken[i+1]))
 				taken = append(taken[:i], taken[i+2:]...)
 			case 3:
+				// Pause or resume a member, or set why it is away (as
+				// the Service does for one turn), or clear it.
 				if len(rot.Members) > 0 {
 					m := &rot.Members[int(rd.next())%len(rot.Members)]
-					m.Paused = !m.Paused
+					switch rd.next() % 4 {
+					case 0:
+						m.Paused = !m.Paused
+					case 1:
+						m.Away = ""
+					case 2:
+						m.Away = "outside_hours"
+					case 3:
+						m.Away = "out_of_office"
+					}
 				}
 			case 4:
 				if len(rot.Members) > 0 {

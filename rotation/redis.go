@@ -334,11 +334,12 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 	args := make([]any, 0, 4+4*len(rot.Members))
 	args = append(args, int64(dayTTL/time.Second), k, len(rot.Members))
 	for _, m := range rot.Members {
-		paused := 0
-		if m.Paused {
-			paused = 1
+		// The member's state: 0 eligible (caps aside), else why not.
+		state := "0"
+		if reason := skipReason(m, nil); reason != "" {
+			state = reason
 		}
-		args = append(args, m.User, weightOf(m), paused, m.DailyCap)
+		args = append(args, m.User, weightOf(m), state, m.DailyCap)
 	}
 	// The script must not run once this side has stopped waiting for it:
 	// the turns it took would reach nobody. Half the timeout leaves the

@@ -133,6 +133,8 @@ func skipReason(m leads.RotationMember, dayCounts map[string]int64) string {
 	switch {
 	case m.Paused:
 		return leads.SkipPaused
+	case m.Away != "":
+		return m.Away
 	case m.DailyCap > 0 && dayCounts[m.User] >= int64(m.DailyCap):
 		return leads.SkipDailyCap
 	}

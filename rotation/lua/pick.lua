@@ -16,7 +16,10 @@
 -- ARGV[1] -> seconds to keep the day hash
 -- ARGV[2] -> k, the number of turns to take (0: only settle)
 -- ARGV[3] -> n, the number of members
--- ARGV[4 .. 3+4n] -> per member, in turn order: user, weight, paused (1|0), daily cap (0 = none)
+-- ARGV[4 .. 3+4n] -> per member, in turn order: user, weight, state, daily cap (0 = none);
+--   state is 0 for a member who may take turns (caps aside), else the reason
+--   it may not (paused, outside_hours, out_of_office, holiday…), the skip
+--   reason reported for its slots
 -- ARGV[4+4n] -> deadline, in microseconds of the Redis clock (0: none)
 -- ARGV[5+4n] -> this batch's ticket
 -- ARGV[6+4n] -> milliseconds to keep the record
@@ -71,11 +74,12 @@ if #ARGV >= 9 + 4 * n + acks then
   end
 end
 local fields = {'epoch', 'seq'}
-local users, weights, paused, caps = {}, {}, {}, {}
+local users, weights, away, caps = {}, {}, {}, {}
 local total, capped = 0, {}
 for i = 1, n do
   local base = 3 + (i - 1) * 4
-  users[i], weights[i], paused[i], caps[i] = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1', tonumber(ARGV[base + 4])
+  users[i], weights[i], caps[i] = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4])
+  if ARGV[base + 3] ~= '0' then away[i] = ARGV[base + 3] end
   if weights[i] < 1 then weights[i] = 1 end
   total = total + weights[i]
   fields[2 + i] = 'w:' .. users[i]
@@ -137,7 +141,7 @@ local open = {}
 for _ = 1, k do
   local eligible, any = {}, false
   for i = 1, n do
-    eligible[i] = not paused[i] and (caps[i] == 0 or counts[i] < caps[i])
+    eligible[i] = not away[i] and (caps[i] == 0 or counts[i] < caps[i])
     any = any or eligible[i]
   end
   if not any then break end
@@ -173,7 +177,7 @@ for _ = 1, k do
     if not eligible[i] and slots[i] > 0 then
       out[at] = out[at] + 1
       out[#out + 1] = i
-      out[#out + 1] = paused[i] and 'paused' or 'daily_cap'
+      out[#out + 1] = away[i] or 'daily_cap'
       out[#out + 1] = slots[i]
     end
   end
