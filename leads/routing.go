@@ -183,7 +183,10 @@ func EvaluateRules(cfg *AccountConfig, rules []RoutingRule, in LeadInput) (*Rule
 // whose target is there. A stored rule always compiles (it was checked
 // when saved); one that does not is an internal error.
 func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
-	d := &RuleDecision{Rules: []RuleTrace{}}
+	// A trace per rule, at most: grown by append instead, the traces of
+	// 100 rules were copied eight times over, half of a lead's evaluation
+	// (BenchmarkRoute).
+	d := &RuleDecision{Rules: make([]RuleTrace, 0, len(cfg.Rules))}
 	view := NewLeadView(l)
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]

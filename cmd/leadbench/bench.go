@@ -58,7 +58,11 @@ to connect, say while it restarts, goes to the next); the key, account, team and
 source come from --api-key, --account, --team and --lead-source (or
 LEADROTOR_API_KEY, LEADROTOR_ACCOUNT_ID, LEADROTOR_TEAM_ID,
 LEADROTOR_LEAD_SOURCE_ID, as leadrotor demo --env prints them). --server-pid
-samples that process's memory while the run lasts.`,
+samples that process's memory while the run lasts.
+
+--rules N creates, before the load, N routing rules of 5 tests each that every
+lead tests in full and none meets, then one that sends every lead to the bench
+rotation: what routing rules cost the create path, at worst.`,
 		Args:          cobra.NoArgs,
 		RunE:          runBench,
 		SilenceUsage:  true,
@@ -83,6 +87,7 @@ samples that process's memory while the run lasts.`,
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
+	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
@@ -120,6 +125,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	quiet, _ := f.GetBool("quiet")
 	readers, _ := f.GetInt("readers")
 	preload, _ := f.GetInt("preload")
+	rules, _ := f.GetInt("rules")
+	if rules < 0 || rules >= leads.MaxRoutingRules {
+		return fmt.Errorf("rules %d: must be from 0 to %d (the last rule, which every lead meets, makes %d)",
+			rules, leads.MaxRoutingRules-1, leads.MaxRoutingRules)
+	}
 	if readers < 0 || readers > 4096 {
 		return fmt.Errorf("readers %d: must be from 0 to 4096", readers)
 	}
@@ -144,6 +154,12 @@ func runBench(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "stored %d leads in %.1fs\n", preload, time.Since(began).Seconds())
+	}
+	if rules > 0 {
+		if err := createBenchRules(cmd.Context(), target, rules); err != nil {
+			return err
+		}
+		target.describe += fmt.Sprintf(", %d routing rules of %d tests before the one that routes", rules, benchRuleTests)
 	}
 
 	progress := io.Writer(cmd.ErrOrStderr())
@@ -170,7 +186,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		rep.Mixed.Fairness = mixed
 	}
 	if target.weights == nil {
-		target.weights = fetchWeights(target)
+		target.weights = fetchWeights(cmd.Context(), target)
 	}
 	rep.distribution(target.weights)
 	if rep.Mixed != nil {
@@ -179,7 +195,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		rep.Mixed.Fairness.distribution(target.weights)
 		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
 	}
-	rep.Target, rep.Concurrency = target.describe, conc
+	rep.Target, rep.Concurrency, rep.Rules = target.describe, conc, rules
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
@@ -300,46 +316,78 @@ func startLeadrotor(ctx context.Context, cfg app.Config, cleanup []func()) (*ben
 	return t, nil
 }
 
-// fetchWeights reads the weights of the team's rotation from the server, to
+// fetchWeights reads the weights of the bench rotation from the server, to
 // judge the distribution; nil when it cannot.
-func fetchWeights(t *benchTarget) map[string]int {
-	req, _ := http.NewRequest("GET", t.url+"/rotations", nil)
-	req.Header.Set("Authorization", "Bearer "+t.key)
-	req.Header.Set("x-account-id", t.account)
-	res, err := http.DefaultClient.Do(req)
+func fetchWeights(ctx context.Context, t *benchTarget) map[string]int {
+	r, err := benchRotation(ctx, t)
 	if err != nil {
 		return nil
 	}
+	w := map[string]int{}
+	for _, m := range r.Members {
+		w[m.User] = max(m.Weight, 1)
+	}
+	return w
+}
+
+// benchRotation reads from the server the rotation that assigns the bench
+// leads: the team's, or the account's default when the leads have no team.
+func benchRotation(ctx context.Context, t *benchTarget) (*leads.Rotation, error) {
+	req, err := t.request(ctx, "GET", t.url+"/rotations", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read the rotations: %w", err)
+	}
 	defer func() { _ = res.Body.Close() }()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read the rotations: status %d", res.StatusCode)
+	}
 	var list struct {
 		Data []leads.Rotation `json:"data"`
 	}
-	if json.NewDecoder(res.Body).Decode(&list) != nil {
-		return nil
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
+		return nil, fmt.Errorf("read the rotations: %w", err)
 	}
 	for _, r := range list.Data {
 		if (t.team != 0 && r.TeamID == t.team) || (t.team == 0 && r.Default) {
-			w := map[string]int{}
-			for _, m := range r.Members {
-				w[m.User] = max(m.Weight, 1)
-			}
-			return w
+			return &r, nil
 		}
 	}
-	return nil
+	return nil, fmt.Errorf("the account has no rotation for team %d", t.team)
+}
+
+// request is a request to url as the target's account and key; a body is
+// JSON.
+func (t *benchTarget) request(ctx context.Context, method, url string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.key)
+	req.Header.Set("x-account-id", t.account)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
 }
 
 // benchReport is the outcome of a run.
 type benchReport struct {
-	Target      string           `json:"target"`
-	Concurrency int              `json:"concurrency"`
-	Seconds     float64          `json:"seconds"`
-	Requests    int64            `json:"requests"`
-	Created     int64            `json:"created"`
-	PerSecond   float64          `json:"leadsPerSecond"`
-	LatencyMS   latencyReport    `json:"latencyMs"`
-	Errors      map[string]int64 `json:"errors"`
-	Members     []memberShare    `json:"members"`
+	Target      string `json:"target"`
+	Concurrency int    `json:"concurrency"`
+	// Rules is how many routing rules each lead failed before the one
+	// that routed it (--rules).
+	Rules     int              `json:"rules"`
+	Seconds   float64          `json:"seconds"`
+	Requests  int64            `json:"requests"`
+	Created   int64            `json:"created"`
+	PerSecond float64          `json:"leadsPerSecond"`
+	LatencyMS latencyReport    `json:"latencyMs"`
+	Errors    map[string]int64 `json:"errors"`
+	Members   []memberShare    `json:"members"`
 	// MaxDeviation is the largest |count - weighted share| of a member.
 	MaxDeviation float64  `json:"maxDeviation"`
 	Unassigned   int64    `json:"unassigned"`
@@ -516,13 +564,10 @@ func postBench(ctx context.Context, client *http.Client, t *benchTarget, first i
 	var err error
 	for try := range tries {
 		var req *http.Request
-		req, err = http.NewRequestWithContext(ctx, "POST", urls[(first+try)%len(urls)]+"/leads", bytes.NewReader(body))
+		req, err = t.request(ctx, "POST", urls[(first+try)%len(urls)]+"/leads", bytes.NewReader(body))
 		if err != nil {
 			return 0, "", err
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+t.key)
-		req.Header.Set("x-account-id", t.account)
 		if t.idempotent {
 			req.Header.Set("Idempotency-Key", key)
 		}

@@ -4,35 +4,51 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
 )
 
 // Issue 11, item 7: leadbench starts leadrotor in its own process, drives it
 // and reports; a short run of a few leads on a throwaway SQLite file.
 func TestIssue11_07_LeadbenchInProcess(t *testing.T) {
 	t.Parallel()
-	var out, errs bytes.Buffer
-	cmd := newRootCmd(&out, &errs)
-	db := "file:" + filepath.Join(t.TempDir(), "bench.db")
-	cmd.SetArgs([]string{"--database-url", db, "-c", "2", "-n", "14", "-d", "30s", "--preload", "50", "--json", "--quiet"})
-	require.NoError(t, cmd.ExecuteContext(context.Background()), "%s", errs.String())
-	var rep struct {
-		Created      int64   `json:"created"`
-		Unassigned   int64   `json:"unassigned"`
-		MaxDeviation float64 `json:"maxDeviation"`
-		Members      []struct {
-			User  string `json:"user"`
-			Leads int64  `json:"leads"`
-		} `json:"members"`
-	}
-	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "%s", out.String())
+	rep, errs := runInProcess(t, "-c", "2", "-n", "14", "-d", "30s", "--preload", "50")
 	require.GreaterOrEqual(t, rep.Created, int64(14))
 	require.Zero(t, rep.Unassigned)
 	require.Len(t, rep.Members, 7, "the bench rotation's 7 reps")
-	require.Contains(t, errs.String(), "stored 50 leads")
+	require.Contains(t, errs, "stored 50 leads")
+}
+
+// jsonReport is what the tests read of leadbench --json.
+type jsonReport struct {
+	Target       string  `json:"target"`
+	Rules        int     `json:"rules"`
+	Created      int64   `json:"created"`
+	Unassigned   int64   `json:"unassigned"`
+	MaxDeviation float64 `json:"maxDeviation"`
+	Members      []struct {
+		User  string `json:"user"`
+		Leads int64  `json:"leads"`
+	} `json:"members"`
+}
+
+// runInProcess runs leadbench with args, --json and --quiet on a
+// throwaway SQLite file, and returns its report and what it wrote to stderr.
+func runInProcess(t *testing.T, args ...string) (jsonReport, string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	cmd := newRootCmd(&out, &errs)
+	db := "file:" + filepath.Join(t.TempDir(), "bench.db")
+	cmd.SetArgs(append([]string{"--database-url", db, "--json", "--quiet"}, args...))
+	require.NoError(t, cmd.ExecuteContext(context.Background()), "%s", errs.String())
+	var rep jsonReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "%s", out.String())
+	return rep, errs.String()
 }
 
 // The flags that leadbench shares with leadrotor are read the same strict way.
@@ -44,4 +60,45 @@ func TestIssue11_07_LeadbenchRefusesBadSettings(t *testing.T) {
 	cmd = newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--url", "http://127.0.0.1:1", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "--api-key and --account")
+}
+
+// Issue 13: the rules of --rules are tested in full by every lead the load
+// sends, and only the last one routes it, to the bench rotation.
+func TestIssue13_BenchRulesAreTestedInFull(t *testing.T) {
+	t.Parallel()
+	const n, rotation = 3, 7
+	rules := benchRules(n, rotation)
+	require.Len(t, rules, n+1)
+	cfg := &leads.AccountConfig{Account: leads.Account{ID: "bench"}, DefaultRotation: &leads.Rotation{ID: rotation}}
+	for _, worker := range []int{0, 5, 63} {
+		var in leads.LeadInput
+		require.NoError(t, json.Unmarshal(benchBody(&bytes.Buffer{}, &benchTarget{team: 1, source: 2}, worker, 12), &in))
+		d, err := leads.EvaluateRules(cfg, rules, in)
+		require.NoError(t, err)
+		require.Len(t, d.Rules, n+1)
+		for _, r := range d.Rules[:n] {
+			require.Equal(t, leads.RuleNotMatched, r.Outcome, "%+v", r)
+			require.Equal(t, fmt.Sprintf("conditions.all[%d]", benchRuleTests-1), r.FailedCondition, "the last test decides: %+v", r)
+		}
+		require.Equal(t, leads.RuleMatched, d.Rules[n].Outcome)
+		require.Equal(t, &leads.RuleAction{Type: leads.ActionRotation, RotationID: rotation}, d.Action)
+	}
+	require.Empty(t, benchRules(0, rotation), "no rules: no last rule either")
+}
+
+// Issue 13: leadbench --rules creates the rules before the load, and the
+// leads are still assigned by the bench rotation's turns.
+func TestIssue13_LeadbenchWithRules(t *testing.T) {
+	t.Parallel()
+	rep, _ := runInProcess(t, "-c", "2", "-n", "14", "-d", "30s", "--rules", "4")
+	require.Equal(t, 4, rep.Rules)
+	require.Contains(t, rep.Target, "4 routing rules")
+	require.GreaterOrEqual(t, rep.Created, int64(14))
+	require.Zero(t, rep.Unassigned)
+	require.LessOrEqual(t, rep.MaxDeviation, 1.0)
+	require.Len(t, rep.Members, 7, "the bench rotation's 7 reps")
+
+	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
+	cmd.SetArgs([]string{"--rules", "200", "-d", "1s"})
+	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "rules 200: must be from 0 to 199")
 }

@@ -95,12 +95,10 @@ func startReaders(ctx context.Context, t *benchTarget, n int) func() *readReport
 // and dropped but for its tail, where the cursor is: the load tool shares
 // the process (and its memory, which the run measures) with the server.
 func getPage(ctx context.Context, client *http.Client, t *benchTarget, q url.Values) (int, string, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", t.url+"/leads?"+q.Encode(), nil)
+	req, err := t.request(ctx, "GET", t.url+"/leads?"+q.Encode(), nil)
 	if err != nil {
 		return 0, "", 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.key)
-	req.Header.Set("x-account-id", t.account)
 	res, err := client.Do(req)
 	if err != nil {
 		return 0, "", 0, err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -238,8 +237,13 @@ func postLead(t *testing.T, url string, env map[string]string, name string) map[
 }
 
 func tryPostLead(url string, env map[string]string, name string) (int, []byte) {
-	body := fmt.Sprintf(`{"firstName":%q,"lastName":"Example","teamId":%s,"leadSourceId":%s}`, name, env["LEADROTOR_TEAM_ID"], env["LEADROTOR_LEAD_SOURCE_ID"])
-	req, _ := http.NewRequest("POST", url+"/leads", strings.NewReader(body))
+	return tryPost(url+"/leads", env, leadBody(env, name))
+}
+
+// tryPost posts a JSON body to url with the demo account's key; status 0
+// and the error's text when no answer came.
+func tryPost(url string, env map[string]string, body string) (int, []byte) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+env["LEADROTOR_API_KEY"])
 	req.Header.Set("x-account-id", env["LEADROTOR_ACCOUNT_ID"])
 	req.Header.Set("Content-Type", "application/json")

@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,47 +164,191 @@ func TestRestartKeepsDataAndRotationPosition(t *testing.T) {
 }
 
 // TestTwoServersShareOneRotation runs two servers on different ports sharing
-// PostgreSQL and Redis, and sends 2,000 leads alternately to both.
+// PostgreSQL and Redis, and sends leads alternately to both from 16 clients
+// at once. Each rotation's members are within 1 of their weighted shares of
+// that rotation's leads, and every lead is stored once, with the assignee
+// its 201 named. In the second case a routing rule (metadata.hot eq true)
+// sends every third lead to a pool rotation "Hot leads" weighted 3,2,1, and
+// the others stay with the team's rotation.
 func TestTwoServersShareOneRotation(t *testing.T) {
 	t.Parallel()
-	env, _, _ := sharedEnv(t)
-	demo := parseEnv(run(t, env, "demo", "--env"))
-	servers := []*server{serve(t, env), serve(t, env)}
-
-	const total, workers = 2000, 16
-	var next atomic.Int64
-	var mu sync.Mutex
-	counts := map[string]int{}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > total {
-					return
-				}
-				status, body := tryPostLead(servers[i%2].url, demo, "Load")
-				var lead struct{ AssignedTo string }
-				if status != http.StatusCreated || json.Unmarshal(body, &lead) != nil {
-					t.Errorf("lead %d: %d %s", i, status, body)
-					return
-				}
-				mu.Lock()
-				counts[lead.AssignedTo]++
-				mu.Unlock()
+	for _, tc := range []struct {
+		name  string
+		total int
+		// pool, when set, is the weights of the hot leads' pool rotation.
+		pool map[string]int
+	}{
+		{"one rotation", 2000, nil},
+		{"a rule sends hot leads to a weighted pool", 300, map[string]int{"ana@example.com": 3, "ben@example.com": 2, "cara@example.com": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, _, _ := sharedEnv(t)
+			demo := parseEnv(run(t, env, "demo", "--env"))
+			servers := []*server{serve(t, env), serve(t, env)}
+			var pool int64
+			if tc.pool != nil {
+				pool = createHotPool(t, servers[0], demo, tc.pool)
 			}
-		}()
+			weights, team := rotationWeights(t, servers[1], demo)
+
+			// Lead i is hot when i is a multiple of 3 (with a pool); of
+			// the others, half say hot is false and half say nothing.
+			hot := func(i int) bool { return pool != 0 && i%3 == 0 }
+			const workers = 16
+			var next atomic.Int64
+			var mu sync.Mutex
+			counts := map[int64]map[string]int{} // rotation -> member -> leads
+			ids := map[int64]bool{}
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1))
+						if i > tc.total {
+							return
+						}
+						body := leadBody(demo, "Load")
+						switch {
+						case hot(i):
+							body = strings.Replace(body, "{", `{"metadata":{"hot":true},`, 1)
+						case i%2 == 0:
+							body = strings.Replace(body, "{", `{"metadata":{"hot":false},`, 1)
+						}
+						status, raw := tryPost(servers[i%2].url+"/leads", demo, body)
+						var lead struct {
+							ID         int64
+							AssignedTo string
+							RotationID int64
+						}
+						if status != http.StatusCreated || json.Unmarshal(raw, &lead) != nil {
+							t.Errorf("lead %d: %d %s", i, status, raw)
+							return
+						}
+						want := map[bool]int64{true: pool, false: team}[hot(i)]
+						if lead.RotationID != want {
+							t.Errorf("lead %d (hot: %v) was assigned by rotation %d, not %d", i, hot(i), lead.RotationID, want)
+						}
+						mu.Lock()
+						if ids[lead.ID] {
+							t.Errorf("lead %d: id %d given twice", i, lead.ID)
+						}
+						ids[lead.ID] = true
+						if counts[lead.RotationID] == nil {
+							counts[lead.RotationID] = map[string]int{}
+						}
+						counts[lead.RotationID][lead.AssignedTo]++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			require.False(t, t.Failed())
+			require.Len(t, ids, tc.total)
+
+			perMember := map[string]int64{}
+			for rot, members := range counts {
+				w := weights[rot]
+				require.NotNil(t, w, "rotation %d", rot)
+				var n, sum int
+				for _, c := range members {
+					n += c
+				}
+				for _, weight := range w {
+					sum += weight
+				}
+				require.Len(t, members, len(w), "every member of rotation %d had leads: %v", rot, members)
+				for rep, c := range members {
+					share := float64(n) * float64(w[rep]) / float64(sum)
+					require.InDelta(t, share, c, 1, "rotation %d: %s got %d of %d (weight %d of %d)", rot, rep, c, n, w[rep], sum)
+					perMember[rep] += int64(c)
+				}
+			}
+			want := map[int64]int{team: tc.total}
+			if pool != 0 {
+				want = map[int64]int{team: tc.total - tc.total/3, pool: tc.total / 3}
+			}
+			for rot, n := range want {
+				got := 0
+				for _, c := range counts[rot] {
+					got += c
+				}
+				require.Equal(t, n, got, "leads of rotation %d", rot)
+			}
+			// Nothing lost or doubled in the store either: the leads stored
+			// are the 201s, with the assignees they named.
+			require.Equal(t, tc.total, countLeads(t, servers[1], demo))
+			require.Equal(t, perMember, storedPerMember(t, servers[0], demo))
+			for _, s := range servers {
+				require.NoError(t, s.stop(t))
+			}
+		})
 	}
-	wg.Wait()
-	require.Len(t, counts, 3)
-	for rep, n := range counts {
-		require.InDelta(t, float64(total)/3, n, 1, "%s got %d of %d", rep, n, total)
+}
+
+// createHotPool creates, through s, a pool rotation "Hot leads" of the
+// demo account with the members and weights of weights, and a routing
+// rule that sends the leads whose metadata.hot is true to it; it returns
+// the pool's id.
+func createHotPool(t *testing.T, s *server, demo map[string]string, weights map[string]int) int64 {
+	t.Helper()
+	type member struct {
+		User   string `json:"user"`
+		Weight int    `json:"weight"`
 	}
-	for _, s := range servers {
-		require.NoError(t, s.stop(t))
+	var members []member
+	for _, rep := range slices.Sorted(maps.Keys(weights)) {
+		members = append(members, member{rep, weights[rep]})
 	}
+	body, err := json.Marshal(map[string]any{"name": "Hot leads", "members": members})
+	require.NoError(t, err)
+	status, _, raw := call(t, "POST", s.url+"/rotations", demo, string(body))
+	require.Equal(t, http.StatusCreated, status, "%s", raw)
+	var pool struct {
+		ID      int64
+		TeamID  int64
+		Default bool
+	}
+	require.NoError(t, json.Unmarshal(raw, &pool))
+	require.False(t, pool.TeamID != 0 || pool.Default, "a pool: %s", raw)
+	rule := fmt.Sprintf(`{"name":"Hot leads","enabled":true,"conditions":{"field":"metadata.hot","op":"eq","value":true},"action":{"type":"rotation","rotationId":%d}}`, pool.ID)
+	status, _, raw = call(t, "POST", s.url+"/routing-rules", demo, rule)
+	require.Equal(t, http.StatusCreated, status, "%s", raw)
+	return pool.ID
+}
+
+// rotationWeights reads the demo account's rotations through s: each one's
+// members' weights by its id, and the id of the demo team's rotation.
+func rotationWeights(t *testing.T, s *server, demo map[string]string) (map[int64]map[string]int, int64) {
+	t.Helper()
+	status, _, raw := call(t, "GET", s.url+"/rotations", demo, "")
+	require.Equal(t, http.StatusOK, status, "%s", raw)
+	var list struct {
+		Data []struct {
+			ID      int64
+			TeamID  int64
+			Members []struct {
+				User   string
+				Weight int
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &list))
+	out := map[int64]map[string]int{}
+	var team int64
+	for _, r := range list.Data {
+		out[r.ID] = map[string]int{}
+		for _, m := range r.Members {
+			out[r.ID][m.User] = max(m.Weight, 1)
+		}
+		if strconv.FormatInt(r.TeamID, 10) == demo["LEADROTOR_TEAM_ID"] {
+			team = r.ID
+		}
+	}
+	require.NotZero(t, team, "the demo team's rotation: %s", raw)
+	return out, team
 }
 
 // TestGracefulShutdownUnderLoad sends SIGTERM while 64 clients post leads:
