@@ -65,7 +65,7 @@ func BenchmarkRoute(b *testing.B) {
 		cfg := &AccountConfig{Account: Account{ID: "bench"}, DefaultRotation: rot, Rules: BenchRoutingRules(n, rot.ID)}
 		cfg.compileRules()
 		l := newLead("bench", in, time.Time{})
-		rt, err := cfg.route(&l)
+		rt, err := cfg.route(&l, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func BenchmarkRoute(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					l := newLead("bench", in, time.Time{})
-					rt, err := cfg.route(&l)
+					rt, err := cfg.route(&l, nil)
 					if err != nil || rt.rot != rot || len(rt.decision.Rules) != len(cfg.Rules) {
 						b.Fatalf("route: %v, %+v", err, rt)
 					}
