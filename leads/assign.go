@@ -156,6 +156,8 @@ type Assignment struct {
 	Turn         int64  `json:"turn,omitempty"`
 	Skipped      []Skip `json:"skipped,omitempty"`
 	// Decision says why, for an automatic assignment: see RoutingDecision.
+	// A create's keeps the rules tried compactly (Tried), as its audit
+	// entry does; a dry run's describes them (Rules).
 	Decision *RoutingDecision `json:"decision,omitempty"`
 }
 

@@ -207,6 +207,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
 	}
 	if opts.DryRun {
+		if d := assignment.Decision; d != nil {
+			d.describe(cfg.Rules, cfg.conditionWords)
+		}
 		return &Result{Lead: &lead, DryRun: true, Assignment: assignment}, nil
 	}
 	n := &NewLead{

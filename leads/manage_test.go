@@ -463,7 +463,7 @@ func testAssign(t *testing.T, b *bundle) {
 	require.Equal(t, b.reps[1], got.AssignedTo)
 	require.Equal(t, leads.AssignRotation, a.Reason)
 	require.EqualValues(t, 2, got.RotationTurn)
-	require.Equal(t, []string{fmt.Sprintf(`lead_reassigned {"decision":{"eligible":["rep1@example.com","rep2@example.com","rep3@example.com"],"rules":[],"step":"default"},"from":"rep1@example.com","reason":"rotation","rotationId":%d,"rotationName":"default","to":"rep2@example.com","turn":2}`, rot.ID)}, events(t, got, 2))
+	require.Equal(t, []string{fmt.Sprintf(`lead_reassigned {"decision":{"eligible":["rep1@example.com","rep2@example.com","rep3@example.com"],"step":"default"},"from":"rep1@example.com","reason":"rotation","rotationId":%d,"rotationName":"default","to":"rep2@example.com","turn":2}`, rot.ID)}, events(t, got, 2))
 
 	res, err = b.svc.AssignLead(ctx, b.agent, l.ID, leads.AssignOptions{RotationID: westRot.ID})
 	require.NoError(t, err)

@@ -130,6 +130,17 @@ type RoutingDecision struct {
 	// and the first condition that failed; the deciding rule and its
 	// action.
 	RuleDecision
+	// RulesVersion is the configuration version of the rules tried
+	// (AccountConfig.RulesVersion), which the store keeps them under.
+	RulesVersion int64 `json:"rulesVersion,omitempty"`
+	// Tried is how a lead's decision keeps Rules: one token per rule
+	// tried, in order, against the rules of RulesVersion ("m" matched,
+	// "d" disabled, "x" target missing, else the path of the condition
+	// that failed under conditions: "all[4]", "." for conditions itself),
+	// a few bytes where Rules take hundreds a rule. The create path makes
+	// and stores only this; LeadRouting and dry runs describe Rules from
+	// it (and leave it empty).
+	Tried string `json:"tried,omitempty"`
 	// TeamID is the team a rule's team action set.
 	TeamID int64 `json:"teamId,omitempty"`
 	// HoldReason is a hold action's reason.
@@ -158,9 +169,9 @@ func (c *AccountConfig) route(l *Lead, ret *ReturningCheck) (routing, error) {
 	if l.AssignedTo != "" {
 		return routing{assignment: Assignment{Assignee: l.AssignedTo, Reason: AssignExplicit}}, nil
 	}
-	d := &RoutingDecision{Returning: ret}
+	d := &RoutingDecision{Returning: ret, RulesVersion: c.RulesVersion}
 	if ret != nil && (ret.Outcome == ReturningOwner || ret.OwnerGone == OwnerGoneHold) {
-		d.Step, d.RuleDecision.Rules = StepReturning, []RuleTrace{}
+		d.Step = StepReturning
 		if ret.Outcome == ReturningOwner {
 			return routing{decision: d, assignment: Assignment{Assignee: ret.Owner, Reason: AssignReturning}}, nil
 		}
@@ -178,14 +189,23 @@ func (c *AccountConfig) route(l *Lead, ret *ReturningCheck) (routing, error) {
 // routeByRules is route from the rules on: the rules, then the team's
 // rotation, then the default one.
 func (c *AccountConfig) routeByRules(l *Lead, d *RoutingDecision) (routing, error) {
-	rd, err := evaluateRules(c, l)
+	tried, decided, err := c.tryRules(l)
 	if err != nil {
 		return routing{}, err
 	}
-	d.RuleDecision = *rd
+	d.Tried = tried
+	if c.RulesVersion == 0 {
+		// No store keeps these rules (a configuration made by hand): the
+		// decision describes them now, not when it is read.
+		d.describe(c.Rules, c.conditionWords)
+	}
+	if decided >= 0 {
+		r := &c.Rules[decided]
+		d.RuleID, d.RuleName, d.Action = r.ID, r.Name, &r.Action
+	}
 	teamID := l.TeamID
 	rt := routing{decision: d}
-	if a := rd.Action; a != nil {
+	if a := d.Action; a != nil {
 		d.Step = StepRule
 		switch a.Type {
 		case ActionRotation:
@@ -318,15 +338,40 @@ func (s *Service) LeadRouting(ctx context.Context, actor Actor, id int64) ([]Rou
 		return nil, err
 	}
 	out := []RoutingRecord{}
+	versions := map[int64][]RoutingRule{} // the rules of each version, read once
 	for _, e := range lead.AuditLog {
 		if !slices.Contains(routingEvents, e.Event) {
 			continue
 		}
 		r := RoutingRecord{AuditID: e.ID, Event: e.Event, At: e.Created, By: e.User, Assignment: assignmentOf(e)}
 		r.Deferred, _ = e.Data["deferred"].(bool)
+		if d := r.Decision; d != nil && d.Tried != "" {
+			rules, ok := versions[d.RulesVersion]
+			if !ok {
+				rules, err = s.store.RoutingRulesAt(ctx, actor.AccountID, d.RulesVersion)
+				if err != nil && ErrorCode(err) != CodeNotFound {
+					return nil, fmt.Errorf("routing of lead %d: %w", id, err)
+				}
+				versions[d.RulesVersion] = rules
+			}
+			d.describe(rules, func(i int, path string) string {
+				if m, err := CompileCondition(rules[i].Conditions, "conditions"); err == nil {
+					return m.ConditionAt(path)
+				}
+				return ""
+			})
+		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// describe reads Rules back from Tried against rules, the rules it was
+// tried on (see describeTried); d stays as it is when they do not fit.
+func (d *RoutingDecision) describe(rules []RoutingRule, words func(i int, path string) string) {
+	if traces := describeTried(d.Tried, rules, words); traces != nil {
+		d.Rules, d.Tried = traces, ""
+	}
 }
 
 // assignmentOf reads the Assignment an audit entry of routingEvents

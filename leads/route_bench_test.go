@@ -3,6 +3,7 @@ package leads
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,14 +63,15 @@ func BenchmarkRoute(b *testing.B) {
 	in := BenchRuleLead(1)
 	in.Normalize()
 	for _, n := range []int{0, 100} {
-		cfg := &AccountConfig{Account: Account{ID: "bench"}, DefaultRotation: rot, Rules: BenchRoutingRules(n, rot.ID)}
+		cfg := &AccountConfig{Account: Account{ID: "bench"}, DefaultRotation: rot, Rules: BenchRoutingRules(n, rot.ID), RulesVersion: 1}
 		cfg.compileRules()
 		l := newLead("bench", in, time.Time{})
 		rt, err := cfg.route(&l, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range rt.decision.Rules[:max(n, 1)-1] {
+		traces := describeTried(rt.decision.Tried, cfg.Rules, cfg.conditionWords)
+		for _, r := range traces[:max(n, 1)-1] {
 			if r.FailedCondition != "conditions.all[4]" {
 				b.Fatalf("rule %d failed at %q, not at its last test", r.RuleID, r.FailedCondition)
 			}
@@ -84,7 +86,7 @@ func BenchmarkRoute(b *testing.B) {
 				for b.Loop() {
 					l := newLead("bench", in, time.Time{})
 					rt, err := cfg.route(&l, nil)
-					if err != nil || rt.rot != rot || len(rt.decision.Rules) != len(cfg.Rules) {
+					if err != nil || rt.rot != rot || (n > 0 && strings.Count(rt.decision.Tried, " ")+1 != len(cfg.Rules)) {
 						b.Fatalf("route: %v, %+v", err, rt)
 					}
 					if encode {

@@ -109,7 +109,6 @@ func testDecisionOrder(t *testing.T, b *bundle) {
 		require.NoError(t, err, tc.name)
 		res, err := b.create(in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
 		require.NoError(t, err, tc.name)
-		require.Equal(t, dry.Assignment, res.Assignment, "%s: the dry run says what create does", tc.name)
 		l, as := res.Lead, res.Assignment
 		require.Equal(t, tc.assignee, l.AssignedTo, tc.name)
 		require.Equal(t, tc.reason, as.Reason, tc.name)
@@ -125,7 +124,14 @@ func testDecisionOrder(t *testing.T, b *bundle) {
 			require.Nil(t, as.Decision, tc.name)
 			continue
 		}
-		d := as.Decision
+		require.Empty(t, as.Decision.Rules, "%s: create keeps the rules tried compactly", tc.name)
+		require.Len(t, strings.Fields(as.Decision.Tried), len(tc.outcomes), tc.name)
+		require.Equal(t, as.Decision, l.AuditLog[len(l.AuditLog)-1].Data["decision"], "%s: as its audit entry does", tc.name)
+		history, err := b.svc.LeadRouting(ctx, b.agent, l.ID)
+		require.NoError(t, err)
+		require.Len(t, history, 1, tc.name)
+		require.Equal(t, dry.Assignment, history[0].Assignment, "%s: the dry run said what was kept", tc.name)
+		d := history[0].Decision
 		require.NotNil(t, d, tc.name)
 		require.Equal(t, tc.step, d.Step, tc.name)
 		var outcomes []string
@@ -138,10 +144,6 @@ func testDecisionOrder(t *testing.T, b *bundle) {
 		}
 		require.Equal(t, tc.outcomes, outcomes, tc.name)
 
-		history, err := b.svc.LeadRouting(ctx, b.agent, l.ID)
-		require.NoError(t, err)
-		require.Len(t, history, 1, tc.name)
-		require.Equal(t, as, history[0].Assignment, "%s: the decision is kept as it was made", tc.name)
 		require.Equal(t, b.admin.Email, history[0].By)
 		if tc.reason == leads.AssignHeld {
 			require.Equal(t, leads.EventLeadNotAssigned, history[0].Event)

@@ -145,7 +145,7 @@ type RuleTrace struct {
 // RuleDecision is what an account's rules make of a lead: each rule tried
 // in order up to the first that matched, and that rule's action.
 type RuleDecision struct {
-	Rules []RuleTrace `json:"rules"`
+	Rules []RuleTrace `json:"rules,omitempty"`
 	// RuleID, RuleName and Action are the deciding rule's; 0, "" and nil
 	// when none matched (the team's rotation, else the default, then
 	// applies).
@@ -180,41 +180,112 @@ func EvaluateRules(cfg *AccountConfig, rules []RoutingRule, in LeadInput) (*Rule
 }
 
 // evaluateRules tries cfg's rules on l, in order, up to the first match
-// whose target is there. A stored rule always compiles (it was checked
-// when saved); one that does not is an internal error.
+// whose target is there, and describes each rule tried. A stored rule
+// always compiles (it was checked when saved); one that does not is an
+// internal error.
 func evaluateRules(cfg *AccountConfig, l *Lead) (*RuleDecision, error) {
-	// A trace per rule, at most: grown by append instead, the traces of
-	// 100 rules were copied eight times over, half of a lead's evaluation
-	// (BenchmarkRoute).
-	d := &RuleDecision{Rules: make([]RuleTrace, 0, len(cfg.Rules))}
+	tried, decided, err := cfg.tryRules(l)
+	if err != nil {
+		return nil, err
+	}
+	d := &RuleDecision{Rules: describeTried(tried, cfg.Rules, cfg.conditionWords)}
+	if decided >= 0 {
+		r := &cfg.Rules[decided]
+		d.RuleID, d.RuleName, d.Action = r.ID, r.Name, &r.Action
+	}
+	return d, nil
+}
+
+// tryRules tries cfg's rules on l, in order, up to the first match whose
+// target is there (decided, its index; -1 when none), and says what each
+// rule tried made of l in the compact form a lead's decision keeps
+// (RoutingDecision.Tried): the create path writes no more than that.
+func (c *AccountConfig) tryRules(l *Lead) (tried string, decided int, err error) {
+	if len(c.Rules) == 0 {
+		return "", -1, nil
+	}
+	var b strings.Builder
+	b.Grow(8 * len(c.Rules))
 	view := NewLeadView(l)
-	for i := range cfg.Rules {
-		r := &cfg.Rules[i]
-		t := RuleTrace{RuleID: r.ID, Name: r.Name}
+	for i := range c.Rules {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		r := &c.Rules[i]
 		if !r.Enabled {
-			t.Outcome = RuleDisabled
-			d.Rules = append(d.Rules, t)
+			b.WriteByte(triedDisabled)
 			continue
 		}
-		m, err := cfg.matcher(i)
+		m, err := c.matcher(i)
 		if err != nil {
-			return nil, fmt.Errorf("routing rule %d: %w", r.ID, err)
+			return "", -1, fmt.Errorf("routing rule %d: %w", r.ID, err)
 		}
 		ok, failed := m.Match(view)
 		switch {
 		case !ok:
-			t.Outcome, t.FailedCondition, t.Condition = RuleNotMatched, failed, m.ConditionAt(failed)
-		case r.checkTargets(cfg) != nil:
+			if p := strings.TrimPrefix(strings.TrimPrefix(failed, "conditions"), "."); p != "" {
+				b.WriteString(p)
+			} else {
+				b.WriteByte(triedRoot)
+			}
+		case r.checkTargets(c) != nil:
+			b.WriteByte(triedTargetMissing)
+		default:
+			b.WriteByte(triedMatched)
+			return b.String(), i, nil
+		}
+	}
+	return b.String(), -1, nil
+}
+
+// The one-byte tokens of a compact list of rules tried; any other token is
+// the path of the condition that failed, under conditions.
+const (
+	triedMatched       = 'm'
+	triedDisabled      = 'd'
+	triedTargetMissing = 'x'
+	triedRoot          = '.' // conditions itself failed
+)
+
+// describeTried reads a compact list of rules tried (see tryRules) back
+// into traces, against rules, the rules it was tried on; words gives a
+// condition of rule i as a person reads it. It returns nil when the list
+// does not fit the rules.
+func describeTried(tried string, rules []RoutingRule, words func(i int, path string) string) []RuleTrace {
+	tokens := strings.Fields(tried)
+	if len(tokens) > len(rules) {
+		return nil
+	}
+	traces := make([]RuleTrace, len(tokens))
+	for i, tok := range tokens {
+		r := &rules[i]
+		t := RuleTrace{RuleID: r.ID, Name: r.Name}
+		switch tok {
+		case string(triedMatched):
+			t.Outcome = RuleMatched
+		case string(triedDisabled):
+			t.Outcome = RuleDisabled
+		case string(triedTargetMissing):
 			t.Outcome = RuleTargetMissing
 		default:
-			t.Outcome = RuleMatched
-			d.Rules = append(d.Rules, t)
-			d.RuleID, d.RuleName, d.Action = r.ID, r.Name, &r.Action
-			return d, nil
+			t.Outcome, t.FailedCondition = RuleNotMatched, "conditions"
+			if tok != string(triedRoot) {
+				t.FailedCondition += "." + tok
+			}
+			t.Condition = words(i, t.FailedCondition)
 		}
-		d.Rules = append(d.Rules, t)
+		traces[i] = t
 	}
-	return d, nil
+	return traces
+}
+
+// conditionWords is the condition at path of rule i as a person reads it.
+func (c *AccountConfig) conditionWords(i int, path string) string {
+	m, err := c.matcher(i)
+	if err != nil {
+		return ""
+	}
+	return m.ConditionAt(path)
 }
 
 // compileRules compiles the configuration's rules once, when it is

@@ -65,6 +65,10 @@ type LeadCreator interface {
 	// created at or after since, that has an assignee; nil when none. An
 	// email and a domain are lower-cased.
 	ReturningLead(ctx context.Context, accountID, by, value string, since time.Time) (*Lead, error)
+	// RoutingRulesAt returns the account's routing rules as they were in
+	// a configuration version (AccountConfig.RulesVersion); NOT_FOUND when
+	// none were kept for it.
+	RoutingRulesAt(ctx context.Context, accountID string, version int64) ([]RoutingRule, error)
 	// InsertLead stores the lead and its audit entries in one transaction and
 	// sets their IDs. It returns ErrIdempotencyKeyTaken, ErrEmailTaken or
 	// ErrExternalIDTaken when the matching unique rule breaks, CONFLICT when the lead's team, lead
@@ -423,6 +427,9 @@ type AccountConfig struct {
 	PoolRotations map[int64]*Rotation
 	// Rules are the account's routing rules, in their order.
 	Rules []RoutingRule
+	// RulesVersion is the configuration version Rules were last changed
+	// in, which the store keeps them under (RoutingRulesAt); 0 if never.
+	RulesVersion int64
 	// matchers are Rules' conditions compiled, when the Service loaded
 	// the configuration (see compileRules).
 	matchers []*Matcher

@@ -483,8 +483,13 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	if err != nil {
 		return nil, err
 	}
+	rulesAt, err := rulesVersion(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &leads.AccountConfig{
 		Rules:           rules,
+		RulesVersion:    rulesAt,
 		Account:         *account.account(),
 		Version:         account.ConfigVersion,
 		Teams:           make(map[int64]*leads.Team, len(teams)),

@@ -67,6 +67,9 @@ func (s *Store) ChangeRoutingRules(ctx context.Context, accountID string, apply 
 				out[i] = row.rule()
 			}
 		}
+		if err := keepRuleVersion(ctx, tx, accountID, out); err != nil {
+			return err
+		}
 		return insertAudit(ctx, tx, entries...)
 	})
 	if err != nil {
@@ -93,4 +96,48 @@ func selectRoutingRules(ctx context.Context, db bun.IDB, accountID string) ([]le
 		out[i] = rows[i].rule()
 	}
 	return out, nil
+}
+
+type ruleVersionRow struct {
+	bun.BaseModel `bun:"table:routing_rule_versions"`
+
+	AccountID string              `bun:"account_id,pk"`
+	Version   int64               `bun:"version,pk"`
+	Rules     []leads.RoutingRule `bun:"rules,type:jsonb"`
+}
+
+// keepRuleVersion records, in tx, rules as the account's rules of the
+// configuration version tx has just bumped to.
+func keepRuleVersion(ctx context.Context, tx bun.Tx, accountID string, rules []leads.RoutingRule) error {
+	row := &ruleVersionRow{AccountID: accountID, Rules: rules}
+	if err := tx.NewSelect().Model((*accountRow)(nil)).Column("config_version").Where("id = ?", accountID).Scan(ctx, &row.Version); err != nil {
+		return fmt.Errorf("read configuration version: %w", err)
+	}
+	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+		return fmt.Errorf("keep routing rules of version %d: %w", row.Version, err)
+	}
+	return nil
+}
+
+// rulesVersion is the configuration version of the account's rules as
+// they are: the last version they changed in, 0 if never.
+func rulesVersion(ctx context.Context, db bun.IDB, accountID string) (int64, error) {
+	var v int64
+	err := db.NewSelect().Model((*ruleVersionRow)(nil)).ColumnExpr("coalesce(max(version), 0)").Where("account_id = ?", accountID).Scan(ctx, &v)
+	if err != nil {
+		return 0, fmt.Errorf("read routing rules version: %w", err)
+	}
+	return v, nil
+}
+
+// RoutingRulesAt returns the account's routing rules as they were in
+// configuration version version (see AccountConfig.RulesVersion);
+// NOT_FOUND when no list was kept for it.
+func (s *Store) RoutingRulesAt(ctx context.Context, accountID string, version int64) (_ []leads.RoutingRule, err error) {
+	defer translate(&err)
+	row := new(ruleVersionRow)
+	if err := s.reads.NewSelect().Model(row).Where("account_id = ?", accountID).Where("version = ?", version).Scan(ctx); err != nil {
+		return nil, notFound(err, "routing rules version")
+	}
+	return row.Rules, nil
 }

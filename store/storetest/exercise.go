@@ -576,6 +576,18 @@ func testRoutingRules(t *testing.T, s leads.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"c", "d", "b2"}, []string{cfg.Rules[0].Name, cfg.Rules[1].Name, cfg.Rules[2].Name})
 	require.Equal(t, rules, cfg.Rules)
+	// Each list is kept under the version it was made in.
+	require.Equal(t, cfg.Version, cfg.RulesVersion)
+	kept, err := s.RoutingRulesAt(ctx, f.Account, cfg.RulesVersion)
+	require.NoError(t, err)
+	require.Equal(t, rules, kept)
+	first, err := s.RoutingRulesAt(ctx, f.Account, before.Version+1)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, []string{first[0].Name, first[1].Name, first[2].Name})
+	_, err = s.RoutingRulesAt(ctx, f.Account, before.Version)
+	require.Equal(t, leads.CodeNotFound, code(err))
+	_, err = s.RoutingRulesAt(ctx, NewFixture(t, s).Account, cfg.RulesVersion)
+	require.Equal(t, leads.CodeNotFound, code(err), "another account's")
 
 	// nil changes nothing and returns the rules as they are.
 	version := cfg.Version
