@@ -19,25 +19,30 @@ type leadListData struct {
 	Page     *leads.LeadPage
 	Filter   leadFilterForm
 	Statuses []leads.Status
-	Members  []string
-	Teams    []leads.Team
+	// AssignmentStatuses are what the assignment filter offers.
+	AssignmentStatuses []leads.AssignmentStatus
+	Members            []string
+	Teams              []leads.Team
 	// Next is the query of the next page; empty on the last.
 	Next string
 }
 
 // leadFilterForm is the list's filters as typed, to show them again.
 type leadFilterForm struct {
-	Q, Status, AssignedTo, Team, Archived, From, To, Sort, Order string
+	Q, Status, AssignedTo, Team, Archived, From, To, Sort, Order, AssignmentStatus string
 }
 
 // leadList is the leads with the API's filters, search and paging.
 func (c *Console) leadList(ctx context.Context, r *request) (any, error) {
 	q := r.URL.Query()
 	f := leadFilterForm{Q: q.Get("q"), Status: q.Get("status"), AssignedTo: q.Get("assignedTo"), Team: q.Get("team"),
-		Archived: q.Get("archived"), From: q.Get("from"), To: q.Get("to"), Sort: q.Get("sort"), Order: q.Get("order")}
-	opts := leads.ListOptions{Filter: leads.LeadFilter{Query: strings.TrimSpace(f.Q)}, Limit: 50, Cursor: q.Get("cursor")}
+		Archived: q.Get("archived"), From: q.Get("from"), To: q.Get("to"), Sort: q.Get("sort"), Order: q.Get("order"),
+		AssignmentStatus: q.Get("assignmentStatus")}
+	opts := leads.ListOptions{Filter: leads.LeadFilter{Query: strings.TrimSpace(f.Q), AssignmentStatus: leads.AssignmentStatus(f.AssignmentStatus)},
+		Limit: 50, Cursor: q.Get("cursor")}
 	d := leadListData{Filter: f, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
-		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost}}
+		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost},
+		AssignmentStatuses: []leads.AssignmentStatus{leads.AssignmentAssigned, leads.AssignmentUnassigned, leads.AssignmentPending, leads.AssignmentWaiting}}
 	var err error
 	if d.Members, err = c.svc.Assignees(ctx, r.actor); err != nil {
 		return nil, err

@@ -84,7 +84,7 @@ func writeLeadPage(w http.ResponseWriter, page *leads.LeadPage) {
 // listQuery lists the query parameters of GET /leads.
 func listQuery() []string {
 	return []string{"status", "teamId", "leadSourceId", "assignedTo", "archived",
-		"createdAfter", "createdBefore", "q", "externalId", "hotScoreMin", "hotScoreMax", "sort", "order", "limit", "cursor"}
+		"createdAfter", "createdBefore", "q", "externalId", "hotScoreMin", "hotScoreMax", "assignmentStatus", "sort", "order", "limit", "cursor"}
 }
 
 // listOptions reads GET /leads's query string, whose parameters parseQuery
@@ -137,6 +137,7 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 	}
 	opts.Filter.Query = q.Get("q")
 	opts.Filter.ExternalID = q.Get("externalId")
+	opts.Filter.AssignmentStatus = leads.AssignmentStatus(q.Get("assignmentStatus"))
 	for _, p := range []struct {
 		name string
 		dst  **int64

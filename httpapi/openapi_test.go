@@ -37,7 +37,7 @@ var (
 	}
 	// What leadrotor adds to the seed.
 	addedToInput = []string{"status", "metadata", "externalId", "hotScore"}
-	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus"}
+	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus", "waitingReason"}
 	addedToAudit = []string{"leadId"}
 )
 

@@ -17,10 +17,11 @@ import (
 // of a Rotation are accepted and ignored, so that a rotation read from the
 // API can be sent back changed.
 type rotationInput struct {
-	Name             string `json:"name"`
-	TeamID           int64  `json:"teamId"`
-	Default          bool   `json:"default"`
-	FallbackAssignee string `json:"fallbackAssignee"`
+	Name               string `json:"name"`
+	TeamID             int64  `json:"teamId"`
+	Default            bool   `json:"default"`
+	FallbackAssignee   string `json:"fallbackAssignee"`
+	WhenNobodyEligible string `json:"whenNobodyEligible"`
 	// Timezone is nil when omitted (then leads.DefaultTimezone); one sent
 	// must be an IANA name, "" included.
 	Timezone  *string                `json:"timezone"`
@@ -42,17 +43,18 @@ func (in rotationInput) rotation() (leads.Rotation, error) {
 		tz = *in.Timezone
 	}
 	return leads.Rotation{Name: in.Name, TeamID: in.TeamID, Default: in.Default, FallbackAssignee: in.FallbackAssignee,
-		Timezone: tz, Members: in.Members}, nil
+		WhenNobodyEligible: in.WhenNobodyEligible, Timezone: tz, Members: in.Members}, nil
 }
 
 // rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
 type rotationPatch struct {
-	Name             *string                 `json:"name"`
-	TeamID           *int64                  `json:"teamId"`
-	Default          *bool                   `json:"default"`
-	FallbackAssignee *string                 `json:"fallbackAssignee"`
-	Timezone         *string                 `json:"timezone"`
-	Members          *[]leads.RotationMember `json:"members"`
+	Name               *string                 `json:"name"`
+	TeamID             *int64                  `json:"teamId"`
+	Default            *bool                   `json:"default"`
+	FallbackAssignee   *string                 `json:"fallbackAssignee"`
+	WhenNobodyEligible *string                 `json:"whenNobodyEligible"`
+	Timezone           *string                 `json:"timezone"`
+	Members            *[]leads.RotationMember `json:"members"`
 }
 
 // memberPatch is the body of PATCH /rotations/{id}/members/{user}.
@@ -116,6 +118,7 @@ func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) err
 		setIf(&r.TeamID, in.TeamID)
 		setIf(&r.Default, in.Default)
 		setIf(&r.FallbackAssignee, in.FallbackAssignee)
+		setIf(&r.WhenNobodyEligible, in.WhenNobodyEligible)
 		setIf(&r.Timezone, in.Timezone)
 		setIf(&r.Members, in.Members)
 		if in.TeamID != nil && *in.TeamID != 0 && in.Default == nil {
@@ -222,7 +225,7 @@ func (s *Server) deleteRotation(w http.ResponseWriter, req bunrouter.Request) er
 	return remove(w, req, "rotation", s.svc.DeleteRotation)
 }
 
-// nextTurns is GET /rotations/{id}/next[?n=5].
+// nextTurns is GET /rotations/{id}/next[?n=5][&at=<date-time>].
 func (s *Server) nextTurns(w http.ResponseWriter, req bunrouter.Request) error {
 	return getID(w, req, "rotation", func(ctx context.Context, a leads.Actor, id int64) (*leads.RotationPreview, error) {
 		n := 5
@@ -232,7 +235,14 @@ func (s *Server) nextTurns(w http.ResponseWriter, req bunrouter.Request) error {
 				return nil, leads.ValidationError(leads.FieldError{Field: "n", Value: v, Message: "Must be an integer from 1 to 100"})
 			}
 		}
-		return s.svc.NextTurns(ctx, a, id, n)
+		at, err := timeParam(req.URL.Query(), "at")
+		if err != nil {
+			return nil, err
+		}
+		if at == nil {
+			return s.svc.NextTurns(ctx, a, id, n)
+		}
+		return s.svc.NextTurnsAt(ctx, a, id, n, *at)
 	})
 }
 

@@ -223,7 +223,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/rotations/:id/members", authKey, s.addRotationMember, nil},
 		{http.MethodPatch, "/rotations/:id/members/:user", authKey, s.patchRotationMember, nil},
 		{http.MethodDelete, "/rotations/:id/members/:user", authKey, s.removeRotationMember, nil},
-		{http.MethodGet, "/rotations/:id/next", authKey, s.nextTurns, []string{"n"}},
+		{http.MethodGet, "/rotations/:id/next", authKey, s.nextTurns, []string{"n", "at"}},
 		{http.MethodGet, "/rotations/:id/stats", authKey, s.heavyRead(s.rotationStats), windowQuery},
 		{http.MethodPost, "/routing-rules", authKey, s.createRoutingRule, nil},
 		{http.MethodGet, "/routing-rules", authKey, s.listRoutingRules, nil},

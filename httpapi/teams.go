@@ -57,16 +57,24 @@ func (s *Server) teamStats(w http.ResponseWriter, req bunrouter.Request) error {
 
 // windowParams reads the optional from and to of a statistics window.
 func windowParams(q url.Values) (from, to *time.Time, err error) {
-	for name, dst := range map[string]**time.Time{"from": &from, "to": &to} {
-		if v := q.Get(name); v != "" {
-			t, perr := time.Parse(time.RFC3339Nano, v)
-			if perr != nil {
-				return nil, nil, leads.ValidationError(leads.FieldError{Field: name, Value: v, Message: "Must be an RFC 3339 date-time"})
-			}
-			*dst = &t
-		}
+	if from, err = timeParam(q, "from"); err == nil {
+		to, err = timeParam(q, "to")
 	}
-	return from, to, nil
+	return from, to, err
+}
+
+// timeParam reads the optional RFC 3339 date-time parameter name; nil when
+// it is absent.
+func timeParam(q url.Values, name string) (*time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return nil, leads.ValidationError(leads.FieldError{Field: name, Value: v, Message: "Must be an RFC 3339 date-time"})
+	}
+	return &t, nil
 }
 
 // createLeadSource is POST /teams/{id}/lead-sources (managers and admins).

@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,10 +95,10 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 	var turn Turn
 	if rot != nil && s.rotator != nil {
 		var err error
-		if a, turn, err = s.takeTurn(ctx, rot, now, false); err != nil {
+		if a, turn, err = s.takeTurn(ctx, cfg, rot, now, false); err != nil {
 			return nil, Assignment{}, err
 		}
-		a = rt.withTurn(a)
+		a = rt.withTurn(cfg, now, a)
 	}
 	if accept != nil {
 		if err := accept(a); err != nil {
@@ -118,7 +119,10 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{entry}}
 		cfg.applyTeam(w.Lead, rt.teamID)
 		a.applyTo(w.Lead)
-		w.Lead.AssignmentStatus = settledStatus(a.Assignee)
+		w.Lead.AssignmentStatus, w.Lead.WaitingReason = settledStatus(a.Assignee), ""
+		if a.Reason == AssignWaiting {
+			w.Lead.AssignmentStatus, w.Lead.WaitingReason = AssignmentWaiting, waitingReason(cfg.availableView(rot, now))
+		}
 		if w.Lead.RotationTurn != 0 {
 			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
 				Skips: a.Skipped, State: turn.Checkpoint}
@@ -145,6 +149,9 @@ const (
 	// AssignDeferred: the rotation could not be asked (Redis down); the lead
 	// is stored with assignmentStatus "pending" and assigned later.
 	AssignDeferred = "deferred"
+	// AssignWaiting: nobody eligible and the rotation holds the lead: it
+	// waits (assignmentStatus "waiting") for the first turn someone can take.
+	AssignWaiting = "waiting"
 )
 
 // Assignment says who got a lead and why.
@@ -183,7 +190,7 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	if !dryRun && s.rotatorDown(now) {
 		return s.deferAssignment(rt, lead), nil, Turn{}, nil
 	}
-	a, turn, err := s.takeTurn(ctx, rot, now, dryRun)
+	a, turn, err := s.takeTurn(ctx, cfg, rot, now, dryRun)
 	if err != nil && IsUnavailable(err) {
 		s.rotatorUnavailable(ctx, now, rot, err)
 		if !dryRun {
@@ -193,8 +200,11 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	if err != nil {
 		return Assignment{}, nil, Turn{}, err
 	}
-	a = rt.withTurn(a)
+	a = rt.withTurn(cfg, now, a)
 	a.applyTo(lead)
+	if a.Reason == AssignWaiting {
+		lead.AssignmentStatus, lead.WaitingReason = AssignmentWaiting, waitingReason(cfg.availableView(rot, now))
+	}
 	return a, rot, turn, nil
 }
 
@@ -208,16 +218,17 @@ func (s *Service) deferAssignment(rt routing, lead *Lead) Assignment {
 // takeTurn takes a turn of rot (or, for a dry run, looks at the next one)
 // and returns who gets the lead: the turn's member, or the fallback assignee
 // when nobody is eligible.
-func (s *Service) takeTurn(ctx context.Context, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, error) {
+func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, error) {
 	var turn Turn
 	var err error
+	view := cfg.availableView(rot, now)
 	if dryRun {
 		var p Preview
-		if p, err = s.rotator.Peek(ctx, rot, now, 1); err == nil && len(p.Turns) > 0 {
+		if p, err = s.rotator.Peek(ctx, view, now, 1); err == nil && len(p.Turns) > 0 {
 			turn = p.Turns[0]
 		}
 	} else {
-		turn, err = s.rotator.Next(ctx, rot, now)
+		turn, err = s.rotator.Next(ctx, view, now)
 	}
 	if err != nil {
 		return Assignment{}, Turn{}, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
@@ -226,8 +237,10 @@ func (s *Service) takeTurn(ctx context.Context, rot *Rotation, now time.Time, dr
 	switch {
 	case turn.Assignee != "":
 		a.Assignee, a.Reason = turn.Assignee, AssignRotation
-	case rot.FallbackAssignee != "":
+	case rot.nobodyEligible() == NobodyFallback:
 		a.Assignee, a.Reason = rot.FallbackAssignee, AssignFallback
+	case rot.nobodyEligible() == NobodyHold:
+		a.Reason = AssignWaiting
 	default:
 		a.Reason = AssignNoEligible
 	}
@@ -334,4 +347,27 @@ func (a Assignment) auditEntry(actor Actor, now time.Time) (AuditEntry, bool) {
 		delete(data, "assignee")
 	}
 	return newAuditEntry(actor, event, data, now), true
+}
+
+// waitingReason says why a lead waits for view, a rotation as a turn saw
+// it when no member could take it: each member is paused, away or at its
+// daily cap.
+func waitingReason(view *Rotation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "nobody in rotation %q can take a lead now", view.Name)
+	for i, m := range view.Members {
+		reason := SkipDailyCap
+		switch {
+		case m.Paused:
+			reason = SkipPaused
+		case m.Away != "":
+			reason = m.Away
+		}
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s (%s)", sep, m.User, reason)
+	}
+	return b.String()
 }

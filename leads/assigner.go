@@ -16,70 +16,56 @@ const AssignerLock = "leadrotor assigner"
 // background assigner takes.
 const assignBatch = 256
 
-// AssignPending gives up to limit leads whose assignment is pending (their
-// rotation could not be asked when they were created) their rotation turn,
-// oldest first across accounts, and records lead_assigned (or
-// lead_not_assigned) with deferred: true, by the "system" user. Each lead
-// takes the rotation that applies to it now, under the configuration of now.
-// It returns how many leads it settled; it stops at the first lead whose
+// AssignPending gives up to limit leads that wait for their rotation
+// their turn, oldest first across accounts, and records lead_assigned (or
+// lead_not_assigned) by the "system" user, with deferred: true for a lead
+// whose rotation could not be asked when it was created (pending) and
+// waited: true for one that nobody could take (waiting). Each lead takes the
+// routing that applies to it now, under the configuration of now. It
+// returns how many leads it settled. It stops at the first lead whose
 // rotation is still unavailable, which waits, with the ones after it, for
-// the next call. A rotation that fails otherwise (a broken state) holds
-// only its own leads: the others are assigned, and the error is returned. A lead settled meanwhile by someone else (assigned by hand,
-// deleted) is skipped, and its turn given back.
+// the next call. A rotation in which nobody can take a lead yet holds its
+// waiting leads, in order, and the others go on; so does a rotation that
+// fails otherwise (a broken state), whose error is returned. A lead
+// settled meanwhile by someone else (assigned by hand, deleted) is skipped,
+// and its turn given back. It reads the waiting leads page by page, so
+// that a long queue held by one rotation never hides another's.
 //
 // Leads must be assigned by one caller at a time to keep creation order
 // across processes; RunAssigner makes sure of that.
 func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
-	pending, err := s.store.PendingLeads(ctx, limit)
-	if err != nil {
-		return 0, fmt.Errorf("read pending leads: %w", err)
-	}
 	versions := make(map[string]int64) // one configuration check per account and call
 	// failed holds the rotations whose turns failed in this call for
-	// another reason than an outage: their later leads wait (keeping their
-	// order), and every other rotation's leads go on.
+	// another reason than an outage, held those in which nobody can take a
+	// lead yet: their later leads wait (keeping their order), and every
+	// other rotation's leads go on.
 	failed := make(map[int64]error)
+	held := make(map[int64]bool)
 	n := 0
-	for i := range pending {
-		if err := ctx.Err(); err != nil {
-			return n, err // stopping: the rest wait for the next assigner
+	for after := int64(0); n < limit; {
+		pending, err := s.store.PendingLeads(ctx, after, limit)
+		if err != nil {
+			return n, fmt.Errorf("read pending leads: %w", err)
 		}
-		lead := &pending[i]
-		version, ok := versions[lead.AccountID]
-		if !ok {
-			check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lead.AccountID})
-			if ErrorCode(err) == CodeNotFound {
-				continue // the account is gone, and its leads with it
+		for i := range pending {
+			if err := ctx.Err(); err != nil {
+				return n, err // stopping: the rest wait for the next assigner
 			}
+			lead := &pending[i]
+			after = lead.ID
+			settled, err := s.settlePending(ctx, lead, versions, failed, held)
 			if err != nil {
-				return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+				return n, err
 			}
-			version = check.ConfigVersion
-			versions[lead.AccountID] = version
-		}
-		cfg, err := s.config(ctx, lead.AccountID, version)
-		if err != nil {
-			return n, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
-		}
-		rt, err := cfg.route(lead, nil)
-		if err != nil {
-			return n, fmt.Errorf("assign pending lead %d: route: %w", lead.ID, err)
-		}
-		var rotID int64
-		if rt.rot != nil {
-			rotID = rt.rot.ID
-		}
-		if failed[rotID] != nil {
-			continue
-		}
-		if err := s.assignPending(ctx, cfg, lead, rt); err != nil {
-			if IsUnavailable(err) || rotID == 0 {
-				return n, errors.Join(append(failedErrors(failed), err)...)
+			if settled {
+				if n++; n == limit {
+					break
+				}
 			}
-			failed[rotID] = err
-			continue
 		}
-		n++
+		if len(pending) < limit {
+			break
+		}
 	}
 	if len(failed) > 0 {
 		return n, errors.Join(failedErrors(failed)...)
@@ -91,6 +77,51 @@ func (s *Service) AssignPending(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
+// settlePending routes one pending or waiting lead for AssignPending:
+// settled reports that it no longer waits; an error stops the call (the
+// rotator is unavailable, or something else failed beyond one rotation).
+func (s *Service) settlePending(ctx context.Context, lead *Lead, versions map[string]int64, failed map[int64]error, held map[int64]bool) (settled bool, err error) {
+	version, ok := versions[lead.AccountID]
+	if !ok {
+		check, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: lead.AccountID})
+		if ErrorCode(err) == CodeNotFound {
+			return false, nil // the account is gone, and its leads with it
+		}
+		if err != nil {
+			return false, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+		}
+		version = check.ConfigVersion
+		versions[lead.AccountID] = version
+	}
+	cfg, err := s.config(ctx, lead.AccountID, version)
+	if err != nil {
+		return false, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+	}
+	rt, err := cfg.route(lead, nil)
+	if err != nil {
+		return false, fmt.Errorf("assign pending lead %d: route: %w", lead.ID, err)
+	}
+	var rotID int64
+	if rt.rot != nil {
+		rotID = rt.rot.ID
+	}
+	if failed[rotID] != nil || held[rotID] {
+		return false, nil
+	}
+	waiting, err := s.assignPending(ctx, cfg, lead, rt)
+	switch {
+	case err != nil && (IsUnavailable(err) || rotID == 0):
+		return false, errors.Join(append(failedErrors(failed), err)...)
+	case err != nil:
+		failed[rotID] = err
+		return false, nil
+	case waiting:
+		held[rotID] = true
+		return false, nil
+	}
+	return true, nil
+}
+
 func failedErrors(failed map[int64]error) []error {
 	errs := make([]error, 0, len(failed))
 	for _, err := range failed {
@@ -99,28 +130,37 @@ func failedErrors(failed map[int64]error) []error {
 	return errs
 }
 
-// assignPending settles one pending lead where rt, its routing under the
-// configuration of now, sends it.
-func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead, rt routing) error {
+// assignPending settles one pending or waiting lead where rt, its routing
+// under the configuration of now, sends it. waiting reports that nobody in
+// its rotation can take it yet: a waiting lead then stays as it is, and a
+// pending one starts to wait.
+func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead, rt routing) (waiting bool, err error) {
 	actor := SystemActor(lead.AccountID)
-	_, _, err := s.assignStored(ctx, cfg, lead.AccountID, lead.ID, rt, nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
-		if cur.AssignmentStatus != AssignmentPending {
+	_, a, err := s.assignStored(ctx, cfg, lead.AccountID, lead.ID, rt, nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		if cur.AssignmentStatus != AssignmentPending && cur.AssignmentStatus != AssignmentWaiting {
 			return AuditEntry{}, false // settled meanwhile by someone else
+		}
+		if a.Reason == AssignWaiting && cur.AssignmentStatus == AssignmentWaiting {
+			return AuditEntry{}, false // still nobody: it waits on
 		}
 		entry, ok := a.auditEntry(actor, now)
 		if !ok {
 			entry = newAuditEntry(actor, EventLeadNotAssigned, map[string]any{"reason": AssignNoRotation}, now)
 		}
-		entry.Data["deferred"] = true
+		if cur.AssignmentStatus == AssignmentWaiting {
+			entry.Data["waited"] = true
+		} else {
+			entry.Data["deferred"] = true
+		}
 		return entry, true
 	})
 	if ErrorCode(err) == CodeNotFound {
-		return nil // deleted meanwhile
+		return false, nil // deleted meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
+		return false, fmt.Errorf("assign pending lead %d: %w", lead.ID, err)
 	}
-	return nil
+	return a.Reason == AssignWaiting, nil
 }
 
 // RunAssigner assigns pending leads (see AssignPending) until ctx is done:

@@ -266,7 +266,7 @@ func (r *Rotation) check(cfg *AccountConfig) error {
 // settings is what the audit log records of a rotation.
 func (r *Rotation) settings() map[string]any {
 	return map[string]any{"name": r.Name, "teamId": r.TeamID, "default": r.Default, "fallbackAssignee": r.FallbackAssignee,
-		"timezone": r.Timezone, "members": r.Members}
+		"whenNobodyEligible": r.WhenNobodyEligible, "timezone": r.Timezone, "members": r.Members}
 }
 
 // Rotations returns actor's account's rotations by id.
@@ -299,8 +299,8 @@ func (s *Service) Rotation(ctx context.Context, actor Actor, id int64) (*Rotatio
 // order across edits.
 func (s *Service) ReplaceRotation(ctx context.Context, actor Actor, r Rotation) (*Rotation, error) {
 	return s.UpdateRotation(ctx, actor, r.ID, func(cur *Rotation) error {
-		cur.Name, cur.TeamID, cur.Default, cur.FallbackAssignee, cur.Timezone, cur.Members =
-			r.Name, r.TeamID, r.Default, r.FallbackAssignee, r.Timezone, slices.Clone(r.Members)
+		cur.Name, cur.TeamID, cur.Default, cur.FallbackAssignee, cur.WhenNobodyEligible, cur.Timezone, cur.Members =
+			r.Name, r.TeamID, r.Default, r.FallbackAssignee, r.WhenNobodyEligible, r.Timezone, slices.Clone(r.Members)
 		return nil
 	})
 }

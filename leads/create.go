@@ -203,7 +203,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if err != nil {
 		return nil, err
 	}
-	if lead.AssignmentStatus != AssignmentPending {
+	if lead.AssignmentStatus != AssignmentPending && lead.AssignmentStatus != AssignmentWaiting {
 		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
 	}
 	if opts.DryRun {

@@ -143,9 +143,11 @@ type Lead struct {
 	// AssignmentStatus says whether the lead has an assignee, has none, or
 	// waits for its rotation (see AssignmentPending).
 	AssignmentStatus AssignmentStatus `json:"assignmentStatus"`
-	CreatedAt        time.Time        `json:"createdAt"`
-	UpdatedAt        time.Time        `json:"updatedAt"`
-	AuditLog         []AuditEntry     `json:"auditLog,omitempty"`
+	// WaitingReason says why a waiting lead waits (see AssignmentWaiting).
+	WaitingReason string       `json:"waitingReason,omitempty"`
+	CreatedAt     time.Time    `json:"createdAt"`
+	UpdatedAt     time.Time    `json:"updatedAt"`
+	AuditLog      []AuditEntry `json:"auditLog,omitempty"`
 }
 
 // AssignmentStatus says where a lead stands with its assignment.
@@ -162,6 +164,11 @@ const (
 	// asked (Redis down); the background assigner (Service.AssignPending)
 	// gives it its turn, oldest first, as soon as the rotation answers.
 	AssignmentPending AssignmentStatus = "pending"
+	// AssignmentWaiting: nobody in the lead's rotation could take it, and
+	// the rotation holds such leads (NobodyHold); WaitingReason says why.
+	// The background assigner gives it the first turn someone can take,
+	// oldest first.
+	AssignmentWaiting AssignmentStatus = "waiting"
 )
 
 // settledStatus is the status of a lead that is not waiting for its rotation.

@@ -312,7 +312,7 @@ func TestOneAssignerAtATime(t *testing.T) {
 		wg.Go(func() { svc.RunAssigner(runCtx, 5*time.Millisecond) })
 	}
 	require.Eventually(t, func() bool {
-		pending, err := b.store.PendingLeads(ctx, 1)
+		pending, err := b.store.PendingLeads(ctx, 0, 1)
 		require.NoError(t, err)
 		return len(pending) == 0
 	}, 30*time.Second, 10*time.Millisecond)

@@ -25,8 +25,11 @@ type Overview struct {
 	Leads        int64                      `json:"leads"`
 	ByAssignment map[AssignmentStatus]int64 `json:"byAssignment"`
 	// Pending counts every lead that waits for its rotation, today's or
-	// older: they are assigned, oldest first, when the rotation answers.
+	// older: they are assigned, oldest first, when the rotation answers
+	// or someone can take them. Waiting counts those of them that wait
+	// for someone who can take them (AssignmentWaiting).
 	Pending int64 `json:"pending"`
+	Waiting int64 `json:"waiting"`
 	// Hours counts today's leads per hour from From; Days the leads of each
 	// of the last OverviewDays days, the oldest first, today last.
 	Hours []BucketCount `json:"hours"`
@@ -69,7 +72,8 @@ func (s *Service) Overview(ctx context.Context, actor Actor) (*Overview, error) 
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	ov := &Overview{Timezone: zone.Location().String(), From: today.UTC(), To: end.UTC(), Leads: counts.Today,
-		ByAssignment: map[AssignmentStatus]int64{AssignmentAssigned: 0, AssignmentUnassigned: 0, AssignmentPending: 0}, Pending: counts.Pending,
+		ByAssignment: map[AssignmentStatus]int64{AssignmentAssigned: 0, AssignmentUnassigned: 0, AssignmentPending: 0, AssignmentWaiting: 0},
+		Pending:      counts.Pending, Waiting: counts.Waiting,
 		Skips: map[string]int64{}, Rotations: []RotationStats{}}
 	for k, n := range counts.ByAssignment {
 		ov.ByAssignment[k] = n
@@ -96,7 +100,7 @@ func (s *Service) Overview(ctx context.Context, actor Actor) (*Overview, error) 
 		}
 	}
 	for i := range rots {
-		st, err := s.rotationStats(ctx, &rots[i], nil, nil)
+		st, err := s.rotationStats(ctx, cfg, &rots[i], nil, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -46,7 +46,7 @@ func testOverviewCounts(t *testing.T, b *bundle) {
 	require.Equal(t, "UTC", ov.Timezone)
 	require.Equal(t, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), ov.From)
 	require.EqualValues(t, 4, ov.Leads)
-	require.Equal(t, map[leads.AssignmentStatus]int64{leads.AssignmentAssigned: 3, leads.AssignmentUnassigned: 1, leads.AssignmentPending: 0}, ov.ByAssignment)
+	require.Equal(t, map[leads.AssignmentStatus]int64{leads.AssignmentAssigned: 3, leads.AssignmentUnassigned: 1, leads.AssignmentPending: 0, leads.AssignmentWaiting: 0}, ov.ByAssignment)
 	require.Len(t, ov.Hours, 24)
 	require.EqualValues(t, 2, ov.Hours[9].Leads)
 	require.EqualValues(t, 2, ov.Hours[11].Leads)

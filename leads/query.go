@@ -61,6 +61,9 @@ type LeadFilter struct {
 	// bound hotScore; a lead without one passes neither.
 	HotScoreMin *int64
 	HotScoreMax *int64
+	// AssignmentStatus keeps the leads in that assignment status (waiting
+	// ones, say).
+	AssignmentStatus AssignmentStatus
 }
 
 // Archived selects leads by their archived flag in a listing.
@@ -181,6 +184,11 @@ func (opts ListOptions) query(accountID string) (LeadQuery, error) {
 	q.Filter.AssignedTo = EmailKey(q.Filter.AssignedTo)
 	if err := checkText("assignedTo", q.Filter.AssignedTo, MaxEmailLength); err != nil {
 		return q, err
+	}
+	switch q.Filter.AssignmentStatus {
+	case "", AssignmentAssigned, AssignmentUnassigned, AssignmentPending, AssignmentWaiting:
+	default:
+		return q, ValidationError(FieldError{"assignmentStatus", string(q.Filter.AssignmentStatus), "Must be assigned, unassigned, pending or waiting"})
 	}
 	q.Filter.ExternalID = strings.TrimSpace(q.Filter.ExternalID)
 	if err := checkText("externalId", q.Filter.ExternalID, MaxShortTextLength); err != nil {

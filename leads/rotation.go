@@ -22,8 +22,15 @@ type Rotation struct {
 	Name      string `json:"name"`
 	TeamID    int64  `json:"teamId,omitempty"`
 	Default   bool   `json:"default"`
-	// FallbackAssignee gets the lead when no member is eligible.
+	// FallbackAssignee gets the lead when no member is eligible (unless
+	// WhenNobodyEligible says otherwise).
 	FallbackAssignee string `json:"fallbackAssignee,omitempty"`
+	// WhenNobodyEligible says what happens to a lead when no member can
+	// take it: NobodyFallback (the fallback assignee), NobodyUnassigned
+	// (stored unassigned) or NobodyHold (it waits, and the background
+	// assigner gives it the first turn someone can take, oldest first).
+	// "" is the fallback assignee if there is one, else unassigned.
+	WhenNobodyEligible string `json:"whenNobodyEligible,omitempty"`
 	// Timezone (IANA name) decides when a day, and so a daily cap, starts.
 	// In the Go API the zero value means DefaultTimezone; "Local" is refused.
 	Timezone string `json:"timezone"`
@@ -47,6 +54,26 @@ type RotationMember struct {
 	// the Rotator for that turn, and the member is passed over with it
 	// as the reason, as a paused one is. It is never stored.
 	Away string `json:"-"`
+}
+
+// What a rotation does with a lead no member can take
+// (Rotation.WhenNobodyEligible).
+const (
+	NobodyFallback   = "fallback"
+	NobodyUnassigned = "unassigned"
+	NobodyHold       = "hold"
+)
+
+// nobodyEligible is what r does with a lead no member can take: its
+// fallback assignee, unassigned, or hold.
+func (r *Rotation) nobodyEligible() string {
+	switch {
+	case r.WhenNobodyEligible != "":
+		return r.WhenNobodyEligible
+	case r.FallbackAssignee != "":
+		return NobodyFallback
+	}
+	return NobodyUnassigned
 }
 
 // DefaultTimezone is the time zone of a rotation created without one.
@@ -92,6 +119,15 @@ func (r *Rotation) Validate() error {
 	r.FallbackAssignee = EmailKey(r.FallbackAssignee)
 	if r.FallbackAssignee != "" && !ValidEmail(r.FallbackAssignee) {
 		return ValidationError(FieldError{"fallbackAssignee", r.FallbackAssignee, "Must be a valid email address"})
+	}
+	switch r.WhenNobodyEligible {
+	case "", NobodyUnassigned, NobodyHold:
+	case NobodyFallback:
+		if r.FallbackAssignee == "" {
+			return ValidationError(FieldError{"fallbackAssignee", "", "Is required when whenNobodyEligible is fallback"})
+		}
+	default:
+		return ValidationError(FieldError{"whenNobodyEligible", r.WhenNobodyEligible, "Must be fallback, unassigned or hold"})
 	}
 	if len(r.Members) > MaxRotationMembers {
 		return ValidationError(FieldError{"members", len(r.Members), fmt.Sprintf("Must have at most %d members", MaxRotationMembers)})

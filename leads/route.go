@@ -255,12 +255,12 @@ func (c *AccountConfig) applyTeam(l *Lead, teamID int64) {
 	}
 }
 
-// eligibleMembers lists rot's members who could take turn: not paused,
-// and not passed over by it.
+// eligibleMembers lists rot's members who could take a turn: not paused,
+// not away (see availableView), and not passed over by it.
 func eligibleMembers(rot *Rotation, skipped []Skip) []string {
 	out := make([]string, 0, len(rot.Members))
 	for _, m := range rot.Members {
-		if m.Paused || slices.ContainsFunc(skipped, func(s Skip) bool { return s.User == m.User }) {
+		if m.Paused || m.Away != "" || slices.ContainsFunc(skipped, func(s Skip) bool { return s.User == m.User }) {
 			continue
 		}
 		out = append(out, m.User)
@@ -279,11 +279,11 @@ func (rt routing) decided() Assignment {
 	return a
 }
 
-// withTurn is a, which a turn of rt's rotation gave, with the decision
-// that led to it, completed by who was eligible.
-func (rt routing) withTurn(a Assignment) Assignment {
+// withTurn is a, which a turn of rt's rotation at now gave, with the
+// decision that led to it, completed by who was eligible.
+func (rt routing) withTurn(cfg *AccountConfig, now time.Time, a Assignment) Assignment {
 	if d := rt.decision; d != nil {
-		d.Eligible = eligibleMembers(rt.rot, a.Skipped)
+		d.Eligible = eligibleMembers(cfg.availableView(rt.rot, now), a.Skipped)
 	}
 	a.Decision = rt.decision
 	return a

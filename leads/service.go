@@ -226,6 +226,7 @@ func (s *Service) loadConfig(ctx context.Context, accountID string, load *config
 		load.err = fmt.Errorf("load configuration of account %s: %w", accountID, err)
 	} else {
 		cfg.compileRules()
+		cfg.views = &viewCache{}
 		load.cfg = cfg
 		if old := s.configs[accountID]; old == nil || old.Version < cfg.Version {
 			s.configs[accountID] = cfg

@@ -35,7 +35,8 @@ type MemberStatus struct {
 	RotationMember
 	AssignedToday int64 `json:"assignedToday"`
 	Eligible      bool  `json:"eligible"`
-	// Reason says why a member is not eligible: paused or daily_cap.
+	// Reason says why a member is not eligible: paused, daily_cap, or
+	// why it is away (outside_hours, out_of_office, holiday).
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -43,18 +44,34 @@ type MemberStatus struct {
 // without taking them, with the members passed over and why. NOT_FOUND for
 // a rotation not in actor's account.
 func (s *Service) NextTurns(ctx context.Context, actor Actor, id int64, n int) (*RotationPreview, error) {
+	return s.NextTurnsAt(ctx, actor, id, n, time.Time{})
+}
+
+// NextTurnsAt is NextTurns at the instant at (zero: now): who would get
+// leads created then, and who would be passed over then and why (paused,
+// daily cap, outside their hours, out of office, a holiday), from the
+// rotation's turn order and counts as they are now.
+func (s *Service) NextTurnsAt(ctx context.Context, actor Actor, id int64, n int, at time.Time) (*RotationPreview, error) {
 	if n < 1 || n > MaxPreview {
 		return nil, ValidationError(FieldError{"n", n, fmt.Sprintf("Must be from 1 to %d", MaxPreview)})
 	}
-	rot, err := s.Rotation(ctx, actor, id)
+	cfg, err := s.Configuration(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.peek(ctx, rot, n)
+	rot := cfg.Rotation(id)
+	if rot == nil {
+		return nil, notFound("rotation")
+	}
+	if at.IsZero() {
+		at = s.clock()
+	}
+	view := cfg.availableView(rot, at)
+	p, err := s.peek(ctx, view, at, n)
 	if err != nil {
 		return nil, err
 	}
-	out := &RotationPreview{RotationID: rot.ID, Name: rot.Name, Turn: p.Seq, Next: []PreviewTurn{}, Members: memberStatuses(rot, p.DayCounts)}
+	out := &RotationPreview{RotationID: rot.ID, Name: rot.Name, Turn: p.Seq, Next: []PreviewTurn{}, Members: memberStatuses(view, p.DayCounts)}
 	for _, t := range p.Turns {
 		out.Next = append(out.Next, PreviewTurn{Turn: t.Seq, Assignee: t.Assignee, Skipped: t.Skipped})
 	}
@@ -64,12 +81,11 @@ func (s *Service) NextTurns(ctx context.Context, actor Actor, id int64, n int) (
 	return out, nil
 }
 
-// peek previews rot's next n turns; nothing without a rotator.
-func (s *Service) peek(ctx context.Context, rot *Rotation, n int) (Preview, error) {
+func (s *Service) peek(ctx context.Context, rot *Rotation, at time.Time, n int) (Preview, error) {
 	if s.rotator == nil {
 		return Preview{}, nil
 	}
-	p, err := s.rotator.Peek(ctx, rot, s.clock(), n)
+	p, err := s.rotator.Peek(ctx, rot, at, n)
 	if err != nil {
 		return p, fmt.Errorf("preview rotation %d: %w", rot.ID, err)
 	}
@@ -83,6 +99,8 @@ func memberStatuses(rot *Rotation, dayCounts map[string]int64) []MemberStatus {
 		switch {
 		case m.Paused:
 			st.Eligible, st.Reason = false, SkipPaused
+		case m.Away != "":
+			st.Eligible, st.Reason = false, m.Away
 		case m.DailyCap > 0 && st.AssignedToday >= int64(m.DailyCap):
 			st.Eligible, st.Reason = false, SkipDailyCap
 		}
@@ -144,14 +162,18 @@ func (s *Service) window(rot *Rotation, from, to *time.Time) (time.Time, time.Ti
 // its current day) per member: count, share against the weighted
 // target, skips by reason, and the rotation's current position.
 func (s *Service) RotationStats(ctx context.Context, actor Actor, id int64, from, to *time.Time) (*RotationStats, error) {
-	rot, err := s.Rotation(ctx, actor, id)
+	cfg, err := s.Configuration(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
-	return s.rotationStats(ctx, rot, from, to)
+	rot := cfg.Rotation(id)
+	if rot == nil {
+		return nil, notFound("rotation")
+	}
+	return s.rotationStats(ctx, cfg, rot, from, to)
 }
 
-func (s *Service) rotationStats(ctx context.Context, rot *Rotation, from, to *time.Time) (*RotationStats, error) {
+func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Rotation, from, to *time.Time) (*RotationStats, error) {
 	f, t, err := s.window(rot, from, to)
 	if err != nil {
 		return nil, err
@@ -168,7 +190,9 @@ func (s *Service) rotationStats(ctx context.Context, rot *Rotation, from, to *ti
 	if err != nil {
 		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
 	}
-	p, err := s.peek(ctx, rot, 1)
+	now := s.clock()
+	rot = cfg.availableView(rot, now)
+	p, err := s.peek(ctx, rot, now, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +281,7 @@ func (s *Service) TeamStats(ctx context.Context, actor Actor, id int64, from, to
 		st.ByStatus[string(status)] = n
 	}
 	if rot != nil {
-		if st.Rotation, err = s.rotationStats(ctx, rot, &f, &t); err != nil {
+		if st.Rotation, err = s.rotationStats(ctx, cfg, rot, &f, &t); err != nil {
 			return nil, err
 		}
 	}

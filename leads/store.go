@@ -222,8 +222,9 @@ type AssignerStore interface {
 	// releases it.
 	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
 	// PendingLeads returns up to limit leads of any account whose assignment
-	// is pending, oldest first, without audit logs.
-	PendingLeads(ctx context.Context, limit int) ([]Lead, error)
+	// is pending or waiting, oldest first from after (an id, 0 for the
+	// start), without audit logs.
+	PendingLeads(ctx context.Context, after int64, limit int) ([]Lead, error)
 	// RotationIDs returns the ids of every account's rotations, ascending.
 	RotationIDs(ctx context.Context) ([]int64, error)
 	// RotationHistory returns what is recorded of a rotation's turns,
@@ -260,8 +261,11 @@ type LeadArrivals struct {
 	// them by where they stand.
 	Today        int64
 	ByAssignment map[AssignmentStatus]int64
-	// Pending counts every lead of the account waiting for its rotation.
+	// Pending counts every lead of the account waiting for its rotation;
+	// Waiting those of them that wait for someone who can take them
+	// (AssignmentWaiting).
 	Pending int64
+	Waiting int64
 }
 
 // SessionStore is what the web console's sign-in needs: members' password
@@ -433,6 +437,10 @@ type AccountConfig struct {
 	// matchers are Rules' conditions compiled, when the Service loaded
 	// the configuration (see compileRules).
 	matchers []*Matcher
+	// views keeps the rotations as members' availability makes turns see
+	// them (see availableView); made when the Service loads the
+	// configuration.
+	views *viewCache
 }
 
 // Rotation returns the account's rotation with the given id, or nil.

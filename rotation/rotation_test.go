@@ -115,7 +115,8 @@ func drivers(t *testing.T, hist leads.RotationHistory) map[string]driver {
 	return ds
 }
 
-// members parses "a b:2 c:1:paused d:1:cap3" into rotation members.
+// members parses "a b:2 c:1:paused d:1:cap3 e:1:out_of_office" into
+// rotation members (the last away, as the Service marks one for a turn).
 func members(spec string) []leads.RotationMember {
 	var ms []leads.RotationMember
 	for _, f := range strings.Fields(spec) {
@@ -128,6 +129,8 @@ func members(spec string) []leads.RotationMember {
 			switch {
 			case p == "paused":
 				m.Paused = true
+			case p == "outside_hours" || p == "out_of_office" || p == "holiday":
+				m.Away = p
 			case strings.HasPrefix(p, "cap"):
 				_, _ = fmt.Sscan(p[3:], &m.DailyCap)
 			}
@@ -179,6 +182,22 @@ var rotationCases = []rotationCase{
 			{want: "c a c a c"},
 			{members: "a b c"},
 			{want: "a b c a b c"},
+		}},
+	{name: "a member away is skipped with its reason and returns at the current position, no burst", members: "a b c",
+		ops: []op{
+			{want: "a b c a"},
+			{members: "a b:1:out_of_office c"},
+			{want: "c a c a c", skipped: "b:out_of_office:1"},
+			{members: "a b:1:outside_hours c:1:holiday"},
+			{want: "a a", skipped: "b:outside_hours:1 c:holiday:1"},
+			{members: "a b c"},
+			{want: "b c a b c a"},
+		}},
+	{name: "a member who joins starts level with the others, never ahead", members: "a b c",
+		ops: []op{
+			{want: "a b c a b c a b c a b"},
+			{members: "a b c d"},
+			{want: "c d a b c d a b c d a b"},
 		}},
 	{name: "a paused heavy member's slots all pass", members: "a b:5:paused",
 		ops: []op{{want: "a", skipped: "b:paused:2"}, {want: "a a"}}},

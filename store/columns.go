@@ -68,6 +68,7 @@ var leadColumns = []column[leadRow]{
 	{"created_at", "timestamptz", func(r *leadRow) any { return r.CreatedAt }},
 	{"updated_at", "timestamptz", func(r *leadRow) any { return r.UpdatedAt }},
 	{"assignment_pending", "bool", func(r *leadRow) any { return r.AssignmentPending }},
+	{"waiting_reason", "text", func(r *leadRow) any { return r.WaitingReason }},
 }
 
 // auditColumns are the columns of a new audit entry but lead_id, which the

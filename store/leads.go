@@ -277,6 +277,16 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	if f.HotScoreMin != nil {
 		sel = sel.Where("hot_score >= ?", *f.HotScoreMin)
 	}
+	switch f.AssignmentStatus {
+	case leads.AssignmentAssigned:
+		sel = sel.Where("NOT assignment_pending").Where("assigned_to <> ''")
+	case leads.AssignmentUnassigned:
+		sel = sel.Where("NOT assignment_pending").Where("assigned_to = ''")
+	case leads.AssignmentPending:
+		sel = sel.Where("assignment_pending").Where("waiting_reason = ''")
+	case leads.AssignmentWaiting:
+		sel = sel.Where("assignment_pending").Where("waiting_reason <> ''")
+	}
 	if f.HotScoreMax != nil {
 		sel = sel.Where("hot_score <= ?", *f.HotScoreMax)
 	}
@@ -474,11 +484,11 @@ func (s *Store) RotationIDs(ctx context.Context) (_ []int64, err error) {
 }
 
 // PendingLeads returns up to limit leads of any account that wait for their
-// rotation, oldest first.
-func (s *Store) PendingLeads(ctx context.Context, limit int) (_ []leads.Lead, err error) {
+// rotation (pending or waiting), oldest first from after.
+func (s *Store) PendingLeads(ctx context.Context, after int64, limit int) (_ []leads.Lead, err error) {
 	defer translate(&err)
 	var rows []leadRow
-	err = s.db.NewSelect().Model(&rows).Where("assignment_pending").Order("id").Limit(int64(limit)).Scan(ctx)
+	err = s.db.NewSelect().Model(&rows).Where("assignment_pending").Where("id > ?", after).Order("id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("select pending leads: %w", err)
 	}

@@ -147,6 +147,7 @@ type rotationRow struct {
 	IsDefault        bool      `bun:"is_default"`
 	Name             string    `bun:"name"`
 	FallbackAssignee string    `bun:"fallback_assignee"`
+	WhenNobody       string    `bun:"when_nobody_eligible"`
 	Timezone         string    `bun:"timezone"`
 	CreatedAt        time.Time `bun:"created_at"`
 	UpdatedAt        time.Time `bun:"updated_at"`
@@ -154,12 +155,12 @@ type rotationRow struct {
 
 func newRotationRow(r *leads.Rotation) *rotationRow {
 	return &rotationRow{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, IsDefault: r.Default, Name: r.Name,
-		FallbackAssignee: r.FallbackAssignee, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		FallbackAssignee: r.FallbackAssignee, WhenNobody: r.WhenNobodyEligible, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func (r *rotationRow) rotation() *leads.Rotation {
 	return &leads.Rotation{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Default: r.IsDefault, Name: r.Name,
-		FallbackAssignee: r.FallbackAssignee, Timezone: r.Timezone, Members: []leads.RotationMember{},
+		FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobody, Timezone: r.Timezone, Members: []leads.RotationMember{},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
@@ -223,6 +224,7 @@ type leadRow struct {
 	RotationTurn             int64          `bun:"rotation_turn"`
 	AssignedAt               *time.Time     `bun:"assigned_at"`
 	AssignmentPending        bool           `bun:"assignment_pending"`
+	WaitingReason            string         `bun:"waiting_reason"`
 	EmailNorm                string         `bun:"email_norm,nullzero"`
 	EmailUnique              string         `bun:"email_unique,nullzero"`
 	IdempotencyKey           string         `bun:"idempotency_key,nullzero"`
@@ -244,15 +246,30 @@ func newLeadRow(l *leads.Lead) *leadRow {
 		AssignedTo: l.AssignedTo, Notes: l.Notes, LastContacted: l.LastContacted, Archived: l.Archived,
 		CreatedBy: l.CreatedBy, ExternalID: l.ExternalID, HotScore: l.HotScore, Status: string(l.Status),
 		Metadata: l.Metadata, RotationID: l.RotationID,
-		RotationTurn: l.RotationTurn, AssignmentPending: l.AssignmentStatus == leads.AssignmentPending,
-		EmailNorm: leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		RotationTurn:      l.RotationTurn,
+		AssignmentPending: l.AssignmentStatus == leads.AssignmentPending || l.AssignmentStatus == leads.AssignmentWaiting,
+		WaitingReason:     waitingReason(l),
+		EmailNorm:         leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
 	return r
 }
 
+// waitingReason is what the row keeps of why l waits: nothing unless it does.
+func waitingReason(l *leads.Lead) string {
+	if l.AssignmentStatus != leads.AssignmentWaiting {
+		return ""
+	}
+	if l.WaitingReason == "" {
+		return "waiting" // the status lives on the reason's presence
+	}
+	return l.WaitingReason
+}
+
 func (r *leadRow) lead() *leads.Lead {
-	status := leads.AssignmentUnassigned
+	status, waiting := leads.AssignmentUnassigned, ""
 	switch {
+	case r.AssignmentPending && r.WaitingReason != "":
+		status, waiting = leads.AssignmentWaiting, r.WaitingReason
 	case r.AssignmentPending:
 		status = leads.AssignmentPending
 	case r.AssignedTo != "":
@@ -271,7 +288,7 @@ func (r *leadRow) lead() *leads.Lead {
 			CreatedBy: r.CreatedBy, ExternalID: r.ExternalID, HotScore: r.HotScore, Status: leads.Status(r.Status),
 			Metadata: r.Metadata,
 		},
-		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status,
+		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status, WaitingReason: waiting,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

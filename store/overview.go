@@ -25,17 +25,18 @@ func (s *Store) LeadArrivals(ctx context.Context, accountID string, from, to, to
 		Hour     int64  `bun:"h"`
 		Assignee string `bun:"assigned_to"`
 		Pending  bool   `bun:"assignment_pending"`
+		Waiting  bool   `bun:"waiting"`
 		N        int64  `bun:"n"`
 	}
 	err = s.reads.NewSelect().Model((*leadRow)(nil)).
 		ColumnExpr("("+epoch+" - ?) / 3600 AS h", from.Unix()).
-		ColumnExpr("assigned_to, assignment_pending, count(*) AS n").
+		ColumnExpr("assigned_to, assignment_pending, waiting_reason <> '' AS waiting, count(*) AS n").
 		Where("account_id = ?", accountID).
 		// Both values of archived, named, let the listing index
 		// (account_id, archived, created_at) serve the time range.
 		Where("archived IN (false, true)").
 		Where("created_at >= ?", from.UTC()).Where("created_at < ?", to.UTC()).
-		GroupExpr("1, 2, 3").Scan(ctx, &rows)
+		GroupExpr("1, 2, 3, 4").Scan(ctx, &rows)
 	if err != nil {
 		return a, fmt.Errorf("count arrivals: %w", err)
 	}
@@ -47,6 +48,8 @@ func (s *Store) LeadArrivals(ctx context.Context, accountID string, from, to, to
 		}
 		a.Today += r.N
 		switch {
+		case r.Pending && r.Waiting:
+			a.ByAssignment[leads.AssignmentWaiting] += r.N
 		case r.Pending:
 			a.ByAssignment[leads.AssignmentPending] += r.N
 		case r.Assignee != "":
@@ -61,5 +64,11 @@ func (s *Store) LeadArrivals(ctx context.Context, accountID string, from, to, to
 		return a, fmt.Errorf("count pending leads: %w", err)
 	}
 	a.Pending = int64(n)
+	n, err = s.reads.NewSelect().Model((*leadRow)(nil)).
+		Where("assignment_pending").Where("waiting_reason <> ''").Where("account_id = ?", accountID).Count(ctx)
+	if err != nil {
+		return a, fmt.Errorf("count waiting leads: %w", err)
+	}
+	a.Waiting = int64(n)
 	return a, nil
 }

@@ -442,26 +442,40 @@ func testPendingLeads(t *testing.T, s leads.Store) {
 	ctx := context.Background()
 	f, g := NewFixture(t, s), NewFixture(t, s)
 	var ids []int64
+	statuses := map[int64]leads.AssignmentStatus{}
 	for i, fx := range []*Fixture{f, g, f} {
 		n := fx.NewLead(fmt.Sprint("P", i))
 		n.Lead.AssignmentStatus = leads.AssignmentPending
+		if i == 2 {
+			n.Lead.AssignmentStatus, n.Lead.WaitingReason = leads.AssignmentWaiting, "nobody in rotation \"r\" can take a lead now"
+		}
 		require.NoError(t, s.InsertLead(ctx, n))
 		ids = append(ids, n.Lead.ID)
+		statuses[n.Lead.ID] = n.Lead.AssignmentStatus
 		require.NoError(t, s.InsertLead(ctx, fx.NewLead(fmt.Sprint("N", i))), "not pending")
 	}
 	pendingIDs := func() []int64 {
-		got, err := s.PendingLeads(ctx, 1000)
+		got, err := s.PendingLeads(ctx, 0, 1000)
 		require.NoError(t, err)
 		var out []int64
 		for _, l := range got {
 			if l.AccountID == f.Account || l.AccountID == g.Account {
-				require.Equal(t, leads.AssignmentPending, l.AssignmentStatus)
+				require.Equal(t, statuses[l.ID], l.AssignmentStatus)
 				out = append(out, l.ID)
 			}
 		}
 		return out
 	}
-	require.Equal(t, ids, pendingIDs(), "oldest first, across accounts")
+	require.Equal(t, ids, pendingIDs(), "oldest first, across accounts, waiting ones too")
+	waiting, err := s.Lead(ctx, f.Account, ids[2], false)
+	require.NoError(t, err)
+	require.Equal(t, leads.AssignmentWaiting, waiting.AssignmentStatus)
+	require.Contains(t, waiting.WaitingReason, "can take a lead now")
+	page, err := s.PendingLeads(ctx, ids[0], 1000)
+	require.NoError(t, err)
+	for _, l := range page {
+		require.Greater(t, l.ID, ids[0], "after the id given")
+	}
 
 	lead, err := s.UpdateLead(ctx, g.Account, ids[1], func(cur *leads.Lead) (*leads.LeadWrite, error) {
 		next := *cur
