@@ -133,4 +133,12 @@ func testWhenNobodyEligibleRefusals(t *testing.T, b *bundle) {
 	got, err := b.svc.Rotation(context.Background(), b.agent, rot.ID)
 	require.NoError(t, err)
 	require.Equal(t, leads.NobodyUnassigned, got.WhenNobodyEligible, "stored")
+	_, err = b.svc.UpdateRotation(context.Background(), b.admin, rot.ID, func(r *leads.Rotation) error {
+		r.WhenNobodyEligible = leads.NobodyHold
+		return nil
+	})
+	require.NoError(t, err)
+	got, err = b.svc.Rotation(context.Background(), b.agent, rot.ID)
+	require.NoError(t, err)
+	require.Equal(t, leads.NobodyHold, got.WhenNobodyEligible, "changed")
 }

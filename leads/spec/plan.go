@@ -447,6 +447,9 @@ func rotationSettings(r Rotation) []string {
 	if r.FallbackAssignee != "" {
 		out = append(out, fmt.Sprintf("fallbackAssignee: %q", r.FallbackAssignee))
 	}
+	if r.WhenNobodyEligible != "" {
+		out = append(out, fmt.Sprintf("whenNobodyEligible: %q", r.WhenNobodyEligible))
+	}
 	if r.Timezone != "UTC" {
 		out = append(out, fmt.Sprintf("timezone: %q", r.Timezone))
 	}
@@ -475,6 +478,7 @@ func rotationDiff(cur *leads.Rotation, want Rotation) []string {
 	out := fieldDiffs(
 		quoted("name", cur.Name, want.Name),
 		quoted("fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee),
+		quoted("whenNobodyEligible", cur.WhenNobodyEligible, want.WhenNobodyEligible),
 		quoted("timezone", cur.Timezone, want.Timezone),
 		fieldChange{"members", fmt.Sprint(memberUsers(cur.Members)), fmt.Sprint(memberUsers(want.Members))},
 	)

@@ -77,10 +77,13 @@ type Team struct {
 // list of members in turn order. Timezone "" is UTC and a member's weight 0
 // is 1, as for leads.Rotation.
 type Rotation struct {
-	Name             string                 `json:"name"`
-	FallbackAssignee string                 `json:"fallbackAssignee,omitempty"`
-	Timezone         string                 `json:"timezone,omitempty"`
-	Members          []leads.RotationMember `json:"members"`
+	Name             string `json:"name"`
+	FallbackAssignee string `json:"fallbackAssignee,omitempty"`
+	// WhenNobodyEligible is leads.Rotation's: fallback, unassigned, hold,
+	// or "" (the fallback assignee if any, else unassigned).
+	WhenNobodyEligible string                 `json:"whenNobodyEligible,omitempty"`
+	Timezone           string                 `json:"timezone,omitempty"`
+	Members            []leads.RotationMember `json:"members"`
 }
 
 // normalized returns a deep copy of spec, validated and normalized as the
@@ -223,14 +226,16 @@ func (rs Rotation) normalized(owner leads.Rotation, path string) (Rotation, erro
 	if r.Members == nil {
 		r.Members = []leads.RotationMember{}
 	}
-	return Rotation{Name: r.Name, FallbackAssignee: r.FallbackAssignee, Timezone: r.Timezone, Members: r.Members}, nil
+	return Rotation{Name: r.Name, FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobodyEligible,
+		Timezone: r.Timezone, Members: r.Members}, nil
 }
 
 // rotation returns the leads.Rotation rs declares, owned as owner is (team
 // or default, and ID for an existing one).
 func (rs Rotation) rotation(owner leads.Rotation) leads.Rotation {
 	return leads.Rotation{ID: owner.ID, TeamID: owner.TeamID, Default: owner.Default, Name: rs.Name,
-		FallbackAssignee: rs.FallbackAssignee, Timezone: rs.Timezone, Members: slices.Clone(rs.Members)}
+		FallbackAssignee: rs.FallbackAssignee, WhenNobodyEligible: rs.WhenNobodyEligible, Timezone: rs.Timezone,
+		Members: slices.Clone(rs.Members)}
 }
 
 // atPath returns err with the field of its validation details renamed;

@@ -170,6 +170,7 @@ func testApplyChanges(t *testing.T, b *bundle) {
 	sp.Teams[0].LeadSources = append(sp.Teams[0].LeadSources, "Referral")
 	sp.Teams[0].Rotation.Members[0].Paused = true
 	sp.Teams[0].Rotation.FallbackAssignee = "Admin@Example.com"
+	sp.Teams[0].Rotation.WhenNobodyEligible = leads.NobodyHold
 	plan, err := sp.Plan(ctx, b.svc, b.admin)
 	require.NoError(t, err)
 	require.Equal(t, 2, plan.Changes())
@@ -182,7 +183,7 @@ func testApplyChanges(t *testing.T, b *bundle) {
 	require.Equal(t, []string{
 		`+ lead source "Referral" of team "Inbound"`,
 		`. lead source "Phone" of team "Inbound" (not in the file: kept)`,
-		`~ rotation "Inbound reps" of team "Inbound": fallbackAssignee: "" -> "admin@example.com"; rep1@example.com: paused false -> true`,
+		`~ rotation "Inbound reps" of team "Inbound": fallbackAssignee: "" -> "admin@example.com"; whenNobodyEligible: "" -> "hold"; rep1@example.com: paused false -> true`,
 		`. team "Old" (not in the file: kept)`,
 	}, lines)
 
@@ -194,6 +195,7 @@ func testApplyChanges(t *testing.T, b *bundle) {
 	require.ElementsMatch(t, []string{"Website", "Webinar", "Phone", "Referral"}, sourceNames(cfg, team.ID))
 	rot := cfg.TeamRotations[team.ID]
 	require.Equal(t, "admin@example.com", rot.FallbackAssignee)
+	require.Equal(t, leads.NobodyHold, rot.WhenNobodyEligible)
 	require.True(t, rot.Members[0].Paused)
 	require.Equal(t, 2, rot.Members[0].Weight, "the other settings stay")
 	require.NotNil(t, cfg.Teams[old.ID], "never deletes")
