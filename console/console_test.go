@@ -235,6 +235,12 @@ func TestFieldErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, rot.Members[1].Weight)
 	require.Equal(t, "UTC", rot.Timezone)
+	p = b.post(board+"/settings", url.Values{"csrf": {csrf}, "name": {"Inbound"}, "timezone": {"UTC"}, "whenNobodyEligible": {"fallback"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status, "a fallback policy needs a fallback")
+	require.Regexp(t, `(?s)name="fallbackAssignee".*?field-error[^>]*>Is required when whenNobodyEligible is fallback<`, p.body)
+	p = b.post(board+"/settings", url.Values{"csrf": {csrf}, "name": {"Inbound"}, "timezone": {"UTC"}, "whenNobodyEligible": {"hold"}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Contains(t, p.body, `<option value="hold" selected>`)
 
 	p = b.get("/leads?q=ab")
 	require.Equal(t, http.StatusUnprocessableEntity, p.status)

@@ -261,6 +261,7 @@ func (c *Console) rotationSettings(ctx context.Context, r *request) (string, err
 	_, err = c.svc.UpdateRotation(ctx, r.actor, id, func(rot *leads.Rotation) error {
 		rot.Name = strings.TrimSpace(r.PostFormValue("name"))
 		rot.FallbackAssignee = strings.TrimSpace(r.PostFormValue("fallbackAssignee"))
+		rot.WhenNobodyEligible = r.PostFormValue("whenNobodyEligible")
 		rot.Timezone = strings.TrimSpace(r.PostFormValue("timezone"))
 		return nil
 	})
