@@ -434,6 +434,12 @@ type AccountConfig struct {
 	// RulesVersion is the configuration version Rules were last changed
 	// in, which the store keeps them under (RoutingRulesAt); 0 if never.
 	RulesVersion int64
+	// Availability maps each member (lower-cased email) who has a
+	// schedule, time off or a holiday calendar to them; a member missing
+	// is always available (see Away).
+	Availability map[string]*MemberAvailability
+	// HolidayCalendars maps the account's holiday calendars by id.
+	HolidayCalendars map[int64]*HolidayCalendar
 	// matchers are Rules' conditions compiled, when the Service loaded
 	// the configuration (see compileRules).
 	matchers []*Matcher
