@@ -265,3 +265,30 @@ type MemberAvailability struct {
 	once     sync.Once
 	prepared preparedAvailability
 }
+
+// AvailabilityChange is a change of one member's availability, as
+// ConfigStore.ChangeAvailability's apply decides it. Several parts may be
+// set at once.
+type AvailabilityChange struct {
+	// SetSchedule replaces the member's schedule with Schedule; nil
+	// clears it.
+	SetSchedule bool
+	Schedule    *Schedule
+	// AddTimeOff, when set, is stored as a new period and gets its ID.
+	AddTimeOff *TimeOff
+	// DeleteTimeOff, when not 0, is the id of a period of the member's to
+	// delete.
+	DeleteTimeOff int64
+	// SetCalendar makes the member follow HolidayCalendarID (0: none).
+	SetCalendar       bool
+	HolidayCalendarID int64
+	// Audit makes the change's audit entries once the change is written,
+	// so that they can name the ID a new period got.
+	Audit func() []AuditEntry
+}
+
+// UnknownHolidayCalendar is the VALIDATION_ERROR of a member setting that
+// names a holiday calendar the account does not have.
+func UnknownHolidayCalendar(id int64) *Error {
+	return ValidationError(FieldError{"holidayCalendarId", id, "Is not a holiday calendar of this account"})
+}
