@@ -2,7 +2,9 @@ package leads
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +89,15 @@ func (s *Schedule) day(d time.Weekday) *[]WorkHours {
 		return &s.Saturday
 	}
 	return &s.Sunday
+}
+
+// clone returns a copy of s that shares no slice with it.
+func (s *Schedule) clone() *Schedule {
+	out := *s
+	for _, d := range week {
+		*out.day(d) = slices.Clone(*s.day(d))
+	}
+	return &out
 }
 
 // span is an interval of a day in minutes from midnight, [from, to).
@@ -291,4 +302,325 @@ type AvailabilityChange struct {
 // names a holiday calendar the account does not have.
 func UnknownHolidayCalendar(id int64) *Error {
 	return ValidationError(FieldError{"holidayCalendarId", id, "Is not a holiday calendar of this account"})
+}
+
+// Availability events, each with the member's email or the calendar's id,
+// and the object before and after the change (only one of them for a
+// creation or a deletion).
+const (
+	EventScheduleSet            = "schedule_set"
+	EventScheduleCleared        = "schedule_cleared"
+	EventTimeOffAdded           = "time_off_added"
+	EventTimeOffDeleted         = "time_off_deleted"
+	EventHolidayCalendarCreated = "holiday_calendar_created"
+	EventHolidayCalendarUpdated = "holiday_calendar_updated"
+	// EventHolidayCalendarDeleted also lists the members who followed it
+	// (and follow none from then on).
+	EventHolidayCalendarDeleted = "holiday_calendar_deleted"
+	// EventMemberCalendarSet: a member follows another holiday calendar
+	// (before and after are calendar ids, 0 for none).
+	EventMemberCalendarSet = "member_calendar_set"
+)
+
+// memberAvailability returns the availability of member email (lower-cased)
+// of actor's account as the configuration has it (nil when nothing is
+// set); NOT_FOUND when email is not a member.
+func (s *Service) memberAvailability(ctx context.Context, actor Actor, email string) (*MemberAvailability, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := cfg.Members[email]; !ok {
+		return nil, notFound("member")
+	}
+	return cfg.Availability[email], nil
+}
+
+// Schedule returns the working hours of member email of actor's account;
+// every member may read them. NOT_FOUND when email is not a member, or has
+// no schedule (and is always within their working hours).
+func (s *Service) Schedule(ctx context.Context, actor Actor, email string) (*Schedule, error) {
+	a, err := s.memberAvailability(ctx, actor, EmailKey(email))
+	if err != nil {
+		return nil, err
+	}
+	if a == nil || a.Schedule == nil {
+		return nil, notFound("schedule")
+	}
+	return a.Schedule.clone(), nil
+}
+
+// SetSchedule replaces the working hours of member email of actor's
+// account with sch, or clears them when sch is nil, audited as
+// schedule_set or schedule_cleared {email, before, after}; managers and
+// admins. It returns the schedule as stored (nil when cleared).
+// VALIDATION_ERROR names what is wrong (see Schedule.Validate); NOT_FOUND
+// when email is not a member. The change applies to the next lead in every
+// process.
+func (s *Service) SetSchedule(ctx context.Context, actor Actor, email string, sch *Schedule) (*Schedule, error) {
+	if err := actor.Require(PermWriteConfig); err != nil {
+		return nil, err
+	}
+	email = EmailKey(email)
+	var next *Schedule
+	if sch != nil {
+		next = sch.clone()
+		if err := next.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clock()
+	_, a, err := s.store.ChangeAvailability(ctx, actor.AccountID, email, func(_ *Member, cur *MemberAvailability) (*AvailabilityChange, error) {
+		if reflect.DeepEqual(cur.Schedule, next) {
+			return nil, nil
+		}
+		// configEntry leaves out a nil before or after: an untyped nil.
+		event, before, after := EventScheduleSet, any(nil), any(nil)
+		if cur.Schedule != nil {
+			before = cur.Schedule
+		}
+		if next != nil {
+			after = next
+		} else {
+			event = EventScheduleCleared
+		}
+		e := configEntry(actor, event, "email", email, before, after, now)
+		return &AvailabilityChange{SetSchedule: true, Schedule: next, Audit: func() []AuditEntry { return []AuditEntry{e} }}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set schedule of %s: %w", email, err)
+	}
+	if a.Schedule == nil {
+		return nil, nil
+	}
+	return a.Schedule, nil
+}
+
+// requireTimeOff returns FORBIDDEN unless a may change the time off of
+// member email: a manager or an admin anyone's, an agent their own.
+func (a Actor) requireTimeOff(email string) error {
+	if err := a.Require(PermRead); err != nil {
+		return err
+	}
+	if EmailKey(a.Email) == email {
+		return nil
+	}
+	return a.Require(PermWriteConfig)
+}
+
+// TimeOff returns the periods of time off of member email of actor's
+// account, by start, past ones included; every member may read them.
+// NOT_FOUND when email is not a member.
+func (s *Service) TimeOff(ctx context.Context, actor Actor, email string) ([]TimeOff, error) {
+	a, err := s.memberAvailability(ctx, actor, EmailKey(email))
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return []TimeOff{}, nil
+	}
+	return slices.Clone(a.TimeOff), nil
+}
+
+// AddTimeOff adds a period of time off to member email of actor's account,
+// audited as time_off_added {email, timeOffId, after}: managers and admins
+// for anyone, an agent for themselves (FORBIDDEN for another member).
+// VALIDATION_ERROR names what is wrong (see TimeOff.Validate), and field
+// timeOff when the member has MaxTimeOffPerMember periods already;
+// NOT_FOUND when email is not a member. The period applies to the next
+// lead in every process.
+func (s *Service) AddTimeOff(ctx context.Context, actor Actor, email string, off TimeOff) (*TimeOff, error) {
+	email = EmailKey(email)
+	if err := actor.requireTimeOff(email); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	off.ID, off.Email, off.CreatedAt = 0, email, now
+	if err := off.Validate(); err != nil {
+		return nil, err
+	}
+	var added *TimeOff
+	_, _, err := s.store.ChangeAvailability(ctx, actor.AccountID, email, func(_ *Member, cur *MemberAvailability) (*AvailabilityChange, error) {
+		if n := len(cur.TimeOff); n >= MaxTimeOffPerMember {
+			return nil, ValidationError(FieldError{"timeOff", n, fmt.Sprintf("A member has at most %d periods of time off: delete ended ones first", MaxTimeOffPerMember)})
+		}
+		next := off
+		added = &next
+		return &AvailabilityChange{AddTimeOff: &next, Audit: func() []AuditEntry {
+			e := configEntry(actor, EventTimeOffAdded, "email", email, nil, next, now)
+			e.Data["timeOffId"] = next.ID
+			return []AuditEntry{e}
+		}}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add time off of %s: %w", email, err)
+	}
+	return added, nil
+}
+
+// DeleteTimeOff deletes period id of the time off of member email of
+// actor's account, audited as time_off_deleted {email, timeOffId, before}:
+// managers and admins for anyone, an agent for themselves (FORBIDDEN for
+// another member). NOT_FOUND when email is not a member or has no such
+// period.
+func (s *Service) DeleteTimeOff(ctx context.Context, actor Actor, email string, id int64) error {
+	email = EmailKey(email)
+	if err := actor.requireTimeOff(email); err != nil {
+		return err
+	}
+	now := s.clock()
+	_, _, err := s.store.ChangeAvailability(ctx, actor.AccountID, email, func(_ *Member, cur *MemberAvailability) (*AvailabilityChange, error) {
+		i := slices.IndexFunc(cur.TimeOff, func(t TimeOff) bool { return t.ID == id })
+		if i < 0 {
+			return nil, notFound("time off")
+		}
+		e := configEntry(actor, EventTimeOffDeleted, "email", email, cur.TimeOff[i], nil, now)
+		e.Data["timeOffId"] = id
+		return &AvailabilityChange{DeleteTimeOff: id, Audit: func() []AuditEntry { return []AuditEntry{e} }}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete time off %d of %s: %w", id, email, err)
+	}
+	return nil
+}
+
+// SetMemberCalendar makes member email of actor's account follow holiday
+// calendar calendarID (0: none), audited as member_calendar_set {email,
+// before, after}; managers and admins. It returns the member. NOT_FOUND
+// when email is not a member; VALIDATION_ERROR (holidayCalendarId) for a
+// calendar the account does not have.
+func (s *Service) SetMemberCalendar(ctx context.Context, actor Actor, email string, calendarID int64) (*Member, error) {
+	cfg, now, err := s.configForChange(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	email = EmailKey(email)
+	if calendarID != 0 && cfg.HolidayCalendars[calendarID] == nil {
+		return nil, UnknownHolidayCalendar(calendarID)
+	}
+	m, _, err := s.store.ChangeAvailability(ctx, actor.AccountID, email, func(_ *Member, cur *MemberAvailability) (*AvailabilityChange, error) {
+		if cur.HolidayCalendarID == calendarID {
+			return nil, nil
+		}
+		e := newAuditEntry(actor, EventMemberCalendarSet, map[string]any{"email": email, "before": cur.HolidayCalendarID, "after": calendarID}, now)
+		return &AvailabilityChange{SetCalendar: true, HolidayCalendarID: calendarID, Audit: func() []AuditEntry { return []AuditEntry{e} }}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set holiday calendar of %s: %w", email, err)
+	}
+	return m, nil
+}
+
+// HolidayCalendars returns actor's account's holiday calendars by id.
+func (s *Service) HolidayCalendars(ctx context.Context, actor Actor) ([]HolidayCalendar, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HolidayCalendar, 0, len(cfg.HolidayCalendars))
+	for _, c := range cfg.HolidayCalendars {
+		out = append(out, c.clone())
+	}
+	slices.SortFunc(out, func(a, b HolidayCalendar) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// HolidayCalendar returns holiday calendar id of actor's account; NOT_FOUND
+// when it has none.
+func (s *Service) HolidayCalendar(ctx context.Context, actor Actor, id int64) (*HolidayCalendar, error) {
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	c := cfg.HolidayCalendars[id]
+	if c == nil {
+		return nil, notFound("holiday calendar")
+	}
+	out := c.clone()
+	return &out, nil
+}
+
+func (c *HolidayCalendar) clone() HolidayCalendar {
+	out := *c
+	out.Dates = slices.Clone(c.Dates)
+	return out
+}
+
+// CreateHolidayCalendar adds a holiday calendar to actor's account,
+// audited as holiday_calendar_created; managers and admins.
+// VALIDATION_ERROR names what is wrong (see HolidayCalendar.Validate), and
+// field name past MaxHolidayCalendars calendars; CONFLICT when another
+// calendar of the account has the name.
+func (s *Service) CreateHolidayCalendar(ctx context.Context, actor Actor, c HolidayCalendar) (*HolidayCalendar, error) {
+	if err := actor.Require(PermWriteConfig); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.ID, c.AccountID = 0, actor.AccountID
+	c.CreatedAt = s.clock()
+	c.UpdatedAt = c.CreatedAt
+	entry := func(created *HolidayCalendar, others int) (AuditEntry, error) {
+		if others >= MaxHolidayCalendars {
+			return AuditEntry{}, ValidationError(FieldError{"name", created.Name, fmt.Sprintf("An account has at most %d holiday calendars", MaxHolidayCalendars)})
+		}
+		return configEntry(actor, EventHolidayCalendarCreated, "holidayCalendarId", created.ID, nil, created, created.CreatedAt), nil
+	}
+	if err := s.store.CreateHolidayCalendar(ctx, &c, entry); err != nil {
+		return nil, fmt.Errorf("create holiday calendar: %w", err)
+	}
+	return &c, nil
+}
+
+// UpdateHolidayCalendar changes holiday calendar id of actor's account as
+// change decides (its ID, account and times are kept), audited as
+// holiday_calendar_updated with before and after; managers and admins.
+// NOT_FOUND when the account has no such calendar, and the refusals of
+// CreateHolidayCalendar. The change applies to the next lead in every
+// process.
+func (s *Service) UpdateHolidayCalendar(ctx context.Context, actor Actor, id int64, change func(c *HolidayCalendar) error) (*HolidayCalendar, error) {
+	if err := actor.Require(PermWriteConfig); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	c, err := s.store.UpdateHolidayCalendar(ctx, actor.AccountID, id, func(cur *HolidayCalendar) (*HolidayCalendar, []AuditEntry, error) {
+		next := cur.clone()
+		if err := change(&next); err != nil {
+			return nil, nil, err
+		}
+		next.ID, next.AccountID, next.CreatedAt, next.UpdatedAt = cur.ID, cur.AccountID, cur.CreatedAt, cur.UpdatedAt
+		if err := next.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if reflect.DeepEqual(*cur, next) {
+			return nil, nil, nil
+		}
+		next.UpdatedAt = now
+		return &next, []AuditEntry{configEntry(actor, EventHolidayCalendarUpdated, "holidayCalendarId", id, cur, next, now)}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update holiday calendar %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// DeleteHolidayCalendar deletes holiday calendar id of actor's account,
+// audited as holiday_calendar_deleted with the members who followed it,
+// who follow none from then on; managers and admins. NOT_FOUND when the
+// account has no such calendar.
+func (s *Service) DeleteHolidayCalendar(ctx context.Context, actor Actor, id int64) error {
+	if err := actor.Require(PermWriteConfig); err != nil {
+		return err
+	}
+	now := s.clock()
+	err := s.store.DeleteHolidayCalendar(ctx, actor.AccountID, id, func(cur *HolidayCalendar, followers []string) AuditEntry {
+		e := configEntry(actor, EventHolidayCalendarDeleted, "holidayCalendarId", id, cur, nil, now)
+		e.Data["members"] = followers
+		return e
+	})
+	if err != nil {
+		return fmt.Errorf("delete holiday calendar %d: %w", id, err)
+	}
+	return nil
 }
