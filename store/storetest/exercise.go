@@ -676,7 +676,7 @@ func testAvailability(t *testing.T, s leads.Store) {
 	_, a, err := change(f, "a@example.com", &leads.AvailabilityChange{SetSchedule: true, Schedule: sch, Audit: audit("schedule")})
 	require.NoError(t, err)
 	require.Equal(t, sch, a.Schedule)
-	later := &leads.TimeOff{Start: Now.Add(48 * time.Hour), End: Now.Add(72 * time.Hour), Note: "later", CreatedAt: Now}
+	later := &leads.TimeOff{Start: Now.Add(48*time.Hour + 123456*time.Microsecond), End: Now.Add(72*time.Hour + time.Microsecond), Note: "later", CreatedAt: Now}
 	sooner := &leads.TimeOff{Start: Now.Add(time.Hour), End: Now.Add(2 * time.Hour), CreatedAt: Now}
 	for _, off := range []*leads.TimeOff{later, sooner} {
 		_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{AddTimeOff: off, Audit: audit("time off")})
@@ -706,6 +706,13 @@ func testAvailability(t *testing.T, s leads.Store) {
 	require.Nil(t, cfg.Availability["b@example.com"], "nothing set: always available")
 	require.Equal(t, xmas, cfg.HolidayCalendars[xmas.ID])
 	require.Len(t, cfg.HolidayCalendars, 1, "the account's calendars only")
+
+	// The shortest period: SQLite compares its times as text.
+	tiny := &leads.TimeOff{Start: Now.Add(100 * time.Hour), End: Now.Add(100*time.Hour + time.Microsecond), CreatedAt: Now}
+	_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{AddTimeOff: tiny})
+	require.NoError(t, err)
+	_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{DeleteTimeOff: tiny.ID})
+	require.NoError(t, err)
 
 	// nil changes nothing; refusals write nothing.
 	v := version(f)
