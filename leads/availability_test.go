@@ -22,6 +22,7 @@ func TestAvailability(t *testing.T) {
 		{"bad holiday calendars are refused by field", testHolidayCalendarRefusals},
 		{"another account's members and calendars are not found", testAvailabilityTenancy},
 		{"a change is seen by another process's next configuration", testAvailabilityEveryProcess},
+		{"a lead passes over who is away, saying why; a preview at another instant too", testTurnsSeeAvailability},
 	})
 }
 
@@ -471,4 +472,41 @@ func testAvailabilityEveryProcess(t *testing.T, b *bundle) {
 	require.Greater(t, next.Version, cached.Version)
 	require.Equal(t, leads.SkipOutOfOffice, next.Away(b.reps[0], b.clock.Now()))
 	require.Equal(t, "", cached.Away(b.reps[0], b.clock.Now()), "a configuration is a snapshot")
+}
+
+// testTurnsSeeAvailability: the rotation's turn passes over a rep out of
+// office, one on a holiday and one outside their hours, with each reason,
+// and the preview at another instant sees them back.
+func testTurnsSeeAvailability(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	now := b.clock.Now() // Saturday 2026-11-21, 09:00 UTC
+	rot := b.defaultRotation(t, 4)
+	_, err := b.svc.AddTimeOff(ctx, b.admin, b.reps[0], leads.TimeOff{Start: now.Add(-time.Hour), End: now.Add(time.Hour)})
+	require.NoError(t, err)
+	cal, err := b.svc.CreateHolidayCalendar(ctx, b.admin, leads.HolidayCalendar{Name: "Local fair", Timezone: "Europe/Paris", Dates: []string{"2026-11-21"}})
+	require.NoError(t, err)
+	_, err = b.svc.SetMemberCalendar(ctx, b.admin, b.reps[1], cal.ID)
+	require.NoError(t, err)
+	_, err = b.svc.SetSchedule(ctx, b.admin, b.reps[2], nineToFive("America/New_York"))
+	require.NoError(t, err)
+
+	res := b.mustCreate(t, lead("Away"), leads.CreateOptions{})
+	require.Equal(t, b.reps[3], res.Lead.AssignedTo)
+	reasons := map[string]string{}
+	for _, sk := range res.Assignment.Skipped {
+		reasons[sk.User] = sk.Reason
+	}
+	require.Equal(t, map[string]string{b.reps[0]: leads.SkipOutOfOffice, b.reps[1]: leads.SkipHoliday, b.reps[2]: leads.SkipOutsideHours}, reasons)
+
+	// Monday 2026-11-23, 15:00 UTC: back from time off, no holiday, 10:00
+	// in New York.
+	monday := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	p, err := b.svc.NextTurnsAt(ctx, b.agent, rot.ID, 4, monday)
+	require.NoError(t, err)
+	for _, m := range p.Members {
+		require.True(t, m.Eligible, "%s: %s", m.User, m.Reason)
+	}
+	p, err = b.svc.NextTurnsAt(ctx, b.agent, rot.ID, 1, now)
+	require.NoError(t, err)
+	require.Equal(t, b.reps[3], p.Next[0].Assignee, "only one can take a lead now")
 }
