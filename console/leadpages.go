@@ -390,6 +390,8 @@ var accountEvents = []string{
 	leads.EventTeamCreated, leads.EventTeamUpdated, leads.EventTeamDeleted,
 	leads.EventLeadSourceCreated, leads.EventLeadSourceUpdated, leads.EventLeadSourceDeleted,
 	leads.EventRoutingRuleCreated, leads.EventRoutingRuleUpdated, leads.EventRoutingRuleDeleted, leads.EventRoutingRulesReordered,
+	leads.EventScheduleSet, leads.EventScheduleCleared, leads.EventTimeOffAdded, leads.EventTimeOffDeleted,
+	leads.EventHolidayCalendarCreated, leads.EventHolidayCalendarUpdated, leads.EventHolidayCalendarDeleted, leads.EventMemberCalendarSet,
 	leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated,
 	leads.EventMemberInvited, leads.EventInviteAccepted, leads.EventPasswordResetRequested, leads.EventPasswordReset,
 	leads.EventPasswordSet, leads.EventAPIKeyCreated, leads.EventAPIKeyRevoked,

@@ -322,6 +322,8 @@ func newLike(dst any) any {
 	switch dst.(type) {
 	case *leads.LeadInput:
 		return new(leads.LeadInput)
+	case *timeOffInput:
+		return new(timeOffInput)
 	}
 	return new(map[string]any)
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
@@ -41,6 +42,14 @@ type objects interface {
 	rotationUser() string
 	// member is an agent of the account whom an admin may remove.
 	member() string
+	// scheduled is a member with working hours (a schedule).
+	scheduled() string
+	// timeOffUser is the account's agent (whose own time off the agent
+	// may manage), and timeOff a period of their time off.
+	timeOffUser() string
+	timeOff() int64
+	// calendar is a holiday calendar.
+	calendar() int64
 	// name is a name for a new object of kind, and email an email for a new
 	// member.
 	name(kind string) string
@@ -202,6 +211,41 @@ var authMatrix = map[string]matrixRow{
 	"DELETE /members/{email}": {role: leads.RoleAdmin, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
 		return req("DELETE", "/members/"+url.PathEscape(o.member()), nil)
 	}},
+
+	"GET /members/{email}/schedule": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", "/members/"+url.PathEscape(o.scheduled())+"/schedule", nil)
+	}},
+	"PUT /members/{email}/schedule": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("PUT", "/members/"+url.PathEscape(o.scheduled())+"/schedule", map[string]any{"timezone": "America/New_York",
+			"monday": []any{map[string]any{"start": "08:00", "end": "16:00"}}})
+	}},
+	"DELETE /members/{email}/schedule": {role: leads.RoleManager, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
+		return req("DELETE", "/members/"+url.PathEscape(o.scheduled())+"/schedule", nil)
+	}},
+	// An agent manages their own time off: the rows name the agent's.
+	"GET /members/{email}/time-off": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", "/members/"+url.PathEscape(o.timeOffUser())+"/time-off", nil)
+	}},
+	"POST /members/{email}/time-off": {role: leads.RoleAgent, ok: 201, foreign: 404, req: func(o objects) matrixRequest {
+		return req("POST", "/members/"+url.PathEscape(o.timeOffUser())+"/time-off", map[string]any{"start": "2027-01-04T00:00:00Z",
+			"end": "2027-01-09T00:00:00Z", "note": "skiing"})
+	}},
+	"DELETE /members/{email}/time-off/{id}": {role: leads.RoleAgent, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
+		return req("DELETE", fmt.Sprintf("/members/%s/time-off/%d", url.PathEscape(o.timeOffUser()), o.timeOff()), nil)
+	}},
+	"GET /holiday-calendars": {role: leads.RoleAgent, ok: 200, req: func(objects) matrixRequest { return req("GET", "/holiday-calendars", nil) }},
+	"POST /holiday-calendars": {role: leads.RoleManager, ok: 201, foreign: 201, req: func(o objects) matrixRequest {
+		return req("POST", "/holiday-calendars", map[string]any{"name": o.name("calendar"), "timezone": "Europe/Paris", "dates": []string{"2026-12-25"}})
+	}},
+	"GET /holiday-calendars/{id}": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/holiday-calendars/%d", o.calendar()), nil)
+	}},
+	"PATCH /holiday-calendars/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("PATCH", fmt.Sprintf("/holiday-calendars/%d", o.calendar()), map[string]any{"name": o.name("calendar"), "dates": []string{"2027-01-01"}})
+	}},
+	"DELETE /holiday-calendars/{id}": {role: leads.RoleManager, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
+		return req("DELETE", fmt.Sprintf("/holiday-calendars/%d", o.calendar()), nil)
+	}},
 }
 
 // TestAuthMatrix calls every operation of the OpenAPI document as every kind
@@ -302,6 +346,7 @@ func newMatrix(t *testing.T, b *storetest.Backend) *matrix {
 	m.seedOther()
 	m.missing = fixedObjects{
 		leadID: 999999901, teamID: 999999902, spareID: 999999903, sourceID: 999999904, rotationID: 999999905, ruleID: 999999906,
+		timeOffID: 999999907, calendarID: 999999908,
 		user: "nobody-in-rotation@example.com", memberEmail: "nobody@example.com",
 		newName: m.nextName, newEmail: m.nextEmail,
 	}
@@ -320,7 +365,8 @@ func (m *matrix) seedOther() {
 	name := func(s string) string { return marker + " " + s }
 	rep := marker + "-rep@example.com"
 	m.markers = []string{marker, name("team"), name("source"), name("rotation"), rep, name("first"), name("last"),
-		marker + "-lead@example.com", name("notes"), name("company"), name("metadata"), name("account"), name("rule"), name("reason")}
+		marker + "-lead@example.com", name("notes"), name("company"), name("metadata"), name("account"), name("rule"), name("reason"),
+		name("calendar"), name("time off")}
 
 	_, err := o.svc.PutMember(ctx, admin, leads.Member{Email: rep, Role: leads.RoleAgent})
 	require.NoError(t, err)
@@ -347,8 +393,22 @@ func (m *matrix) seedOther() {
 		Conditions: leads.Condition{Field: "company", Op: leads.OpContains, Value: name("company")},
 		Action:     leads.RuleAction{Type: leads.ActionHold, Reason: name("reason")}}, -1)
 	require.NoError(t, err)
+	// Their rep has working hours and time off, and follows a calendar;
+	// the spare calendar's name is not marked, as the spare team's.
+	cal, err := o.svc.CreateHolidayCalendar(ctx, admin, leads.HolidayCalendar{Name: name("calendar"), Timezone: "Europe/Paris", Dates: []string{"2026-12-25"}})
+	require.NoError(t, err)
+	_, err = o.svc.CreateHolidayCalendar(ctx, admin, leads.HolidayCalendar{Name: "Shared calendar", Timezone: "UTC"})
+	require.NoError(t, err)
+	_, err = o.svc.SetMemberCalendar(ctx, admin, rep, cal.ID)
+	require.NoError(t, err)
+	_, err = o.svc.SetSchedule(ctx, admin, rep, &leads.Schedule{Timezone: "Europe/Paris", Monday: []leads.WorkHours{{Start: "09:00", End: "17:00"}}})
+	require.NoError(t, err)
+	off, err := o.svc.AddTimeOff(ctx, admin, rep, leads.TimeOff{Start: time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC),
+		End: time.Date(2027, 1, 9, 0, 0, 0, 0, time.UTC), Note: name("time off")})
+	require.NoError(t, err)
 	m.theirs = fixedObjects{
 		leadID: res.Lead.ID, teamID: team.ID, spareID: spare.ID, sourceID: src.ID, rotationID: rot.ID, ruleID: rule.ID,
+		timeOffID: off.ID, calendarID: cal.ID,
 		user: rep, memberEmail: rep,
 		newName:  func(kind string) string { return "Shared " + kind },
 		newEmail: func() string { return o.actor("manager").Email },
@@ -490,7 +550,9 @@ func (m *matrix) fresh() *ours { return &ours{m: m} }
 type ours struct {
 	m                                                *matrix
 	leadID, teamID, spareID, sourceID, rotID, ruleID int64
+	timeOffID, calendarID                            int64
 	memberEmail                                      string
+	hasSchedule                                      bool
 }
 
 var _ objects = (*ours)(nil)
@@ -570,6 +632,36 @@ func (o *ours) member() string {
 	return o.memberEmail
 }
 
+// scheduled is member, with working hours set on first use.
+func (o *ours) scheduled() string {
+	email := o.member()
+	if !o.hasSchedule {
+		_, err := o.m.a.svc.SetSchedule(context.Background(), o.m.a.actor("admin"), email,
+			&leads.Schedule{Timezone: "Europe/Paris", Friday: []leads.WorkHours{{Start: "09:00", End: "17:00"}}})
+		require.NoError(o.m.t, err)
+		o.hasSchedule = true
+	}
+	return email
+}
+
+func (o *ours) timeOffUser() string { return o.m.a.actor("agent").Email }
+
+func (o *ours) timeOff() int64 {
+	return o.once(&o.timeOffID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		off, err := o.m.a.svc.AddTimeOff(ctx, admin, o.timeOffUser(), leads.TimeOff{Start: time.Date(2026, 12, 21, 0, 0, 0, 0, time.UTC),
+			End: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC), Note: "matrix"})
+		return idOf(off, err, func(t *leads.TimeOff) int64 { return t.ID })
+	})
+}
+
+func (o *ours) calendar() int64 {
+	return o.once(&o.calendarID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		c, err := o.m.a.svc.CreateHolidayCalendar(ctx, admin, leads.HolidayCalendar{Name: o.name("calendar"), Timezone: "America/New_York",
+			Dates: []string{"2026-11-26"}})
+		return idOf(c, err, func(c *leads.HolidayCalendar) int64 { return c.ID })
+	})
+}
+
 func (o *ours) name(kind string) string { return o.m.nextName(kind) }
 func (o *ours) email() string           { return o.m.nextEmail() }
 
@@ -580,11 +672,15 @@ func (o *ours) all() {
 	o.rule()
 	o.spareTeam()
 	o.member()
+	o.scheduled()
+	o.timeOff()
+	o.calendar()
 }
 
 // fixedObjects are objects that exist already, or nowhere.
 type fixedObjects struct {
 	leadID, teamID, spareID, sourceID, rotationID, ruleID int64
+	timeOffID, calendarID                                 int64
 	user, memberEmail                                     string
 	newName                                               func(kind string) string
 	newEmail                                              func() string
@@ -600,6 +696,10 @@ func (o fixedObjects) rotation() int64         { return o.rotationID }
 func (o fixedObjects) rule() int64             { return o.ruleID }
 func (o fixedObjects) rotationUser() string    { return o.user }
 func (o fixedObjects) member() string          { return o.memberEmail }
+func (o fixedObjects) scheduled() string       { return o.memberEmail }
+func (o fixedObjects) timeOffUser() string     { return o.memberEmail }
+func (o fixedObjects) timeOff() int64          { return o.timeOffID }
+func (o fixedObjects) calendar() int64         { return o.calendarID }
 func (o fixedObjects) name(kind string) string { return o.newName(kind) }
 func (o fixedObjects) email() string           { return o.newEmail() }
 
@@ -607,7 +707,7 @@ func (o fixedObjects) email() string           { return o.newEmail() }
 // about different objects can be compared.
 func (o fixedObjects) normalize(body string) string {
 	values := []string{o.user, o.memberEmail}
-	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID} {
+	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID, o.timeOffID, o.calendarID} {
 		values = append(values, fmt.Sprint(id))
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
@@ -628,14 +728,22 @@ func (a *api) snapshot(o objects) string {
 		fmt.Sprintf("/teams/%d/lead-sources", o.team()),
 		fmt.Sprintf("/rotations/%d", o.rotation()),
 		fmt.Sprintf("/routing-rules/%d", o.rule()),
+		fmt.Sprintf("/members/%s/schedule", url.PathEscape(o.scheduled())),
+		fmt.Sprintf("/holiday-calendars/%d", o.calendar()),
 	} {
 		res := a.call("admin", "GET", path, nil)
 		require.Equal(a.t, http.StatusOK, res.status, "%s: %s", path, res.body)
 		b.Write(res.body)
 	}
+	// The period of time off, among the others of its member.
+	var offs struct{ Data []leads.TimeOff }
+	require.NoError(a.t, json.Unmarshal(a.call("admin", "GET", "/members/"+url.PathEscape(o.timeOffUser())+"/time-off", nil).body, &offs))
+	i := slices.IndexFunc(offs.Data, func(t leads.TimeOff) bool { return t.ID == o.timeOff() })
+	require.GreaterOrEqual(a.t, i, 0, "time off %d is gone", o.timeOff())
+	fmt.Fprintf(&b, "%+v", offs.Data[i])
 	var members struct{ Data []leads.Member }
 	require.NoError(a.t, json.Unmarshal(a.call("admin", "GET", "/members", nil).body, &members))
-	i := slices.IndexFunc(members.Data, func(mb leads.Member) bool { return mb.Email == o.member() })
+	i = slices.IndexFunc(members.Data, func(mb leads.Member) bool { return mb.Email == o.member() })
 	require.GreaterOrEqual(a.t, i, 0, "member %s is gone", o.member())
 	fmt.Fprintf(&b, "%+v", members.Data[i])
 	return b.String()

@@ -196,12 +196,16 @@ func (s *Server) removeRotationMember(w http.ResponseWriter, req bunrouter.Reque
 	})
 }
 
-func userParam(req bunrouter.Request) (string, error) {
-	user, err := url.PathUnescape(req.Param("user"))
+func userParam(req bunrouter.Request) (string, error) { return memberParam(req, "user") }
+
+// memberParam reads the path parameter name, a member's email (escaped or
+// not); one that does not unescape cannot name a member: NOT_FOUND.
+func memberParam(req bunrouter.Request, name string) (string, error) {
+	email, err := url.PathUnescape(req.Param(name))
 	if err != nil {
 		return "", leads.Errorf(leads.CodeNotFound, "member not found")
 	}
-	return leads.EmailKey(user), nil
+	return leads.EmailKey(email), nil
 }
 
 // changeRotation decodes body (when not nil) and applies change to the

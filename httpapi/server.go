@@ -237,6 +237,17 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/members", authKey, s.addMember, nil},
 		{http.MethodPatch, "/members/:email", authKey, s.updateMember, nil},
 		{http.MethodDelete, "/members/:email", authKey, s.removeMember, nil},
+		{http.MethodGet, "/members/:email/schedule", authKey, s.getSchedule, nil},
+		{http.MethodPut, "/members/:email/schedule", authKey, s.putSchedule, nil},
+		{http.MethodDelete, "/members/:email/schedule", authKey, s.deleteSchedule, nil},
+		{http.MethodGet, "/members/:email/time-off", authKey, s.listTimeOff, nil},
+		{http.MethodPost, "/members/:email/time-off", authKey, s.addTimeOff, nil},
+		{http.MethodDelete, "/members/:email/time-off/:id", authKey, s.deleteTimeOff, nil},
+		{http.MethodGet, "/holiday-calendars", authKey, s.listHolidayCalendars, nil},
+		{http.MethodPost, "/holiday-calendars", authKey, s.createHolidayCalendar, nil},
+		{http.MethodGet, "/holiday-calendars/:id", authKey, s.getHolidayCalendar, nil},
+		{http.MethodPatch, "/holiday-calendars/:id", authKey, s.patchHolidayCalendar, nil},
+		{http.MethodDelete, "/holiday-calendars/:id", authKey, s.deleteHolidayCalendar, nil},
 	}
 }
 

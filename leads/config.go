@@ -12,8 +12,9 @@ import (
 func snapshot(v any) map[string]any { return toJSONMap(v) }
 
 // configEntry is an audit entry of a configuration change: no lead, the
-// object's id under idKey, and its state before and after (nil for none).
-func configEntry(actor Actor, event, idKey string, id int64, before, after any, now time.Time) AuditEntry {
+// object's id (or a member's email) under idKey, and its state before and
+// after (nil for none).
+func configEntry(actor Actor, event, idKey string, id any, before, after any, now time.Time) AuditEntry {
 	data := map[string]any{idKey: id}
 	if before != nil {
 		data["before"] = snapshot(before)

@@ -83,7 +83,7 @@ func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow f
 			return nil, nil, err
 		}
 		next := m
-		next.CreatedAt = now
+		next.CreatedAt, next.HolidayCalendarID = now, 0 // a calendar is SetMemberCalendar's
 		data := map[string]any{"email": m.Email, "role": string(m.Role)}
 		event := EventMemberAdded
 		if cur != nil {
@@ -93,7 +93,7 @@ func (s *Service) saveMember(ctx context.Context, actor Actor, m Member, allow f
 			if cur.Role == RoleAdmin && admins <= 1 {
 				return nil, nil, Errorf(CodeLastAdmin, "%s is the account's last admin", m.Email)
 			}
-			next.CreatedAt = cur.CreatedAt
+			next.CreatedAt, next.HolidayCalendarID = cur.CreatedAt, cur.HolidayCalendarID
 			event, data["from"] = EventMemberUpdated, string(cur.Role)
 		}
 		return &next, []AuditEntry{newAuditEntry(actor, event, data, now)}, nil
@@ -128,10 +128,13 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, email string) e
 
 // Member is a user (an email) with a role in an account.
 type Member struct {
-	AccountID string    `json:"accountId"`
-	Email     string    `json:"email"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"createdAt"`
+	AccountID string `json:"accountId"`
+	Email     string `json:"email"`
+	Role      Role   `json:"role"`
+	// HolidayCalendarID is the holiday calendar the member follows, 0 for
+	// none (see SetMemberCalendar).
+	HolidayCalendarID int64     `json:"holidayCalendarId,omitempty"`
+	CreatedAt         time.Time `json:"createdAt"`
 }
 
 // Validate normalizes the email to lower case and checks email and role.

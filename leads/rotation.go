@@ -157,16 +157,7 @@ func (r *Rotation) Validate() error {
 
 // Location returns the rotation's time zone, UTC when unknown, and UTC for
 // "Local" (stored before it was refused), so that every server agrees.
-func (r *Rotation) Location() *time.Location {
-	if r.Timezone == "Local" {
-		return time.UTC
-	}
-	loc, err := time.LoadLocation(r.Timezone)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}
+func (r *Rotation) Location() *time.Location { return loadLocation(r.Timezone) }
 
 // DayStart returns the start of the rotation's day that contains t.
 func (r *Rotation) DayStart(t time.Time) time.Time {
@@ -183,6 +174,11 @@ func (r *Rotation) Day(t time.Time) string {
 const (
 	SkipPaused   = "paused"
 	SkipDailyCap = "daily_cap"
+	// The reasons a member is away (AccountConfig.Away): outside their
+	// working hours, on time off, on a holiday of their calendar.
+	SkipOutsideHours = "outside_hours"
+	SkipOutOfOffice  = "out_of_office"
+	SkipHoliday      = "holiday"
 )
 
 // Skip says that a member's turn was passed over, why, and how many of its

@@ -183,8 +183,31 @@ type ConfigStore interface {
 	// DeleteRotation deletes a rotation; its leads keep their assignees.
 	// NOT_FOUND for no such rotation.
 	DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error
+	// ChangeAvailability reads, under the account's lock, the member email
+	// (NOT_FOUND when not a member) and their availability (Email set, the
+	// rest empty when nothing is), lets apply decide the change (nil: none)
+	// and stores it in one transaction with the change's audit entries. It
+	// returns the member and their availability as stored. NOT_FOUND when
+	// the period of time off to delete is not the member's; the
+	// VALIDATION_ERROR of UnknownHolidayCalendar for a calendar that is
+	// not the account's.
+	ChangeAvailability(ctx context.Context, accountID, email string, apply func(m *Member, cur *MemberAvailability) (*AvailabilityChange, error)) (*Member, *MemberAvailability, error)
+	// CreateHolidayCalendar stores a holiday calendar and sets its ID;
+	// entry makes the audit entry of the created calendar, told how many
+	// other calendars the account has (read under its lock), or refuses.
+	// CONFLICT when the name is taken in the account.
+	CreateHolidayCalendar(ctx context.Context, c *HolidayCalendar, entry func(created *HolidayCalendar, others int) (AuditEntry, error)) error
+	// UpdateHolidayCalendar changes a holiday calendar as apply decides and
+	// returns it as stored; NOT_FOUND for no such calendar, CONFLICT for a
+	// name taken.
+	UpdateHolidayCalendar(ctx context.Context, accountID string, id int64, apply func(cur *HolidayCalendar) (*HolidayCalendar, []AuditEntry, error)) (*HolidayCalendar, error)
+	// DeleteHolidayCalendar deletes a holiday calendar; the members who
+	// follow it (entry is told who, by email) follow none from then on.
+	// NOT_FOUND for no such calendar.
+	DeleteHolidayCalendar(ctx context.Context, accountID string, id int64, entry func(cur *HolidayCalendar, followers []string) AuditEntry) error
 	// AccountConfig returns a consistent snapshot of the account's settings,
-	// members, teams, lead sources and rotations.
+	// members, teams, lead sources, rotations, routing rules and members'
+	// availability.
 	AccountConfig(ctx context.Context, accountID string) (*AccountConfig, error)
 }
 
@@ -434,6 +457,12 @@ type AccountConfig struct {
 	// RulesVersion is the configuration version Rules were last changed
 	// in, which the store keeps them under (RoutingRulesAt); 0 if never.
 	RulesVersion int64
+	// Availability maps each member (lower-cased email) who has a
+	// schedule, time off or a holiday calendar to them; a member missing
+	// is always available (see Away).
+	Availability map[string]*MemberAvailability
+	// HolidayCalendars maps the account's holiday calendars by id.
+	HolidayCalendars map[int64]*HolidayCalendar
 	// matchers are Rules' conditions compiled, when the Service loaded
 	// the configuration (see compileRules).
 	matchers []*Matcher

@@ -432,7 +432,8 @@ func rotationError(err error, r *leads.Rotation) error {
 }
 
 // AccountConfig returns a consistent snapshot of the account's settings,
-// members, teams, lead sources and rotations; NOT_FOUND for an unknown account.
+// members, teams, lead sources, rotations, routing rules and members'
+// availability; NOT_FOUND for an unknown account.
 func (s *Store) AccountConfig(ctx context.Context, accountID string) (_ *leads.AccountConfig, err error) {
 	defer translate(&err)
 	var cfg *leads.AccountConfig
@@ -475,7 +476,7 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	if err := tx.NewSelect().Model(&members).Where("account_id = ?", accountID).Order("rotation_id", "position").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("select rotation members: %w", err)
 	}
-	if err := tx.NewSelect().Model(&accountMembers).Column("email", "role").Where("account_id = ?", accountID).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&accountMembers).Column("email", "role", "holiday_calendar_id").Where("account_id = ?", accountID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("select members: %w", err)
 	}
 
@@ -487,20 +488,33 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	if err != nil {
 		return nil, err
 	}
+	availability, err := selectAvailabilities(ctx, tx, accountID, "")
+	if err != nil {
+		return nil, err
+	}
+	calendars, err := selectHolidayCalendars(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &leads.AccountConfig{
-		Rules:           rules,
-		RulesVersion:    rulesAt,
-		Account:         *account.account(),
-		Version:         account.ConfigVersion,
-		Teams:           make(map[int64]*leads.Team, len(teams)),
-		LeadSources:     make(map[int64]*leads.LeadSource, len(sources)),
-		TeamLeadSources: make(map[int64]int, len(teams)),
-		TeamRotations:   make(map[int64]*leads.Rotation),
-		PoolRotations:   make(map[int64]*leads.Rotation),
-		Members:         make(map[string]leads.Role, len(accountMembers)),
+		Rules:            rules,
+		RulesVersion:     rulesAt,
+		Account:          *account.account(),
+		Version:          account.ConfigVersion,
+		Teams:            make(map[int64]*leads.Team, len(teams)),
+		LeadSources:      make(map[int64]*leads.LeadSource, len(sources)),
+		TeamLeadSources:  make(map[int64]int, len(teams)),
+		TeamRotations:    make(map[int64]*leads.Rotation),
+		PoolRotations:    make(map[int64]*leads.Rotation),
+		Members:          make(map[string]leads.Role, len(accountMembers)),
+		Availability:     availability,
+		HolidayCalendars: calendars,
 	}
 	for _, m := range accountMembers {
 		cfg.Members[m.Email] = leads.Role(m.Role)
+		if m.HolidayCalendarID != 0 {
+			availabilityIn(availability, m.Email).HolidayCalendarID = m.HolidayCalendarID
+		}
 	}
 	for i := range teams {
 		cfg.Teams[teams[i].ID] = teams[i].team()

@@ -36,14 +36,16 @@ func (r *accountRow) account() *leads.Account {
 type memberRow struct {
 	bun.BaseModel `bun:"table:members"`
 
-	AccountID string    `bun:"account_id,pk"`
-	Email     string    `bun:"email,pk"`
-	Role      string    `bun:"role"`
-	CreatedAt time.Time `bun:"created_at"`
+	AccountID         string    `bun:"account_id,pk"`
+	Email             string    `bun:"email,pk"`
+	Role              string    `bun:"role"`
+	HolidayCalendarID int64     `bun:"holiday_calendar_id,nullzero"`
+	CreatedAt         time.Time `bun:"created_at"`
 }
 
 func (r *memberRow) member() leads.Member {
-	return leads.Member{AccountID: r.AccountID, Email: r.Email, Role: leads.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+	return leads.Member{AccountID: r.AccountID, Email: r.Email, Role: leads.Role(r.Role), HolidayCalendarID: r.HolidayCalendarID,
+		CreatedAt: r.CreatedAt.UTC()}
 }
 
 type apiKeyRow struct {
@@ -399,4 +401,54 @@ type routingRuleRow struct {
 func (r *routingRuleRow) rule() leads.RoutingRule {
 	return leads.RoutingRule{ID: r.ID, AccountID: r.AccountID, Name: r.Name, Enabled: r.Enabled, Conditions: r.Conditions,
 		Action: r.Action, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type scheduleRow struct {
+	bun.BaseModel `bun:"table:member_schedules"`
+
+	AccountID string          `bun:"account_id,pk"`
+	Email     string          `bun:"email,pk"`
+	Schedule  *leads.Schedule `bun:"schedule,type:jsonb"`
+}
+
+type timeOffRow struct {
+	bun.BaseModel `bun:"table:member_time_off"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	AccountID string    `bun:"account_id"`
+	Email     string    `bun:"email"`
+	StartsAt  time.Time `bun:"starts_at"`
+	EndsAt    time.Time `bun:"ends_at"`
+	Note      string    `bun:"note"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+func (r *timeOffRow) timeOff() leads.TimeOff {
+	return leads.TimeOff{ID: r.ID, Email: r.Email, Start: r.StartsAt.UTC(), End: r.EndsAt.UTC(), Note: r.Note, CreatedAt: r.CreatedAt.UTC()}
+}
+
+type holidayCalendarRow struct {
+	bun.BaseModel `bun:"table:holiday_calendars"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	AccountID string    `bun:"account_id"`
+	Name      string    `bun:"name"`
+	Timezone  string    `bun:"timezone"`
+	Dates     []string  `bun:"dates,type:jsonb"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
+}
+
+func newHolidayCalendarRow(c *leads.HolidayCalendar) *holidayCalendarRow {
+	return &holidayCalendarRow{ID: c.ID, AccountID: c.AccountID, Name: c.Name, Timezone: c.Timezone, Dates: c.Dates,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func (r *holidayCalendarRow) calendar() *leads.HolidayCalendar {
+	dates := r.Dates
+	if dates == nil {
+		dates = []string{}
+	}
+	return &leads.HolidayCalendar{ID: r.ID, AccountID: r.AccountID, Name: r.Name, Timezone: r.Timezone, Dates: dates,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }

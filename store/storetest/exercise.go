@@ -53,6 +53,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"invites are used once, even concurrently", testInvites},
 		{"expired invites and sessions", testExpiry},
 		{"routing rules: a list written as a whole, in order", testRoutingRules},
+		{"availability: schedules, time off and holiday calendars in the configuration", testAvailability},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -623,4 +624,143 @@ func testRoutingRules(t *testing.T, s leads.Store) {
 		return nil, nil, nil
 	})
 	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+func testAvailability(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	entry := func(c *leads.HolidayCalendar, others int) (leads.AuditEntry, error) {
+		return testEntry(c.AccountID), nil
+	}
+	calendar := func(f *Fixture, name string) *leads.HolidayCalendar {
+		return &leads.HolidayCalendar{AccountID: f.Account, Name: name, Timezone: "Europe/Paris", Dates: []string{"2026-12-25"},
+			CreatedAt: Now, UpdatedAt: Now}
+	}
+	change := func(f *Fixture, email string, c *leads.AvailabilityChange) (*leads.Member, *leads.MemberAvailability, error) {
+		return s.ChangeAvailability(ctx, f.Account, email, func(*leads.Member, *leads.MemberAvailability) (*leads.AvailabilityChange, error) {
+			return c, nil
+		})
+	}
+	version := func(f *Fixture) int64 {
+		cfg, err := s.AccountConfig(ctx, f.Account)
+		require.NoError(t, err)
+		return cfg.Version
+	}
+
+	// Calendars: names unique per account; entry sees how many others.
+	xmas := calendar(f, "France")
+	require.NoError(t, s.CreateHolidayCalendar(ctx, xmas, entry))
+	require.NotZero(t, xmas.ID)
+	require.Equal(t, leads.CodeConflict, code(s.CreateHolidayCalendar(ctx, calendar(f, "France"), entry)))
+	theirs := calendar(g, "France")
+	require.NoError(t, s.CreateHolidayCalendar(ctx, theirs, entry), "another account may use the name")
+	var seen int
+	err := s.CreateHolidayCalendar(ctx, calendar(f, "Refused"), func(_ *leads.HolidayCalendar, others int) (leads.AuditEntry, error) {
+		seen = others
+		return leads.AuditEntry{}, leads.Errorf(leads.CodeValidation, "no")
+	})
+	require.Equal(t, leads.CodeValidation, code(err))
+	require.Equal(t, 1, seen)
+
+	// One member's schedule, time off and calendar, each change a version.
+	before := version(f)
+	sch := &leads.Schedule{Timezone: "Europe/Paris", Monday: []leads.WorkHours{{Start: "09:00", End: "17:00"}}, Tuesday: []leads.WorkHours{},
+		Wednesday: []leads.WorkHours{}, Thursday: []leads.WorkHours{}, Friday: []leads.WorkHours{}, Saturday: []leads.WorkHours{}, Sunday: []leads.WorkHours{}}
+	var audited []string
+	audit := func(event string) func() []leads.AuditEntry {
+		return func() []leads.AuditEntry {
+			audited = append(audited, event)
+			return []leads.AuditEntry{{AccountID: f.Account, Event: event, Created: Now}}
+		}
+	}
+	_, a, err := change(f, "a@example.com", &leads.AvailabilityChange{SetSchedule: true, Schedule: sch, Audit: audit("schedule")})
+	require.NoError(t, err)
+	require.Equal(t, sch, a.Schedule)
+	later := &leads.TimeOff{Start: Now.Add(48*time.Hour + 123456*time.Microsecond), End: Now.Add(72*time.Hour + time.Microsecond), Note: "later", CreatedAt: Now}
+	sooner := &leads.TimeOff{Start: Now.Add(time.Hour), End: Now.Add(2 * time.Hour), CreatedAt: Now}
+	for _, off := range []*leads.TimeOff{later, sooner} {
+		_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{AddTimeOff: off, Audit: audit("time off")})
+		require.NoError(t, err)
+		require.NotZero(t, off.ID, "a new period gets its id")
+	}
+	m, a, err := change(f, "a@example.com", &leads.AvailabilityChange{SetCalendar: true, HolidayCalendarID: xmas.ID, Audit: audit("calendar")})
+	require.NoError(t, err)
+	require.Equal(t, xmas.ID, m.HolidayCalendarID)
+	require.Equal(t, xmas.ID, a.HolidayCalendarID)
+	require.Equal(t, []string{"schedule", "time off", "time off", "calendar"}, audited, "each change audited once")
+	require.Equal(t, before+4, version(f), "every change bumps the version")
+	member, err := s.Member(ctx, f.Account, "a@example.com")
+	require.NoError(t, err)
+	require.Equal(t, xmas.ID, member.HolidayCalendarID)
+
+	cfg, err := s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	got := cfg.Availability["a@example.com"]
+	require.NotNil(t, got)
+	require.Equal(t, sch, got.Schedule)
+	require.Equal(t, []leads.TimeOff{
+		{ID: sooner.ID, Email: "a@example.com", Start: sooner.Start, End: sooner.End, CreatedAt: Now},
+		{ID: later.ID, Email: "a@example.com", Start: later.Start, End: later.End, Note: "later", CreatedAt: Now},
+	}, got.TimeOff, "by start, exactly")
+	require.Equal(t, xmas.ID, got.HolidayCalendarID)
+	require.Nil(t, cfg.Availability["b@example.com"], "nothing set: always available")
+	require.Equal(t, xmas, cfg.HolidayCalendars[xmas.ID])
+	require.Len(t, cfg.HolidayCalendars, 1, "the account's calendars only")
+
+	// The shortest period: SQLite compares its times as text.
+	tiny := &leads.TimeOff{Start: Now.Add(100 * time.Hour), End: Now.Add(100*time.Hour + time.Microsecond), CreatedAt: Now}
+	_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{AddTimeOff: tiny})
+	require.NoError(t, err)
+	_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{DeleteTimeOff: tiny.ID})
+	require.NoError(t, err)
+
+	// nil changes nothing; refusals write nothing.
+	v := version(f)
+	_, a, err = change(f, "a@example.com", nil)
+	require.NoError(t, err)
+	require.Len(t, a.TimeOff, 2, "the availability as it is")
+	_, _, err = change(f, "b@example.com", &leads.AvailabilityChange{DeleteTimeOff: sooner.ID})
+	require.Equal(t, leads.CodeNotFound, code(err), "another member's period")
+	_, _, err = change(f, "a@example.com", &leads.AvailabilityChange{SetCalendar: true, HolidayCalendarID: theirs.ID})
+	require.Equal(t, leads.CodeValidation, code(err), "another account's calendar")
+	_, _, err = change(f, "nobody@example.com", &leads.AvailabilityChange{SetSchedule: true})
+	require.Equal(t, leads.CodeNotFound, code(err), "not a member")
+	_, _, err = s.ChangeAvailability(ctx, "missing", "a@example.com", func(*leads.Member, *leads.MemberAvailability) (*leads.AvailabilityChange, error) {
+		return nil, nil
+	})
+	require.Equal(t, leads.CodeNotFound, code(err))
+	require.Equal(t, v, version(f))
+
+	// A calendar renamed, then deleted: its followers follow none.
+	renamed, err := s.UpdateHolidayCalendar(ctx, f.Account, xmas.ID, func(cur *leads.HolidayCalendar) (*leads.HolidayCalendar, []leads.AuditEntry, error) {
+		next := *cur
+		next.Name, next.Dates = "France 2026", []string{"2026-12-25", "2026-12-26"}
+		return &next, nil, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "France 2026", renamed.Name)
+	_, err = s.UpdateHolidayCalendar(ctx, g.Account, xmas.ID, func(cur *leads.HolidayCalendar) (*leads.HolidayCalendar, []leads.AuditEntry, error) {
+		return cur, nil, nil
+	})
+	require.Equal(t, leads.CodeNotFound, code(err), "another account's calendar")
+	require.Equal(t, leads.CodeNotFound, code(s.DeleteHolidayCalendar(ctx, g.Account, xmas.ID, nil)))
+	var followers []string
+	require.NoError(t, s.DeleteHolidayCalendar(ctx, f.Account, xmas.ID, func(cur *leads.HolidayCalendar, who []string) leads.AuditEntry {
+		followers = who
+		return testEntry(f.Account)
+	}))
+	require.Equal(t, []string{"a@example.com"}, followers)
+	cfg, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Empty(t, cfg.HolidayCalendars)
+	require.Zero(t, cfg.Availability["a@example.com"].HolidayCalendarID)
+
+	// A removed member's availability goes with them.
+	require.NoError(t, s.RemoveMember(ctx, f.Account, "a@example.com", func(*leads.Member, int, []int64) (leads.AuditEntry, error) {
+		return testEntry(f.Account), nil
+	}))
+	addMember(t, f, "a@example.com", leads.RoleAgent)
+	cfg, err = s.AccountConfig(ctx, f.Account)
+	require.NoError(t, err)
+	require.Nil(t, cfg.Availability["a@example.com"], "back with nothing set")
 }
