@@ -75,6 +75,7 @@ var _ leads.Store = (*Store)(nil)
 type options struct {
 	maxConns  int
 	readConns int
+	idleTime  time.Duration
 	observe   func(ctx context.Context, query string)
 	now       func() time.Time
 }
@@ -97,6 +98,12 @@ func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 // (default half the PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
 // for one of these, never for a connection lead intake needs.
 func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
+
+// WithConnMaxIdleTime closes a PostgreSQL connection idle that long
+// (default 5 minutes). Test suites that open many stores at once set it
+// short, so that the stores of tests waiting their turn do not hold
+// connections PostgreSQL would refuse to the others.
+func WithConnMaxIdleTime(d time.Duration) Option { return func(o *options) { o.idleTime = d } }
 
 // WithStatementObserver calls observe with every statement sent to the
 // database, bun's and the hand-written ones of the create path alike: for
@@ -127,7 +134,7 @@ func (o observer) AfterQuery(context.Context, *bun.QueryEvent) {}
 // or sqlite://PATH selects SQLite. Any other dsn, a bare path included, is an
 // error that names these forms: a mistyped URL must not become a new file.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{maxConns: max(4, 2*runtime.GOMAXPROCS(0)), now: time.Now}
+	o := options{maxConns: max(4, 2*runtime.GOMAXPROCS(0)), now: time.Now, idleTime: 5 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -187,7 +194,7 @@ func open(dsn string, o options) (*Store, error) {
 			sqldb.SetMaxOpenConns(n)
 			sqldb.SetMaxIdleConns(n)
 			sqldb.SetConnMaxLifetime(30 * time.Minute)
-			sqldb.SetConnMaxIdleTime(5 * time.Minute)
+			sqldb.SetConnMaxIdleTime(o.idleTime)
 			return bun.NewDB(sqldb, pgdialect.New())
 		}
 		return &Store{db: pool(o.maxConns), reads: pool(readConns(o)), dialect: Postgres,

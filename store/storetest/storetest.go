@@ -113,7 +113,9 @@ func Required(service string) bool {
 
 func open(t testing.TB, dsn string) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
+	// Each test opens stores of its own, and many wait their turn at once:
+	// idle connections close soon, or PostgreSQL runs out of them.
+	s, err := store.Open(context.Background(), dsn, store.WithConnMaxIdleTime(time.Second))
 	if err != nil {
 		t.Fatalf("open store %s: %v", dsn, err)
 	}
