@@ -1,51 +1,7 @@
 #!/usr/bin/env bash
 # What routing rules cost intake (docs/BENCHMARKS.md, "Routing rules on the
-# create path"): leadbench with no rules and with RULES routing rules
-# (default 100) of 5 tests that every lead fails at the last, alternately,
-# PAIRS times (default 3), DURATION each (15s), CLIENTS clients (64), on
-# PostgreSQL and Redis at 127.0.0.1, the server in leadbench's process. Each
-# run has a PostgreSQL schema and a Redis key prefix of its own, dropped
-# after it, and starts after a CHECKPOINT, so that no run inherits another's
-# rows or pays for its writes. Alternating spreads the machine's drift over
-# both arms. Prints a line per run, then each arm's mean and median.
-#
-#   scripts/rules-bench.sh
-#   PAIRS=5 DURATION=20s scripts/rules-bench.sh
+# create path"): scripts/ab-bench.sh with no rules against RULES (default 100)
+# routing rules of 5 tests that every lead fails at the last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-rules=${RULES:-100}
-pairs=${PAIRS:-3}
-duration=${DURATION:-15s}
-clients=${CLIENTS:-64}
-pg=${LEADROTOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
-redis=${LEADROTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
-bench=bin/leadbench
-psql_() { PGOPTIONS=--client-min-messages=warning psql "${pg%%\?*}" -qAt -v ON_ERROR_STOP=1 "$@"; }
-sep='?'
-[[ $pg == *\?* ]] && sep='&'
-
-go build -o "$bench" ./cmd/leadbench
-echo "# $(nproc) CPUs, $(uname -sr), $(go version | cut -d' ' -f3), $(psql_ -c 'SHOW server_version'), redis $(redis-cli -u "$redis" INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
-echo "# $pairs pairs, -c $clients -d $duration, rules 0 then $rules"
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
-for pair in $(seq 1 "$pairs"); do
-	for n in 0 "$rules"; do
-		schema="rules_bench_$$_${pair}_$n"
-		prefix="rules-bench:$$:$pair:$n:"
-		psql_ -c "CREATE SCHEMA $schema" -c "CHECKPOINT"
-		out=$($bench --database-url "${pg}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$prefix" \
-			-c "$clients" -d "$duration" --rules "$n" --json --quiet)
-		psql_ -c "DROP SCHEMA $schema CASCADE"
-		redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
-		jq -r '[.rules, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned] | @tsv' <<<"$out" >>"$results"
-		tail -n1 "$results" | awk -F'\t' '{printf "rules=%-4s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d\n", $1, $2, $3, $4, $5, $6, $7}'
-	done
-done
-for n in 0 "$rules"; do
-	awk -F'\t' -v n="$n" '$1 == n {print $2}' "$results" | sort -n | awk -v n="$n" '{v[NR] = $1; s += $1} END {
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "rules=%-4s mean %6.0f  median %6.0f leads/s over %d runs\n", n, s / NR, m, NR
-	}'
-done
+ARMS="--rules 0|--rules ${RULES:-100}" exec scripts/ab-bench.sh

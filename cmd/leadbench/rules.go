@@ -64,23 +64,32 @@ func createBenchRules(ctx context.Context, t *benchTarget, n int) error {
 		return fmt.Errorf("routing rules: %w", err)
 	}
 	for _, r := range benchRules(n, rot.ID) {
-		body, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		req, err := t.request(ctx, "POST", t.url+"/routing-rules", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
+		if _, err := t.send(ctx, "POST", "/routing-rules", r, http.StatusCreated); err != nil {
 			return fmt.Errorf("create routing rule %q: %w", r.Name, err)
-		}
-		raw, _ := io.ReadAll(res.Body)
-		_ = res.Body.Close()
-		if res.StatusCode != http.StatusCreated {
-			return fmt.Errorf("create routing rule %q: status %d: %s", r.Name, res.StatusCode, raw)
 		}
 	}
 	return nil
+}
+
+// send sends body as JSON to the target's API, as its key, and returns
+// the answer's body; an answer other than want is an error.
+func (t *benchTarget) send(ctx context.Context, method, path string, body any, want int) ([]byte, error) {
+	js, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := t.request(ctx, method, t.url+path, bytes.NewReader(js))
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != want {
+		return raw, fmt.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, raw)
+	}
+	return raw, nil
 }

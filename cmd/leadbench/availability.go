@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// setBenchAvailability gives every member of the bench rotation what
+// issue 14 lets a manager configure, all of it leaving them able to take
+// every lead, so that each lead pays for reading it in full: a weekly
+// schedule of whole days in a time zone of its own, a period of time off
+// far ahead, and a holiday calendar of far-off dates. It goes through the
+// API, as a manager would.
+func setBenchAvailability(ctx context.Context, t *benchTarget) error {
+	rot, err := benchRotation(ctx, t)
+	if err != nil {
+		return fmt.Errorf("availability: %w", err)
+	}
+	raw, err := t.send(ctx, "POST", "/holiday-calendars", map[string]any{
+		"name": "Bench holidays", "timezone": "Europe/Paris", "dates": []string{"2099-12-25", "2099-12-26"},
+	}, http.StatusCreated)
+	if err != nil {
+		return fmt.Errorf("availability: %w", err)
+	}
+	var cal struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &cal); err != nil {
+		return fmt.Errorf("availability: %w", err)
+	}
+	day := []map[string]string{{"start": "00:00", "end": "12:00"}, {"start": "12:00", "end": "24:00"}}
+	schedule := map[string]any{"timezone": "America/New_York"}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		schedule[d] = day
+	}
+	for _, m := range rot.Members {
+		member := "/members/" + url.PathEscape(m.User)
+		steps := []struct {
+			method, path string
+			body         any
+			want         int
+		}{
+			{"PUT", member + "/schedule", schedule, http.StatusOK},
+			{"POST", member + "/time-off", map[string]string{"start": "2099-07-01T00:00:00Z", "end": "2099-07-15T00:00:00Z", "note": "bench"}, http.StatusCreated},
+			{"PATCH", member, map[string]int64{"holidayCalendarId": cal.ID}, http.StatusOK},
+		}
+		for _, s := range steps {
+			if _, err := t.send(ctx, s.method, s.path, s.body, s.want); err != nil {
+				return fmt.Errorf("availability of %s: %w", m.User, err)
+			}
+		}
+	}
+	return nil
+}
