@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -861,4 +862,20 @@ func TestLeadPageSaysWhy(t *testing.T) {
 	require.Regexp(t, `(?s)<strong>Not this one</strong>: not matched; failed on <code>company eq &#34;Initech&#34;</code>`, p.body)
 	require.Regexp(t, `(?s)id="decided">Decided by <strong>Acme to Enterprise</strong>: Team: Enterprise`, p.body)
 	require.Regexp(t, `id="why-eligible">`+regexp.QuoteMeta(s.reps[0]), p.body)
+}
+
+// The rotation board says who can take a lead now, and why not: a rep on
+// time off is out of office there, and passed over in the coming turns.
+func TestBoardSaysWhoIsAway(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	now := time.Now()
+	_, err := s.svc.AddTimeOff(context.Background(), s.admin, s.reps[0], leads.TimeOff{Start: now.Add(-time.Hour), End: now.Add(24 * time.Hour), Note: "holiday"})
+	require.NoError(t, err)
+	b := s.browser()
+	b.signIn("agent@acme.test")
+	p := b.get("/rotations/" + itoa(s.rot.ID))
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `<span class="off">out of office</span>`)
+	require.Contains(t, p.body, "passes over "+s.reps[0]+" (out of office)")
 }

@@ -125,6 +125,10 @@ var funcs = template.FuncMap{
 // where it did.
 var reasonText = map[string]string{
 	leads.SkipPaused:         "paused",
+	leads.SkipOutsideHours:   "outside their working hours",
+	leads.SkipOutOfOffice:    "out of office",
+	leads.SkipHoliday:        "on a holiday",
+	leads.AssignWaiting:      "nobody could take it: it waits for the first who can",
 	"daily_cap":              "daily cap reached",
 	leads.AssignExplicit:     "named by whoever created it",
 	leads.AssignRotation:     "the rotation's turn",
