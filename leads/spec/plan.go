@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -271,7 +272,56 @@ func (p *planner) planMembers(members []Member) {
 			}
 		}
 		p.add(it)
+		if m.Schedule != nil {
+			p.planSchedule(m.Email, m.Schedule)
+		}
 	}
+}
+
+// planSchedule plans member email's working hours to be want.
+func (p *planner) planSchedule(email string, want *leads.Schedule) {
+	it := Item{Kind: Unchanged, Object: "working hours of member " + email, perm: leads.PermWriteConfig}
+	var cur *leads.Schedule
+	if a := p.cfg.Availability[email]; a != nil {
+		cur = a.Schedule
+	}
+	switch was, now := scheduleText(cur), scheduleText(want); {
+	case cur == nil:
+		it.Kind, it.Details = Create, []string{now}
+	case was != now:
+		it.Kind, it.Details = Update, []string{was + " -> " + now}
+	}
+	if it.Kind != Unchanged {
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.SetSchedule(ctx, run.actor, email, want)
+			return err
+		}
+	}
+	p.add(it)
+}
+
+// scheduleText is a schedule as a plan writes it:
+// `America/New_York: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00`.
+func scheduleText(s *leads.Schedule) string {
+	if s == nil {
+		return "none"
+	}
+	var days []string
+	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
+		hours := s.Day(d)
+		if len(hours) == 0 {
+			continue
+		}
+		day := strings.ToLower(d.String())
+		for _, h := range hours {
+			day += " " + h.Start + "-" + h.End
+		}
+		days = append(days, day)
+	}
+	if len(days) == 0 {
+		days = []string{"no hours"}
+	}
+	return s.Timezone + ": " + strings.Join(days, ", ")
 }
 
 // planTeam plans the team, its lead sources and its rotation.

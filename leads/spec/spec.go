@@ -8,6 +8,7 @@ package spec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -29,6 +30,7 @@ type Service interface {
 	CreateRoutingRule(ctx context.Context, actor leads.Actor, r leads.RoutingRule, position int) (*leads.RoutingRule, error)
 	UpdateRoutingRule(ctx context.Context, actor leads.Actor, id int64, change func(r *leads.RoutingRule) error) (*leads.RoutingRule, error)
 	ReorderRoutingRules(ctx context.Context, actor leads.Actor, ids []int64) ([]leads.RoutingRule, error)
+	SetSchedule(ctx context.Context, actor leads.Actor, email string, sch *leads.Schedule) (*leads.Schedule, error)
 }
 
 var _ Service = (*leads.Service)(nil)
@@ -58,10 +60,13 @@ type Spec struct {
 	RoutingRules []RoutingRule `json:"routingRules,omitempty"`
 }
 
-// Member is a user that must be a member of the account with Role.
+// Member is a user that must be a member of the account with Role and,
+// when Schedule is set, exactly those working hours (a member's hours the
+// file does not declare are kept).
 type Member struct {
-	Email string     `json:"email"`
-	Role  leads.Role `json:"role"`
+	Email    string          `json:"email"`
+	Role     leads.Role      `json:"role"`
+	Schedule *leads.Schedule `json:"schedule,omitempty"`
 }
 
 // Team is a team, found by name, that must exist with at least the lead
@@ -134,6 +139,29 @@ func normalizedMembers(members []Member) ([]Member, error) {
 		}
 		seen[m.Email] = true
 		out[i] = Member{Email: m.Email, Role: m.Role}
+		if ms.Schedule != nil {
+			sch, err := cloneSchedule(ms.Schedule)
+			if err == nil {
+				err = sch.Validate()
+			}
+			if err != nil {
+				return nil, atPath(err, func(field string) string { return path + ".schedule." + field })
+			}
+			out[i].Schedule = sch
+		}
+	}
+	return out, nil
+}
+
+// cloneSchedule returns a deep copy of s.
+func cloneSchedule(s *leads.Schedule) (*leads.Schedule, error) {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	out := new(leads.Schedule)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ func TestApply(t *testing.T) {
 		{"validation errors name the field", testApplyValidation},
 		{"rotation members must be members of the account or the file", testApplyMembersRequired},
 		{"roles: agents may not plan, managers may not add members", testApplyRoles},
+		{"members' working hours are declared exactly", testApplySchedules},
 	})
 }
 
@@ -310,4 +311,45 @@ func testApplyRoles(t *testing.T, b *bundle) {
 	plan, err = sp.Apply(ctx, b.svc, manager, false)
 	require.NoError(t, err, "teams and rotations are a manager's")
 	require.Equal(t, 5, plan.Applied)
+}
+
+func testApplySchedules(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	hours := func(start, end string) []leads.WorkHours { return []leads.WorkHours{{Start: start, End: end}} }
+	sp := spec.Spec{Members: []spec.Member{{Email: "Rep1@Example.com", Role: leads.RoleAgent,
+		Schedule: &leads.Schedule{Timezone: "Europe/Paris", Monday: hours("09:00", "17:00"), Friday: hours("09:00", "12:00")}}}}
+	plan, err := sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"= member rep1@example.com",
+		"+ working hours of member rep1@example.com: Europe/Paris: monday 09:00-17:00, friday 09:00-12:00",
+	}, planLines(plan))
+	a := b.config(t).Availability["rep1@example.com"]
+	require.NotNil(t, a)
+	require.Equal(t, hours("09:00", "17:00"), a.Schedule.Monday)
+
+	again, err := sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Zero(t, again.Changes(), "an unchanged file changes nothing")
+
+	sp.Members[0].Schedule.Friday = nil
+	plan, err = sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Equal(t, "~ working hours of member rep1@example.com: Europe/Paris: monday 09:00-17:00, friday 09:00-12:00 -> Europe/Paris: monday 09:00-17:00",
+		planLines(plan)[1])
+	require.Empty(t, b.config(t).Availability["rep1@example.com"].Schedule.Friday)
+
+	sp.Members[0].Schedule.Monday = hours("17:00", "09:00")
+	_, err = sp.Plan(ctx, b.svc, b.admin)
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "members[0].schedule.monday[0]", leads.ErrorDetails(err)["field"])
+}
+
+// planLines is the plan as lines, as leadrotor apply prints them.
+func planLines(p *spec.Plan) []string {
+	out := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		out[i] = it.String()
+	}
+	return out
 }
