@@ -84,6 +84,8 @@ type Plan struct {
 
 	// teamIDs maps the names of the account's existing teams to their IDs.
 	teamIDs map[string]int64
+	// calendars maps the IDs of the account's holiday calendars to their names.
+	calendars map[int64]string
 }
 
 // Changes returns the number of items that create or update something.
@@ -124,6 +126,8 @@ type applyRun struct {
 	teamIDs     map[string]int64
 	rotationIDs map[string]int64
 	ruleIDs     map[string]int64
+	// calendarIDs are the holiday calendars by name, the run's own too.
+	calendarIDs map[string]int64
 }
 
 // Plan compares spec with actor's account's configuration and returns the
@@ -155,6 +159,9 @@ func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Pla
 	p := newPlanner(cfg, actor.AccountID)
 	p.planAccount(want.DuplicatePolicy)
 	p.planMembers(want.Members)
+	if err := p.planCalendars(want.HolidayCalendars, want.Members); err != nil {
+		return nil, err
+	}
 	for _, t := range want.Teams {
 		p.planTeam(t)
 	}
@@ -191,7 +198,11 @@ func (spec Spec) Apply(ctx context.Context, svc Service, actor leads.Actor, dryR
 	if err := plan.permitted(actor); err != nil {
 		return plan, err
 	}
-	run := &applyRun{svc: svc, actor: actor, teamIDs: maps.Clone(plan.teamIDs), rotationIDs: map[string]int64{}, ruleIDs: map[string]int64{}}
+	run := &applyRun{svc: svc, actor: actor, teamIDs: maps.Clone(plan.teamIDs), rotationIDs: map[string]int64{}, ruleIDs: map[string]int64{},
+		calendarIDs: map[string]int64{}}
+	for id, c := range plan.calendars {
+		run.calendarIDs[c] = id
+	}
 	for _, it := range plan.Items {
 		if it.apply == nil {
 			continue
@@ -276,6 +287,75 @@ func (p *planner) planMembers(members []Member) {
 			p.planSchedule(m.Email, m.Schedule)
 		}
 	}
+}
+
+// planCalendars plans the holiday calendars (by name: created, or their
+// time zone and dates updated), then which calendar each member that
+// names one follows. A member's calendar that is neither the file's nor
+// the account's is VALIDATION_ERROR naming members[i].holidayCalendar.
+func (p *planner) planCalendars(cals []HolidayCalendar, members []Member) error {
+	byName := make(map[string]*leads.HolidayCalendar, len(p.cfg.HolidayCalendars))
+	p.plan.calendars = make(map[int64]string, len(p.cfg.HolidayCalendars))
+	for id, c := range p.cfg.HolidayCalendars {
+		byName[c.Name] = c
+		p.plan.calendars[id] = c.Name
+	}
+	declared := make(map[string]bool, len(cals))
+	for _, want := range cals {
+		declared[want.Name] = true
+		it := Item{Kind: Unchanged, Object: fmt.Sprintf("holiday calendar %q", want.Name), perm: leads.PermWriteConfig}
+		text := want.Timezone + ": " + strings.Join(want.Dates, ", ")
+		cur := byName[want.Name]
+		switch {
+		case cur == nil:
+			it.Kind, it.Details = Create, []string{text}
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				c, err := run.svc.CreateHolidayCalendar(ctx, run.actor, leads.HolidayCalendar{Name: want.Name, Timezone: want.Timezone, Dates: want.Dates})
+				if err == nil {
+					run.calendarIDs[c.Name] = c.ID
+				}
+				return err
+			}
+		case cur.Timezone+": "+strings.Join(cur.Dates, ", ") != text:
+			it.Kind, it.Details = Update, []string{cur.Timezone + ": " + strings.Join(cur.Dates, ", ") + " -> " + text}
+			id := cur.ID
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				_, err := run.svc.UpdateHolidayCalendar(ctx, run.actor, id, func(c *leads.HolidayCalendar) error {
+					c.Timezone, c.Dates = want.Timezone, slices.Clone(want.Dates)
+					return nil
+				})
+				return err
+			}
+		}
+		p.add(it)
+	}
+	for i, m := range members {
+		if m.HolidayCalendar == "" {
+			continue
+		}
+		if byName[m.HolidayCalendar] == nil && !declared[m.HolidayCalendar] {
+			return leads.ValidationError(leads.FieldError{Field: fmt.Sprintf("members[%d].holidayCalendar", i), Value: m.HolidayCalendar,
+				Message: "Is not a holiday calendar of this account or of the file"})
+		}
+		it := Item{Kind: Unchanged, Object: "holiday calendar of member " + m.Email, perm: leads.PermWriteConfig}
+		cur := ""
+		if a := p.cfg.Availability[m.Email]; a != nil && a.HolidayCalendarID != 0 {
+			cur = p.plan.calendars[a.HolidayCalendarID]
+		}
+		if cur != m.HolidayCalendar {
+			it.Kind, it.Details = Update, []string{fmt.Sprintf("%q -> %q", cur, m.HolidayCalendar)}
+			if cur == "" {
+				it.Kind, it.Details = Create, []string{fmt.Sprintf("%q", m.HolidayCalendar)}
+			}
+			email, name := m.Email, m.HolidayCalendar
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				_, err := run.svc.SetMemberCalendar(ctx, run.actor, email, run.calendarIDs[name])
+				return err
+			}
+		}
+		p.add(it)
+	}
+	return nil
 }
 
 // planSchedule plans member email's working hours to be want.

@@ -31,6 +31,9 @@ type Service interface {
 	UpdateRoutingRule(ctx context.Context, actor leads.Actor, id int64, change func(r *leads.RoutingRule) error) (*leads.RoutingRule, error)
 	ReorderRoutingRules(ctx context.Context, actor leads.Actor, ids []int64) ([]leads.RoutingRule, error)
 	SetSchedule(ctx context.Context, actor leads.Actor, email string, sch *leads.Schedule) (*leads.Schedule, error)
+	CreateHolidayCalendar(ctx context.Context, actor leads.Actor, c leads.HolidayCalendar) (*leads.HolidayCalendar, error)
+	UpdateHolidayCalendar(ctx context.Context, actor leads.Actor, id int64, change func(c *leads.HolidayCalendar) error) (*leads.HolidayCalendar, error)
+	SetMemberCalendar(ctx context.Context, actor leads.Actor, email string, calendarID int64) (*leads.Member, error)
 }
 
 var _ Service = (*leads.Service)(nil)
@@ -54,6 +57,9 @@ type Spec struct {
 	// Rotations are pool rotations (neither a team's nor the default), found
 	// by name as teams are: rotations only routing rules send leads to.
 	Rotations []Rotation `json:"rotations,omitempty"`
+	// HolidayCalendars are holiday calendars, found by name, that must
+	// exist with exactly these dates; the account's others are kept.
+	HolidayCalendars []HolidayCalendar `json:"holidayCalendars,omitempty"`
 	// RoutingRules are routing rules, found by name without regard to case,
 	// that must exist as declared and come first in the account's order, in
 	// this order; the account's other rules are kept, after them.
@@ -67,6 +73,17 @@ type Member struct {
 	Email    string          `json:"email"`
 	Role     leads.Role      `json:"role"`
 	Schedule *leads.Schedule `json:"schedule,omitempty"`
+	// HolidayCalendar, when set, names the holiday calendar the member
+	// follows: one of the file's holidayCalendars or of the account's.
+	HolidayCalendar string `json:"holidayCalendar,omitempty"`
+}
+
+// HolidayCalendar is an account's holiday calendar, found by name, that
+// must exist with exactly these dates in this time zone.
+type HolidayCalendar struct {
+	Name     string   `json:"name"`
+	Timezone string   `json:"timezone"`
+	Dates    []string `json:"dates"`
 }
 
 // Team is a team, found by name, that must exist with at least the lead
@@ -106,6 +123,9 @@ func (spec Spec) normalized(accountID string) (Spec, error) {
 	if out.Members, err = normalizedMembers(spec.Members); err != nil {
 		return out, err
 	}
+	if out.HolidayCalendars, err = normalizedCalendars(spec.HolidayCalendars); err != nil {
+		return out, err
+	}
 	if out.Teams, err = normalizedTeams(spec.Teams); err != nil {
 		return out, err
 	}
@@ -138,7 +158,7 @@ func normalizedMembers(members []Member) ([]Member, error) {
 			return nil, leads.ValidationError(leads.FieldError{Field: path + ".email", Value: m.Email, Message: "Appears twice in members"})
 		}
 		seen[m.Email] = true
-		out[i] = Member{Email: m.Email, Role: m.Role}
+		out[i] = Member{Email: m.Email, Role: m.Role, HolidayCalendar: strings.TrimSpace(ms.HolidayCalendar)}
 		if ms.Schedule != nil {
 			sch, err := cloneSchedule(ms.Schedule)
 			if err == nil {
@@ -149,6 +169,24 @@ func normalizedMembers(members []Member) ([]Member, error) {
 			}
 			out[i].Schedule = sch
 		}
+	}
+	return out, nil
+}
+
+func normalizedCalendars(cals []HolidayCalendar) ([]HolidayCalendar, error) {
+	out := make([]HolidayCalendar, len(cals))
+	seen := make(map[string]bool, len(cals))
+	for i, cs := range cals {
+		path := fmt.Sprintf("holidayCalendars[%d]", i)
+		c := leads.HolidayCalendar{Name: cs.Name, Timezone: cs.Timezone, Dates: slices.Clone(cs.Dates)}
+		if err := c.Validate(); err != nil {
+			return nil, atPath(err, func(field string) string { return path + "." + field })
+		}
+		if seen[c.Name] {
+			return nil, leads.ValidationError(leads.FieldError{Field: path + ".name", Value: c.Name, Message: "Appears twice in holidayCalendars"})
+		}
+		seen[c.Name] = true
+		out[i] = HolidayCalendar{Name: c.Name, Timezone: c.Timezone, Dates: c.Dates}
 	}
 	return out, nil
 }

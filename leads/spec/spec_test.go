@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -343,6 +344,47 @@ func testApplySchedules(t *testing.T, b *bundle) {
 	_, err = sp.Plan(ctx, b.svc, b.admin)
 	requireCode(t, err, leads.CodeValidation)
 	require.Equal(t, "members[0].schedule.monday[0]", leads.ErrorDetails(err)["field"])
+	sp.Members[0].Schedule.Monday = hours("09:00", "17:00")
+
+	// Holiday calendars, by name, and the one a member follows.
+	sp.HolidayCalendars = []spec.HolidayCalendar{{Name: "France", Timezone: "Europe/Paris", Dates: []string{"2026-12-25", "2027-01-01"}}}
+	sp.Members[0].HolidayCalendar = "France"
+	plan, err = sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"= member rep1@example.com",
+		"= working hours of member rep1@example.com",
+		`+ holiday calendar "France": Europe/Paris: 2026-12-25, 2027-01-01`,
+		`+ holiday calendar of member rep1@example.com: "France"`,
+	}, planLines(plan))
+	cfg := b.config(t)
+	followed := cfg.HolidayCalendars[cfg.Availability["rep1@example.com"].HolidayCalendarID]
+	require.Equal(t, "France", followed.Name)
+	require.Equal(t, leads.SkipHoliday, cfg.Away("rep1@example.com", time.Date(2026, 12, 25, 10, 0, 0, 0, time.UTC)))
+	again, err = sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Zero(t, again.Changes())
+	sp.HolidayCalendars[0].Dates = []string{"2026-12-25"}
+	plan, err = sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Equal(t, `~ holiday calendar "France": Europe/Paris: 2026-12-25, 2027-01-01 -> Europe/Paris: 2026-12-25`, planLines(plan)[2])
+
+	for _, tc := range []struct {
+		change func(sp *spec.Spec)
+		field  string
+	}{
+		{func(sp *spec.Spec) { sp.Members[0].HolidayCalendar = "Mars" }, "members[0].holidayCalendar"},
+		{func(sp *spec.Spec) { sp.HolidayCalendars[0].Timezone = "Local" }, "holidayCalendars[0].timezone"},
+		{func(sp *spec.Spec) { sp.HolidayCalendars = append(sp.HolidayCalendars, sp.HolidayCalendars[0]) }, "holidayCalendars[1].name"},
+	} {
+		bad := sp
+		bad.Members = slices.Clone(sp.Members)
+		bad.HolidayCalendars = slices.Clone(sp.HolidayCalendars)
+		tc.change(&bad)
+		_, err := bad.Plan(ctx, b.svc, b.admin)
+		requireCode(t, err, leads.CodeValidation)
+		require.Equal(t, tc.field, leads.ErrorDetails(err)["field"])
+	}
 }
 
 // planLines is the plan as lines, as leadrotor apply prints them.
