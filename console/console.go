@@ -217,6 +217,10 @@ func (c *Console) routes() {
 	c.action("/people/invite", c.invite, people)
 	c.action("/people/keys", c.createKey, people)
 	c.action("/people/keys/revoke", c.revokeKey, people)
+	availability := pageDef{"availability", c.availability}
+	c.page("/availability", availability)
+	c.action("/availability/timeoff", c.addTimeOff, availability)
+	c.action("/availability/timeoff/{id}/delete", c.deleteTimeOff, availability)
 	c.page("/leads", pageDef{"leads", c.leadList})
 	lead := pageDef{"lead", c.leadPage}
 	c.page("/leads/{id}", lead)

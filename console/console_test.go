@@ -879,3 +879,40 @@ func TestBoardSaysWhoIsAway(t *testing.T) {
 	require.Contains(t, p.body, `<span class="off">out of office</span>`)
 	require.Contains(t, p.body, "passes over "+s.reps[0]+" (out of office)")
 }
+
+// The availability page: who can take a lead now or why not, and time
+// off that an agent sets for themselves (only), and a manager for anyone.
+func TestAvailabilityPage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := context.Background()
+	agent := s.browser()
+	agent.signIn("agent@acme.test")
+	p := agent.get("/availability")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Regexp(t, `(?s)id="member-`+regexp.QuoteMeta(s.reps[0])+`".*?<span class="ok">available</span>.*?<td data-label="Working hours">always</td>`, p.body)
+
+	csrf := agent.csrf("/availability")
+	today := time.Now().UTC().Format(time.DateOnly)
+	p = agent.post("/availability/timeoff", url.Values{"csrf": {csrf}, "email": {"agent@acme.test"}, "start": {today}, "last": {today}, "note": {"dentist"}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Regexp(t, `(?s)id="member-agent@acme.test".*?<span class="off">out of office</span>.*?`+today+` to `+today+` \(dentist\)`, p.body)
+
+	p = agent.post("/availability/timeoff", url.Values{"csrf": {csrf}, "email": {s.reps[0]}, "start": {today}, "last": {today}})
+	require.Equal(t, http.StatusForbidden, p.status, "an agent sets only their own")
+	offs, err := s.svc.TimeOff(ctx, s.admin, s.reps[0])
+	require.NoError(t, err)
+	require.Empty(t, offs)
+	p = agent.post("/availability/timeoff", url.Values{"csrf": {csrf}, "email": {"agent@acme.test"}, "start": {"soon"}, "last": {today}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, "Must be a date like 2026-12-31")
+
+	mine, err := s.svc.TimeOff(ctx, s.admin, "agent@acme.test")
+	require.NoError(t, err)
+	require.Len(t, mine, 1)
+	manager := s.browser()
+	manager.signIn("manager@acme.test")
+	p = manager.post("/availability/timeoff/"+itoa(mine[0].ID)+"/delete", url.Values{"csrf": {manager.csrf("/availability")}, "email": {"agent@acme.test"}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Regexp(t, `(?s)id="member-agent@acme.test".*?<span class="ok">available</span>`, p.body)
+}

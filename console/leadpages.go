@@ -112,9 +112,9 @@ func parseLeadFilter(f leadFilterForm, opts *leads.ListOptions) error {
 		if d.v == "" {
 			continue
 		}
-		t, err := time.Parse(time.DateOnly, d.v)
+		t, err := formDate(d.field, d.v)
 		if err != nil {
-			return leads.ValidationError(leads.FieldError{Field: d.field, Value: d.v, Message: "Must be a date like 2026-12-31"})
+			return err
 		}
 		if d.field == "to" {
 			t = t.AddDate(0, 0, 1)

@@ -29,6 +29,27 @@ const (
 	MaxHolidayDates = 1000
 )
 
+// String writes the schedule as people read it:
+// "America/New_York: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00".
+func (s *Schedule) String() string {
+	var days []string
+	for _, d := range week {
+		hours := s.Day(d)
+		if len(hours) == 0 {
+			continue
+		}
+		day := strings.ToLower(d.String())
+		for _, h := range hours {
+			day += " " + h.Start + "-" + h.End
+		}
+		days = append(days, day)
+	}
+	if len(days) == 0 {
+		days = []string{"no hours"}
+	}
+	return s.Timezone + ": " + strings.Join(days, ", ")
+}
+
 // Schedule is a member's working hours: for each weekday, the intervals of
 // the day they take leads, as wall-clock times in their own time zone. A
 // member without a schedule is always within their working hours; a day

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -380,28 +379,12 @@ func (p *planner) planSchedule(email string, want *leads.Schedule) {
 	p.add(it)
 }
 
-// scheduleText is a schedule as a plan writes it:
-// `America/New_York: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00`.
+// scheduleText is a schedule as a plan writes it (see leads.Schedule.String).
 func scheduleText(s *leads.Schedule) string {
 	if s == nil {
 		return "none"
 	}
-	var days []string
-	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
-		hours := s.Day(d)
-		if len(hours) == 0 {
-			continue
-		}
-		day := strings.ToLower(d.String())
-		for _, h := range hours {
-			day += " " + h.Start + "-" + h.End
-		}
-		days = append(days, day)
-	}
-	if len(days) == 0 {
-		days = []string{"no hours"}
-	}
-	return s.Timezone + ": " + strings.Join(days, ", ")
+	return s.String()
 }
 
 // planTeam plans the team, its lead sources and its rotation.
