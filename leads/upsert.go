@@ -65,7 +65,8 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 	}
 	a := keptOwner(lead)
 	_, member := cfg.Members[lead.AssignedTo]
-	if lead.AssignmentStatus != AssignmentPending && !member {
+	waits := lead.AssignmentStatus == AssignmentPending || lead.AssignmentStatus == AssignmentWaiting
+	if !waits && !member { // a waiting lead is the background assigner's
 		ret := &ReturningCheck{Outcome: ReturningOwnerGone, LeadID: lead.ID, Owner: lead.AssignedTo, OwnerGone: cfg.Account.Returning.OwnerGone}
 		if lead.AssignedTo == "" {
 			ret = nil

@@ -54,6 +54,24 @@ func testHoldUntilAvailable(t *testing.T, b *bundle) {
 	require.Len(t, page.Data, 3, "listed as waiting")
 	_, err = b.svc.ListLeads(ctx, b.agent, leads.ListOptions{Filter: leads.LeadFilter{AssignmentStatus: "stuck"}})
 	requireCode(t, err, leads.CodeValidation)
+	// An upsert of a waiting lead leaves it to the assigner: no second
+	// lead_not_assigned.
+	in := lead("First")
+	in.Email = "first@acme.com"
+	_, err = b.svc.UpdateLead(ctx, b.agent, ids[0], leads.LeadPatch{"email": in.Email}, leads.UpdateOptions{})
+	require.NoError(t, err)
+	res, err := b.create(in, leads.CreateOptions{MatchBy: leads.MatchEmail})
+	require.NoError(t, err)
+	require.True(t, res.Returned)
+	require.Equal(t, leads.AssignmentWaiting, res.Lead.AssignmentStatus)
+	var notAssigned int
+	for _, e := range res.Lead.AuditLog {
+		if e.Event == leads.EventLeadNotAssigned {
+			notAssigned++
+		}
+	}
+	require.Equal(t, 1, notAssigned)
+
 	// The assigner works across accounts, and other tests' leads share the
 	// store: what counts is this account's leads.
 	_, err = b.svc.AssignPending(ctx, 1000)
@@ -61,7 +79,7 @@ func testHoldUntilAvailable(t *testing.T, b *bundle) {
 	got, err := b.svc.Lead(ctx, b.agent, ids[0])
 	require.NoError(t, err)
 	require.Equal(t, leads.AssignmentWaiting, got.AssignmentStatus, "still nobody")
-	require.Len(t, got.AuditLog, 2, "waiting on writes nothing")
+	require.Equal(t, res.Lead.AuditLog, got.AuditLog, "waiting on writes nothing")
 
 	// A hand-assigned waiting lead waits no more.
 	l, err := b.svc.UpdateLead(ctx, b.agent, ids[2], leads.LeadPatch{"assignedTo": b.reps[6]}, leads.UpdateOptions{})
