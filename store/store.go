@@ -153,7 +153,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.reads = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.connect(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
@@ -238,6 +238,38 @@ func open(dsn string, o options) (*Store, error) {
 		}
 		return st, nil
 	}
+}
+
+// connectRetries bounds how long connect retries a SQLite file that says
+// it is locked.
+const connectRetries = 10 * time.Second
+
+// connect checks that the database answers. A SQLite file that other
+// processes are creating or migrating at that moment can answer
+// SQLITE_BUSY to a new connection's pragmas (switching a fresh file to WAL
+// takes an exclusive lock, which the busy timeout does not always wait
+// for): connect tries again, backing off, until ctx ends or
+// connectRetries pass, so that servers started together all start.
+func (s *Store) connect(ctx context.Context) error {
+	give := time.Now().Add(connectRetries)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != SQLite || !isLocked(err) || time.Now().After(give) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// isLocked reports whether err is SQLite's "database is locked".
+func isLocked(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 // readConns returns the size of the pool of heavy reads: as asked, else half
