@@ -93,12 +93,13 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 	rot := rt.rot
 	a := rt.decided()
 	var turn Turn
+	var view *Rotation // rot as the turn saw it
 	if rot != nil && s.rotator != nil {
 		var err error
-		if a, turn, err = s.takeTurn(ctx, cfg, rot, now, false); err != nil {
+		if a, turn, view, err = s.takeTurn(ctx, cfg, rot, now, false); err != nil {
 			return nil, Assignment{}, err
 		}
-		a = rt.withTurn(cfg, now, a)
+		a = rt.withTurn(view, a)
 	}
 	if accept != nil {
 		if err := accept(a); err != nil {
@@ -121,7 +122,7 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		a.applyTo(w.Lead)
 		w.Lead.AssignmentStatus, w.Lead.WaitingReason = settledStatus(a.Assignee), ""
 		if a.Reason == AssignWaiting {
-			w.Lead.AssignmentStatus, w.Lead.WaitingReason = AssignmentWaiting, waitingReason(cfg.availableView(rot, now))
+			w.Lead.AssignmentStatus, w.Lead.WaitingReason = AssignmentWaiting, waitingReason(view)
 		}
 		if w.Lead.RotationTurn != 0 {
 			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
@@ -190,7 +191,7 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	if !dryRun && s.rotatorDown(now) {
 		return s.deferAssignment(rt, lead), nil, Turn{}, nil
 	}
-	a, turn, err := s.takeTurn(ctx, cfg, rot, now, dryRun)
+	a, turn, view, err := s.takeTurn(ctx, cfg, rot, now, dryRun)
 	if err != nil && IsUnavailable(err) {
 		s.rotatorUnavailable(ctx, now, rot, err)
 		if !dryRun {
@@ -200,10 +201,10 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	if err != nil {
 		return Assignment{}, nil, Turn{}, err
 	}
-	a = rt.withTurn(cfg, now, a)
+	a = rt.withTurn(view, a)
 	a.applyTo(lead)
 	if a.Reason == AssignWaiting {
-		lead.AssignmentStatus, lead.WaitingReason = AssignmentWaiting, waitingReason(cfg.availableView(rot, now))
+		lead.AssignmentStatus, lead.WaitingReason = AssignmentWaiting, waitingReason(view)
 	}
 	return a, rot, turn, nil
 }
@@ -217,8 +218,9 @@ func (s *Service) deferAssignment(rt routing, lead *Lead) Assignment {
 
 // takeTurn takes a turn of rot (or, for a dry run, looks at the next one)
 // and returns who gets the lead: the turn's member, or the fallback assignee
-// when nobody is eligible.
-func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, error) {
+// when nobody is eligible; and rot as the turn saw it (see availableView),
+// for what explains the turn, so that availability is read once a turn.
+func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, *Rotation, error) {
 	var turn Turn
 	var err error
 	view := cfg.availableView(rot, now)
@@ -231,7 +233,7 @@ func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotatio
 		turn, err = s.rotator.Next(ctx, view, now)
 	}
 	if err != nil {
-		return Assignment{}, Turn{}, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
+		return Assignment{}, Turn{}, view, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
 	}
 	a := Assignment{RotationID: rot.ID, RotationName: rot.Name, Turn: turn.Seq, Skipped: turn.Skipped}
 	switch {
@@ -244,7 +246,7 @@ func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotatio
 	default:
 		a.Reason = AssignNoEligible
 	}
-	return a, turn, nil
+	return a, turn, view, nil
 }
 
 // applyTo gives l to a's assignee: the rotation is recorded when it chose

@@ -279,11 +279,11 @@ func (rt routing) decided() Assignment {
 	return a
 }
 
-// withTurn is a, which a turn of rt's rotation at now gave, with the
-// decision that led to it, completed by who was eligible.
-func (rt routing) withTurn(cfg *AccountConfig, now time.Time, a Assignment) Assignment {
+// withTurn is a, which a turn of view (rt's rotation as the turn saw it)
+// gave, with the decision that led to it, completed by who was eligible.
+func (rt routing) withTurn(view *Rotation, a Assignment) Assignment {
 	if d := rt.decision; d != nil {
-		d.Eligible = eligibleMembers(cfg.availableView(rt.rot, now), a.Skipped)
+		d.Eligible = eligibleMembers(view, a.Skipped)
 	}
 	a.Decision = rt.decision
 	return a

@@ -86,22 +86,12 @@ func testUpsertConcurrent(t *testing.T, b *bundle) {
 		rot := b.defaultRotation(t, 3)
 		email := "grace-" + string(policy) + "@acme.com"
 		const n = 16
-		results := make([]*leads.Result, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				in := lead("Grace")
-				in.Email = email
-				if i%2 == 1 {
-					in.Email = strings.ToUpper(email)
-				}
-				results[i], errs[i] = b.create(in, upsertOpts())
-			}()
-		}
-		wg.Wait()
+		results, errs := b.createAtOnce(n, upsertOpts(), func(i int, in *leads.LeadInput) {
+			in.Email = email
+			if i%2 == 1 {
+				in.Email = strings.ToUpper(email)
+			}
+		})
 		created := 0
 		for i := range n {
 			require.NoError(t, errs[i], "upsert %d (%s)", i, policy)
@@ -123,19 +113,9 @@ func testUpsertByExternalID(t *testing.T, b *bundle) {
 	rot := b.defaultRotation(t, 3)
 	opts := leads.CreateOptions{MatchBy: leads.MatchExternalID, SkipTeamAndSourceRequirement: true}
 	const n = 16
-	results := make([]*leads.Result, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := lead("Linus")
-			in.ExternalID, in.Email = "crm-42", fmt.Sprintf("linus%d@acme.com", i)
-			results[i], errs[i] = b.create(in, opts)
-		}()
-	}
-	wg.Wait()
+	results, errs := b.createAtOnce(n, opts, func(i int, in *leads.LeadInput) {
+		in.ExternalID, in.Email = "crm-42", fmt.Sprintf("linus%d@acme.com", i)
+	})
 	for i := range n {
 		require.NoError(t, errs[i], "upsert %d", i)
 		require.Equal(t, results[0].Lead.ID, results[i].Lead.ID, "one lead")
@@ -288,4 +268,21 @@ func testUpsertRefusals(t *testing.T, b *bundle) {
 	a, err := b.svc.Account(ctx, b.agent)
 	require.NoError(t, err)
 	require.Equal(t, leads.ReturningPolicy{MatchBy: []string{}, OwnerGone: leads.OwnerGoneRoute}, a.Returning, "nothing stored")
+}
+
+// createAtOnce creates n leads at once, the i-th as shape makes it from a
+// plain lead, and returns each one's result and error.
+func (b *bundle) createAtOnce(n int, opts leads.CreateOptions, shape func(i int, in *leads.LeadInput)) ([]*leads.Result, []error) {
+	results := make([]*leads.Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			in := lead("Contact")
+			shape(i, &in)
+			results[i], errs[i] = b.create(in, opts)
+		})
+	}
+	wg.Wait()
+	return results, errs
 }
