@@ -62,6 +62,8 @@ type memberPatch struct {
 	Weight   *int  `json:"weight"`
 	Paused   *bool `json:"paused"`
 	DailyCap *int  `json:"dailyCap"`
+	// MaxOpenLeads is the member's capacity; 0 removes it.
+	MaxOpenLeads *int `json:"maxOpenLeads"`
 }
 
 // memberInput is the body of POST /rotations/{id}/members: a member, and
@@ -175,6 +177,7 @@ func (s *Server) patchRotationMember(w http.ResponseWriter, req bunrouter.Reques
 		setIf(&r.Members[i].Weight, in.Weight)
 		setIf(&r.Members[i].Paused, in.Paused)
 		setIf(&r.Members[i].DailyCap, in.DailyCap)
+		setIf(&r.Members[i].MaxOpenLeads, in.MaxOpenLeads)
 		return nil
 	})
 }

@@ -96,8 +96,12 @@ type Account struct {
 	DuplicatePolicy DuplicatePolicy `json:"duplicatePolicy"`
 	// Returning says how returning contacts are recognised; off by default.
 	Returning ReturningPolicy `json:"returning"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
+	// OpenStatuses are the statuses of a lead that counts against its
+	// assignee's capacity (RotationMember.MaxOpenLeads);
+	// DefaultOpenStatuses when none are set.
+	OpenStatuses []Status  `json:"openStatuses"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -117,7 +121,41 @@ func (a *Account) Validate() error {
 	case !a.DuplicatePolicy.Valid():
 		return ValidationError(FieldError{"duplicatePolicy", string(a.DuplicatePolicy), "Must be reject or allow"})
 	}
+	if err := validateOpenStatuses(&a.OpenStatuses); err != nil {
+		return err
+	}
 	return a.Returning.Validate()
+}
+
+// DefaultOpenStatuses are the statuses of an open lead in an account that
+// sets none: the lead is still being worked.
+var DefaultOpenStatuses = []Status{StatusNew, StatusContacted, StatusFollowUp}
+
+// validateOpenStatuses fills the default set when none is given, checks
+// each status, and sorts the set without repeats.
+func validateOpenStatuses(ss *[]Status) error {
+	if len(*ss) == 0 {
+		*ss = slices.Clone(DefaultOpenStatuses)
+	}
+	for i, st := range *ss {
+		if !st.Valid() {
+			return ValidationError(FieldError{fmt.Sprintf("openStatuses[%d]", i), string(st), "Must be one of new, contacted, qualified, converted, lost, follow_up"})
+		}
+	}
+	slices.Sort(*ss)
+	*ss = slices.Compact(*ss)
+	return nil
+}
+
+// IsOpen reports whether a lead with status st counts against its
+// assignee's capacity under the account's OpenStatuses.
+func (a *Account) IsOpen(st Status) bool { return isOpenStatus(a.OpenStatuses, st) }
+
+func isOpenStatus(open []Status, st Status) bool {
+	if len(open) == 0 {
+		open = DefaultOpenStatuses
+	}
+	return slices.Contains(open, st)
 }
 
 // Role is what a member may do in an account.
@@ -239,6 +277,9 @@ type AccountPatch struct {
 	DuplicatePolicy *DuplicatePolicy `json:"duplicatePolicy,omitempty"`
 	// Returning, when set, replaces the returning-contact policy whole.
 	Returning *ReturningPolicy `json:"returning,omitempty"`
+	// OpenStatuses, when set, replaces the statuses of an open lead; an
+	// empty list restores the default.
+	OpenStatuses *[]Status `json:"openStatuses,omitempty"`
 }
 
 // UpdateAccount changes actor's account's settings, audited as
@@ -259,6 +300,9 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 		if patch.Returning != nil {
 			next.Returning = *patch.Returning
 			next.Returning.MatchBy = slices.Clone(patch.Returning.MatchBy)
+		}
+		if patch.OpenStatuses != nil {
+			next.OpenStatuses = slices.Clone(*patch.OpenStatuses)
 		}
 		if err := next.Validate(); err != nil {
 			return nil, nil, err

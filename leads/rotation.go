@@ -35,9 +35,14 @@ type Rotation struct {
 	// In the Go API the zero value means DefaultTimezone; "Local" is refused.
 	Timezone string `json:"timezone"`
 	// Members in turn order.
-	Members   []RotationMember `json:"members"`
-	CreatedAt time.Time        `json:"createdAt"`
-	UpdatedAt time.Time        `json:"updatedAt"`
+	Members []RotationMember `json:"members"`
+	// OpenStatuses are the account's statuses of an open lead
+	// (Account.OpenStatuses), which a member's capacity counts. The
+	// Service sets them from the account; they are never stored with
+	// the rotation.
+	OpenStatuses []Status  `json:"-"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // RotationMember is a rep in a rotation. Weight w gets w turns for every turn
@@ -48,6 +53,10 @@ type RotationMember struct {
 	Weight   int    `json:"weight"`
 	Paused   bool   `json:"paused"`
 	DailyCap int    `json:"dailyCap,omitempty"`
+	// MaxOpenLeads, when set, is the capacity: a member with that many open
+	// leads in the account (Account.OpenStatuses) is passed over with
+	// SkipAtCapacity until one closes. 0 is no limit.
+	MaxOpenLeads int `json:"maxOpenLeads,omitempty"`
 	// Away, when set, is why the member cannot take a lead at the moment
 	// of one turn (outside their working hours, out of office, on a
 	// holiday…): the Service sets it on a copy of the rotation it hands
@@ -149,6 +158,8 @@ func (r *Rotation) Validate() error {
 			return ValidationError(FieldError{field + ".weight", m.Weight, fmt.Sprintf("Must be from 1 to %d", MaxMemberWeight)})
 		case m.DailyCap < 0:
 			return ValidationError(FieldError{field + ".dailyCap", m.DailyCap, "Must not be negative"})
+		case m.MaxOpenLeads < 0:
+			return ValidationError(FieldError{field + ".maxOpenLeads", m.MaxOpenLeads, "Must be at least 1, or 0 for no limit"})
 		}
 		seen[m.User] = true
 	}
@@ -179,6 +190,8 @@ const (
 	SkipOutsideHours = "outside_hours"
 	SkipOutOfOffice  = "out_of_office"
 	SkipHoliday      = "holiday"
+	// SkipAtCapacity: the member has RotationMember.MaxOpenLeads open leads.
+	SkipAtCapacity = "at_capacity"
 )
 
 // Skip says that a member's turn was passed over, why, and how many of its
@@ -254,6 +267,19 @@ type RotatorProber interface {
 	Probe(ctx context.Context) error
 }
 
+// LoadCounter is implemented by a Rotator that counts the open leads of
+// the members with a capacity (RotationMember.MaxOpenLeads) itself, so
+// that a turn checks and takes capacity at once: two turns at once never
+// both take a member's last place, in any number of processes. A turn
+// counts its own lead; the Service reports every other change to a
+// member's open leads (a lead assigned otherwise, closed, reopened,
+// reassigned, deleted) to each rotation that caps the member.
+type LoadCounter interface {
+	// AddLoad adds delta to user's open leads as rot counts them, if it
+	// counts them yet (else it counts them from the store when needed).
+	AddLoad(ctx context.Context, rot *Rotation, user string, delta int) error
+}
+
 // TurnConfirmer is implemented by a Rotator that keeps each turn open until
 // it hears that the turn's lead is stored, so that a turn whose lead never
 // reached the store (its process died between the two) can be given back
@@ -278,6 +304,8 @@ type Preview struct {
 	Seq int64
 	// DayCounts is what each member got on the rotation's current day.
 	DayCounts map[string]int64
+	// Load is the open leads of each member with a capacity.
+	Load map[string]int64
 	// Turns are the coming turns in order; fewer than asked (or none) when
 	// nobody is eligible.
 	Turns []Turn

@@ -24,6 +24,9 @@ func FuzzLuaMatchesPure(f *testing.F) {
 	f.Add([]byte{2, 1, 1, 3, 0, 3, 1, 0, 0, 0})
 	f.Add([]byte{6, 3, 3, 1, 1, 1, 2, 4, 1, 2, 4, 2, 1, 0, 0, 0, 0, 5, 0, 0, 6, 0, 0, 0})
 	f.Add([]byte{4, 1, 2, 1, 1, 3, 0, 2, 0, 3, 1, 3, 0, 0, 0, 3, 2, 1, 4, 1, 2, 0, 0, 3, 0, 1, 0, 0})
+	// Capacities: a member at capacity is passed over until a lead of
+	// theirs closes or a turn they got is given back.
+	f.Add([]byte{2, 0, 0, 0, 4, 0, 3, 0, 0, 0, 7, 0, 1, 0, 0, 2, 0, 0, 4, 1, 5, 0, 0, 7, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 || len(data) > 400 {
 			return
@@ -43,7 +46,7 @@ func FuzzLuaMatchesPure(f *testing.F) {
 		ctx := context.Background()
 		var taken []leads.Turn
 		for !rd.done() {
-			switch rd.next() % 7 {
+			switch rd.next() % 8 {
 			case 0, 1:
 				want, err := pure.Next(ctx, rot, now)
 				require.NoError(t, err)
@@ -81,9 +84,22 @@ func FuzzLuaMatchesPure(f *testing.F) {
 					}
 				}
 			case 4:
+				// A daily cap, or a capacity of open leads.
 				if len(rot.Members) > 0 {
-					rot.Members[int(rd.next())%len(rot.Members)].DailyCap = int(rd.next()) % 4
+					m := &rot.Members[int(rd.next())%len(rot.Members)]
+					if b := rd.next(); b%2 == 0 {
+						m.DailyCap = int(b/2) % 4
+					} else {
+						m.MaxOpenLeads = int(b/2) % 4
+					}
 				}
+			case 7:
+				// One of a member's leads closes, or one is assigned to it
+				// other than by a turn (as the Service reports them).
+				u := pool[int(rd.next())%len(pool)].User
+				delta := 1 - 2*int(rd.next()%2)
+				require.NoError(t, pure.AddLoad(ctx, rot, u, delta))
+				require.NoError(t, lua.AddLoad(ctx, rot, u, delta))
 			case 5:
 				now = now.Add(time.Duration(rd.next()%30) * time.Hour)
 			case 6:
@@ -102,6 +118,7 @@ func FuzzLuaMatchesPure(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, assignees(want.Turns), assignees(got.Turns), "peek")
 		require.Equal(t, want.Seq, got.Seq)
+		require.Equal(t, nonZero(want.Load), nonZero(got.Load), "open leads")
 	})
 }
 
@@ -125,6 +142,17 @@ func indexOf(ms []leads.RotationMember, user string) int {
 		}
 	}
 	return -1
+}
+
+// nonZero returns counts without its zeros.
+func nonZero(counts map[string]int64) map[string]int64 {
+	out := make(map[string]int64)
+	for k, v := range counts {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func assignees(turns []leads.Turn) []string {

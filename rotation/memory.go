@@ -45,6 +45,9 @@ func (b *memoryBackend) next(_ context.Context, rot *leads.Rotation, day string)
 	if s == nil {
 		return leads.Turn{}, false, nil
 	}
+	if users := uncounted(rot.Members, &s.State); users != nil {
+		return leads.Turn{}, false, needLoad(users)
+	}
 	d := Pick(rot.Members, &s.State)
 	if d.Assignee == "" {
 		return leads.Turn{RotationID: rot.ID}, true, nil
@@ -114,4 +117,31 @@ func (b *memoryBackend) snapshot(_ context.Context, rot *leads.Rotation, day str
 		return State{}, false, nil
 	}
 	return s.State.Clone(), true, nil
+}
+
+func (b *memoryBackend) fillLoad(_ context.Context, rot *leads.Rotation, counts map[string]int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.states[rot.ID]
+	if s == nil {
+		return nil
+	}
+	if s.Load == nil {
+		s.Load = make(map[string]int64, len(counts))
+	}
+	for user, n := range counts {
+		if _, ok := s.Load[user]; !ok {
+			s.Load[user] = n
+		}
+	}
+	return nil
+}
+
+func (b *memoryBackend) addLoad(_ context.Context, rot *leads.Rotation, user string, delta int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.states[rot.ID]; s != nil {
+		AddLoad(&s.State, user, delta)
+	}
+	return nil
 }

@@ -33,6 +33,10 @@ var (
 	installSource string
 	//go:embed lua/snapshot.lua
 	snapshotSource string
+	//go:embed lua/fill_load.lua
+	fillLoadSource string
+	//go:embed lua/add_load.lua
+	addLoadSource string
 
 	// pickCmd decides and records one turn; see lua/pick.lua.
 	pickCmd = redis.NewScript(refundTurnSource + pickSource)
@@ -54,6 +58,11 @@ return n`)
 	installCmd = redis.NewScript(installSource)
 	// snapshotCmd reads a state; see lua/snapshot.lua.
 	snapshotCmd = redis.NewScript(snapshotSource)
+	// fillLoadCmd sets members' open leads counted from the store; see
+	// lua/fill_load.lua.
+	fillLoadCmd = redis.NewScript(fillLoadSource)
+	// addLoadCmd adds to a member's open leads; see lua/add_load.lua.
+	addLoadCmd = redis.NewScript(addLoadSource)
 )
 
 // dayTTL keeps a day's counts a little longer than the longest day in any
@@ -331,7 +340,7 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		}
 		return results
 	}
-	args := make([]any, 0, 4+4*len(rot.Members))
+	args := make([]any, 0, 10+5*len(rot.Members))
 	args = append(args, int64(dayTTL/time.Second), k, len(rot.Members))
 	for _, m := range rot.Members {
 		// The member's state: 0 eligible (caps aside), else why not.
@@ -339,7 +348,7 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		if reason := skipReason(m, nil); reason != "" {
 			state = reason
 		}
-		args = append(args, m.User, weightOf(m), state, m.DailyCap)
+		args = append(args, m.User, weightOf(m), state, m.DailyCap, m.MaxOpenLeads)
 	}
 	// The script must not run once this side has stopped waiting for it:
 	// the turns it took would reach nobody. Half the timeout leaves the
@@ -380,6 +389,14 @@ func (b *redisBackend) pick(rot *leads.Rotation, day string, k int) []pickResult
 		// acks stay.
 	} else {
 		b.settled(rot.ID, lost, len(acks))
+	}
+	if len(r.vals) > 1 && r.vals[0] == "load" {
+		r.pop()
+		var users needLoad
+		for len(r.vals) > 0 {
+			users = append(users, r.str())
+		}
+		return fail(users)
 	}
 	if len(r.vals) == 1 {
 		switch r.str() {
@@ -559,6 +576,10 @@ func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day str
 	for _, m := range rot.Members {
 		args = append(args, m.User, st.Current[m.User])
 	}
+	args = append(args, len(st.Load))
+	for user, c := range st.Load {
+		args = append(args, user, c)
+	}
 	for user, c := range st.DayCounts {
 		args = append(args, user, c)
 	}
@@ -673,7 +694,7 @@ func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day st
 	if len(parts) != 2 {
 		return State{}, false, nil
 	}
-	st := State{Current: make(map[string]int64), DayCounts: make(map[string]int64)}
+	st := State{Current: make(map[string]int64), DayCounts: make(map[string]int64), Load: make(map[string]int64)}
 	r := reply{vals: asSlice(parts[0])}
 	for len(r.vals) > 0 {
 		field, value := r.str(), r.str()
@@ -684,6 +705,8 @@ func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day st
 			st.Seq, r.err = parseInt(value, r.err)
 		case strings.HasPrefix(field, "w:"):
 			st.Current[field[2:]], r.err = parseInt(value, r.err)
+		case strings.HasPrefix(field, "o:"):
+			st.Load[field[2:]], r.err = parseInt(value, r.err)
 		}
 	}
 	d := reply{vals: asSlice(parts[1])}
@@ -695,6 +718,25 @@ func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day st
 		return State{}, false, fmt.Errorf("snapshot script: %w", err)
 	}
 	return st, true, nil
+}
+
+func (b *redisBackend) fillLoad(ctx context.Context, rot *leads.Rotation, counts map[string]int64) error {
+	args := make([]any, 0, 2*len(counts))
+	for user, n := range counts {
+		args = append(args, user, n)
+	}
+	if _, err := b.run(ctx, fillLoadCmd, []string{stateKey(b.prefix, rot.ID)}, args...); err != nil {
+		return fmt.Errorf("fill load script: %w", err)
+	}
+	return nil
+}
+
+func (b *redisBackend) addLoad(ctx context.Context, rot *leads.Rotation, user string, delta int64) error {
+	_, err := b.run(ctx, addLoadCmd, []string{stateKey(b.prefix, rot.ID)}, user, delta)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("add load script: %w", err)
+	}
+	return nil
 }
 
 // reply reads a script's array reply in order, remembering the first error.

@@ -19,14 +19,17 @@ type driver interface {
 	next(t *testing.T, rot *leads.Rotation, now time.Time) leads.Turn
 	refund(t *testing.T, rot *leads.Rotation, turn leads.Turn)
 	peek(t *testing.T, rot *leads.Rotation, now time.Time, n int) []leads.Turn
+	addLoad(t *testing.T, rot *leads.Rotation, user string, delta int)
 }
 
 // pureDriver runs the pure functions directly, with the same rules for
 // missing state and day changes as the Rotator.
 type pureDriver struct {
 	history leads.RotationHistory
-	states  map[int64]*rotation.State
-	days    map[int64]string
+	// open is the store's count of each member's open leads.
+	open   map[string]int64
+	states map[int64]*rotation.State
+	days   map[int64]string
 }
 
 func (d *pureDriver) state(rot *leads.Rotation, now time.Time) *rotation.State {
@@ -39,7 +42,22 @@ func (d *pureDriver) state(rot *leads.Rotation, now time.Time) *rotation.State {
 	if day := rot.Day(now); d.days[rot.ID] != day {
 		d.days[rot.ID], st.DayCounts = day, map[string]int64{}
 	}
+	// Members with a capacity not counted yet are counted from the store.
+	for _, m := range rot.Members {
+		if _, ok := st.Load[m.User]; m.MaxOpenLeads > 0 && !ok {
+			if st.Load == nil {
+				st.Load = map[string]int64{}
+			}
+			st.Load[m.User] = d.open[m.User]
+		}
+	}
 	return st
+}
+
+func (d *pureDriver) addLoad(_ *testing.T, rot *leads.Rotation, user string, delta int) {
+	if st := d.states[rot.ID]; st != nil {
+		rotation.AddLoad(st, user, int64(delta))
+	}
 }
 
 func (d *pureDriver) next(_ *testing.T, rot *leads.Rotation, now time.Time) leads.Turn {
@@ -83,6 +101,10 @@ func (d rotatorDriver) refund(t *testing.T, rot *leads.Rotation, turn leads.Turn
 	require.NoError(t, d.r.Refund(context.Background(), rot, turn))
 }
 
+func (d rotatorDriver) addLoad(t *testing.T, rot *leads.Rotation, user string, delta int) {
+	require.NoError(t, d.r.AddLoad(context.Background(), rot, user, delta))
+}
+
 func (d rotatorDriver) peek(t *testing.T, rot *leads.Rotation, now time.Time, n int) []leads.Turn {
 	p, err := d.r.Peek(context.Background(), rot, now, n)
 	require.NoError(t, err)
@@ -99,24 +121,43 @@ func (h fixedHistory) RotationHistory(context.Context, int64, time.Time) (leads.
 // StoredTurns says that no turn has its lead stored.
 func (h fixedHistory) StoredTurns(context.Context, int64, []int64) ([]int64, error) { return nil, nil }
 
+// storeHistory is a fixedHistory whose store also counts open leads.
+type storeHistory struct {
+	fixedHistory
+	open map[string]int64
+}
+
+func (h storeHistory) OpenLeads(_ context.Context, _ string, users []string, _ []leads.Status) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, u := range users {
+		if n := h.open[u]; n > 0 {
+			out[u] = n
+		}
+	}
+	return out, nil
+}
+
 // drivers returns every implementation under test, each with its own state,
-// all remembering hist as the store's history.
-func drivers(t *testing.T, hist leads.RotationHistory) map[string]driver {
+// all remembering hist as the store's history and open as its count of
+// open leads.
+func drivers(t *testing.T, hist leads.RotationHistory, open map[string]int64) map[string]driver {
 	t.Helper()
+	h := storeHistory{fixedHistory(hist), open}
 	ds := map[string]driver{
-		"pure":   &pureDriver{history: hist, states: map[int64]*rotation.State{}, days: map[int64]string{}},
-		"memory": rotatorDriver{rotation.NewMemory(fixedHistory(hist))},
+		"pure":   &pureDriver{history: hist, open: open, states: map[int64]*rotation.State{}, days: map[int64]string{}},
+		"memory": rotatorDriver{rotation.NewMemory(h)},
 	}
 	for _, srv := range rotationtest.All(t) {
-		r, err := rotation.NewRedis(srv.Client, fixedHistory(hist), rotation.WithKeyPrefix(srv.Prefix))
+		r, err := rotation.NewRedis(srv.Client, h, rotation.WithKeyPrefix(srv.Prefix))
 		require.NoError(t, err)
 		ds[srv.Name] = rotatorDriver{r}
 	}
 	return ds
 }
 
-// members parses "a b:2 c:1:paused d:1:cap3 e:1:out_of_office" into
-// rotation members (the last away, as the Service marks one for a turn).
+// members parses "a b:2 c:1:paused d:1:cap3 e:1:out_of_office f:1:max2"
+// into rotation members (e away, as the Service marks one for a turn; f
+// with a capacity of 2 open leads).
 func members(spec string) []leads.RotationMember {
 	var ms []leads.RotationMember
 	for _, f := range strings.Fields(spec) {
@@ -133,6 +174,8 @@ func members(spec string) []leads.RotationMember {
 				m.Away = p
 			case strings.HasPrefix(p, "cap"):
 				_, _ = fmt.Sscan(p[3:], &m.DailyCap)
+			case strings.HasPrefix(p, "max"):
+				_, _ = fmt.Sscan(p[3:], &m.MaxOpenLeads)
 			}
 		}
 		ms = append(ms, m)
@@ -145,6 +188,9 @@ type op struct {
 	members string        // replace the member list
 	advance time.Duration // move the clock
 	refund  int           // refund the turn taken that many turns ago (1 = last)
+	// closed and given report a lead of that member closed, or assigned
+	// to it other than by a turn (as the Service does: AddLoad).
+	closed, given string
 	// want lists the assignees of consecutive turns; "-" is a turn with
 	// nobody eligible.
 	want string
@@ -161,7 +207,9 @@ type rotationCase struct {
 	name    string
 	members string
 	history leads.RotationHistory
-	ops     []op
+	// open is the store's count of members' open leads.
+	open map[string]int64
+	ops  []op
 }
 
 var rotationCases = []rotationCase{
@@ -237,6 +285,44 @@ var rotationCases = []rotationCase{
 	{name: "a last assignee no longer a member starts from the top", members: "a b c",
 		history: leads.RotationHistory{LastAssignee: "z", LastTurn: 9},
 		ops:     []op{{want: "a b c"}}},
+	{name: "a member at capacity is passed over until one of its leads closes", members: "a:1:max2 b",
+		ops: []op{
+			{want: "a b a b b", skipped: "a:at_capacity:1"},
+			{closed: "a"},
+			{want: "a b b", skipped: "a:at_capacity:1"},
+			{closed: "a"}, {closed: "a"},
+			{want: "a b a b"},
+		}},
+	{name: "open leads in the store count against capacity", members: "a:1:max2 b",
+		open: map[string]int64{"a": 1, "b": 7},
+		ops:  []op{{want: "a b b", skipped: "a:at_capacity:1"}}},
+	{name: "a lead assigned otherwise takes capacity", members: "a:1:max2 b",
+		ops: []op{{want: "a b"}, {given: "a"}, {want: "b b", skipped: "a:at_capacity:1"}}},
+	{name: "a refund frees capacity", members: "a:1:max1 b",
+		ops: []op{{want: "a"}, {refund: 1}, {want: "a b b"}}},
+	{name: "a capacity set later counts the member's open leads from the store", members: "a b",
+		open: map[string]int64{"a": 2},
+		ops: []op{
+			{want: "a b"},
+			{members: "a:1:max2 b"},
+			{want: "b b", skipped: "a:at_capacity:1"},
+			{closed: "a"},
+			{want: "a b b"},
+		}},
+	{name: "a capacity removed and set again is counted afresh", members: "a:1:max1 b",
+		open: map[string]int64{"a": 0},
+		ops: []op{
+			{want: "a b b"},
+			{members: "a b"},
+			{want: "a b"},
+			{members: "a:1:max1 b"},
+			{want: "a b b"},
+		}},
+	{name: "a daily cap reached is the reason before capacity", members: "a:1:cap1:max1 b",
+		ops: []op{{want: "a b b", skipped: "a:daily_cap:1"}}},
+	{name: "lost state counts open leads from the store", members: "a:1:max1 b",
+		history: leads.RotationHistory{LastAssignee: "b", LastTurn: 3}, open: map[string]int64{"a": 1},
+		ops: []op{{want: "b b", skipped: "a:at_capacity:1"}}},
 	{name: "peek shows the coming turns without taking them", members: "a b:2 c:1:cap1",
 		ops: []op{{want: "b a c b", peek: true}, {want: "b a c b b a"}, {want: "b b a b", peek: true}}},
 }
@@ -247,7 +333,7 @@ func TestRotationCases(t *testing.T) {
 	for _, tc := range rotationCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			for name, d := range drivers(t, tc.history) {
+			for name, d := range drivers(t, tc.history, tc.open) {
 				t.Run(name, func(t *testing.T) {
 					runCase(t, d, tc, start)
 				})
@@ -261,6 +347,10 @@ func runCase(t *testing.T, d driver, tc rotationCase, now time.Time) {
 	var taken []leads.Turn
 	for i, o := range tc.ops {
 		switch {
+		case o.closed != "":
+			d.addLoad(t, rot, o.closed, -1)
+		case o.given != "":
+			d.addLoad(t, rot, o.given, 1)
 		case o.members != "" || (o.want == "" && o.refund == 0 && o.advance == 0):
 			rot.Members = members(o.members)
 		case o.advance != 0:

@@ -22,6 +22,21 @@ type HistorySource interface {
 	StoredTurns(ctx context.Context, rotationID int64, turns []int64) ([]int64, error)
 }
 
+// OpenLeadCounter is a HistorySource that also counts members' open leads,
+// which a rotation's capacities (leads.RotationMember MaxOpenLeads) start
+// from. leads.Store implementations satisfy it; without it, every member
+// starts with none.
+type OpenLeadCounter interface {
+	OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status) (map[string]int64, error)
+}
+
+// needLoad is the error of a backend's next when members of the rotation
+// with a capacity have no count of open leads yet: the Rotator counts them
+// from the store (fillLoad) and asks again.
+type needLoad []string
+
+func (n needLoad) Error() string { return fmt.Sprintf("open leads of %v not counted", []string(n)) }
+
 // confirmer is a backend that keeps each turn open until it hears that its
 // lead is stored.
 type confirmer interface {
@@ -46,6 +61,12 @@ type backend interface {
 	refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error
 	// snapshot returns a copy of rot's state for day; ok is false when none.
 	snapshot(ctx context.Context, rot *leads.Rotation, day string) (st State, ok bool, err error)
+	// fillLoad sets the open leads of the users in counts, on rot's state,
+	// for those not counted yet; nothing when there is no state.
+	fillLoad(ctx context.Context, rot *leads.Rotation, counts map[string]int64) error
+	// addLoad adds delta to user's open leads on rot's state, if counted
+	// (AddLoad).
+	addLoad(ctx context.Context, rot *leads.Rotation, user string, delta int64) error
 }
 
 // Rotator implements leads.Rotator over a backend: in process (NewMemory) or
@@ -62,6 +83,7 @@ var (
 	_ leads.TurnConfirmer = (*Rotator)(nil)
 	_ leads.TurnSettler   = (*Rotator)(nil)
 	_ leads.RotatorProber = (*Rotator)(nil)
+	_ leads.LoadCounter   = (*Rotator)(nil)
 )
 
 // ErrNoState is returned when a rotation's state cannot be established, which
@@ -72,7 +94,9 @@ var ErrNoState = errors.New("rotation state could not be established")
 // the turn's Assignee is "" and nothing changes.
 func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) (leads.Turn, error) {
 	day := rot.Day(now)
-	for range 3 {
+	// A state lost, then counts of open leads missing, can take two
+	// rounds of their own before a turn.
+	for range 4 {
 		t, ok, err := r.b.next(ctx, rot, day)
 		if errors.Is(err, errCorruptState) {
 			// Repair: drop the keys and rebuild the state from the store,
@@ -86,6 +110,13 @@ func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) 
 				ok, err = false, nil
 			}
 		}
+		var users needLoad
+		if errors.As(err, &users) {
+			if err := r.fillLoad(ctx, rot, users); err != nil {
+				return leads.Turn{}, err
+			}
+			continue
+		}
 		if err != nil {
 			return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, err)
 		}
@@ -97,6 +128,51 @@ func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) 
 		}
 	}
 	return leads.Turn{}, fmt.Errorf("rotation %d: %w", rot.ID, ErrNoState)
+}
+
+// fillLoad counts the open leads of users, members of rot with a
+// capacity, from the store, and sets them on rot's state.
+func (r *Rotator) fillLoad(ctx context.Context, rot *leads.Rotation, users []string) error {
+	counts, err := r.openLeads(ctx, rot, users)
+	if err != nil {
+		return err
+	}
+	if err := r.b.fillLoad(ctx, rot, counts); err != nil {
+		return fmt.Errorf("rotation %d: count open leads: %w", rot.ID, err)
+	}
+	return nil
+}
+
+// openLeads returns the open leads of each of users from the store (0 for
+// each without an OpenLeadCounter).
+func (r *Rotator) openLeads(ctx context.Context, rot *leads.Rotation, users []string) (map[string]int64, error) {
+	counts := make(map[string]int64, len(users))
+	if c, ok := r.history.(OpenLeadCounter); ok && len(users) > 0 {
+		statuses := rot.OpenStatuses
+		if len(statuses) == 0 {
+			statuses = leads.DefaultOpenStatuses
+		}
+		found, err := c.OpenLeads(ctx, rot.AccountID, users, statuses)
+		if err != nil {
+			return nil, fmt.Errorf("rotation %d: count open leads: %w", rot.ID, err)
+		}
+		maps.Copy(counts, found)
+	}
+	for _, u := range users {
+		counts[u] += 0 // present: counted, even with none
+	}
+	return counts, nil
+}
+
+// AddLoad adds delta to user's open leads as rot counts them for its
+// capacities, when it counts them (user is a member of rot with a
+// capacity, already counted): the Service calls it for every change to a
+// member's open leads other than rot's own turns, which count themselves.
+func (r *Rotator) AddLoad(ctx context.Context, rot *leads.Rotation, user string, delta int) error {
+	if err := r.b.addLoad(ctx, rot, user, int64(delta)); err != nil {
+		return fmt.Errorf("rotation %d: count open leads of %s: %w", rot.ID, user, err)
+	}
+	return nil
 }
 
 // Refund gives turn back. A turn taken from a state that has since been lost
@@ -168,7 +244,17 @@ func (r *Rotator) Peek(ctx context.Context, rot *leads.Rotation, now time.Time, 
 			return leads.Preview{}, err
 		}
 	}
-	p := leads.Preview{Seq: st.Seq, DayCounts: maps.Clone(st.DayCounts), Turns: make([]leads.Turn, 0, n)}
+	if users := uncounted(rot.Members, &st); len(users) > 0 {
+		counts, err := r.openLeads(ctx, rot, users)
+		if err != nil {
+			return leads.Preview{}, err
+		}
+		if st.Load == nil {
+			st.Load = make(map[string]int64, len(counts))
+		}
+		maps.Copy(st.Load, counts)
+	}
+	p := leads.Preview{Seq: st.Seq, DayCounts: maps.Clone(st.DayCounts), Load: maps.Clone(st.Load), Turns: make([]leads.Turn, 0, n)}
 	for range n {
 		d := Pick(rot.Members, &st)
 		if d.Assignee == "" {
@@ -198,7 +284,13 @@ func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time
 			return State{}, fmt.Errorf("rotation %d: read history: %w", rot.ID, err)
 		}
 	}
-	return Resume(rot.Members, hist, newEpoch()), nil
+	st := Resume(rot.Members, hist, newEpoch())
+	counts, err := r.openLeads(ctx, rot, uncounted(rot.Members, &st))
+	if err != nil {
+		return State{}, err
+	}
+	st.Load = counts
+	return st, nil
 }
 
 // turnOf converts a decision taken on st (already updated) into a turn.

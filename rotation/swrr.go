@@ -24,12 +24,18 @@ type State struct {
 	Current map[string]int64
 	// DayCounts holds the leads each member got on the current day.
 	DayCounts map[string]int64
+	// Load holds the open leads of each member with a capacity
+	// (RotationMember.MaxOpenLeads): in the whole account, not only from
+	// this rotation. A member with a capacity who is not present has not
+	// been counted yet: the Rotator counts them from the store first.
+	Load map[string]int64
 }
 
 // Clone returns a deep copy of st.
 func (st State) Clone() State {
 	st.Current = maps.Clone(st.Current)
 	st.DayCounts = maps.Clone(st.DayCounts)
+	st.Load = maps.Clone(st.Load)
 	return st
 }
 
@@ -48,9 +54,10 @@ type Decision struct {
 }
 
 // Pick takes one turn of a rotation with the given members (in turn order) on
-// st, and updates st: current weights, Seq and the assignee's day count.
-// Members no longer in the list are dropped from st.Current. Pick is the
-// reference for the Lua script, which must decide identically.
+// st, and updates st: current weights, Seq, the assignee's day count and,
+// when it has a capacity, its open leads. Members no longer in the list are
+// dropped from st.Current, and those without a capacity from st.Load. Pick
+// is the reference for the Lua script, which must decide identically.
 func Pick(members []leads.RotationMember, st *State) Decision {
 	n := len(members)
 	eligible := make([]bool, n)
@@ -58,7 +65,7 @@ func Pick(members []leads.RotationMember, st *State) Decision {
 	anyEligible := false
 	for i, m := range members {
 		total += weightOf(m)
-		if skipReason(m, st.DayCounts) == "" {
+		if skipReason(m, st) == "" {
 			eligible[i] = true
 			anyEligible = true
 		}
@@ -90,7 +97,7 @@ func Pick(members []leads.RotationMember, st *State) Decision {
 		current[m.User] = cw[i]
 		d.Deltas[m.User] = steps*weightOf(m) - total*slots[i]
 		if !eligible[i] && slots[i] > 0 {
-			d.Skipped = append(d.Skipped, leads.Skip{User: m.User, Reason: skipReason(m, st.DayCounts), Slots: int(slots[i])})
+			d.Skipped = append(d.Skipped, leads.Skip{User: m.User, Reason: skipReason(m, st), Slots: int(slots[i])})
 		}
 	}
 	st.Current = current
@@ -99,6 +106,16 @@ func Pick(members []leads.RotationMember, st *State) Decision {
 		st.DayCounts = make(map[string]int64)
 	}
 	st.DayCounts[d.Assignee]++
+	load := make(map[string]int64)
+	for _, m := range members {
+		if m.MaxOpenLeads > 0 {
+			load[m.User] = st.Load[m.User]
+			if m.User == d.Assignee {
+				load[m.User]++
+			}
+		}
+	}
+	st.Load = load
 	return d
 }
 
@@ -128,17 +145,44 @@ func stepLimit(cw []int64, total int64) int64 {
 	return 2*total + (hi - lo) + int64(len(cw))
 }
 
-// skipReason says why a member is out of the turn order, "" if it is not.
-func skipReason(m leads.RotationMember, dayCounts map[string]int64) string {
+// skipReason says why a member is out of the turn order on st, "" if it is
+// not. With st nil, only the reasons that do not depend on the state count.
+func skipReason(m leads.RotationMember, st *State) string {
 	switch {
 	case m.Paused:
 		return leads.SkipPaused
 	case m.Away != "":
 		return m.Away
-	case m.DailyCap > 0 && dayCounts[m.User] >= int64(m.DailyCap):
+	case st == nil:
+		return ""
+	case m.DailyCap > 0 && st.DayCounts[m.User] >= int64(m.DailyCap):
 		return leads.SkipDailyCap
+	case m.MaxOpenLeads > 0 && st.Load[m.User] >= int64(m.MaxOpenLeads):
+		return leads.SkipAtCapacity
 	}
 	return ""
+}
+
+// uncounted returns the members of members with a capacity whose open
+// leads st has not counted, nil when none.
+func uncounted(members []leads.RotationMember, st *State) []string {
+	var out []string
+	for _, m := range members {
+		if m.MaxOpenLeads > 0 {
+			if _, ok := st.Load[m.User]; !ok {
+				out = append(out, m.User)
+			}
+		}
+	}
+	return out
+}
+
+// AddLoad adds delta to user's open leads on st, if st counts them; a count
+// never goes below 0. It is the reference for the Lua script.
+func AddLoad(st *State, user string, delta int64) {
+	if c, ok := st.Load[user]; ok {
+		st.Load[user] = max(c+delta, 0)
+	}
 }
 
 func weightOf(m leads.RotationMember) int64 {
@@ -148,9 +192,10 @@ func weightOf(m leads.RotationMember) int64 {
 	return int64(m.Weight)
 }
 
-// Refund subtracts a turn's deltas from st, for members still present, and
-// the turn's count from its assignee's day count when dayCounts is the turn's
-// day. It is the reference for the refund script.
+// Refund subtracts a turn's deltas from st, for members still present, the
+// turn's count from its assignee's day count when dayCounts is the turn's
+// day, and the lead from its assignee's open leads when st counts them. It
+// is the reference for the refund script.
 func Refund(st *State, assignee string, deltas map[string]int64, sameDay bool) {
 	for user, d := range deltas {
 		if c, ok := st.Current[user]; ok {
@@ -160,6 +205,7 @@ func Refund(st *State, assignee string, deltas map[string]int64, sameDay bool) {
 	if sameDay && st.DayCounts[assignee] > 0 {
 		st.DayCounts[assignee]--
 	}
+	AddLoad(st, assignee, -1)
 }
 
 // checkpointEvery is how often a turn carries the rotation's state as a

@@ -352,7 +352,7 @@ func (s *Store) lockRotation(ctx context.Context, tx bun.Tx, accountID string, i
 		return nil, fmt.Errorf("select rotation members: %w", err)
 	}
 	for _, m := range members {
-		cur.Members = append(cur.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+		cur.Members = append(cur.Members, m.member())
 	}
 	return cur, nil
 }
@@ -538,7 +538,7 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	}
 	for _, m := range members {
 		if r := byID[m.RotationID]; r != nil {
-			r.Members = append(r.Members, leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap})
+			r.Members = append(r.Members, m.member())
 		}
 	}
 	return cfg, nil

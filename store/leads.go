@@ -532,3 +532,28 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 	}
 	return rows[0].lead(), nil
 }
+
+// OpenLeads counts, for each of users, the leads of the account assigned
+// to them whose status is one of statuses: what their capacities count
+// (leads.RotationMember MaxOpenLeads). Users with none are absent.
+func (s *Store) OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status) (_ map[string]int64, err error) {
+	defer translate(&err)
+	out := make(map[string]int64, len(users))
+	if len(users) == 0 || len(statuses) == 0 {
+		return out, nil
+	}
+	var counts []struct {
+		User string `bun:"assigned_to"`
+		N    int64  `bun:"n"`
+	}
+	err = s.db.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, count(*) AS n").
+		Where("account_id = ?", accountID).Where("assigned_to IN (?)", bun.List(users)).
+		Where("status IN (?)", bun.List(statuses)).Group("assigned_to").Scan(ctx, &counts)
+	if err != nil {
+		return nil, fmt.Errorf("count open leads: %w", err)
+	}
+	for _, c := range counts {
+		out[c.User] = c.N
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -19,6 +21,7 @@ type accountRow struct {
 	Name            string                `bun:"name"`
 	DuplicatePolicy string                `bun:"duplicate_policy"`
 	Returning       leads.ReturningPolicy `bun:"returning_policy,type:jsonb"`
+	OpenStatuses    string                `bun:"open_statuses"`
 	ConfigVersion   int64                 `bun:"config_version"`
 	CreatedAt       time.Time             `bun:"created_at"`
 	UpdatedAt       time.Time             `bun:"updated_at"`
@@ -30,7 +33,32 @@ func (r *accountRow) account() *leads.Account {
 		returning.MatchBy = []string{}
 	}
 	return &leads.Account{ID: r.ID, Name: r.Name, DuplicatePolicy: leads.DuplicatePolicy(r.DuplicatePolicy), Returning: returning,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		OpenStatuses: parseStatuses(r.OpenStatuses), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// parseStatuses reads the open statuses column: comma-separated, "" for
+// the default set.
+func parseStatuses(s string) []leads.Status {
+	if s == "" {
+		return slices.Clone(leads.DefaultOpenStatuses)
+	}
+	var out []leads.Status
+	for _, st := range strings.Split(s, ",") {
+		out = append(out, leads.Status(st))
+	}
+	return out
+}
+
+// formatStatuses writes the open statuses column ("" for the default set).
+func formatStatuses(ss []leads.Status) string {
+	if slices.Equal(ss, leads.DefaultOpenStatuses) {
+		return ""
+	}
+	parts := make([]string, len(ss))
+	for i, st := range ss {
+		parts[i] = string(st)
+	}
+	return strings.Join(parts, ",")
 }
 
 type memberRow struct {
@@ -176,13 +204,19 @@ type rotationMemberRow struct {
 	Weight     int    `bun:"weight"`
 	Paused     bool   `bun:"paused"`
 	DailyCap   int    `bun:"daily_cap"`
+	MaxOpen    int    `bun:"max_open_leads"`
+}
+
+// member is the row as a rotation member.
+func (m *rotationMemberRow) member() leads.RotationMember {
+	return leads.RotationMember{User: m.Email, Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap, MaxOpenLeads: m.MaxOpen}
 }
 
 func rotationMemberRows(r *leads.Rotation) []rotationMemberRow {
 	rows := make([]rotationMemberRow, len(r.Members))
 	for i, m := range r.Members {
 		rows[i] = rotationMemberRow{RotationID: r.ID, AccountID: r.AccountID, Position: i, Email: m.User,
-			Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap}
+			Weight: m.Weight, Paused: m.Paused, DailyCap: m.DailyCap, MaxOpen: m.MaxOpenLeads}
 	}
 	return rows
 }

@@ -16,17 +16,19 @@
 -- ARGV[1] -> seconds to keep the day hash
 -- ARGV[2] -> k, the number of turns to take (0: only settle)
 -- ARGV[3] -> n, the number of members
--- ARGV[4 .. 3+4n] -> per member, in turn order: user, weight, state, daily cap (0 = none);
---   state is 0 for a member who may take turns (caps aside), else the reason
---   it may not (paused, outside_hours, out_of_office, holiday…), the skip
---   reason reported for its slots
--- ARGV[4+4n] -> deadline, in microseconds of the Redis clock (0: none)
--- ARGV[5+4n] -> this batch's ticket
--- ARGV[6+4n] -> milliseconds to keep the record
--- ARGV[7+4n] -> the day of KEYS[2] (YYYY-MM-DD)
--- ARGV[8+4n] -> a, the number of turns acked: their leads are stored
--- ARGV[9+4n .. 8+4n+a] -> their seqs, closed
--- ARGV[9+4n+a ..] -> tickets of earlier batches whose replies the caller never
+-- ARGV[4 .. 3+5n] -> per member, in turn order: user, weight, state, daily
+--   cap (0 = none), capacity (0 = none); state is 0 for a member who may
+--   take turns (caps aside), else the reason it may not (paused,
+--   outside_hours, out_of_office, holiday…), the skip reason reported for
+--   its slots. A member with a capacity has its open leads in the state
+--   hash as "o:<user>"; one taken increments it.
+-- ARGV[4+5n] -> deadline, in microseconds of the Redis clock (0: none)
+-- ARGV[5+5n] -> this batch's ticket
+-- ARGV[6+5n] -> milliseconds to keep the record
+-- ARGV[7+5n] -> the day of KEYS[2] (YYYY-MM-DD)
+-- ARGV[8+5n] -> a, the number of turns acked: their leads are stored
+-- ARGV[9+5n .. 8+5n+a] -> their seqs, closed
+-- ARGV[9+5n+a ..] -> tickets of earlier batches whose replies the caller never
 --   got: if the record is one of them, that batch ran and nobody got its
 --   turns, so those still open are given back before anything else
 --
@@ -35,6 +37,9 @@
 --   in its input), and a turn it never hears of would be lost to the order;
 -- {"init"} when there is no state (never made, or lost): the caller
 --   rebuilds it from the store and calls again;
+-- {"load", user...} when members with a capacity have no count of open
+--   leads yet (the capacity is new, or they joined): the caller counts
+--   them from the store, sets them (fill_load.lua) and calls again;
 -- else {epoch, seq, m, m x turn, n x weight}: seq is the number of the last
 --   turn taken before, m <= k the turns taken (the rest found nobody eligible
 --   and changed nothing), and each turn is
@@ -46,24 +51,24 @@
 --   turns of this state open before the batch and what they add to each
 --   member's current weight (the caller derives checkpoints from them).
 local k, n = tonumber(ARGV[2]), tonumber(ARGV[3])
-local deadline = tonumber(ARGV[4 + 4 * n]) or 0
+local deadline = tonumber(ARGV[4 + 5 * n]) or 0
 if deadline > 0 then
   local now = redis.call('TIME')
   if tonumber(now[1]) * 1000000 + tonumber(now[2]) > deadline then
     return {'expired'}
   end
 end
-local ticket, keep, today = ARGV[5 + 4 * n], tonumber(ARGV[6 + 4 * n]), ARGV[7 + 4 * n]
-local acks = tonumber(ARGV[8 + 4 * n])
+local ticket, keep, today = ARGV[5 + 5 * n], tonumber(ARGV[6 + 5 * n]), ARGV[7 + 5 * n]
+local acks = tonumber(ARGV[8 + 5 * n])
 
 
-for i = 9 + 4 * n, 8 + 4 * n + acks do
+for i = 9 + 5 * n, 8 + 5 * n + acks do
   redis.call('HDEL', KEYS[4], ARGV[i])
 end
-if #ARGV >= 9 + 4 * n + acks then
+if #ARGV >= 9 + 5 * n + acks then
   local last = redis.call('HMGET', KEYS[3], 't', 's', 'k')
   local lost = false
-  for i = 9 + 4 * n + acks, #ARGV do
+  for i = 9 + 5 * n + acks, #ARGV do
     if last[1] == ARGV[i] then lost = true end
   end
   if lost then
@@ -74,21 +79,32 @@ if #ARGV >= 9 + 4 * n + acks then
   end
 end
 local fields = {'epoch', 'seq'}
-local users, weights, away, caps = {}, {}, {}, {}
-local total, capped = 0, {}
+local users, weights, away, caps, maxo = {}, {}, {}, {}, {}
+local total, capped, full = 0, {}, {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 4
-  users[i], weights[i], caps[i] = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4])
+  local base = 3 + (i - 1) * 5
+  users[i], weights[i], caps[i], maxo[i] = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
   if ARGV[base + 3] ~= '0' then away[i] = ARGV[base + 3] end
   if weights[i] < 1 then weights[i] = 1 end
   total = total + weights[i]
   fields[2 + i] = 'w:' .. users[i]
   if caps[i] > 0 then capped[#capped + 1] = i end
+  if maxo[i] > 0 then full[#full + 1] = i end
 end
+for j, i in ipairs(full) do fields[2 + n + j] = 'o:' .. users[i] end
 
 local raw = redis.call('HMGET', KEYS[1], unpack(fields))
 if not raw[1] then
   return {'init'}
+end
+-- Open leads of the members with a capacity, after the weights in raw.
+local load, missing = {}, {'load'}
+for j, i in ipairs(full) do
+  load[i] = tonumber(raw[2 + n + j])
+  if not load[i] then missing[#missing + 1] = users[i] end
+end
+if #missing > 1 then
+  return missing
 end
 local seq = tonumber(raw[2]) or 0
 local cw, counts, gained = {}, {}, {}
@@ -141,7 +157,7 @@ local open = {}
 for _ = 1, k do
   local eligible, any = {}, false
   for i = 1, n do
-    eligible[i] = not away[i] and (caps[i] == 0 or counts[i] < caps[i])
+    eligible[i] = not away[i] and (caps[i] == 0 or counts[i] < caps[i]) and (maxo[i] == 0 or load[i] < maxo[i])
     any = any or eligible[i]
   end
   if not any then break end
@@ -169,6 +185,7 @@ for _ = 1, k do
     if eligible[best] then break end
   end
   counts[best], gained[best] = counts[best] + 1, gained[best] + 1
+  if maxo[best] > 0 then load[best] = load[best] + 1 end
   taken = taken + 1
   out[#out + 1] = best
   local at = #out + 1
@@ -177,7 +194,13 @@ for _ = 1, k do
     if not eligible[i] and slots[i] > 0 then
       out[at] = out[at] + 1
       out[#out + 1] = i
-      out[#out + 1] = away[i] or 'daily_cap'
+      if away[i] then
+        out[#out + 1] = away[i]
+      elseif caps[i] > 0 and counts[i] >= caps[i] then
+        out[#out + 1] = 'daily_cap'
+      else
+        out[#out + 1] = 'at_capacity'
+      end
       out[#out + 1] = slots[i]
     end
   end
@@ -201,14 +224,18 @@ for i = 1, n do
   args[#args + 1] = fields[2 + i]
   args[#args + 1] = cw[i]
 end
+for _, i in ipairs(full) do
+  args[#args + 1] = 'o:' .. users[i]
+  args[#args + 1] = load[i]
+end
 redis.call('HSET', KEYS[1], unpack(args))
--- Drop the weights of members no longer in the list ("epoch" and "seq" are
--- the two other fields).
-if redis.call('HLEN', KEYS[1]) > n + 2 then
-  local member = {}
-  for i = 1, n do member[fields[2 + i]] = true end
+-- Drop the weights of members no longer in the list, and the open leads of
+-- members without a capacity ("epoch" and "seq" are the two other fields).
+if redis.call('HLEN', KEYS[1]) > #fields then
+  local keepf = {}
+  for _, f in ipairs(fields) do keepf[f] = true end
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if string.sub(f, 1, 2) == 'w:' and not member[f] then
+    if not keepf[f] then
       redis.call('HDEL', KEYS[1], f)
     end
   end

@@ -1,7 +1,8 @@
 -- refund_turn gives back open turn seq, from its record in the hash open
 -- (see pick.lua's KEYS[4]), and closes it: the deltas are subtracted from
--- the state hash if it is still the state the turn was taken from, and the
--- count in the day hash if the turn is of today. It returns 1 when it gave
+-- the state hash if it is still the state the turn was taken from, with the
+-- assignee's open leads when counted, and the count in the day hash if the
+-- turn is of today. It returns 1 when it gave
 -- the turn back, 0 when the turn was closed already or its state is gone.
 -- This file is put before pick.lua and settle.lua, which both call it.
 local function refund_turn(state, daycounts, open, seq, today)
@@ -19,6 +20,9 @@ local function refund_turn(state, daycounts, open, seq, today)
   end
   if t[2] == today and tonumber(redis.call('HGET', daycounts, t[4]) or '0') > 0 then
     redis.call('HINCRBY', daycounts, t[4], -1)
+  end
+  if tonumber(redis.call('HGET', state, 'o:' .. t[4]) or '0') > 0 then
+    redis.call('HINCRBY', state, 'o:' .. t[4], -1)
   end
   return 1
 end
