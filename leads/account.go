@@ -319,5 +319,13 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 	if err != nil {
 		return nil, fmt.Errorf("update account: %w", err)
 	}
+	if patch.OpenStatuses != nil {
+		// Every count of open leads counted the old statuses.
+		if cfg, err := s.Configuration(ctx, actor); err == nil {
+			s.forgetAllLoad(ctx, cfg)
+		} else {
+			s.log.WarnContext(ctx, "capacity: counts of open leads not dropped", "err", err)
+		}
+	}
 	return a, nil
 }

@@ -108,11 +108,13 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		}
 	}
 	written := false
+	var before Lead
 	wctx, cancel := s.turnWriteContext(ctx)
 	defer cancel()
 	lead, err := s.store.UpdateLead(wctx, accountID, id, func(cur *Lead) (*LeadWrite, error) {
 		// Decided afresh on every call: the store runs apply again when it
 		// retries a transaction the database aborted.
+		before = *cur
 		entry, ok := record(cur, a, now)
 		if written = ok; !ok {
 			return nil, nil
@@ -122,7 +124,7 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		a.applyTo(w.Lead)
 		w.Lead.AssignmentStatus, w.Lead.WaitingReason = settledStatus(a.Assignee), ""
 		if a.Reason == AssignWaiting {
-			w.Lead.AssignmentStatus, w.Lead.WaitingReason = AssignmentWaiting, waitingReason(view)
+			w.Lead.AssignmentStatus, w.Lead.WaitingReason = AssignmentWaiting, waitingReason(a)
 		}
 		if w.Lead.RotationTurn != 0 {
 			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
@@ -137,7 +139,19 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		// committed: its turn stays open for the rotator to settle.
 		s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))
 	}
+	if err == nil && written {
+		s.reportLoad(ctx, cfg, &before, lead, turnRotation(rot, turn))
+	}
 	return lead, a, err
+}
+
+// turnRotation returns rot when turn gave its lead an assignee, nil when
+// no turn did.
+func turnRotation(rot *Rotation, turn Turn) *Rotation {
+	if turn.Assignee == "" {
+		return nil
+	}
+	return rot
 }
 
 // Assignment reasons.
@@ -204,7 +218,7 @@ func (s *Service) assign(ctx context.Context, cfg *AccountConfig, lead *Lead, no
 	a = rt.withTurn(view, a)
 	a.applyTo(lead)
 	if a.Reason == AssignWaiting {
-		lead.AssignmentStatus, lead.WaitingReason = AssignmentWaiting, waitingReason(view)
+		lead.AssignmentStatus, lead.WaitingReason = AssignmentWaiting, waitingReason(a)
 	}
 	return a, rot, turn, nil
 }
@@ -236,6 +250,18 @@ func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotatio
 		return Assignment{}, Turn{}, view, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
 	}
 	a := Assignment{RotationID: rot.ID, RotationName: rot.Name, Turn: turn.Seq, Skipped: turn.Skipped}
+	if turn.Assignee == "" {
+		// Nobody could take it: say why of each member, from the state
+		// the turn found (daily caps, open leads).
+		// Without the state, the lead goes on unexplained.
+		if p, err := s.rotator.Peek(ctx, view, now, 0); err == nil {
+			for _, ms := range memberStatuses(view, p) {
+				a.Skipped = append(a.Skipped, Skip{User: ms.User, Reason: ms.Reason})
+			}
+		} else {
+			s.log.WarnContext(ctx, "explain a turn with nobody eligible", "rotation", rot.ID, "err", err)
+		}
+	}
 	switch {
 	case turn.Assignee != "":
 		a.Assignee, a.Reason = turn.Assignee, AssignRotation
@@ -351,25 +377,17 @@ func (a Assignment) auditEntry(actor Actor, now time.Time) (AuditEntry, bool) {
 	return newAuditEntry(actor, event, data, now), true
 }
 
-// waitingReason says why a lead waits for view, a rotation as a turn saw
-// it when no member could take it: each member is paused, away or at its
-// daily cap.
-func waitingReason(view *Rotation) string {
+// waitingReason says why a lead waits for a rotation that no member could
+// take it from: each member's reason, from the assignment's skips.
+func waitingReason(a Assignment) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "nobody in rotation %q can take a lead now", view.Name)
-	for i, m := range view.Members {
-		reason := SkipDailyCap
-		switch {
-		case m.Paused:
-			reason = SkipPaused
-		case m.Away != "":
-			reason = m.Away
-		}
+	fmt.Fprintf(&b, "nobody in rotation %q can take a lead now", a.RotationName)
+	for i, sk := range a.Skipped {
 		sep := ", "
 		if i == 0 {
 			sep = ": "
 		}
-		fmt.Fprintf(&b, "%s%s (%s)", sep, m.User, reason)
+		fmt.Fprintf(&b, "%s%s (%s)", sep, sk.User, sk.Reason)
 	}
 	return b.String()
 }

@@ -174,6 +174,7 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 	failing := false
 	for {
 		n, err := s.assignPass(ctx)
+		s.retryLoad(ctx)
 		s.settlePass(ctx)
 		s.purgePass(ctx)
 		switch {

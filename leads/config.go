@@ -315,12 +315,14 @@ func (s *Service) UpdateRotation(ctx context.Context, actor Actor, id int64, cha
 	if err != nil {
 		return nil, err
 	}
+	var newlyCapped []string
 	r, err := s.store.UpdateRotation(ctx, actor.AccountID, id, func(cur *Rotation) (*Rotation, []AuditEntry, error) {
 		next := *cur
 		next.Members = slices.Clone(cur.Members)
 		if err := change(&next); err != nil {
 			return nil, nil, err
 		}
+		newlyCapped = newlyCappedMembers(cur, &next)
 		next.ID, next.AccountID, next.CreatedAt = cur.ID, cur.AccountID, cur.CreatedAt
 		if err := next.check(cfg); err != nil {
 			return nil, nil, err
@@ -336,6 +338,7 @@ func (s *Service) UpdateRotation(ctx context.Context, actor Actor, id int64, cha
 	if err != nil {
 		return nil, fmt.Errorf("update rotation %d: %w", id, err)
 	}
+	s.forgetLoad(ctx, r, newlyCapped)
 	return r, nil
 }
 

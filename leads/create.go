@@ -234,6 +234,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if err != nil {
 		return s.insertFailed(ctx, actor, in, opts, fp, err)
 	}
+	s.reportLoad(ctx, cfg, nil, &lead, turnRotation(rot, turn))
 	lead.AuditLog = n.Audit
 	return &Result{Lead: &lead, Assignment: assignment}, nil
 }

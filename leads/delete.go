@@ -12,8 +12,14 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 	if err := actor.Require(PermDeleteLeads); err != nil {
 		return err
 	}
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return err
+	}
 	now := s.clock()
-	err := s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) AuditEntry {
+	var before Lead
+	err = s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) AuditEntry {
+		before = *cur
 		snapshot := *cur
 		snapshot.AuditLog = nil
 		return newAuditEntry(actor, EventLeadDeleted, map[string]any{"lead": toJSONMap(snapshot)}, now)
@@ -21,5 +27,6 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 	if err != nil {
 		return fmt.Errorf("delete lead %d: %w", id, err)
 	}
+	s.reportLoad(ctx, cfg, &before, nil, nil)
 	return nil
 }

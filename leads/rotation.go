@@ -278,6 +278,9 @@ type LoadCounter interface {
 	// AddLoad adds delta to user's open leads as rot counts them, if it
 	// counts them yet (else it counts them from the store when needed).
 	AddLoad(ctx context.Context, rot *Rotation, user string, delta int) error
+	// ForgetLoad drops rot's counts of users: they are counted from the
+	// store again before the next turn.
+	ForgetLoad(ctx context.Context, rot *Rotation, users []string) error
 }
 
 // TurnConfirmer is implemented by a Rotator that keeps each turn open until

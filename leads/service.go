@@ -47,6 +47,9 @@ type Service struct {
 	rotatorDownUntil atomic.Int64
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
+	// staleLoad holds the counts of open leads whose updates failed, for
+	// RunAssigner to drop (see reportLoad).
+	staleLoad staleLoads
 
 	// nextSettle is when RunAssigner next settles open turns, nextPurge
 	// when it next purges expired sessions, and settleFailing whether the
@@ -226,6 +229,7 @@ func (s *Service) loadConfig(ctx context.Context, accountID string, load *config
 		load.err = fmt.Errorf("load configuration of account %s: %w", accountID, err)
 	} else {
 		cfg.compileRules()
+		cfg.prepareCapacity()
 		cfg.views = &viewCache{}
 		load.cfg = cfg
 		if old := s.configs[accountID]; old == nil || old.Version < cfg.Version {

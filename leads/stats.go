@@ -35,9 +35,13 @@ type MemberStatus struct {
 	RotationMember
 	AssignedToday int64 `json:"assignedToday"`
 	Eligible      bool  `json:"eligible"`
-	// Reason says why a member is not eligible: paused, daily_cap, or
-	// why it is away (outside_hours, out_of_office, holiday).
+	// Reason says why a member is not eligible: paused, daily_cap,
+	// at_capacity, or why it is away (outside_hours, out_of_office,
+	// holiday).
 	Reason string `json:"reason,omitempty"`
+	// OpenLeads is, for a member with a capacity (MaxOpenLeads), its open
+	// leads in the account as the rotation counts them.
+	OpenLeads *int64 `json:"openLeads,omitempty"`
 }
 
 // NextTurns previews the next n turns of a rotation (1 to MaxPreview)
@@ -71,7 +75,7 @@ func (s *Service) NextTurnsAt(ctx context.Context, actor Actor, id int64, n int,
 	if err != nil {
 		return nil, err
 	}
-	out := &RotationPreview{RotationID: rot.ID, Name: rot.Name, Turn: p.Seq, Next: []PreviewTurn{}, Members: memberStatuses(view, p.DayCounts)}
+	out := &RotationPreview{RotationID: rot.ID, Name: rot.Name, Turn: p.Seq, Next: []PreviewTurn{}, Members: memberStatuses(view, p)}
 	for _, t := range p.Turns {
 		out.Next = append(out.Next, PreviewTurn{Turn: t.Seq, Assignee: t.Assignee, Skipped: t.Skipped})
 	}
@@ -92,10 +96,16 @@ func (s *Service) peek(ctx context.Context, rot *Rotation, at time.Time, n int) 
 	return p, nil
 }
 
-func memberStatuses(rot *Rotation, dayCounts map[string]int64) []MemberStatus {
+// memberStatuses returns each member of rot (a view of it at one moment)
+// as the rotator's state p finds them.
+func memberStatuses(rot *Rotation, p Preview) []MemberStatus {
 	out := make([]MemberStatus, len(rot.Members))
 	for i, m := range rot.Members {
-		st := MemberStatus{RotationMember: m, AssignedToday: dayCounts[m.User], Eligible: true}
+		st := MemberStatus{RotationMember: m, AssignedToday: p.DayCounts[m.User], Eligible: true}
+		if m.MaxOpenLeads > 0 {
+			n := p.Load[m.User]
+			st.OpenLeads = &n
+		}
 		switch {
 		case m.Paused:
 			st.Eligible, st.Reason = false, SkipPaused
@@ -103,6 +113,8 @@ func memberStatuses(rot *Rotation, dayCounts map[string]int64) []MemberStatus {
 			st.Eligible, st.Reason = false, m.Away
 		case m.DailyCap > 0 && st.AssignedToday >= int64(m.DailyCap):
 			st.Eligible, st.Reason = false, SkipDailyCap
+		case st.OpenLeads != nil && *st.OpenLeads >= int64(m.MaxOpenLeads):
+			st.Eligible, st.Reason = false, SkipAtCapacity
 		}
 		out[i] = st
 	}
@@ -205,7 +217,7 @@ func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Ro
 		weights += int64(m.Weight)
 		st.Total += turns[m.User]
 	}
-	for _, ms := range memberStatuses(rot, p.DayCounts) {
+	for _, ms := range memberStatuses(rot, p) {
 		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}, Returning: returning[ms.User]}
 		for reason, n := range skips[ms.User] {
 			m.Skips[reason] = n

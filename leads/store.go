@@ -470,6 +470,9 @@ type AccountConfig struct {
 	// them (see availableView); made when the Service loads the
 	// configuration.
 	views *viewCache
+	// capped maps each member to the rotations that cap their open leads
+	// (see prepareCapacity).
+	capped map[string][]*Rotation
 }
 
 // Rotation returns the account's rotation with the given id, or nil.

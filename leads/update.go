@@ -60,7 +60,9 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 	_, sourceChanges := patch["leadSourceId"]
 	now := s.clock()
 	var written LeadInput // what the last call of apply wrote
+	var before Lead       // the lead as the last call of apply found it
 	lead, err := s.store.UpdateLead(ctx, actor.AccountID, id, func(cur *Lead) (*LeadWrite, error) {
+		before = *cur
 		if opts.IfMatch != nil && !cur.UpdatedAt.Equal(*opts.IfMatch) {
 			return nil, stale(cur)
 		}
@@ -122,6 +124,7 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 	if err != nil {
 		return nil, fmt.Errorf("update lead %d: %w", id, err)
 	}
+	s.reportLoad(ctx, cfg, &before, lead, nil)
 	return lead, nil
 }
 

@@ -582,6 +582,9 @@ func memberSettings(m leads.RotationMember) string {
 	if m.DailyCap > 0 {
 		out = append(out, fmt.Sprintf("dailyCap %d", m.DailyCap))
 	}
+	if m.MaxOpenLeads > 0 {
+		out = append(out, fmt.Sprintf("maxOpenLeads %d", m.MaxOpenLeads))
+	}
 	return strings.Join(out, ", ")
 }
 
@@ -659,9 +662,13 @@ func memberDiff(from, to leads.RotationMember) string {
 	if from.DailyCap != to.DailyCap {
 		out = append(out, fmt.Sprintf("dailyCap %s -> %s", dailyCap(from.DailyCap), dailyCap(to.DailyCap)))
 	}
+	if from.MaxOpenLeads != to.MaxOpenLeads {
+		out = append(out, fmt.Sprintf("maxOpenLeads %s -> %s", dailyCap(from.MaxOpenLeads), dailyCap(to.MaxOpenLeads)))
+	}
 	return strings.Join(out, ", ")
 }
 
+// dailyCap describes a limit: "none" for 0.
 func dailyCap(n int) string {
 	if n <= 0 {
 		return "none"
