@@ -927,6 +927,32 @@ func scheduleForm(csrf, zone string, days map[string]string) url.Values {
 	return v
 }
 
+// signedIn is a browser signed in as email.
+func (s *site) signedIn(email string) *browser {
+	b := s.browser()
+	b.signIn(email)
+	return b
+}
+
+// formCase is a form posted in a table test: by whom, where, and the
+// status and page (a regexp) it must get.
+type formCase struct {
+	name   string
+	b      *browser
+	path   string
+	form   url.Values
+	status int
+	body   string
+}
+
+// post sends the form and checks what came back.
+func (tc formCase) post(t *testing.T) {
+	t.Helper()
+	p := tc.b.post(tc.path, tc.form)
+	require.Equal(t, tc.status, p.status, "%s: %s", tc.name, p.body)
+	require.Regexp(t, tc.body, p.body, tc.name)
+}
+
 // fieldError matches the message shown next to the form's input id
 // (s-timezone: its message is e-timezone).
 func fieldError(id, msg string) string {
@@ -940,9 +966,7 @@ func TestAvailabilitySchedule(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	ctx := context.Background()
-	manager, agent := s.browser(), s.browser()
-	manager.signIn("manager@acme.test")
-	agent.signIn("agent@acme.test")
+	manager, agent := s.signedIn("manager@acme.test"), s.signedIn("agent@acme.test")
 	rep := s.reps[0]
 	page := "/availability/members/" + rep
 	csrf, agentCSRF := manager.csrf(page), agent.csrf("/availability")
@@ -951,41 +975,34 @@ func TestAvailabilitySchedule(t *testing.T) {
 		Saturday: []leads.WorkHours{}, Sunday: []leads.WorkHours{}}
 
 	for _, tc := range []struct {
-		name   string
-		b      *browser
-		path   string
-		form   url.Values
-		status int
-		// body matches the page shown; want is the schedule stored after.
-		body string
+		formCase
+		// want is the schedule stored after.
 		want *leads.Schedule
 	}{
-		{"saved", manager, page + "/schedule", scheduleForm(csrf, " Europe/Paris ", map[string]string{"monday": "13:00-17:00 , 9:00 - 12:00", "friday": "09:00-17:00"}),
-			http.StatusOK, `Saved. The change applies from the next lead.(?s).*Europe/Paris: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00`, saved},
-		{"unknown zone", manager, page + "/schedule", scheduleForm(csrf, "Mars/Olympus", map[string]string{"monday": "10:00-11:00"}),
-			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name"), saved},
-		{"Local", manager, page + "/schedule", scheduleForm(csrf, "Local", nil),
-			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name"), saved},
-		{"no zone", manager, page + "/schedule", scheduleForm(csrf, "", nil),
-			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name"), saved},
-		{"overlap, nothing saved", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"monday": "08:00-10:00", "tuesday": "09:00-12:00, 11:00-13:00"}),
-			http.StatusUnprocessableEntity, `(?s)id="s-monday"[^>]*value="08:00-10:00".*` + fieldError("s-tuesday", "11:00-13:00: Overlaps 09:00-12:00"), saved},
-		{"inverted", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"wednesday": "17:00-09:00"}),
-			http.StatusUnprocessableEntity, fieldError("s-wednesday", "17:00-09:00: Must end after it starts"), saved},
-		{"not a time", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"friday": "09:00-25:00"}),
-			http.StatusUnprocessableEntity, fieldError("s-friday", "09:00-25:00: Must be a time of day HH:MM"), saved},
-		{"not an interval", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"thursday": "nine to five"}),
-			http.StatusUnprocessableEntity, fieldError("s-thursday", `&#34;nine&#34; is not an interval`), saved},
-		{"agent, another's", agent, page + "/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`, saved},
-		{"agent, own", agent, "/availability/members/agent@acme.test/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`, saved},
-		{"agent clears", agent, page + "/schedule/clear", url.Values{"csrf": {agentCSRF}}, http.StatusForbidden, `managers and admins`, saved},
-		{"not a member", manager, "/availability/members/zed@acme.test/schedule", scheduleForm(csrf, "UTC", nil), http.StatusNotFound, `not found`, saved},
-		{"cleared", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared(?s).*id="summary">always<`, nil},
-		{"cleared again", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared`, nil},
+		{formCase{"saved", manager, page + "/schedule", scheduleForm(csrf, " Europe/Paris ", map[string]string{"monday": "13:00-17:00 , 9:00 - 12:00", "friday": "09:00-17:00"}),
+			http.StatusOK, `Saved. The change applies from the next lead.(?s).*Europe/Paris: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00`}, saved},
+		{formCase{"unknown zone", manager, page + "/schedule", scheduleForm(csrf, "Mars/Olympus", map[string]string{"monday": "10:00-11:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"Local", manager, page + "/schedule", scheduleForm(csrf, "Local", nil),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"no zone", manager, page + "/schedule", scheduleForm(csrf, "", nil),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"overlap, nothing saved", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"monday": "08:00-10:00", "tuesday": "09:00-12:00, 11:00-13:00"}),
+			http.StatusUnprocessableEntity, `(?s)id="s-monday"[^>]*value="08:00-10:00".*` + fieldError("s-tuesday", "11:00-13:00: Overlaps 09:00-12:00")}, saved},
+		{formCase{"inverted", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"wednesday": "17:00-09:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-wednesday", "17:00-09:00: Must end after it starts")}, saved},
+		{formCase{"not a time", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"friday": "09:00-25:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-friday", "09:00-25:00: Must be a time of day HH:MM")}, saved},
+		{formCase{"not an interval", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"thursday": "nine to five"}),
+			http.StatusUnprocessableEntity, fieldError("s-thursday", `&#34;nine&#34; is not an interval`)}, saved},
+		{formCase{"agent, another's", agent, page + "/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"agent, own", agent, "/availability/members/agent@acme.test/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"agent clears", agent, page + "/schedule/clear", url.Values{"csrf": {agentCSRF}}, http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"not a member", manager, "/availability/members/zed@acme.test/schedule", scheduleForm(csrf, "UTC", nil), http.StatusNotFound, `not found`}, saved},
+		{formCase{"cleared", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared(?s).*id="summary">always<`}, nil},
+		{formCase{"cleared again", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared`}, nil},
 	} {
-		p := tc.b.post(tc.path, tc.form)
-		require.Equal(t, tc.status, p.status, "%s: %s", tc.name, p.body)
-		require.Regexp(t, tc.body, p.body, tc.name)
+		tc.post(t)
 		got, err := s.svc.Schedule(ctx, s.admin, rep)
 		if tc.want == nil {
 			require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err), tc.name)
@@ -995,6 +1012,8 @@ func TestAvailabilitySchedule(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.name)
 	}
 
+	_, err := s.svc.Schedule(ctx, s.admin, "agent@acme.test")
+	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err), "an agent does not set their own hours either")
 	p := agent.get(page)
 	require.Equal(t, http.StatusForbidden, p.status, "an agent is not shown the form")
 	p = manager.get("/availability/members/zed@acme.test")
@@ -1011,9 +1030,7 @@ func TestAvailabilityCalendars(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	ctx := context.Background()
-	manager, agent := s.browser(), s.browser()
-	manager.signIn("manager@acme.test")
-	agent.signIn("agent@acme.test")
+	manager, agent := s.signedIn("manager@acme.test"), s.signedIn("agent@acme.test")
 	csrf, agentCSRF := manager.csrf("/availability/calendars"), agent.csrf("/availability/calendars")
 	form := func(csrf, name, zone, dates string) url.Values {
 		return url.Values{"csrf": {csrf}, "name": {name}, "timezone": {zone}, "dates": {dates}}
@@ -1028,14 +1045,7 @@ func TestAvailabilityCalendars(t *testing.T) {
 	require.Equal(t, []string{"2026-12-25", "2027-01-01"}, france.Dates)
 	edit := "/availability/calendars/" + itoa(france.ID)
 
-	for _, tc := range []struct {
-		name   string
-		b      *browser
-		path   string
-		form   url.Values
-		status int
-		body   string
-	}{
+	for _, tc := range []formCase{
 		{"bad date", manager, "/availability/calendars", form(csrf, "UK", "Europe/London", "2026-12-25\n2026-13-01"),
 			http.StatusUnprocessableEntity, fieldError("h-dates", `&#34;2026-13-01&#34;: Must be a date YYYY-MM-DD`)},
 		{"a date twice", manager, "/availability/calendars", form(csrf, "UK", "Europe/London", "2026-12-25, 2026-12-25"),
@@ -1059,9 +1069,7 @@ func TestAvailabilityCalendars(t *testing.T) {
 		{"not a calendar", manager, "/availability/members/" + s.reps[0] + "/calendar", url.Values{"csrf": {csrf}, "calendar": {"France"}},
 			http.StatusUnprocessableEntity, `Must be one of the account&#39;s holiday calendars`},
 	} {
-		p := tc.b.post(tc.path, tc.form)
-		require.Equal(t, tc.status, p.status, "%s: %s", tc.name, p.body)
-		require.Regexp(t, tc.body, p.body, tc.name)
+		tc.post(t)
 		got, err := s.svc.HolidayCalendars(ctx, s.admin)
 		require.NoError(t, err)
 		require.Equal(t, []leads.HolidayCalendar{france}, got, "%s: nothing saved", tc.name)
