@@ -12,6 +12,10 @@ import (
 
 type availabilityData struct {
 	Members []memberAvailability
+	// Month is the calendar of who is off, a month at a time.
+	Month monthGrid
+	// Calendars counts the account's holiday calendars.
+	Calendars int
 }
 
 // memberAvailability is one member as the availability page shows them.
@@ -20,27 +24,39 @@ type memberAvailability struct {
 	// Away is why they cannot take a lead now, "" when they can.
 	Away     string
 	Schedule string
+	// Calendar is the name of the holiday calendar they follow, "" for none.
+	Calendar string
 	TimeOff  []leads.TimeOff
 	// CanEdit: a manager or admin, or the member themselves (time off).
 	CanEdit bool
 }
 
 // availability shows, for each member of the account, whether they can
-// take a lead now or why not, their working hours and their time off;
-// managers and admins add and remove anyone's time off, an agent their own.
+// take a lead now or why not, their working hours, holiday calendar and
+// time off, and a month's calendar of who is off on each day (?month=
+// 2026-12; this month by default). Managers and admins add and remove
+// anyone's time off, an agent their own; managers and admins go on to
+// each member's working hours and to the holiday calendars.
 func (c *Console) availability(ctx context.Context, r *request) (any, error) {
+	now := time.Now()
+	first, err := parseMonth(r.URL.Query().Get("month"), now)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := c.svc.Configuration(ctx, r.actor)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	var d availabilityData
+	d := availabilityData{Month: newMonthGrid(cfg, first, now), Calendars: len(cfg.HolidayCalendars)}
 	for _, email := range slices.Sorted(maps.Keys(cfg.Members)) {
 		m := memberAvailability{Email: email, Away: cfg.Away(email, now), Schedule: "always",
 			CanEdit: r.can(leads.PermWriteConfig) || r.actor.Email == email}
 		if a := cfg.Availability[email]; a != nil {
 			if a.Schedule != nil {
 				m.Schedule = a.Schedule.String()
+			}
+			if cal := cfg.HolidayCalendars[a.HolidayCalendarID]; cal != nil {
+				m.Calendar = cal.Name
 			}
 			for _, off := range a.TimeOff {
 				if off.End.After(now) {
@@ -72,7 +88,7 @@ func (c *Console) addTimeOff(ctx context.Context, r *request) (string, error) {
 	if _, err := c.svc.AddTimeOff(ctx, r.actor, email, off); err != nil {
 		return "", withField(err, "timeoff:"+email)
 	}
-	return "/availability?done=added", nil
+	return "/availability?done=time_off_added", nil
 }
 
 // deleteTimeOff removes a period of time off.
@@ -85,7 +101,7 @@ func (c *Console) deleteTimeOff(ctx context.Context, r *request) (string, error)
 	if err := c.svc.DeleteTimeOff(ctx, r.actor, email, id); err != nil {
 		return "", withField(err, "timeoff:"+email)
 	}
-	return "/availability?done=removed", nil
+	return "/availability?done=time_off_removed", nil
 }
 
 // formDate reads a form's date (YYYY-MM-DD) as the start of that day in UTC;

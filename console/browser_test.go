@@ -360,3 +360,98 @@ func TestBrowserRules(t *testing.T) {
 	screenshot(t, ctx, "rules")
 	require.Zero(t, dialogs.Load())
 }
+
+// TestBrowserAvailability: a manager sets a rep's working hours (a
+// refused time zone first), makes a holiday calendar of today and has the
+// rep follow it, adds the rep's time off, and sees each change in the
+// rep's "now" and in the month of who is off; an agent adds their own
+// time off and is offered nobody else's hours.
+func TestBrowserAvailability(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	rep := s.reps[0]
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "manager@acme.test")
+	today := time.Now().UTC().Format(time.DateOnly)
+	days := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+	setDays := func(hours string) []chromedp.Action[chromedp.Void] {
+		var steps []chromedp.Action[chromedp.Void]
+		for _, d := range days {
+			if hours == "" { // SetValue refuses ""
+				steps = append(steps, chromedp.Clear(chromedp.CSS("#s-"+d)))
+				continue
+			}
+			steps = append(steps, chromedp.SetValue(chromedp.CSS("#s-"+d), hours))
+		}
+		return steps
+	}
+
+	do(t, ctx, chromedp.Navigate(s.url("/availability")), chromedp.WaitVisible(chromedp.CSS("#availability")))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/console/availability/members/`+rep+`"]`))))
+	require.Equal(t, "available", text(t, ctx, "#now"))
+	require.EqualValues(t, 422, submit(t, ctx, append(setDays(""),
+		chromedp.SetValue(chromedp.CSS("#s-timezone"), "Local"),
+		chromedp.SetValue(chromedp.CSS("#s-monday"), "09:00-17:00"),
+		chromedp.Click(chromedp.CSS("#save-schedule")))...))
+	require.Contains(t, text(t, ctx, "#e-timezone"), "IANA time zone")
+	require.Equal(t, "09:00-17:00", get(t, ctx, chromedp.Value(chromedp.CSS("#s-monday"))), "what was typed is kept")
+
+	// No hours on any day: outside them now.
+	require.EqualValues(t, 200, submit(t, ctx, append(setDays(""),
+		chromedp.SetValue(chromedp.CSS("#s-timezone"), "UTC"),
+		chromedp.Click(chromedp.CSS("#save-schedule")))...))
+	require.Equal(t, "outside their working hours", text(t, ctx, "#now"))
+	// Every hour of every day: available again.
+	require.EqualValues(t, 200, submit(t, ctx, append(setDays("00:00-12:00, 12:00-24:00"), chromedp.Click(chromedp.CSS("#save-schedule")))...))
+	require.Equal(t, "available", text(t, ctx, "#now"))
+	require.Contains(t, text(t, ctx, "#summary"), "UTC: monday 00:00-12:00 12:00-24:00")
+	screenshot(t, ctx, "schedule")
+
+	// A holiday calendar of today, followed by the rep: on a holiday.
+	do(t, ctx, chromedp.Navigate(s.url("/availability/calendars")), chromedp.WaitVisible(chromedp.CSS("#calendars")))
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#h-name"), "Office closed"),
+		chromedp.SendKeys(chromedp.CSS("#h-timezone"), "UTC"),
+		chromedp.SendKeys(chromedp.CSS("#h-dates"), today),
+		chromedp.Click(chromedp.CSS("#create-calendar"))))
+	require.Contains(t, text(t, ctx, `tr[data-calendar="Office closed"]`), today)
+	screenshot(t, ctx, "calendars")
+	do(t, ctx, chromedp.Navigate(s.url("/availability/members/"+rep)), chromedp.WaitVisible(chromedp.CSS("#s-calendar")))
+	cal := get(t, ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('#s-calendar option')).find(o => o.textContent.startsWith('Office closed')).value`))
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.SetValue(chromedp.CSS("#s-calendar"), cal), chromedp.Click(chromedp.CSS("#save-calendar"))))
+	require.Equal(t, "on a holiday", text(t, ctx, "#now"))
+
+	// Time off today as well: out of office comes first.
+	do(t, ctx, chromedp.Navigate(s.url("/availability")), chromedp.WaitVisible(chromedp.CSS("#availability")))
+	row := `tr[id="member-` + rep + `"]`
+	require.Equal(t, "on a holiday", text(t, ctx, row+` td[data-label="Now"]`))
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SetValue(chromedp.CSS(row+` input[name="start"]`), today),
+		chromedp.SetValue(chromedp.CSS(row+` input[name="last"]`), today),
+		chromedp.SendKeys(chromedp.CSS(row+` input[name="note"]`), "flu"),
+		chromedp.Click(chromedp.CSS(row+` form.row button`))))
+	require.Contains(t, text(t, ctx, "#done"), "Time off added")
+	require.Equal(t, "out of office", text(t, ctx, row+` td[data-label="Now"]`))
+	var off []string
+	evalJSON(t, ctx, `Array.from(document.querySelectorAll('#month-grid td[data-date="`+today+`"] li')).map(e => e.textContent.trim())`, &off)
+	require.Equal(t, []string{rep + ": out of office (flu)", rep + ": on a holiday (Office closed)"}, off)
+	screenshot(t, ctx, "availability")
+	require.Zero(t, dialogs.Load())
+
+	// An agent: their own time off, tomorrow; no one's hours to edit.
+	actx, _ := newTab(t)
+	signInWith(t, actx, s, "agent@acme.test")
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	do(t, actx, chromedp.Navigate(s.url("/availability")), chromedp.WaitVisible(chromedp.CSS("#availability")))
+	require.Zero(t, get(t, actx, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/console/availability/members/"]').length`)))
+	require.Zero(t, get(t, actx, chromedp.Evaluate[int](`document.querySelectorAll('tr[id="member-`+rep+`"] form').length`)),
+		"an agent is offered no form for another member")
+	mine := `tr[id="member-agent@acme.test"]`
+	require.EqualValues(t, 200, submit(t, actx,
+		chromedp.SetValue(chromedp.CSS(mine+` input[name="start"]`), tomorrow),
+		chromedp.SetValue(chromedp.CSS(mine+` input[name="last"]`), tomorrow),
+		chromedp.Click(chromedp.CSS(mine+` form.row button`))))
+	require.Contains(t, text(t, actx, "#done"), "Time off added")
+	require.Contains(t, text(t, actx, mine+` td[data-label="Time off"]`), tomorrow+" to "+tomorrow)
+	screenshot(t, actx, "availability-agent")
+}

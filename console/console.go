@@ -221,6 +221,18 @@ func (c *Console) routes() {
 	c.page("/availability", availability)
 	c.action("/availability/timeoff", c.addTimeOff, availability)
 	c.action("/availability/timeoff/{id}/delete", c.deleteTimeOff, availability)
+	schedule := pageDef{"schedule", c.memberSchedule}
+	c.page("/availability/members/{email}", schedule)
+	c.action("/availability/members/{email}/schedule", c.setSchedule, schedule)
+	c.action("/availability/members/{email}/schedule/clear", c.clearSchedule, schedule)
+	c.action("/availability/members/{email}/calendar", c.setMemberCalendar, schedule)
+	calendars := pageDef{"calendars", c.calendars}
+	c.page("/availability/calendars", calendars)
+	c.action("/availability/calendars", c.createCalendar, calendars)
+	calendar := pageDef{"calendar", c.calendarPage}
+	c.page("/availability/calendars/{id}", calendar)
+	c.action("/availability/calendars/{id}", c.updateCalendar, calendar)
+	c.action("/availability/calendars/{id}/delete", c.deleteCalendar, calendar)
 	c.page("/leads", pageDef{"leads", c.leadList})
 	lead := pageDef{"lead", c.leadPage}
 	c.page("/leads/{id}", lead)

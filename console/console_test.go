@@ -916,3 +916,244 @@ func TestAvailabilityPage(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.status, p.body)
 	require.Regexp(t, `(?s)id="member-agent@acme.test".*?<span class="ok">available</span>`, p.body)
 }
+
+// scheduleForm is the working hours form with the time zone and the
+// days given (day name to text), the other days empty.
+func scheduleForm(csrf, zone string, days map[string]string) url.Values {
+	v := url.Values{"csrf": {csrf}, "timezone": {zone}}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		v.Set(d, days[d])
+	}
+	return v
+}
+
+// signedIn is a browser signed in as email.
+func (s *site) signedIn(email string) *browser {
+	b := s.browser()
+	b.signIn(email)
+	return b
+}
+
+// formCase is a form posted in a table test: by whom, where, and the
+// status and page (a regexp) it must get.
+type formCase struct {
+	name   string
+	b      *browser
+	path   string
+	form   url.Values
+	status int
+	body   string
+}
+
+// post sends the form and checks what came back.
+func (tc formCase) post(t *testing.T) {
+	t.Helper()
+	p := tc.b.post(tc.path, tc.form)
+	require.Equal(t, tc.status, p.status, "%s: %s", tc.name, p.body)
+	require.Regexp(t, tc.body, p.body, tc.name)
+}
+
+// fieldError matches the message shown next to the form's input id
+// (s-timezone: its message is e-timezone).
+func fieldError(id, msg string) string {
+	return `(?s)id="` + id + `"[^>]*aria-invalid="true".*?<p class="field-error" id="e-` + id[2:] + `" role="alert">` + msg
+}
+
+// A manager edits a member's working hours: a refusal names the input
+// (time zone or day) with the intervals as typed, is shown again as
+// typed, and saves nothing; an agent may not, for anyone.
+func TestAvailabilitySchedule(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := context.Background()
+	manager, agent := s.signedIn("manager@acme.test"), s.signedIn("agent@acme.test")
+	rep := s.reps[0]
+	page := "/availability/members/" + rep
+	csrf, agentCSRF := manager.csrf(page), agent.csrf("/availability")
+	saved := &leads.Schedule{Timezone: "Europe/Paris", Monday: []leads.WorkHours{{Start: "09:00", End: "12:00"}, {Start: "13:00", End: "17:00"}},
+		Tuesday: []leads.WorkHours{}, Wednesday: []leads.WorkHours{}, Thursday: []leads.WorkHours{}, Friday: []leads.WorkHours{{Start: "09:00", End: "17:00"}},
+		Saturday: []leads.WorkHours{}, Sunday: []leads.WorkHours{}}
+
+	for _, tc := range []struct {
+		formCase
+		// want is the schedule stored after.
+		want *leads.Schedule
+	}{
+		{formCase{"saved", manager, page + "/schedule", scheduleForm(csrf, " Europe/Paris ", map[string]string{"monday": "13:00-17:00 , 9:00 - 12:00", "friday": "09:00-17:00"}),
+			http.StatusOK, `Saved. The change applies from the next lead.(?s).*Europe/Paris: monday 09:00-12:00 13:00-17:00, friday 09:00-17:00`}, saved},
+		{formCase{"unknown zone", manager, page + "/schedule", scheduleForm(csrf, "Mars/Olympus", map[string]string{"monday": "10:00-11:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"Local", manager, page + "/schedule", scheduleForm(csrf, "Local", nil),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"no zone", manager, page + "/schedule", scheduleForm(csrf, "", nil),
+			http.StatusUnprocessableEntity, fieldError("s-timezone", "Must be an IANA time zone name")}, saved},
+		{formCase{"overlap, nothing saved", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"monday": "08:00-10:00", "tuesday": "09:00-12:00, 11:00-13:00"}),
+			http.StatusUnprocessableEntity, `(?s)id="s-monday"[^>]*value="08:00-10:00".*` + fieldError("s-tuesday", "11:00-13:00: Overlaps 09:00-12:00")}, saved},
+		{formCase{"inverted", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"wednesday": "17:00-09:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-wednesday", "17:00-09:00: Must end after it starts")}, saved},
+		{formCase{"not a time", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"friday": "09:00-25:00"}),
+			http.StatusUnprocessableEntity, fieldError("s-friday", "09:00-25:00: Must be a time of day HH:MM")}, saved},
+		{formCase{"not an interval", manager, page + "/schedule", scheduleForm(csrf, "UTC", map[string]string{"thursday": "nine to five"}),
+			http.StatusUnprocessableEntity, fieldError("s-thursday", `&#34;nine&#34; is not an interval`)}, saved},
+		{formCase{"agent, another's", agent, page + "/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"agent, own", agent, "/availability/members/agent@acme.test/schedule", scheduleForm(agentCSRF, "UTC", nil), http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"agent clears", agent, page + "/schedule/clear", url.Values{"csrf": {agentCSRF}}, http.StatusForbidden, `managers and admins`}, saved},
+		{formCase{"not a member", manager, "/availability/members/zed@acme.test/schedule", scheduleForm(csrf, "UTC", nil), http.StatusNotFound, `not found`}, saved},
+		{formCase{"cleared", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared(?s).*id="summary">always<`}, nil},
+		{formCase{"cleared again", manager, page + "/schedule/clear", url.Values{"csrf": {csrf}}, http.StatusOK, `Working hours cleared`}, nil},
+	} {
+		tc.post(t)
+		got, err := s.svc.Schedule(ctx, s.admin, rep)
+		if tc.want == nil {
+			require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err), tc.name)
+			continue
+		}
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, got, tc.name)
+	}
+
+	_, err := s.svc.Schedule(ctx, s.admin, "agent@acme.test")
+	require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err), "an agent does not set their own hours either")
+	p := agent.get(page)
+	require.Equal(t, http.StatusForbidden, p.status, "an agent is not shown the form")
+	p = manager.get("/availability/members/zed@acme.test")
+	require.Equal(t, http.StatusNotFound, p.status)
+	p = manager.get("/availability")
+	require.Contains(t, p.body, `href="/console/availability/members/`+rep+`"`)
+	require.NotContains(t, agent.get("/availability").body, `href="/console/availability/members/`)
+}
+
+// A manager makes, edits and deletes holiday calendars, and chooses the
+// one a member follows; refusals name the field and save nothing; an
+// agent reads the list only.
+func TestAvailabilityCalendars(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := context.Background()
+	manager, agent := s.signedIn("manager@acme.test"), s.signedIn("agent@acme.test")
+	csrf, agentCSRF := manager.csrf("/availability/calendars"), agent.csrf("/availability/calendars")
+	form := func(csrf, name, zone, dates string) url.Values {
+		return url.Values{"csrf": {csrf}, "name": {name}, "timezone": {zone}, "dates": {dates}}
+	}
+	p := manager.post("/availability/calendars", form(csrf, "France", "Europe/Paris", "2027-01-01\r\n2026-12-25\n\n"))
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Regexp(t, `(?s)Created\..*data-calendar="France".*Europe/Paris`, p.body)
+	cals, err := s.svc.HolidayCalendars(ctx, s.admin)
+	require.NoError(t, err)
+	require.Len(t, cals, 1)
+	france := cals[0]
+	require.Equal(t, []string{"2026-12-25", "2027-01-01"}, france.Dates)
+	edit := "/availability/calendars/" + itoa(france.ID)
+
+	for _, tc := range []formCase{
+		{"bad date", manager, "/availability/calendars", form(csrf, "UK", "Europe/London", "2026-12-25\n2026-13-01"),
+			http.StatusUnprocessableEntity, fieldError("h-dates", `&#34;2026-13-01&#34;: Must be a date YYYY-MM-DD`)},
+		{"a date twice", manager, "/availability/calendars", form(csrf, "UK", "Europe/London", "2026-12-25, 2026-12-25"),
+			http.StatusUnprocessableEntity, fieldError("h-dates", `&#34;2026-12-25&#34;: Appears twice`)},
+		{"Local", manager, "/availability/calendars", form(csrf, "UK", "Local", "2026-12-25"),
+			http.StatusUnprocessableEntity, `(?s)name="name" value="UK".*` + fieldError("h-timezone", "Must be an IANA time zone name")},
+		{"no name", manager, "/availability/calendars", form(csrf, " ", "UTC", ""),
+			http.StatusUnprocessableEntity, fieldError("h-name", "")},
+		{"name taken", manager, "/availability/calendars", form(csrf, "France", "UTC", ""),
+			http.StatusConflict, fieldError("h-name", "")},
+		{"edit: bad date, nothing saved", manager, edit, form(csrf, "France 2", "Europe/Paris", "2026-12-25\n26/12/2026"),
+			http.StatusUnprocessableEntity, fieldError("h-dates", `&#34;26/12/2026&#34;: Must be a date`)},
+		{"edit: unknown zone", manager, edit, form(csrf, "France", "Europe/Lyon", "2026-12-25"),
+			http.StatusUnprocessableEntity, fieldError("h-timezone", "Must be an IANA time zone name")},
+		{"agent creates", agent, "/availability/calendars", form(agentCSRF, "Mine", "UTC", "2026-12-25"), http.StatusForbidden, ``},
+		{"agent edits", agent, edit, form(agentCSRF, "Mine", "UTC", "2026-12-25"), http.StatusForbidden, `managers and admins`},
+		{"agent deletes", agent, edit + "/delete", url.Values{"csrf": {agentCSRF}}, http.StatusForbidden, `managers and admins`},
+		{"agent sets their calendar", agent, "/availability/members/agent@acme.test/calendar", url.Values{"csrf": {agentCSRF}, "calendar": {itoa(france.ID)}}, http.StatusForbidden, ``},
+		{"unknown calendar", manager, "/availability/members/" + s.reps[0] + "/calendar", url.Values{"csrf": {csrf}, "calendar": {"999"}},
+			http.StatusUnprocessableEntity, fieldError("s-calendar", "") + `(?s).*Is not a holiday calendar of this account`},
+		{"not a calendar", manager, "/availability/members/" + s.reps[0] + "/calendar", url.Values{"csrf": {csrf}, "calendar": {"France"}},
+			http.StatusUnprocessableEntity, `Must be one of the account&#39;s holiday calendars`},
+	} {
+		tc.post(t)
+		got, err := s.svc.HolidayCalendars(ctx, s.admin)
+		require.NoError(t, err)
+		require.Equal(t, []leads.HolidayCalendar{france}, got, "%s: nothing saved", tc.name)
+	}
+	for _, email := range []string{"agent@acme.test", s.reps[0]} {
+		cfg, err := s.svc.Configuration(ctx, s.admin)
+		require.NoError(t, err)
+		require.Nil(t, cfg.Availability[email], "%s follows no calendar", email)
+	}
+
+	// Edited, followed, shown in the month, then deleted.
+	p = manager.post(edit, form(csrf, "France", "Europe/Paris", "2026-12-25\n2026-12-26"))
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	p = manager.post("/availability/members/"+s.reps[0]+"/calendar", url.Values{"csrf": {csrf}, "calendar": {itoa(france.ID)}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Regexp(t, `<option value="`+itoa(france.ID)+`" selected>France`, p.body)
+	p = manager.get("/availability/calendars")
+	require.Regexp(t, `(?s)data-calendar="France".*?<td>2</td>.*?`+regexp.QuoteMeta(s.reps[0]), p.body)
+	p = agent.get("/availability/calendars")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `data-calendar="France"`)
+	require.NotContains(t, p.body, `id="new-calendar"`, "an agent reads the list only")
+	require.Equal(t, http.StatusForbidden, agent.get(edit).status)
+	p = agent.get("/availability?month=2026-12")
+	require.Regexp(t, `(?s)data-date="2026-12-26".*?<li class="holiday">`+regexp.QuoteMeta(s.reps[0])+`: on a holiday \(France\)</li>`, p.body)
+	require.Regexp(t, `(?s)id="member-`+regexp.QuoteMeta(s.reps[0])+`".*?<td data-label="Holiday calendar">France</td>`, p.body)
+
+	p = manager.post(edit+"/delete", url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Contains(t, p.body, "Deleted.")
+	require.Equal(t, http.StatusNotFound, manager.get(edit).status)
+	p = manager.get("/availability/members/" + s.reps[0])
+	require.Contains(t, p.body, `<option value="0">no holiday calendar</option>`)
+	require.NotContains(t, p.body, "selected")
+}
+
+// The month of who is off: time off on every UTC day it covers some of,
+// with the days of the neighbouring months that fill its weeks, links to
+// the months around it, and a bad month refused.
+func TestAvailabilityMonth(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := context.Background()
+	_, err := s.svc.AddTimeOff(ctx, s.admin, s.reps[1], leads.TimeOff{Start: time.Date(2026, 12, 30, 12, 0, 0, 0, time.UTC),
+		End: time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), Note: "ski"})
+	require.NoError(t, err)
+	b := s.browser()
+	b.signIn("agent@acme.test")
+	p := b.get("/availability?month=2026-12")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `Who is off in December 2026`)
+	require.Contains(t, p.body, `href="/console/availability?month=2026-11#month"`)
+	require.Contains(t, p.body, `href="/console/availability?month=2027-01#month"`)
+	days := regexp.MustCompile(`(?s)<td data-date="(\d{4}-\d\d-\d\d)"[^>]*>(.*?)</td>`).FindAllStringSubmatch(p.body, -1)
+	require.Len(t, days, 35, "five whole weeks, Monday 30 November to Sunday 3 January")
+	require.Equal(t, "2026-11-30", days[0][1])
+	require.Equal(t, "2027-01-03", days[34][1])
+	off := map[string]bool{}
+	for _, d := range days {
+		if strings.Contains(d[2], s.reps[1]+": out of office (ski)") {
+			off[d[1]] = true
+		}
+	}
+	require.Equal(t, map[string]bool{"2026-12-30": true, "2026-12-31": true, "2027-01-01": true}, off)
+	require.Contains(t, p.body, `<td data-date="2027-01-01" class="other-month">`)
+
+	require.NotContains(t, p.body, "Nobody is off")
+	p = b.get("/availability?month=2026-10")
+	require.Contains(t, p.body, `<p id="nobody-off">Nobody is off in October 2026.</p>`)
+	p = b.get("/availability")
+	require.Contains(t, p.body, `data-month="`+time.Now().UTC().Format("2006-01")+`"`)
+	for _, bad := range []string{"2026-13", "soon", "0000-01"} {
+		p = b.get("/availability?month=" + bad)
+		require.Equal(t, http.StatusUnprocessableEntity, p.status, bad)
+		require.Contains(t, p.body, "The month must be like 2026-12")
+	}
+
+	// An agent removes only their own time off.
+	offs, err := s.svc.TimeOff(ctx, s.admin, s.reps[1])
+	require.NoError(t, err)
+	p = b.post("/availability/timeoff/"+itoa(offs[0].ID)+"/delete", url.Values{"csrf": {b.csrf("/availability")}, "email": {s.reps[1]}})
+	require.Equal(t, http.StatusForbidden, p.status)
+	require.Contains(t, p.body, `role="alert"`)
+	offs, err = s.svc.TimeOff(ctx, s.admin, s.reps[1])
+	require.NoError(t, err)
+	require.Len(t, offs, 1)
+}

@@ -92,6 +92,10 @@ var doneMessages = map[string]string{
 	"key":        "Key created.",
 	"rotation":   "Rotation created.",
 	"no_changes": "Nothing changed.",
+
+	"time_off_added":   "Time off added: rotations pass over them during it.",
+	"time_off_removed": "Time off removed.",
+	"schedule_cleared": "Working hours cleared: they are always within them, from the next lead.",
 }
 
 var funcs = template.FuncMap{
@@ -160,7 +164,7 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html"}
+	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html", "templates/calendarform.html"}
 	c.pages = map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")

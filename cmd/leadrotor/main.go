@@ -9,6 +9,8 @@
 //	leadrotor demo                                  make the demo account and print a key
 //	leadrotor apply -f rotations.yaml               declare teams, lead sources, rotations, routing rules
 //	leadrotor rotation next|stats <id>              who is next, and how fair it has been
+//	leadrotor timeoff add|list|remove …             members' time off
+//	leadrotor schedule set|clear|show …             members' working hours
 //
 // The same flag means the same thing on every command: --account is an
 // account's id, --email a user, -n a count. Settings come from flags, then
@@ -57,7 +59,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	app.AddGlobalFlags(root)
-	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), routeCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), routeCmd(), timeoffCmd(), scheduleCmd())
 	return root
 }
 
