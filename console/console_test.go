@@ -1157,3 +1157,33 @@ func TestAvailabilityMonth(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, offs, 1)
 }
+
+// A manager sets a rep's capacity on the board, which then shows the rep's
+// open leads against it; a capacity below 1 is refused at its field.
+func TestBoardCapacity(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	board := "/rotations/" + itoa(s.rot.ID)
+	csrf := b.csrf(board)
+	p := b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[0]}, "op": {"capacity"}, "maxOpenLeads": {"0"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)m-1.*?aria-invalid="true".*?field-error[^>]*>Must be at least 1, or empty for no limit<`, p.body)
+	p = b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[0]}, "op": {"capacity"}, "maxOpenLeads": {"lots"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.body, "Must be a whole number")
+
+	p = b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[0]}, "op": {"capacity"}, "maxOpenLeads": {"40"}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.Equal(t, 40, rot.Members[0].MaxOpenLeads)
+	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(s.reps[0])+`".*?<span class="open-leads">\d+</span> / .*?id="m-1"[^>]*value="40"`, p.body)
+
+	p = b.post(board+"/member", url.Values{"csrf": {csrf}, "user": {s.reps[0]}, "op": {"capacity"}, "maxOpenLeads": {""}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	rot, err = s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.Zero(t, rot.Members[0].MaxOpenLeads, "empty: no limit")
+}

@@ -134,6 +134,7 @@ var reasonText = map[string]string{
 	leads.SkipHoliday:        "on a holiday",
 	leads.AssignWaiting:      "nobody could take it: it waits for the first who can",
 	"daily_cap":              "daily cap reached",
+	leads.SkipAtCapacity:     "at capacity: open leads",
 	leads.AssignExplicit:     "named by whoever created it",
 	leads.AssignRotation:     "the rotation's turn",
 	leads.AssignFallback:     "nobody was eligible: the fallback",

@@ -187,8 +187,19 @@ func (c *Console) changeMember(ctx context.Context, r *request) (string, error) 
 				}
 			}
 			m.DailyCap = int(capacity)
+		case "capacity":
+			capacity := int64(0)
+			if v := strings.TrimSpace(r.PostFormValue("maxOpenLeads")); v != "" {
+				if capacity, err = formInt("maxOpenLeads:"+user, v); err != nil {
+					return err
+				}
+				if capacity < 1 {
+					return leads.ValidationError(leads.FieldError{Field: "maxOpenLeads:" + user, Value: v, Message: "Must be at least 1, or empty for no limit"})
+				}
+			}
+			m.MaxOpenLeads = int(capacity)
 		default:
-			return leads.ValidationError(leads.FieldError{Field: "op", Value: op, Message: "Must be pause, resume, up, down, remove, weight or cap"})
+			return leads.ValidationError(leads.FieldError{Field: "op", Value: op, Message: "Must be pause, resume, up, down, remove, weight, cap or capacity"})
 		}
 		return nil
 	})
