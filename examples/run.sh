@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the examples as CI does: the embedding program, then the curl
-# walkthroughs (the API, then routing) against a server started here on a
+# walkthroughs (the API, routing, then availability) against a server started here on a
 # throwaway database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +25,7 @@ LEADROTOR_URL="http://$addr" examples/curl.sh
 echo
 echo "### examples/routing.sh"
 LEADROTOR_URL="http://$addr" examples/routing.sh
+
+echo
+echo "### examples/availability.sh"
+LEADROTOR_URL="http://$addr" examples/availability.sh
