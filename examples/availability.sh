@@ -26,10 +26,7 @@ echo "time off $(field id): $(body | grep -o '"start":"[^"]*","end":"[^"]*"')"
 status=$(post /holiday-calendars '{"name":"France","timezone":"Europe/Paris","dates":["2026-12-25","2027-01-01"]}')
 case $status in
 201) calendar=$(field id) ;;
-409)
-	call GET /holiday-calendars >/dev/null
-	calendar=$(body | grep -o '"id":[0-9]*,"accountId":"[^"]*","name":"France"' | grep -o '^"id":[0-9]*' | cut -d: -f2)
-	;;
+409) calendar=$(id_named /holiday-calendars France) ;;
 *) fail "expected 201, got $status: $(body)" ;;
 esac
 status=$(call PATCH /members/ana@example.com "{\"holidayCalendarId\":$calendar}")
@@ -38,8 +35,7 @@ echo "ana follows holiday calendar $calendar"
 
 echo
 echo "== 3. Capacity: Ben takes leads while he has fewer than one open lead"
-status=$(call GET /rotations)
-capped=$(body | grep -o '"id":[0-9]*,"accountId":"[^"]*","name":"Capped"' | grep -o '^"id":[0-9]*' | cut -d: -f2 || true)
+capped=$(id_named /rotations Capped)
 if [ -z "$capped" ]; then
 	status=$(post /rotations '{"name":"Capped","members":[{"user":"ben@example.com","maxOpenLeads":1},{"user":"cara@example.com"}]}')
 	[ "$status" = 201 ] || fail "expected 201, got $status: $(body)"

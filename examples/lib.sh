@@ -38,3 +38,9 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+# id_named <path> <name>: the id of the object named name that GET path
+# lists, "" when none.
+id_named() {
+	call GET "$1" >/dev/null
+	body | grep -o '"id":[0-9]*,"accountId":"[^"]*","name":"'"$2"'"' | grep -o '^"id":[0-9]*' | cut -d: -f2 || true
+}

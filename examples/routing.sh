@@ -19,8 +19,7 @@ echo "returning: $(body | grep -o '"returning":{[^}]*}')"
 
 echo
 echo "== 2. A hot tier: a pool rotation of the same reps, for leads scored 80 and up"
-status=$(call GET /rotations)
-hot=$(body | grep -o '"id":[0-9]*,"accountId":"[^"]*","name":"Hot leads"' | grep -o '^"id":[0-9]*' | cut -d: -f2 || true)
+hot=$(id_named /rotations "Hot leads")
 if [ -z "$hot" ]; then
 	status=$(post /rotations '{"name":"Hot leads","members":[{"user":"ana@example.com"},{"user":"ben@example.com"},{"user":"cara@example.com"}]}')
 	[ "$status" = 201 ] || fail "expected 201, got $status: $(body)"

@@ -78,6 +78,20 @@ func BenchmarkLuaNext(b *testing.B) {
 			}
 		}
 	})
+	// The same with every member capped (never reached): what checking
+	// and counting open leads costs a decision.
+	b.Run("serial, capacity", func(b *testing.B) {
+		rot := benchRotation(3)
+		for i := range rot.Members {
+			rot.Members[i].MaxOpenLeads = 1 << 40
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.Next(ctx, rot, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("64 goroutines", func(b *testing.B) {
 		rot := benchRotation(2)
 		// RunParallel starts parallelism × GOMAXPROCS goroutines.

@@ -12,8 +12,13 @@ import (
 // issue 14 lets a manager configure, all of it leaving them able to take
 // every lead, so that each lead pays for reading it in full: a weekly
 // schedule of whole days in a time zone of its own, a period of time off
-// far ahead, and a holiday calendar of far-off dates. It goes through the
-// API, as a manager would.
+// far ahead, a holiday calendar of far-off dates, and a capacity of open
+// leads too large to reach (benchCapacity), which every turn checks and
+// counts. It goes through the API, as a manager would.
+// benchCapacity is each member's capacity under --availability: more open
+// leads than a run makes.
+const benchCapacity = 100_000_000
+
 func setBenchAvailability(ctx context.Context, t *benchTarget) error {
 	rot, err := benchRotation(ctx, t)
 	if err != nil {
@@ -46,6 +51,7 @@ func setBenchAvailability(ctx context.Context, t *benchTarget) error {
 			{"PUT", member + "/schedule", schedule, http.StatusOK},
 			{"POST", member + "/time-off", map[string]string{"start": "2099-07-01T00:00:00Z", "end": "2099-07-15T00:00:00Z", "note": "bench"}, http.StatusCreated},
 			{"PATCH", member, map[string]int64{"holidayCalendarId": cal.ID}, http.StatusOK},
+			{"PATCH", fmt.Sprintf("/rotations/%d/members/%s", rot.ID, url.PathEscape(m.User)), map[string]int{"maxOpenLeads": benchCapacity}, http.StatusOK},
 		}
 		for _, s := range steps {
 			if _, err := t.send(ctx, s.method, s.path, s.body, s.want); err != nil {

@@ -87,7 +87,7 @@ rotation: what routing rules cost the create path, at worst.`,
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
-	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead and a holiday calendar (issue 14): each lead reads them all")
+	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
