@@ -171,6 +171,13 @@ func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *L
 func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	s.RunAssignerOn(ctx, t.C)
+}
+
+// RunAssignerOn is RunAssigner paced by ticks instead of an interval: one
+// pass at once, then one for each tick received, until ctx ends. A tick is
+// received only once the pass before it is over.
+func (s *Service) RunAssignerOn(ctx context.Context, ticks <-chan time.Time) {
 	failing := false
 	for {
 		n, err := s.assignPass(ctx)
@@ -193,7 +200,7 @@ func (s *Service) RunAssigner(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 	}
 }

@@ -16,7 +16,7 @@ func TestWaitingLeads(t *testing.T) {
 		{"a rotation that holds makes leads wait until someone can take them, oldest first", testHoldUntilAvailable},
 		{"a rotation holding its queue hides no other rotation's", testHeldQueueHidesNoOther},
 		{"what a rotation does when nobody is eligible is checked", testWhenNobodyEligibleRefusals},
-		{"the running assigner gives a held lead to the first rep who comes back", testAssignerAssignsHeldLead},
+		{"the assigner's first pass after a rep comes back gives them the held lead", testAssignerAssignsHeldLead},
 	})
 }
 
@@ -174,17 +174,25 @@ func testAssignerAssignsHeldLead(t *testing.T, b *bundle) {
 	held := b.mustCreate(t, in, leads.CreateOptions{}).Lead
 	require.Equal(t, leads.AssignmentWaiting, held.AssignmentStatus)
 
+	// The assigner's passes are paced by ticks: a tick is received once
+	// the pass before it is over.
+	ticks := make(chan time.Time)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.newService(b.store).RunAssigner(runCtx, 20*time.Millisecond)
+		b.newService(b.store).RunAssignerOn(runCtx, ticks)
 	}()
 	defer func() { stop(); <-done }()
+	ticks <- time.Now() // the first pass is over: nobody was available
+	l, err := b.svc.Lead(ctx, b.agent, held.ID)
+	require.NoError(t, err)
+	require.Equal(t, leads.AssignmentWaiting, l.AssignmentStatus)
+
 	b.setPaused(t, rot, false)
-	require.Eventually(t, func() bool {
-		l, err := b.svc.Lead(ctx, b.agent, held.ID)
-		require.NoError(t, err)
-		return l.AssignedTo == b.reps[2]
-	}, 10*time.Second, 5*time.Millisecond, "assigned by the running assigner")
+	ticks <- time.Now() // one interval: the next pass starts
+	ticks <- time.Now() // and is over
+	l, err = b.svc.Lead(ctx, b.agent, held.ID)
+	require.NoError(t, err)
+	require.Equal(t, b.reps[2], l.AssignedTo, "assigned by the first pass after the rep came back")
 }
