@@ -145,3 +145,14 @@ func (b *memoryBackend) addLoad(_ context.Context, rot *leads.Rotation, user str
 	}
 	return nil
 }
+
+func (b *memoryBackend) forgetLoad(_ context.Context, rot *leads.Rotation, users []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.states[rot.ID]; s != nil {
+		for _, u := range users {
+			delete(s.Load, u)
+		}
+	}
+	return nil
+}

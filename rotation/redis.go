@@ -63,6 +63,12 @@ return n`)
 	fillLoadCmd = redis.NewScript(fillLoadSource)
 	// addLoadCmd adds to a member's open leads; see lua/add_load.lua.
 	addLoadCmd = redis.NewScript(addLoadSource)
+	// forgetLoadCmd drops members' open leads (ARGV: users), to be counted
+	// again from the store.
+	forgetLoadCmd = redis.NewScript(`for i = 1, #ARGV do
+  redis.call('HDEL', KEYS[1], 'o:' .. ARGV[i])
+end
+return #ARGV`)
 )
 
 // dayTTL keeps a day's counts a little longer than the longest day in any
@@ -735,6 +741,17 @@ func (b *redisBackend) addLoad(ctx context.Context, rot *leads.Rotation, user st
 	_, err := b.run(ctx, addLoadCmd, []string{stateKey(b.prefix, rot.ID)}, user, delta)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("add load script: %w", err)
+	}
+	return nil
+}
+
+func (b *redisBackend) forgetLoad(ctx context.Context, rot *leads.Rotation, users []string) error {
+	args := make([]any, len(users))
+	for i, u := range users {
+		args[i] = u
+	}
+	if _, err := b.run(ctx, forgetLoadCmd, []string{stateKey(b.prefix, rot.ID)}, args...); err != nil {
+		return fmt.Errorf("forget load script: %w", err)
 	}
 	return nil
 }

@@ -67,6 +67,8 @@ type backend interface {
 	// addLoad adds delta to user's open leads on rot's state, if counted
 	// (AddLoad).
 	addLoad(ctx context.Context, rot *leads.Rotation, user string, delta int64) error
+	// forgetLoad drops the open leads of users from rot's state.
+	forgetLoad(ctx context.Context, rot *leads.Rotation, users []string) error
 }
 
 // Rotator implements leads.Rotator over a backend: in process (NewMemory) or
@@ -171,6 +173,15 @@ func (r *Rotator) openLeads(ctx context.Context, rot *leads.Rotation, users []st
 func (r *Rotator) AddLoad(ctx context.Context, rot *leads.Rotation, user string, delta int) error {
 	if err := r.b.addLoad(ctx, rot, user, int64(delta)); err != nil {
 		return fmt.Errorf("rotation %d: count open leads of %s: %w", rot.ID, user, err)
+	}
+	return nil
+}
+
+// ForgetLoad drops rot's counts of the open leads of users: they are
+// counted from the store before rot's next turn.
+func (r *Rotator) ForgetLoad(ctx context.Context, rot *leads.Rotation, users []string) error {
+	if err := r.b.forgetLoad(ctx, rot, users); err != nil {
+		return fmt.Errorf("rotation %d: forget open leads: %w", rot.ID, err)
 	}
 	return nil
 }
