@@ -27,6 +27,8 @@ type memoryState struct {
 	// open holds the deltas of the turns taken and neither confirmed nor
 	// given back, by seq: a checkpoint leaves them out (leads.Checkpoint).
 	open map[int64]map[string]int64
+	// openTo holds the assignee of each open turn.
+	openTo map[int64]string
 }
 
 // today returns rot's state with its day counts for day, nil when none.
@@ -54,9 +56,9 @@ func (b *memoryBackend) next(_ context.Context, rot *leads.Rotation, day string)
 	}
 	t := turnOf(rot, d, s.State, day)
 	if s.open == nil {
-		s.open = make(map[int64]map[string]int64)
+		s.open, s.openTo = make(map[int64]map[string]int64), make(map[int64]string)
 	}
-	s.open[t.Seq] = t.Undo.Deltas
+	s.open[t.Seq], s.openTo[t.Seq] = t.Undo.Deltas, t.Assignee
 	if isCheckpoint(t.Seq) {
 		t.Checkpoint = checkpointWithout(s.Current, s.open)
 	}
@@ -85,6 +87,7 @@ func (b *memoryBackend) confirm(rot *leads.Rotation, turn leads.Turn) {
 	defer b.mu.Unlock()
 	if s := b.states[rot.ID]; s != nil && s.Epoch == turn.Undo.Epoch {
 		delete(s.open, turn.Seq)
+		delete(s.openTo, turn.Seq)
 	}
 }
 
@@ -105,6 +108,7 @@ func (b *memoryBackend) refund(_ context.Context, rot *leads.Rotation, turn lead
 		return nil
 	}
 	delete(s.open, turn.Seq)
+	delete(s.openTo, turn.Seq)
 	Refund(&s.State, turn.Assignee, turn.Undo.Deltas, s.day == turn.Undo.Day)
 	return nil
 }
@@ -155,4 +159,20 @@ func (b *memoryBackend) forgetLoad(_ context.Context, rot *leads.Rotation, users
 		}
 	}
 	return nil
+}
+
+func (b *memoryBackend) openTurnsOf(_ context.Context, rot *leads.Rotation, users []string) (map[string][]int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string][]int64)
+	s := b.states[rot.ID]
+	if s == nil {
+		return out, nil
+	}
+	for seq, user := range s.openTo {
+		if slices.Contains(users, user) {
+			out[user] = append(out[user], seq)
+		}
+	}
+	return out, nil
 }

@@ -37,6 +37,8 @@ var (
 	fillLoadSource string
 	//go:embed lua/add_load.lua
 	addLoadSource string
+	//go:embed lua/open_of.lua
+	openOfSource string
 
 	// pickCmd decides and records one turn; see lua/pick.lua.
 	pickCmd = redis.NewScript(refundTurnSource + pickSource)
@@ -63,6 +65,8 @@ return n`)
 	fillLoadCmd = redis.NewScript(fillLoadSource)
 	// addLoadCmd adds to a member's open leads; see lua/add_load.lua.
 	addLoadCmd = redis.NewScript(addLoadSource)
+	// openOfCmd lists members' open turns; see lua/open_of.lua.
+	openOfCmd = redis.NewScript(openOfSource)
 	// forgetLoadCmd drops members' open leads (ARGV: users), to be counted
 	// again from the store.
 	forgetLoadCmd = redis.NewScript(`for i = 1, #ARGV do
@@ -589,8 +593,20 @@ func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day str
 	for user, c := range st.DayCounts {
 		args = append(args, user, c)
 	}
-	if _, err := b.run(ctx, installCmd, b.keys(rot.ID, day), args...); err != nil {
+	res, err := b.run(ctx, installCmd, b.keys(rot.ID, day), args...)
+	if err != nil {
 		return fmt.Errorf("install script: %w", err)
+	}
+	if asInt(res) == 1 && len(st.Load) > 0 {
+		// The counts were read while turns of the lost state may have
+		// had their leads on the way to the store: once every such write
+		// is over, count again.
+		users := slices.Collect(maps.Keys(st.Load))
+		time.AfterFunc(b.settleAfter, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+			defer cancel()
+			_ = b.forgetLoad(ctx, rot, users) // at worst, counted as they are
+		})
 	}
 	return nil
 }
@@ -724,6 +740,29 @@ func (b *redisBackend) snapshot(ctx context.Context, rot *leads.Rotation, day st
 		return State{}, false, fmt.Errorf("snapshot script: %w", err)
 	}
 	return st, true, nil
+}
+
+func (b *redisBackend) openTurnsOf(ctx context.Context, rot *leads.Rotation, users []string) (map[string][]int64, error) {
+	args := make([]any, len(users))
+	for i, u := range users {
+		args[i] = u
+	}
+	res, err := b.run(ctx, openOfCmd, []string{stateKey(b.prefix, rot.ID), openKey(b.prefix, rot.ID)}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("open turns script: %w", err)
+	}
+	r := reply{vals: asSlice(res)}
+	out := make(map[string][]int64)
+	for len(r.vals) > 0 {
+		user := r.str()
+		seq, err := parseInt(r.str(), r.err)
+		r.err = err
+		out[user] = append(out[user], seq)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("open turns script: %w", r.err)
+	}
+	return out, nil
 }
 
 func (b *redisBackend) fillLoad(ctx context.Context, rot *leads.Rotation, counts map[string]int64) error {

@@ -127,14 +127,16 @@ type storeHistory struct {
 	open map[string]int64
 }
 
-func (h storeHistory) OpenLeads(_ context.Context, _ string, users []string, _ []leads.Status) (map[string]int64, error) {
+// OpenLeads says that the store has the lead of every turn, counted in
+// h.open as the case says.
+func (h storeHistory) OpenLeads(_ context.Context, _ string, users []string, _ []leads.Status, _ int64, turns []int64) (map[string]int64, []int64, error) {
 	out := map[string]int64{}
 	for _, u := range users {
 		if n := h.open[u]; n > 0 {
 			out[u] = n
 		}
 	}
-	return out, nil
+	return out, turns, nil
 }
 
 // drivers returns every implementation under test, each with its own state,
@@ -300,11 +302,11 @@ var rotationCases = []rotationCase{
 		ops: []op{{want: "a b"}, {given: "a"}, {want: "b b", skipped: "a:at_capacity:1"}}},
 	{name: "a refund frees capacity", members: "a:1:max1 b",
 		ops: []op{{want: "a"}, {refund: 1}, {want: "a b b"}}},
-	{name: "a capacity set later counts the member's open leads from the store", members: "a b",
+	{name: "a capacity set later counts the member's open leads from the store", members: "b a",
 		open: map[string]int64{"a": 2},
 		ops: []op{
-			{want: "a b"},
-			{members: "a:1:max2 b"},
+			{want: "b"},
+			{members: "b a:1:max2"},
 			{want: "b b", skipped: "a:at_capacity:1"},
 			{closed: "a"},
 			{want: "a b b"},
@@ -390,6 +392,64 @@ func runCase(t *testing.T, d driver, tc rotationCase, now time.Time) {
 			if o.seqs != nil {
 				require.Equal(t, o.seqs, seqs, "op %d: turn numbers", i)
 			}
+		}
+	}
+}
+
+// storedTurnsHistory is a storeHistory whose store has the leads of some
+// turns.
+type storedTurnsHistory struct {
+	storeHistory
+	stored map[int64]bool
+}
+
+func (h storedTurnsHistory) OpenLeads(ctx context.Context, account string, users []string, st []leads.Status, rot int64, turns []int64) (map[string]int64, []int64, error) {
+	counts, _, _ := h.storeHistory.OpenLeads(ctx, account, users, st, rot, nil)
+	var have []int64
+	for _, seq := range turns {
+		if h.stored[seq] {
+			have = append(have, seq)
+		}
+	}
+	return counts, have, nil
+}
+
+// A capacity set while turns to the member are on their way to the store
+// counts them: once each, whether the store has their leads yet or not.
+func TestCapacityCountsTurnsInFlight(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for _, stored := range []bool{false, true} {
+		// Stored, the store counts the lead; not yet, the open turn does.
+		open := map[string]int64{}
+		if stored {
+			open["a"] = 1
+		}
+		h := storedTurnsHistory{storeHistory{open: open}, map[int64]bool{1: stored}}
+		rotators := map[string]*rotation.Rotator{"memory": rotation.NewMemory(h)}
+		for _, srv := range rotationtest.All(t) {
+			r, err := rotation.NewRedis(srv.Client, h, rotation.WithKeyPrefix(srv.Prefix))
+			require.NoError(t, err)
+			rotators[srv.Name] = r
+		}
+		for name, r := range rotators {
+			t.Run(fmt.Sprintf("%s, stored %t", name, stored), func(t *testing.T) {
+				rot := &leads.Rotation{ID: 11, Default: true, Timezone: "UTC", Members: members("a b")}
+				turn, err := r.Next(ctx, rot, now)
+				require.NoError(t, err)
+				require.Equal(t, "a", turn.Assignee)
+				rot.Members = members("a:1:max1 b")
+				for range 3 {
+					turn, err = r.Next(ctx, rot, now)
+					require.NoError(t, err)
+					require.Equal(t, "b", turn.Assignee, "a's lead on its way counts")
+				}
+				require.NoError(t, r.AddLoad(ctx, rot, "a", -1))
+				turn, err = r.Next(ctx, rot, now)
+				require.NoError(t, err)
+				require.Equal(t, "a", turn.Assignee, "counted once: one close frees a place")
+			})
 		}
 	}
 }

@@ -27,7 +27,10 @@ type HistorySource interface {
 // from. leads.Store implementations satisfy it; without it, every member
 // starts with none.
 type OpenLeadCounter interface {
-	OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status) (map[string]int64, error)
+	// OpenLeads counts, in one snapshot of the store, the open leads of
+	// each of users (those with a status in statuses), and returns those
+	// of turns (of rotation rotationID) whose leads are stored.
+	OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status, rotationID int64, turns []int64) (map[string]int64, []int64, error)
 }
 
 // needLoad is the error of a backend's next when members of the rotation
@@ -69,6 +72,9 @@ type backend interface {
 	addLoad(ctx context.Context, rot *leads.Rotation, user string, delta int64) error
 	// forgetLoad drops the open leads of users from rot's state.
 	forgetLoad(ctx context.Context, rot *leads.Rotation, users []string) error
+	// openTurnsOf returns the open turns of rot's state (taken, their
+	// leads not known to be stored) that went to each of users.
+	openTurnsOf(ctx context.Context, rot *leads.Rotation, users []string) (map[string][]int64, error)
 }
 
 // Rotator implements leads.Rotator over a backend: in process (NewMemory) or
@@ -97,8 +103,8 @@ var ErrNoState = errors.New("rotation state could not be established")
 func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) (leads.Turn, error) {
 	day := rot.Day(now)
 	// A state lost, then counts of open leads missing, can take two
-	// rounds of their own before a turn.
-	for range 4 {
+	// rounds of their own before a turn, and a state lost again as many.
+	for range 6 {
 		t, ok, err := r.b.next(ctx, rot, day)
 		if errors.Is(err, errCorruptState) {
 			// Repair: drop the keys and rebuild the state from the store,
@@ -133,9 +139,17 @@ func (r *Rotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) 
 }
 
 // fillLoad counts the open leads of users, members of rot with a
-// capacity, from the store, and sets them on rot's state.
+// capacity, from the store, and sets them on rot's state. A turn of rot
+// still open to one of them counts too, unless the store has its lead
+// already: the turn was taken while they had no count (their capacity is
+// new), and its lead is on its way. No turn can go to them meanwhile: a
+// turn waits for every capped member's count.
 func (r *Rotator) fillLoad(ctx context.Context, rot *leads.Rotation, users []string) error {
-	counts, err := r.openLeads(ctx, rot, users)
+	open, err := r.b.openTurnsOf(ctx, rot, users)
+	if err != nil {
+		return fmt.Errorf("rotation %d: count open leads: %w", rot.ID, err)
+	}
+	counts, err := r.openLeads(ctx, rot, users, open)
 	if err != nil {
 		return err
 	}
@@ -145,22 +159,36 @@ func (r *Rotator) fillLoad(ctx context.Context, rot *leads.Rotation, users []str
 	return nil
 }
 
-// openLeads returns the open leads of each of users from the store (0 for
-// each without an OpenLeadCounter).
-func (r *Rotator) openLeads(ctx context.Context, rot *leads.Rotation, users []string) (map[string]int64, error) {
+// openLeads returns the open leads of each of users: from the store (none
+// without an OpenLeadCounter), and the turns of open (by user) whose leads
+// the store does not have.
+func (r *Rotator) openLeads(ctx context.Context, rot *leads.Rotation, users []string, open map[string][]int64) (map[string]int64, error) {
 	counts := make(map[string]int64, len(users))
+	var turns []int64
+	for _, seqs := range open {
+		turns = append(turns, seqs...)
+	}
+	stored := map[int64]bool{}
 	if c, ok := r.history.(OpenLeadCounter); ok && len(users) > 0 {
 		statuses := rot.OpenStatuses
 		if len(statuses) == 0 {
 			statuses = leads.DefaultOpenStatuses
 		}
-		found, err := c.OpenLeads(ctx, rot.AccountID, users, statuses)
+		found, have, err := c.OpenLeads(ctx, rot.AccountID, users, statuses, rot.ID, turns)
 		if err != nil {
 			return nil, fmt.Errorf("rotation %d: count open leads: %w", rot.ID, err)
 		}
 		maps.Copy(counts, found)
+		for _, seq := range have {
+			stored[seq] = true
+		}
 	}
 	for _, u := range users {
+		for _, seq := range open[u] {
+			if !stored[seq] {
+				counts[u]++
+			}
+		}
 		counts[u] += 0 // present: counted, even with none
 	}
 	return counts, nil
@@ -256,7 +284,7 @@ func (r *Rotator) Peek(ctx context.Context, rot *leads.Rotation, now time.Time, 
 		}
 	}
 	if users := uncounted(rot.Members, &st); len(users) > 0 {
-		counts, err := r.openLeads(ctx, rot, users)
+		counts, err := r.openLeads(ctx, rot, users, nil)
 		if err != nil {
 			return leads.Preview{}, err
 		}
@@ -296,7 +324,7 @@ func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time
 		}
 	}
 	st := Resume(rot.Members, hist, newEpoch())
-	counts, err := r.openLeads(ctx, rot, uncounted(rot.Members, &st))
+	counts, err := r.openLeads(ctx, rot, uncounted(rot.Members, &st), nil)
 	if err != nil {
 		return State{}, err
 	}

@@ -535,25 +535,47 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 
 // OpenLeads counts, for each of users, the leads of the account assigned
 // to them whose status is one of statuses: what their capacities count
-// (leads.RotationMember MaxOpenLeads). Users with none are absent.
-func (s *Store) OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status) (_ map[string]int64, err error) {
+// (leads.RotationMember MaxOpenLeads); users with none are absent. In the
+// same snapshot, it returns those of turns (of rotation rotationID) whose
+// leads are stored, so that a turn is counted either as a stored lead or
+// as one on its way, never both or neither.
+func (s *Store) OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status, rotationID int64, turns []int64) (_ map[string]int64, _ []int64, err error) {
 	defer translate(&err)
 	out := make(map[string]int64, len(users))
+	var stored []int64
 	if len(users) == 0 || len(statuses) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
-	var counts []struct {
-		User string `bun:"assigned_to"`
-		N    int64  `bun:"n"`
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	if s.dialect == SQLite {
+		opts = nil // SQLite transactions are serializable; it knows no levels
 	}
-	err = s.db.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, count(*) AS n").
-		Where("account_id = ?", accountID).Where("assigned_to IN (?)", bun.List(users)).
-		Where("status IN (?)", bun.List(statuses)).Group("assigned_to").Scan(ctx, &counts)
+	err = s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+		var counts []struct {
+			User string `bun:"assigned_to"`
+			N    int64  `bun:"n"`
+		}
+		err := tx.NewSelect().Model((*leadRow)(nil)).ColumnExpr("assigned_to, count(*) AS n").
+			Where("account_id = ?", accountID).Where("assigned_to IN (?)", bun.List(users)).
+			Where("status IN (?)", bun.List(statuses)).Group("assigned_to").Scan(ctx, &counts)
+		if err != nil {
+			return fmt.Errorf("count open leads: %w", err)
+		}
+		for _, c := range counts {
+			out[c.User] = c.N
+		}
+		if len(turns) == 0 {
+			return nil
+		}
+		err = tx.NewSelect().Model((*turnRow)(nil)).Column("turn").
+			Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.List(turns)).Scan(ctx, &stored)
+		if err != nil {
+			return fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("count open leads: %w", err)
+		return nil, nil, err
 	}
-	for _, c := range counts {
-		out[c.User] = c.N
-	}
-	return out, nil
+	return out, stored, nil
 }
