@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -405,5 +408,59 @@ func TestCapacityOpenStatusesAcrossServers(t *testing.T) {
 	r.close(t, r.open(t, 0, ana)[:2])
 	require.Equal(t, map[string]int{ana: 1, cara: 29}, r.createAtOnce(t, 30), "one place free")
 	r.requireOpen(t, map[string]int{ana: 3, ben: 3})
+	r.stop(t)
+}
+
+// TestCapacityTurnInFlightAcrossStateLoss loses the Redis state while a
+// lead's turn is taken and its lead not yet stored (audit_log is locked, as
+// in TestIssue10_02_SigkillMidBatchSettlesTurns): ana, the only member,
+// capped at 1, took the turn. A lead through the other server then finds
+// no state, counts ana's open leads from the database (none yet: the first
+// is not committed) and gives her a second. Both are stored: ana has 2
+// open leads, over her capacity of 1, and the rotation counts 1.
+//
+// It fails on main at e3267de (with the ForgetLoad of the working tree):
+// the rebuilt count misses the leads of turns taken before the loss and
+// stored after it, and nothing adds them later (a turn's own lead is never
+// reported to its rotation).
+func TestCapacityTurnInFlightAcrossStateLoss(t *testing.T) {
+	t.Parallel()
+	r := newCapacityRig(t, map[string]any{"user": ana, "maxOpenLeads": 1})
+	db, err := sql.Open("pgx", r.dsn)
+	require.NoError(t, err)
+	defer func() { _ = db.Close() }()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }() // when the test fails before its own
+	_, err = tx.ExecContext(ctx, "LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	answers := make(chan string, 2)
+	post := func(i int) {
+		go func() {
+			status, _, raw, err := send("POST", r.url(i, "/leads"), r.demo, leadBody(r.demo, "InFlight"))
+			if err != nil || status != http.StatusCreated {
+				answers <- fmt.Sprintf("server %d: %d %s %v", i, status, raw, err)
+				return
+			}
+			answers <- ""
+		}()
+	}
+	post(0)
+	require.Eventually(t, func() bool { return dayCounts(t, r.rds)[ana] == 1 }, 10*time.Second, 5*time.Millisecond,
+		"ana's turn was not taken")
+	r.rds.FlushPrefix(t)
+	post(1)
+	require.Eventually(t, func() bool { return sumDayCounts(t, r.rds) == 1 }, 10*time.Second, 5*time.Millisecond,
+		"the second lead took no turn")
+	require.NoError(t, tx.Rollback())
+	for range 2 {
+		require.Empty(t, <-answers)
+	}
+	open := len(r.open(t, 0, ana))
+	counted := *r.stats(t, 1)[ana].OpenLeads
+	require.LessOrEqual(t, open, 1, "ana is over her capacity of 1 (the rotation counts %d)", counted)
+	require.EqualValues(t, open, counted, "the rotation's count of ana's open leads")
 	r.stop(t)
 }
