@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,25 +136,12 @@ func sumDayCounts(t *testing.T, rds *rotationtest.Server) int64 {
 func storedPerMember(t *testing.T, s *server, demo map[string]string) map[string]int64 {
 	t.Helper()
 	out := make(map[string]int64)
-	cursor := ""
-	for {
-		status, _, body := call(t, "GET", s.url+"/leads?limit=100"+cursor, demo, "")
-		require.Equal(t, http.StatusOK, status, "%s", body)
-		var page struct {
-			Data       []leadView
-			NextCursor *string
+	for _, l := range listLeads(t, s, demo, "") {
+		if l.AssignedTo != "" {
+			out[l.AssignedTo]++
 		}
-		require.NoError(t, json.Unmarshal(body, &page))
-		for _, l := range page.Data {
-			if l.AssignedTo != "" {
-				out[l.AssignedTo]++
-			}
-		}
-		if page.NextCursor == nil {
-			return out
-		}
-		cursor = "&cursor=" + strings.ReplaceAll(*page.NextCursor, "=", "%3D")
 	}
+	return out
 }
 
 func equalCounts(a, b map[string]int64) bool {

@@ -38,19 +38,30 @@ var client = &http.Client{Timeout: 15 * time.Second}
 // headers and body.
 func call(t *testing.T, method, url string, demo map[string]string, body string) (int, http.Header, []byte) {
 	t.Helper()
+	status, header, raw, err := send(method, url, demo, body)
+	require.NoError(t, err, "%s %s must answer", method, url)
+	return status, header, raw
+}
+
+// send is call for any goroutine: it returns the error instead of failing
+// the test.
+func send(method, url string, demo map[string]string, body string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return 0, nil, nil, err
+	}
 	req.Header.Set("Authorization", "Bearer "+demo["LEADROTOR_API_KEY"])
 	req.Header.Set("x-account-id", demo["LEADROTOR_ACCOUNT_ID"])
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := client.Do(req)
-	require.NoError(t, err, "%s %s must answer", method, url)
+	if err != nil {
+		return 0, nil, nil, err
+	}
 	defer func() { _ = res.Body.Close() }()
 	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, res.Header, raw
+	return res.StatusCode, res.Header, raw, err
 }
 
 func leadBody(demo map[string]string, name string) string {
@@ -59,7 +70,9 @@ func leadBody(demo map[string]string, name string) string {
 
 type leadView struct {
 	ID               int64
+	Status           string
 	AssignedTo       string
+	RotationID       int64
 	AssignmentStatus string
 	RotationTurn     int64
 	AuditLog         []struct {
@@ -299,18 +312,29 @@ func TestDatabaseOutageWithRealProcesses(t *testing.T) {
 // countLeads pages through every lead of the demo account.
 func countLeads(t *testing.T, s *server, demo map[string]string) int {
 	t.Helper()
-	n, cursor := 0, ""
+	return len(listLeads(t, s, demo, ""))
+}
+
+// listLeads pages through the demo account's leads that GET /leads finds
+// with the query filter (e.g. "status=new&assignedTo=…", "" for all).
+func listLeads(t *testing.T, s *server, demo map[string]string, filter string) []leadView {
+	t.Helper()
+	var out []leadView
+	cursor := ""
+	if filter != "" {
+		filter = "&" + filter
+	}
 	for {
-		status, _, body := call(t, "GET", s.url+"/leads?limit=100"+cursor, demo, "")
+		status, _, body := call(t, "GET", s.url+"/leads?limit=100"+filter+cursor, demo, "")
 		require.Equal(t, http.StatusOK, status, "%s", body)
 		var page struct {
-			Data       []json.RawMessage
+			Data       []leadView
 			NextCursor *string
 		}
 		require.NoError(t, json.NewDecoder(bytes.NewReader(body)).Decode(&page))
-		n += len(page.Data)
+		out = append(out, page.Data...)
 		if page.NextCursor == nil {
-			return n
+			return out
 		}
 		cursor = "&cursor=" + url.QueryEscape(*page.NextCursor)
 	}
