@@ -241,6 +241,18 @@ func TestBrowserManager(t *testing.T) {
 	x1 := get(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#share-`+itoa(s.rot.ID)+` line.target`), "x1"))
 	require.Equal(t, "330", x1.Value, "the chart's target mark moved to half the bar")
 
+	// A capacity of one open lead for rep3, who has one: the board shows it
+	// full, and the next turns pass over rep3, saying why.
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`tr[data-user="`+s.reps[2]+`"] input[name="maxOpenLeads"]`), "1"),
+		chromedp.Click(chromedp.CSS(`tr[data-user="`+s.reps[2]+`"] input[name="maxOpenLeads"] ~ button`))))
+	require.Equal(t, "1", text(t, ctx, `tr[data-user="`+s.reps[2]+`"] .open-leads`))
+	turns := nextTurns(t, ctx)
+	for _, turn := range turns {
+		require.False(t, strings.HasPrefix(turn, s.reps[2]), "a rep at capacity still gets a turn: %v", turns)
+	}
+	require.Contains(t, strings.Join(turns, "|"), "passes over "+s.reps[2]+" (at capacity: open leads)")
+
 	// A lead made through the API, found on its page with rotation and reason.
 	res := s.createLead(`{"firstName":"Ada","lastName":"Lovelace","company":"Analytical Engines"}`)
 	var created struct {
