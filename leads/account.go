@@ -121,7 +121,7 @@ func (a *Account) Validate() error {
 	case !a.DuplicatePolicy.Valid():
 		return ValidationError(FieldError{"duplicatePolicy", string(a.DuplicatePolicy), "Must be reject or allow"})
 	}
-	if err := validateOpenStatuses(&a.OpenStatuses); err != nil {
+	if err := a.ValidateOpenStatuses(); err != nil {
 		return err
 	}
 	return a.Returning.Validate()
@@ -131,19 +131,20 @@ func (a *Account) Validate() error {
 // sets none: the lead is still being worked.
 var DefaultOpenStatuses = []Status{StatusNew, StatusContacted, StatusFollowUp}
 
-// validateOpenStatuses fills the default set when none is given, checks
-// each status, and sorts the set without repeats.
-func validateOpenStatuses(ss *[]Status) error {
-	if len(*ss) == 0 {
-		*ss = slices.Clone(DefaultOpenStatuses)
+// ValidateOpenStatuses fills the default set of open statuses when none is
+// given, checks each status (VALIDATION_ERROR naming openStatuses[i]),
+// and sorts the set without repeats.
+func (a *Account) ValidateOpenStatuses() error {
+	if len(a.OpenStatuses) == 0 {
+		a.OpenStatuses = slices.Clone(DefaultOpenStatuses)
 	}
-	for i, st := range *ss {
+	for i, st := range a.OpenStatuses {
 		if !st.Valid() {
 			return ValidationError(FieldError{fmt.Sprintf("openStatuses[%d]", i), string(st), "Must be one of new, contacted, qualified, converted, lost, follow_up"})
 		}
 	}
-	slices.Sort(*ss)
-	*ss = slices.Compact(*ss)
+	slices.Sort(a.OpenStatuses)
+	a.OpenStatuses = slices.Compact(a.OpenStatuses)
 	return nil
 }
 

@@ -157,6 +157,7 @@ func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Pla
 	}
 	p := newPlanner(cfg, actor.AccountID)
 	p.planAccount(want.DuplicatePolicy)
+	p.planOpenStatuses(want.OpenStatuses)
 	p.planMembers(want.Members)
 	if err := p.planCalendars(want.HolidayCalendars, want.Members); err != nil {
 		return nil, err
@@ -260,6 +261,21 @@ func (p *planner) planAccount(policy leads.DuplicatePolicy) {
 		it.Kind, it.Details = Update, []string{fmt.Sprintf("%s -> %s", cur, policy)}
 		it.apply = func(ctx context.Context, run *applyRun) error {
 			_, err := run.svc.UpdateAccount(ctx, run.actor, leads.AccountPatch{DuplicatePolicy: &policy})
+			return err
+		}
+	}
+	p.add(it)
+}
+
+func (p *planner) planOpenStatuses(open []leads.Status) {
+	if len(open) == 0 {
+		return
+	}
+	it := Item{Kind: Unchanged, Object: "account setting openStatuses", perm: leads.PermManageAccount}
+	if cur := p.cfg.Account.OpenStatuses; !slices.Equal(cur, open) {
+		it.Kind, it.Details = Update, []string{fmt.Sprintf("%v -> %v", cur, open)}
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.UpdateAccount(ctx, run.actor, leads.AccountPatch{OpenStatuses: &open})
 			return err
 		}
 	}

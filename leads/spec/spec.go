@@ -48,6 +48,9 @@ type Spec struct {
 	Account string `json:"account,omitempty"`
 	// DuplicatePolicy, when set, is the account's duplicate email policy.
 	DuplicatePolicy leads.DuplicatePolicy `json:"duplicatePolicy,omitempty"`
+	// OpenStatuses, when set, are the statuses of an open lead, which
+	// members' capacities (maxOpenLeads) count.
+	OpenStatuses []leads.Status `json:"openStatuses,omitempty"`
 	// Members are users that must be members of the account with these roles.
 	Members []Member `json:"members,omitempty"`
 	// Teams are teams that must exist, with their lead sources and rotation.
@@ -118,6 +121,13 @@ func (spec Spec) normalized(accountID string) (Spec, error) {
 	}
 	if out.DuplicatePolicy != "" && !out.DuplicatePolicy.Valid() {
 		return out, leads.ValidationError(leads.FieldError{Field: "duplicatePolicy", Value: string(out.DuplicatePolicy), Message: "Must be reject or allow"})
+	}
+	if len(spec.OpenStatuses) > 0 {
+		a := leads.Account{OpenStatuses: slices.Clone(spec.OpenStatuses)}
+		if err := a.ValidateOpenStatuses(); err != nil {
+			return out, err
+		}
+		out.OpenStatuses = a.OpenStatuses
 	}
 	var err error
 	if out.Members, err = normalizedMembers(spec.Members); err != nil {

@@ -25,6 +25,7 @@ func TestApply(t *testing.T) {
 		{"rotation members must be members of the account or the file", testApplyMembersRequired},
 		{"roles: agents may not plan, managers may not add members", testApplyRoles},
 		{"members' working hours are declared exactly", testApplySchedules},
+		{"capacities and the account's open statuses are declared", testApplyCapacity},
 	})
 }
 
@@ -394,4 +395,42 @@ func planLines(p *spec.Plan) []string {
 		out[i] = it.String()
 	}
 	return out
+}
+
+func testApplyCapacity(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	sp := spec.Spec{
+		OpenStatuses: []leads.Status{leads.StatusQualified, leads.StatusNew},
+		DefaultRotation: &spec.Rotation{Name: "Capped", Members: []leads.RotationMember{
+			{User: "rep1@example.com", MaxOpenLeads: 5}, {User: "rep2@example.com"}}},
+	}
+	plan, err := sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"~ account setting openStatuses: [contacted follow_up new] -> [new qualified]",
+		`+ default rotation "Capped": members: [rep1@example.com (maxOpenLeads 5), rep2@example.com]`,
+	}, planLines(plan))
+	cfg := b.config(t)
+	require.Equal(t, []leads.Status{leads.StatusNew, leads.StatusQualified}, cfg.Account.OpenStatuses)
+	require.Equal(t, 5, cfg.DefaultRotation.Members[0].MaxOpenLeads)
+	again, err := sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Zero(t, again.Changes(), "an unchanged file changes nothing")
+
+	sp.DefaultRotation.Members[0].MaxOpenLeads = 0
+	plan, err = sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Contains(t, planLines(plan)[1], "rep1@example.com: maxOpenLeads 5 -> none")
+
+	for field, change := range map[string]func(*spec.Spec){
+		"defaultRotation.members[1].maxOpenLeads": func(s *spec.Spec) { s.DefaultRotation.Members[1].MaxOpenLeads = -1 },
+		"openStatuses[1]":                         func(s *spec.Spec) { s.OpenStatuses = []leads.Status{leads.StatusNew, "closed"} },
+	} {
+		bad := sp
+		bad.DefaultRotation = &spec.Rotation{Name: "Capped", Members: slices.Clone(sp.DefaultRotation.Members)}
+		change(&bad)
+		_, err := bad.Plan(ctx, b.svc, b.admin)
+		requireCode(t, err, leads.CodeValidation)
+		require.Equal(t, field, leads.ErrorDetails(err)["field"])
+	}
 }
