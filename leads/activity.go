@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,14 +24,7 @@ const (
 var ActivityTypes = []ActivityType{ActivityCall, ActivityEmail, ActivitySMS, ActivityMeeting, ActivityNote}
 
 // Valid reports whether t is one of ActivityTypes.
-func (t ActivityType) Valid() bool {
-	for _, v := range ActivityTypes {
-		if t == v {
-			return true
-		}
-	}
-	return false
-}
+func (t ActivityType) Valid() bool { return slices.Contains(ActivityTypes, t) }
 
 // Limits on activity input, besides the text bounds of LeadInput (title and
 // outcome MaxShortTextLength, note MaxNotesLength).
