@@ -467,3 +467,44 @@ func TestBrowserAvailability(t *testing.T) {
 	require.Contains(t, text(t, actx, mine+` td[data-label="Time off"]`), tomorrow+" to "+tomorrow)
 	screenshot(t, actx, "availability-agent")
 }
+
+// TestBrowserActivityAndAccept: the lead's assignee logs a planned meeting
+// (the lead is not accepted by it), accepts the lead with the button, then
+// logs a call, which is the lead's first touch.
+func TestBrowserActivityAndAccept(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	var lead struct {
+		ID         int64  `json:"id"`
+		AssignedTo string `json:"assignedTo"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Grace","lastName":"Hopper"}`)), &lead))
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, lead.AssignedTo)
+	do(t, ctx, chromedp.Navigate(s.url("/leads/"+itoa(lead.ID))), chromedp.WaitVisible(chromedp.CSS("#log-activity")))
+	require.Equal(t, "not yet", text(t, ctx, "#accepted"))
+
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#a-type"), "meeting"),
+		chromedp.SendKeys(chromedp.CSS("#a-title"), "Demo booked"),
+		chromedp.Click(chromedp.CSS("#a-completed")),
+		chromedp.Click(chromedp.CSS("#log"))))
+	require.Equal(t, "Activity logged.", text(t, ctx, "#done"))
+	require.Contains(t, text(t, ctx, "#activities"), "meeting Demo booked")
+	require.Contains(t, text(t, ctx, "#activities"), "(planned)")
+	require.Equal(t, "not yet", text(t, ctx, "#accepted"), "a planned activity accepts nothing")
+
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#accept"))))
+	require.Contains(t, text(t, ctx, "#done"), "Accepted")
+	require.Contains(t, text(t, ctx, "#accepted"), "UTC")
+	require.Zero(t, get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#accept').length`)), "accepted: no button")
+
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#a-title"), "Intro call"),
+		chromedp.SendKeys(chromedp.CSS("#a-outcome"), "connected"),
+		chromedp.Click(chromedp.CSS("#log"))))
+	require.Contains(t, text(t, ctx, "#first-touch"), "UTC")
+	require.Contains(t, text(t, ctx, "#activities"), "call Intro call")
+	screenshot(t, ctx, "lead-activity")
+	require.Zero(t, dialogs.Load())
+}

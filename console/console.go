@@ -238,6 +238,8 @@ func (c *Console) routes() {
 	c.page("/leads/{id}", lead)
 	c.action("/leads/{id}/edit", c.editLead, lead)
 	c.action("/leads/{id}/assign", c.assignLead, lead)
+	c.action("/leads/{id}/activities", c.addActivity, lead)
+	c.action("/leads/{id}/accept", c.acceptLead, lead)
 	c.action("/leads/{id}/archive", c.archiveLead, lead)
 	c.action("/leads/{id}/delete", c.deleteLead, lead)
 	c.page("/audit", pageDef{"audit", c.audit})

@@ -1187,3 +1187,52 @@ func TestBoardCapacity(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, rot.Members[0].MaxOpenLeads, "empty: no limit")
 }
+
+// The lead page lists the lead's activities and logs one (a refused field
+// shown next to it, nothing stored); its assignee, and only they, is
+// offered Accept, which the first activity makes moot.
+func TestLeadPageActivities(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	var lead struct {
+		ID         int64  `json:"id"`
+		AssignedTo string `json:"assignedTo"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Ada","lastName":"Lovelace"}`)), &lead))
+	require.NotEmpty(t, lead.AssignedTo)
+	page := "/leads/" + itoa(lead.ID)
+
+	agent := s.browser()
+	agent.signIn("agent@acme.test")
+	csrf := agent.csrf(page)
+	p := agent.get(page)
+	require.Contains(t, p.body, "No activity yet.")
+	require.NotContains(t, p.body, `id="accept"`, "only the assignee is offered Accept")
+	p = agent.post(page+"/activities", url.Values{"csrf": {csrf}, "type": {"call"}, "title": {strings.Repeat("t", 256)}, "completed": {"true"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="a-title"[^>]*aria-invalid="true".*?id="e-title"`, p.body)
+	require.Contains(t, p.body, "No activity yet.", "nothing stored")
+	p = agent.post(page+"/activities", url.Values{"csrf": {csrf}, "type": {"fax"}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Regexp(t, `(?s)id="a-type"[^>]*aria-invalid="true".*?id="e-type"`, p.body)
+	p = agent.post(page+"/activities", url.Values{"csrf": {csrf}, "type": {"note"}, "title": {"Looked them up"}, "completed": {"true"}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Contains(t, p.body, "Activity logged.")
+	require.Regexp(t, `(?s)id="activities">.*?<strong>note</strong> Looked them up`, p.body)
+	require.Regexp(t, `id="accepted">not yet<`, p.body, "another member's activity accepts nothing")
+	require.Equal(t, http.StatusForbidden, agent.post(page+"/activities", url.Values{"type": {"call"}}).status, "CSRF")
+
+	rep := s.browser()
+	rep.signIn(lead.AssignedTo)
+	csrf = rep.csrf(page)
+	p = rep.get(page)
+	require.Contains(t, p.body, `id="accept"`)
+	p = rep.post(page+"/accept", url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Contains(t, p.body, "Accepted: the lead is yours.")
+	require.NotRegexp(t, `id="accepted">not yet<`, p.body)
+	require.NotContains(t, p.body, `id="accept"`)
+	p = agent.post(page+"/accept", url.Values{"csrf": {agent.csrf(page)}})
+	require.Equal(t, http.StatusForbidden, p.status)
+	require.Contains(t, p.body, "Only the lead&#39;s assignee may accept it")
+}

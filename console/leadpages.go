@@ -143,6 +143,13 @@ type leadData struct {
 	Fields     []leadField
 	// Why is the last automatic decision of the lead's owner, as kept.
 	Why *whyView
+	// Activities are the lead's latest activities, newest first, and
+	// ActivityTypes what the form to log one offers.
+	Activities    []leads.Activity
+	ActivityTypes []leads.ActivityType
+	// CanAccept: the member looking is the lead's assignee, who has not
+	// accepted it yet.
+	CanAccept bool
 }
 
 // whyView is "why this rep" in words: the step of the decision order that
@@ -272,7 +279,42 @@ func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
 		}
 	}
 	d.Fields = leadFields(l.LeadInput)
+	acts, err := c.svc.Activities(ctx, r.actor, l.ID, leads.ActivityListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	d.Activities, d.ActivityTypes = acts.Data, leads.ActivityTypes
+	d.CanAccept = l.AssignedTo != "" && l.AssignedTo == leads.EmailKey(r.actor.Email) && l.AcceptedAt == nil &&
+		l.AssignmentStatus == leads.AssignmentAssigned
 	return d, nil
+}
+
+// addActivity logs an activity on the lead, by the member signed in; a
+// refusal names the form's field.
+func (c *Console) addActivity(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	done := r.PostFormValue("completed") == "true"
+	in := leads.ActivityInput{Type: leads.ActivityType(r.PostFormValue("type")), Title: r.PostFormValue("title"),
+		Note: r.PostFormValue("note"), Outcome: r.PostFormValue("outcome"), Completed: &done}
+	if _, err := c.svc.AddActivity(ctx, r.actor, id, in); err != nil {
+		return "", err
+	}
+	return path("leads", id) + "?done=activity", nil
+}
+
+// acceptLead accepts the lead as its assignee.
+func (c *Console) acceptLead(ctx context.Context, r *request) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.svc.AcceptLead(ctx, r.actor, id); err != nil {
+		return "", withField(err, "accept")
+	}
+	return path("leads", id) + "?done=accepted", nil
 }
 
 // editLead saves the lead's edited fields, refused if someone changed the

@@ -81,6 +81,8 @@ var doneMessages = map[string]string{
 	"deleted":    "Deleted.",
 	"updated":    "Saved.",
 	"assigned":   "Assigned.",
+	"activity":   "Activity logged.",
+	"accepted":   "Accepted: the lead is yours.",
 	"archived":   "Archived.",
 	"restored":   "Restored from the archive.",
 	"member":     "Saved. The member's new role applies to their next request.",

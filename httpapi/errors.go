@@ -45,6 +45,7 @@ var statusByCode = map[string]int{
 	leads.CodeTeamInUse:            http.StatusConflict,
 	leads.CodeLeadSourceInUse:      http.StatusConflict,
 	leads.CodeLastAdmin:            http.StatusConflict,
+	leads.CodeLeadNotAssigned:      http.StatusConflict,
 	leads.CodeDuplicateEmail:       http.StatusConflict,
 	leads.CodeDuplicateExternalID:  http.StatusConflict,
 	leads.CodeConflict:             http.StatusConflict,

@@ -158,15 +158,8 @@ func listOptions(q url.Values) (leads.ListOptions, error) {
 	default:
 		return opts, bad("order", v, "Must be asc or desc")
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return opts, bad("limit", v, fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize))
-		}
-		if n == 0 {
-			n = -1 // explicit 0 is out of range, not "default"
-		}
-		opts.Limit = n
+	if opts.Limit, err = limitParam(q); err != nil {
+		return opts, err
 	}
 	opts.Cursor = q.Get("cursor")
 	return opts, nil
@@ -277,10 +270,8 @@ func (s *Server) listAudit(w http.ResponseWriter, req bunrouter.Request) error {
 		return err
 	}
 	aq := leads.AuditQuery{LeadID: leadID, Event: q.Get("event")}
-	if v := q.Get("limit"); v != "" {
-		if aq.Limit, err = strconv.Atoi(v); err != nil || aq.Limit == 0 {
-			return leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize)})
-		}
+	if aq.Limit, err = limitParam(q); err != nil {
+		return err
 	}
 	ctx := req.Context()
 	page, err := s.svc.AuditLog(ctx, actorFrom(ctx), aq, q.Get("cursor"))

@@ -30,6 +30,9 @@ const marker = "zz-other-secret-7f3a"
 // exist nowhere.
 type objects interface {
 	lead() int64
+	// assignedLead is a lead assigned to the caller of the cell the
+	// objects were made for (lead when there is none).
+	assignedLead() int64
 	// team has lead source source, rotation rotation and lead lead.
 	team() int64
 	// spareTeam is a team with nothing in it: deletable, free for a rotation.
@@ -107,6 +110,15 @@ var authMatrix = map[string]matrixRow{
 	}},
 	"POST /leads/{id}/assign": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
 		return req("POST", fmt.Sprintf("/leads/%d/assign", o.lead()), map[string]any{"rotationId": o.rotation()})
+	}},
+	"POST /leads/{id}/activities": {role: leads.RoleAgent, ok: 201, foreign: 404, req: func(o objects) matrixRequest {
+		return req("POST", fmt.Sprintf("/leads/%d/activities", o.lead()), map[string]any{"type": "call", "title": "Intro", "outcome": "voicemail"})
+	}},
+	"GET /leads/{id}/activities": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/leads/%d/activities?limit=10", o.lead()), nil)
+	}},
+	"POST /leads/{id}/accept": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("POST", fmt.Sprintf("/leads/%d/accept", o.assignedLead()), nil)
 	}},
 	"GET /leads/{id}/routing": {role: leads.RoleAgent, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
 		return req("GET", fmt.Sprintf("/leads/%d/routing", o.lead()), nil)
@@ -461,7 +473,9 @@ func (m *matrix) run(key string, row matrixRow) {
 			status, code = row.ok, ""
 		case c.role != "" && roleRank[c.role] >= roleRank[row.role]:
 			status, code = row.ok, ""
-			o = m.fresh()
+			fresh := m.fresh()
+			fresh.caller = m.a.actor(c.who).Email
+			o = fresh
 		case c.role != "":
 			status, code = http.StatusForbidden, leads.CodeForbidden
 		}
@@ -553,6 +567,10 @@ type ours struct {
 	timeOffID, calendarID                            int64
 	memberEmail                                      string
 	hasSchedule                                      bool
+	// caller is the email of the cell's caller, "" for shared objects;
+	// assignedID its lead.
+	caller     string
+	assignedID int64
 }
 
 var _ objects = (*ours)(nil)
@@ -605,6 +623,17 @@ func (o *ours) lead() int64 {
 	return o.once(&o.leadID, func(ctx context.Context, _ leads.Actor) (int64, error) {
 		res, err := o.m.a.svc.CreateLead(ctx, o.m.a.actor("agent"), leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
 			TeamID: o.team(), LeadSourceID: o.source()}, leads.CreateOptions{})
+		return idOf(res, err, func(r *leads.Result) int64 { return r.Lead.ID })
+	})
+}
+
+func (o *ours) assignedLead() int64 {
+	if o.caller == "" {
+		return o.lead()
+	}
+	return o.once(&o.assignedID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		res, err := o.m.a.svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace",
+			TeamID: o.team(), LeadSourceID: o.source(), AssignedTo: o.caller}, leads.CreateOptions{})
 		return idOf(res, err, func(r *leads.Result) int64 { return r.Lead.ID })
 	})
 }
@@ -689,6 +718,7 @@ type fixedObjects struct {
 var _ objects = fixedObjects{}
 
 func (o fixedObjects) lead() int64             { return o.leadID }
+func (o fixedObjects) assignedLead() int64     { return o.leadID }
 func (o fixedObjects) team() int64             { return o.teamID }
 func (o fixedObjects) spareTeam() int64        { return o.spareID }
 func (o fixedObjects) source() int64           { return o.sourceID }

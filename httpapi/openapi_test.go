@@ -37,7 +37,8 @@ var (
 	}
 	// What leadrotor adds to the seed.
 	addedToInput = []string{"status", "metadata", "externalId", "hotScore"}
-	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus", "waitingReason"}
+	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus", "waitingReason",
+		"assignedAt", "acceptedAt", "firstTouchAt", "lastActivityAt"}
 	addedToAudit = []string{"leadId"}
 )
 

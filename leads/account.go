@@ -99,9 +99,13 @@ type Account struct {
 	// OpenStatuses are the statuses of a lead that counts against its
 	// assignee's capacity (RotationMember.MaxOpenLeads);
 	// DefaultOpenStatuses when none are set.
-	OpenStatuses []Status  `json:"openStatuses"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	OpenStatuses []Status `json:"openStatuses"`
+	// ActivityAccepts says whether the assignee's first completed activity
+	// in an assignment also accepts the lead (see Service.AddActivity);
+	// Validate fills the default, true.
+	ActivityAccepts *bool     `json:"activityAccepts"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -112,6 +116,10 @@ func (a *Account) Validate() error {
 	a.Name = strings.TrimSpace(a.Name)
 	if a.DuplicatePolicy == "" {
 		a.DuplicatePolicy = DuplicateReject
+	}
+	if a.ActivityAccepts == nil {
+		on := true
+		a.ActivityAccepts = &on
 	}
 	switch {
 	case !accountIDPattern.MatchString(a.ID):
@@ -281,6 +289,9 @@ type AccountPatch struct {
 	// OpenStatuses, when set, replaces the statuses of an open lead; an
 	// empty list restores the default.
 	OpenStatuses *[]Status `json:"openStatuses,omitempty"`
+	// ActivityAccepts, when set, turns accepting by the first activity on
+	// or off.
+	ActivityAccepts *bool `json:"activityAccepts,omitempty"`
 }
 
 // UpdateAccount changes actor's account's settings, audited as
@@ -304,6 +315,10 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 		}
 		if patch.OpenStatuses != nil {
 			next.OpenStatuses = slices.Clone(*patch.OpenStatuses)
+		}
+		if patch.ActivityAccepts != nil {
+			on := *patch.ActivityAccepts
+			next.ActivityAccepts = &on
 		}
 		if err := next.Validate(); err != nil {
 			return nil, nil, err

@@ -206,6 +206,10 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if lead.AssignmentStatus != AssignmentPending && lead.AssignmentStatus != AssignmentWaiting {
 		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
 	}
+	if lead.AssignedTo != "" {
+		at := lead.CreatedAt // as the store records it
+		lead.AssignedAt = &at
+	}
 	if opts.DryRun {
 		if d := assignment.Decision; d != nil {
 			d.describe(cfg.Rules, cfg.conditionWords)

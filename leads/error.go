@@ -54,6 +54,9 @@ const (
 	CodeLeadSourceInUse = "LEAD_SOURCE_IN_USE"
 	// CodeLastAdmin: the change would leave the account without an admin.
 	CodeLastAdmin = "LAST_ADMIN"
+	// CodeLeadNotAssigned: the lead has no assignee, so nobody can accept
+	// it.
+	CodeLeadNotAssigned = "LEAD_NOT_ASSIGNED"
 	// CodeServiceUnavailable: a backing service (database, Redis) cannot be reached.
 	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 	// CodeOutcomeUnknown: the database stopped answering while it committed

@@ -144,10 +144,24 @@ type Lead struct {
 	// waits for its rotation (see AssignmentPending).
 	AssignmentStatus AssignmentStatus `json:"assignmentStatus"`
 	// WaitingReason says why a waiting lead waits (see AssignmentWaiting).
-	WaitingReason string       `json:"waitingReason,omitempty"`
-	CreatedAt     time.Time    `json:"createdAt"`
-	UpdatedAt     time.Time    `json:"updatedAt"`
-	AuditLog      []AuditEntry `json:"auditLog,omitempty"`
+	WaitingReason string `json:"waitingReason,omitempty"`
+	// AssignedAt is when the lead's current assignment began: it was given
+	// to AssignedTo (again, when a turn picked the same member). The store
+	// keeps it; a write does not set it.
+	AssignedAt *time.Time `json:"assignedAt,omitempty"`
+	// AcceptedAt is when the assignee accepted the lead in the current
+	// assignment (AcceptLead, or their first activity when the account's
+	// ActivityAccepts is on); nil until then. A new assignment clears it.
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+	// FirstTouchAt is when the assignee's first completed activity of the
+	// current assignment happened; a new assignment clears it.
+	FirstTouchAt *time.Time `json:"firstTouchAt,omitempty"`
+	// LastActivityAt is when the lead's latest completed activity, by
+	// anyone, happened.
+	LastActivityAt *time.Time   `json:"lastActivityAt,omitempty"`
+	CreatedAt      time.Time    `json:"createdAt"`
+	UpdatedAt      time.Time    `json:"updatedAt"`
+	AuditLog       []AuditEntry `json:"auditLog,omitempty"`
 }
 
 // AssignmentStatus says where a lead stands with its assignment.

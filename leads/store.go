@@ -99,6 +99,10 @@ type LeadStore interface {
 	// of it in the same transaction; NOT_FOUND when the account has no such
 	// lead.
 	DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *Lead) AuditEntry) error
+	// Activities returns up to q.Limit activities of a lead of the account,
+	// newest first by (OccurredAt, ID), after q.After when it is set;
+	// NOT_FOUND when the account has no such lead.
+	Activities(ctx context.Context, q ActivityQuery) ([]Activity, error)
 	// AuditEntries returns up to q.Limit entries of the account with an id
 	// above q.AfterID, of one lead or event when q says so, oldest first;
 	// none (no error) for an unknown account.
@@ -398,9 +402,16 @@ type TeamLeadCounts struct {
 
 // LeadWrite is what UpdateLead stores.
 type LeadWrite struct {
-	// Lead is the whole lead as it is to be stored.
+	// Lead is the whole lead as it is to be stored; nil leaves it as it is.
+	// A write that changes its assignee, or records a turn, starts a new
+	// assignment: the store sets its AssignedAt and clears its AcceptedAt
+	// and FirstTouchAt.
 	Lead  *Lead
 	Audit []AuditEntry
+	// Activity, when set, is stored as an activity of the lead, and gets
+	// its ID, which the store also gives every entry of Audit as
+	// data.activityId.
+	Activity *Activity
 	// UniqueEmail, when not nil, replaces the lead's entry in the unique-email
 	// rule: the lower-cased email, or "" for none.
 	UniqueEmail *string

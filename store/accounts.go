@@ -14,7 +14,7 @@ import (
 // CreateAccount stores a new account; CONFLICT when the ID is taken.
 func (s *Store) CreateAccount(ctx context.Context, a *leads.Account) (err error) {
 	defer translate(&err)
-	row := &accountRow{ID: a.ID, Name: a.Name, DuplicatePolicy: string(a.DuplicatePolicy), Returning: a.Returning, OpenStatuses: formatStatuses(a.OpenStatuses), ConfigVersion: 1,
+	row := &accountRow{ID: a.ID, Name: a.Name, DuplicatePolicy: string(a.DuplicatePolicy), Returning: a.Returning, OpenStatuses: formatStatuses(a.OpenStatuses), ActivityAccepts: a.AcceptsOnActivity(), ConfigVersion: 1,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
 		if isUnique(err, accountPK) {
@@ -58,7 +58,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, apply func(*leads.
 		}
 		_, err = tx.NewUpdate().Model((*accountRow)(nil)).Set("name = ?", next.Name).
 			Set("duplicate_policy = ?", string(next.DuplicatePolicy)).Set("returning_policy = ?", jsonArg(next.Returning, false)).
-			Set("open_statuses = ?", formatStatuses(next.OpenStatuses)).
+			Set("open_statuses = ?", formatStatuses(next.OpenStatuses)).Set("activity_accepts = ?", next.AcceptsOnActivity()).
 			Set("updated_at = ?", next.UpdatedAt).
 			Where("id = ?", id).Exec(ctx)
 		if err != nil {

@@ -177,20 +177,38 @@ func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, appl
 
 // writeLead stores w over the lead whose current row is cur.
 func writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite) error {
-	next := newLeadRow(w.Lead)
-	next.IdempotencyKey, next.IdempotencyFingerprint = cur.IdempotencyKey, cur.IdempotencyFingerprint
-	next.EmailUnique, next.AssignedAt = cur.EmailUnique, cur.AssignedAt
-	if w.UniqueEmail != nil {
-		next.EmailUnique = *w.UniqueEmail
+	if w.Lead != nil {
+		next := newLeadRow(w.Lead)
+		next.IdempotencyKey, next.IdempotencyFingerprint = cur.IdempotencyKey, cur.IdempotencyFingerprint
+		next.EmailUnique, next.AssignedAt = cur.EmailUnique, cur.AssignedAt
+		if w.UniqueEmail != nil {
+			next.EmailUnique = *w.UniqueEmail
+		}
+		if next.AssignedTo != cur.AssignedTo || w.Turn != nil {
+			// A new assignment: nobody has accepted or touched it yet.
+			at := w.Lead.UpdatedAt
+			next.AssignedAt = &at
+			next.AcceptedAt, next.FirstTouchAt = nil, nil
+		}
+		_, err := tx.NewUpdate().Model(next).ExcludeColumn("id", "account_id", "created_at").
+			Where("id = ?", cur.ID).Where("account_id = ?", cur.AccountID).Exec(ctx)
+		if err != nil {
+			return err
+		}
 	}
-	if next.AssignedTo != cur.AssignedTo || w.Turn != nil {
-		at := w.Lead.UpdatedAt
-		next.AssignedAt = &at
-	}
-	_, err := tx.NewUpdate().Model(next).ExcludeColumn("id", "account_id", "created_at").
-		Where("id = ?", cur.ID).Where("account_id = ?", cur.AccountID).Exec(ctx)
-	if err != nil {
-		return err
+	if w.Activity != nil {
+		row := newActivityRow(w.Activity)
+		row.LeadID = cur.ID
+		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("insert activity: %w", err)
+		}
+		w.Activity.ID, w.Activity.LeadID = row.ID, cur.ID
+		for i := range w.Audit {
+			if w.Audit[i].Data == nil {
+				w.Audit[i].Data = map[string]any{}
+			}
+			w.Audit[i].Data["activityId"] = row.ID
+		}
 	}
 	if w.Turn != nil {
 		turn, err := newTurnRow(w.Turn.RotationID, w.Turn.Turn, w.Turn.Assignee, cur.ID, w.Turn.At, w.Turn.State)
@@ -336,6 +354,34 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Activities returns a page of a lead's activities, newest first; when
+// there are none, it tells an unknown lead (NOT_FOUND) from one without.
+func (s *Store) Activities(ctx context.Context, q leads.ActivityQuery) (_ []leads.Activity, err error) {
+	defer translate(&err)
+	var rows []activityRow
+	sel := s.db.NewSelect().Model(&rows).Where("lead_id = ?", q.LeadID).Where("account_id = ?", q.AccountID)
+	if q.After != nil {
+		sel = sel.Where("(occurred_at, id) < (?, ?)", q.After.At.UTC(), q.After.ID)
+	}
+	if err := sel.OrderExpr("occurred_at DESC, id DESC").Limit(int64(q.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select activities: %w", err)
+	}
+	if len(rows) == 0 {
+		exists, err := s.db.NewSelect().Model((*leadRow)(nil)).Where("id = ?", q.LeadID).Where("account_id = ?", q.AccountID).Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find lead: %w", err)
+		}
+		if !exists {
+			return nil, leads.Errorf(leads.CodeNotFound, "lead not found")
+		}
+	}
+	out := make([]leads.Activity, len(rows))
+	for i := range rows {
+		out[i] = rows[i].activity()
+	}
+	return out, nil
 }
 
 // AuditEntries returns entries of the account, oldest first.

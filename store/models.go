@@ -22,6 +22,7 @@ type accountRow struct {
 	DuplicatePolicy string                `bun:"duplicate_policy"`
 	Returning       leads.ReturningPolicy `bun:"returning_policy,type:jsonb"`
 	OpenStatuses    string                `bun:"open_statuses"`
+	ActivityAccepts bool                  `bun:"activity_accepts"`
 	ConfigVersion   int64                 `bun:"config_version"`
 	CreatedAt       time.Time             `bun:"created_at"`
 	UpdatedAt       time.Time             `bun:"updated_at"`
@@ -33,7 +34,7 @@ func (r *accountRow) account() *leads.Account {
 		returning.MatchBy = []string{}
 	}
 	return &leads.Account{ID: r.ID, Name: r.Name, DuplicatePolicy: leads.DuplicatePolicy(r.DuplicatePolicy), Returning: returning,
-		OpenStatuses: parseStatuses(r.OpenStatuses), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		OpenStatuses: parseStatuses(r.OpenStatuses), ActivityAccepts: &r.ActivityAccepts, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // parseStatuses reads the open statuses column: comma-separated, "" for
@@ -259,6 +260,9 @@ type leadRow struct {
 	RotationID               int64          `bun:"rotation_id,nullzero"`
 	RotationTurn             int64          `bun:"rotation_turn"`
 	AssignedAt               *time.Time     `bun:"assigned_at"`
+	AcceptedAt               *time.Time     `bun:"accepted_at"`
+	FirstTouchAt             *time.Time     `bun:"first_touch_at"`
+	LastActivityAt           *time.Time     `bun:"last_activity_at"`
 	AssignmentPending        bool           `bun:"assignment_pending"`
 	WaitingReason            string         `bun:"waiting_reason"`
 	EmailNorm                string         `bun:"email_norm,nullzero"`
@@ -282,7 +286,8 @@ func newLeadRow(l *leads.Lead) *leadRow {
 		AssignedTo: l.AssignedTo, Notes: l.Notes, LastContacted: l.LastContacted, Archived: l.Archived,
 		CreatedBy: l.CreatedBy, ExternalID: l.ExternalID, HotScore: l.HotScore, Status: string(l.Status),
 		Metadata: l.Metadata, RotationID: l.RotationID,
-		RotationTurn:      l.RotationTurn,
+		RotationTurn: l.RotationTurn,
+		AcceptedAt:   l.AcceptedAt, FirstTouchAt: l.FirstTouchAt, LastActivityAt: l.LastActivityAt,
 		AssignmentPending: l.AssignmentStatus == leads.AssignmentPending || l.AssignmentStatus == leads.AssignmentWaiting,
 		WaitingReason:     waitingReason(l),
 		EmailNorm:         leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
@@ -325,8 +330,37 @@ func (r *leadRow) lead() *leads.Lead {
 			Metadata: r.Metadata,
 		},
 		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status, WaitingReason: waiting,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		AssignedAt: utcPtr(r.AssignedAt), AcceptedAt: utcPtr(r.AcceptedAt), FirstTouchAt: utcPtr(r.FirstTouchAt),
+		LastActivityAt: utcPtr(r.LastActivityAt),
+		CreatedAt:      r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+}
+
+type activityRow struct {
+	bun.BaseModel `bun:"table:lead_activities"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	AccountID  string    `bun:"account_id"`
+	LeadID     int64     `bun:"lead_id"`
+	Type       string    `bun:"type"`
+	Title      string    `bun:"title"`
+	Note       string    `bun:"note"`
+	OccurredAt time.Time `bun:"occurred_at"`
+	Completed  bool      `bun:"completed"`
+	Outcome    string    `bun:"outcome"`
+	CreatedBy  string    `bun:"created_by"`
+	CreatedAt  time.Time `bun:"created_at"`
+}
+
+func newActivityRow(a *leads.Activity) *activityRow {
+	return &activityRow{ID: a.ID, AccountID: a.AccountID, LeadID: a.LeadID, Type: string(a.Type), Title: a.Title, Note: a.Note,
+		OccurredAt: a.OccurredAt, Completed: a.Completed, Outcome: a.Outcome, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
+}
+
+func (r *activityRow) activity() leads.Activity {
+	return leads.Activity{ID: r.ID, AccountID: r.AccountID, LeadID: r.LeadID, Type: leads.ActivityType(r.Type), Title: r.Title,
+		Note: r.Note, OccurredAt: r.OccurredAt.UTC(), Completed: r.Completed, Outcome: r.Outcome, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt.UTC()}
 }
 
 type turnRow struct {
