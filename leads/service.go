@@ -16,6 +16,13 @@ import (
 type Service struct {
 	store   Store
 	rotator Rotator
+
+	// webhooks keeps webhook endpoints, dispatcher redelivers (nil: webhooks
+	// are not enabled); webhookAllowPrivate lets endpoints resolve to
+	// private addresses.
+	webhooks            WebhookStore
+	dispatcher          WebhookDispatcher
+	webhookAllowPrivate bool
 	now     func() time.Time
 	log     *slog.Logger
 
