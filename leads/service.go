@@ -23,8 +23,8 @@ type Service struct {
 	webhooks            WebhookStore
 	dispatcher          WebhookDispatcher
 	webhookAllowPrivate bool
-	now     func() time.Time
-	log     *slog.Logger
+	now                 func() time.Time
+	log                 *slog.Logger
 
 	configMu sync.RWMutex
 	configs  map[string]*AccountConfig
