@@ -53,6 +53,9 @@ type objects interface {
 	timeOff() int64
 	// calendar is a holiday calendar.
 	calendar() int64
+	// webhook is a webhook endpoint, and delivery an attempt in its log.
+	webhook() int64
+	delivery() int64
 	// name is a name for a new object of kind, and email an email for a new
 	// member.
 	name(kind string) string
@@ -127,6 +130,25 @@ var authMatrix = map[string]matrixRow{
 		return req("GET", fmt.Sprintf("/audit?leadId=%d", o.lead()), nil)
 	}},
 
+	"POST /webhooks": {role: leads.RoleManager, ok: 201, foreign: 201, req: func(o objects) matrixRequest {
+		return req("POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/" + url.PathEscape(o.name("hook")), "eventTypes": []string{"lead.created"}})
+	}},
+	"GET /webhooks": {role: leads.RoleManager, ok: 200, req: func(objects) matrixRequest { return req("GET", "/webhooks", nil) }},
+	"GET /webhooks/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/webhooks/%d", o.webhook()), nil)
+	}},
+	"PATCH /webhooks/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("PATCH", fmt.Sprintf("/webhooks/%d", o.webhook()), map[string]any{"enabled": false})
+	}},
+	"DELETE /webhooks/{id}": {role: leads.RoleManager, ok: 204, foreign: 404, req: func(o objects) matrixRequest {
+		return req("DELETE", fmt.Sprintf("/webhooks/%d", o.webhook()), nil)
+	}},
+	"GET /webhooks/{id}/deliveries": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/webhooks/%d/deliveries", o.webhook()), nil)
+	}},
+	"POST /webhooks/{id}/deliveries/{deliveryId}/redeliver": {role: leads.RoleManager, ok: 202, foreign: 404, req: func(o objects) matrixRequest {
+		return req("POST", fmt.Sprintf("/webhooks/%d/deliveries/%d/redeliver", o.webhook(), o.delivery()), nil)
+	}},
 	"POST /teams": {role: leads.RoleManager, ok: 201, foreign: 201, req: func(o objects) matrixRequest {
 		return req("POST", "/teams", map[string]any{"name": o.name("team")})
 	}},
@@ -358,7 +380,7 @@ func newMatrix(t *testing.T, b *storetest.Backend) *matrix {
 	m.seedOther()
 	m.missing = fixedObjects{
 		leadID: 999999901, teamID: 999999902, spareID: 999999903, sourceID: 999999904, rotationID: 999999905, ruleID: 999999906,
-		timeOffID: 999999907, calendarID: 999999908,
+		timeOffID: 999999907, calendarID: 999999908, webhookID: 999999909, deliveryID: 999999910,
 		user: "nobody-in-rotation@example.com", memberEmail: "nobody@example.com",
 		newName: m.nextName, newEmail: m.nextEmail,
 	}
@@ -418,9 +440,14 @@ func (m *matrix) seedOther() {
 	off, err := o.svc.AddTimeOff(ctx, admin, rep, leads.TimeOff{Start: time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC),
 		End: time.Date(2027, 1, 9, 0, 0, 0, 0, time.UTC), Note: name("time off")})
 	require.NoError(t, err)
+	hook, err := o.svc.CreateWebhook(ctx, admin, leads.WebhookInput{URL: "http://127.0.0.1:9/" + marker,
+		EventTypes: []leads.EventType{leads.EventTypeCreated}})
+	require.NoError(t, err)
+	theirDelivery, err := recordDelivery(ctx, o, hook.ID)
+	require.NoError(t, err)
 	m.theirs = fixedObjects{
 		leadID: res.Lead.ID, teamID: team.ID, spareID: spare.ID, sourceID: src.ID, rotationID: rot.ID, ruleID: rule.ID,
-		timeOffID: off.ID, calendarID: cal.ID,
+		timeOffID: off.ID, calendarID: cal.ID, webhookID: hook.ID, deliveryID: theirDelivery,
 		user: rep, memberEmail: rep,
 		newName:  func(kind string) string { return "Shared " + kind },
 		newEmail: func() string { return o.actor("manager").Email },
@@ -520,7 +547,7 @@ func (m *matrix) call(key string, row matrixRow, o objects, who string, headers 
 	r := row.req(o)
 	method, template, _ := strings.Cut(key, " ")
 	path, _, _ := strings.Cut(r.path, "?")
-	pattern := "^" + regexp.MustCompile(`\\\{[a-z]+\\\}`).ReplaceAllString(regexp.QuoteMeta(template), "[^/]+") + "$"
+	pattern := "^" + regexp.MustCompile(`\\\{[a-zA-Z]+\\\}`).ReplaceAllString(regexp.QuoteMeta(template), "[^/]+") + "$"
 	require.Equal(m.t, method, r.method, "%s: its row calls another method", key)
 	require.Regexp(m.t, pattern, path, "%s: its row calls another route", key)
 
@@ -565,6 +592,7 @@ type ours struct {
 	m                                                *matrix
 	leadID, teamID, spareID, sourceID, rotID, ruleID int64
 	timeOffID, calendarID                            int64
+	webhookID, deliveryID                            int64
 	memberEmail                                      string
 	hasSchedule                                      bool
 	// caller is the email of the cell's caller, "" for shared objects;
@@ -691,6 +719,29 @@ func (o *ours) calendar() int64 {
 	})
 }
 
+func (o *ours) webhook() int64 {
+	return o.once(&o.webhookID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		e, err := o.m.a.svc.CreateWebhook(ctx, admin, leads.WebhookInput{URL: "http://127.0.0.1:9/" + url.PathEscape(o.name("hook")),
+			EventTypes: []leads.EventType{leads.EventTypeCreated}})
+		return idOf(e, err, func(e *leads.WebhookEndpoint) int64 { return e.ID })
+	})
+}
+
+func (o *ours) delivery() int64 {
+	return o.once(&o.deliveryID, func(ctx context.Context, _ leads.Actor) (int64, error) {
+		return recordDelivery(ctx, o.m.a, o.webhook())
+	})
+}
+
+// recordDelivery logs a failed attempt to deliver to webhook id of a's
+// account, as the delivery worker would.
+func recordDelivery(ctx context.Context, a *api, id int64) (int64, error) {
+	d := &leads.WebhookDelivery{EndpointID: id, AccountID: a.account, EventID: "evt_matrix", EventType: leads.EventTypeCreated,
+		Attempt: 1, StatusCode: 500, Error: "receiver answered 500", At: time.Now(), Payload: []byte(`{}`)}
+	err := a.backend.Store.RecordWebhookDelivery(ctx, d)
+	return d.ID, err
+}
+
 func (o *ours) name(kind string) string { return o.m.nextName(kind) }
 func (o *ours) email() string           { return o.m.nextEmail() }
 
@@ -704,12 +755,14 @@ func (o *ours) all() {
 	o.scheduled()
 	o.timeOff()
 	o.calendar()
+	o.webhook()
+	o.delivery()
 }
 
 // fixedObjects are objects that exist already, or nowhere.
 type fixedObjects struct {
 	leadID, teamID, spareID, sourceID, rotationID, ruleID int64
-	timeOffID, calendarID                                 int64
+	timeOffID, calendarID, webhookID, deliveryID          int64
 	user, memberEmail                                     string
 	newName                                               func(kind string) string
 	newEmail                                              func() string
@@ -730,6 +783,8 @@ func (o fixedObjects) scheduled() string       { return o.memberEmail }
 func (o fixedObjects) timeOffUser() string     { return o.memberEmail }
 func (o fixedObjects) timeOff() int64          { return o.timeOffID }
 func (o fixedObjects) calendar() int64         { return o.calendarID }
+func (o fixedObjects) webhook() int64          { return o.webhookID }
+func (o fixedObjects) delivery() int64         { return o.deliveryID }
 func (o fixedObjects) name(kind string) string { return o.newName(kind) }
 func (o fixedObjects) email() string           { return o.newEmail() }
 
@@ -737,7 +792,7 @@ func (o fixedObjects) email() string           { return o.newEmail() }
 // about different objects can be compared.
 func (o fixedObjects) normalize(body string) string {
 	values := []string{o.user, o.memberEmail}
-	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID, o.timeOffID, o.calendarID} {
+	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID, o.timeOffID, o.calendarID, o.webhookID, o.deliveryID} {
 		values = append(values, fmt.Sprint(id))
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
@@ -760,6 +815,7 @@ func (a *api) snapshot(o objects) string {
 		fmt.Sprintf("/routing-rules/%d", o.rule()),
 		fmt.Sprintf("/members/%s/schedule", url.PathEscape(o.scheduled())),
 		fmt.Sprintf("/holiday-calendars/%d", o.calendar()),
+		fmt.Sprintf("/webhooks/%d", o.webhook()),
 	} {
 		res := a.call("admin", "GET", path, nil)
 		require.Equal(a.t, http.StatusOK, res.status, "%s: %s", path, res.body)

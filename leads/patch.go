@@ -51,7 +51,8 @@ func PatchOf(in LeadInput, fields ...string) (LeadPatch, error) {
 // readOnlyFields are Lead fields a patch ignores.
 var readOnlyFields = map[string]bool{
 	"id": true, "accountId": true, "applicationId": true, "createdAt": true, "updatedAt": true,
-	"auditLog": true, "rotationId": true, "rotationTurn": true, "assignmentStatus": true,
+	"auditLog": true, "rotationId": true, "rotationTurn": true, "assignmentStatus": true, "waitingReason": true,
+	"assignedAt": true, "acceptedAt": true, "firstTouchAt": true, "lastActivityAt": true,
 }
 
 // inputFields are the JSON names of LeadInput's fields.

@@ -16,8 +16,15 @@ import (
 type Service struct {
 	store   Store
 	rotator Rotator
-	now     func() time.Time
-	log     *slog.Logger
+
+	// webhooks keeps webhook endpoints, dispatcher redelivers (nil: webhooks
+	// are not enabled); webhookAllowPrivate lets endpoints resolve to
+	// private addresses.
+	webhooks            WebhookStore
+	dispatcher          WebhookDispatcher
+	webhookAllowPrivate bool
+	now                 func() time.Time
+	log                 *slog.Logger
 
 	configMu sync.RWMutex
 	configs  map[string]*AccountConfig

@@ -417,6 +417,9 @@ type LeadWrite struct {
 	UniqueEmail *string
 	// Turn, when set, records that a rotation turn assigned the lead.
 	Turn *TurnRecord
+	// Events are the domain events of the change, written in the same
+	// transaction (see Event).
+	Events []Event
 }
 
 // TurnRecord is a rotation turn as the store remembers it, for rebuilding
@@ -560,4 +563,7 @@ type NewLead struct {
 	// TurnState, when set, is the rotation's state at the assigning turn,
 	// stored with the turn as a checkpoint (see Turn.Checkpoint).
 	TurnState *Checkpoint
+	// Events are the domain events of the new lead, written in the same
+	// transaction; the store names the lead's id in them (Event.ForLead).
+	Events []Event
 }

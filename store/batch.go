@@ -57,6 +57,8 @@ type leadRows struct {
 	turn  *turnRow
 	skips []skipRow
 	audit []auditRow
+	// events are the lead's domain events, written with it.
+	events []leads.Event
 }
 
 // insertQueue holds the leads waiting for a write. Up to maxWriters writes
@@ -193,7 +195,7 @@ func (s *Store) writeBatch() bool {
 // insertOne writes one lead in its own transaction.
 func (s *Store) insertOne(ctx context.Context, r *leadRows) error {
 	if s.dialect == Postgres {
-		return s.insertLeadPostgres(ctx, r.lead, r.turn, r.skips, r.audit)
+		return s.insertLeadPostgres(ctx, r.lead, r.turn, r.skips, r.audit, r.events)
 	}
 	return s.insertLeadSQLite(ctx, r)
 }

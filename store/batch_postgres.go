@@ -224,6 +224,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 		}
 		defer rows.Close()
 		var ids []int64
+		var events []leads.Event
 		for rows.Next() {
 			var ord int32
 			var id sql.NullInt64
@@ -248,8 +249,18 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 			r.lead.ID = id.Int64
 			ids = append(ids, id.Int64)
 			written[ord] = true
+			events = append(events, leadEvents(r.events, id.Int64)...)
 		}
-		return ids, rows.Err()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		rows.Close()
+		// The events of the leads written, in the same transaction; a lead
+		// skipped by a unique rule is retried alone, with its events.
+		if err := s.writeEventsPgx(ctx, tx, events); err != nil {
+			return nil, err
+		}
+		return ids, nil
 	})
 	if err != nil {
 		// Not committed (or not known to be): no lead of it is written.

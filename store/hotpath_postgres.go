@@ -157,7 +157,7 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 // insertLeadPostgres writes one lead on PostgreSQL: the lead, its turn, the
 // turn's skips and the audit entries, one prepared statement in a
 // transaction of its own (see writePostgres).
-func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow) error {
+func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow, events []leads.Event) error {
 	args, err := columnArgs(leadColumns, lead)
 	if err != nil {
 		return err
@@ -194,7 +194,11 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
+		rows.Close()
 		lead.ID = audit[0].LeadID
+		if err := s.writeEventsPgx(ctx, tx, leadEvents(events, lead.ID)); err != nil {
+			return nil, err
+		}
 		return []int64{lead.ID}, nil
 	})
 }

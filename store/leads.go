@@ -75,7 +75,7 @@ func newLeadRows(n *leads.NewLead) (*leadRows, error) {
 	lead.IdempotencyKey = n.IdempotencyKey
 	lead.IdempotencyFingerprint = n.Fingerprint
 	lead.EmailUnique = n.UniqueEmail
-	r := &leadRows{lead: lead, audit: auditRows(n.Audit, 0)}
+	r := &leadRows{lead: lead, audit: auditRows(n.Audit, 0), events: n.Events}
 	if n.Lead.AssignedTo != "" {
 		at := n.Lead.CreatedAt
 		lead.AssignedAt = &at
@@ -162,7 +162,7 @@ func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, appl
 			return err
 		}
 		if w != nil {
-			if err := writeLead(ctx, tx, row, w); err != nil {
+			if err := s.writeLead(ctx, tx, row, w); err != nil {
 				return err
 			}
 		}
@@ -176,7 +176,7 @@ func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, appl
 }
 
 // writeLead stores w over the lead whose current row is cur.
-func writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite) error {
+func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite) error {
 	if w.Lead != nil {
 		next := newLeadRow(w.Lead)
 		next.IdempotencyKey, next.IdempotencyFingerprint = cur.IdempotencyKey, cur.IdempotencyFingerprint
@@ -230,7 +230,7 @@ func writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite)
 			return err
 		}
 	}
-	return nil
+	return s.writeEvents(ctx, tx.Tx, leadEvents(w.Events, cur.ID))
 }
 
 // DeleteLead removes the lead and writes the entry that records it, in one

@@ -68,16 +68,22 @@ type Store struct {
 	// locks are the names TryLock holds, on SQLite.
 	locksMu sync.Mutex
 	locks   map[string]bool
+	// sink writes lead writes' events in their transactions (nil: none).
+	sink EventSink
+	// migrations run after the store's own (WithMigrations).
+	migrations []MigrateFunc
 }
 
 var _ leads.Store = (*Store)(nil)
 
 type options struct {
-	maxConns  int
-	readConns int
-	idleTime  time.Duration
-	observe   func(ctx context.Context, query string)
-	now       func() time.Time
+	maxConns   int
+	readConns  int
+	idleTime   time.Duration
+	observe    func(ctx context.Context, query string)
+	now        func() time.Time
+	sink       EventSink
+	migrations []MigrateFunc
 }
 
 // Option configures Open.
@@ -143,6 +149,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.now = o.now
+	s.sink, s.migrations = o.sink, o.migrations
 	if o.observe != nil {
 		s.observe = o.observe
 		shared := s.reads == s.db
@@ -353,6 +360,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, extra := range s.migrations {
+		if err := extra(ctx, s.db.DB, s.dialect); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
 	}
 	return nil
 }

@@ -22,15 +22,18 @@ type Config struct {
 	DBMaxConns  int
 	// DBReadConns sizes the pool of heavy reads, beside DBMaxConns (0: half
 	// of it, at least 1).
-	DBReadConns     int
-	RedisURL        string
-	RedisPrefix     string
-	LogLevel        string
-	LogFormat       string
-	BodyLimit       int64
-	TrustProxy      bool
-	ShutdownTimeout time.Duration
-	Timeouts        Timeouts
+	DBReadConns int
+	RedisURL    string
+	RedisPrefix string
+	LogLevel    string
+	LogFormat   string
+	BodyLimit   int64
+	TrustProxy  bool
+	// WebhookAllowPrivate lets webhook endpoints resolve to private,
+	// loopback and link-local addresses (tests, closed networks).
+	WebhookAllowPrivate bool
+	ShutdownTimeout     time.Duration
+	Timeouts            Timeouts
 	// Console serves the web console at /console; ConsoleURL, when set, is
 	// its public address, for the links it hands out.
 	Console    bool

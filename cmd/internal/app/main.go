@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/webhooks"
 )
 
 // Main is a running leadrotor: the store, the rotator, the service and the
@@ -41,6 +43,9 @@ type Main struct {
 	debug  *http.Server
 	// limiter decides rate limits: through Redis when there is one.
 	limiter ratelimit.Limiter
+	// events is the process's river client: it writes lead events with
+	// their changes and, while Run runs, delivers them.
+	events *webhooks.Runner
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -53,7 +58,11 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 func (m *Main) OpenService(ctx context.Context) error {
 	// One clock for the store and the Service: the times either sets agree.
 	clock := time.Now
-	opts := []store.Option{store.WithClock(clock)}
+	m.events = webhooks.New(webhooks.Options{Logger: m.log, AllowPrivate: m.cfg.WebhookAllowPrivate, Now: clock})
+	opts := []store.Option{store.WithClock(clock), store.WithEventSink(m.events),
+		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
+			return webhooks.Migrate(ctx, db, string(d))
+		})}
 	if m.cfg.DBMaxConns > 0 {
 		opts = append(opts, store.WithMaxConns(m.cfg.DBMaxConns))
 	}
@@ -65,6 +74,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 		return err
 	}
 	m.store = st
+	if err := m.events.Open(st.DB().DB, string(st.Dialect()), st); err != nil {
+		return err
+	}
 	var rot *rotation.Rotator
 	if m.cfg.RedisURL == "" {
 		rot = rotation.NewMemory(st)
@@ -97,7 +109,8 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.limiter == nil {
 		m.limiter = ratelimit.NewMemory()
 	}
-	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock), leads.WithPasswordHasher(passwords.Default())}
+	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock), leads.WithPasswordHasher(passwords.Default()),
+		leads.WithWebhooks(st, m.events, m.cfg.WebhookAllowPrivate)}
 	if m.cfg.RequestTimeout > 0 {
 		// The background assigner's writes are bounded like a request's, so
 		// that settle-after (more than twice the request timeout) is longer
@@ -202,6 +215,18 @@ func (m *Main) Addr() net.Addr { return m.ln.Addr() }
 // connections are taken, in-flight requests finish (within the shutdown
 // timeout) and idle connections close. It returns nil after a clean shutdown.
 func (m *Main) Run(ctx context.Context) error {
+	// Deliveries start before requests come and stop after the last has
+	// finished; jobs still running at the shutdown deadline run again later.
+	if err := m.events.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := m.events.Stop(sctx); err != nil {
+			m.log.Warn("stopping deliveries", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(m.ln) }()
 	// The background assigner gives leads stored while Redis was down their

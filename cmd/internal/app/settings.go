@@ -62,6 +62,8 @@ func settingTable() []setting {
 			field: func(c *Config) any { return &c.BodyLimit }},
 		{name: "trust-proxy", serve: true, help: "take client IPs from X-Forwarded-For (only behind a proxy that sets it)",
 			field: func(c *Config) any { return &c.TrustProxy }},
+		{name: "webhook-allow-private", serve: true, help: "let webhook endpoints resolve to private, loopback and link-local addresses",
+			field: func(c *Config) any { return &c.WebhookAllowPrivate }},
 		{name: "shutdown-timeout", serve: true, zeroIsDefault: true, help: "how long in-flight requests may take to finish on shutdown",
 			field: func(c *Config) any { return &c.ShutdownTimeout }},
 		{name: "read-header-timeout", serve: true, zeroIsDefault: true, help: "how long a client may take to send a request's headers",

@@ -1,0 +1,124 @@
+package leads
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// EventType names what happened to a lead, as webhooks and in-process
+// handlers are told (the Standard Webhooks "type" of a payload).
+type EventType string
+
+// The event types.
+const (
+	EventTypeCreated    EventType = "lead.created"
+	EventTypeAssigned   EventType = "lead.assigned"
+	EventTypeReassigned EventType = "lead.reassigned"
+	EventTypeReturned   EventType = "lead.returned"
+	EventTypeWaiting    EventType = "lead.waiting"
+	EventTypeAccepted   EventType = "lead.accepted"
+	EventTypeSLAExpired EventType = "lead.sla_expired"
+)
+
+// EventTypes lists every event type, in the order of the documentation.
+var EventTypes = []EventType{EventTypeCreated, EventTypeAssigned, EventTypeReassigned, EventTypeReturned,
+	EventTypeWaiting, EventTypeAccepted, EventTypeSLAExpired}
+
+// Valid reports whether t is one of EventTypes.
+func (t EventType) Valid() bool {
+	for _, v := range EventTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is a domain event: something that happened to a lead, written by
+// the store in the same transaction as the change it describes (NewLead and
+// LeadWrite carry them), so that there is no event without its change and
+// no change without its event. Delivery (webhooks, in-process handlers) is
+// at least once; ID stays the same on every delivery, so that receivers can
+// tell a repeat.
+type Event struct {
+	// ID is unique; it is the webhook-id of every delivery of the event.
+	ID        string    `json:"id"`
+	Type      EventType `json:"type"`
+	AccountID string    `json:"accountId"`
+	// LeadID is the lead's id; the store sets it for a lead it creates.
+	LeadID int64     `json:"leadId"`
+	At     time.Time `json:"at"`
+	// Lead is the lead as the change wrote it, without its audit log; the
+	// store sets its ID for a lead it creates.
+	Lead *Lead `json:"lead,omitempty"`
+	// Data holds what the lead does not say: the previous assignee of a
+	// reassigned lead, what a returning lead matched by.
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// ForLead returns a copy of e that names the lead id: what the store
+// writes for a lead whose id it has just drawn.
+func (e Event) ForLead(id int64) Event {
+	e.LeadID = id
+	if e.Lead != nil {
+		l := *e.Lead
+		l.ID = id
+		l.AuditLog = nil
+		e.Lead = &l
+	}
+	return e
+}
+
+// newEventID returns a random event id: "evt_" and 26 base32 characters
+// (130 bits from crypto/rand), unique without coordination between
+// processes.
+func newEventID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand's contract)
+	return "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// leadEvents returns the events of a change of a lead from before (nil: it
+// is created) to after, at now: created, assigned (it had no assignee),
+// reassigned (it had another), waiting (it starts to wait for its
+// rotation), returned (an upsert found it again; matchBy says by what).
+func leadEvents(before, after *Lead, matchBy string, now time.Time) []Event {
+	snapshot := *after
+	snapshot.AuditLog = nil
+	ev := func(t EventType, data map[string]any) Event {
+		return Event{ID: newEventID(), Type: t, AccountID: after.AccountID, LeadID: after.ID, At: now, Lead: &snapshot, Data: data}
+	}
+	var out []Event
+	var prevAssignee string
+	var prevStatus AssignmentStatus
+	if before == nil {
+		out = append(out, ev(EventTypeCreated, nil))
+	} else {
+		prevAssignee, prevStatus = before.AssignedTo, before.AssignmentStatus
+		if matchBy != "" {
+			out = append(out, ev(EventTypeReturned, map[string]any{"matchBy": matchBy}))
+		}
+	}
+	switch {
+	case after.AssignedTo == prevAssignee || after.AssignedTo == "":
+	case prevAssignee == "":
+		out = append(out, ev(EventTypeAssigned, nil))
+	default:
+		out = append(out, ev(EventTypeReassigned, map[string]any{"previousAssignee": prevAssignee}))
+	}
+	if after.AssignmentStatus == AssignmentWaiting && prevStatus != AssignmentWaiting {
+		out = append(out, ev(EventTypeWaiting, map[string]any{"waitingReason": after.WaitingReason}))
+	}
+	return out
+}
+
+// acceptedEvent is the lead.accepted event of l, accepted via how ("accept"
+// or "activity") at now.
+func acceptedEvent(l *Lead, how string, now time.Time) Event {
+	snapshot := *l
+	snapshot.AuditLog = nil
+	return Event{ID: newEventID(), Type: EventTypeAccepted, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot,
+		Data: map[string]any{"assignee": l.AssignedTo, "via": how}}
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+var _ leads.WebhookStore = (*Store)(nil)
+
+// webhookRow is a webhook endpoint as stored.
+type webhookRow struct {
+	bun.BaseModel `bun:"table:webhook_endpoints"`
+
+	ID             int64     `bun:"id,pk,autoincrement"`
+	AccountID      string    `bun:"account_id"`
+	URL            string    `bun:"url"`
+	Secret         string    `bun:"secret"`
+	EventTypes     string    `bun:"event_types"`
+	Format         string    `bun:"format"`
+	Enabled        bool      `bun:"enabled"`
+	DisabledReason string    `bun:"disabled_reason"`
+	CreatedAt      time.Time `bun:"created_at"`
+	UpdatedAt      time.Time `bun:"updated_at"`
+}
+
+func newWebhookRow(e *leads.WebhookEndpoint) *webhookRow {
+	types := make([]string, len(e.EventTypes))
+	for i, t := range e.EventTypes {
+		types[i] = string(t)
+	}
+	return &webhookRow{ID: e.ID, AccountID: e.AccountID, URL: e.URL, Secret: e.Secret, EventTypes: strings.Join(types, ","),
+		Format: e.Format, Enabled: e.Enabled, DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+}
+
+func (r *webhookRow) endpoint() *leads.WebhookEndpoint {
+	e := &leads.WebhookEndpoint{ID: r.ID, AccountID: r.AccountID, URL: r.URL, Secret: r.Secret, Format: r.Format,
+		Enabled: r.Enabled, DisabledReason: r.DisabledReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		EventTypes: []leads.EventType{}}
+	for _, t := range strings.Split(r.EventTypes, ",") {
+		if t != "" {
+			e.EventTypes = append(e.EventTypes, leads.EventType(t))
+		}
+	}
+	return e
+}
+
+// deliveryRow is one attempt of the delivery log.
+type deliveryRow struct {
+	bun.BaseModel `bun:"table:webhook_deliveries"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	EndpointID int64     `bun:"endpoint_id"`
+	AccountID  string    `bun:"account_id"`
+	EventID    string    `bun:"event_id"`
+	EventType  string    `bun:"event_type"`
+	Attempt    int       `bun:"attempt"`
+	StatusCode int       `bun:"status_code"`
+	Succeeded  bool      `bun:"succeeded"`
+	Error      string    `bun:"error"`
+	DurationMS int64     `bun:"duration_ms"`
+	At         time.Time `bun:"at"`
+	Payload    string    `bun:"payload"`
+}
+
+func (r *deliveryRow) delivery() leads.WebhookDelivery {
+	return leads.WebhookDelivery{ID: r.ID, EndpointID: r.EndpointID, AccountID: r.AccountID, EventID: r.EventID,
+		EventType: leads.EventType(r.EventType), Attempt: r.Attempt, StatusCode: r.StatusCode, Succeeded: r.Succeeded,
+		Error: r.Error, DurationMS: r.DurationMS, At: r.At.UTC(), Payload: json.RawMessage(r.Payload)}
+}
+
+// CreateWebhook stores an endpoint and its audit entry; NOT_FOUND for an
+// unknown account.
+func (s *Store) CreateWebhook(ctx context.Context, e *leads.WebhookEndpoint, entry func(*leads.WebhookEndpoint) leads.AuditEntry) (err error) {
+	defer translate(&err)
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := newWebhookRow(e)
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return accountRef(err, "insert webhook")
+		}
+		e.ID = row.ID
+		return insertAudit(ctx, tx, entry(e))
+	})
+}
+
+// Webhook returns an endpoint of the account; NOT_FOUND otherwise.
+func (s *Store) Webhook(ctx context.Context, accountID string, id int64) (_ *leads.WebhookEndpoint, err error) {
+	defer translate(&err)
+	row := new(webhookRow)
+	if err := s.db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "webhook")
+	}
+	return row.endpoint(), nil
+}
+
+// Webhooks returns the account's endpoints by id.
+func (s *Store) Webhooks(ctx context.Context, accountID string) (_ []leads.WebhookEndpoint, err error) {
+	defer translate(&err)
+	var rows []webhookRow
+	if err := s.db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select webhooks: %w", err)
+	}
+	out := make([]leads.WebhookEndpoint, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].endpoint()
+	}
+	return out, nil
+}
+
+// UpdateWebhook changes an endpoint under a row lock.
+func (s *Store) UpdateWebhook(ctx context.Context, accountID string, id int64, apply func(*leads.WebhookEndpoint) (*leads.WebhookEndpoint, []leads.AuditEntry, error)) (_ *leads.WebhookEndpoint, err error) {
+	defer translate(&err)
+	var out *leads.WebhookEndpoint
+	err = s.tx(ctx, func(tx bun.Tx) error {
+		row := new(webhookRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "webhook"); err != nil {
+			return err
+		}
+		cur := row.endpoint()
+		next, audit, err := apply(cur)
+		if err != nil {
+			return err
+		}
+		if next == nil {
+			out = cur
+			return nil
+		}
+		next.ID, next.AccountID = id, accountID
+		if _, err := tx.NewUpdate().Model(newWebhookRow(next)).ExcludeColumn("id", "account_id", "secret", "created_at").
+			Where("id = ?", id).Where("account_id = ?", accountID).Exec(ctx); err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
+		next.Secret = cur.Secret
+		out = next
+		return insertAudit(ctx, tx, audit...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteWebhook deletes an endpoint with its delivery log.
+func (s *Store) DeleteWebhook(ctx context.Context, accountID string, id int64, entry func(*leads.WebhookEndpoint) leads.AuditEntry) (err error) {
+	defer translate(&err)
+	return s.tx(ctx, func(tx bun.Tx) error {
+		row := new(webhookRow)
+		if err := s.lockRow(ctx, tx, row, accountID, id, "webhook"); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*deliveryRow)(nil)).Where("endpoint_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete deliveries: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*webhookRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		return insertAudit(ctx, tx, entry(row.endpoint()))
+	})
+}
+
+// WebhookDeliveries returns attempts of an endpoint's deliveries, newest
+// first.
+func (s *Store) WebhookDeliveries(ctx context.Context, accountID string, endpointID, beforeID int64, limit int) (_ []leads.WebhookDelivery, err error) {
+	defer translate(&err)
+	var rows []deliveryRow
+	q := s.reads.NewSelect().Model(&rows).ExcludeColumn("payload").
+		Where("endpoint_id = ?", endpointID).Where("account_id = ?", accountID)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select deliveries: %w", err)
+	}
+	out := make([]leads.WebhookDelivery, len(rows))
+	for i := range rows {
+		out[i] = rows[i].delivery()
+		out[i].Payload = nil
+	}
+	return out, nil
+}
+
+// WebhookDelivery returns one attempt with its payload; NOT_FOUND when it
+// is not the account's endpoint's.
+func (s *Store) WebhookDelivery(ctx context.Context, accountID string, endpointID, id int64) (_ *leads.WebhookDelivery, err error) {
+	defer translate(&err)
+	row := new(deliveryRow)
+	err = s.db.NewSelect().Model(row).Where("id = ?", id).Where("endpoint_id = ?", endpointID).
+		Where("account_id = ?", accountID).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "delivery")
+	}
+	d := row.delivery()
+	return &d, nil
+}
+
+// RecordWebhookDelivery appends an attempt to the log; NOT_FOUND when its
+// endpoint is gone.
+func (s *Store) RecordWebhookDelivery(ctx context.Context, d *leads.WebhookDelivery) (err error) {
+	defer translate(&err)
+	row := &deliveryRow{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID, EventType: string(d.EventType),
+		Attempt: d.Attempt, StatusCode: d.StatusCode, Succeeded: d.Succeeded, Error: d.Error, DurationMS: d.DurationMS,
+		At: d.At, Payload: string(d.Payload)}
+	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+		if isForeignKey(err) {
+			return leads.Errorf(leads.CodeNotFound, "webhook not found")
+		}
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	d.ID = row.ID
+	return nil
+}

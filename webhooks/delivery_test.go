@@ -1,0 +1,303 @@
+package webhooks_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/store/storetest"
+	"github.com/leadrotor/leadrotor/webhooks"
+)
+
+// migrateRiver is webhooks.Migrate as the store runs it.
+func migrateRiver(ctx context.Context, db *sql.DB, d store.Dialect) error {
+	return webhooks.Migrate(ctx, db, string(d))
+}
+
+// testBundle is a store, a runner and a service on one database.
+type testBundle struct {
+	store  *store.Store
+	runner *webhooks.Runner
+	svc    *leads.Service
+	admin  leads.Actor
+}
+
+// dsns returns a new SQLite file and, when it answers, a new PostgreSQL
+// schema.
+func dsns(t *testing.T) map[string]string {
+	out := map[string]string{"sqlite": "file:" + t.TempDir() + "/leadrotor.db"}
+	if dsn := storetest.PostgresSchemaDSN(t); dsn != "" {
+		out["postgres"] = dsn
+	}
+	return out
+}
+
+func setup(t *testing.T, dsn string, opts webhooks.Options) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	opts.AllowPrivate = true
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 20 * time.Millisecond
+	}
+	r := webhooks.New(opts)
+	st, err := store.Open(ctx, dsn, store.WithEventSink(r), store.WithMigrations(migrateRiver), store.WithConnMaxIdleTime(time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, r.Open(st.DB().DB, string(st.Dialect()), st))
+	svc := leads.NewService(st, nil, leads.WithWebhooks(st, r, true))
+	_, err = svc.CreateAccount(ctx, leads.Account{ID: "2311", Name: "Acme"})
+	require.NoError(t, err)
+	return &testBundle{store: st, runner: r, svc: svc, admin: leads.Actor{AccountID: "2311", Email: "admin@example.com", Role: leads.RoleAdmin}}
+}
+
+func (b *testBundle) start(t *testing.T) {
+	t.Helper()
+	require.NoError(t, b.runner.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, b.runner.Stop(ctx))
+	})
+}
+
+// received is one request a receiver got.
+type received struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+	status int
+}
+
+// receiver is an endpoint on 127.0.0.1 that fails its first failFirst
+// requests (500), then answers 204.
+type receiver struct {
+	mu        sync.Mutex
+	failFirst int
+	got       []received
+	srv       *httptest.Server
+}
+
+func newReceiver(t *testing.T, failFirst int) *receiver {
+	rc := &receiver{failFirst: failFirst}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		rc.mu.Lock()
+		status := http.StatusNoContent
+		if len(rc.got) < rc.failFirst {
+			status = http.StatusInternalServerError
+		}
+		rc.got = append(rc.got, received{at: time.Now(), header: req.Header.Clone(), body: body, status: status})
+		rc.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+// delivered returns the requests answered 2xx, by webhook-id.
+func (rc *receiver) delivered() map[string]received {
+	out := map[string]received{}
+	for _, r := range rc.requests() {
+		if r.status < 300 {
+			out[r.header.Get(webhooks.HeaderID)] = r
+		}
+	}
+	return out
+}
+
+func createLead(t *testing.T, b *testBundle, first string) *leads.Lead {
+	t.Helper()
+	res, err := b.svc.CreateLead(context.Background(), b.admin, leads.LeadInput{FirstName: first, LastName: "Doe"}, leads.CreateOptions{})
+	require.NoError(t, err)
+	return res.Lead
+}
+
+// TestDeliveryRetriesUntilTheReceiverAnswers: a receiver that fails the
+// first deliveries gets every event in the end, signed, the retries spaced
+// by the backoff, each attempt in the delivery log.
+func TestDeliveryRetriesUntilTheReceiverAnswers(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const failFirst = 3
+			backoff := func(attempt int) time.Duration { return time.Duration(attempt) * 300 * time.Millisecond }
+			var mu sync.Mutex
+			handled := map[string]leads.EventType{}
+			b := setup(t, dsn, webhooks.Options{Backoff: backoff, Handler: func(_ context.Context, e leads.Event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				handled[e.ID] = e.Type
+				return nil
+			}})
+			rc := newReceiver(t, failFirst)
+			ep, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: rc.srv.URL + "/hook",
+				EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			require.Regexp(t, `^whsec_[A-Za-z0-9+/=]+$`, ep.Secret)
+			b.start(t)
+
+			var ids []int64
+			for _, n := range []string{"Ann", "Bob", "Cid"} {
+				ids = append(ids, createLead(t, b, n).ID)
+			}
+			require.Eventually(t, func() bool { return len(rc.delivered()) == len(ids) }, 20*time.Second, 50*time.Millisecond)
+
+			byEvent := map[string][]received{}
+			leadIDs := map[int64]bool{}
+			for _, r := range rc.requests() {
+				require.NoError(t, webhooks.Verify(ep.Secret, r.header, r.body, time.Minute, time.Now()), "signature of %s", r.body)
+				id := r.header.Get(webhooks.HeaderID)
+				byEvent[id] = append(byEvent[id], r)
+				var p struct {
+					Type string `json:"type"`
+					Data struct {
+						LeadID int64      `json:"leadId"`
+						Lead   leads.Lead `json:"lead"`
+					} `json:"data"`
+				}
+				require.NoError(t, json.Unmarshal(r.body, &p))
+				require.Equal(t, "lead.created", p.Type)
+				require.Equal(t, p.Data.LeadID, p.Data.Lead.ID)
+				leadIDs[p.Data.LeadID] = true
+			}
+			for _, id := range ids {
+				require.True(t, leadIDs[id], "lead %d delivered", id)
+			}
+			retried := 0
+			for _, rs := range byEvent {
+				for i := 1; i < len(rs); i++ {
+					retried++
+					// The i-th failure waits backoff(i); river schedules
+					// to the poll interval, never early.
+					require.GreaterOrEqual(t, rs[i].at.Sub(rs[i-1].at), backoff(i)-50*time.Millisecond, "retry %d spacing", i)
+				}
+			}
+			require.Equal(t, failFirst, retried, "every failed delivery was retried")
+
+			page, err := b.svc.WebhookDeliveries(context.Background(), b.admin, ep.ID, 0, 100)
+			require.NoError(t, err)
+			require.Len(t, page.Data, len(rc.requests()))
+			ok := 0
+			for _, d := range page.Data {
+				if d.Succeeded {
+					ok++
+					require.Equal(t, http.StatusNoContent, d.StatusCode)
+				} else {
+					require.Equal(t, http.StatusInternalServerError, d.StatusCode)
+					require.NotEmpty(t, d.Error)
+				}
+			}
+			require.Equal(t, len(ids), ok)
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(handled) == len(ids)
+			}, 10*time.Second, 50*time.Millisecond, "the in-process handler got every event")
+
+			// Redelivery posts the same event again, with its webhook-id.
+			last := page.Data[0]
+			require.NoError(t, b.svc.RedeliverWebhook(context.Background(), b.admin, ep.ID, last.ID))
+			require.Eventually(t, func() bool {
+				n := 0
+				for _, r := range rc.requests() {
+					if r.header.Get(webhooks.HeaderID) == last.EventID && r.status < 300 {
+						n++
+					}
+				}
+				return n == 2
+			}, 10*time.Second, 50*time.Millisecond)
+
+			other := leads.Actor{AccountID: "other", Email: "x@example.com", Role: leads.RoleAdmin}
+			_, err = b.svc.WebhookDeliveries(context.Background(), other, ep.ID, 0, 10)
+			require.Equal(t, leads.CodeNotFound, leads.ErrorCode(err), "another account's webhook is not found")
+		})
+	}
+}
+
+// TestFailingEndpointIsDisabled: a delivery whose last attempt fails
+// disables its endpoint, with a reason and an audit entry.
+func TestFailingEndpointIsDisabled(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dsn, webhooks.Options{MaxAttempts: 2, Backoff: func(int) time.Duration { return 50 * time.Millisecond }})
+			rc := newReceiver(t, 1000)
+			ep, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: rc.srv.URL,
+				EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			b.start(t)
+			createLead(t, b, "Ann")
+			require.Eventually(t, func() bool {
+				got, err := b.svc.Webhook(context.Background(), b.admin, ep.ID)
+				return err == nil && !got.Enabled && got.DisabledReason != ""
+			}, 20*time.Second, 50*time.Millisecond)
+			require.Len(t, rc.requests(), 2)
+			page, err := b.svc.AuditLog(context.Background(), b.admin, leads.AuditQuery{Event: leads.EventWebhookDisabled}, "")
+			require.NoError(t, err)
+			require.Len(t, page.Data, 1)
+			require.Equal(t, "system", page.Data[0].User)
+		})
+	}
+}
+
+// TestEventsOnlyWithTheirChange: a lead write that is rolled back leaves no
+// event job; one that commits leaves exactly its events.
+func TestEventsOnlyWithTheirChange(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dsn, webhooks.Options{})
+			ctx := context.Background()
+			a := createLead(t, b, "Ann")
+			bob := createLead(t, b, "Bob")
+			count := func() int {
+				var n int
+				require.NoError(t, b.store.DB().NewRaw("SELECT count(*) FROM river_job WHERE kind = 'leadrotor_event'").Scan(ctx, &n))
+				return n
+			}
+			require.Equal(t, 2, count(), "one lead.created per lead")
+
+			// The second lead takes the first one's unique email: the unique
+			// rule breaks, the transaction rolls back, and its event with it.
+			taken := "ann@example.com"
+			_, err := b.store.UpdateLead(ctx, "2311", a.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+				return &leads.LeadWrite{Lead: cur, UniqueEmail: &taken}, nil
+			})
+			require.NoError(t, err)
+			_, err = b.store.UpdateLead(ctx, "2311", bob.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+				next := *cur
+				next.AssignedTo = "admin@example.com"
+				return &leads.LeadWrite{Lead: &next, UniqueEmail: &taken,
+					Events: []leads.Event{{ID: "evt_rolled_back", Type: leads.EventTypeAssigned, AccountID: "2311", LeadID: cur.ID, At: time.Now()}}}, nil
+			})
+			require.ErrorIs(t, err, leads.ErrEmailTaken)
+			require.Equal(t, 2, count(), "no event without its change")
+
+			_, err = b.store.UpdateLead(ctx, "2311", bob.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+				return &leads.LeadWrite{Lead: cur,
+					Events: []leads.Event{{ID: "evt_committed", Type: leads.EventTypeAssigned, AccountID: "2311", LeadID: cur.ID, At: time.Now()}}}, nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, 3, count(), "the change's event with it")
+		})
+	}
+}

@@ -1,0 +1,290 @@
+package webhooks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/leadrotor/leadrotor/leads"
+)
+
+// Queue is the river queue of leadrotor's event jobs.
+const Queue = "leadrotor_events"
+
+// Handler receives lead events in process: at least once, in the order
+// river runs them (not strictly the order of the changes), fed from the same
+// jobs as webhooks. An error retries the event later, with the backoff of
+// deliveries.
+type Handler func(ctx context.Context, e leads.Event) error
+
+// Options configures a Runner; the zero value of each field picks the
+// default.
+type Options struct {
+	// Logger logs failed deliveries and disabled endpoints (default: none).
+	Logger *slog.Logger
+	// Timeout bounds one delivery: connecting, posting, reading the answer
+	// (default 10 s).
+	Timeout time.Duration
+	// Backoff returns how long to wait after the attempt-th failed attempt
+	// (default DefaultBackoff). Tests make it short.
+	Backoff func(attempt int) time.Duration
+	// MaxAttempts bounds a delivery's attempts (default
+	// DefaultMaxAttempts: with DefaultBackoff, about 24 h of retries). A
+	// delivery whose last attempt fails disables its endpoint.
+	MaxAttempts int
+	// Workers is how many jobs the process works at once (default 20).
+	Workers int
+	// PollInterval is how often the process looks for jobs to run (default
+	// 200 ms; river's LISTEN/NOTIFY needs pgx's pool, which the store's
+	// database/sql pool is not).
+	PollInterval time.Duration
+	// AllowPrivate lets deliveries connect to private, loopback and
+	// link-local addresses (the server's --webhook-allow-private).
+	AllowPrivate bool
+	// Handler, when set, receives every event in process (Handler).
+	Handler Handler
+	// Now is the clock of delivery times and audit entries (default time.Now).
+	Now func() time.Time
+}
+
+// DefaultMaxAttempts is a delivery's attempts with DefaultBackoff: they
+// span about 24 h (5 s doubling to 3 h, then every 3 h).
+const DefaultMaxAttempts = 18
+
+// DefaultBackoff waits 5 s after the first failure, doubling after each,
+// at most 3 h, each wait drawn at random in its upper half (jitter, so that
+// endpoints that failed together are not retried together).
+func DefaultBackoff(attempt int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < attempt && d < 3*time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, 3*time.Hour)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Runner is the process's river client for lead events: the store's
+// EventSink (it inserts event jobs in the store's transactions), the
+// workers that fan events out and deliver them, and the redeliverer.
+// Make it with New, give it to store.Open (WithEventSink), then Open it
+// with the store's database.
+type Runner struct {
+	opts    Options
+	store   leads.WebhookStore
+	db      *sql.DB
+	client  *river.Client[*sql.Tx]
+	pgx     *river.Client[pgx.Tx]
+	http    *http.Client
+	started bool
+}
+
+var _ leads.WebhookDispatcher = (*Runner)(nil)
+
+// New returns a Runner not yet opened.
+func New(opts Options) *Runner {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 20
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 200 * time.Millisecond
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Runner{opts: opts}
+	dialer := &net.Dialer{Timeout: opts.Timeout}
+	if !opts.AllowPrivate {
+		// Checked again where the connection is made: a name that
+		// resolved to a public address when the endpoint was saved may
+		// resolve to a private one now.
+		dialer.Control = func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err == nil && leads.PrivateAddr(ap.Addr()) {
+				return fmt.Errorf("refusing to deliver to private address %s", ap.Addr())
+			}
+			return nil
+		}
+	}
+	r.http = &http.Client{Timeout: opts.Timeout, Transport: &http.Transport{DialContext: dialer.DialContext,
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return r
+}
+
+// Open makes the runner's river clients on db, the store's database
+// ("postgres" or "sqlite"), with ws for the endpoints and the delivery log.
+// It starts nothing: Start works jobs.
+func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &eventWorker{r: r}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &deliveryWorker{r: r}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &handlerWorker{r: r}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	cfg := &river.Config{
+		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: r.opts.Workers}},
+		Workers:           workers,
+		FetchPollInterval: r.opts.PollInterval,
+		FetchCooldown:     min(r.opts.PollInterval, 100*time.Millisecond),
+		PollOnly:          true,
+		Logger:            r.opts.Logger,
+		MaxAttempts:       r.opts.MaxAttempts,
+		// A job whose worker vanished (a process killed mid-delivery) runs
+		// again after this: at least once, and the receiver tells the
+		// repeat by its webhook-id.
+		RescueStuckJobsAfter: r.opts.Timeout + time.Minute,
+	}
+	var err error
+	switch dialect {
+	case "postgres":
+		r.client, err = river.NewClient[*sql.Tx](riverdatabasesql.New(db), cfg)
+		if err == nil {
+			// Insert-only, for the store's create path, which writes in a
+			// pgx transaction: nil pool, no workers.
+			r.pgx, err = river.NewClient[pgx.Tx](riverpgxv5.New(nil), &river.Config{MaxAttempts: r.opts.MaxAttempts})
+		}
+	case "sqlite":
+		r.client, err = river.NewClient[*sql.Tx](riversqlite.New(db), cfg)
+	default:
+		err = fmt.Errorf("unknown dialect %q", dialect)
+	}
+	if err != nil {
+		return fmt.Errorf("webhooks: river client: %w", err)
+	}
+	r.db, r.store = db, ws
+	return nil
+}
+
+// Migrate brings river's tables in db ("postgres" or "sqlite") up to date;
+// store.Open runs it with its own migrations (store.WithMigrations).
+func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
+	var err error
+	switch dialect {
+	case "postgres":
+		err = migrate(ctx, riverdatabasesql.New(db))
+	case "sqlite":
+		err = migrate(ctx, riversqlite.New(db))
+	default:
+		err = fmt.Errorf("unknown dialect %q", dialect)
+	}
+	if err != nil {
+		return fmt.Errorf("webhooks: migrate river: %w", err)
+	}
+	return nil
+}
+
+func migrate[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(d, nil)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// Start works jobs until Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	if r.client == nil {
+		return errors.New("webhooks: start: not opened")
+	}
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("webhooks: start: %w", err)
+	}
+	r.started = true
+	return nil
+}
+
+// Stop stops fetching jobs and waits, until ctx ends, for the jobs running
+// to finish; those still running then are cancelled and run again later
+// (by this or another process).
+func (r *Runner) Stop(ctx context.Context) error {
+	if !r.started {
+		return nil
+	}
+	err := r.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = r.client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("webhooks: stop: %w", err)
+	}
+	return nil
+}
+
+// eventParams returns the event jobs of events.
+func (r *Runner) eventParams(events []leads.Event) []river.InsertManyParams {
+	params := make([]river.InsertManyParams, len(events))
+	for i, e := range events {
+		params[i] = river.InsertManyParams{Args: eventArgs{Event: e}}
+	}
+	return params
+}
+
+// WriteEvents inserts one job per event in tx (store.EventSink): the
+// outbox is river's job table, written with the change.
+func (r *Runner) WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event) error {
+	if r.client == nil {
+		return errors.New("webhooks: not opened")
+	}
+	if _, err := r.client.InsertManyFastTx(ctx, tx, r.eventParams(events)); err != nil {
+		return fmt.Errorf("insert event jobs: %w", err)
+	}
+	return nil
+}
+
+// WriteEventsPgx inserts one job per event in tx, a pgx transaction
+// (store.EventSink).
+func (r *Runner) WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event) error {
+	if r.pgx == nil {
+		return errors.New("webhooks: not opened on PostgreSQL")
+	}
+	if _, err := r.pgx.InsertManyFastTx(ctx, tx, r.eventParams(events)); err != nil {
+		return fmt.Errorf("insert event jobs: %w", err)
+	}
+	return nil
+}
+
+// Redeliver queues d's event to its endpoint again (leads.WebhookDispatcher).
+func (r *Runner) Redeliver(ctx context.Context, d *leads.WebhookDelivery) error {
+	if r.client == nil {
+		return errors.New("webhooks: not opened")
+	}
+	_, err := r.client.Insert(ctx, deliveryArgs{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID,
+		EventType: d.EventType, Payload: d.Payload, Redelivery: true}, nil)
+	if err != nil {
+		return fmt.Errorf("queue redelivery: %w", err)
+	}
+	return nil
+}
