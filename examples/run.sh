@@ -13,7 +13,7 @@ echo "### examples/curl.sh"
 dir=$(mktemp -d)
 export LEADROTOR_DATABASE_URL="file:$dir/examples.db"
 addr=127.0.0.1:${LEADROTOR_EXAMPLES_PORT:-18481}
-bin/leadrotor serve --http-addr "$addr" --log-level warn &
+bin/leadrotor serve --http-addr "$addr" --log-level warn --webhook-allow-private &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 100); do
@@ -33,3 +33,7 @@ LEADROTOR_URL="http://$addr" examples/availability.sh
 echo
 echo "### examples/activities.sh"
 LEADROTOR_URL="http://$addr" examples/activities.sh
+
+echo
+echo "### examples/webhooks.sh"
+LEADROTOR_URL="http://$addr" examples/webhooks.sh
