@@ -12,6 +12,7 @@
 #   scripts/ab-bench.sh
 #   ARMS="|--availability" scripts/ab-bench.sh      # what members' availability costs
 #   PAIRS=5 DURATION=20s scripts/ab-bench.sh
+#   BENCH0=/tmp/old-leadbench ARMS="|" scripts/ab-bench.sh  # arm 0 run by another build (what a change costs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,13 +24,14 @@ clients=${CLIENTS:-64}
 pg=${LEADROTOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${LEADROTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 bench=bin/leadbench
+benches=("${BENCH0:-$bench}" "${BENCH1:-$bench}")
 psql_() { PGOPTIONS=--client-min-messages=warning psql "${pg%%\?*}" -qAt -v ON_ERROR_STOP=1 "$@"; }
 sep='?'
 [[ $pg == *\?* ]] && sep='&'
 
 go build -o "$bench" ./cmd/leadbench
 echo "# $(nproc) CPUs, $(uname -sr), $(go version | cut -d' ' -f3), $(psql_ -c 'SHOW server_version'), redis $(redis-cli -u "$redis" INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
-echo "# $pairs pairs, -c $clients -d $duration, arm 0: '${arms[0]}', arm 1: '${arms[1]}'"
+echo "# $pairs pairs, -c $clients -d $duration, arm 0: ${benches[0]} '${arms[0]}', arm 1: ${benches[1]} '${arms[1]}'"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for pair in $(seq 1 "$pairs"); do
@@ -37,7 +39,7 @@ for pair in $(seq 1 "$pairs"); do
 		schema="ab_bench_$$_${pair}_$n"
 		prefix="ab-bench:$$:$pair:$n:"
 		psql_ -c "CREATE SCHEMA $schema" -c "CHECKPOINT"
-		out=$($bench --database-url "${pg}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$prefix" \
+		out=$(${benches[$n]} --database-url "${pg}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$prefix" \
 			-c "$clients" -d "$duration" ${arms[$n]} --json --quiet)
 		psql_ -c "DROP SCHEMA $schema CASCADE"
 		redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
