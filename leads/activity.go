@@ -188,7 +188,7 @@ func (s *Service) AddActivity(ctx context.Context, actor Actor, leadID int64, in
 			if cur.AcceptedAt == nil && cfg.Account.AcceptsOnActivity() {
 				next.AcceptedAt = &now
 				w.Audit = append(w.Audit, acceptedEntry(actor, cur, "activity", now))
-				w.Events = append(w.Events, acceptedEvent(next, "activity", now))
+				w.Events = s.wanted(cfg, []Event{acceptedEvent(next, "activity", now)})
 			}
 		}
 		w.Lead = next
@@ -221,6 +221,10 @@ func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64) (*Lead,
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}
+	cfg, err := s.Configuration(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	lead, err := s.store.UpdateLead(ctx, actor.AccountID, id, func(cur *Lead) (*LeadWrite, error) {
 		switch {
@@ -234,7 +238,7 @@ func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64) (*Lead,
 		}
 		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{acceptedEntry(actor, cur, "accept", now)}}
 		w.Lead.AcceptedAt = &now
-		w.Events = []Event{acceptedEvent(w.Lead, "accept", now)}
+		w.Events = s.wanted(cfg, []Event{acceptedEvent(w.Lead, "accept", now)})
 		return w, nil
 	})
 	if err != nil {

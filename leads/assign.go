@@ -130,7 +130,7 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
 				Skips: a.Skipped, State: turn.Checkpoint}
 		}
-		w.Events = leadEvents(cur, w.Lead, "", now)
+		w.Events = s.wanted(cfg, leadEvents(cur, w.Lead, "", now))
 		return w, nil
 	})
 	if err == nil && !written {

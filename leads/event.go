@@ -122,3 +122,26 @@ func acceptedEvent(l *Lead, how string, now time.Time) Event {
 	return Event{ID: newEventID(), Type: EventTypeAccepted, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot,
 		Data: map[string]any{"assignee": l.AssignedTo, "via": how}}
 }
+
+// WithAllEvents makes the Service write every lead event, whether or not a
+// webhook endpoint of the account subscribes to it: for an in-process
+// handler of every event (webhooks.Options.Handler). Without it, a change
+// writes only the events some enabled endpoint of its account subscribes
+// to, and an account without endpoints pays for none.
+func WithAllEvents() Option { return func(s *Service) { s.allEvents = true } }
+
+// wanted returns those of events that someone will receive: all of them
+// under WithAllEvents, else those of the types cfg's endpoints subscribe
+// to.
+func (s *Service) wanted(cfg *AccountConfig, events []Event) []Event {
+	if s.allEvents || len(events) == 0 {
+		return events
+	}
+	out := events[:0]
+	for _, e := range events {
+		if cfg.Subscribed[e.Type] {
+			out = append(out, e)
+		}
+	}
+	return out
+}

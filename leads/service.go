@@ -54,6 +54,8 @@ type Service struct {
 	rotatorDownUntil atomic.Int64
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
+	// allEvents: write every lead event, subscribed or not (WithAllEvents).
+	allEvents bool
 	// staleLoad holds the counts of open leads whose updates failed, for
 	// RunAssigner to drop (see reportLoad).
 	staleLoad staleLoads

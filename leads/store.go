@@ -484,6 +484,10 @@ type AccountConfig struct {
 	// them (see availableView); made when the Service loads the
 	// configuration.
 	views *viewCache
+	// Subscribed holds the event types some enabled webhook endpoint of
+	// the account subscribes to: the Service writes only those (unless
+	// WithAllEvents).
+	Subscribed map[EventType]bool
 	// capped maps each member to the rotations that cap their open leads
 	// (see prepareCapacity).
 	capped map[string][]*Rotation

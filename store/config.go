@@ -496,7 +496,12 @@ func loadConfig(ctx context.Context, tx bun.Tx, accountID string) (*leads.Accoun
 	if err != nil {
 		return nil, err
 	}
+	subscribed, err := subscribedEvents(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &leads.AccountConfig{
+		Subscribed:       subscribed,
 		Rules:            rules,
 		RulesVersion:     rulesAt,
 		Account:          *account.account(),

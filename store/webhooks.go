@@ -85,8 +85,32 @@ func (s *Store) CreateWebhook(ctx context.Context, e *leads.WebhookEndpoint, ent
 			return accountRef(err, "insert webhook")
 		}
 		e.ID = row.ID
+		if err := bumpConfig(ctx, tx, e.AccountID); err != nil {
+			return err
+		}
 		return insertAudit(ctx, tx, entry(e))
 	})
+}
+
+// subscribedEvents returns, in tx, the event types some enabled endpoint
+// of the account subscribes to: part of its configuration, which every
+// endpoint change moves to a new version.
+func subscribedEvents(ctx context.Context, tx bun.Tx, accountID string) (map[leads.EventType]bool, error) {
+	var types []string
+	err := tx.NewSelect().Model((*webhookRow)(nil)).Column("event_types").
+		Where("account_id = ?", accountID).Where("enabled").Scan(ctx, &types)
+	if err != nil {
+		return nil, fmt.Errorf("select webhook subscriptions: %w", err)
+	}
+	out := make(map[leads.EventType]bool)
+	for _, ts := range types {
+		for _, t := range strings.Split(ts, ",") {
+			if t != "" {
+				out[leads.EventType(t)] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // Webhook returns an endpoint of the account; NOT_FOUND otherwise.
@@ -138,6 +162,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, accountID string, id int64, a
 		}
 		next.Secret = cur.Secret
 		out = next
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
+			return err
+		}
 		return insertAudit(ctx, tx, audit...)
 	})
 	if err != nil {
@@ -159,6 +186,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID string, id int64, e
 		}
 		if _, err := tx.NewDelete().Model((*webhookRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("delete webhook: %w", err)
+		}
+		if err := bumpConfig(ctx, tx, accountID); err != nil {
+			return err
 		}
 		return insertAudit(ctx, tx, entry(row.endpoint()))
 	})

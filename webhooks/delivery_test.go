@@ -54,7 +54,11 @@ func setup(t *testing.T, dsn string, opts webhooks.Options) *testBundle {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, r.Open(st.DB().DB, string(st.Dialect()), st))
-	svc := leads.NewService(st, nil, leads.WithWebhooks(st, r, true))
+	svcOpts := []leads.Option{leads.WithWebhooks(st, r, true)}
+	if opts.Handler != nil {
+		svcOpts = append(svcOpts, leads.WithAllEvents()) // the handler wants every event
+	}
+	svc := leads.NewService(st, nil, svcOpts...)
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: "2311", Name: "Acme"})
 	require.NoError(t, err)
 	return &testBundle{store: st, runner: r, svc: svc, admin: leads.Actor{AccountID: "2311", Email: "admin@example.com", Role: leads.RoleAdmin}}
@@ -267,19 +271,23 @@ func TestEventsOnlyWithTheirChange(t *testing.T) {
 			t.Parallel()
 			b := setup(t, dsn, webhooks.Options{})
 			ctx := context.Background()
-			a := createLead(t, b, "Ann")
-			bob := createLead(t, b, "Bob")
 			count := func() int {
 				var n int
 				require.NoError(t, b.store.DB().NewRaw("SELECT count(*) FROM river_job WHERE kind = 'leadrotor_event'").Scan(ctx, &n))
 				return n
 			}
+			createLead(t, b, "Nobody")
+			require.Zero(t, count(), "no endpoint, no event written")
+			_, err := b.svc.CreateWebhook(ctx, b.admin, leads.WebhookInput{URL: "http://127.0.0.1:1/hooks", EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			a := createLead(t, b, "Ann")
+			bob := createLead(t, b, "Bob")
 			require.Equal(t, 2, count(), "one lead.created per lead")
 
 			// The second lead takes the first one's unique email: the unique
 			// rule breaks, the transaction rolls back, and its event with it.
 			taken := "ann@example.com"
-			_, err := b.store.UpdateLead(ctx, "2311", a.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+			_, err = b.store.UpdateLead(ctx, "2311", a.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
 				return &leads.LeadWrite{Lead: cur, UniqueEmail: &taken}, nil
 			})
 			require.NoError(t, err)

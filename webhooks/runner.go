@@ -30,7 +30,9 @@ const Queue = "leadrotor_events"
 // Handler receives lead events in process: at least once, in the order
 // river runs them (not strictly the order of the changes), fed from the same
 // jobs as webhooks. An error retries the event later, with the backoff of
-// deliveries.
+// deliveries. A Service writes only the events some endpoint subscribes to
+// unless it is made with leads.WithAllEvents, which a handler of every
+// event needs.
 type Handler func(ctx context.Context, e leads.Event) error
 
 // Options configures a Runner; the zero value of each field picks the
