@@ -130,16 +130,30 @@ func acceptedEvent(l *Lead, how string, now time.Time) Event {
 // to, and an account without endpoints pays for none.
 func WithAllEvents() Option { return func(s *Service) { s.allEvents = true } }
 
+// WithEventTypes makes the Service write the events of types in every
+// account, subscribed by an endpoint or not: for what the process does
+// with them itself (webhooks.MailEvents when it emails reps).
+func WithEventTypes(types ...EventType) Option {
+	return func(s *Service) {
+		if s.alwaysEvents == nil {
+			s.alwaysEvents = make(map[EventType]bool)
+		}
+		for _, t := range types {
+			s.alwaysEvents[t] = true
+		}
+	}
+}
+
 // wanted returns those of events that someone will receive: all of them
 // under WithAllEvents, else those of the types cfg's endpoints subscribe
-// to.
+// to or WithEventTypes names.
 func (s *Service) wanted(cfg *AccountConfig, events []Event) []Event {
 	if s.allEvents || len(events) == 0 {
 		return events
 	}
 	out := events[:0]
 	for _, e := range events {
-		if cfg.Subscribed[e.Type] {
+		if cfg.Subscribed[e.Type] || s.alwaysEvents[e.Type] {
 			out = append(out, e)
 		}
 	}

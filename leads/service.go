@@ -54,8 +54,10 @@ type Service struct {
 	rotatorDownUntil atomic.Int64
 	rotatorFailed    atomic.Bool
 	probing          atomic.Bool
-	// allEvents: write every lead event, subscribed or not (WithAllEvents).
-	allEvents bool
+	// allEvents: write every lead event, subscribed or not (WithAllEvents);
+	// alwaysEvents: those of these types (WithEventTypes).
+	allEvents    bool
+	alwaysEvents map[EventType]bool
 	// staleLoad holds the counts of open leads whose updates failed, for
 	// RunAssigner to drop (see reportLoad).
 	staleLoad staleLoads

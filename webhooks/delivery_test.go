@@ -58,6 +58,9 @@ func setup(t *testing.T, dsn string, opts webhooks.Options) *testBundle {
 	if opts.Handler != nil {
 		svcOpts = append(svcOpts, leads.WithAllEvents()) // the handler wants every event
 	}
+	if opts.Mail != nil {
+		svcOpts = append(svcOpts, leads.WithEventTypes(webhooks.MailEvents...))
+	}
 	svc := leads.NewService(st, nil, svcOpts...)
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: "2311", Name: "Acme"})
 	require.NoError(t, err)

@@ -53,8 +53,8 @@ func (handlerArgs) Kind() string { return "leadrotor_event_handler" }
 func (handlerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // eventWorker fans an event out: one delivery job per enabled endpoint of
-// the account subscribed to its type, and one handler job when the process
-// has a handler, inserted in the transaction that completes the event's
+// the account subscribed to its type, one handler job when the process has
+// a handler, one mail job when it mails reps and the event is theirs, inserted in the transaction that completes the event's
 // job, so that a fan-out runs to its end exactly once.
 type eventWorker struct {
 	river.WorkerDefaults[eventArgs]
@@ -81,6 +81,9 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 	}
 	if w.r.opts.Handler != nil {
 		params = append(params, river.InsertManyParams{Args: handlerArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+	}
+	if w.r.opts.Mail != nil && mails(e.Type) {
+		params = append(params, river.InsertManyParams{Args: mailArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
 	}
 	if len(params) == 0 {
 		return nil

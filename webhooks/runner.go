@@ -61,6 +61,8 @@ type Options struct {
 	AllowPrivate bool
 	// Handler, when set, receives every event in process (Handler).
 	Handler Handler
+	// Mail, when set, emails each rep their new leads (Mail).
+	Mail *Mail
 	// Now is the clock of delivery times and audit entries (default time.Now).
 	Now func() time.Time
 }
@@ -153,6 +155,9 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &handlerWorker{r: r}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &mailWorker{r: r}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	cfg := &river.Config{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/notify"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/store"
 )
@@ -38,6 +39,8 @@ type Config struct {
 	// its public address, for the links it hands out.
 	Console    bool
 	ConsoleURL string
+	// SMTP, when its Addr is set, emails each rep their new leads.
+	SMTP SMTPConfig
 	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
 	DebugAddr string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
@@ -137,8 +140,29 @@ func (c Config) settleAfter() time.Duration {
 }
 
 // Validate checks the configuration and says what to fix.
+// SMTPConfig is how the server sends mail; no Addr: it sends none.
+type SMTPConfig struct {
+	Addr, From, Username, Password, TLS string
+}
+
+// Mailer returns the mailer c asks for, nil when it asks for none.
+func (c Config) Mailer() (*notify.Mailer, error) {
+	if c.SMTP.Addr == "" {
+		return nil, nil
+	}
+	m, err := notify.NewMailer(notify.SMTPConfig{Addr: c.SMTP.Addr, From: c.SMTP.From, Username: c.SMTP.Username,
+		Password: c.SMTP.Password, TLS: c.SMTP.TLS})
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	return m, nil
+}
+
 func (c Config) Validate() error {
 	var errs []error
+	if _, err := c.Mailer(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := store.CheckDSN(c.DatabaseURL); err != nil {
 		errs = append(errs, err) // it says "database URL" and the forms
 	}

@@ -58,7 +58,15 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 func (m *Main) OpenService(ctx context.Context) error {
 	// One clock for the store and the Service: the times either sets agree.
 	clock := time.Now
-	m.events = webhooks.New(webhooks.Options{Logger: m.log, AllowPrivate: m.cfg.WebhookAllowPrivate, Now: clock})
+	mailer, err := m.cfg.Mailer()
+	if err != nil {
+		return err
+	}
+	hookOpts := webhooks.Options{Logger: m.log, AllowPrivate: m.cfg.WebhookAllowPrivate, Now: clock}
+	if mailer != nil {
+		hookOpts.Mail = &webhooks.Mail{Mailer: mailer, ConsoleURL: mailURL(m.cfg)}
+	}
+	m.events = webhooks.New(hookOpts)
 	opts := []store.Option{store.WithClock(clock), store.WithEventSink(m.events),
 		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
 			return webhooks.Migrate(ctx, db, string(d))
@@ -111,6 +119,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 	}
 	svcOpts := []leads.Option{leads.WithLogger(m.log), leads.WithClock(clock), leads.WithPasswordHasher(passwords.Default()),
 		leads.WithWebhooks(st, m.events, m.cfg.WebhookAllowPrivate)}
+	if mailer != nil {
+		svcOpts = append(svcOpts, leads.WithEventTypes(webhooks.MailEvents...))
+	}
 	if m.cfg.RequestTimeout > 0 {
 		// The background assigner's writes are bounded like a request's, so
 		// that settle-after (more than twice the request timeout) is longer
@@ -288,4 +299,13 @@ func consoleURL(public string, addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + console.Prefix + "/"
+}
+
+// mailURL is the address the mail's links start with: the console's public
+// address, else the one the server listens on.
+func mailURL(cfg Config) string {
+	if cfg.ConsoleURL != "" {
+		return cfg.ConsoleURL
+	}
+	return "http://" + cfg.HTTPAddr
 }

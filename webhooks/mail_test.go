@@ -1,0 +1,65 @@
+package webhooks_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/internal/mailtest"
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/notify"
+	"github.com/leadrotor/leadrotor/webhooks"
+)
+
+// A lead assigned to a rep, in an account without any webhook endpoint,
+// reaches the rep by email through the outbox: one message, to the
+// assignee, with the lead's console link; a reassignment mails the new rep.
+func TestAssignmentMail(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t)
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			mailer, err := notify.NewMailer(notify.SMTPConfig{Addr: srv.SMTP, From: "leadrotor <leads@acme.test>"})
+			require.NoError(t, err)
+			b := setup(t, dsn, webhooks.Options{Mail: &webhooks.Mail{Mailer: mailer, ConsoleURL: "https://leads.acme.test"}})
+			ctx := context.Background()
+			rep := name + "-ana@acme.test" // one mailpit for both databases
+			other := name + "-ben@acme.test"
+			for _, m := range []string{rep, other} {
+				_, err := b.svc.PutMember(ctx, b.admin, leads.Member{Email: m, Role: leads.RoleAgent})
+				require.NoError(t, err)
+			}
+			res, err := b.svc.CreateLead(ctx, b.admin, leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", AssignedTo: rep}, leads.CreateOptions{})
+			require.NoError(t, err)
+			createLead(t, b, "Unassigned") // no assignee: no mail
+			b.start(t)
+
+			mailTo := func(to string) []mailtest.Message {
+				msgs, err := srv.Messages(ctx)
+				require.NoError(t, err)
+				var out []mailtest.Message
+				for _, m := range msgs {
+					if len(m.To) == 1 && m.To[0].Address == to {
+						out = append(out, m)
+					}
+				}
+				return out
+			}
+			require.Eventually(t, func() bool { return len(mailTo(rep)) == 1 }, 20*time.Second, 20*time.Millisecond, "the rep's mail")
+			msg := mailTo(rep)[0]
+			require.Equal(t, "New lead: Ada Lovelace", msg.Subject)
+			text, err := srv.Text(ctx, msg.ID)
+			require.NoError(t, err)
+			require.Contains(t, text, fmt.Sprintf("https://leads.acme.test/console/leads/%d", res.Lead.ID))
+
+			_, err = b.svc.UpdateLead(ctx, b.admin, res.Lead.ID, leads.LeadPatch{"assignedTo": other}, leads.UpdateOptions{})
+			require.NoError(t, err)
+			require.Eventually(t, func() bool { return len(mailTo(other)) == 1 }, 20*time.Second, 20*time.Millisecond, "the new rep's mail")
+			require.Len(t, mailTo(rep), 1, "the first rep is not mailed again")
+		})
+	}
+}
