@@ -151,6 +151,9 @@ type MemberStats struct {
 	// contacts the member got in the window as their owner: they took no
 	// turn of any rotation.
 	Returning int64 `json:"returning"`
+	// SpeedToLead is how fast the member accepted and touched the leads
+	// the rotation gave them in the window.
+	SpeedToLead SpeedToLead `json:"speedToLead"`
 }
 
 // window validates a [from, to) window, defaulting to the rotation's current
@@ -202,6 +205,10 @@ func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Ro
 	if err != nil {
 		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
 	}
+	timings, err := s.store.LeadTimings(ctx, rot.ID, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
+	}
 	now := s.clock()
 	rot = cfg.availableView(rot, now)
 	p, err := s.peek(ctx, rot, now, 1)
@@ -218,7 +225,8 @@ func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Ro
 		st.Total += turns[m.User]
 	}
 	for _, ms := range memberStatuses(rot, p) {
-		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}, Returning: returning[ms.User]}
+		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}, Returning: returning[ms.User],
+			SpeedToLead: speedToLead(timings[ms.User])}
 		for reason, n := range skips[ms.User] {
 			m.Skips[reason] = n
 		}

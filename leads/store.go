@@ -272,6 +272,9 @@ type StatsStore interface {
 	// ReturningCounts counts, per assignee, the leads of the account that
 	// went to the owner of a returning contact (AssignReturning).
 	ReturningCounts(ctx context.Context, accountID string, from, to time.Time) (map[string]int64, error)
+	// LeadTimings returns, per assignee, the timings of the leads rotation
+	// rotationID assigned in [from, to) that are still theirs.
+	LeadTimings(ctx context.Context, rotationID int64, from, to time.Time) (map[string][]LeadTiming, error)
 	// TeamLeadCounts counts a team's leads created in the window.
 	TeamLeadCounts(ctx context.Context, accountID string, teamID int64, from, to time.Time) (TeamLeadCounts, error)
 	// LeadArrivals counts an account's leads created in [from, to) per hour

@@ -110,3 +110,31 @@ func (s *Store) ReturningCounts(ctx context.Context, accountID string, from, to 
 	}
 	return out, nil
 }
+
+// maxTimings bounds the leads LeadTimings reads for one window.
+const maxTimings = 100_000
+
+// LeadTimings returns, per assignee, when each lead the rotation assigned
+// in [from, to) and that is still theirs was assigned, accepted and first
+// touched, by the index leads_rotation_assigned_at; at most maxTimings
+// leads, the earliest.
+func (s *Store) LeadTimings(ctx context.Context, rotationID int64, from, to time.Time) (_ map[string][]leads.LeadTiming, err error) {
+	defer translate(&err)
+	var rows []struct {
+		AssignedTo   string     `bun:"assigned_to"`
+		AssignedAt   time.Time  `bun:"assigned_at"`
+		AcceptedAt   *time.Time `bun:"accepted_at"`
+		FirstTouchAt *time.Time `bun:"first_touch_at"`
+	}
+	err = s.reads.NewSelect().Model((*leadRow)(nil)).Column("assigned_to", "assigned_at", "accepted_at", "first_touch_at").
+		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", from.UTC()).Where("assigned_at < ?", to.UTC()).
+		Where("assigned_to <> ''").OrderExpr("assigned_at").Limit(maxTimings).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("read lead timings of rotation %d: %w", rotationID, err)
+	}
+	out := make(map[string][]leads.LeadTiming)
+	for _, r := range rows {
+		out[r.AssignedTo] = append(out[r.AssignedTo], leads.LeadTiming{AssignedAt: r.AssignedAt.UTC(), AcceptedAt: r.AcceptedAt, FirstTouchAt: r.FirstTouchAt})
+	}
+	return out, nil
+}
