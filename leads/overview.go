@@ -117,13 +117,7 @@ func (s *Service) Overview(ctx context.Context, actor Actor) (*Overview, error) 
 // Rotations lists the configuration's rotations (copies) by id.
 func (c *AccountConfig) Rotations() []Rotation {
 	out := []Rotation{}
-	if c.DefaultRotation != nil {
-		out = append(out, *c.DefaultRotation)
-	}
-	for _, r := range c.TeamRotations {
-		out = append(out, *r)
-	}
-	for _, r := range c.PoolRotations {
+	for _, r := range c.allRotations() {
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b Rotation) int { return cmp.Compare(a.ID, b.ID) })

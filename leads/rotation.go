@@ -65,6 +65,25 @@ type RotationMember struct {
 	Away string `json:"-"`
 }
 
+// SkipReason says why m cannot take a turn, "" when it can, given the
+// leads the rotation gave m today and m's open leads (counted only when m
+// has a capacity): paused, why m is away, daily_cap, at_capacity, in that
+// order. It is the one rule of eligibility: the rotators decide by it
+// (and the Lua script mirrors it), previews and stats report it.
+func (m RotationMember) SkipReason(today, open int64) string {
+	switch {
+	case m.Paused:
+		return SkipPaused
+	case m.Away != "":
+		return m.Away
+	case m.DailyCap > 0 && today >= int64(m.DailyCap):
+		return SkipDailyCap
+	case m.MaxOpenLeads > 0 && open >= int64(m.MaxOpenLeads):
+		return SkipAtCapacity
+	}
+	return ""
+}
+
 // What a rotation does with a lead no member can take
 // (Rotation.WhenNobodyEligible).
 const (

@@ -101,20 +101,12 @@ func (s *Service) peek(ctx context.Context, rot *Rotation, at time.Time, n int) 
 func memberStatuses(rot *Rotation, p Preview) []MemberStatus {
 	out := make([]MemberStatus, len(rot.Members))
 	for i, m := range rot.Members {
-		st := MemberStatus{RotationMember: m, AssignedToday: p.DayCounts[m.User], Eligible: true}
+		st := MemberStatus{RotationMember: m, AssignedToday: p.DayCounts[m.User],
+			Reason: m.SkipReason(p.DayCounts[m.User], p.Load[m.User])}
+		st.Eligible = st.Reason == ""
 		if m.MaxOpenLeads > 0 {
 			n := p.Load[m.User]
 			st.OpenLeads = &n
-		}
-		switch {
-		case m.Paused:
-			st.Eligible, st.Reason = false, SkipPaused
-		case m.Away != "":
-			st.Eligible, st.Reason = false, m.Away
-		case m.DailyCap > 0 && st.AssignedToday >= int64(m.DailyCap):
-			st.Eligible, st.Reason = false, SkipDailyCap
-		case st.OpenLeads != nil && *st.OpenLeads >= int64(m.MaxOpenLeads):
-			st.Eligible, st.Reason = false, SkipAtCapacity
 		}
 		out[i] = st
 	}

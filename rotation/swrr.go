@@ -146,21 +146,13 @@ func stepLimit(cw []int64, total int64) int64 {
 }
 
 // skipReason says why a member is out of the turn order on st, "" if it is
-// not. With st nil, only the reasons that do not depend on the state count.
+// not (leads.RotationMember.SkipReason). With st nil, only the reasons that
+// do not depend on the state count.
 func skipReason(m leads.RotationMember, st *State) string {
-	switch {
-	case m.Paused:
-		return leads.SkipPaused
-	case m.Away != "":
-		return m.Away
-	case st == nil:
-		return ""
-	case m.DailyCap > 0 && st.DayCounts[m.User] >= int64(m.DailyCap):
-		return leads.SkipDailyCap
-	case m.MaxOpenLeads > 0 && st.Load[m.User] >= int64(m.MaxOpenLeads):
-		return leads.SkipAtCapacity
+	if st == nil {
+		return m.SkipReason(0, 0)
 	}
-	return ""
+	return m.SkipReason(st.DayCounts[m.User], st.Load[m.User])
 }
 
 // uncounted returns the members of members with a capacity whose open

@@ -507,11 +507,17 @@ func nullString(s string) sql.NullString {
 // leads were stored (a turn's record outlives a deleted lead).
 func (s *Store) StoredTurns(ctx context.Context, rotationID int64, turns []int64) (_ []int64, err error) {
 	defer translate(&err)
+	return storedTurns(ctx, s.db, rotationID, turns)
+}
+
+// storedTurns returns, through db, those of turns of a rotation that are
+// recorded.
+func storedTurns(ctx context.Context, db bun.IDB, rotationID int64, turns []int64) ([]int64, error) {
 	var found []int64
 	if len(turns) == 0 {
 		return nil, nil
 	}
-	err = s.db.NewSelect().Model((*turnRow)(nil)).Column("turn").
+	err := db.NewSelect().Model((*turnRow)(nil)).Column("turn").
 		Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.List(turns)).Scan(ctx, &found)
 	if err != nil {
 		return nil, fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
@@ -610,15 +616,8 @@ func (s *Store) OpenLeads(ctx context.Context, accountID string, users []string,
 		for _, c := range counts {
 			out[c.User] = c.N
 		}
-		if len(turns) == 0 {
-			return nil
-		}
-		err = tx.NewSelect().Model((*turnRow)(nil)).Column("turn").
-			Where("rotation_id = ?", rotationID).Where("turn IN (?)", bun.List(turns)).Scan(ctx, &stored)
-		if err != nil {
-			return fmt.Errorf("read turns of rotation %d: %w", rotationID, err)
-		}
-		return nil
+		stored, err = storedTurns(ctx, tx, rotationID, turns)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

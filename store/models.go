@@ -43,11 +43,7 @@ func parseStatuses(s string) []leads.Status {
 	if s == "" {
 		return slices.Clone(leads.DefaultOpenStatuses)
 	}
-	var out []leads.Status
-	for _, st := range strings.Split(s, ",") {
-		out = append(out, leads.Status(st))
-	}
-	return out
+	return splitList[leads.Status](s)
 }
 
 // formatStatuses writes the open statuses column ("" for the default set).
@@ -55,9 +51,26 @@ func formatStatuses(ss []leads.Status) string {
 	if slices.Equal(ss, leads.DefaultOpenStatuses) {
 		return ""
 	}
-	parts := make([]string, len(ss))
-	for i, st := range ss {
-		parts[i] = string(st)
+	return joinList(ss)
+}
+
+// splitList reads a comma-separated column of names (open statuses, event
+// types): never nil, empty items left out.
+func splitList[T ~string](s string) []T {
+	out := []T{}
+	for _, v := range strings.Split(s, ",") {
+		if v != "" {
+			out = append(out, T(v))
+		}
+	}
+	return out
+}
+
+// joinList writes names as a comma-separated column.
+func joinList[T ~string](vs []T) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = string(v)
 	}
 	return strings.Join(parts, ",")
 }

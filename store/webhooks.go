@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -31,23 +30,14 @@ type webhookRow struct {
 }
 
 func newWebhookRow(e *leads.WebhookEndpoint) *webhookRow {
-	types := make([]string, len(e.EventTypes))
-	for i, t := range e.EventTypes {
-		types[i] = string(t)
-	}
-	return &webhookRow{ID: e.ID, AccountID: e.AccountID, URL: e.URL, Secret: e.Secret, EventTypes: strings.Join(types, ","),
+	return &webhookRow{ID: e.ID, AccountID: e.AccountID, URL: e.URL, Secret: e.Secret, EventTypes: joinList(e.EventTypes),
 		Format: e.Format, Enabled: e.Enabled, DisabledReason: e.DisabledReason, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 }
 
 func (r *webhookRow) endpoint() *leads.WebhookEndpoint {
 	e := &leads.WebhookEndpoint{ID: r.ID, AccountID: r.AccountID, URL: r.URL, Secret: r.Secret, Format: r.Format,
 		Enabled: r.Enabled, DisabledReason: r.DisabledReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		EventTypes: []leads.EventType{}}
-	for _, t := range strings.Split(r.EventTypes, ",") {
-		if t != "" {
-			e.EventTypes = append(e.EventTypes, leads.EventType(t))
-		}
-	}
+		EventTypes: splitList[leads.EventType](r.EventTypes)}
 	return e
 }
 
@@ -104,10 +94,8 @@ func subscribedEvents(ctx context.Context, tx bun.Tx, accountID string) (map[lea
 	}
 	out := make(map[leads.EventType]bool)
 	for _, ts := range types {
-		for _, t := range strings.Split(ts, ",") {
-			if t != "" {
-				out[leads.EventType(t)] = true
-			}
+		for _, t := range splitList[leads.EventType](ts) {
+			out[t] = true
 		}
 	}
 	return out, nil

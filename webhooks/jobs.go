@@ -18,6 +18,18 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 )
 
+// backoff is what every worker of the package shares: river's defaults,
+// the Runner, and retries spaced by the Runner's Backoff.
+type backoff[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	r *Runner
+}
+
+// NextRetry is when the job runs again after its attempt failed.
+func (b *backoff[T]) NextRetry(job *river.Job[T]) time.Time {
+	return time.Now().Add(b.r.opts.Backoff(job.Attempt))
+}
+
 // eventArgs is the job of one event, inserted with the change: its worker
 // fans it out to the subscribed endpoints (and the in-process handler).
 type eventArgs struct {
@@ -57,8 +69,7 @@ func (handlerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue
 // a handler, one mail job when it mails reps and the event is theirs, inserted in the transaction that completes the event's
 // job, so that a fan-out runs to its end exactly once.
 type eventWorker struct {
-	river.WorkerDefaults[eventArgs]
-	r *Runner
+	backoff[eventArgs]
 }
 
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error {
@@ -105,14 +116,9 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 	return nil
 }
 
-func (w *eventWorker) NextRetry(job *river.Job[eventArgs]) time.Time {
-	return time.Now().Add(w.r.opts.Backoff(job.Attempt))
-}
-
 // handlerWorker gives an event to the in-process handler.
 type handlerWorker struct {
-	river.WorkerDefaults[handlerArgs]
-	r *Runner
+	backoff[handlerArgs]
 }
 
 func (w *handlerWorker) Work(ctx context.Context, job *river.Job[handlerArgs]) error {
@@ -124,23 +130,14 @@ func (w *handlerWorker) Work(ctx context.Context, job *river.Job[handlerArgs]) e
 	return w.r.opts.Handler(ctx, job.Args.Event)
 }
 
-func (w *handlerWorker) NextRetry(job *river.Job[handlerArgs]) time.Time {
-	return time.Now().Add(w.r.opts.Backoff(job.Attempt))
-}
-
 // deliveryWorker posts an event to an endpoint, logs the attempt, and
 // disables the endpoint when the last attempt fails.
 type deliveryWorker struct {
-	river.WorkerDefaults[deliveryArgs]
-	r *Runner
+	backoff[deliveryArgs]
 }
 
 func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration {
 	return w.r.opts.Timeout + 30*time.Second // the post, and logging it
-}
-
-func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
-	return time.Now().Add(w.r.opts.Backoff(job.Attempt))
 }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -48,8 +47,7 @@ func (mailArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Q
 
 // mailWorker sends the assignment email of an event to its assignee.
 type mailWorker struct {
-	river.WorkerDefaults[mailArgs]
-	r *Runner
+	backoff[mailArgs]
 }
 
 func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
@@ -64,8 +62,4 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
 		return nil // nobody to tell
 	}
 	return m.Mailer.Send(ctx, notify.AssignedMail(m.ConsoleURL, e.Lead))
-}
-
-func (w *mailWorker) NextRetry(job *river.Job[mailArgs]) time.Time {
-	return time.Now().Add(w.r.opts.Backoff(job.Attempt))
 }

@@ -39,15 +39,9 @@ func TestAssignmentMail(t *testing.T) {
 			b.start(t)
 
 			mailTo := func(to string) []mailtest.Message {
-				msgs, err := srv.Messages(ctx)
+				msgs, err := srv.To(ctx, to)
 				require.NoError(t, err)
-				var out []mailtest.Message
-				for _, m := range msgs {
-					if len(m.To) == 1 && m.To[0].Address == to {
-						out = append(out, m)
-					}
-				}
-				return out
+				return msgs
 			}
 			require.Eventually(t, func() bool { return len(mailTo(rep)) == 1 }, 20*time.Second, 20*time.Millisecond, "the rep's mail")
 			msg := mailTo(rep)[0]

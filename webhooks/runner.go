@@ -148,16 +148,16 @@ func New(opts Options) *Runner {
 // It starts nothing: Start works jobs.
 func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &eventWorker{r: r}); err != nil {
+	if err := river.AddWorkerSafely(workers, &eventWorker{backoff[eventArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &deliveryWorker{r: r}); err != nil {
+	if err := river.AddWorkerSafely(workers, &deliveryWorker{backoff[deliveryArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &handlerWorker{r: r}); err != nil {
+	if err := river.AddWorkerSafely(workers, &handlerWorker{backoff[handlerArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &mailWorker{r: r}); err != nil {
+	if err := river.AddWorkerSafely(workers, &mailWorker{backoff[mailArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	cfg := &river.Config{

@@ -25,19 +25,14 @@ func TestServeMailsTheRep(t *testing.T) {
 	rep, _ := lead["assignedTo"].(string)
 	require.NotEmpty(t, rep)
 	ctx := context.Background()
-	var id string
+	var msgs []mailtest.Message
 	require.Eventually(t, func() bool {
-		msgs, err := mail.Messages(ctx)
+		var err error
+		msgs, err = mail.To(ctx, rep)
 		require.NoError(t, err)
-		for _, m := range msgs {
-			if len(m.To) == 1 && m.To[0].Address == rep {
-				id = m.ID
-				return true
-			}
-		}
-		return false
+		return len(msgs) > 0
 	}, 30*time.Second, 50*time.Millisecond, "the rep's mail")
-	text, err := mail.Text(ctx, id)
+	text, err := mail.Text(ctx, msgs[0].ID)
 	require.NoError(t, err)
 	require.Contains(t, text, fmt.Sprintf("https://leads.acme.test/console/leads/%d", int64(lead["id"].(float64))))
 	require.NoError(t, s.stop(t))

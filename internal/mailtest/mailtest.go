@@ -141,6 +141,21 @@ func (s *Server) Messages(ctx context.Context) ([]Message, error) {
 	return out.Messages, nil
 }
 
+// To returns the messages received for address alone, newest first.
+func (s *Server) To(ctx context.Context, address string) ([]Message, error) {
+	msgs, err := s.Messages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, m := range msgs {
+		if len(m.To) == 1 && m.To[0].Address == address {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // Text returns the plain text body of message id.
 func (s *Server) Text(ctx context.Context, id string) (string, error) {
 	var out struct {
