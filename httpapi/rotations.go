@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -22,6 +23,8 @@ type rotationInput struct {
 	Default            bool   `json:"default"`
 	FallbackAssignee   string `json:"fallbackAssignee"`
 	WhenNobodyEligible string `json:"whenNobodyEligible"`
+	// SLA is the rotation's SLA; omitted or null for none.
+	SLA *leads.SLA `json:"sla"`
 	// Timezone is nil when omitted (then leads.DefaultTimezone); one sent
 	// must be an IANA name, "" included.
 	Timezone  *string                `json:"timezone"`
@@ -43,7 +46,7 @@ func (in rotationInput) rotation() (leads.Rotation, error) {
 		tz = *in.Timezone
 	}
 	return leads.Rotation{Name: in.Name, TeamID: in.TeamID, Default: in.Default, FallbackAssignee: in.FallbackAssignee,
-		WhenNobodyEligible: in.WhenNobodyEligible, Timezone: tz, Members: in.Members}, nil
+		WhenNobodyEligible: in.WhenNobodyEligible, SLA: in.SLA, Timezone: tz, Members: in.Members}, nil
 }
 
 // rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
@@ -53,8 +56,28 @@ type rotationPatch struct {
 	Default            *bool                   `json:"default"`
 	FallbackAssignee   *string                 `json:"fallbackAssignee"`
 	WhenNobodyEligible *string                 `json:"whenNobodyEligible"`
+	SLA                slaPatch                `json:"sla"`
 	Timezone           *string                 `json:"timezone"`
 	Members            *[]leads.RotationMember `json:"members"`
+}
+
+// slaPatch is the sla of a PATCH: absent leaves the SLA as it is, null
+// removes it, an object replaces it whole.
+type slaPatch struct {
+	set bool
+	sla *leads.SLA
+}
+
+// UnmarshalJSON reads null or an SLA, refusing unknown keys.
+func (p *slaPatch) UnmarshalJSON(b []byte) error {
+	p.set = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	p.sla = new(leads.SLA)
+	return dec.Decode(p.sla)
 }
 
 // memberPatch is the body of PATCH /rotations/{id}/members/{user}.
@@ -121,6 +144,9 @@ func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) err
 		setIf(&r.Default, in.Default)
 		setIf(&r.FallbackAssignee, in.FallbackAssignee)
 		setIf(&r.WhenNobodyEligible, in.WhenNobodyEligible)
+		if in.SLA.set {
+			r.SLA = in.SLA.sla
+		}
 		setIf(&r.Timezone, in.Timezone)
 		setIf(&r.Members, in.Members)
 		if in.TeamID != nil && *in.TeamID != 0 && in.Default == nil {

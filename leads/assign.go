@@ -58,51 +58,75 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	if err := rt.reassignable(s.rotator != nil); err != nil {
 		return nil, Assignment{}, err
 	}
-	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, rt, func(a Assignment) error {
+	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, accept: func(a Assignment) error {
 		if a.Assignee == "" {
 			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rt.rot.Name),
 				Details: map[string]any{"rotationId": rt.rot.ID, "skipped": a.Skipped}}
 		}
 		return nil
-	}, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
-		entry, _ := a.auditEntry(actor, now)
-		entry.Event = EventLeadReassigned
-		entry.Data["from"], entry.Data["to"] = cur.AssignedTo, a.Assignee
-		delete(entry.Data, "assignee")
-		return entry, true
-	})
+	}, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		return reassignedEntry(actor, cur, a, now), true
+	}})
 	if err != nil {
 		return nil, a, fmt.Errorf("assign lead %d: %w", id, err)
 	}
 	return lead, a, nil
 }
 
-// assignStored gives the stored lead id the owner rt decides, taking a
-// turn of rt's rotation when one decides (none when there is no rotator),
+// reassignedEntry is the lead_reassigned entry of cur given by a at now.
+func reassignedEntry(actor Actor, cur *Lead, a Assignment, now time.Time) AuditEntry {
+	entry, _ := a.auditEntry(actor, now)
+	entry.Event = EventLeadReassigned
+	entry.Data["from"], entry.Data["to"] = cur.AssignedTo, a.Assignee
+	delete(entry.Data, "assignee")
+	return entry
+}
+
+// storedAssignment is what assignStored does: where the lead goes (rt),
+// and what the caller decides on the way.
+type storedAssignment struct {
+	rt routing
+	// narrow, when set, changes the rotation as the turn sees it (an SLA
+	// passes over the members who had the lead).
+	narrow func(view *Rotation) *Rotation
+	// accept, when set, may refuse the assignment before anything is
+	// written (the turn taken, if any, has no assignee then).
+	accept func(a Assignment) error
+	// record makes the audit entry of the change from the lead as it is
+	// now (it may run more than once, see Store.UpdateLead), or returns
+	// false to write nothing.
+	record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)
+	// amend, when set, completes the write record allowed.
+	amend func(cur *Lead, w *LeadWrite, a Assignment, now time.Time)
+}
+
+// assignStored gives the stored lead id the owner do.rt decides, taking a
+// turn of its rotation when one decides (none when there is no rotator),
 // and writes the lead with it, in one transaction, with the team a rule
-// gave it. accept, when set, may refuse the assignment before anything is
-// written (the turn taken, if any, has no assignee then). record makes
-// the audit entry of the change from the lead as it is now (it may run more
-// than once, see Store.UpdateLead), or returns false to write nothing; the
-// turn is then given back. Otherwise the turn is confirmed, given back or
-// left open for settling by how the write ended (see afterWrite). It is how
-// AssignLead and the background assigner take a turn and record it.
-func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountID string, id int64, rt routing,
-	accept func(a Assignment) error, record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)) (*Lead, Assignment, error) {
+// gave it and the clock of its rotation's SLA. When do.record writes
+// nothing the turn is given back. Otherwise the turn is confirmed, given
+// back or left open for settling by how the write ended (see afterWrite).
+// It is how AssignLead, the background assigner and an SLA's expiry take a
+// turn and record it.
+func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountID string, id int64, do storedAssignment) (*Lead, Assignment, error) {
 	now := s.clock()
+	rt := do.rt
 	rot := rt.rot
 	a := rt.decided()
 	var turn Turn
-	var view *Rotation // rot as the turn saw it
 	if rot != nil && s.rotator != nil {
+		view := cfg.availableView(rot, now) // rot as the turn sees it
+		if do.narrow != nil {
+			view = do.narrow(view)
+		}
 		var err error
-		if a, turn, view, err = s.takeTurn(ctx, cfg, rot, now, false); err != nil {
+		if a, turn, err = s.takeTurnOf(ctx, rot, view, now, false); err != nil {
 			return nil, Assignment{}, err
 		}
 		a = rt.withTurn(view, a)
 	}
-	if accept != nil {
-		if err := accept(a); err != nil {
+	if do.accept != nil {
+		if err := do.accept(a); err != nil {
 			s.refund(ctx, rot, turn)
 			return nil, a, err
 		}
@@ -115,7 +139,7 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		// Decided afresh on every call: the store runs apply again when it
 		// retries a transaction the database aborted.
 		before = *cur
-		entry, ok := record(cur, a, now)
+		entry, ok := do.record(cur, a, now)
 		if written = ok; !ok {
 			return nil, nil
 		}
@@ -130,7 +154,11 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 			w.Turn = &TurnRecord{RotationID: rot.ID, Turn: w.Lead.RotationTurn, Assignee: a.Assignee, At: now,
 				Skips: a.Skipped, State: turn.Checkpoint}
 		}
+		w.SLATimer = cfg.slaTimer(w.Lead, w.Lead.UpdatedAt, nil, 0)
 		w.Events = s.wanted(cfg, leadEvents(cur, w.Lead, "", now))
+		if do.amend != nil {
+			do.amend(cur, w, a, now)
+		}
 		return w, nil
 	})
 	if err == nil && !written {
@@ -236,9 +264,15 @@ func (s *Service) deferAssignment(rt routing, lead *Lead) Assignment {
 // when nobody is eligible; and rot as the turn saw it (see availableView),
 // for what explains the turn, so that availability is read once a turn.
 func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotation, now time.Time, dryRun bool) (Assignment, Turn, *Rotation, error) {
+	view := cfg.availableView(rot, now)
+	a, turn, err := s.takeTurnOf(ctx, rot, view, now, dryRun)
+	return a, turn, view, err
+}
+
+// takeTurnOf is takeTurn with rot seen as view.
+func (s *Service) takeTurnOf(ctx context.Context, rot, view *Rotation, now time.Time, dryRun bool) (Assignment, Turn, error) {
 	var turn Turn
 	var err error
-	view := cfg.availableView(rot, now)
 	if dryRun {
 		var p Preview
 		if p, err = s.rotator.Peek(ctx, view, now, 1); err == nil && len(p.Turns) > 0 {
@@ -248,7 +282,7 @@ func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotatio
 		turn, err = s.rotator.Next(ctx, view, now)
 	}
 	if err != nil {
-		return Assignment{}, Turn{}, view, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
+		return Assignment{}, Turn{}, fmt.Errorf("take turn of rotation %d: %w", rot.ID, err)
 	}
 	a := Assignment{RotationID: rot.ID, RotationName: rot.Name, Turn: turn.Seq, Skipped: turn.Skipped}
 	if turn.Assignee == "" {
@@ -266,14 +300,14 @@ func (s *Service) takeTurn(ctx context.Context, cfg *AccountConfig, rot *Rotatio
 	switch {
 	case turn.Assignee != "":
 		a.Assignee, a.Reason = turn.Assignee, AssignRotation
-	case rot.nobodyEligible() == NobodyFallback:
-		a.Assignee, a.Reason = rot.FallbackAssignee, AssignFallback
-	case rot.nobodyEligible() == NobodyHold:
+	case view.nobodyEligible() == NobodyFallback:
+		a.Assignee, a.Reason = view.FallbackAssignee, AssignFallback
+	case view.nobodyEligible() == NobodyHold:
 		a.Reason = AssignWaiting
 	default:
 		a.Reason = AssignNoEligible
 	}
-	return a, turn, view, nil
+	return a, turn, nil
 }
 
 // applyTo gives l to a's assignee: the rotation is recorded when it chose

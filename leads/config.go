@@ -230,7 +230,7 @@ func (s *Service) CreateRotation(ctx context.Context, actor Actor, r Rotation) (
 		return nil, err
 	}
 	r.AccountID = actor.AccountID
-	if err := r.check(cfg); err != nil {
+	if err := s.checkRotation(cfg, &r); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = s.clock()
@@ -242,6 +242,18 @@ func (s *Service) CreateRotation(ctx context.Context, actor Actor, r Rotation) (
 		return nil, fmt.Errorf("create rotation: %w", err)
 	}
 	return &r, nil
+}
+
+// checkRotation is r.check, and refuses an SLA when the Service has no job
+// runner to keep its timers (WithWebhooks).
+func (s *Service) checkRotation(cfg *AccountConfig, r *Rotation) error {
+	if err := r.check(cfg); err != nil {
+		return err
+	}
+	if r.SLA != nil && s.dispatcher == nil {
+		return ValidationError(FieldError{"sla", nil, "Needs the job runner that keeps SLA timers, which this server runs without"})
+	}
+	return nil
 }
 
 // check validates r and that its members and fallback are members of the
@@ -267,7 +279,7 @@ func (r *Rotation) check(cfg *AccountConfig) error {
 // settings is what the audit log records of a rotation.
 func (r *Rotation) settings() map[string]any {
 	return map[string]any{"name": r.Name, "teamId": r.TeamID, "default": r.Default, "fallbackAssignee": r.FallbackAssignee,
-		"whenNobodyEligible": r.WhenNobodyEligible, "timezone": r.Timezone, "members": r.Members}
+		"whenNobodyEligible": r.WhenNobodyEligible, "sla": r.SLA, "timezone": r.Timezone, "members": r.Members}
 }
 
 // Rotations returns actor's account's rotations by id.
@@ -291,6 +303,10 @@ func (s *Service) Rotation(ctx context.Context, actor Actor, id int64) (*Rotatio
 	}
 	out := *r
 	out.Members = slices.Clone(r.Members)
+	if r.SLA != nil {
+		sla := *r.SLA
+		out.SLA = &sla
+	}
 	return &out, nil
 }
 
@@ -300,8 +316,8 @@ func (s *Service) Rotation(ctx context.Context, actor Actor, id int64) (*Rotatio
 // order across edits.
 func (s *Service) ReplaceRotation(ctx context.Context, actor Actor, r Rotation) (*Rotation, error) {
 	return s.UpdateRotation(ctx, actor, r.ID, func(cur *Rotation) error {
-		cur.Name, cur.TeamID, cur.Default, cur.FallbackAssignee, cur.WhenNobodyEligible, cur.Timezone, cur.Members =
-			r.Name, r.TeamID, r.Default, r.FallbackAssignee, r.WhenNobodyEligible, r.Timezone, slices.Clone(r.Members)
+		cur.Name, cur.TeamID, cur.Default, cur.FallbackAssignee, cur.WhenNobodyEligible, cur.SLA, cur.Timezone, cur.Members =
+			r.Name, r.TeamID, r.Default, r.FallbackAssignee, r.WhenNobodyEligible, r.SLA, r.Timezone, slices.Clone(r.Members)
 		return nil
 	})
 }
@@ -324,7 +340,7 @@ func (s *Service) UpdateRotation(ctx context.Context, actor Actor, id int64, cha
 		}
 		newlyCapped = newlyCappedMembers(cur, &next)
 		next.ID, next.AccountID, next.CreatedAt = cur.ID, cur.AccountID, cur.CreatedAt
-		if err := next.check(cfg); err != nil {
+		if err := s.checkRotation(cfg, &next); err != nil {
 			return nil, nil, err
 		}
 		before, after := snapshot(cur.settings()), snapshot(next.settings())

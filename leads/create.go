@@ -210,6 +210,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		at := lead.CreatedAt // as the store records it
 		lead.AssignedAt = &at
 	}
+	timer := cfg.slaTimer(&lead, lead.CreatedAt, nil, 0)
 	if opts.DryRun {
 		if d := assignment.Decision; d != nil {
 			d.describe(cfg.Rules, cfg.conditionWords)
@@ -224,6 +225,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		UniqueEmail:    uniqueEmail,
 		Skips:          turn.Skipped,
 		TurnState:      turn.Checkpoint,
+		SLATimer:       timer,
 	}
 	if e, ok := assignment.auditEntry(actor, now); ok {
 		n.Audit = append(n.Audit, e)

@@ -156,6 +156,10 @@ type Lead struct {
 	// FirstTouchAt is when the assignee's first completed activity of the
 	// current assignment happened; a new assignment clears it.
 	FirstTouchAt *time.Time `json:"firstTouchAt,omitempty"`
+	// SLADueAt is when the current assignment's time to accept runs out,
+	// when a rotation with an SLA made it (see SLA); it stays as it was
+	// once the lead is accepted (accepted in time: AcceptedAt before it).
+	SLADueAt *time.Time `json:"slaDueAt,omitempty"`
 	// LastActivityAt is when the lead's latest completed activity, by
 	// anyone, happened.
 	LastActivityAt *time.Time   `json:"lastActivityAt,omitempty"`

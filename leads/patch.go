@@ -53,6 +53,7 @@ var readOnlyFields = map[string]bool{
 	"id": true, "accountId": true, "applicationId": true, "createdAt": true, "updatedAt": true,
 	"auditLog": true, "rotationId": true, "rotationTurn": true, "assignmentStatus": true, "waitingReason": true,
 	"assignedAt": true, "acceptedAt": true, "firstTouchAt": true, "lastActivityAt": true,
+	"slaDueAt": true,
 }
 
 // inputFields are the JSON names of LeadInput's fields.

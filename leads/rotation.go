@@ -31,6 +31,9 @@ type Rotation struct {
 	// assigner gives it the first turn someone can take, oldest first).
 	// "" is the fallback assignee if there is one, else unassigned.
 	WhenNobodyEligible string `json:"whenNobodyEligible,omitempty"`
+	// SLA, when set, is how soon the rep a turn gives a lead must accept
+	// it, and what happens when they do not (see SLA).
+	SLA *SLA `json:"sla,omitempty"`
 	// Timezone (IANA name) decides when a day, and so a daily cap, starts.
 	// In the Go API the zero value means DefaultTimezone; "Local" is refused.
 	Timezone string `json:"timezone"`
@@ -156,6 +159,11 @@ func (r *Rotation) Validate() error {
 		}
 	default:
 		return ValidationError(FieldError{"whenNobodyEligible", r.WhenNobodyEligible, "Must be fallback, unassigned or hold"})
+	}
+	if r.SLA != nil {
+		if err := r.SLA.validate(r); err != nil {
+			return err
+		}
 	}
 	if len(r.Members) > MaxRotationMembers {
 		return ValidationError(FieldError{"members", len(r.Members), fmt.Sprintf("Must have at most %d members", MaxRotationMembers)})

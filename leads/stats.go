@@ -146,6 +146,21 @@ type MemberStats struct {
 	// SpeedToLead is how fast the member accepted and touched the leads
 	// the rotation gave them in the window.
 	SpeedToLead SpeedToLead `json:"speedToLead"`
+	// SLA counts what the rotation's SLA did with the member's leads in
+	// the window: their turns that ran out are in Assigned too (see SLA on
+	// fairness).
+	SLA MemberSLA `json:"sla"`
+}
+
+// MemberSLA counts, for one member in a window, the assignments of theirs
+// whose time to accept ran out (Expired), of those the ones that moved
+// the lead away from them (ReassignedOut: to the next member, the
+// fallback assignee, or held), and the leads an expiry moved to them
+// (ReassignedIn).
+type MemberSLA struct {
+	Expired       int64 `json:"expired"`
+	ReassignedOut int64 `json:"reassignedOut"`
+	ReassignedIn  int64 `json:"reassignedIn"`
 }
 
 // window validates a [from, to) window, defaulting to the rotation's current
@@ -201,6 +216,10 @@ func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Ro
 	if err != nil {
 		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
 	}
+	sla, err := s.store.SLACounts(ctx, rot.ID, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("rotation %d stats: %w", rot.ID, err)
+	}
 	now := s.clock()
 	rot = cfg.availableView(rot, now)
 	p, err := s.peek(ctx, rot, now, 1)
@@ -218,7 +237,7 @@ func (s *Service) rotationStats(ctx context.Context, cfg *AccountConfig, rot *Ro
 	}
 	for _, ms := range memberStatuses(rot, p) {
 		m := MemberStats{MemberStatus: ms, Assigned: turns[ms.User], Skips: map[string]int64{}, Returning: returning[ms.User],
-			SpeedToLead: speedToLead(timings[ms.User])}
+			SpeedToLead: speedToLead(timings[ms.User]), SLA: sla[ms.User]}
 		for reason, n := range skips[ms.User] {
 			m.Skips[reason] = n
 		}

@@ -265,6 +265,8 @@ type AssignerStore interface {
 // StatsStore is what the statistics need: counts of what happened in a
 // time window [from, to), empty (no error) for an unknown rotation or team.
 type StatsStore interface {
+	// SLACounts counts a rotation's SLA expiries in [from, to) per member.
+	SLACounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]MemberSLA, error)
 	// TurnCounts counts a rotation's turns per assignee.
 	TurnCounts(ctx context.Context, rotationID int64, from, to time.Time) (map[string]int64, error)
 	// SkipCounts counts the slots a rotation passed over, per member and reason.
@@ -423,6 +425,11 @@ type LeadWrite struct {
 	// Events are the domain events of the change, written in the same
 	// transaction (see Event).
 	Events []Event
+	// SLATimer, when set, is the clock of the assignment the write makes,
+	// stored in the same transaction (see SLATimer).
+	SLATimer *SLATimer
+	// SLAExpiry, when set, records the expiry the write makes.
+	SLAExpiry *SLAExpiry
 }
 
 // TurnRecord is a rotation turn as the store remembers it, for rebuilding
@@ -573,4 +580,7 @@ type NewLead struct {
 	// Events are the domain events of the new lead, written in the same
 	// transaction; the store names the lead's id in them (Event.ForLead).
 	Events []Event
+	// SLATimer, when set, is the clock of the lead's assignment, stored in
+	// the same transaction; the store names the lead's id in it.
+	SLATimer *SLATimer
 }

@@ -99,7 +99,7 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 		if next.AssignedTo != cur.AssignedTo {
 			// Reassigned by hand: no rotation chose this assignee, and a
 			// lead that waited for its rotation waits no more.
-			w.Lead.RotationID, w.Lead.RotationTurn = 0, 0
+			w.Lead.RotationID, w.Lead.RotationTurn, w.Lead.SLADueAt = 0, 0, nil
 			w.Lead.AssignmentStatus = settledStatus(next.AssignedTo)
 		}
 		if EmailKey(next.Email) != EmailKey(cur.Email) {

@@ -78,12 +78,12 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 			return nil, fmt.Errorf("upsert lead %d: route: %w", id, err)
 		}
 		owner := lead.AssignedTo
-		_, ra, err := s.assignStored(ctx, cfg, actor.AccountID, id, rt, nil, func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		_, ra, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
 			if cur.AssignedTo != owner {
 				return AuditEntry{}, false // assigned meanwhile, by a concurrent upsert or a person
 			}
 			return a.auditEntry(actor, now)
-		})
+		}})
 		if err != nil {
 			return nil, fmt.Errorf("upsert lead %d: %w", id, err)
 		}

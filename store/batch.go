@@ -59,6 +59,8 @@ type leadRows struct {
 	audit []auditRow
 	// events are the lead's domain events, written with it.
 	events []leads.Event
+	// timer is the clock of the lead's SLA, written with it.
+	timer *leads.SLATimer
 }
 
 // insertQueue holds the leads waiting for a write. Up to maxWriters writes
@@ -195,7 +197,7 @@ func (s *Store) writeBatch() bool {
 // insertOne writes one lead in its own transaction.
 func (s *Store) insertOne(ctx context.Context, r *leadRows) error {
 	if s.dialect == Postgres {
-		return s.insertLeadPostgres(ctx, r.lead, r.turn, r.skips, r.audit, r.events)
+		return s.insertLeadPostgres(ctx, r.lead, r.turn, r.skips, r.audit, r.events, r.timer)
 	}
 	return s.insertLeadSQLite(ctx, r)
 }

@@ -224,7 +224,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 		}
 		defer rows.Close()
 		var ids []int64
-		var events []leads.Event
+		var out outbox
 		for rows.Next() {
 			var ord int32
 			var id sql.NullInt64
@@ -249,7 +249,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 			r.lead.ID = id.Int64
 			ids = append(ids, id.Int64)
 			written[ord] = true
-			events = append(events, leadEvents(r.events, id.Int64)...)
+			out.add(r.events, r.timer, id.Int64)
 		}
 		if err := rows.Err(); err != nil {
 			return nil, err
@@ -257,7 +257,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 		rows.Close()
 		// The events of the leads written, in the same transaction; a lead
 		// skipped by a unique rule is retried alone, with its events.
-		if err := s.writeEventsPgx(ctx, tx, events); err != nil {
+		if err := s.writeEventsPgx(ctx, tx, out); err != nil {
 			return nil, err
 		}
 		return ids, nil

@@ -101,7 +101,7 @@ func (s *Store) insertRowsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteStat
 		}
 		r.audit[i].LeadID = r.lead.ID
 	}
-	return s.writeEvents(ctx, tx, leadEvents(r.events, r.lead.ID))
+	return s.writeEvents(ctx, tx, leadOutbox(r.events, r.timer, r.lead.ID))
 }
 
 // insertLeadSQLite writes one lead in its own transaction.

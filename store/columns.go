@@ -64,6 +64,7 @@ var leadColumns = []column[leadRow]{
 	{"accepted_at", "timestamptz", func(r *leadRow) any { return r.AcceptedAt }},
 	{"first_touch_at", "timestamptz", func(r *leadRow) any { return r.FirstTouchAt }},
 	{"last_activity_at", "timestamptz", func(r *leadRow) any { return r.LastActivityAt }},
+	{"sla_due_at", "timestamptz", func(r *leadRow) any { return r.SLADueAt }},
 	{"email_norm", "text", func(r *leadRow) any { return nullString(r.EmailNorm) }},
 	{"email_unique", "text", func(r *leadRow) any { return nullString(r.EmailUnique) }},
 	{"idempotency_key", "text", func(r *leadRow) any { return nullString(r.IdempotencyKey) }},

@@ -304,7 +304,7 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 			return err
 		}
 		_, err = tx.NewUpdate().Model(newRotationRow(next)).
-			Column("team_id", "is_default", "name", "fallback_assignee", "when_nobody_eligible", "timezone", "updated_at").
+			Column("team_id", "is_default", "name", "fallback_assignee", "when_nobody_eligible", "sla", "timezone", "updated_at").
 			Where("id = ?", id).Exec(ctx)
 		if err != nil {
 			return err

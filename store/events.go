@@ -18,12 +18,17 @@ import (
 // see writePostgres), so a sink writes into either; on SQLite only the
 // first is used. A sink must write with tx alone: on SQLite the store has
 // one connection, and tx holds it.
+//
+// The same sink keeps the SLA timers of the assignments a write makes
+// (leads.SLATimer): jobs scheduled at their deadline, written with the
+// assignment.
 type EventSink interface {
-	// WriteEvents writes events in tx, a database/sql transaction.
-	WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event) error
-	// WriteEventsPgx writes events in tx, a pgx transaction (PostgreSQL's
-	// create path).
-	WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event) error
+	// WriteEvents writes events and timers in tx, a database/sql
+	// transaction.
+	WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event, timers []leads.SLATimer) error
+	// WriteEventsPgx writes events and timers in tx, a pgx transaction
+	// (PostgreSQL's create path).
+	WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) error
 }
 
 // MigrateFunc migrates what another package keeps in the store's database
@@ -42,34 +47,53 @@ func WithMigrations(migrate MigrateFunc) Option {
 	return func(o *options) { o.migrations = append(o.migrations, migrate) }
 }
 
-// leadEvents returns events naming the lead id (drawn by the insert).
-func leadEvents(events []leads.Event, id int64) []leads.Event {
-	out := make([]leads.Event, len(events))
-	for i, e := range events {
-		out[i] = e.ForLead(id)
-	}
-	return out
+// outbox is what a write hands the sink: events and SLA timers.
+type outbox struct {
+	events []leads.Event
+	timers []leads.SLATimer
 }
 
-// writeEvents writes events through the sink in a database/sql transaction.
-func (s *Store) writeEvents(ctx context.Context, tx *sql.Tx, events []leads.Event) error {
-	if s.sink == nil || len(events) == 0 {
+// add appends events and timer (when set), naming the lead id (drawn by
+// an insert).
+func (o *outbox) add(events []leads.Event, timer *leads.SLATimer, id int64) {
+	for _, e := range events {
+		o.events = append(o.events, e.ForLead(id))
+	}
+	if timer != nil {
+		t := *timer
+		t.LeadID = id
+		o.timers = append(o.timers, t)
+	}
+}
+
+// leadOutbox is the outbox of one lead's write.
+func leadOutbox(events []leads.Event, timer *leads.SLATimer, id int64) outbox {
+	var o outbox
+	o.add(events, timer, id)
+	return o
+}
+
+func (o outbox) empty() bool { return len(o.events) == 0 && len(o.timers) == 0 }
+
+// writeEvents writes o through the sink in a database/sql transaction.
+func (s *Store) writeEvents(ctx context.Context, tx *sql.Tx, o outbox) error {
+	if s.sink == nil || o.empty() {
 		return nil
 	}
 	s.observed(ctx, "INSERT events")
-	if err := s.sink.WriteEvents(ctx, tx, events); err != nil {
+	if err := s.sink.WriteEvents(ctx, tx, o.events, o.timers); err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
 	return nil
 }
 
-// writeEventsPgx writes events through the sink in a pgx transaction.
-func (s *Store) writeEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event) error {
-	if s.sink == nil || len(events) == 0 {
+// writeEventsPgx writes o through the sink in a pgx transaction.
+func (s *Store) writeEventsPgx(ctx context.Context, tx pgx.Tx, o outbox) error {
+	if s.sink == nil || o.empty() {
 		return nil
 	}
 	s.observed(ctx, "INSERT events")
-	if err := s.sink.WriteEventsPgx(ctx, tx, events); err != nil {
+	if err := s.sink.WriteEventsPgx(ctx, tx, o.events, o.timers); err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
 	return nil

@@ -157,7 +157,7 @@ func insertLeadSQL(turn bool, skips, audits int) string {
 // insertLeadPostgres writes one lead on PostgreSQL: the lead, its turn, the
 // turn's skips and the audit entries, one prepared statement in a
 // transaction of its own (see writePostgres).
-func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow, events []leads.Event) error {
+func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *turnRow, skips []skipRow, audit []auditRow, events []leads.Event, timer *leads.SLATimer) error {
 	args, err := columnArgs(leadColumns, lead)
 	if err != nil {
 		return err
@@ -196,7 +196,7 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		}
 		rows.Close()
 		lead.ID = audit[0].LeadID
-		if err := s.writeEventsPgx(ctx, tx, leadEvents(events, lead.ID)); err != nil {
+		if err := s.writeEventsPgx(ctx, tx, leadOutbox(events, timer, lead.ID)); err != nil {
 			return nil, err
 		}
 		return []int64{lead.ID}, nil

@@ -75,7 +75,7 @@ func newLeadRows(n *leads.NewLead) (*leadRows, error) {
 	lead.IdempotencyKey = n.IdempotencyKey
 	lead.IdempotencyFingerprint = n.Fingerprint
 	lead.EmailUnique = n.UniqueEmail
-	r := &leadRows{lead: lead, audit: auditRows(n.Audit, 0), events: n.Events}
+	r := &leadRows{lead: lead, audit: auditRows(n.Audit, 0), events: n.Events, timer: n.SLATimer}
 	if n.Lead.AssignedTo != "" {
 		at := n.Lead.CreatedAt
 		lead.AssignedAt = &at
@@ -230,7 +230,14 @@ func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads
 			return err
 		}
 	}
-	return s.writeEvents(ctx, tx.Tx, leadEvents(w.Events, cur.ID))
+	if e := w.SLAExpiry; e != nil {
+		row := &slaExpiryRow{AccountID: e.AccountID, RotationID: e.RotationID, LeadID: cur.ID, Assignee: e.Assignee,
+			NextAssignee: e.NextAssignee, Action: e.Action, ExpiredAt: e.ExpiredAt}
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("insert SLA expiry: %w", err)
+		}
+	}
+	return s.writeEvents(ctx, tx.Tx, leadOutbox(w.Events, w.SLATimer, cur.ID))
 }
 
 // DeleteLead removes the lead and writes the entry that records it, in one

@@ -185,26 +185,27 @@ func (r *leadSourceRow) leadSource() *leads.LeadSource {
 type rotationRow struct {
 	bun.BaseModel `bun:"table:rotations"`
 
-	ID               int64     `bun:"id,pk,autoincrement"`
-	AccountID        string    `bun:"account_id"`
-	TeamID           int64     `bun:"team_id,nullzero"`
-	IsDefault        bool      `bun:"is_default"`
-	Name             string    `bun:"name"`
-	FallbackAssignee string    `bun:"fallback_assignee"`
-	WhenNobody       string    `bun:"when_nobody_eligible"`
-	Timezone         string    `bun:"timezone"`
-	CreatedAt        time.Time `bun:"created_at"`
-	UpdatedAt        time.Time `bun:"updated_at"`
+	ID               int64      `bun:"id,pk,autoincrement"`
+	AccountID        string     `bun:"account_id"`
+	TeamID           int64      `bun:"team_id,nullzero"`
+	IsDefault        bool       `bun:"is_default"`
+	Name             string     `bun:"name"`
+	FallbackAssignee string     `bun:"fallback_assignee"`
+	WhenNobody       string     `bun:"when_nobody_eligible"`
+	SLA              *leads.SLA `bun:"sla,type:jsonb,nullzero"`
+	Timezone         string     `bun:"timezone"`
+	CreatedAt        time.Time  `bun:"created_at"`
+	UpdatedAt        time.Time  `bun:"updated_at"`
 }
 
 func newRotationRow(r *leads.Rotation) *rotationRow {
 	return &rotationRow{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, IsDefault: r.Default, Name: r.Name,
-		FallbackAssignee: r.FallbackAssignee, WhenNobody: r.WhenNobodyEligible, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		FallbackAssignee: r.FallbackAssignee, WhenNobody: r.WhenNobodyEligible, SLA: r.SLA, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func (r *rotationRow) rotation() *leads.Rotation {
 	return &leads.Rotation{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Default: r.IsDefault, Name: r.Name,
-		FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobody, Timezone: r.Timezone, Members: []leads.RotationMember{},
+		FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobody, SLA: r.SLA, Timezone: r.Timezone, Members: []leads.RotationMember{},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
@@ -276,6 +277,7 @@ type leadRow struct {
 	AcceptedAt               *time.Time     `bun:"accepted_at"`
 	FirstTouchAt             *time.Time     `bun:"first_touch_at"`
 	LastActivityAt           *time.Time     `bun:"last_activity_at"`
+	SLADueAt                 *time.Time     `bun:"sla_due_at"`
 	AssignmentPending        bool           `bun:"assignment_pending"`
 	WaitingReason            string         `bun:"waiting_reason"`
 	EmailNorm                string         `bun:"email_norm,nullzero"`
@@ -300,7 +302,7 @@ func newLeadRow(l *leads.Lead) *leadRow {
 		CreatedBy: l.CreatedBy, ExternalID: l.ExternalID, HotScore: l.HotScore, Status: string(l.Status),
 		Metadata: l.Metadata, RotationID: l.RotationID,
 		RotationTurn: l.RotationTurn,
-		AcceptedAt:   l.AcceptedAt, FirstTouchAt: l.FirstTouchAt, LastActivityAt: l.LastActivityAt,
+		AcceptedAt:   l.AcceptedAt, FirstTouchAt: l.FirstTouchAt, LastActivityAt: l.LastActivityAt, SLADueAt: l.SLADueAt,
 		AssignmentPending: l.AssignmentStatus == leads.AssignmentPending || l.AssignmentStatus == leads.AssignmentWaiting,
 		WaitingReason:     waitingReason(l),
 		EmailNorm:         leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
@@ -344,8 +346,8 @@ func (r *leadRow) lead() *leads.Lead {
 		},
 		RotationID: r.RotationID, RotationTurn: r.RotationTurn, AssignmentStatus: status, WaitingReason: waiting,
 		AssignedAt: utcPtr(r.AssignedAt), AcceptedAt: utcPtr(r.AcceptedAt), FirstTouchAt: utcPtr(r.FirstTouchAt),
-		LastActivityAt: utcPtr(r.LastActivityAt),
-		CreatedAt:      r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		LastActivityAt: utcPtr(r.LastActivityAt), SLADueAt: utcPtr(r.SLADueAt),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
@@ -532,4 +534,19 @@ func (r *holidayCalendarRow) calendar() *leads.HolidayCalendar {
 	}
 	return &leads.HolidayCalendar{ID: r.ID, AccountID: r.AccountID, Name: r.Name, Timezone: r.Timezone, Dates: dates,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// slaExpiryRow is an assignment whose time to accept ran out
+// (leads.SLAExpiry).
+type slaExpiryRow struct {
+	bun.BaseModel `bun:"table:sla_expiries"`
+
+	ID           int64     `bun:"id,pk,autoincrement"`
+	AccountID    string    `bun:"account_id"`
+	RotationID   int64     `bun:"rotation_id"`
+	LeadID       int64     `bun:"lead_id"`
+	Assignee     string    `bun:"assignee"`
+	NextAssignee string    `bun:"next_assignee"`
+	Action       string    `bun:"action"`
+	ExpiredAt    time.Time `bun:"expired_at"`
 }

@@ -138,3 +138,32 @@ func (s *Store) LeadTimings(ctx context.Context, rotationID int64, from, to time
 	}
 	return out, nil
 }
+
+// SLACounts counts the rotation's SLA expiries in [from, to) per member
+// (leads.MemberSLA): those of their assignments, those that moved the lead
+// away from them, those that moved it to them.
+func (s *Store) SLACounts(ctx context.Context, rotationID int64, from, to time.Time) (_ map[string]leads.MemberSLA, err error) {
+	defer translate(&err)
+	var rows []slaExpiryRow
+	err = s.reads.NewSelect().Model(&rows).Column("assignee", "next_assignee", "action").
+		Where("rotation_id = ?", rotationID).Where("expired_at >= ?", from.UTC()).Where("expired_at < ?", to.UTC()).
+		Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read SLA expiries of rotation %d: %w", rotationID, err)
+	}
+	out := make(map[string]leads.MemberSLA)
+	for _, r := range rows {
+		m := out[r.Assignee]
+		m.Expired++
+		if r.Action != leads.SLAKeep {
+			m.ReassignedOut++
+		}
+		out[r.Assignee] = m
+		if r.NextAssignee != "" {
+			n := out[r.NextAssignee]
+			n.ReassignedIn++
+			out[r.NextAssignee] = n
+		}
+	}
+	return out, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
 	"github.com/leadrotor/leadrotor/webhooks"
@@ -44,6 +45,13 @@ func dsns(t *testing.T) map[string]string {
 
 func setup(t *testing.T, dsn string, opts webhooks.Options) *testBundle {
 	t.Helper()
+	return setupWith(t, dsn, opts, false)
+}
+
+// setupWith is setup, with an in-process rotator when rotate is set (what
+// SLAs need), and svcOpts for the Service.
+func setupWith(t *testing.T, dsn string, opts webhooks.Options, rotate bool, svcOpts ...leads.Option) *testBundle {
+	t.Helper()
 	ctx := context.Background()
 	opts.AllowPrivate = true
 	if opts.PollInterval == 0 {
@@ -54,14 +62,19 @@ func setup(t *testing.T, dsn string, opts webhooks.Options) *testBundle {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, r.Open(st.DB().DB, string(st.Dialect()), st))
-	svcOpts := []leads.Option{leads.WithWebhooks(st, r, true)}
+	svcOpts = append(svcOpts, leads.WithWebhooks(st, r, true))
 	if opts.Handler != nil {
 		svcOpts = append(svcOpts, leads.WithAllEvents()) // the handler wants every event
 	}
 	if opts.Mail != nil {
 		svcOpts = append(svcOpts, leads.WithEventTypes(webhooks.MailEvents...))
 	}
-	svc := leads.NewService(st, nil, svcOpts...)
+	var rot leads.Rotator
+	if rotate {
+		rot = rotation.NewMemory(st)
+	}
+	svc := leads.NewService(st, rot, svcOpts...)
+	r.ExpireWith(svc)
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: "2311", Name: "Acme"})
 	require.NoError(t, err)
 	return &testBundle{store: st, runner: r, svc: svc, admin: leads.Actor{AccountID: "2311", Email: "admin@example.com", Role: leads.RoleAdmin}}

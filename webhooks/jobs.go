@@ -93,7 +93,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 	if w.r.opts.Handler != nil {
 		params = append(params, river.InsertManyParams{Args: handlerArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
 	}
-	if w.r.opts.Mail != nil && mails(e.Type) {
+	if w.r.opts.Mail != nil && mails(e) {
 		params = append(params, river.InsertManyParams{Args: mailArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
 	}
 	if len(params) == 0 {
@@ -210,4 +210,29 @@ func (r *Runner) post(ctx context.Context, ep *leads.WebhookEndpoint, a delivery
 		return resp.StatusCode, fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return resp.StatusCode, nil
+}
+
+// slaArgs is the job of one SLA timer, scheduled at its deadline in the
+// transaction that made the assignment.
+type slaArgs struct {
+	Timer leads.SLATimer `json:"timer"`
+}
+
+func (slaArgs) Kind() string { return "leadrotor_sla_timer" }
+
+func (slaArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// slaWorker runs a timer whose time has come through the Service: river
+// hands a job to one process at a time, and the Service's check of the
+// assignment under the lead's lock makes a timer that runs again (its
+// process killed after the change) do nothing the second time.
+type slaWorker struct {
+	backoff[slaArgs]
+}
+
+func (w *slaWorker) Work(ctx context.Context, job *river.Job[slaArgs]) error {
+	if w.r.expirer == nil {
+		return errors.New("no SLA expirer in this process")
+	}
+	return w.r.expirer.ExpireSLA(ctx, job.Args.Timer)
 }

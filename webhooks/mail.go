@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/riverqueue/river"
 
@@ -21,19 +22,35 @@ type Mail struct {
 	ConsoleURL string
 }
 
-// MailEvents are the event types that mail a rep: a Service must write
+// MailEvents are the event types that send mail: a Service must write
 // them (leads.WithEventTypes) for mail to go out in accounts without
-// endpoints.
-var MailEvents = []leads.EventType{leads.EventTypeAssigned, leads.EventTypeReassigned}
+// endpoints. Assignments mail the rep; an SLA that is exhausted mails the
+// account's managers (its event's data.escalate).
+var MailEvents = []leads.EventType{leads.EventTypeAssigned, leads.EventTypeReassigned, leads.EventTypeSLAExpired}
 
-// mails reports whether an event of type t mails its assignee.
-func mails(t leads.EventType) bool {
-	for _, m := range MailEvents {
-		if t == m {
-			return true
+// mails reports whether e sends mail.
+func mails(e leads.Event) bool {
+	if e.Type == leads.EventTypeSLAExpired {
+		return len(escalation(e)) > 0
+	}
+	return slices.Contains(MailEvents, e.Type)
+}
+
+// escalation returns the managers an SLA expiry escalates to: its
+// data.escalate, a list of emails (strings once read back from the job).
+func escalation(e leads.Event) []string {
+	var out []string
+	switch v := e.Data["escalate"].(type) {
+	case []string:
+		out = v
+	case []any:
+		for _, m := range v {
+			if s, ok := m.(string); ok {
+				out = append(out, s)
+			}
 		}
 	}
-	return false
+	return out
 }
 
 // mailArgs is the job of the email that one event sends.
@@ -58,6 +75,14 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
 		return errors.New("no mailer in this process")
 	}
 	e := job.Args.Event
+	if e.Type == leads.EventTypeSLAExpired {
+		managers := escalation(e)
+		if e.Lead == nil || len(managers) == 0 {
+			return nil
+		}
+		why, _ := e.Data["why"].(string)
+		return m.Mailer.Send(ctx, notify.EscalationMail(m.ConsoleURL, e.Lead, managers, why))
+	}
 	if e.Lead == nil || e.Lead.AssignedTo == "" {
 		return nil // nobody to tell
 	}

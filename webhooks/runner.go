@@ -95,8 +95,20 @@ type Runner struct {
 	client  *river.Client[*sql.Tx]
 	pgx     *river.Client[pgx.Tx]
 	http    *http.Client
+	expirer SLAExpirer
 	started bool
 }
+
+// SLAExpirer runs an SLA timer whose time has come: leads.Service.
+type SLAExpirer interface {
+	ExpireSLA(ctx context.Context, t leads.SLATimer) error
+}
+
+// ExpireWith makes the runner's SLA timers run through e, the Service
+// made over the store the runner writes for (the Service is made after the
+// store, which is given the runner first); call it before Start. A timer
+// that comes due in a process without one is tried again later.
+func (r *Runner) ExpireWith(e SLAExpirer) { r.expirer = e }
 
 var _ leads.WebhookDispatcher = (*Runner)(nil)
 
@@ -158,6 +170,9 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &mailWorker{backoff[mailArgs]{r: r}}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &slaWorker{backoff[slaArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	cfg := &river.Config{
@@ -250,34 +265,40 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// eventParams returns the event jobs of events.
-func (r *Runner) eventParams(events []leads.Event) []river.InsertManyParams {
-	params := make([]river.InsertManyParams, len(events))
-	for i, e := range events {
-		params[i] = river.InsertManyParams{Args: eventArgs{Event: e}}
+// jobParams returns the jobs of events and timers: one per event, and one
+// per timer scheduled at its deadline.
+func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []river.InsertManyParams {
+	params := make([]river.InsertManyParams, 0, len(events)+len(timers))
+	for _, e := range events {
+		params = append(params, river.InsertManyParams{Args: eventArgs{Event: e}})
+	}
+	for _, t := range timers {
+		params = append(params, river.InsertManyParams{Args: slaArgs{Timer: t},
+			InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: t.DueAt, MaxAttempts: r.opts.MaxAttempts}})
 	}
 	return params
 }
 
-// WriteEvents inserts one job per event in tx (store.EventSink): the
-// outbox is river's job table, written with the change.
-func (r *Runner) WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event) error {
+// WriteEvents inserts one job per event and timer in tx
+// (store.EventSink): the outbox is river's job table, written with the
+// change.
+func (r *Runner) WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event, timers []leads.SLATimer) error {
 	if r.client == nil {
 		return errors.New("webhooks: not opened")
 	}
-	if _, err := r.client.InsertManyFastTx(ctx, tx, r.eventParams(events)); err != nil {
+	if _, err := r.client.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
 		return fmt.Errorf("insert event jobs: %w", err)
 	}
 	return nil
 }
 
-// WriteEventsPgx inserts one job per event in tx, a pgx transaction
-// (store.EventSink).
-func (r *Runner) WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event) error {
+// WriteEventsPgx inserts one job per event and timer in tx, a pgx
+// transaction (store.EventSink).
+func (r *Runner) WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) error {
 	if r.pgx == nil {
 		return errors.New("webhooks: not opened on PostgreSQL")
 	}
-	if _, err := r.pgx.InsertManyFastTx(ctx, tx, r.eventParams(events)); err != nil {
+	if _, err := r.pgx.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
 		return fmt.Errorf("insert event jobs: %w", err)
 	}
 	return nil

@@ -579,10 +579,23 @@ func rotationSettings(r Rotation) []string {
 	if r.WhenNobodyEligible != "" {
 		out = append(out, fmt.Sprintf("whenNobodyEligible: %q", r.WhenNobodyEligible))
 	}
+	if r.SLA != nil {
+		out = append(out, "sla: "+slaText(r.SLA))
+	}
 	if r.Timezone != "UTC" {
 		out = append(out, fmt.Sprintf("timezone: %q", r.Timezone))
 	}
 	return out
+}
+
+// slaText describes an SLA as a plan writes it: "acceptWithin 5m0s, clock
+// wall, maxReassignments 2, whenExhausted keep", or "none".
+func slaText(sla *leads.SLA) string {
+	if sla == nil {
+		return "none"
+	}
+	return fmt.Sprintf("acceptWithin %s, clock %s, maxReassignments %d, whenExhausted %s",
+		sla.AcceptWithin, sla.Clock, sla.MaxReassignments, sla.WhenExhausted)
 }
 
 // memberSettings describes a member's settings that are not defaults, e.g.
@@ -611,6 +624,7 @@ func rotationDiff(cur *leads.Rotation, want Rotation) []string {
 		quoted("name", cur.Name, want.Name),
 		quoted("fallbackAssignee", cur.FallbackAssignee, want.FallbackAssignee),
 		quoted("whenNobodyEligible", cur.WhenNobodyEligible, want.WhenNobodyEligible),
+		fieldChange{"sla", slaText(cur.SLA), slaText(want.SLA)},
 		quoted("timezone", cur.Timezone, want.Timezone),
 		fieldChange{"members", fmt.Sprint(memberUsers(cur.Members)), fmt.Sprint(memberUsers(want.Members))},
 	)

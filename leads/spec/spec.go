@@ -106,9 +106,11 @@ type Rotation struct {
 	FallbackAssignee string `json:"fallbackAssignee,omitempty"`
 	// WhenNobodyEligible is leads.Rotation's: fallback, unassigned, hold,
 	// or "" (the fallback assignee if any, else unassigned).
-	WhenNobodyEligible string                 `json:"whenNobodyEligible,omitempty"`
-	Timezone           string                 `json:"timezone,omitempty"`
-	Members            []leads.RotationMember `json:"members"`
+	WhenNobodyEligible string `json:"whenNobodyEligible,omitempty"`
+	// SLA is leads.Rotation's; absent for none.
+	SLA      *leads.SLA             `json:"sla,omitempty"`
+	Timezone string                 `json:"timezone,omitempty"`
+	Members  []leads.RotationMember `json:"members"`
 }
 
 // normalized returns a deep copy of spec, validated and normalized as the
@@ -303,15 +305,25 @@ func (rs Rotation) normalized(owner leads.Rotation, path string) (Rotation, erro
 		r.Members = []leads.RotationMember{}
 	}
 	return Rotation{Name: r.Name, FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobodyEligible,
-		Timezone: r.Timezone, Members: r.Members}, nil
+		SLA: r.SLA, Timezone: r.Timezone, Members: r.Members}, nil
 }
 
 // rotation returns the leads.Rotation rs declares, owned as owner is (team
 // or default, and ID for an existing one).
 func (rs Rotation) rotation(owner leads.Rotation) leads.Rotation {
 	return leads.Rotation{ID: owner.ID, TeamID: owner.TeamID, Default: owner.Default, Name: rs.Name,
-		FallbackAssignee: rs.FallbackAssignee, WhenNobodyEligible: rs.WhenNobodyEligible, Timezone: rs.Timezone,
-		Members: slices.Clone(rs.Members)}
+		FallbackAssignee: rs.FallbackAssignee, WhenNobodyEligible: rs.WhenNobodyEligible, SLA: cloneSLA(rs.SLA),
+		Timezone: rs.Timezone, Members: slices.Clone(rs.Members)}
+}
+
+// cloneSLA returns a copy of sla (nil for nil), so that normalizing one
+// rotation changes no other.
+func cloneSLA(sla *leads.SLA) *leads.SLA {
+	if sla == nil {
+		return nil
+	}
+	c := *sla
+	return &c
 }
 
 // atPath returns err with the field of its validation details renamed;

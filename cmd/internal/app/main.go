@@ -129,6 +129,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 		svcOpts = append(svcOpts, leads.WithWriteTimeout(m.cfg.RequestTimeout))
 	}
 	m.svc = leads.NewService(st, rot, svcOpts...)
+	m.events.ExpireWith(m.svc)
 	return nil
 }
 

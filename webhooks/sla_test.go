@@ -1,0 +1,229 @@
+package webhooks_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/webhooks"
+)
+
+// slaReps are the members of the rotations of the SLA tests, in turn order.
+var slaReps = []string{"ann@example.com", "bob@example.com", "cid@example.com"}
+
+// slaRotation makes slaReps members of b's account and a default rotation
+// of them with sla, and the fallback assignee boss@example.com.
+func slaRotation(t *testing.T, b *testBundle, sla leads.SLA) *leads.Rotation {
+	t.Helper()
+	ctx := context.Background()
+	var members []leads.RotationMember
+	for _, rep := range append(slaReps, "boss@example.com") {
+		role := leads.RoleAgent
+		if rep == "boss@example.com" {
+			role = leads.RoleManager
+		} else {
+			members = append(members, leads.RotationMember{User: rep})
+		}
+		_, err := b.svc.AddMember(ctx, b.admin, leads.Member{Email: rep, Role: role})
+		require.NoError(t, err)
+	}
+	rot, err := b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Inbound", Default: true, Members: members,
+		FallbackAssignee: "boss@example.com", SLA: &sla})
+	require.NoError(t, err)
+	return rot
+}
+
+// audit returns the events of a lead's audit log, oldest first, and the
+// entries by event.
+func audit(t *testing.T, b *testBundle, id int64) ([]string, map[string][]leads.AuditEntry) {
+	t.Helper()
+	l, err := b.svc.Lead(context.Background(), b.admin, id)
+	require.NoError(t, err)
+	var events []string
+	by := map[string][]leads.AuditEntry{}
+	for _, e := range l.AuditLog {
+		events = append(events, e.Event)
+		by[e.Event] = append(by[e.Event], e)
+	}
+	return events, by
+}
+
+// timersDone awaits the end of every SLA timer job of b's database.
+func timersDone(t *testing.T, b *testBundle) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var n int
+		err := b.store.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM river_job
+			WHERE kind = 'leadrotor_sla_timer' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
+		require.NoError(t, err)
+		return n == 0
+	}, 20*time.Second, 20*time.Millisecond, "the SLA timers ran")
+}
+
+// TestSLAMovesTheLeadOn: a lead nobody accepts moves, when its time runs
+// out (not before), to the next member who has not had it, with a new
+// clock, until the SLA may move it no more; then it stays with the last
+// rep and the managers are named for escalation. Each step is audited with
+// why, and the stats count expiries and reassignments in and out.
+func TestSLAMovesTheLeadOn(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var expired atomic.Int32
+			b := setupWith(t, dsn, webhooks.Options{Handler: func(_ context.Context, e leads.Event) error {
+				if e.Type == leads.EventTypeSLAExpired {
+					expired.Add(1)
+				}
+				return nil
+			}}, true, leads.WithAllEvents())
+			rot := slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Second), MaxReassignments: 1})
+			require.Equal(t, leads.SLAClockWall, rot.SLA.Clock)
+			require.Equal(t, leads.SLAKeep, rot.SLA.WhenExhausted)
+			b.start(t)
+
+			lead := createLead(t, b, "Grace")
+			require.Equal(t, slaReps[0], lead.AssignedTo)
+			require.NotNil(t, lead.SLADueAt)
+			require.Equal(t, lead.AssignedAt.Add(time.Second), *lead.SLADueAt)
+			timersDone(t, b)
+
+			events, by := audit(t, b, lead.ID)
+			require.Equal(t, []string{"lead_created", "lead_assigned", "sla_expired", "lead_reassigned", "sla_expired"}, events)
+			first, last := by["sla_expired"][0], by["sla_expired"][1]
+			require.Equal(t, slaReps[0], first.Data["assignee"])
+			require.Equal(t, leads.SLAReassigned, first.Data["action"])
+			require.Equal(t, slaReps[1], first.Data["nextAssignee"])
+			require.Equal(t, false, first.Data["exhausted"])
+			require.Contains(t, first.Data["why"], "did not accept within 1s (wall clock)")
+			require.False(t, first.Created.Before(*lead.SLADueAt), "expired at %s, due %s", first.Created, lead.SLADueAt)
+			moved := by["lead_reassigned"][0]
+			require.Equal(t, leads.AssignSLAExpired, moved.Data["reason"])
+			require.Equal(t, slaReps[0], moved.Data["from"])
+			require.Equal(t, slaReps[1], moved.Data["to"])
+			require.Equal(t, slaReps[1], last.Data["assignee"])
+			require.Equal(t, leads.SLAKeep, last.Data["action"])
+			require.Equal(t, true, last.Data["exhausted"])
+			require.Equal(t, "max_reassignments", last.Data["exhaustedBy"])
+
+			got, err := b.svc.Lead(ctx, b.admin, lead.ID)
+			require.NoError(t, err)
+			require.Equal(t, slaReps[1], got.AssignedTo, "kept by the last rep")
+			require.Equal(t, got.AssignedAt.Add(time.Second), *got.SLADueAt)
+			require.Eventually(t, func() bool { return expired.Load() == 2 }, 10*time.Second, 20*time.Millisecond)
+
+			// The missed turn counts: ann had her turn, bob took the next.
+			st, err := b.svc.RotationStats(ctx, b.admin, rot.ID, nil, nil)
+			require.NoError(t, err)
+			byUser := map[string]leads.MemberStats{}
+			for _, m := range st.Members {
+				byUser[m.User] = m
+			}
+			require.Equal(t, int64(1), byUser[slaReps[0]].Assigned)
+			require.Equal(t, leads.MemberSLA{Expired: 1, ReassignedOut: 1}, byUser[slaReps[0]].SLA)
+			require.Equal(t, int64(1), byUser[slaReps[1]].Assigned)
+			require.Equal(t, leads.MemberSLA{Expired: 1, ReassignedIn: 1}, byUser[slaReps[1]].SLA)
+			require.Equal(t, leads.MemberSLA{}, byUser[slaReps[2]].SLA)
+		})
+	}
+}
+
+// TestSLAAcceptStopsTheClock: a lead accepted in time stays with its rep:
+// its timer runs and does nothing.
+func TestSLAAcceptStopsTheClock(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			b := setupWith(t, dsn, webhooks.Options{}, true)
+			slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Second), MaxReassignments: 2})
+			b.start(t)
+			lead := createLead(t, b, "Grace")
+			rep := leads.Actor{AccountID: b.admin.AccountID, Email: lead.AssignedTo, Role: leads.RoleAgent}
+			_, err := b.svc.AcceptLead(ctx, rep, lead.ID)
+			require.NoError(t, err)
+			timersDone(t, b)
+			events, _ := audit(t, b, lead.ID)
+			require.Equal(t, []string{"lead_created", "lead_assigned", "lead_accepted"}, events)
+		})
+	}
+}
+
+// TestSLAWhenExhausted: what an SLA that may move a lead no more does with
+// it: keep it with the rep, give it to the fallback assignee, or hold it
+// unassigned; the managers are named for escalation every time.
+func TestSLAWhenExhausted(t *testing.T) {
+	t.Parallel()
+	past := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC) // deadlines already passed: the timers run at once
+	for _, tc := range []struct {
+		when       string
+		assignee   string
+		status     leads.AssignmentStatus
+		reassigned bool
+	}{
+		{leads.SLAKeep, slaReps[0], leads.AssignmentAssigned, false},
+		{leads.SLAFallback, "boss@example.com", leads.AssignmentAssigned, true},
+		{leads.SLAHold, "", leads.AssignmentUnassigned, true},
+	} {
+		t.Run(tc.when, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			escalated := make(chan []string, 1)
+			b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{Handler: func(_ context.Context, e leads.Event) error {
+				if e.Type == leads.EventTypeSLAExpired {
+					var to []string
+					for _, m := range e.Data["escalate"].([]any) {
+						to = append(to, m.(string))
+					}
+					escalated <- to
+				}
+				return nil
+			}}, true, leads.WithAllEvents(), leads.WithClock(func() time.Time { return past }))
+			slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Minute), WhenExhausted: tc.when})
+			b.start(t)
+			lead := createLead(t, b, "Grace")
+			require.Equal(t, slaReps[0], lead.AssignedTo)
+			timersDone(t, b)
+			got, err := b.svc.Lead(ctx, b.admin, lead.ID)
+			require.NoError(t, err)
+			require.Equal(t, tc.assignee, got.AssignedTo)
+			require.Equal(t, tc.status, got.AssignmentStatus)
+			events, by := audit(t, b, lead.ID)
+			require.Equal(t, tc.when, by["sla_expired"][0].Data["action"])
+			require.Equal(t, tc.reassigned, len(by["lead_reassigned"]) == 1, "audit %v", events)
+			require.Equal(t, []string{"boss@example.com"}, <-escalated)
+		})
+	}
+}
+
+// TestSLAWorkingHoursAcrossAWeekend: on the working-hours clock, a lead
+// given at 16:55 on a Friday to a rep who works 09:00-17:00 on weekdays is
+// due at 09:05 on Monday, by the rep's own clock.
+func TestSLAWorkingHoursAcrossAWeekend(t *testing.T) {
+	t.Parallel()
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	friday := time.Date(2025, 6, 6, 16, 55, 0, 0, ny)
+	b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{}, true, leads.WithClock(func() time.Time { return friday }))
+	ctx := context.Background()
+	slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(10 * time.Minute), Clock: leads.SLAClockWorkingHours, MaxReassignments: 1})
+	week := []leads.WorkHours{{Start: "09:00", End: "17:00"}}
+	for _, rep := range slaReps {
+		_, err := b.svc.SetSchedule(ctx, b.admin, rep, &leads.Schedule{Timezone: "America/New_York",
+			Monday: week, Tuesday: week, Wednesday: week, Thursday: week, Friday: week})
+		require.NoError(t, err)
+	}
+	lead := createLead(t, b, "Grace")
+	require.Equal(t, time.Date(2025, 6, 9, 9, 5, 0, 0, ny).UTC(), lead.SLADueAt.UTC())
+	b.start(t)
+	timersDone(t, b) // Monday is long past: the timer has run
+	got, err := b.svc.Lead(ctx, b.admin, lead.ID)
+	require.NoError(t, err)
+	require.Equal(t, slaReps[1], got.AssignedTo)
+}
