@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/internal/browsertest"
+	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -507,4 +508,81 @@ func TestBrowserActivityAndAccept(t *testing.T) {
 	require.Contains(t, text(t, ctx, "#activities"), "call Intro call")
 	screenshot(t, ctx, "lead-activity")
 	require.Zero(t, dialogs.Load())
+}
+
+// TestBrowserWebhooks: a manager adds an endpoint on 127.0.0.1 through
+// the form and is shown its signing secret, once; a lead made through the
+// API is delivered to it, the delivery log shows the attempt, and its
+// Redeliver button sends the event again with the same webhook-id. An
+// agent is offered no Webhooks page, and is refused it.
+func TestBrowserWebhooks(t *testing.T) {
+	t.Parallel()
+	s := newWebhookSite(t, true)
+	rc := newReceiver(t)
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "manager@acme.test")
+
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(`header nav a[href="/console/webhooks"]`))))
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS("#new-webhook")))
+	// lead.created only: untick the others, every one ticked at first.
+	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#w-url"), rc.url())}
+	for _, et := range leads.EventTypes[1:] {
+		steps = append(steps, chromedp.Click(chromedp.CSS(`#new-webhook input[value="`+string(et)+`"]`)))
+	}
+	do(t, ctx, steps...)
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS("#create-webhook"))))
+	secret := text(t, ctx, "#secret")
+	require.Regexp(t, `^whsec_[A-Za-z0-9+/=]{32}$`, secret)
+	ep := s.onlyWebhook()
+	require.Equal(t, []leads.EventType{leads.EventTypeCreated}, ep.EventTypes)
+	row := `#webhook-` + itoa(ep.ID)
+	require.Contains(t, text(t, ctx, row), rc.url())
+	require.Contains(t, text(t, ctx, row), "enabled")
+	screenshot(t, ctx, "webhooks")
+	// Once: the page again, and the endpoint's own, and the secret is gone.
+	do(t, ctx, chromedp.Navigate(s.url("/webhooks")), chromedp.WaitVisible(chromedp.CSS("#webhooks")))
+	require.NotContains(t, get(t, ctx, chromedp.OuterHTML(chromedp.CSS("html"))), secret)
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(row+` a[aria-label^="Edit"]`))))
+	require.Equal(t, rc.url(), get(t, ctx, chromedp.Value(chromedp.CSS("#w-url"))))
+	require.NotContains(t, get(t, ctx, chromedp.OuterHTML(chromedp.CSS("html"))), secret)
+	screenshot(t, ctx, "webhook")
+	do(t, ctx, chromedp.Navigate(s.url("/webhooks")), chromedp.WaitVisible(chromedp.CSS("#webhooks")))
+
+	// A lead: its lead.created is delivered, and logged.
+	s.createLead(`{"firstName":"Hedy","lastName":"Lamarr"}`)
+	require.Eventually(t, func() bool { return len(rc.received()) == 1 }, 20*time.Second, 20*time.Millisecond)
+	eventID := rc.received()[0]
+	logged := func(n int) func() bool {
+		return func() bool {
+			page, err := s.svc.WebhookDeliveries(context.Background(), s.admin, ep.ID, 0, 0)
+			return err == nil && len(page.Data) == n
+		}
+	}
+	require.Eventually(t, logged(1), 10*time.Second, 20*time.Millisecond)
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(row+` a[href$="/deliveries"]`))))
+	delivery := `#deliveries tr[data-event="` + eventID + `"]`
+	got := text(t, ctx, delivery)
+	for _, want := range []string{"lead.created", eventID, "204", "delivered", " ms"} {
+		require.Contains(t, got, want)
+	}
+
+	// Redeliver: the receiver gets the same webhook-id again, and the log
+	// shows the second attempt first.
+	require.EqualValues(t, 200, submit(t, ctx, chromedp.Click(chromedp.CSS(delivery+` button`))))
+	require.Contains(t, text(t, ctx, "#done"), "Queued")
+	require.Eventually(t, func() bool { return rc.count(eventID) == 2 }, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, []string{eventID, eventID}, rc.received())
+	require.Eventually(t, logged(2), 10*time.Second, 20*time.Millisecond)
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#deliveries")))
+	require.Equal(t, 2, get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#deliveries tr[data-event="`+eventID+`"]').length`)))
+	screenshot(t, ctx, "deliveries")
+	require.Zero(t, dialogs.Load())
+
+	// An agent: no link, and the page refused.
+	actx, _ := newTab(t)
+	signInWith(t, actx, s, "agent@acme.test")
+	require.Zero(t, get(t, actx, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/console/webhooks"]').length`)))
+	require.EqualValues(t, 403, submit(t, actx, chromedp.Navigate(s.url("/webhooks"))))
+	require.Contains(t, text(t, actx, "main"), "only managers and admins see and change webhooks")
+	require.Zero(t, get(t, actx, chromedp.Evaluate[int](`document.querySelectorAll('main form').length`)))
 }

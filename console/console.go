@@ -243,6 +243,17 @@ func (c *Console) routes() {
 	c.action("/leads/{id}/archive", c.archiveLead, lead)
 	c.action("/leads/{id}/delete", c.deleteLead, lead)
 	c.page("/audit", pageDef{"audit", c.audit})
+	webhooks := pageDef{"webhooks", c.webhooks}
+	c.page("/webhooks", webhooks)
+	c.action("/webhooks", c.createWebhook, webhooks)
+	c.action("/webhooks/{id}/enabled", c.toggleWebhook, webhooks)
+	webhook := pageDef{"webhook", c.webhook}
+	c.page("/webhooks/{id}", webhook)
+	c.action("/webhooks/{id}", c.updateWebhook, webhook)
+	c.action("/webhooks/{id}/delete", c.deleteWebhook, webhook)
+	deliveries := pageDef{"deliveries", c.deliveries}
+	c.page("/webhooks/{id}/deliveries", deliveries)
+	c.action("/webhooks/{id}/deliveries/{delivery}/redeliver", c.redeliver, deliveries)
 }
 
 // pageDef is a page: its template's name and the handler of its data.

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +12,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +29,7 @@ import (
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
+	"github.com/leadrotor/leadrotor/webhooks"
 )
 
 // Password is every test member's password.
@@ -37,6 +41,7 @@ const Password = "correct horse battery"
 type site struct {
 	t       testing.TB
 	svc     *leads.Service
+	store   *store.Store
 	srv     *httptest.Server
 	account string
 	admin   leads.Actor
@@ -49,12 +54,43 @@ type site struct {
 
 func newSite(t testing.TB) *site {
 	t.Helper()
-	b := storetest.SQLite(t)
-	svc := newService(b.Store)
+	return newSiteOver(t, storetest.SQLite(t).Store)
+}
+
+// newWebhookSite is a site whose Service has webhooks, delivered by a
+// runner on the store's own SQLite database as leadrotor serve wires it,
+// working its jobs from the start. allowPrivate lets endpoints be on
+// 127.0.0.1, as the tests' receivers are.
+func newWebhookSite(t testing.TB, allowPrivate bool) *site {
+	t.Helper()
+	ctx := context.Background()
+	runner := webhooks.New(webhooks.Options{AllowPrivate: allowPrivate, PollInterval: 20 * time.Millisecond, Timeout: 5 * time.Second,
+		Backoff: func(int) time.Duration { return 100 * time.Millisecond }})
+	st, err := store.Open(ctx, "file:"+filepath.Join(t.TempDir(), "leadrotor.db"), store.WithEventSink(runner),
+		store.WithConnMaxIdleTime(time.Second),
+		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
+			return webhooks.Migrate(ctx, db, string(d))
+		}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, runner.Open(st.DB().DB, string(st.Dialect()), st))
+	require.NoError(t, runner.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		require.NoError(t, runner.Stop(ctx))
+	})
+	return newSiteOver(t, st, leads.WithWebhooks(st, runner, allowPrivate))
+}
+
+// newSiteOver is the site over st, its Service made with opts.
+func newSiteOver(t testing.TB, st *store.Store, opts ...leads.Option) *site {
+	t.Helper()
+	svc := newService(st, opts...)
 	log := &syncBuffer{}
 	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, log), nil))})
 	require.NoError(t, err)
-	s := &site{t: t, svc: svc, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{}))), account: "acme", log: log}
+	s := &site{t: t, svc: svc, store: st, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{}))), account: "acme", log: log}
 	t.Cleanup(s.srv.Close)
 	ctx := context.Background()
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: s.account, Name: "Acme Sales"})
@@ -84,10 +120,11 @@ func newSite(t testing.TB) *site {
 	return s
 }
 
-// newService is a Service over s with the in-process rotator and cheap
-// password hashing.
-func newService(s *store.Store) *leads.Service {
-	return leads.NewService(s, rotation.NewMemory(s), leads.WithPasswordHasher(passwords.New(passwords.TestParams())))
+// newService is a Service over s with the in-process rotator, cheap
+// password hashing, and opts.
+func newService(s *store.Store, opts ...leads.Option) *leads.Service {
+	opts = append([]leads.Option{leads.WithPasswordHasher(passwords.New(passwords.TestParams()))}, opts...)
+	return leads.NewService(s, rotation.NewMemory(s), opts...)
 }
 
 // url is the server's address of a console path.

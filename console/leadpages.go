@@ -437,6 +437,7 @@ var accountEvents = []string{
 	leads.EventMemberAdded, leads.EventMemberUpdated, leads.EventMemberRemoved, leads.EventAccountUpdated,
 	leads.EventMemberInvited, leads.EventInviteAccepted, leads.EventPasswordResetRequested, leads.EventPasswordReset,
 	leads.EventPasswordSet, leads.EventAPIKeyCreated, leads.EventAPIKeyRevoked,
+	leads.EventWebhookCreated, leads.EventWebhookUpdated, leads.EventWebhookDeleted, leads.EventWebhookDisabled,
 	leads.EventSignIn, leads.EventSignInFailed, leads.EventSignOut,
 }
 

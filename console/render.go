@@ -98,6 +98,10 @@ var doneMessages = map[string]string{
 	"time_off_added":   "Time off added: rotations pass over them during it.",
 	"time_off_removed": "Time off removed.",
 	"schedule_cleared": "Working hours cleared: they are always within them, from the next lead.",
+
+	"webhook_enabled":  "Enabled: events are delivered to it again from now on.",
+	"webhook_disabled": "Disabled: no event is delivered to it until it is enabled again.",
+	"redelivered":      "Queued: the event is sent again with the same webhook-id; the attempt appears in this log once made.",
 }
 
 var funcs = template.FuncMap{
@@ -119,6 +123,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	// instant is a time to the second, for logs of things a second apart.
+	"instant": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"reason": func(r string) string {
 		if s, ok := reasonText[r]; ok {
 			return s
@@ -167,7 +173,7 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html", "templates/calendarform.html"}
+	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html", "templates/calendarform.html", "templates/webhookform.html"}
 	c.pages = map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")

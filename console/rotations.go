@@ -294,8 +294,11 @@ func (c *Console) deleteRotation(ctx context.Context, r *request) (string, error
 }
 
 // pathID is the page's {id}.
-func pathID(r *request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+func pathID(r *request) (int64, error) { return pathIDOf(r, "id") }
+
+// pathIDOf is the page's id named name in its pattern ({delivery}).
+func pathIDOf(r *request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, leads.Errorf(leads.CodeNotFound, "no such page")
 	}
