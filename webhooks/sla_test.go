@@ -129,6 +129,14 @@ func TestSLAMovesTheLeadOn(t *testing.T) {
 			require.Equal(t, int64(1), byUser[slaReps[1]].Assigned)
 			require.Equal(t, leads.MemberSLA{Expired: 1, ReassignedIn: 1}, byUser[slaReps[1]].SLA)
 			require.Equal(t, leads.MemberSLA{}, byUser[slaReps[2]].SLA)
+
+			// A timer that runs again (its process killed before river
+			// knew it ran) does nothing: its assignment is over.
+			again := leads.SLATimer{AccountID: lead.AccountID, LeadID: lead.ID, RotationID: rot.ID, Assignee: lead.AssignedTo,
+				AssignedAt: *lead.AssignedAt, DueAt: *lead.SLADueAt}
+			require.NoError(t, b.svc.ExpireSLA(ctx, again))
+			after, _ := audit(t, b, lead.ID)
+			require.Equal(t, events, after)
 		})
 	}
 }
