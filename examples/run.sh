@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the examples as CI does: the embedding program, then the curl
-# walkthroughs (the API, routing, availability, then activities) against a server started here on a
+# walkthroughs (the API, routing, availability, activities, SLAs, then webhooks) against a server started here on a
 # throwaway database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,10 @@ LEADROTOR_URL="http://$addr" examples/availability.sh
 echo
 echo "### examples/activities.sh"
 LEADROTOR_URL="http://$addr" examples/activities.sh
+
+echo
+echo "### examples/sla.sh"
+LEADROTOR_URL="http://$addr" examples/sla.sh
 
 echo
 echo "### examples/webhooks.sh"
