@@ -57,3 +57,35 @@ func TestAssignmentMail(t *testing.T) {
 		})
 	}
 }
+
+// An SLA that is exhausted mails the account's managers (not the agents):
+// the lead's name, why, and its console link.
+func TestEscalationMail(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t)
+	mailer, err := notify.NewMailer(notify.SMTPConfig{Addr: srv.SMTP, From: "leadrotor <leads@acme.test>"})
+	require.NoError(t, err)
+	past := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC) // the deadline has passed: the timer runs at once
+	b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{Mail: &webhooks.Mail{Mailer: mailer, ConsoleURL: "https://leads.acme.test"}},
+		true, leads.WithEventTypes(webhooks.MailEvents...), leads.WithClock(func() time.Time { return past }))
+	slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Minute)})
+	lead := createLead(t, b, "Grace")
+	b.start(t)
+	ctx := context.Background()
+	var msgs []mailtest.Message
+	require.Eventually(t, func() bool {
+		msgs, err = srv.To(ctx, "boss@example.com")
+		require.NoError(t, err)
+		return len(msgs) == 1
+	}, 20*time.Second, 20*time.Millisecond, "the manager's mail")
+	require.Equal(t, "Lead needs attention: Grace Doe", msgs[0].Subject)
+	text, err := srv.Text(ctx, msgs[0].ID)
+	require.NoError(t, err)
+	require.Contains(t, text, "ann@example.com did not accept within 1m0s (wall clock)")
+	require.Contains(t, text, fmt.Sprintf("https://leads.acme.test/console/leads/%d", lead.ID))
+	require.Eventually(t, func() bool {
+		rep, err := srv.To(ctx, "ann@example.com")
+		require.NoError(t, err)
+		return len(rep) == 1 && rep[0].Subject == "New lead: Grace Doe"
+	}, 20*time.Second, 20*time.Millisecond, "the rep's assignment mail, and no escalation")
+}
