@@ -62,7 +62,15 @@ samples that process's memory while the run lasts.
 
 --rules N creates, before the load, N routing rules of 5 tests each that every
 lead tests in full and none meets, then one that sends every lead to the bench
-rotation: what routing rules cost the create path, at worst.`,
+rotation: what routing rules cost the create path, at worst.
+
+--webhooks N starts a receiver of N endpoints on 127.0.0.1 in leadbench's
+process, registers them (POST /webhooks) for lead.assigned in the account
+before driving, and reports after the run the deliveries received against
+those owed (one per endpoint and assigned lead) and their lag, arrival minus
+the event's timestamp. It waits for the last deliveries, at most until none
+has come for 15 s. A server driven with --url must run with
+--webhook-allow-private; the one leadbench starts allows them.`,
 		Args:          cobra.NoArgs,
 		RunE:          runBench,
 		SilenceUsage:  true,
@@ -89,6 +97,7 @@ rotation: what routing rules cost the create path, at worst.`,
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
+	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
@@ -130,6 +139,13 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if rules < 0 || rules >= leads.MaxRoutingRules {
 		return fmt.Errorf("rules %d: must be from 0 to %d (the last rule, which every lead meets, makes %d)",
 			rules, leads.MaxRoutingRules-1, leads.MaxRoutingRules)
+	}
+	hooks, _ := f.GetInt("webhooks")
+	if which, _ := f.GetString("target"); hooks != 0 && which != "leadrotor" {
+		return errors.New("--webhooks: only leadrotor has webhooks")
+	}
+	if hooks < 0 || hooks > maxBenchHooks {
+		return fmt.Errorf("webhooks %d: must be from 0 to %d", hooks, maxBenchHooks)
 	}
 	if readers < 0 || readers > 4096 {
 		return fmt.Errorf("readers %d: must be from 0 to 4096", readers)
@@ -177,6 +193,16 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(progress, "warming up for %s\n", warmup)
 		drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
 	}
+	// After the warmup, so that every delivery owed is of a lead measured.
+	var sink *hookSink
+	if hooks > 0 {
+		var stop func()
+		if sink, stop, err = startBenchHooks(cmd.Context(), target, hooks); err != nil {
+			return err
+		}
+		defer stop()
+		target.describe += fmt.Sprintf(", %d webhook endpoints for lead.assigned", hooks)
+	}
 	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
 	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
@@ -191,6 +217,14 @@ func runBench(cmd *cobra.Command, _ []string) error {
 			rep.Mixed.Kept = math.Round(mixed.PerSecond/rep.PerSecond*1000) / 1000
 		}
 		rep.Mixed.Fairness = mixed
+	}
+	if sink != nil {
+		assigned := rep.Created - rep.counts[""]
+		if rep.Mixed != nil {
+			assigned += rep.Mixed.Fairness.Created - rep.Mixed.Fairness.counts[""]
+		}
+		fmt.Fprintln(progress, "waiting for the webhook deliveries")
+		rep.Webhooks = sink.await(cmd.Context(), assigned*int64(hooks), progress)
 	}
 	if target.weights == nil {
 		target.weights = fetchWeights(cmd.Context(), target)
@@ -250,6 +284,10 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	// The receiver of --webhooks is on 127.0.0.1.
+	if hooks, _ := f.GetInt("webhooks"); hooks > 0 {
+		cfg.WebhookAllowPrivate = true
+	}
 	which, _ := f.GetString("target")
 	switch which {
 	case "leadrotor":
@@ -402,6 +440,8 @@ type benchReport struct {
 	// Mixed is the second run of a --readers run: the writers again, beside
 	// the readers. Members and MaxDeviation then cover both runs.
 	Mixed *mixedReport `json:"mixed,omitempty"`
+	// Webhooks is what the receiver of --webhooks saw.
+	Webhooks *hookReport `json:"webhooks,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
@@ -703,6 +743,12 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(w, "    reads         %d requests, %d pages served (%.1f/s), statuses %v\n", m.Reads.Requests, m.Reads.Pages, m.Reads.PerSecond, m.Reads.Statuses)
 		fmt.Fprintf(w, "    read latency  p50 %.2f  p95 %.2f  max %.2f ms\n", m.Reads.LatencyMS.P50, m.Reads.LatencyMS.P95, m.Reads.LatencyMS.Max)
 		fmt.Fprintf(w, "    fairness      max deviation %.2f from the weighted share, %d unassigned\n", m.MaxDeviation, m.Unassigned)
+	}
+	if h := r.Webhooks; h != nil {
+		fmt.Fprintf(w, "  webhooks        %d of %d deliveries to %d endpoints (%d repeats), the last %.1fs after the load\n",
+			h.Received, h.Expected, h.Endpoints, h.Repeats, h.DrainSeconds)
+		fmt.Fprintf(w, "  delivery lag ms p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
+			h.LagMS.P50, h.LagMS.P95, h.LagMS.P99, h.LagMS.Max, h.LagMS.Mean)
 	}
 	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

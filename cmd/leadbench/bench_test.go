@@ -35,6 +35,7 @@ type jsonReport struct {
 		User  string `json:"user"`
 		Leads int64  `json:"leads"`
 	} `json:"members"`
+	Webhooks *hookReport `json:"webhooks"`
 }
 
 // runInProcess runs leadbench with args, --json and --quiet on a
@@ -101,4 +102,25 @@ func TestIssue13_LeadbenchWithRules(t *testing.T) {
 	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--rules", "200", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "rules 200: must be from 0 to 199")
+}
+
+// leadbench --webhooks registers endpoints on a receiver of its own for
+// lead.assigned and counts each assigned lead's delivery to each, with
+// its lag.
+func TestLeadbenchWebhooks(t *testing.T) {
+	t.Parallel()
+	rep, _ := runInProcess(t, "-c", "2", "-n", "10", "-d", "30s", "--webhooks", "2")
+	require.Contains(t, rep.Target, "2 webhook endpoints")
+	require.Zero(t, rep.Unassigned)
+	h := rep.Webhooks
+	require.NotNil(t, h)
+	require.Equal(t, 2, h.Endpoints)
+	require.Equal(t, 2*rep.Created, h.Expected, "one delivery per assigned lead and endpoint")
+	require.Equal(t, h.Expected, h.Received)
+	require.Positive(t, h.LagMS.P50)
+	require.GreaterOrEqual(t, h.LagMS.Max, h.LagMS.P99)
+
+	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
+	cmd.SetArgs([]string{"--webhooks", "101", "-d", "1s"})
+	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "webhooks 101: must be from 0 to 100")
 }
