@@ -111,8 +111,9 @@ type WebhookStore interface {
 	WebhookDeliveries(ctx context.Context, accountID string, endpointID, beforeID int64, limit int) ([]WebhookDelivery, error)
 	// WebhookDelivery returns one attempt, payload included.
 	WebhookDelivery(ctx context.Context, accountID string, endpointID, id int64) (*WebhookDelivery, error)
-	// RecordWebhookDelivery appends an attempt to the log and sets its ID.
-	RecordWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
+	// RecordWebhookDelivery appends attempts to the log, in one write,
+	// and sets their IDs.
+	RecordWebhookDelivery(ctx context.Context, ds ...*WebhookDelivery) error
 }
 
 // WebhookDispatcher queues deliveries; the job runner implements it.

@@ -11,6 +11,7 @@
 #
 #   scripts/ab-bench.sh
 #   ARMS="|--availability" scripts/ab-bench.sh      # what members' availability costs
+#   ARMS="|--webhooks 2 --sla" scripts/ab-bench.sh  # webhooks and SLA timers (with delivery lag)
 #   PAIRS=5 DURATION=20s scripts/ab-bench.sh
 #   BENCH0=/tmp/old-leadbench ARMS="|" scripts/ab-bench.sh  # arm 0 run by another build (what a change costs)
 set -euo pipefail
@@ -43,8 +44,11 @@ for pair in $(seq 1 "$pairs"); do
 			-c "$clients" -d "$duration" ${arms[$n]} --json --quiet)
 		psql_ -c "DROP SCHEMA $schema CASCADE"
 		redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
-		jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned] | @tsv' <<<"$out" >>"$results"
-		tail -n1 "$results" | awk -F'\t' '{printf "arm %s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d\n", $1, $2, $3, $4, $5, $6, $7}'
+		jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned,
+			(.webhooks.received // 0), (.webhooks.expected // 0), (.webhooks.lagMs.P50 // 0), (.webhooks.lagMs.P99 // 0)] | @tsv' <<<"$out" >>"$results"
+		tail -n1 "$results" | awk -F'\t' '{printf "arm %s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d", $1, $2, $3, $4, $5, $6, $7
+			if ($9 > 0) printf "  deliveries %d/%d  lag p50 %.0f ms  p99 %.0f ms", $8, $9, $10, $11
+			printf "\n"}'
 	done
 done
 for n in 0 1; do

@@ -219,17 +219,34 @@ func (s *Store) WebhookDelivery(ctx context.Context, accountID string, endpointI
 
 // RecordWebhookDelivery appends an attempt to the log; NOT_FOUND when its
 // endpoint is gone.
-func (s *Store) RecordWebhookDelivery(ctx context.Context, d *leads.WebhookDelivery) (err error) {
+func (s *Store) RecordWebhookDelivery(ctx context.Context, ds ...*leads.WebhookDelivery) (err error) {
 	defer translate(&err)
-	row := &deliveryRow{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID, EventType: string(d.EventType),
-		Attempt: d.Attempt, StatusCode: d.StatusCode, Succeeded: d.Succeeded, Error: d.Error, DurationMS: d.DurationMS,
-		At: d.At, Payload: string(d.Payload)}
-	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
-		if isForeignKey(err) {
+	if len(ds) == 0 {
+		return nil
+	}
+	rows := make([]deliveryRow, len(ds))
+	for i, d := range ds {
+		rows[i] = deliveryRow{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID, EventType: string(d.EventType),
+			Attempt: d.Attempt, StatusCode: d.StatusCode, Succeeded: d.Succeeded, Error: d.Error, DurationMS: d.DurationMS,
+			At: d.At, Payload: string(d.Payload)}
+	}
+	if _, err := s.db.NewInsert().Model(&rows).Returning("id").Exec(ctx); err != nil {
+		if !isForeignKey(err) {
+			return fmt.Errorf("insert deliveries: %w", err)
+		}
+		if len(ds) == 1 {
 			return leads.Errorf(leads.CodeNotFound, "webhook not found")
 		}
-		return fmt.Errorf("insert delivery: %w", err)
+		// An endpoint deleted meanwhile: the others' attempts, one by one.
+		for _, d := range ds {
+			if err := s.RecordWebhookDelivery(ctx, d); err != nil && leads.ErrorCode(err) != leads.CodeNotFound {
+				return err
+			}
+		}
+		return nil
 	}
-	d.ID = row.ID
+	for i := range ds {
+		ds[i].ID = rows[i].ID
+	}
 	return nil
 }

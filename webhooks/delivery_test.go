@@ -211,9 +211,15 @@ func TestDeliveryRetriesUntilTheReceiverAnswers(t *testing.T) {
 			}
 			require.Equal(t, failFirst, retried, "every failed delivery was retried")
 
-			page, err := b.svc.WebhookDeliveries(context.Background(), b.admin, ep.ID, 0, 100)
-			require.NoError(t, err)
-			require.Len(t, page.Data, len(rc.requests()))
+			// The log trails the attempts by a moment (it is written in
+			// batches).
+			var page *leads.WebhookDeliveryPage
+			require.Eventually(t, func() bool {
+				var err error
+				page, err = b.svc.WebhookDeliveries(context.Background(), b.admin, ep.ID, 0, 100)
+				require.NoError(t, err)
+				return len(page.Data) == len(rc.requests())
+			}, 10*time.Second, 20*time.Millisecond, "every attempt logged")
 			ok := 0
 			for _, d := range page.Data {
 				if d.Succeeded {

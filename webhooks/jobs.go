@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -30,25 +31,34 @@ func (b *backoff[T]) NextRetry(job *river.Job[T]) time.Time {
 	return time.Now().Add(b.r.opts.Backoff(job.Attempt))
 }
 
-// eventArgs is the job of one event, inserted with the change: its worker
-// fans it out to the subscribed endpoints (and the in-process handler).
+// eventArgs is the job of the events one transaction wrote (a lead's
+// change, or a whole group commit of new leads), inserted with them: its
+// worker fans them out to the subscribed endpoints (and the in-process
+// handler, and mail). One job for many events spares the queue's table a
+// row, a fetch and a completion per event.
 type eventArgs struct {
-	Event leads.Event `json:"event"`
+	Events []leads.Event `json:"events"`
 }
 
 func (eventArgs) Kind() string { return "leadrotor_event" }
 
 func (eventArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
-// deliveryArgs is the job of one event to one endpoint. The payload is
-// made once, at fan-out, so that every attempt posts the same bytes.
+// deliveryArgs is the job of one event to one endpoint: the retries of a
+// first attempt that failed, or a redelivery. The payload is made once, at
+// fan-out, and kept as a string (a JSON document would come back from
+// PostgreSQL's jsonb reordered), so that every attempt posts the same
+// bytes.
 type deliveryArgs struct {
 	EndpointID int64           `json:"endpointId"`
 	AccountID  string          `json:"accountId"`
 	EventID    string          `json:"eventId"`
 	EventType  leads.EventType `json:"eventType"`
-	Payload    json.RawMessage `json:"payload"`
+	Payload    string          `json:"payload"`
 	Redelivery bool            `json:"redelivery,omitempty"`
+	// Prior counts the attempts made before this job's first: the
+	// fan-out's own.
+	Prior int `json:"prior,omitempty"`
 }
 
 func (deliveryArgs) Kind() string { return "leadrotor_webhook_delivery" }
@@ -64,56 +74,163 @@ func (handlerArgs) Kind() string { return "leadrotor_event_handler" }
 
 func (handlerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
-// eventWorker fans an event out: one delivery job per enabled endpoint of
-// the account subscribed to its type, one handler job when the process has
-// a handler, one mail job when it mails reps and the event is theirs, inserted in the transaction that completes the event's
-// job, so that a fan-out runs to its end exactly once.
+// eventWorker fans an event out. It posts it at once to every enabled
+// endpoint of the account subscribed to its type, side by side, and logs
+// those first attempts; then, in the transaction that completes the
+// event's job, it inserts a delivery job for each endpoint whose attempt
+// failed (its retries, from the first backoff on), one handler job when
+// the process has a handler, one mail job when the process mails and the
+// event sends mail. A fan-out so runs to its end once; a process killed
+// before that transaction runs it again (at least once: receivers tell a
+// repeat by its webhook-id). The first attempt in the fan-out spares each
+// delivery a job of its own when the receiver answers, as it mostly does:
+// a job is several writes of the queue's table.
 type eventWorker struct {
 	backoff[eventArgs]
 }
 
+func (w *eventWorker) Timeout(*river.Job[eventArgs]) time.Duration {
+	return w.r.opts.Timeout + 30*time.Second // the posts, side by side, and logging them
+}
+
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error {
-	e := job.Args.Event
-	eps, err := w.r.store.Webhooks(ctx, e.AccountID)
-	if err != nil {
-		return fmt.Errorf("read webhooks of account %s: %w", e.AccountID, err)
-	}
+	endpoints := map[string][]leads.WebhookEndpoint{} // by account
+	var firsts []deliveryArgs
+	var targets []*leads.WebhookEndpoint
 	var params []river.InsertManyParams
-	for _, ep := range eps {
-		if !ep.Subscribed(e.Type) {
-			continue
+	for _, e := range job.Args.Events {
+		eps, ok := endpoints[e.AccountID]
+		if !ok {
+			var err error
+			if eps, err = w.r.store.Webhooks(ctx, e.AccountID); err != nil {
+				return fmt.Errorf("read webhooks of account %s: %w", e.AccountID, err)
+			}
+			endpoints[e.AccountID] = eps
 		}
-		body, err := Payload(e, ep.Format)
-		if err != nil {
-			return river.JobCancel(err) // never better on a retry
+		for i := range eps {
+			ep := &eps[i]
+			if !ep.Enabled || !ep.Subscribed(e.Type) {
+				continue
+			}
+			body, err := Payload(e, ep.Format)
+			if err != nil {
+				return river.JobCancel(err) // never better on a retry
+			}
+			firsts = append(firsts, deliveryArgs{EndpointID: ep.ID, AccountID: e.AccountID, EventID: e.ID, EventType: e.Type,
+				Payload: string(body), Prior: 1})
+			targets = append(targets, ep)
 		}
-		params = append(params, river.InsertManyParams{Args: deliveryArgs{EndpointID: ep.ID, AccountID: e.AccountID,
-			EventID: e.ID, EventType: e.Type, Payload: body}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+		if w.r.opts.Handler != nil {
+			params = append(params, river.InsertManyParams{Args: handlerArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+		}
+		if w.r.opts.Mail != nil && mails(e) {
+			params = append(params, river.InsertManyParams{Args: mailArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+		}
 	}
-	if w.r.opts.Handler != nil {
-		params = append(params, river.InsertManyParams{Args: handlerArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
-	}
-	if w.r.opts.Mail != nil && mails(e) {
-		params = append(params, river.InsertManyParams{Args: mailArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
-	}
+	params = append(params, w.r.deliverFirst(ctx, targets, firsts)...)
 	if len(params) == 0 {
 		return nil
 	}
 	tx, err := w.r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("fan out event %s: %w", e.ID, err)
+		return fmt.Errorf("fan out events: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := w.r.client.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("fan out event %s: %w", e.ID, err)
+		return fmt.Errorf("fan out events: %w", err)
 	}
 	if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
-		return fmt.Errorf("fan out event %s: complete: %w", e.ID, err)
+		return fmt.Errorf("fan out events: complete: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("fan out event %s: %w", e.ID, err)
+		return fmt.Errorf("fan out events: %w", err)
 	}
 	return nil
+}
+
+// maxPostsAtOnce bounds the first attempts one fan-out makes side by side.
+const maxPostsAtOnce = 16
+
+// deliverFirst makes the first attempt of each delivery, side by side
+// (maxPostsAtOnce at a time), logs them, and returns the delivery jobs of those that failed: their
+// retries, from the first backoff on.
+func (r *Runner) deliverFirst(ctx context.Context, eps []*leads.WebhookEndpoint, firsts []deliveryArgs) []river.InsertManyParams {
+	logs := make([]*leads.WebhookDelivery, len(firsts))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxPostsAtOnce)
+	for i := range firsts {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			logs[i] = r.attempt(ctx, eps[i], firsts[i], 1)
+		})
+	}
+	wg.Wait()
+	r.record(logs...)
+	var params []river.InsertManyParams
+	for i, d := range logs {
+		if d.Succeeded {
+			continue
+		}
+		if r.opts.MaxAttempts <= 1 {
+			r.disable(ctx, eps[i], d, time.Now())
+			continue
+		}
+		params = append(params, river.InsertManyParams{Args: firsts[i], InsertOpts: &river.InsertOpts{
+			MaxAttempts: r.opts.MaxAttempts - 1, ScheduledAt: time.Now().Add(r.opts.Backoff(1))}})
+	}
+	return params
+}
+
+// attempt posts a's payload to ep, the attempt-th attempt of the delivery,
+// and returns it as the log keeps it.
+func (r *Runner) attempt(ctx context.Context, ep *leads.WebhookEndpoint, a deliveryArgs, attempt int) *leads.WebhookDelivery {
+	start := r.opts.Now()
+	status, err := r.post(ctx, ep, a)
+	d := &leads.WebhookDelivery{EndpointID: ep.ID, AccountID: ep.AccountID, EventID: a.EventID, EventType: a.EventType,
+		Attempt: attempt, StatusCode: status, Succeeded: err == nil, DurationMS: r.opts.Now().Sub(start).Milliseconds(),
+		At: start, Payload: json.RawMessage(a.Payload)}
+	if err != nil {
+		d.Error = err.Error()
+		r.opts.Logger.Info("webhook delivery failed", "webhook", ep.ID, "event", a.EventID, "attempt", attempt, "err", err)
+	}
+	return d
+}
+
+// record appends attempts to the delivery log: through the log writer
+// while the runner runs (see logWriter), else at once. A failure is
+// logged, not returned: the deliveries stand without their log.
+func (r *Runner) record(ds ...*leads.WebhookDelivery) {
+	if len(ds) == 0 {
+		return
+	}
+	if r.log != nil && r.log.add(ds) {
+		return
+	}
+	r.writeLog(ds)
+}
+
+// writeLog writes attempts to the delivery log in one insert.
+func (r *Runner) writeLog(ds []*leads.WebhookDelivery) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.store.RecordWebhookDelivery(ctx, ds...); err != nil {
+		r.opts.Logger.Warn("webhook deliveries not logged", "attempts", len(ds), "event", ds[0].EventID, "err", err)
+	}
+}
+
+// disable disables ep after d, the last attempt of a delivery, failed
+// (since created).
+func (r *Runner) disable(ctx context.Context, ep *leads.WebhookEndpoint, d *leads.WebhookDelivery, created time.Time) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	reason := fmt.Sprintf("%d attempts to deliver event %s failed since %s; last: %s", d.Attempt, d.EventID,
+		created.UTC().Format(time.RFC3339), d.Error)
+	if err := leads.DisableWebhook(lctx, r.store, ep.AccountID, ep.ID, reason, r.opts.Now()); err != nil {
+		r.opts.Logger.Warn("webhook not disabled", "webhook", ep.ID, "err", err)
+		return
+	}
+	r.opts.Logger.Warn("webhook disabled", "webhook", ep.ID, "reason", reason)
 }
 
 // handlerWorker gives an event to the in-process handler.
@@ -152,33 +269,21 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if !ep.Enabled && !a.Redelivery {
 		return river.JobCancel(fmt.Errorf("webhook %d disabled", a.EndpointID))
 	}
-	start := w.r.opts.Now()
-	status, perr := w.r.post(ctx, ep, a)
-	d := &leads.WebhookDelivery{EndpointID: ep.ID, AccountID: ep.AccountID, EventID: a.EventID, EventType: a.EventType,
-		Attempt: job.Attempt, StatusCode: status, Succeeded: perr == nil, DurationMS: w.r.opts.Now().Sub(start).Milliseconds(),
-		At: start, Payload: a.Payload}
-	if perr != nil {
-		d.Error = perr.Error()
-	}
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := w.r.store.RecordWebhookDelivery(lctx, d); err != nil {
-		w.r.opts.Logger.Warn("webhook delivery not logged", "webhook", ep.ID, "event", a.EventID, "err", err)
-	}
-	if perr == nil {
+	d := w.r.attempt(ctx, ep, a, a.Prior+job.Attempt)
+	w.r.record(d)
+	if d.Succeeded {
 		return nil
 	}
-	w.r.opts.Logger.Info("webhook delivery failed", "webhook", ep.ID, "event", a.EventID, "attempt", job.Attempt, "err", perr)
 	if job.Attempt >= job.MaxAttempts && !a.Redelivery {
-		reason := fmt.Sprintf("%d attempts to deliver event %s failed since %s; last: %s", job.Attempt, a.EventID,
-			job.CreatedAt.UTC().Format(time.RFC3339), d.Error)
-		if err := leads.DisableWebhook(lctx, w.r.store, ep.AccountID, ep.ID, reason, w.r.opts.Now()); err != nil {
-			w.r.opts.Logger.Warn("webhook not disabled", "webhook", ep.ID, "err", err)
-		} else {
-			w.r.opts.Logger.Warn("webhook disabled", "webhook", ep.ID, "reason", reason)
-		}
+		w.r.disable(ctx, ep, d, job.CreatedAt)
 	}
-	return perr
+	return errors.New(d.Error)
+}
+
+// NextRetry is when the delivery runs again: the backoff of its attempt,
+// counting the fan-out's.
+func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
+	return time.Now().Add(w.r.opts.Backoff(job.Args.Prior + job.Attempt))
 }
 
 // post delivers a's payload to ep, signed; it returns the status code (0
@@ -186,12 +291,12 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 func (r *Runner) post(ctx context.Context, ep *leads.WebhookEndpoint, a deliveryArgs) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(a.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, strings.NewReader(a.Payload))
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
 	now := r.opts.Now()
-	sig, err := Sign(ep.Secret, a.EventID, now, a.Payload)
+	sig, err := Sign(ep.Secret, a.EventID, now, []byte(a.Payload))
 	if err != nil {
 		return 0, err
 	}

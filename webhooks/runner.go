@@ -96,6 +96,7 @@ type Runner struct {
 	pgx     *river.Client[pgx.Tx]
 	http    *http.Client
 	expirer SLAExpirer
+	log     *logWriter // while started
 	started bool
 }
 
@@ -124,7 +125,7 @@ func New(opts Options) *Runner {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 20
+		opts.Workers = 100
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
@@ -150,7 +151,7 @@ func New(opts Options) *Runner {
 		}
 	}
 	r.http = &http.Client{Timeout: opts.Timeout, Transport: &http.Transport{DialContext: dialer.DialContext,
-		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second},
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return r
 }
@@ -179,7 +180,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: r.opts.Workers}},
 		Workers:           workers,
 		FetchPollInterval: r.opts.PollInterval,
-		FetchCooldown:     min(r.opts.PollInterval, 100*time.Millisecond),
+		FetchCooldown:     min(r.opts.PollInterval, 20*time.Millisecond),
 		PollOnly:          true,
 		Logger:            r.opts.Logger,
 		MaxAttempts:       r.opts.MaxAttempts,
@@ -241,7 +242,9 @@ func (r *Runner) Start(ctx context.Context) error {
 	if r.client == nil {
 		return errors.New("webhooks: start: not opened")
 	}
+	r.log = startLogWriter(r)
 	if err := r.client.Start(ctx); err != nil {
+		r.log.stop()
 		return fmt.Errorf("webhooks: start: %w", err)
 	}
 	r.started = true
@@ -259,18 +262,19 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = r.client.StopAndCancel(context.WithoutCancel(ctx))
 	}
+	r.log.stop() // after the jobs: what they logged is written
 	if err != nil {
 		return fmt.Errorf("webhooks: stop: %w", err)
 	}
 	return nil
 }
 
-// jobParams returns the jobs of events and timers: one per event, and one
-// per timer scheduled at its deadline.
+// jobParams returns the jobs of events and timers: one for all the
+// events, and one per timer scheduled at its deadline.
 func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, 0, len(events)+len(timers))
-	for _, e := range events {
-		params = append(params, river.InsertManyParams{Args: eventArgs{Event: e}})
+	if len(events) > 0 {
+		params = append(params, river.InsertManyParams{Args: eventArgs{Events: events}})
 	}
 	for _, t := range timers {
 		params = append(params, river.InsertManyParams{Args: slaArgs{Timer: t},
@@ -310,7 +314,7 @@ func (r *Runner) Redeliver(ctx context.Context, d *leads.WebhookDelivery) error 
 		return errors.New("webhooks: not opened")
 	}
 	_, err := r.client.Insert(ctx, deliveryArgs{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID,
-		EventType: d.EventType, Payload: d.Payload, Redelivery: true}, nil)
+		EventType: d.EventType, Payload: string(d.Payload), Redelivery: true}, nil)
 	if err != nil {
 		return fmt.Errorf("queue redelivery: %w", err)
 	}

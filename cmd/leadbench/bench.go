@@ -95,6 +95,7 @@ has come for 15 s. A server driven with --url must run with
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
+	f.Bool("sla", false, "before driving, give the bench rotation an SLA (an hour to accept, on the working-hours clock): each lead writes its timer (issue 15)")
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
@@ -183,6 +184,12 @@ func runBench(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 		target.describe += ", every rep with a schedule, time off and a holiday calendar"
+	}
+	if sla, _ := f.GetBool("sla"); sla {
+		if err := setBenchSLA(cmd.Context(), target); err != nil {
+			return err
+		}
+		target.describe += ", an SLA on the rotation"
 	}
 
 	progress := io.Writer(cmd.ErrOrStderr())
