@@ -2,8 +2,11 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,4 +109,119 @@ func TestBoardSLAWithoutRunner(t *testing.T) {
 	require.Contains(t, p.body, `id="sla-summary">No SLA<`)
 	p = b.post(board+"/settings", settingsForm(b.csrf(board), nil))
 	require.Equal(t, http.StatusOK, p.status, "without an SLA the settings save: %s", p.body)
+}
+
+// testClock is a Service's clock that a test moves.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// slaDay is a site whose rotation has an SLA (accept within 5m, wall
+// clock, one reassignment, then keep) on a frozen day, with three leads
+// given at its noon, one to each of the first three reps in turn.
+type slaDay struct {
+	*site
+	clock   *testClock
+	sla     *leads.SLA
+	a, b, c createdLead
+}
+
+// createdLead is what the API answers of a lead it made.
+type createdLead struct {
+	ID         int64  `json:"id"`
+	AssignedTo string `json:"assignedTo"`
+}
+
+// newSLADay returns the site at noon of a day a month ahead: the runner
+// works in real time and finds no timer due during the test, which
+// expires them itself (expire), as the runner would.
+func newSLADay(t *testing.T) *slaDay {
+	t.Helper()
+	noon := time.Now().UTC().AddDate(0, 1, 0).Truncate(24 * time.Hour).Add(12 * time.Hour)
+	clk := &testClock{now: noon}
+	d := &slaDay{site: newWebhookSite(t, false, leads.WithClock(clk.Now)), clock: clk,
+		sla: &leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 1, WhenExhausted: leads.SLAKeep}}
+	_, err := d.svc.UpdateRotation(context.Background(), d.admin, d.rot.ID, func(r *leads.Rotation) error { r.SLA = d.sla; return nil })
+	require.NoError(t, err)
+	for i, l := range []*createdLead{&d.a, &d.b, &d.c} {
+		require.NoError(t, json.Unmarshal([]byte(d.createLead(`{"firstName":"Lead","lastName":"`+string(rune('A'+i))+`"}`)), l))
+		require.Equal(t, d.reps[i], l.AssignedTo)
+	}
+	return d
+}
+
+// rep is the actor of a rep.
+func (d *slaDay) rep(email string) leads.Actor {
+	return leads.Actor{AccountID: d.account, Email: email, Role: leads.RoleAgent}
+}
+
+// expire runs the SLA timer of lead id's current assignment now, as the
+// runner does at its deadline; had and reassignments carry on a chain of
+// SLA reassignments.
+func (d *slaDay) expire(t *testing.T, id int64, had []string, reassignments int) {
+	t.Helper()
+	l, err := d.svc.Lead(context.Background(), d.admin, id)
+	require.NoError(t, err)
+	require.NotNil(t, l.SLADueAt)
+	require.NoError(t, d.svc.ExpireSLA(context.Background(), leads.SLATimer{AccountID: d.account, LeadID: id, RotationID: l.RotationID,
+		Assignee: l.AssignedTo, AssignedAt: *l.AssignedAt, DueAt: *l.SLADueAt, Had: had, Reassignments: reassignments}))
+}
+
+// Today's time-to-accept table: nothing before a lead; then per rep the
+// leads the rotation gave them, those accepted, how soon (p50 and p90)
+// and first touched, and their turns whose SLA ran out. The board shows
+// the same per member.
+func TestTodayTimeToAccept(t *testing.T) {
+	t.Parallel()
+	empty := newWebhookSite(t, false)
+	p := empty.signedIn("manager@acme.test").get("/")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Contains(t, p.body, `<p class="muted" id="time-to-accept">No rotation has given anyone a lead today yet.</p>`)
+
+	d := newSLADay(t)
+	ctx := context.Background()
+	d.clock.add(2*time.Minute + 10*time.Second)
+	_, err := d.svc.AcceptLead(ctx, d.rep(d.a.AssignedTo), d.a.ID)
+	require.NoError(t, err)
+	d.clock.add(50 * time.Second)
+	done := true
+	_, err = d.svc.AddActivity(ctx, d.rep(d.a.AssignedTo), d.a.ID, leads.ActivityInput{Type: "call", Completed: &done})
+	require.NoError(t, err)
+	d.clock.add(2 * time.Minute)
+	d.expire(t, d.c.ID, nil, 0) // rep3's time ran out: the lead moves to rep4
+
+	manager := d.signedIn("manager@acme.test")
+	p = manager.get("/")
+	require.Equal(t, http.StatusOK, p.status)
+	rows := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?s)<tr data-user="([^"]+)" data-rotation="`+itoa(d.rot.ID)+`">(.*?)</tr>`).FindAllStringSubmatch(p.body, -1) {
+		for _, c := range regexp.MustCompile(`<td data-label="[^"]+">(?:<a [^>]+>)?([^<]*)`).FindAllStringSubmatch(m[2], -1) {
+			rows[m[1]] = append(rows[m[1]], c[1])
+		}
+	}
+	//                      rotation  leads accepted p50 p90 first touch p50, expired
+	require.Equal(t, map[string][]string{
+		d.reps[0]: {"Inbound", "1", "1", "2m 10s", "2m 10s", "3m", "0"},
+		d.reps[1]: {"Inbound", "1", "0", "–", "–", "–", "0"},
+		d.reps[2]: {"Inbound", "0", "0", "–", "–", "–", "1"},
+		d.reps[3]: {"Inbound", "1", "0", "–", "–", "–", "0"},
+	}, rows)
+
+	p = manager.get("/rotations/" + itoa(d.rot.ID))
+	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[0])+`".*?class="accept-time">2m 10s / 2m 10s<.*?class="sla-expired">0<`, p.body)
+	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[2])+`".*?class="accept-time">– / –<.*?class="sla-expired">1<.*?class="sla-out">1<.*?class="sla-in">0<`, p.body)
+	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[3])+`".*?class="sla-expired">0<.*?class="sla-out">0<.*?class="sla-in">1<`, p.body)
 }
