@@ -161,3 +161,72 @@ func parseSLAForm(form url.Values) (*leads.SLA, error) {
 	}
 	return sla, nil
 }
+
+// slaExpiredText says an sla_expired audit entry (its data) in words: whose
+// time ran out, what became of the lead, and why the SLA was exhausted.
+func slaExpiredText(data map[string]any) string {
+	str := func(k string) string { s, _ := data[k].(string); return s }
+	within := str("acceptWithin")
+	if d, err := time.ParseDuration(within); err == nil {
+		within = shortDuration(d)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s did not accept within %s (%s).", str("assignee"), within, choiceText(slaClocks, str("clock")))
+	switch next := str("nextAssignee"); str("action") {
+	case leads.SLAReassigned:
+		fmt.Fprintf(&b, " It moved to %s, the rotation's next turn.", next)
+	case leads.SLAKeep:
+		b.WriteString(" It stays with them.")
+	case leads.SLAFallback:
+		fmt.Fprintf(&b, " It went to the fallback, %s.", next)
+	case leads.SLAHold:
+		b.WriteString(" It is held unassigned for a manager to give.")
+	}
+	switch str("exhaustedBy") {
+	case "max_reassignments":
+		b.WriteString(" The SLA is exhausted: the lead has moved as often as it allows.")
+	case "nobody_left":
+		b.WriteString(" The SLA is exhausted: nobody eligible is left who has not had the lead.")
+	}
+	return b.String()
+}
+
+// slaState is where a lead's time to accept stands, in words, and the
+// class that colours it (ok, warn-text, off).
+type slaState struct{ Text, Class string }
+
+// slaStatus says where the lead's time to accept stands: nothing when its
+// assignment has none; Accept by (the deadline) while it runs; that it
+// ran out, when the latest word of its assignment is an expiry that kept
+// the lead with its rep; accepted in time or late once accepted.
+func slaStatus(l *leads.Lead) *slaState {
+	if l.SLADueAt == nil {
+		return nil
+	}
+	due := instantText(*l.SLADueAt)
+	switch {
+	case l.AcceptedAt != nil && !l.AcceptedAt.After(*l.SLADueAt):
+		return &slaState{"Accepted in time (due by " + due + ")", "ok"}
+	case l.AcceptedAt != nil:
+		return &slaState{"Accepted late (due by " + due + ", accepted " + instantText(*l.AcceptedAt) + ")", "off"}
+	}
+	if ranOut(l.AuditLog) {
+		return &slaState{"Time to accept ran out at " + due + "; not accepted yet", "off"}
+	}
+	return &slaState{"Accept by " + due, "warn-text"}
+}
+
+// ranOut reports whether the latest word of a lead's assignment in its
+// trail is an SLA's expiry, which kept the lead with its rep (one that
+// moved it is followed by its reassignment).
+func ranOut(trail []leads.AuditEntry) bool {
+	for i := len(trail) - 1; i >= 0; i-- {
+		switch trail[i].Event {
+		case leads.EventSLAExpired:
+			return true
+		case leads.EventLeadAssigned, leads.EventLeadReassigned:
+			return false
+		}
+	}
+	return false
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +225,60 @@ func TestTodayTimeToAccept(t *testing.T) {
 	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[0])+`".*?class="accept-time">2m 10s / 2m 10s<.*?class="sla-expired">0<`, p.body)
 	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[2])+`".*?class="accept-time">– / –<.*?class="sla-expired">1<.*?class="sla-out">1<.*?class="sla-in">0<`, p.body)
 	require.Regexp(t, `(?s)data-user="`+regexp.QuoteMeta(d.reps[3])+`".*?class="sla-expired">0<.*?class="sla-out">0<.*?class="sla-in">1<`, p.body)
+}
+
+// The lead page says where a lead's time to accept stands (accept by its
+// deadline, accepted in time or late, ran out and kept) and each expiry
+// of its trail in a sentence; the lead an expiry moved says why it went
+// to its new rep.
+func TestLeadPageSLA(t *testing.T) {
+	t.Parallel()
+	d := newSLADay(t)
+	ctx := context.Background()
+	noon := d.clock.Now()
+	at := func(d time.Duration) string { return noon.Add(d).Format("2006-01-02 15:04:05 UTC") }
+	status := func(p response) string {
+		m := regexp.MustCompile(`<dd id="sla-status" class="([^"]+)">([^<]*)</dd>`).FindStringSubmatch(p.body)
+		require.NotNil(t, m, "no SLA status on the page")
+		return m[1] + ": " + m[2]
+	}
+	page := func(id int64) string { return "/leads/" + itoa(id) }
+	manager := d.signedIn("manager@acme.test")
+
+	require.Equal(t, "warn-text: Accept by "+at(5*time.Minute), status(manager.get(page(d.a.ID))))
+	d.clock.add(2 * time.Minute)
+	rep1 := d.signedIn(d.a.AssignedTo)
+	p := rep1.post(page(d.a.ID)+"/accept", url.Values{"csrf": {rep1.csrf(page(d.a.ID))}})
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Equal(t, "ok: Accepted in time (due by "+at(5*time.Minute)+")", status(p))
+
+	// rep3's time runs out: the lead moves to rep4, with a clock of its own.
+	d.clock.add(3 * time.Minute)
+	d.expire(t, d.c.ID, nil, 0)
+	p = manager.get(page(d.c.ID))
+	require.Equal(t, d.reps[3], regexp.MustCompile(`id="assignee">([^<]*)<`).FindStringSubmatch(p.body)[1])
+	require.Contains(t, p.body, `id="reason">the last rep&#39;s time to accept ran out: the rotation&#39;s next turn<`)
+	require.Equal(t, "warn-text: Accept by "+at(10*time.Minute), status(p))
+	require.Regexp(t, `(?s)<li data-event="sla_expired">.*?<p class="summary">`+regexp.QuoteMeta(d.reps[2])+
+		` did not accept within 5m \(wall clock\)\. It moved to `+regexp.QuoteMeta(d.reps[3])+`, the rotation&#39;s next turn\.</p>\s*<details>`, p.body)
+
+	// rep4's too, and the SLA allows one move: it stays with rep4.
+	d.clock.add(5 * time.Minute)
+	d.expire(t, d.c.ID, []string{d.reps[2]}, 1)
+	p = manager.get(page(d.c.ID))
+	require.Equal(t, "off: Time to accept ran out at "+at(10*time.Minute)+"; not accepted yet", status(p))
+	require.Contains(t, p.body, `<p class="summary">`+d.reps[3]+` did not accept within 5m (wall clock). It stays with them. `+
+		`The SLA is exhausted: the lead has moved as often as it allows.</p>`)
+	audit := d.signedIn("admin@acme.test").get("/audit?scope=all&event=sla_expired")
+	require.Equal(t, 2, strings.Count(audit.body, `<p class="summary">`), "the audit page says each expiry too")
+
+	// rep2 accepts after their deadline.
+	_, err := d.svc.AcceptLead(ctx, d.rep(d.b.AssignedTo), d.b.ID)
+	require.NoError(t, err)
+	require.Equal(t, "off: Accepted late (due by "+at(5*time.Minute)+", accepted "+at(10*time.Minute)+")", status(manager.get(page(d.b.ID))))
+
+	// A lead reassigned by hand has no clock.
+	_, err = d.svc.UpdateLead(ctx, d.admin, d.b.ID, leads.LeadPatch{"assignedTo": d.reps[0]}, leads.UpdateOptions{})
+	require.NoError(t, err)
+	require.NotContains(t, manager.get(page(d.b.ID)).body, `id="sla-status"`)
 }
