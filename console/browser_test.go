@@ -546,10 +546,7 @@ func TestBrowserSLA(t *testing.T) {
 	require.Equal(t, &leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 2, WhenExhausted: leads.SLAKeep}, rot.SLA)
 	screenshot(t, ctx, "rotation-sla")
 
-	var lead struct {
-		ID         int64  `json:"id"`
-		AssignedTo string `json:"assignedTo"`
-	}
+	var lead createdLead
 	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Katherine","lastName":"Johnson"}`)), &lead))
 	rep, _ := newTab(t)
 	signInWith(t, rep, s, lead.AssignedTo)

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,33 +112,22 @@ func TestBoardSLAWithoutRunner(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.status, "without an SLA the settings save: %s", p.body)
 }
 
-// testClock is a Service's clock that a test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // slaDay is a site whose rotation has an SLA (accept within 5m, wall
 // clock, one reassignment, then keep) on a frozen day, with three leads
 // given at its noon, one to each of the first three reps in turn.
 type slaDay struct {
 	*site
-	clock   *testClock
+	// now is the Service's time, in Unix nanoseconds: the test moves it.
+	now     atomic.Int64
 	sla     *leads.SLA
 	a, b, c createdLead
 }
+
+// clock is the Service's clock.
+func (d *slaDay) clock() time.Time { return time.Unix(0, d.now.Load()).UTC() }
+
+// wait moves the Service's clock on by dt.
+func (d *slaDay) wait(dt time.Duration) { d.now.Add(int64(dt)) }
 
 // createdLead is what the API answers of a lead it made.
 type createdLead struct {
@@ -152,9 +141,9 @@ type createdLead struct {
 func newSLADay(t *testing.T) *slaDay {
 	t.Helper()
 	noon := time.Now().UTC().AddDate(0, 1, 0).Truncate(24 * time.Hour).Add(12 * time.Hour)
-	clk := &testClock{now: noon}
-	d := &slaDay{site: newWebhookSite(t, false, leads.WithClock(clk.Now)), clock: clk,
-		sla: &leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 1, WhenExhausted: leads.SLAKeep}}
+	d := &slaDay{sla: &leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 1, WhenExhausted: leads.SLAKeep}}
+	d.now.Store(noon.UnixNano())
+	d.site = newWebhookSite(t, false, leads.WithClock(d.clock))
 	_, err := d.svc.UpdateRotation(context.Background(), d.admin, d.rot.ID, func(r *leads.Rotation) error { r.SLA = d.sla; return nil })
 	require.NoError(t, err)
 	for i, l := range []*createdLead{&d.a, &d.b, &d.c} {
@@ -194,14 +183,14 @@ func TestTodayTimeToAccept(t *testing.T) {
 
 	d := newSLADay(t)
 	ctx := context.Background()
-	d.clock.add(2*time.Minute + 10*time.Second)
+	d.wait(2*time.Minute + 10*time.Second)
 	_, err := d.svc.AcceptLead(ctx, d.rep(d.a.AssignedTo), d.a.ID)
 	require.NoError(t, err)
-	d.clock.add(50 * time.Second)
+	d.wait(50 * time.Second)
 	done := true
 	_, err = d.svc.AddActivity(ctx, d.rep(d.a.AssignedTo), d.a.ID, leads.ActivityInput{Type: "call", Completed: &done})
 	require.NoError(t, err)
-	d.clock.add(2 * time.Minute)
+	d.wait(2 * time.Minute)
 	d.expire(t, d.c.ID, nil, 0) // rep3's time ran out: the lead moves to rep4
 
 	manager := d.signedIn("manager@acme.test")
@@ -235,7 +224,7 @@ func TestLeadPageSLA(t *testing.T) {
 	t.Parallel()
 	d := newSLADay(t)
 	ctx := context.Background()
-	noon := d.clock.Now()
+	noon := d.clock()
 	at := func(d time.Duration) string { return noon.Add(d).Format("2006-01-02 15:04:05 UTC") }
 	status := func(p response) string {
 		m := regexp.MustCompile(`<dd id="sla-status" class="([^"]+)">([^<]*)</dd>`).FindStringSubmatch(p.body)
@@ -246,14 +235,14 @@ func TestLeadPageSLA(t *testing.T) {
 	manager := d.signedIn("manager@acme.test")
 
 	require.Equal(t, "warn-text: Accept by "+at(5*time.Minute), status(manager.get(page(d.a.ID))))
-	d.clock.add(2 * time.Minute)
+	d.wait(2 * time.Minute)
 	rep1 := d.signedIn(d.a.AssignedTo)
 	p := rep1.post(page(d.a.ID)+"/accept", url.Values{"csrf": {rep1.csrf(page(d.a.ID))}})
 	require.Equal(t, http.StatusOK, p.status, p.body)
 	require.Equal(t, "ok: Accepted in time (due by "+at(5*time.Minute)+")", status(p))
 
 	// rep3's time runs out: the lead moves to rep4, with a clock of its own.
-	d.clock.add(3 * time.Minute)
+	d.wait(3 * time.Minute)
 	d.expire(t, d.c.ID, nil, 0)
 	p = manager.get(page(d.c.ID))
 	require.Equal(t, d.reps[3], regexp.MustCompile(`id="assignee">([^<]*)<`).FindStringSubmatch(p.body)[1])
@@ -263,7 +252,7 @@ func TestLeadPageSLA(t *testing.T) {
 		` did not accept within 5m \(wall clock\)\. It moved to `+regexp.QuoteMeta(d.reps[3])+`, the rotation&#39;s next turn\.</p>\s*<details>`, p.body)
 
 	// rep4's too, and the SLA allows one move: it stays with rep4.
-	d.clock.add(5 * time.Minute)
+	d.wait(5 * time.Minute)
 	d.expire(t, d.c.ID, []string{d.reps[2]}, 1)
 	p = manager.get(page(d.c.ID))
 	require.Equal(t, "off: Time to accept ran out at "+at(10*time.Minute)+"; not accepted yet", status(p))
