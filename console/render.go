@@ -160,7 +160,7 @@ var reasonText = map[string]string{
 	leads.RuleDisabled:       "disabled: skipped",
 	leads.RuleTargetMissing:  "matched, but its rotation, team or member is gone: skipped",
 	string(leads.StatusLost): "lost",
-	leads.AssignSLAExpired:   "the last rep's time to accept ran out: the rotation's next turn",
+	leads.AssignSLAExpired:   "the last rep's time to accept ran out (the rotation's SLA)",
 	leads.SkipHadLead:        "had this lead already",
 }
 

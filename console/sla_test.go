@@ -246,7 +246,7 @@ func TestLeadPageSLA(t *testing.T) {
 	d.expire(t, d.c.ID, nil, 0)
 	p = manager.get(page(d.c.ID))
 	require.Equal(t, d.reps[3], regexp.MustCompile(`id="assignee">([^<]*)<`).FindStringSubmatch(p.body)[1])
-	require.Contains(t, p.body, `id="reason">the last rep&#39;s time to accept ran out: the rotation&#39;s next turn<`)
+	require.Contains(t, p.body, `id="reason">the last rep&#39;s time to accept ran out (the rotation&#39;s SLA)<`)
 	require.Equal(t, "warn-text: Accept by "+at(10*time.Minute), status(p))
 	require.Regexp(t, `(?s)<li data-event="sla_expired">.*?<p class="summary">`+regexp.QuoteMeta(d.reps[2])+
 		` did not accept within 5m \(wall clock\)\. It moved to `+regexp.QuoteMeta(d.reps[3])+`, the rotation&#39;s next turn\.</p>\s*<details>`, p.body)
@@ -256,6 +256,7 @@ func TestLeadPageSLA(t *testing.T) {
 	d.expire(t, d.c.ID, []string{d.reps[2]}, 1)
 	p = manager.get(page(d.c.ID))
 	require.Equal(t, "off: Time to accept ran out at "+at(10*time.Minute)+"; not accepted yet", status(p))
+	require.Equal(t, d.reps[3], regexp.MustCompile(`id="assignee">([^<]*)<`).FindStringSubmatch(p.body)[1], "kept")
 	require.Contains(t, p.body, `<p class="summary">`+d.reps[3]+` did not accept within 5m (wall clock). It stays with them. `+
 		`The SLA is exhausted: the lead has moved as often as it allows.</p>`)
 	audit := d.signedIn("admin@acme.test").get("/audit?scope=all&event=sla_expired")
