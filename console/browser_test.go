@@ -510,6 +510,59 @@ func TestBrowserActivityAndAccept(t *testing.T) {
 	require.Zero(t, dialogs.Load())
 }
 
+// TestBrowserSLA: a manager ticks "SLA on" on the rotation board, has a
+// time to accept that is no duration refused at its input, mends it and
+// sees the SLA in the settings summary; a lead the rotation then gives is
+// shown to its rep with its deadline, and accepted in time; Today lists
+// the rep's time to accept.
+func TestBrowserSLA(t *testing.T) {
+	t.Parallel()
+	s := newWebhookSite(t, false)
+	ctx, dialogs := newTab(t)
+	signInWith(t, ctx, s, "manager@acme.test")
+	do(t, ctx, chromedp.Navigate(s.url("/rotations/"+itoa(s.rot.ID))), chromedp.WaitVisible(chromedp.CSS("#sla-settings")))
+	require.Equal(t, "No SLA", text(t, ctx, "#sla-summary"))
+
+	require.EqualValues(t, 422, submit(t, ctx,
+		chromedp.Click(chromedp.CSS("#s-sla")),
+		chromedp.SendKeys(chromedp.CSS("#s-acceptWithin"), "5 minutes"),
+		chromedp.SetValue(chromedp.CSS("#s-maxReassignments"), "2"),
+		chromedp.Click(chromedp.CSS("#save-settings"))))
+	require.Equal(t, `Must be a duration such as "5m", "90s" or "1h30m"`, text(t, ctx, "#e-acceptWithin"))
+	require.Equal(t, "No SLA", text(t, ctx, "#sla-summary"), "nothing saved")
+	require.Equal(t, "5 minutes", get(t, ctx, chromedp.Value(chromedp.CSS("#s-acceptWithin"))), "what was typed is kept")
+	require.True(t, get(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#s-sla').checked`)))
+	screenshot(t, ctx, "rotation-sla-refused")
+
+	require.EqualValues(t, 200, submit(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#s-acceptWithin"), "5m"),
+		chromedp.SetValue(chromedp.CSS("#s-clock"), leads.SLAClockWall),
+		chromedp.SetValue(chromedp.CSS("#s-whenExhausted"), leads.SLAKeep),
+		chromedp.Click(chromedp.CSS("#save-settings"))))
+	require.Contains(t, text(t, ctx, "#done"), "Saved")
+	require.Equal(t, "Accept within 5m, wall clock, up to 2 reassignments, then keep it with the last rep", text(t, ctx, "#sla-summary"))
+	rot, err := s.svc.Rotation(context.Background(), s.admin, s.rot.ID)
+	require.NoError(t, err)
+	require.Equal(t, &leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 2, WhenExhausted: leads.SLAKeep}, rot.SLA)
+	screenshot(t, ctx, "rotation-sla")
+
+	var lead createdLead
+	require.NoError(t, json.Unmarshal([]byte(s.createLead(`{"firstName":"Katherine","lastName":"Johnson"}`)), &lead))
+	rep, _ := newTab(t)
+	signInWith(t, rep, s, lead.AssignedTo)
+	do(t, rep, chromedp.Navigate(s.url("/leads/"+itoa(lead.ID))), chromedp.WaitVisible(chromedp.CSS("#sla-status")))
+	require.Regexp(t, `^Accept by \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`, text(t, rep, "#sla-status"))
+	require.EqualValues(t, 200, submit(t, rep, chromedp.Click(chromedp.CSS("#accept"))))
+	require.Regexp(t, `^Accepted in time \(due by .* UTC\)$`, text(t, rep, "#sla-status"))
+
+	do(t, ctx, chromedp.Navigate(s.url("/")), chromedp.WaitVisible(chromedp.CSS("#time-to-accept")))
+	row := `#time-to-accept tr[data-user="` + lead.AssignedTo + `"]`
+	require.Equal(t, "1", text(t, ctx, row+` td[data-label="Accepted"]`))
+	require.NotEqual(t, "–", text(t, ctx, row+` td[data-label="Accept p50"]`))
+	screenshot(t, ctx, "today-sla")
+	require.Zero(t, dialogs.Load())
+}
+
 // TestBrowserWebhooks: a manager adds an endpoint on 127.0.0.1 through
 // the form and is shown its signing secret, once; a lead made through the
 // API is delivered to it, the delivery log shows the attempt, and its

@@ -57,11 +57,11 @@ func newSite(t testing.TB) *site {
 	return newSiteOver(t, storetest.SQLite(t).Store)
 }
 
-// newWebhookSite is a site whose Service has webhooks, delivered by a
-// runner on the store's own SQLite database as leadrotor serve wires it,
-// working its jobs from the start. allowPrivate lets endpoints be on
-// 127.0.0.1, as the tests' receivers are.
-func newWebhookSite(t testing.TB, allowPrivate bool) *site {
+// newWebhookSite is a site whose Service, made with opts, has webhooks and
+// SLA timers, run by a runner on the store's own SQLite database as
+// leadrotor serve wires it, working its jobs from the start. allowPrivate
+// lets endpoints be on 127.0.0.1, as the tests' receivers are.
+func newWebhookSite(t testing.TB, allowPrivate bool, opts ...leads.Option) *site {
 	t.Helper()
 	ctx := context.Background()
 	runner := webhooks.New(webhooks.Options{AllowPrivate: allowPrivate, PollInterval: 20 * time.Millisecond, Timeout: 5 * time.Second,
@@ -74,13 +74,15 @@ func newWebhookSite(t testing.TB, allowPrivate bool) *site {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, runner.Open(st.DB().DB, string(st.Dialect()), st))
+	s := newSiteOver(t, st, append(opts, leads.WithWebhooks(st, runner, allowPrivate))...)
+	runner.ExpireWith(s.svc) // before it starts, as leadrotor serve does
 	require.NoError(t, runner.Start(ctx))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		require.NoError(t, runner.Stop(ctx))
 	})
-	return newSiteOver(t, st, leads.WithWebhooks(st, runner, allowPrivate))
+	return s
 }
 
 // newSiteOver is the site over st, its Service made with opts.

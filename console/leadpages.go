@@ -150,6 +150,8 @@ type leadData struct {
 	// CanAccept: the member looking is the lead's assignee, who has not
 	// accepted it yet.
 	CanAccept bool
+	// SLA is where the assignment's time to accept stands; nil without one.
+	SLA *slaState
 }
 
 // whyView is "why this rep" in words: the step of the decision order that
@@ -243,9 +245,9 @@ func (c *Console) leadPage(ctx context.Context, r *request) (any, error) {
 	}
 	var trail []auditRow
 	for _, e := range l.AuditLog {
-		trail = append(trail, auditRow{AuditEntry: e, Changes: changesOf(e.Data)})
+		trail = append(trail, newAuditRow(e))
 	}
-	d := leadData{Lead: l, Trail: trail, Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
+	d := leadData{Lead: l, Trail: trail, SLA: slaStatus(l), Statuses: []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusQualified,
 		leads.StatusFollowUp, leads.StatusConverted, leads.StatusLost}}
 	for i := len(l.AuditLog) - 1; i >= 0; i-- {
 		e := &l.AuditLog[i]
@@ -415,10 +417,22 @@ type auditData struct {
 	Rows   []auditRow
 }
 
-// auditRow is an entry with its data as before/after pairs where it has them.
+// auditRow is an entry with its data as before/after pairs where it has
+// them, and, for an entry whose data reads better as a sentence (an SLA's
+// expiry), that sentence.
 type auditRow struct {
 	leads.AuditEntry
 	Changes []auditChange
+	Summary string
+}
+
+// newAuditRow is the row of e.
+func newAuditRow(e leads.AuditEntry) auditRow {
+	row := auditRow{AuditEntry: e, Changes: changesOf(e.Data)}
+	if e.Event == leads.EventSLAExpired {
+		row.Summary = slaExpiredText(e.Data)
+	}
+	return row
 }
 
 type auditChange struct {
@@ -454,7 +468,7 @@ func (c *Console) audit(ctx context.Context, r *request) (any, error) {
 	}
 	d.Page = page
 	for _, e := range page.Data {
-		d.Rows = append(d.Rows, auditRow{AuditEntry: e, Changes: changesOf(e.Data)})
+		d.Rows = append(d.Rows, newAuditRow(e))
 	}
 	if page.NextCursor != nil {
 		next := r.URL.Query()

@@ -124,13 +124,15 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	// instant is a time to the second, for logs of things a second apart.
-	"instant": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"instant": instantText,
 	"reason": func(r string) string {
 		if s, ok := reasonText[r]; ok {
 			return s
 		}
 		return strings.ReplaceAll(r, "_", " ")
 	},
+	"seconds":    seconds,
+	"slaSummary": slaSummary,
 }
 
 // reasonText says in words why a member was passed over or a lead went
@@ -158,7 +160,12 @@ var reasonText = map[string]string{
 	leads.RuleDisabled:       "disabled: skipped",
 	leads.RuleTargetMissing:  "matched, but its rotation, team or member is gone: skipped",
 	string(leads.StatusLost): "lost",
+	leads.AssignSLAExpired:   "the last rep's time to accept ran out (the rotation's SLA)",
+	leads.SkipHadLead:        "had this lead already",
 }
+
+// instantText is t to the second, in UTC.
+func instantText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func location(name string) *time.Location {
 	if loc, err := time.LoadLocation(name); err == nil {

@@ -73,6 +73,8 @@ type boardData struct {
 	Members    []boardMember
 	Candidates []string
 	Timezones  []string
+	// SLA is the settings form's SLA part.
+	SLA slaForm
 }
 
 // boardMember is a member in turn order with what the board shows of it.
@@ -83,11 +85,14 @@ type boardMember struct {
 	Assigned      int64
 	Share, Target float64
 	NextTurns     int
+	// Speed and SLA are today's speed to lead and SLA counts.
+	Speed leads.SpeedToLead
+	SLA   leads.MemberSLA
 }
 
 // rotationBoard shows a rotation's members in turn order, who gets the
-// coming turns and whom they pass over, and today's share against the
-// weighted target.
+// coming turns and whom they pass over, today's share against the
+// weighted target, speed to lead and SLA expiries, and the settings.
 func (c *Console) rotationBoard(ctx context.Context, r *request) (any, error) {
 	id, err := pathID(r)
 	if err != nil {
@@ -105,7 +110,7 @@ func (c *Console) rotationBoard(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := boardData{Rotation: rot, Preview: preview, Stats: stats, Chart: newShareChart(stats)}
+	d := boardData{Rotation: rot, Preview: preview, Stats: stats, Chart: newShareChart(stats), SLA: newSLAForm(rot.SLA, r.form)}
 	if rot.TeamID != 0 {
 		if t, err := c.svc.Team(ctx, r.actor, rot.TeamID); err == nil {
 			d.TeamName = t.Name
@@ -122,7 +127,7 @@ func (c *Console) rotationBoard(ctx context.Context, r *request) (any, error) {
 	for i, m := range preview.Members {
 		st := byUser[m.User]
 		d.Members = append(d.Members, boardMember{MemberStatus: m, Position: i + 1, First: i == 0, Last: i == len(preview.Members)-1,
-			Assigned: st.Assigned, Share: st.Share, Target: st.TargetShare, NextTurns: next[m.User]})
+			Assigned: st.Assigned, Share: st.Share, Target: st.TargetShare, NextTurns: next[m.User], Speed: st.SpeedToLead, SLA: st.SLA})
 	}
 	if r.can(leads.PermWriteConfig) {
 		emails, err := c.svc.Assignees(ctx, r.actor)
@@ -264,16 +269,26 @@ func (c *Console) addMember(ctx context.Context, r *request) (string, error) {
 	return path("rotations", id) + "?done=saved", nil
 }
 
+// rotationSettings saves the board's settings form: name, fallback, what
+// happens when nobody is eligible, timezone, and the SLA (set, changed, or
+// removed when "SLA on" is not ticked).
 func (c *Console) rotationSettings(ctx context.Context, r *request) (string, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return "", err
 	}
 	_, err = c.svc.UpdateRotation(ctx, r.actor, id, func(rot *leads.Rotation) error {
+		// Read in here, after the Service has checked the role: an agent
+		// is refused as one, whatever they typed.
+		sla, err := parseSLAForm(r.PostForm)
+		if err != nil {
+			return err
+		}
 		rot.Name = strings.TrimSpace(r.PostFormValue("name"))
 		rot.FallbackAssignee = strings.TrimSpace(r.PostFormValue("fallbackAssignee"))
 		rot.WhenNobodyEligible = r.PostFormValue("whenNobodyEligible")
 		rot.Timezone = strings.TrimSpace(r.PostFormValue("timezone"))
+		rot.SLA = sla
 		return nil
 	})
 	if err != nil {

@@ -16,6 +16,18 @@ type todayData struct {
 	Days                 barChart
 	Skips                barChart
 	Rotations            []rotationSummary
+	// Accept is the time-to-accept table: a row per rotation and member
+	// who had a lead of it today, or let one's time run out.
+	Accept []acceptRow
+}
+
+// acceptRow is one rep's speed to lead in one rotation today.
+type acceptRow struct {
+	RotationID int64
+	Rotation   string
+	User       string
+	Speed      leads.SpeedToLead
+	Expired    int64
 }
 
 type rotationSummary struct {
@@ -24,7 +36,7 @@ type rotationSummary struct {
 }
 
 // today is the first page: today's leads, where they went, what waits,
-// and each rotation's fairness.
+// each rotation's fairness, and how fast each rep accepted their leads.
 func (c *Console) today(ctx context.Context, r *request) (any, error) {
 	ov, err := c.svc.Overview(ctx, r.actor)
 	if err != nil {
@@ -54,5 +66,22 @@ func (c *Console) today(ctx context.Context, r *request) (any, error) {
 	for i := range ov.Rotations {
 		d.Rotations = append(d.Rotations, rotationSummary{Stats: ov.Rotations[i], Chart: newShareChart(&ov.Rotations[i])})
 	}
+	d.Accept = acceptRows(ov.Rotations)
 	return d, nil
+}
+
+// acceptRows is the time-to-accept table of rotations' stats. The
+// Overview's are each rotation's RotationStats for its own today, so the
+// page asks for them once.
+func acceptRows(rots []leads.RotationStats) []acceptRow {
+	var rows []acceptRow
+	for _, st := range rots {
+		for _, m := range st.Members {
+			if m.SpeedToLead.Leads == 0 && m.SLA.Expired == 0 {
+				continue
+			}
+			rows = append(rows, acceptRow{RotationID: st.RotationID, Rotation: st.Name, User: m.User, Speed: m.SpeedToLead, Expired: m.SLA.Expired})
+		}
+	}
+	return rows
 }
