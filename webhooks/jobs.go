@@ -107,17 +107,23 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 			}
 			endpoints[e.AccountID] = eps
 		}
+		bodies := map[string]string{} // by format: made once for every endpoint of one
 		for i := range eps {
 			ep := &eps[i]
 			if !ep.Enabled || !ep.Subscribed(e.Type) {
 				continue
 			}
-			body, err := Payload(e, ep.Format)
-			if err != nil {
-				return river.JobCancel(err) // never better on a retry
+			body, ok := bodies[ep.Format]
+			if !ok {
+				b, err := Payload(e, ep.Format)
+				if err != nil {
+					return river.JobCancel(err) // never better on a retry
+				}
+				body = string(b)
+				bodies[ep.Format] = body
 			}
 			firsts = append(firsts, deliveryArgs{EndpointID: ep.ID, AccountID: e.AccountID, EventID: e.ID, EventType: e.Type,
-				Payload: string(body), Prior: 1})
+				Payload: body, Prior: 1})
 			targets = append(targets, ep)
 		}
 		if w.r.opts.Handler != nil {

@@ -180,7 +180,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: r.opts.Workers}},
 		Workers:           workers,
 		FetchPollInterval: r.opts.PollInterval,
-		FetchCooldown:     min(r.opts.PollInterval, 20*time.Millisecond),
+		FetchCooldown:     min(r.opts.PollInterval, 50*time.Millisecond),
 		PollOnly:          true,
 		Logger:            r.opts.Logger,
 		MaxAttempts:       r.opts.MaxAttempts,

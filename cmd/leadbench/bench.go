@@ -95,6 +95,7 @@ has come for 15 s. A server driven with --url must run with
 	f.Int("server-pid", 0, "sample the resident memory of this process")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
+	f.String("cpuprofile", "", "write a CPU profile of leadbench's process (its own server included) over the driving run to this file")
 	f.Bool("sla", false, "before driving, give the bench rotation an SLA (an hour to accept, on the working-hours clock): each lead writes its timer (issue 15)")
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
@@ -199,6 +200,13 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if warmup > 0 {
 		fmt.Fprintf(progress, "warming up for %s\n", warmup)
 		drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
+	}
+	if path, _ := f.GetString("cpuprofile"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	// After the warmup, so that every delivery owed is of a lead measured.
 	var sink *hookSink
