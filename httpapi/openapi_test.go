@@ -38,7 +38,7 @@ var (
 	// What leadrotor adds to the seed.
 	addedToInput = []string{"status", "metadata", "externalId", "hotScore"}
 	addedToLead  = []string{"status", "metadata", "externalId", "hotScore", "rotationId", "rotationTurn", "assignmentStatus", "waitingReason",
-		"assignedAt", "acceptedAt", "firstTouchAt", "lastActivityAt"}
+		"assignedAt", "acceptedAt", "firstTouchAt", "lastActivityAt", "slaDueAt"}
 	addedToAudit = []string{"leadId"}
 )
 

@@ -270,15 +270,28 @@ func (r *Runner) Stop(ctx context.Context) error {
 }
 
 // jobParams returns the jobs of events and timers: one for all the
-// events, and one per timer scheduled at its deadline.
+// events, and one for the timers of each second they come due in,
+// scheduled at its end.
 func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, 0, len(events)+len(timers))
 	if len(events) > 0 {
 		params = append(params, river.InsertManyParams{Args: eventArgs{Events: events}})
 	}
+	var due []time.Time // the seconds timers come due in, in order
+	bySecond := map[time.Time][]leads.SLATimer{}
 	for _, t := range timers {
-		params = append(params, river.InsertManyParams{Args: slaArgs{Timer: t},
-			InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: t.DueAt, MaxAttempts: r.opts.MaxAttempts}})
+		at := t.DueAt.Truncate(time.Second)
+		if at.Before(t.DueAt) {
+			at = at.Add(time.Second) // never before a deadline
+		}
+		if bySecond[at] == nil {
+			due = append(due, at)
+		}
+		bySecond[at] = append(bySecond[at], t)
+	}
+	for _, at := range due {
+		params = append(params, river.InsertManyParams{Args: slaArgs{Timers: bySecond[at]},
+			InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: at, MaxAttempts: r.opts.MaxAttempts}})
 	}
 	return params
 }
