@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1235,4 +1237,42 @@ func TestLeadPageActivities(t *testing.T) {
 	p = agent.post(page+"/accept", url.Values{"csrf": {agent.csrf(page)}})
 	require.Equal(t, http.StatusForbidden, p.status)
 	require.Contains(t, p.body, "Only the lead&#39;s assignee may accept it")
+}
+
+// TestNextPageLinks: the leads list's and the audit page's "Next page"
+// links keep their query as a query (filter and cursor), so that following
+// one shows the next page under the same filter.
+func TestNextPageLinks(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	for i := range 51 {
+		s.createLead(fmt.Sprintf(`{"firstName":"Next%d","lastName":"Page"}`, i))
+	}
+	b := s.browser()
+	b.signIn("manager@acme.test")
+	next := regexp.MustCompile(`href="/console(/leads\?[^"]+)" rel="next"`)
+	p := b.get("/leads?status=new")
+	require.Equal(t, http.StatusOK, p.status)
+	m := next.FindStringSubmatch(p.body)
+	require.NotNil(t, m, "a next page link")
+	link := html.UnescapeString(m[1])
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	require.Equal(t, "new", u.Query().Get("status"), "the filter is kept: %s", link)
+	require.NotEmpty(t, u.Query().Get("cursor"), "the cursor is a parameter: %s", link)
+	p = b.get(link)
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.NotRegexp(t, `rel="next"`, p.body, "51 leads: the second page is the last")
+
+	b = s.browser()
+	b.signIn("admin@acme.test") // the audit log is the admins'
+	p = b.get("/audit?scope=all")
+	require.Equal(t, http.StatusOK, p.status)
+	m = regexp.MustCompile(`href="/console(/audit\?[^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	require.NotNil(t, m, "a next page of the audit log")
+	u, err = url.Parse(html.UnescapeString(m[1]))
+	require.NoError(t, err)
+	require.NotEmpty(t, u.Query().Get("cursor"))
+	require.Equal(t, "all", u.Query().Get("scope"), "the scope is kept")
+	require.Equal(t, http.StatusOK, b.get(u.String()).status)
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"maps"
 	"slices"
 	"strconv"
@@ -23,8 +24,9 @@ type leadListData struct {
 	AssignmentStatuses []leads.AssignmentStatus
 	Members            []string
 	Teams              []leads.Team
-	// Next is the query of the next page; empty on the last.
-	Next string
+	// Next is the query of the next page, encoded (a URL's query, which
+	// the template must not escape again); empty on the last.
+	Next template.URL
 }
 
 // leadFilterForm is the list's filters as typed, to show them again.
@@ -66,7 +68,7 @@ func (c *Console) leadList(ctx context.Context, r *request) (any, error) {
 	if page.NextCursor != nil {
 		next := r.URL.Query()
 		next.Set("cursor", *page.NextCursor)
-		d.Next = next.Encode()
+		d.Next = template.URL(next.Encode())
 	}
 	return d, nil
 }
@@ -413,8 +415,9 @@ type auditData struct {
 	Event  string
 	All    bool
 	Events []string
-	Next   string
-	Rows   []auditRow
+	// Next is as leadsData's.
+	Next template.URL
+	Rows []auditRow
 }
 
 // auditRow is an entry with its data as before/after pairs where it has
@@ -473,7 +476,7 @@ func (c *Console) audit(ctx context.Context, r *request) (any, error) {
 	if page.NextCursor != nil {
 		next := r.URL.Query()
 		next.Set("cursor", *page.NextCursor)
-		d.Next = next.Encode()
+		d.Next = template.URL(next.Encode())
 	}
 	return d, nil
 }

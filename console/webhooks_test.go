@@ -281,9 +281,13 @@ func TestWebhookDeliveryLog(t *testing.T) {
 		s.createLead(`{"firstName":"` + name + `","lastName":"Doe"}`)
 	}
 	require.Eventually(t, func() bool { return len(rc.received()) == 3 }, 20*time.Second, 20*time.Millisecond)
-	page, err := s.svc.WebhookDeliveries(context.Background(), s.admin, ep.ID, 0, 0)
-	require.NoError(t, err)
-	require.Len(t, page.Data, 3)
+	var page *leads.WebhookDeliveryPage
+	require.Eventually(t, func() bool { // the log trails the attempts by a moment
+		var err error
+		page, err = s.svc.WebhookDeliveries(context.Background(), s.admin, ep.ID, 0, 0)
+		require.NoError(t, err)
+		return len(page.Data) == 3
+	}, 10*time.Second, 20*time.Millisecond)
 
 	log := "/webhooks/" + itoa(ep.ID) + "/deliveries"
 	p := b.get(log + "?limit=2")
