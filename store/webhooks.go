@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -230,7 +232,16 @@ func (s *Store) RecordWebhookDelivery(ctx context.Context, ds ...*leads.WebhookD
 			Attempt: d.Attempt, StatusCode: d.StatusCode, Succeeded: d.Succeeded, Error: d.Error, DurationMS: d.DurationMS,
 			At: d.At, Payload: string(d.Payload)}
 	}
-	if _, err := s.db.NewInsert().Model(&rows).Returning("id").Exec(ctx); err != nil {
+	var err2 error
+	if len(rows) > 1 && s.dialect == Postgres {
+		// Many attempts (the log writer's batches): COPY, which neither
+		// writes nor parses their payloads as SQL text. Their ids are not
+		// read back.
+		err2 = s.copyDeliveries(ctx, rows)
+	} else {
+		_, err2 = s.db.NewInsert().Model(&rows).Returning("id").Exec(ctx)
+	}
+	if err := err2; err != nil {
 		if !isForeignKey(err) {
 			return fmt.Errorf("insert deliveries: %w", err)
 		}
@@ -249,4 +260,27 @@ func (s *Store) RecordWebhookDelivery(ctx context.Context, ds ...*leads.WebhookD
 		ds[i].ID = rows[i].ID
 	}
 	return nil
+}
+
+// deliveryColumns are the columns COPY writes of a delivery.
+var deliveryColumns = []string{"endpoint_id", "account_id", "event_id", "event_type", "attempt", "status_code", "succeeded",
+	"error", "duration_ms", "at", "payload"}
+
+// copyDeliveries writes rows with COPY on PostgreSQL.
+func (s *Store) copyDeliveries(ctx context.Context, rows []deliveryRow) error {
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(driverConn any) error {
+		c := driverConn.(*stdlib.Conn).Conn()
+		_, err := c.CopyFrom(ctx, pgx.Identifier{"webhook_deliveries"}, deliveryColumns,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := &rows[i]
+				return []any{r.EndpointID, r.AccountID, r.EventID, r.EventType, r.Attempt, r.StatusCode, r.Succeeded,
+					r.Error, r.DurationMS, r.At, r.Payload}, nil
+			}))
+		return err
+	})
 }
