@@ -188,7 +188,7 @@ func (s *Service) AddActivity(ctx context.Context, actor Actor, leadID int64, in
 			if cur.AcceptedAt == nil && cfg.Account.AcceptsOnActivity() {
 				next.AcceptedAt = &now
 				w.Audit = append(w.Audit, acceptedEntry(actor, cur, "activity", now))
-				w.Events = s.wanted(cfg, []Event{acceptedEvent(next, "activity", now)})
+				w.Events = s.acceptedEvents(cfg, next, "activity", now)
 			}
 		}
 		w.Lead = next
@@ -238,7 +238,7 @@ func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64) (*Lead,
 		}
 		w := &LeadWrite{Lead: cur.next(now), Audit: []AuditEntry{acceptedEntry(actor, cur, "accept", now)}}
 		w.Lead.AcceptedAt = &now
-		w.Events = s.wanted(cfg, []Event{acceptedEvent(w.Lead, "accept", now)})
+		w.Events = s.acceptedEvents(cfg, w.Lead, "accept", now)
 		return w, nil
 	})
 	if err != nil {

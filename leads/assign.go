@@ -155,7 +155,7 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 				Skips: a.Skipped, State: turn.Checkpoint}
 		}
 		w.SLATimer = cfg.slaTimer(w.Lead, w.Lead.UpdatedAt, nil, 0)
-		w.Events = s.wanted(cfg, leadEvents(cur, w.Lead, "", now))
+		w.Events = s.leadEvents(cfg, cur, w.Lead, "", now)
 		if do.amend != nil {
 			do.amend(cur, w, a, now)
 		}

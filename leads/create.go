@@ -230,7 +230,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if e, ok := assignment.auditEntry(actor, now); ok {
 		n.Audit = append(n.Audit, e)
 	}
-	n.Events = s.wanted(cfg, leadEvents(nil, &lead, "", now))
+	n.Events = s.leadEvents(cfg, nil, &lead, "", now)
 	wctx, cancel := s.turnWriteContext(ctx)
 	err = s.store.InsertLead(wctx, n)
 	cancel()

@@ -3,6 +3,7 @@ package leads
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,14 +28,7 @@ var EventTypes = []EventType{EventTypeCreated, EventTypeAssigned, EventTypeReass
 	EventTypeWaiting, EventTypeAccepted, EventTypeSLAExpired}
 
 // Valid reports whether t is one of EventTypes.
-func (t EventType) Valid() bool {
-	for _, v := range EventTypes {
-		if t == v {
-			return true
-		}
-	}
-	return false
-}
+func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
 // Event is a domain event: something that happened to a lead, written by
 // the store in the same transaction as the change it describes (NewLead and
@@ -81,46 +75,58 @@ func newEventID() string {
 }
 
 // leadEvents returns the events of a change of a lead from before (nil: it
-// is created) to after, at now: created, assigned (it had no assignee),
-// reassigned (it had another), waiting (it starts to wait for its
-// rotation), returned (an upsert found it again; matchBy says by what).
-func leadEvents(before, after *Lead, matchBy string, now time.Time) []Event {
-	snapshot := *after
-	snapshot.AuditLog = nil
-	ev := func(t EventType, data map[string]any) Event {
-		return Event{ID: newEventID(), Type: t, AccountID: after.AccountID, LeadID: after.ID, At: now, Lead: &snapshot, Data: data}
-	}
+// is created) to after, at now, that someone receives (wants): created,
+// assigned (it had no assignee), reassigned (it had another), waiting (it
+// starts to wait for its rotation), returned (an upsert found it again;
+// matchBy says by what). An event nobody receives is not made: most
+// changes of an account without endpoints make none.
+func (s *Service) leadEvents(cfg *AccountConfig, before, after *Lead, matchBy string, now time.Time) []Event {
+	var snapshot *Lead // made once, for the first event wanted
 	var out []Event
+	add := func(t EventType, data map[string]any) {
+		if !s.wants(cfg, t) {
+			return
+		}
+		if snapshot == nil {
+			l := *after
+			l.AuditLog = nil
+			snapshot = &l
+		}
+		out = append(out, Event{ID: newEventID(), Type: t, AccountID: after.AccountID, LeadID: after.ID, At: now, Lead: snapshot, Data: data})
+	}
 	var prevAssignee string
 	var prevStatus AssignmentStatus
 	if before == nil {
-		out = append(out, ev(EventTypeCreated, nil))
+		add(EventTypeCreated, nil)
 	} else {
 		prevAssignee, prevStatus = before.AssignedTo, before.AssignmentStatus
 		if matchBy != "" {
-			out = append(out, ev(EventTypeReturned, map[string]any{"matchBy": matchBy}))
+			add(EventTypeReturned, map[string]any{"matchBy": matchBy})
 		}
 	}
 	switch {
 	case after.AssignedTo == prevAssignee || after.AssignedTo == "":
 	case prevAssignee == "":
-		out = append(out, ev(EventTypeAssigned, nil))
+		add(EventTypeAssigned, nil)
 	default:
-		out = append(out, ev(EventTypeReassigned, map[string]any{"previousAssignee": prevAssignee}))
+		add(EventTypeReassigned, map[string]any{"previousAssignee": prevAssignee})
 	}
 	if after.AssignmentStatus == AssignmentWaiting && prevStatus != AssignmentWaiting {
-		out = append(out, ev(EventTypeWaiting, map[string]any{"waitingReason": after.WaitingReason}))
+		add(EventTypeWaiting, map[string]any{"waitingReason": after.WaitingReason})
 	}
 	return out
 }
 
-// acceptedEvent is the lead.accepted event of l, accepted via how ("accept"
-// or "activity") at now.
-func acceptedEvent(l *Lead, how string, now time.Time) Event {
+// acceptedEvents are the events of l accepted via how ("accept" or
+// "activity") at now: lead.accepted, when someone receives it.
+func (s *Service) acceptedEvents(cfg *AccountConfig, l *Lead, how string, now time.Time) []Event {
+	if !s.wants(cfg, EventTypeAccepted) {
+		return nil
+	}
 	snapshot := *l
 	snapshot.AuditLog = nil
-	return Event{ID: newEventID(), Type: EventTypeAccepted, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot,
-		Data: map[string]any{"assignee": l.AssignedTo, "via": how}}
+	return []Event{{ID: newEventID(), Type: EventTypeAccepted, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot,
+		Data: map[string]any{"assignee": l.AssignedTo, "via": how}}}
 }
 
 // WithAllEvents makes the Service write every lead event, whether or not a
@@ -144,18 +150,9 @@ func WithEventTypes(types ...EventType) Option {
 	}
 }
 
-// wanted returns those of events that someone will receive: all of them
-// under WithAllEvents, else those of the types cfg's endpoints subscribe
-// to or WithEventTypes names.
-func (s *Service) wanted(cfg *AccountConfig, events []Event) []Event {
-	if s.allEvents || len(events) == 0 {
-		return events
-	}
-	out := events[:0]
-	for _, e := range events {
-		if cfg.Subscribed[e.Type] || s.alwaysEvents[e.Type] {
-			out = append(out, e)
-		}
-	}
-	return out
+// wants reports whether someone receives events of type t in cfg's
+// account: every type under WithAllEvents, else those cfg's endpoints
+// subscribe to or WithEventTypes names.
+func (s *Service) wants(cfg *AccountConfig, t EventType) bool {
+	return s.allEvents || cfg.Subscribed[t] || s.alwaysEvents[t]
 }

@@ -412,7 +412,7 @@ func (s *Service) exhaustSLA(ctx context.Context, cfg *AccountConfig, rot *Rotat
 			w.Audit = append(w.Audit, newAuditEntry(actor, EventLeadReassigned, map[string]any{"from": cur.AssignedTo,
 				"to": next.AssignedTo, "reason": AssignSLAExpired, "rotationId": rot.ID, "rotationName": rot.Name, "slaAction": action}, now))
 		}
-		w.Events = s.wanted(cfg, leadEvents(cur, next, "", now))
+		w.Events = s.leadEvents(cfg, cur, next, "", now)
 		s.recordExpiry(cfg, rot, t, cur, w, action, why, now)
 		return w, nil
 	})
@@ -456,6 +456,9 @@ func (s *Service) recordExpiry(cfg *AccountConfig, rot *Rotation, t *SLATimer, c
 	w.Audit = append([]AuditEntry{newAuditEntry(SystemActor(t.AccountID), EventSLAExpired, data, now)}, w.Audit...)
 	w.SLAExpiry = &SLAExpiry{AccountID: t.AccountID, RotationID: rot.ID, LeadID: t.LeadID, Assignee: t.Assignee,
 		NextAssignee: next, Action: action, ExpiredAt: now}
+	if !s.wants(cfg, EventTypeSLAExpired) {
+		return
+	}
 	snapshot := *w.Lead
 	snapshot.AuditLog = nil
 	eventData := maps.Clone(data)
@@ -464,15 +467,15 @@ func (s *Service) recordExpiry(cfg *AccountConfig, rot *Rotation, t *SLATimer, c
 	}
 	e := Event{ID: newEventID(), Type: EventTypeSLAExpired, AccountID: t.AccountID, LeadID: t.LeadID, At: now,
 		Lead: &snapshot, Data: eventData}
-	w.Events = append(s.wanted(cfg, []Event{e}), w.Events...)
+	w.Events = append([]Event{e}, w.Events...)
 }
 
-// managers lists the account's managers and admins, sorted: whom an
-// exhausted SLA escalates to.
+// managers lists the account's members who may change its rotations
+// (managers and admins), sorted: whom an exhausted SLA escalates to.
 func (c *AccountConfig) managers() []string {
 	var out []string
 	for user, role := range c.Members {
-		if role == RoleManager || role == RoleAdmin {
+		if role.Can(PermWriteConfig) {
 			out = append(out, user)
 		}
 	}

@@ -109,7 +109,7 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 			}
 			w.UniqueEmail = &unique
 		}
-		w.Events = s.wanted(cfg, leadEvents(cur, w.Lead, opts.returnedBy, now))
+		w.Events = s.leadEvents(cfg, cur, w.Lead, opts.returnedBy, now)
 		return w, nil
 	})
 	if errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrExternalIDTaken) {

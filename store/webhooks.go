@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -268,13 +267,7 @@ var deliveryColumns = []string{"endpoint_id", "account_id", "event_id", "event_t
 
 // copyDeliveries writes rows with COPY on PostgreSQL.
 func (s *Store) copyDeliveries(ctx context.Context, rows []deliveryRow) error {
-	conn, err := s.db.DB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	return conn.Raw(func(driverConn any) error {
-		c := driverConn.(*stdlib.Conn).Conn()
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
 		_, err := c.CopyFrom(ctx, pgx.Identifier{"webhook_deliveries"}, deliveryColumns,
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := &rows[i]

@@ -31,6 +31,17 @@ const commitTimeout = 5 * time.Second
 // resolveTimeout bounds the finding out of a commit's outcome.
 const resolveTimeout = 5 * time.Second
 
+// withPgx runs fn on a connection of the pool as pgx's own, which has
+// what database/sql does not (transactions of pgx.Tx, COPY).
+func (s *Store) withPgx(ctx context.Context, fn func(c *pgx.Conn) error) error {
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(driverConn any) error { return fn(driverConn.(*stdlib.Conn).Conn()) })
+}
+
 // writePostgres runs write in a transaction of its own and commits it.
 // write returns the ids of the leads it inserted, which are what
 // resolveCommit looks for when the COMMIT's answer is lost. It returns nil
@@ -39,13 +50,7 @@ const resolveTimeout = 5 * time.Second
 // SERVICE_UNAVAILABLE, which the batch tells from a refused statement.
 func (s *Store) writePostgres(ctx context.Context, write func(ctx context.Context, tx pgx.Tx) ([]int64, error)) (err error) {
 	defer translate(&err)
-	conn, err := s.db.DB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	return conn.Raw(func(driverConn any) error {
-		c := driverConn.(*stdlib.Conn).Conn()
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
 		pid := c.PgConn().PID()
 		s.observed(ctx, "BEGIN")
 		tx, err := c.Begin(ctx)
