@@ -37,7 +37,7 @@ func (b *backoff[T]) NextRetry(job *river.Job[T]) time.Time {
 // handler, and mail). One job for many events spares the queue's table a
 // row, a fetch and a completion per event.
 type eventArgs struct {
-	Events []leads.Event `json:"events"`
+	Events packed[[]leads.Event] `json:"events"`
 }
 
 func (eventArgs) Kind() string { return "leadrotor_event" }
@@ -67,7 +67,7 @@ func (deliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queu
 
 // handlerArgs is the job of one event to the in-process handler.
 type handlerArgs struct {
-	Event leads.Event `json:"event"`
+	Event packed[leads.Event] `json:"event"`
 }
 
 func (handlerArgs) Kind() string { return "leadrotor_event_handler" }
@@ -98,7 +98,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 	var firsts []deliveryArgs
 	var targets []*leads.WebhookEndpoint
 	var params []river.InsertManyParams
-	for _, e := range job.Args.Events {
+	for _, e := range job.Args.Events.V {
 		eps, ok := endpoints[e.AccountID]
 		if !ok {
 			var err error
@@ -127,10 +127,10 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 			targets = append(targets, ep)
 		}
 		if w.r.opts.Handler != nil {
-			params = append(params, river.InsertManyParams{Args: handlerArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+			params = append(params, river.InsertManyParams{Args: handlerArgs{Event: packed[leads.Event]{e}}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
 		}
 		if w.r.opts.Mail != nil && mails(e) {
-			params = append(params, river.InsertManyParams{Args: mailArgs{Event: e}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
+			params = append(params, river.InsertManyParams{Args: mailArgs{Event: packed[leads.Event]{e}}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
 		}
 	}
 	params = append(params, w.r.deliverFirst(ctx, targets, firsts)...)
@@ -250,7 +250,7 @@ func (w *handlerWorker) Work(ctx context.Context, job *river.Job[handlerArgs]) e
 		// try may land on one that has it.
 		return errors.New("no event handler in this process")
 	}
-	return w.r.opts.Handler(ctx, job.Args.Event)
+	return w.r.opts.Handler(ctx, job.Args.Event.V)
 }
 
 // deliveryWorker posts an event to an endpoint, logs the attempt, and
@@ -330,7 +330,7 @@ func (r *Runner) post(ctx context.Context, ep *leads.WebhookEndpoint, a delivery
 // fetch and a completion per lead; river makes a scheduled job runnable
 // within 5 s of its time anyway.
 type slaArgs struct {
-	Timers []leads.SLATimer `json:"timers"`
+	Timers packed[[]leads.SLATimer] `json:"timers"`
 }
 
 func (slaArgs) Kind() string { return "leadrotor_sla_timer" }
@@ -351,7 +351,7 @@ func (w *slaWorker) Work(ctx context.Context, job *river.Job[slaArgs]) error {
 		return errors.New("no SLA expirer in this process")
 	}
 	var errs []error
-	for _, t := range job.Args.Timers {
+	for _, t := range job.Args.Timers.V {
 		if err := w.r.expirer.ExpireSLA(ctx, t); err != nil {
 			errs = append(errs, err)
 		}

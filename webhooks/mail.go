@@ -55,7 +55,7 @@ func escalation(e leads.Event) []string {
 
 // mailArgs is the job of the email that one event sends.
 type mailArgs struct {
-	Event leads.Event `json:"event"`
+	Event packed[leads.Event] `json:"event"`
 }
 
 func (mailArgs) Kind() string { return "leadrotor_mail" }
@@ -74,7 +74,7 @@ func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
 		// may land on one that has it.
 		return errors.New("no mailer in this process")
 	}
-	e := job.Args.Event
+	e := job.Args.Event.V
 	if e.Type == leads.EventTypeSLAExpired {
 		managers := escalation(e)
 		if e.Lead == nil || len(managers) == 0 {

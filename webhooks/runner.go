@@ -275,7 +275,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, 0, len(events)+len(timers))
 	if len(events) > 0 {
-		params = append(params, river.InsertManyParams{Args: eventArgs{Events: events}})
+		params = append(params, river.InsertManyParams{Args: eventArgs{Events: packed[[]leads.Event]{events}}})
 	}
 	var due []time.Time // the seconds timers come due in, in order
 	bySecond := map[time.Time][]leads.SLATimer{}
@@ -290,7 +290,7 @@ func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []rive
 		bySecond[at] = append(bySecond[at], t)
 	}
 	for _, at := range due {
-		params = append(params, river.InsertManyParams{Args: slaArgs{Timers: bySecond[at]},
+		params = append(params, river.InsertManyParams{Args: slaArgs{Timers: packed[[]leads.SLATimer]{bySecond[at]}},
 			InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: at, MaxAttempts: r.opts.MaxAttempts}})
 	}
 	return params

@@ -85,7 +85,7 @@ has come for 15 s. A server driven with --url must run with
 	f.IntP("concurrency", "c", 64, "concurrent clients")
 	f.IntP("count", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
 	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
-	f.Duration("warmup", 0, "drive this long before measuring")
+	f.Duration("warmup", 0, "drive this long before measuring, then analyze the tables the load writes (PostgreSQL), as autovacuum would have")
 	f.Bool("json", false, "print the report as JSON")
 	f.Bool("quiet", false, "no progress lines")
 	f.String("api-key", os.Getenv("LEADROTOR_API_KEY"), "API key (with --url)")
@@ -200,6 +200,9 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if warmup > 0 {
 		fmt.Fprintf(progress, "warming up for %s\n", warmup)
 		drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
+		if err := analyzeBench(cmd.Context(), target.store); err != nil {
+			return err
+		}
 	}
 	if path, _ := f.GetString("cpuprofile"); path != "" {
 		stop, err := startCPUProfile(path)

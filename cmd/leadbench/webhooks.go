@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,17 +82,35 @@ func (s *hookSink) handler(i int) http.Handler {
 	})
 }
 
-// eventTimestamp reads the event's time, the payload's "timestamp". Not
-// by searching the bytes: on PostgreSQL the payload is posted as river's
-// jsonb args give it back, keys reordered and spaced.
+// eventTimestamp reads the event's time, the payload's top-level
+// "timestamp". It reads keys until that one, skipping their values, rather
+// than decode the whole payload (the lead comes after it): the receiver
+// shares the machine with the server it measures. Not by searching the
+// bytes for the key, which a lead's custom fields may hold too.
 func eventTimestamp(body []byte) (time.Time, bool) {
-	var p struct {
-		Timestamp time.Time `json:"timestamp"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil || p.Timestamp.IsZero() {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return time.Time{}, false
 	}
-	return p.Timestamp, true
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return time.Time{}, false
+		}
+		if key != "timestamp" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return time.Time{}, false
+			}
+			continue
+		}
+		var at time.Time
+		if err := dec.Decode(&at); err != nil || at.IsZero() {
+			return time.Time{}, false
+		}
+		return at, true
+	}
+	return time.Time{}, false
 }
 
 func (s *hookSink) close() {
