@@ -2,7 +2,8 @@
 # Compares two leadbench configurations on the create path, alternately:
 # the two sets of leadbench arguments in ARMS, separated by '|' (default:
 # "--rules 0|--rules 100", what routing rules cost; docs/BENCHMARKS.md),
-# PAIRS times (default 3), DURATION each (15s), CLIENTS clients (64), on
+# PAIRS times (default 3), DURATION each (15s) after WARMUP (3s, then the
+# tables are analyzed: see leadbench --warmup), CLIENTS clients (64), on
 # PostgreSQL and Redis at 127.0.0.1, the server in leadbench's process. Each
 # run has a PostgreSQL schema and a Redis key prefix of its own, dropped
 # after it, and starts after a CHECKPOINT, so that no run inherits another's
@@ -21,6 +22,7 @@ IFS='|' read -r -a arms <<<"${ARMS:---rules 0|--rules ${RULES:-100}}"
 [ "${#arms[@]}" = 2 ] || { echo "ARMS must be two argument sets separated by |" >&2; exit 2; }
 pairs=${PAIRS:-3}
 duration=${DURATION:-15s}
+warmup=${WARMUP:-3s}
 clients=${CLIENTS:-64}
 pg=${LEADROTOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${LEADROTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
@@ -32,7 +34,7 @@ sep='?'
 
 go build -o "$bench" ./cmd/leadbench
 echo "# $(nproc) CPUs, $(uname -sr), $(go version | cut -d' ' -f3), $(psql_ -c 'SHOW server_version'), redis $(redis-cli -u "$redis" INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
-echo "# $pairs pairs, -c $clients -d $duration, arm 0: ${benches[0]} '${arms[0]}', arm 1: ${benches[1]} '${arms[1]}'"
+echo "# $pairs pairs, -c $clients -d $duration --warmup $warmup, arm 0: ${benches[0]} '${arms[0]}', arm 1: ${benches[1]} '${arms[1]}'"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for pair in $(seq 1 "$pairs"); do
@@ -41,7 +43,7 @@ for pair in $(seq 1 "$pairs"); do
 		prefix="ab-bench:$$:$pair:$n:"
 		psql_ -c "CREATE SCHEMA $schema" -c "CHECKPOINT"
 		out=$(${benches[$n]} --database-url "${pg}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$prefix" \
-			-c "$clients" -d "$duration" ${arms[$n]} --json --quiet)
+			-c "$clients" -d "$duration" --warmup "$warmup" ${arms[$n]} --json --quiet)
 		psql_ -c "DROP SCHEMA $schema CASCADE"
 		redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
 		jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned,
