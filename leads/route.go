@@ -102,7 +102,11 @@ func (s *Service) returningCheck(ctx context.Context, cfg *AccountConfig, l *Lea
 		if value == "" {
 			continue
 		}
-		prev, err := s.store.ReturningLead(ctx, l.AccountID, by, value, since)
+		find := s.findReturning
+		if find == nil {
+			find = s.store.ReturningLead
+		}
+		prev, err := find(ctx, l.AccountID, by, value, since)
 		if err != nil {
 			return nil, fmt.Errorf("find returning contact: %w", err)
 		}

@@ -68,6 +68,10 @@ type Service struct {
 	nextSettle    time.Time
 	nextPurge     time.Time
 	settleFailing bool
+
+	// findReturning, when set, finds a returning contact's earlier lead
+	// instead of the store (a Replayer's, from the leads it has seen).
+	findReturning func(ctx context.Context, accountID, by, value string, since time.Time) (*Lead, error)
 }
 
 // configLoad is a configuration load that several requests wait for.

@@ -420,10 +420,29 @@ func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) (_ []leads
 // turn on record, and how many turns each member got since since.
 func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (_ leads.RotationHistory, err error) {
 	defer translate(&err)
+	return s.rotationHistory(ctx, rotationID, since, time.Time{})
+}
+
+// RotationHistoryAt is RotationHistory as it stood at until
+// (leads.HistoryStore): the turns, skips and checkpoints recorded before it.
+func (s *Store) RotationHistoryAt(ctx context.Context, rotationID int64, since, until time.Time) (_ leads.RotationHistory, err error) {
+	defer translate(&err)
+	return s.rotationHistory(ctx, rotationID, since, until)
+}
+
+// rotationHistory is RotationHistory from the records before until, or
+// all of them when until is zero.
+func (s *Store) rotationHistory(ctx context.Context, rotationID int64, since, until time.Time) (leads.RotationHistory, error) {
 	var h leads.RotationHistory
+	before := func(q *bun.SelectQuery, column string) *bun.SelectQuery {
+		if until.IsZero() {
+			return q
+		}
+		return q.Where("? < ?", bun.Ident(column), until.UTC())
+	}
 	last := new(turnRow)
-	err = s.db.NewSelect().Model(last).Column("assignee", "turn").
-		Where("rotation_id = ?", rotationID).Order("turn DESC").Limit(1).Scan(ctx)
+	err := before(s.db.NewSelect().Model(last).Column("assignee", "turn").
+		Where("rotation_id = ?", rotationID), "assigned_at").Order("turn DESC").Limit(1).Scan(ctx)
 	switch {
 	case err == nil:
 		h.LastAssignee, h.LastTurn = last.Assignee, last.Turn
@@ -434,8 +453,8 @@ func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since tim
 		Assignee string `bun:"assignee"`
 		N        int64  `bun:"n"`
 	}
-	err = s.db.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
-		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", since.UTC()).
+	err = before(s.db.NewSelect().Model((*turnRow)(nil)).ColumnExpr("assignee, count(*) AS n").
+		Where("rotation_id = ?", rotationID).Where("assigned_at >= ?", since.UTC()), "assigned_at").
 		Group("assignee").Scan(ctx, &counts)
 	if err != nil {
 		return h, fmt.Errorf("count turns: %w", err)
@@ -444,18 +463,27 @@ func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since tim
 	for _, c := range counts {
 		h.AssignedSince[c.Assignee] = c.N
 	}
-	if err := s.checkpoint(ctx, rotationID, &h); err != nil {
+	if err := s.checkpoint(ctx, rotationID, until, &h); err != nil {
 		return h, err
 	}
 	return h, nil
 }
 
 // checkpoint adds to h the rotation's latest checkpoint and the slots that
-// the turns recorded after it charged to each member.
-func (s *Store) checkpoint(ctx context.Context, rotationID int64, h *leads.RotationHistory) error {
+// the turns recorded after it charged to each member; of the records
+// before until, unless it is zero.
+func (s *Store) checkpoint(ctx context.Context, rotationID int64, until time.Time, h *leads.RotationHistory) error {
 	cp := new(turnRow)
-	err := s.db.NewSelect().Model(cp).Column("turn", "state").
-		Where("rotation_id = ?", rotationID).Where("state IS NOT NULL").Order("turn DESC").Limit(1).Scan(ctx)
+	q := s.db.NewSelect().Model(cp).Column("turn", "state").
+		Where("rotation_id = ?", rotationID).Where("state IS NOT NULL")
+	// The bounds of the slots' count: none, or before until.
+	turnsBefore, skipsBefore, bound := "", "", any(nil)
+	if !until.IsZero() {
+		bound = until.UTC()
+		q = q.Where("assigned_at < ?", bound)
+		turnsBefore, skipsBefore = " AND assigned_at < ?3", " AND skipped_at < ?3"
+	}
+	err := q.Order("turn DESC").Limit(1).Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
@@ -475,10 +503,10 @@ func (s *Store) checkpoint(ctx context.Context, rotationID int64, h *leads.Rotat
 		N      int64  `bun:"n"`
 	}
 	err = s.db.NewRaw(`SELECT member, sum(n) AS n FROM (
-	SELECT assignee AS member, count(*) AS n FROM rotation_turns WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2)) GROUP BY assignee
+	SELECT assignee AS member, count(*) AS n FROM rotation_turns WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2))`+turnsBefore+` GROUP BY assignee
 	UNION ALL
-	SELECT member, sum(slots) AS n FROM rotation_skips WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2)) GROUP BY member
-) AS t GROUP BY member`, rotationID, cp.Turn, bun.List(open)).Scan(ctx, &slots)
+	SELECT member, sum(slots) AS n FROM rotation_skips WHERE rotation_id = ?0 AND (turn > ?1 OR turn IN (?2))`+skipsBefore+` GROUP BY member
+) AS t GROUP BY member`, rotationID, cp.Turn, bun.List(open), bound).Scan(ctx, &slots)
 	if err != nil {
 		return fmt.Errorf("count slots since checkpoint: %w", err)
 	}

@@ -1,0 +1,49 @@
+package leads
+
+import (
+	"context"
+	"time"
+)
+
+// HistoricLead is a lead as the store keeps it (without its audit log),
+// with the first decision of its owner that its audit log records: what a
+// replay (see Replayer) compares its own decision with.
+type HistoricLead struct {
+	Lead *Lead
+	// Actual is the lead's first routing decision, as recorded.
+	Actual RecordedRouting
+}
+
+// RecordedRouting is what the first audit entry of a lead among
+// lead_assigned, lead_not_assigned and assignment_deferred says of how its
+// owner was decided when it was created. Event is "" when there is none:
+// no rotation applied and no rule was tried, so nobody was assigned.
+type RecordedRouting struct {
+	Event      string `json:"event,omitempty"`
+	Assignee   string `json:"assignee,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	RotationID int64  `json:"rotationId,omitempty"`
+	// Step and RuleID are the decision's (RoutingDecision), when it had one.
+	Step   string `json:"step,omitempty"`
+	RuleID int64  `json:"ruleId,omitempty"`
+}
+
+// HistoryStore reads what a replay needs of an account's past, without
+// changing anything. leads.Store implementations that support replays
+// satisfy it.
+type HistoryStore interface {
+	// HistoricLeads calls fn for each lead of the account created at or
+	// after from and before to, in the order they were created (created
+	// at, then id), streaming rather than reading them all first; it stops
+	// at fn's first error and returns it.
+	HistoricLeads(ctx context.Context, accountID string, from, to time.Time, fn func(HistoricLead) error) error
+	// RotationHistoryAt is RotationHistory as it stood at until: only the
+	// turns (and skips and checkpoints) recorded before until count, and
+	// AssignedSince counts those from since.
+	RotationHistoryAt(ctx context.Context, rotationID int64, since, until time.Time) (RotationHistory, error)
+	// OpenLeadsAt counts, for each of users, the account's leads created
+	// before until and assigned to them whose status is now one of
+	// statuses: the store keeps no history of statuses, so this is what
+	// their open leads were at until as nearly as it can tell.
+	OpenLeadsAt(ctx context.Context, accountID string, users []string, statuses []Status, until time.Time) (map[string]int64, error)
+}

@@ -1,0 +1,112 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Replayer decides, lead after lead in the order they were created, who
+// would have got each of an account's past leads under a configuration. It
+// runs CreateLead's own decision (Service.assign: the returning contact,
+// the routing rules, the team's or default rotation, a turn that sees
+// members' availability at the lead's creation time, their daily caps and
+// open leads, the fallback), on a rotator of its own whose rotation
+// states start from the history of the window's start. It writes nothing,
+// takes no live turn and sends no event.
+//
+// What it cannot know it takes from the history, and says so (see
+// ReplayDifferences): a lead's fields as they are now, not as they were
+// sent; the owner its input named (an explicit assignedTo), kept; members'
+// open leads, which count only the leads of the replay and those open now.
+type Replayer struct {
+	svc *Service
+	cfg *AccountConfig
+	// latest holds, per returning-contact key (by, value), the newest lead
+	// with an assignee seen so far: earlier leads (Remember) and those
+	// replayed, with the replay's owner.
+	latest map[returningKeyOf]*Lead
+}
+
+// returningKeyOf is a lead's value of one returning-contact key.
+type returningKeyOf struct{ by, value string }
+
+// NewReplayer returns a Replayer of cfg's account under cfg (prepared by a
+// Service: Service.Configuration, or a draft's). rotator must be the
+// replay's own, in process, with no state yet: it rebuilds each rotation's
+// state from a history that stands at the window's start (see
+// HistoryStore.RotationHistoryAt).
+func NewReplayer(cfg *AccountConfig, rotator Rotator) *Replayer {
+	r := &Replayer{cfg: cfg, latest: make(map[returningKeyOf]*Lead)}
+	r.svc = NewService(nil, rotator)
+	r.svc.findReturning = r.findReturning
+	return r
+}
+
+// Remember records an earlier lead, created before the window, with the
+// owner it has: a returning contact of the window may match it.
+func (r *Replayer) Remember(l *Lead) {
+	if l.AssignedTo == "" {
+		return
+	}
+	for _, by := range r.cfg.Account.Returning.MatchBy {
+		if v := returningKey(l, by); v != "" {
+			r.latest[returningKeyOf{by, v}] = l
+		}
+	}
+}
+
+// findReturning is the store's ReturningLead over the leads seen.
+func (r *Replayer) findReturning(_ context.Context, _, by, value string, since time.Time) (*Lead, error) {
+	l := r.latest[returningKeyOf{by, value}]
+	if l == nil || l.CreatedAt.Before(since) {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// Replayed is what a replay decided for one lead.
+type Replayed struct {
+	// Lead is the lead as the replay would have created it: its owner,
+	// rotation, team and assignment status.
+	Lead *Lead
+	// Assignment is how (Decision, unless its input named the owner).
+	Assignment Assignment
+}
+
+// Decide replays the creation of h's lead, at the time it was created, and
+// returns what the configuration would have done with it. Decisions must
+// come in the order the leads were created.
+func (r *Replayer) Decide(ctx context.Context, h HistoricLead) (Replayed, error) {
+	in := h.Lead.LeadInput
+	if h.Actual.Reason != AssignExplicit {
+		in.AssignedTo = ""
+	} else if r.cfg.Members[in.AssignedTo] == "" {
+		// Its owner is not a member under this configuration: the lead
+		// could not have named them, and is routed instead.
+		in.AssignedTo = ""
+	}
+	if err := applyTeamRules(r.cfg, &in, true); err != nil {
+		// A team or lead source the configuration does not have: routed
+		// as a lead without them.
+		in.TeamID, in.LeadSourceID = 0, 0
+	}
+	now := h.Lead.CreatedAt
+	lead := newLead(h.Lead.AccountID, in, now)
+	lead.ID = h.Lead.ID
+	a, rot, turn, err := r.svc.assign(ctx, r.cfg, &lead, now, false)
+	if err != nil {
+		return Replayed{}, fmt.Errorf("replay lead %d: %w", h.Lead.ID, err)
+	}
+	if lead.AssignmentStatus != AssignmentPending && lead.AssignmentStatus != AssignmentWaiting {
+		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
+	}
+	if lead.AssignedTo != "" {
+		at := now
+		lead.AssignedAt = &at
+	}
+	r.svc.afterWrite(ctx, rot, turn, nil, false)
+	r.svc.reportLoad(ctx, r.cfg, nil, &lead, turnRotation(rot, turn))
+	r.Remember(&lead)
+	return Replayed{Lead: &lead, Assignment: a}, nil
+}

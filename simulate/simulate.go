@@ -1,0 +1,175 @@
+// Package simulate replays an account's past leads through a configuration
+// (the live one, or a proposed one: leads/spec's Propose) and compares what
+// it would have done with what happened. The decisions are the engine's own
+// (leads.Replayer runs CreateLead's decision code); this package feeds it
+// the history, gives it a rotator of its own, and sums up the outcome. It
+// writes nothing.
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/rotation"
+)
+
+// MaxWindow bounds a simulation's window unless the caller sets its own.
+const MaxWindow = 366 * 24 * time.Hour
+
+// Options says what to replay.
+type Options struct {
+	// AccountID is the account whose leads are replayed.
+	AccountID string
+	// From and To bound the window: the leads created at or after From
+	// and before To.
+	From, To time.Time
+	// MaxWindow bounds To - From; 0 is the package's MaxWindow.
+	MaxWindow time.Duration
+	// Sample is how many leads whose owner would change the result lists;
+	// 0 is 20.
+	Sample int
+	// Progress, when set, is called with the number of leads replayed so
+	// far, every 10,000 leads and at the end.
+	Progress func(done int)
+}
+
+// Check validates o: VALIDATION_ERROR naming the field at fault.
+func (o *Options) Check() error {
+	var errs []leads.FieldError
+	if o.AccountID == "" {
+		errs = append(errs, leads.FieldError{Field: "account", Message: "is required"})
+	}
+	if o.From.IsZero() {
+		errs = append(errs, leads.FieldError{Field: "from", Message: "is required"})
+	}
+	if o.To.IsZero() {
+		errs = append(errs, leads.FieldError{Field: "to", Message: "is required"})
+	}
+	limit := o.MaxWindow
+	if limit <= 0 {
+		limit = MaxWindow
+	}
+	switch {
+	case len(errs) > 0:
+	case !o.To.After(o.From):
+		errs = append(errs, leads.FieldError{Field: "to", Value: o.To, Message: "must be after from"})
+	case o.To.Sub(o.From) > limit:
+		errs = append(errs, leads.FieldError{Field: "to", Value: o.To,
+			Message: fmt.Sprintf("the window is %s, more than the %s allowed", o.To.Sub(o.From), limit)})
+	}
+	if len(errs) > 0 {
+		return leads.ValidationError(errs...)
+	}
+	return nil
+}
+
+// Run replays the leads of opts' window through cfg, a configuration of
+// opts.AccountID prepared by a Service (live) or a draft (proposed), and
+// returns the comparison with what happened. history is read, never
+// written.
+func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConfig, opts Options) (*Result, error) {
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
+	if cfg.Account.ID != "" && cfg.Account.ID != opts.AccountID {
+		return nil, errors.New("simulate: the configuration is of another account")
+	}
+	src := &historyAt{store: history, accountID: opts.AccountID, at: opts.From, replayed: make(map[string]int64)}
+	rep := leads.NewReplayer(cfg, rotation.NewMemory(src))
+	if p := cfg.Account.Returning; len(p.MatchBy) > 0 {
+		since := time.Time{}
+		if p.WindowDays > 0 {
+			since = opts.From.AddDate(0, 0, -p.WindowDays)
+		}
+		err := history.HistoricLeads(ctx, opts.AccountID, since, opts.From, func(h leads.HistoricLead) error {
+			rep.Remember(h.Lead)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("simulate: read earlier leads: %w", err)
+		}
+	}
+	sum := newSummary(cfg, opts)
+	open := openStatuses(cfg)
+	err := history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
+		r, err := rep.Decide(ctx, h)
+		if err != nil {
+			return err
+		}
+		if a := r.Lead.AssignedTo; a != "" && open[r.Lead.Status] {
+			src.replayed[a]++
+		}
+		sum.add(h, r)
+		if opts.Progress != nil && sum.res.Leads%10000 == 0 {
+			opts.Progress(sum.res.Leads)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	if opts.Progress != nil {
+		opts.Progress(sum.res.Leads)
+	}
+	return sum.result(), nil
+}
+
+// openStatuses are the statuses cfg's capacities count as open.
+func openStatuses(cfg *leads.AccountConfig) map[leads.Status]bool {
+	statuses := cfg.Account.OpenStatuses
+	if len(statuses) == 0 {
+		statuses = leads.DefaultOpenStatuses
+	}
+	out := make(map[leads.Status]bool, len(statuses))
+	for _, s := range statuses {
+		out[s] = true
+	}
+	return out
+}
+
+// historyAt is the replay rotator's history: the store's, as it stood at
+// the window's start, plus the replay's own leads for members' open leads.
+type historyAt struct {
+	store     leads.HistoryStore
+	accountID string
+	at        time.Time
+	// replayed counts the open leads the replay has given each member so
+	// far: a rotation first used in the middle of the window counts them
+	// beside those open at its start.
+	replayed map[string]int64
+}
+
+var (
+	_ rotation.HistorySource   = (*historyAt)(nil)
+	_ rotation.OpenLeadCounter = (*historyAt)(nil)
+)
+
+// RotationHistory is the rotation's history at the window's start.
+func (h *historyAt) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (leads.RotationHistory, error) {
+	if rotationID <= 0 {
+		return leads.RotationHistory{}, nil
+	}
+	return h.store.RotationHistoryAt(ctx, rotationID, since, h.at)
+}
+
+// StoredTurns: every turn of the replay is confirmed as it is taken, so
+// none is ever asked about.
+func (h *historyAt) StoredTurns(context.Context, int64, []int64) ([]int64, error) { return nil, nil }
+
+// OpenLeads counts users' open leads at the window's start, and those the
+// replay has given them since.
+func (h *historyAt) OpenLeads(ctx context.Context, accountID string, users []string, statuses []leads.Status, _ int64, _ []int64) (map[string]int64, []int64, error) {
+	counts, err := h.store.OpenLeadsAt(ctx, accountID, users, statuses, h.at)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range users {
+		if n := h.replayed[u]; n > 0 {
+			counts[u] += n
+		}
+	}
+	return counts, nil, nil
+}
