@@ -273,27 +273,21 @@ func (st *draftState) clone() *draftState {
 // for another), and keeps the copy, its configuration version incremented,
 // when change reports a change and no error.
 func (d *draftStore) tx(ctx context.Context, accountID string, change func(st *draftState) (changed bool, err error)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if accountID != d.st.cfg.Account.ID {
-		return notFound("account")
-	}
-	next := d.st.clone()
-	changed, err := change(next)
-	if err != nil || !changed {
-		return err
-	}
-	next.cfg.Version++
-	next.cfg.countLeadSources()
-	d.st = next
-	return nil
+	return d.read(ctx, accountID, func(cur *draftState) error {
+		next := cur.clone()
+		changed, err := change(next)
+		if err != nil || !changed {
+			return err
+		}
+		next.cfg.Version++
+		next.cfg.countLeadSources()
+		d.st = next
+		return nil
+	})
 }
 
-// read runs fn on the state of account accountID (NOT_FOUND for another);
-// fn must not modify it.
+// read runs fn, under the store's lock, on the state of account accountID
+// (NOT_FOUND for another); fn must not modify it (tx replaces it).
 func (d *draftStore) read(ctx context.Context, accountID string, fn func(st *draftState) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -566,217 +560,248 @@ func (d *draftStore) Member(ctx context.Context, accountID, email string) (*Memb
 	return out, err
 }
 
-// teamNameTaken is the CONFLICT of a team name another team (not id) has.
-func (st *draftState) teamNameTaken(name string, id int64) error {
-	for _, t := range st.cfg.Teams {
-		if t.Name == name && t.ID != id {
-			return Errorf(CodeConflict, "a team named %q already exists", name)
-		}
-	}
-	return nil
-}
-
-// CreateTeam stores a team and sets its ID.
-func (d *draftStore) CreateTeam(ctx context.Context, t *Team, entry func(created *Team) AuditEntry) error {
-	err := d.tx(ctx, t.AccountID, func(st *draftState) (bool, error) {
-		if err := st.teamNameTaken(t.Name, 0); err != nil {
+// create stores a new object under the next id of its kind (last), set in
+// *id (0 again when it fails), when check allows; put stores it and makes
+// its audit entry, or refuses.
+func (d *draftStore) create(ctx context.Context, accountID string, id *int64, last func(ids *draftIDs) *int64,
+	check func(st *draftState) error, put func(st *draftState) error) error {
+	err := d.tx(ctx, accountID, func(st *draftState) (bool, error) {
+		*id = 0
+		if err := check(st); err != nil {
 			return false, err
 		}
-		st.last.team++
-		t.ID = st.last.team
-		team := *t
-		team.CreatedAt, team.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
-		st.cfg.Teams[t.ID] = &team
-		entry(t)
-		return true, nil
+		n := last(&st.last)
+		*n++
+		*id = *n
+		return true, put(st)
 	})
 	if err != nil {
-		t.ID = 0
+		*id = 0
 	}
 	return err
 }
 
-// UpdateTeam renames a team as apply decides.
-func (d *draftStore) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(cur *Team) (*Team, []AuditEntry, error)) (*Team, error) {
-	var out *Team
+// draftChange reads the object get finds (NOT_FOUND naming kind when none),
+// lets apply decide the change on a copy of it, and has put store what
+// apply returns (nil: nothing changes), or refuse it. It returns what
+// apply returned, or the copy when apply changed nothing.
+func draftChange[T any](ctx context.Context, d *draftStore, accountID, kind string, get func(c *AccountConfig) *T, copyOf func(*T) *T,
+	apply func(cur *T) (*T, []AuditEntry, error), put func(st *draftState, stored, next *T) error) (*T, error) {
+	var out *T
 	err := d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		stored := st.cfg.Teams[id]
+		stored := get(st.cfg)
 		if stored == nil {
-			return false, notFound("team")
+			return false, notFound(kind)
 		}
-		cur := *stored
-		out = &cur
-		next, _, err := apply(&cur)
-		if err != nil || next == nil {
-			return false, err
-		}
-		if err := st.teamNameTaken(next.Name, id); err != nil {
-			return false, err
-		}
-		stored.Name, stored.UpdatedAt = next.Name, next.UpdatedAt.UTC()
-		out = next
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// DeleteTeam deletes a team with its lead sources and rotation; the draft
-// has no leads to find it in use or detach.
-func (d *draftStore) DeleteTeam(ctx context.Context, accountID string, id int64, _ bool, entry func(cur *Team, detached int) AuditEntry) error {
-	return d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		cur := st.cfg.Teams[id]
-		if cur == nil {
-			return false, notFound("team")
-		}
-		delete(st.cfg.Teams, id)
-		maps.DeleteFunc(st.cfg.LeadSources, func(_ int64, src *LeadSource) bool { return src.TeamID == id })
-		delete(st.cfg.TeamRotations, id)
-		entry(cur, 0)
-		return true, nil
-	})
-}
-
-// leadSourceNameTaken is the CONFLICT of a name another lead source (not
-// id) of the team has.
-func (st *draftState) leadSourceNameTaken(teamID int64, name string, id int64) error {
-	for _, src := range st.cfg.LeadSources {
-		if src.TeamID == teamID && src.Name == name && src.ID != id {
-			return Errorf(CodeConflict, "the team has a lead source named %q already", name)
-		}
-	}
-	return nil
-}
-
-// CreateLeadSource stores a lead source of a team of the account and sets
-// its ID.
-func (d *draftStore) CreateLeadSource(ctx context.Context, s *LeadSource, entry func(created *LeadSource) AuditEntry) error {
-	err := d.tx(ctx, s.AccountID, func(st *draftState) (bool, error) {
-		if st.cfg.Teams[s.TeamID] == nil {
-			return false, &Error{Code: CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": s.TeamID}}
-		}
-		if err := st.leadSourceNameTaken(s.TeamID, s.Name, 0); err != nil {
-			return false, err
-		}
-		st.last.leadSource++
-		s.ID = st.last.leadSource
-		src := *s
-		src.CreatedAt, src.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
-		st.cfg.LeadSources[s.ID] = &src
-		entry(s)
-		return true, nil
-	})
-	if err != nil {
-		s.ID = 0
-	}
-	return err
-}
-
-// UpdateLeadSource renames a lead source as apply decides.
-func (d *draftStore) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(cur *LeadSource) (*LeadSource, []AuditEntry, error)) (*LeadSource, error) {
-	var out *LeadSource
-	err := d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		stored := st.cfg.LeadSources[id]
-		if stored == nil {
-			return false, notFound("lead source")
-		}
-		cur := *stored
-		out = &cur
-		next, _, err := apply(&cur)
-		if err != nil || next == nil {
-			return false, err
-		}
-		if err := st.leadSourceNameTaken(stored.TeamID, next.Name, id); err != nil {
-			return false, err
-		}
-		stored.Name, stored.UpdatedAt = next.Name, next.UpdatedAt.UTC()
-		out = next
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// DeleteLeadSource deletes a lead source; the draft has no leads to find
-// it in use or detach.
-func (d *draftStore) DeleteLeadSource(ctx context.Context, accountID string, id int64, _ bool, entry func(cur *LeadSource, detached int) AuditEntry) error {
-	return d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		cur := st.cfg.LeadSources[id]
-		if cur == nil {
-			return false, notFound("lead source")
-		}
-		delete(st.cfg.LeadSources, id)
-		entry(cur, 0)
-		return true, nil
-	})
-}
-
-// CreateRotation stores a rotation and sets its ID.
-func (d *draftStore) CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error {
-	err := d.tx(ctx, r.AccountID, func(st *draftState) (bool, error) {
-		r.ID = 0
-		if err := st.checkRotation(r, 0); err != nil {
-			return false, err
-		}
-		st.last.rotation++
-		r.ID = st.last.rotation
-		stored := storedRotation(r)
-		stored.CreatedAt, stored.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
-		st.placeRotation(stored)
-		entry(r)
-		return true, nil
-	})
-	if err != nil {
-		r.ID = 0
-	}
-	return err
-}
-
-// UpdateRotation changes a rotation's settings and members as apply
-// decides.
-func (d *draftStore) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error) {
-	var out *Rotation
-	err := d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		stored := st.cfg.Rotation(id)
-		if stored == nil {
-			return false, notFound("rotation")
-		}
-		out = storedRotation(stored)
+		out = copyOf(stored)
 		next, _, err := apply(out)
 		if err != nil || next == nil {
 			return false, err
 		}
 		out = next
+		return true, put(st, stored, next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// draftRemove has remove delete the object get finds (NOT_FOUND naming
+// kind when none), with what goes with it, and make its audit entry.
+func draftRemove[T any](ctx context.Context, d *draftStore, accountID, kind string, get func(c *AccountConfig) *T, remove func(st *draftState, cur *T)) error {
+	return d.tx(ctx, accountID, func(st *draftState) (bool, error) {
+		cur := get(st.cfg)
+		if cur == nil {
+			return false, notFound(kind)
+		}
+		remove(st, cur)
+		return true, nil
+	})
+}
+
+// draftNamed is a kind of object a draft keeps by id and by a name unique
+// in a scope (teams in the account, lead sources in their team), of which
+// a rename writes the name and the update time.
+type draftNamed[T any] struct {
+	kind    string // what NOT_FOUND names
+	objects func(c *AccountConfig) map[int64]*T
+	last    func(ids *draftIDs) *int64
+	fields  func(obj *T) (id *int64, name *string, createdAt, updatedAt *time.Time)
+	// taken is the CONFLICT of obj's name when another object (not obj's
+	// id) of its scope has it.
+	taken func(c *AccountConfig, obj *T) error
+}
+
+var draftTeams = draftNamed[Team]{
+	kind:    "team",
+	objects: func(c *AccountConfig) map[int64]*Team { return c.Teams },
+	last:    func(ids *draftIDs) *int64 { return &ids.team },
+	fields: func(t *Team) (*int64, *string, *time.Time, *time.Time) {
+		return &t.ID, &t.Name, &t.CreatedAt, &t.UpdatedAt
+	},
+	taken: func(c *AccountConfig, t *Team) error {
+		for _, other := range c.Teams {
+			if other.Name == t.Name && other.ID != t.ID {
+				return Errorf(CodeConflict, "a team named %q already exists", t.Name)
+			}
+		}
+		return nil
+	},
+}
+
+var draftLeadSources = draftNamed[LeadSource]{
+	kind:    "lead source",
+	objects: func(c *AccountConfig) map[int64]*LeadSource { return c.LeadSources },
+	last:    func(ids *draftIDs) *int64 { return &ids.leadSource },
+	fields: func(s *LeadSource) (*int64, *string, *time.Time, *time.Time) {
+		return &s.ID, &s.Name, &s.CreatedAt, &s.UpdatedAt
+	},
+	taken: func(c *AccountConfig, s *LeadSource) error {
+		for _, other := range c.LeadSources {
+			if other.TeamID == s.TeamID && other.Name == s.Name && other.ID != s.ID {
+				return Errorf(CodeConflict, "the team has a lead source named %q already", s.Name)
+			}
+		}
+		return nil
+	},
+}
+
+// create stores obj, when check (nil: none) allows and its name is free,
+// and sets its ID; entry makes its audit entry.
+func (k draftNamed[T]) create(ctx context.Context, d *draftStore, accountID string, obj *T, check func(c *AccountConfig) error, entry func(created *T) AuditEntry) error {
+	id, _, createdAt, updatedAt := k.fields(obj)
+	return d.create(ctx, accountID, id, k.last, func(st *draftState) error {
+		if check != nil {
+			if err := check(st.cfg); err != nil {
+				return err
+			}
+		}
+		return k.taken(st.cfg, obj)
+	}, func(st *draftState) error {
+		stored := *obj
+		_, _, storedCreated, storedUpdated := k.fields(&stored)
+		*storedCreated, *storedUpdated = createdAt.UTC(), updatedAt.UTC()
+		k.objects(st.cfg)[*id] = &stored
+		entry(obj)
+		return nil
+	})
+}
+
+// get returns a function that finds object id.
+func (k draftNamed[T]) get(id int64) func(c *AccountConfig) *T {
+	return func(c *AccountConfig) *T { return k.objects(c)[id] }
+}
+
+// rename renames object id as apply decides, when the name is free.
+func (k draftNamed[T]) rename(ctx context.Context, d *draftStore, accountID string, id int64, apply func(cur *T) (*T, []AuditEntry, error)) (*T, error) {
+	return draftChange(ctx, d, accountID, k.kind, k.get(id), func(t *T) *T { out := *t; return &out }, apply,
+		func(st *draftState, stored, next *T) error {
+			written := *stored
+			_, name, _, updatedAt := k.fields(next)
+			_, writtenName, _, writtenUpdated := k.fields(&written)
+			*writtenName, *writtenUpdated = *name, updatedAt.UTC()
+			if err := k.taken(st.cfg, &written); err != nil {
+				return err
+			}
+			*stored = written
+			return nil
+		})
+}
+
+// remove deletes object id and, when cascade is set, what goes with it;
+// entry makes its audit entry, told that no lead was detached (a draft has
+// none).
+func (k draftNamed[T]) remove(ctx context.Context, d *draftStore, accountID string, id int64, cascade func(c *AccountConfig), entry func(cur *T, detached int) AuditEntry) error {
+	return draftRemove(ctx, d, accountID, k.kind, k.get(id), func(st *draftState, cur *T) {
+		delete(k.objects(st.cfg), id)
+		if cascade != nil {
+			cascade(st.cfg)
+		}
+		entry(cur, 0)
+	})
+}
+
+// CreateTeam stores a team and sets its ID.
+func (d *draftStore) CreateTeam(ctx context.Context, t *Team, entry func(created *Team) AuditEntry) error {
+	return draftTeams.create(ctx, d, t.AccountID, t, nil, entry)
+}
+
+// UpdateTeam renames a team as apply decides.
+func (d *draftStore) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(cur *Team) (*Team, []AuditEntry, error)) (*Team, error) {
+	return draftTeams.rename(ctx, d, accountID, id, apply)
+}
+
+// DeleteTeam deletes a team with its lead sources and rotation; the draft
+// has no leads to find it in use or detach.
+func (d *draftStore) DeleteTeam(ctx context.Context, accountID string, id int64, _ bool, entry func(cur *Team, detached int) AuditEntry) error {
+	return draftTeams.remove(ctx, d, accountID, id, func(c *AccountConfig) {
+		maps.DeleteFunc(c.LeadSources, func(_ int64, src *LeadSource) bool { return src.TeamID == id })
+		delete(c.TeamRotations, id)
+	}, entry)
+}
+
+// CreateLeadSource stores a lead source of a team of the account and sets
+// its ID.
+func (d *draftStore) CreateLeadSource(ctx context.Context, s *LeadSource, entry func(created *LeadSource) AuditEntry) error {
+	return draftLeadSources.create(ctx, d, s.AccountID, s, func(c *AccountConfig) error {
+		if c.Teams[s.TeamID] == nil {
+			return &Error{Code: CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": s.TeamID}}
+		}
+		return nil
+	}, entry)
+}
+
+// UpdateLeadSource renames a lead source as apply decides.
+func (d *draftStore) UpdateLeadSource(ctx context.Context, accountID string, id int64, apply func(cur *LeadSource) (*LeadSource, []AuditEntry, error)) (*LeadSource, error) {
+	return draftLeadSources.rename(ctx, d, accountID, id, apply)
+}
+
+// DeleteLeadSource deletes a lead source; the draft has no leads to find
+// it in use or detach.
+func (d *draftStore) DeleteLeadSource(ctx context.Context, accountID string, id int64, _ bool, entry func(cur *LeadSource, detached int) AuditEntry) error {
+	return draftLeadSources.remove(ctx, d, accountID, id, nil, entry)
+}
+
+// CreateRotation stores a rotation and sets its ID.
+func (d *draftStore) CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error {
+	return d.create(ctx, r.AccountID, &r.ID, func(ids *draftIDs) *int64 { return &ids.rotation },
+		func(st *draftState) error { return st.checkRotation(r, 0) },
+		func(st *draftState) error {
+			stored := storedRotation(r)
+			stored.CreatedAt, stored.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+			st.placeRotation(stored)
+			entry(r)
+			return nil
+		})
+}
+
+// rotation returns a function that finds rotation id.
+func rotation(id int64) func(c *AccountConfig) *Rotation {
+	return func(c *AccountConfig) *Rotation { return c.Rotation(id) }
+}
+
+// UpdateRotation changes a rotation's settings and members as apply
+// decides.
+func (d *draftStore) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error) {
+	return draftChange(ctx, d, accountID, "rotation", rotation(id), storedRotation, apply, func(st *draftState, stored, next *Rotation) error {
 		if err := st.checkRotation(next, id); err != nil {
-			return false, err
+			return err
 		}
 		// What the store writes: the settings, updatedAt and the members.
 		written := storedRotation(next)
 		written.ID, written.AccountID, written.CreatedAt, written.UpdatedAt = id, stored.AccountID, stored.CreatedAt, next.UpdatedAt.UTC()
 		st.removeRotation(id)
 		st.placeRotation(written)
-		return true, nil
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteRotation deletes a rotation.
 func (d *draftStore) DeleteRotation(ctx context.Context, accountID string, id int64, entry func(cur *Rotation) AuditEntry) error {
-	return d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		cur := st.cfg.Rotation(id)
-		if cur == nil {
-			return false, notFound("rotation")
-		}
+	return draftRemove(ctx, d, accountID, "rotation", rotation(id), func(st *draftState, cur *Rotation) {
 		st.removeRotation(id)
 		entry(cur)
-		return true, nil
 	})
 }
 
@@ -907,61 +932,38 @@ func storedCalendar(c *HolidayCalendar) *HolidayCalendar {
 // CreateHolidayCalendar stores a holiday calendar and sets its ID, as entry
 // allows given how many others the account has.
 func (d *draftStore) CreateHolidayCalendar(ctx context.Context, c *HolidayCalendar, entry func(created *HolidayCalendar, others int) (AuditEntry, error)) error {
-	err := d.tx(ctx, c.AccountID, func(st *draftState) (bool, error) {
-		others := len(st.cfg.HolidayCalendars)
-		if err := st.calendarNameTaken(c.Name, 0); err != nil {
-			return false, err
-		}
-		st.last.calendar++
-		c.ID = st.last.calendar
-		st.cfg.HolidayCalendars[c.ID] = storedCalendar(c)
-		if _, err := entry(c, others); err != nil {
-			return false, err
-		}
-		return true, nil
-	})
-	if err != nil {
-		c.ID = 0
-	}
-	return err
+	return d.create(ctx, c.AccountID, &c.ID, func(ids *draftIDs) *int64 { return &ids.calendar },
+		func(st *draftState) error { return st.calendarNameTaken(c.Name, 0) },
+		func(st *draftState) error {
+			others := len(st.cfg.HolidayCalendars)
+			st.cfg.HolidayCalendars[c.ID] = storedCalendar(c)
+			_, err := entry(c, others)
+			return err
+		})
+}
+
+// calendar returns a function that finds holiday calendar id.
+func calendar(id int64) func(c *AccountConfig) *HolidayCalendar {
+	return func(c *AccountConfig) *HolidayCalendar { return c.HolidayCalendars[id] }
 }
 
 // UpdateHolidayCalendar changes a holiday calendar as apply decides.
 func (d *draftStore) UpdateHolidayCalendar(ctx context.Context, accountID string, id int64, apply func(cur *HolidayCalendar) (*HolidayCalendar, []AuditEntry, error)) (*HolidayCalendar, error) {
-	var out *HolidayCalendar
-	err := d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		stored := st.cfg.HolidayCalendars[id]
-		if stored == nil {
-			return false, notFound("holiday calendar")
-		}
-		out = storedCalendar(stored)
-		next, _, err := apply(out)
-		if err != nil || next == nil {
-			return false, err
-		}
-		out = next
+	return draftChange(ctx, d, accountID, "holiday calendar", calendar(id), storedCalendar, apply, func(st *draftState, stored, next *HolidayCalendar) error {
 		if err := st.calendarNameTaken(next.Name, id); err != nil {
-			return false, err
+			return err
 		}
 		written := storedCalendar(next)
 		written.ID, written.AccountID, written.CreatedAt = id, stored.AccountID, stored.CreatedAt
 		st.cfg.HolidayCalendars[id] = written
-		return true, nil
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteHolidayCalendar deletes a holiday calendar; its followers follow
 // none from then on.
 func (d *draftStore) DeleteHolidayCalendar(ctx context.Context, accountID string, id int64, entry func(cur *HolidayCalendar, followers []string) AuditEntry) error {
-	return d.tx(ctx, accountID, func(st *draftState) (bool, error) {
-		cur := st.cfg.HolidayCalendars[id]
-		if cur == nil {
-			return false, notFound("holiday calendar")
-		}
+	return draftRemove(ctx, d, accountID, "holiday calendar", calendar(id), func(st *draftState, cur *HolidayCalendar) {
 		followers := []string{}
 		for _, email := range slices.Sorted(maps.Keys(st.cfg.Availability)) {
 			if a := st.cfg.Availability[email]; a.HolidayCalendarID == id {
@@ -972,7 +974,6 @@ func (d *draftStore) DeleteHolidayCalendar(ctx context.Context, accountID string
 		}
 		delete(st.cfg.HolidayCalendars, id)
 		entry(cur, followers)
-		return true, nil
 	})
 }
 
