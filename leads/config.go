@@ -245,12 +245,13 @@ func (s *Service) CreateRotation(ctx context.Context, actor Actor, r Rotation) (
 }
 
 // checkRotation is r.check, and refuses an SLA when the Service has no job
-// runner to keep its timers (WithWebhooks).
+// runner to keep its timers (WithWebhooks), unless it is a draft's, which
+// keeps no timer.
 func (s *Service) checkRotation(cfg *AccountConfig, r *Rotation) error {
 	if err := r.check(cfg); err != nil {
 		return err
 	}
-	if r.SLA != nil && s.dispatcher == nil {
+	if r.SLA != nil && s.dispatcher == nil && !s.draft {
 		return ValidationError(FieldError{"sla", nil, "Needs the job runner that keeps SLA timers, which this server runs without"})
 	}
 	return nil
@@ -262,6 +263,14 @@ func (r *Rotation) check(cfg *AccountConfig) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	return r.checkRefs(cfg)
+}
+
+// checkRefs returns the error that says what r names that cfg's account
+// does not have: its team (TEAM_NOT_FOUND), or a member or fallback
+// assignee who is not a member (MEMBER_NOT_IN_ACCOUNT naming the field),
+// as the SQL store's check in its transaction says it.
+func (r *Rotation) checkRefs(cfg *AccountConfig) error {
 	if r.TeamID != 0 && cfg.Teams[r.TeamID] == nil {
 		return &Error{Code: CodeTeamNotFound, Message: "team not found", Details: map[string]any{"teamId": r.TeamID}}
 	}
@@ -301,13 +310,18 @@ func (s *Service) Rotation(ctx context.Context, actor Actor, id int64) (*Rotatio
 	if r == nil {
 		return nil, notFound("rotation")
 	}
+	return r.clone(), nil
+}
+
+// clone returns a copy of r that shares no member list or SLA with it.
+func (r *Rotation) clone() *Rotation {
 	out := *r
 	out.Members = slices.Clone(r.Members)
 	if r.SLA != nil {
 		sla := *r.SLA
 		out.SLA = &sla
 	}
-	return &out, nil
+	return &out
 }
 
 // ReplaceRotation replaces a rotation's settings and members with r's (r.ID

@@ -23,8 +23,11 @@ type Service struct {
 	webhooks            WebhookStore
 	dispatcher          WebhookDispatcher
 	webhookAllowPrivate bool
-	now                 func() time.Time
-	log                 *slog.Logger
+	// draft is set on the Service of a draft (NewDraft), whose changes
+	// run nothing: a rotation's SLA there needs no job runner.
+	draft bool
+	now   func() time.Time
+	log   *slog.Logger
 
 	configMu sync.RWMutex
 	configs  map[string]*AccountConfig

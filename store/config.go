@@ -156,10 +156,10 @@ func teamError(err error, name string) error {
 // UpdateTeam changes a team under a row lock.
 func (s *Store) UpdateTeam(ctx context.Context, accountID string, id int64, apply func(*leads.Team) (*leads.Team, []leads.AuditEntry, error)) (_ *leads.Team, err error) {
 	defer translate(&err)
-	out, _, err := renameRow(ctx, s, accountID, id, "team", (*teamRow).team,
+	out, name, err := renameRow(ctx, s, accountID, id, "team", (*teamRow).team,
 		func(t *leads.Team) (string, time.Time) { return t.Name, t.UpdatedAt }, apply)
 	if err != nil {
-		return nil, teamError(err, "")
+		return nil, teamError(err, name)
 	}
 	return out, nil
 }

@@ -2,8 +2,9 @@
 // says: a Spec names the members, teams, lead sources, rotations and
 // routing rules an account must have; Plan compares it with the account and lists the
 // changes, Apply carries them out through the leads Service, audited as if
-// made by hand. It is a client of the Service, not part of the engine: the
-// leadrotor apply command uses it.
+// made by hand, and Propose makes in memory the configuration Apply would
+// make, for trying it out. It is a client of the Service, not part of the
+// engine: the leadrotor apply command uses it.
 package spec
 
 import (
