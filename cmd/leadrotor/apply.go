@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/leads/spec"
+	"github.com/leadrotor/leadrotor/leads/spec/specfile"
 )
 
 func applyCmd() *cobra.Command {
@@ -41,7 +36,7 @@ written. The account is --account, else the file's "account".`,
 			file, _ := cmd.Flags().GetString("file")
 			dryRun, _ := cmd.Flags().GetBool("dry-run")
 			account, _ := cmd.Flags().GetString("account")
-			spec, err := readSpecFile(cmd.InOrStdin(), file)
+			spec, err := specfile.ReadFile(cmd.InOrStdin(), file)
 			if err != nil {
 				return err
 			}
@@ -95,70 +90,4 @@ func changes(n int) string {
 		return "1 change"
 	}
 	return fmt.Sprintf("%d changes", n)
-}
-
-// readSpecFile reads the spec in the YAML file named name, or in stdin when
-// name is "-".
-func readSpecFile(stdin io.Reader, name string) (spec.Spec, error) {
-	if name == "-" {
-		return readSpec(stdin, "standard input")
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return spec.Spec{}, fmt.Errorf("read spec: %w", err)
-	}
-	defer func() { _ = f.Close() }()
-	return readSpec(f, name)
-}
-
-// readSpec decodes a YAML spec. The YAML goes through JSON so that the
-// spec's JSON field names are the file's keys, and an unknown key (a typo)
-// is an error that names it instead of being ignored.
-func readSpec(r io.Reader, name string) (spec.Spec, error) {
-	var doc any
-	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
-	}
-	doc = jsonValue(doc)
-	if top, ok := doc.(map[string]any); ok {
-		// account: 2311 is a YAML number; it means the account "2311".
-		if n, ok := top["account"].(int); ok {
-			top["account"] = strconv.Itoa(n)
-		}
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var out spec.Spec
-	if err := dec.Decode(&out); err != nil {
-		return spec.Spec{}, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return out, nil
-}
-
-// jsonValue returns v with every map keyed by strings, as JSON needs; YAML
-// allows other keys (1: x), which become their text.
-func jsonValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			v[k] = jsonValue(e)
-		}
-		return v
-	case map[any]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[fmt.Sprint(k)] = jsonValue(e)
-		}
-		return out
-	case []any:
-		for i, e := range v {
-			v[i] = jsonValue(e)
-		}
-		return v
-	}
-	return v
 }
