@@ -41,3 +41,7 @@ LEADROTOR_URL="http://$addr" examples/sla.sh
 echo
 echo "### examples/webhooks.sh"
 LEADROTOR_URL="http://$addr" examples/webhooks.sh
+
+echo
+echo "### examples/whatif.sh"
+LEADROTOR_URL="http://$addr" examples/whatif.sh

@@ -59,7 +59,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	app.AddGlobalFlags(root)
-	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), routeCmd(), timeoffCmd(), scheduleCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), accountCmd(), memberCmd(), apikeyCmd(), demoCmd(), applyCmd(), rotationCmd(), routeCmd(), timeoffCmd(), scheduleCmd(),
+		simulateCmd())
 	return root
 }
 
