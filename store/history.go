@@ -1,11 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
-	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -13,84 +17,265 @@ import (
 
 var _ leads.HistoryStore = (*Store)(nil)
 
-// historicRow is a lead's row with the fields of its first routing audit
-// entry (leads.RecordedRouting).
-type historicRow struct {
-	leadRow `bun:",extend"`
+// historicColumns are the columns of leads that HistoricLeads reads, in the
+// order historicScan scans them: what a lead's routing may look at, and
+// what leadRow.lead() maps.
+const historicColumns = `id, account_id, team_id, lead_source_id, application_id, first_name, last_name,
+	img_src, email, phone, company, job_title, branch, source, position, location,
+	products_services_sold, number_of_employees, current_payment_processor, monthly_transaction_volume,
+	interested_in_switching, process_stage, buying_role, assigned_to, notes, last_contacted, archived,
+	created_by, external_id, hot_score, status, metadata, rotation_id, rotation_turn, assigned_at,
+	assignment_pending, waiting_reason, created_at, updated_at`
 
-	RoutingEvent      sql.NullString `bun:"routing_event"`
-	RoutingAssignee   sql.NullString `bun:"routing_assignee"`
-	RoutingReason     sql.NullString `bun:"routing_reason"`
-	RoutingRotationID sql.NullInt64  `bun:"routing_rotation_id"`
-	RoutingStep       sql.NullString `bun:"routing_step"`
-	RoutingRuleID     sql.NullInt64  `bun:"routing_rule_id"`
+// historicChunk is how many leads HistoricLeads reads at a time.
+const historicChunk = 5000
+
+// historicSQL holds HistoricLeads' statements in a dialect: the window's
+// first and last lead ids; a chunk of its leads after an id; the first
+// routing entry of each lead of an id range.
+type historicSQL struct{ window, leads, routing string }
+
+func (s *Store) historicSQL() historicSQL {
+	events := "'" + strings.Join([]string{leads.EventLeadAssigned, leads.EventLeadNotAssigned, leads.EventAssignmentDeferred}, "', '") + "'"
+	if s.dialect == Postgres {
+		return historicSQL{
+			// archived IN (…) lets the range scans of leads_list_created serve it.
+			window: `SELECT min(id), max(id) FROM leads
+WHERE account_id = $1 AND archived IN (false, true) AND created_at >= $2 AND created_at < $3`,
+			leads: `SELECT ` + historicColumns + ` FROM leads
+WHERE account_id = $1 AND id > $4 AND id <= $5 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $6`,
+			routing: `SELECT lead_id, event, data->>'assignee', data->>'reason', (data->>'rotationId')::bigint,
+	data->'decision'->>'step', (data->'decision'->>'ruleId')::bigint
+FROM audit_log WHERE lead_id IS NOT NULL AND lead_id >= $2 AND lead_id <= $3 AND account_id = $1 AND event IN (` + events + `)
+ORDER BY lead_id, id`,
+		}
+	}
+	// SQLite keeps no statistics unless asked to: the indexes are named,
+	// or it reads every lead of the account for each chunk and sorts.
+	return historicSQL{
+		window: `SELECT min(id), max(id) FROM leads INDEXED BY leads_list_created
+WHERE account_id = ?1 AND archived IN (0, 1) AND created_at >= ?2 AND created_at < ?3`,
+		leads: `SELECT ` + historicColumns + ` FROM leads NOT INDEXED
+WHERE id > ?4 AND id <= ?5 AND account_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY id LIMIT ?6`,
+		routing: `SELECT lead_id, event, json_extract(data, '$.assignee'), json_extract(data, '$.reason'),
+	json_extract(data, '$.rotationId'), json_extract(data, '$.decision.step'), json_extract(data, '$.decision.ruleId')
+FROM audit_log INDEXED BY audit_log_lead
+WHERE lead_id IS NOT NULL AND lead_id >= ?2 AND lead_id <= ?3 AND account_id = ?1 AND event IN (` + events + `)
+ORDER BY lead_id, id`,
+	}
 }
 
-// routingFields returns the SELECT expressions of historicRow's routing
-// fields, read from the audit entry aliased a.
-func (s *Store) routingFields() string {
-	field := func(path ...string) string {
-		if s.dialect == Postgres {
-			expr := "a.data"
-			for i, p := range path {
-				op := "->"
-				if i == len(path)-1 {
-					op = "->>"
+// historicScan holds a lead's row as it is scanned.
+type historicScan struct {
+	row                          leadRow
+	teamID, sourceID, rotationID *int64
+	externalID, waiting          *string
+	metadata                     []byte
+}
+
+// dest returns the scan destinations of historicColumns: NULL goes to nil
+// pointers, which database/sql and pgx both allow.
+func (h *historicScan) dest() []any {
+	r := &h.row
+	return []any{&r.ID, &r.AccountID, &h.teamID, &h.sourceID, &r.ApplicationID, &r.FirstName, &r.LastName,
+		&r.ImgSrc, &r.Email, &r.Phone, &r.Company, &r.JobTitle, &r.Branch, &r.Source, &r.Position, &r.Location,
+		&r.ProductsServicesSold, &r.NumberOfEmployees, &r.CurrentPaymentProcessor, &r.MonthlyTransactionVolume,
+		&r.InterestedInSwitching, &r.ProcessStage, &r.BuyingRole, &r.AssignedTo, &r.Notes, &r.LastContacted, &r.Archived,
+		&r.CreatedBy, &h.externalID, &r.HotScore, &r.Status, &h.metadata, &h.rotationID, &r.RotationTurn, &r.AssignedAt,
+		&r.AssignmentPending, &h.waiting, &r.CreatedAt, &r.UpdatedAt}
+}
+
+// lead returns the scanned row's lead.
+func (h *historicScan) lead() (*leads.Lead, error) {
+	r := &h.row
+	r.TeamID, r.LeadSourceID, r.RotationID = deref(h.teamID), deref(h.sourceID), deref(h.rotationID)
+	r.ExternalID, r.WaitingReason = deref(h.externalID), deref(h.waiting)
+	r.Metadata = nil
+	if len(h.metadata) > 0 && string(h.metadata) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(h.metadata))
+		dec.UseNumber() // as bun reads it (json_use_number)
+		if err := dec.Decode(&r.Metadata); err != nil {
+			return nil, fmt.Errorf("metadata of lead %d: %w", r.ID, err)
+		}
+	}
+	return r.lead(), nil
+}
+
+// routingScan holds a routing entry's fields as they are scanned.
+type routingScan struct {
+	leadID                 int64
+	event                  string
+	assignee, reason, step *string
+	rotationID, ruleID     *int64
+}
+
+func (r *routingScan) dest() []any {
+	return []any{&r.leadID, &r.event, &r.assignee, &r.reason, &r.rotationID, &r.step, &r.ruleID}
+}
+
+func (r *routingScan) recorded() leads.RecordedRouting {
+	return leads.RecordedRouting{Event: r.event, Assignee: deref(r.assignee), Reason: deref(r.reason),
+		RotationID: deref(r.rotationID), Step: deref(r.step), RuleID: deref(r.ruleID)}
+}
+
+// deref is *p, or T's zero value for nil.
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// historicQuerier runs a query and scans each of its rows: pgx's own on
+// PostgreSQL (no reflection, binary values), database/sql's on SQLite.
+type historicQuerier func(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error
+
+// withHistoricQuerier runs fn with a querier on one connection of the
+// heavy reads' pool.
+func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQuerier) error) error {
+	conn, err := s.reads.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	if s.dialect == Postgres {
+		return conn.Raw(func(driverConn any) error {
+			c := driverConn.(*stdlib.Conn).Conn()
+			return fn(func(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
+				// Described first, so that values come in binary (the pool's
+				// simple protocol sends them as text, slower to read).
+				rows, err := c.Query(ctx, query, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
+				if err != nil {
+					return err
 				}
-				expr += op + "'" + p + "'"
+				defer rows.Close()
+				for rows.Next() {
+					if err := each(rows.Scan); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		})
+	}
+	return fn(func(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
+		rows, err := conn.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				return err
 			}
-			return expr
 		}
-		jp := "$"
-		for _, p := range path {
-			jp += "." + p
-		}
-		return "json_extract(a.data, '" + jp + "')"
-	}
-	asInt := func(expr string) string {
-		if s.dialect == Postgres {
-			return "(" + expr + ")::bigint"
-		}
-		return expr
-	}
-	return "a.event AS routing_event, " +
-		field("assignee") + " AS routing_assignee, " +
-		field("reason") + " AS routing_reason, " +
-		asInt(field("rotationId")) + " AS routing_rotation_id, " +
-		field("decision", "step") + " AS routing_step, " +
-		asInt(field("decision", "ruleId")) + " AS routing_rule_id"
+		return rows.Err()
+	})
+}
+
+// historicBatch is a chunk of the window's leads with their routing.
+type historicBatch struct {
+	leads []leads.HistoricLead
+	err   error
 }
 
 // HistoricLeads calls fn for each lead of the account created in [from,
-// to), in the order they were created, with its first routing decision
-// (leads.HistoryStore). The rows are streamed from one query.
+// to), in the order they were stored (their ids: the order of their
+// creation, bar leads created at the same instant on several servers),
+// with its first routing decision (leads.HistoryStore). It reads the
+// window a chunk at a time, by id, each chunk in two statements (its
+// leads, then their routing entries, by an index range each), the next
+// chunk while fn works on this one: no query per lead, no join or sort of
+// the window, and no connection held while fn runs.
 func (s *Store) HistoricLeads(ctx context.Context, accountID string, from, to time.Time, fn func(leads.HistoricLead) error) (err error) {
 	defer translate(&err)
-	rows, err := s.reads.NewSelect().Model((*leadRow)(nil)).ColumnExpr("lead_row.*").ColumnExpr(s.routingFields()).
-		Join(`LEFT JOIN audit_log AS a ON a.id = (SELECT min(x.id) FROM audit_log AS x
-	WHERE x.lead_id = lead_row.id AND x.event IN (?))`, bun.List([]string{leads.EventLeadAssigned, leads.EventLeadNotAssigned, leads.EventAssignmentDeferred})).
-		Where("lead_row.account_id = ?", accountID).Where("lead_row.created_at >= ?", from.UTC()).Where("lead_row.created_at < ?", to.UTC()).
-		OrderExpr("lead_row.created_at, lead_row.id").Rows(ctx)
+	q := s.historicSQL()
+	from, to = from.UTC(), to.UTC()
+	var lo, hi *int64
+	err = s.withHistoricQuerier(ctx, func(run historicQuerier) error {
+		return run(ctx, q.window, []any{accountID, from, to}, func(scan func(dest ...any) error) error { return scan(&lo, &hi) })
+	})
 	if err != nil {
 		return fmt.Errorf("read historic leads: %w", err)
 	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var row historicRow
-		if err := s.reads.ScanRow(ctx, rows, &row); err != nil {
-			return fmt.Errorf("read historic leads: %w", err)
+	if lo == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan historicBatch, 1)
+	go func() {
+		defer close(batches)
+		for after := *lo - 1; after < *hi; {
+			b := s.historicChunk(ctx, q, accountID, from, to, after, *hi)
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+			if b.err != nil || len(b.leads) == 0 {
+				return
+			}
+			after = b.leads[len(b.leads)-1].Lead.ID
 		}
-		h := leads.HistoricLead{Lead: row.lead(), Actual: leads.RecordedRouting{
-			Event: row.RoutingEvent.String, Assignee: row.RoutingAssignee.String, Reason: row.RoutingReason.String,
-			RotationID: row.RoutingRotationID.Int64, Step: row.RoutingStep.String, RuleID: row.RoutingRuleID.Int64}}
-		if err := fn(h); err != nil {
+	}()
+	for b := range batches {
+		if b.err != nil {
+			return fmt.Errorf("read historic leads: %w", b.err)
+		}
+		for _, h := range b.leads {
+			if err := fn(h); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// historicChunk reads the window's leads after id after (up to hi), at
+// most historicChunk of them, and their first routing entries.
+func (s *Store) historicChunk(ctx context.Context, q historicSQL, accountID string, from, to time.Time, after, hi int64) historicBatch {
+	var b historicBatch
+	b.err = s.withHistoricQuerier(ctx, func(run historicQuerier) error {
+		var h historicScan
+		dest := h.dest()
+		err := run(ctx, q.leads, []any{accountID, from, to, after, hi, historicChunk}, func(scan func(dest ...any) error) error {
+			h = historicScan{}
+			if err := scan(dest...); err != nil {
+				return err
+			}
+			l, err := h.lead()
+			if err != nil {
+				return err
+			}
+			b.leads = append(b.leads, leads.HistoricLead{Lead: l})
+			return nil
+		})
+		if err != nil || len(b.leads) == 0 {
 			return err
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read historic leads: %w", err)
-	}
-	return nil
+		// Merge the entries (by lead id, then id) into the leads (by id):
+		// each lead's first.
+		i := 0
+		var r routingScan
+		rdest := r.dest()
+		return run(ctx, q.routing, []any{accountID, b.leads[0].Lead.ID, b.leads[len(b.leads)-1].Lead.ID},
+			func(scan func(dest ...any) error) error {
+				r = routingScan{}
+				if err := scan(rdest...); err != nil {
+					return err
+				}
+				for i < len(b.leads) && b.leads[i].Lead.ID < r.leadID {
+					i++
+				}
+				if i < len(b.leads) && b.leads[i].Lead.ID == r.leadID && b.leads[i].Actual.Event == "" {
+					b.leads[i].Actual = r.recorded()
+				}
+				return nil
+			})
+	})
+	return b
 }
 
 // OpenLeadsAt counts, for each of users, the account's leads created
