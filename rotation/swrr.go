@@ -60,13 +60,20 @@ type Decision struct {
 // is the reference for the Lua script, which must decide identically.
 func Pick(members []leads.RotationMember, st *State) Decision {
 	n := len(members)
-	eligible := make([]bool, n)
+	// One turn's scratch: on the stack for rotations of up to 32 members.
+	var small [3 * 32]int64
+	scratch := small[:]
+	if 3*n > len(small) {
+		scratch = make([]int64, 3*n)
+	}
+	cw, slots, eligible := scratch[:n:n], scratch[n:2*n:2*n], scratch[2*n:3*n:3*n]
 	var total int64
 	anyEligible := false
 	for i, m := range members {
 		total += weightOf(m)
+		eligible[i] = 0
 		if skipReason(m, st) == "" {
-			eligible[i] = true
+			eligible[i] = 1
 			anyEligible = true
 		}
 	}
@@ -74,29 +81,34 @@ func Pick(members []leads.RotationMember, st *State) Decision {
 		return Decision{}
 	}
 
-	cw := make([]int64, n)
 	for i, m := range members {
 		cw[i] = st.Current[m.User]
+		slots[i] = 0
 	}
-	slots := make([]int64, n)
 	limit := stepLimit(cw, total)
 	var steps int64
 	best := -1
 	for {
 		steps++
-		best = step(members, cw, total, func(i int) bool { return steps < limit || eligible[i] })
+		best = step(members, cw, total, func(i int) bool { return steps < limit || eligible[i] == 1 })
 		slots[best]++
-		if eligible[best] {
+		if eligible[best] == 1 {
 			break
 		}
 	}
 
 	d := Decision{Assignee: members[best].User, Deltas: make(map[string]int64, n)}
-	current := make(map[string]int64, n)
+	// The weights are updated in place when st holds exactly the members,
+	// as between two turns of an unchanged rotation; else st is rebuilt
+	// with them alone.
+	current := st.Current
+	if !holdsExactly(current, members, func(leads.RotationMember) bool { return true }) {
+		current = make(map[string]int64, n)
+	}
 	for i, m := range members {
 		current[m.User] = cw[i]
 		d.Deltas[m.User] = steps*weightOf(m) - total*slots[i]
-		if !eligible[i] && slots[i] > 0 {
+		if eligible[i] == 0 && slots[i] > 0 {
 			d.Skipped = append(d.Skipped, leads.Skip{User: m.User, Reason: skipReason(m, st), Slots: int(slots[i])})
 		}
 	}
@@ -106,17 +118,39 @@ func Pick(members []leads.RotationMember, st *State) Decision {
 		st.DayCounts = make(map[string]int64)
 	}
 	st.DayCounts[d.Assignee]++
-	load := make(map[string]int64)
-	for _, m := range members {
-		if m.MaxOpenLeads > 0 {
-			load[m.User] = st.Load[m.User]
-			if m.User == d.Assignee {
-				load[m.User]++
+	capped := func(m leads.RotationMember) bool { return m.MaxOpenLeads > 0 }
+	if !holdsExactly(st.Load, members, capped) {
+		load := make(map[string]int64)
+		for _, m := range members {
+			if capped(m) {
+				load[m.User] = st.Load[m.User]
 			}
 		}
+		st.Load = load
 	}
-	st.Load = load
+	if capped(members[best]) {
+		st.Load[d.Assignee]++
+	}
 	return d
+}
+
+// holdsExactly reports whether m has a key for each of the members that
+// keep says, and no other.
+func holdsExactly(m map[string]int64, members []leads.RotationMember, keep func(leads.RotationMember) bool) bool {
+	if m == nil {
+		return false
+	}
+	k := 0
+	for _, mem := range members {
+		if !keep(mem) {
+			continue
+		}
+		if _, ok := m[mem.User]; !ok {
+			return false
+		}
+		k++
+	}
+	return len(m) == k
 }
 
 // step advances the round-robin by one slot: it adds each weight to cw, picks
