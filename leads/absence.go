@@ -153,3 +153,29 @@ func (p *preparedAvailability) outsideHours(at time.Time) bool {
 	}
 	return true
 }
+
+// AvailableAgain returns the first instant at or after from at which some
+// member of rot who is not paused is not away (see Away), within
+// slaHorizon; ok is false when none is by then. Daily caps and capacity
+// are not considered: a waiting lead may wait longer for them.
+func (c *AccountConfig) AvailableAgain(rot *Rotation, from time.Time) (at time.Time, ok bool) {
+	end := from.Add(slaHorizon)
+	for _, m := range rot.Members {
+		if m.Paused {
+			continue
+		}
+		a := c.Availability[m.User]
+		if a == nil {
+			return from, true
+		}
+		a.once.Do(func() { a.prepared = prepareAvailability(c, a) })
+		p := &a.prepared
+		for t := from; t.Before(end) && (!ok || t.Before(at)); t = p.nextChange(t) {
+			if !p.outOfOffice(t) && !p.holiday(t) && !p.outsideHours(t) {
+				at, ok = t, true
+				break
+			}
+		}
+	}
+	return at, ok
+}

@@ -34,6 +34,9 @@ type Result struct {
 	// (leads.Assignment Reason: rotation, rule, returning_owner, explicit,
 	// fallback, held, waiting, no_eligible, no_rotation, deferred).
 	Reasons map[string]Side `json:"reasons"`
+	// Waiting is how long the leads the replay leaves waiting for their
+	// rotation would have waited.
+	Waiting WaitOutcome `json:"waiting"`
 	// Tiers split the leads of each hot-score tier among the reps.
 	Tiers []TierOutcome `json:"tiers"`
 	// Changed counts the leads whose owner would change; ChangedSample
@@ -78,6 +81,20 @@ type RuleOutcome struct {
 	ID      int64  `json:"id"`
 	Name    string `json:"name"`
 	Matched Side   `json:"matched"`
+}
+
+// WaitOutcome is how long the replay's waiting leads (nobody of their
+// rotation could take them, and the rotation holds them) would have waited
+// for one of its members who is not paused to be available again, by
+// working hours, time off and holidays (a daily cap or capacity may make
+// it longer). Leads held by a rule wait for a person and are not counted.
+type WaitOutcome struct {
+	Leads int64          `json:"leads"`
+	P50   leads.Duration `json:"p50"`
+	P90   leads.Duration `json:"p90"`
+	Max   leads.Duration `json:"max"`
+	// Never counts those nobody would take within 400 days.
+	Never int64 `json:"never"`
 }
 
 // TierOutcome splits one hot-score tier's leads among the reps.
@@ -142,6 +159,8 @@ type summary struct {
 	tiers  map[string]map[string]*Side
 	// explicit, deferred and moved count the leads of those differences.
 	explicit, deferred, moved int64
+	// waits are the waiting leads' waits.
+	waits []time.Duration
 }
 
 func newSummary(cfg *leads.AccountConfig, opts Options) *summary {
@@ -223,6 +242,16 @@ func (s *summary) add(h leads.HistoricLead, r leads.Replayed) {
 		rule = d.RuleName
 	}
 
+	if a := r.Assignment; a.Reason == leads.AssignWaiting {
+		s.res.Waiting.Leads++
+		if rot := s.cfg.Rotation(a.RotationID); rot != nil {
+			if at, ok := s.cfg.AvailableAgain(rot, r.Lead.CreatedAt); ok {
+				s.waits = append(s.waits, at.Sub(r.Lead.CreatedAt))
+			} else {
+				s.res.Waiting.Never++
+			}
+		}
+	}
 	switch {
 	case h.Actual.Reason == leads.AssignExplicit:
 		s.explicit++
@@ -277,6 +306,11 @@ func (s *summary) result() *Result {
 			t.Leads.Replay += r.Leads.Replay
 		}
 		res.Tiers = append(res.Tiers, t)
+	}
+	if n := len(s.waits); n > 0 {
+		slices.Sort(s.waits)
+		at := func(q float64) leads.Duration { return leads.Duration(s.waits[min(n-1, int(q*float64(n)))]) }
+		res.Waiting.P50, res.Waiting.P90, res.Waiting.Max = at(0.5), at(0.9), leads.Duration(s.waits[n-1])
 	}
 	res.Differences = s.differences()
 	return &res

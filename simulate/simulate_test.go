@@ -221,3 +221,41 @@ func TestOptionsCheck(t *testing.T) {
 		})
 	}
 }
+
+// A lead its rotation holds while nobody is available waits, in the
+// replay, until the first member's working hours begin.
+func TestReplayWaits(t *testing.T) {
+	b := storetest.SQLite(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 2, 7, 0, 0, 0, time.UTC) // a Monday
+	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
+	account := "wait-" + fmt.Sprint(time.Now().UnixNano())
+	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Waits"})
+	require.NoError(t, err)
+	admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
+	for _, m := range []leads.Member{{Email: admin.Email, Role: leads.RoleAdmin}, {Email: "rep@example.com", Role: leads.RoleAgent}} {
+		_, err := svc.PutMember(ctx, leads.SystemActor(account), m)
+		require.NoError(t, err)
+	}
+	_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "Day", Default: true, WhenNobodyEligible: leads.NobodyHold,
+		Members: []leads.RotationMember{{User: "rep@example.com"}}})
+	require.NoError(t, err)
+	day := []leads.WorkHours{{Start: "09:00", End: "17:00"}}
+	_, err = svc.SetSchedule(ctx, admin, "rep@example.com", &leads.Schedule{Timezone: "UTC", Monday: day, Tuesday: day})
+	require.NoError(t, err)
+	from := now
+	for _, at := range []time.Time{now, now.Add(3 * time.Hour)} { // 07:00 waits, 10:00 is taken
+		now = at
+		_, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
+		require.NoError(t, err)
+	}
+	cfg, err := svc.Configuration(ctx, admin)
+	require.NoError(t, err)
+	res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: from, To: now.Add(time.Minute)})
+	require.NoError(t, err)
+	assert.Zero(t, res.Changed)
+	assert.Equal(t, simulate.Side{Actual: 1, Replay: 1}, res.Reasons[leads.AssignWaiting])
+	assert.Equal(t, int64(1), res.Waiting.Leads)
+	assert.Equal(t, leads.Duration(2*time.Hour), res.Waiting.P50, "from 07:00 to 09:00")
+	assert.Equal(t, leads.Duration(2*time.Hour), res.Waiting.Max)
+}

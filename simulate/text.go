@@ -32,6 +32,12 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 	})
 
+	if w := r.Waiting; w.Leads > 0 {
+		p.section(fmt.Sprintf("Waiting for a rep: %d leads", w.Leads))
+		p.line("until one of their rotation is available again: p50 %s, p90 %s, longest %s; %d never within 400 days",
+			time.Duration(w.P50), time.Duration(w.P90), time.Duration(w.Max), w.Never)
+	}
+
 	for _, rot := range r.Rotations {
 		name := rot.Name
 		if name == "" {
