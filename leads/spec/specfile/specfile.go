@@ -1,18 +1,25 @@
 // Package specfile reads the YAML files of leadrotor apply (and simulate)
-// into a spec.Spec: the YAML goes through JSON, so that the spec's JSON
-// field names are the file's keys and an unknown key is refused by name.
-// It is the one place the YAML library is used for specs.
+// into a spec.Spec, and other YAML files of the command line (leadrotor
+// route test's cases) into their types: the YAML goes through JSON, so
+// that the JSON field names are the file's keys and an unknown key is
+// refused by name and path. It is the one place the YAML library is used
+// for these files.
 package specfile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -34,13 +41,27 @@ func ReadFile(stdin io.Reader, name string) (spec.Spec, error) {
 }
 
 // Read decodes a YAML spec (a file of leadrotor apply), naming name in its
-// errors. The YAML goes through JSON so that the
-// spec's JSON field names are the file's keys, and an unknown key (a typo)
-// is an error that names it instead of being ignored.
+// errors (see Decode).
 func Read(r io.Reader, name string) (spec.Spec, error) {
+	var out spec.Spec
+	if err := Decode(r, name, &out); err != nil {
+		return spec.Spec{}, err
+	}
+	return out, nil
+}
+
+// Decode decodes the YAML document of r into v, a pointer to a value with
+// JSON field names (YAML is a superset of JSON: a JSON document is read
+// too), naming name in its errors. The YAML goes through JSON so that the
+// JSON field names are the file's keys, and a key v has no field for (a
+// typo) is an error that names it and where it is instead of being
+// ignored: "name: cases[2].expect: unknown field "rotaton"". A value of
+// the wrong kind is named by its path as well. A top-level account that
+// YAML reads as a number (account: 2311) is its text.
+func Decode(r io.Reader, name string, v any) error {
 	var doc any
 	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	doc = jsonValue(doc)
 	if top, ok := doc.(map[string]any); ok {
@@ -49,17 +70,176 @@ func Read(r io.Reader, name string) (spec.Spec, error) {
 			top["account"] = strconv.Itoa(n)
 		}
 	}
+	if err := checkKeys(doc, reflect.TypeOf(v).Elem(), ""); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	raw, err := json.Marshal(doc)
 	if err != nil {
-		return spec.Spec{}, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var out spec.Spec
-	if err := dec.Decode(&out); err != nil {
-		return spec.Spec{}, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return out, nil
+	return nil
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	timeType        = reflect.TypeFor[time.Time]()
+)
+
+// checkKeys refuses, naming its path, the first key of doc (a document as
+// jsonValue returns it, at path) that t, the type it decodes into, has no
+// field for, and the first value that does not decode into its field. It
+// reads keys as encoding/json does (case-insensitively, through embedded
+// structs); a value of a type that decodes itself is left to it.
+func checkKeys(doc any, t reflect.Type, path string) error {
+	if doc == nil {
+		return nil // null decodes into anything
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	self := t == timeType || reflect.PointerTo(t).Implements(unmarshalerType)
+	m, isMap := doc.(map[string]any)
+	list, isList := doc.([]any)
+	switch {
+	case self:
+	case t.Kind() == reflect.Struct && !isMap:
+		return fmt.Errorf("%smust be a mapping of keys to values, not %s", at(path), valueWords(doc))
+	case t.Kind() == reflect.Struct:
+		fields := jsonFields(t)
+		for _, key := range slices.Sorted(maps.Keys(m)) {
+			i := slices.IndexFunc(fields, func(f field) bool { return strings.EqualFold(f.name, key) })
+			if i < 0 {
+				return fmt.Errorf("%sunknown field %q", at(path), key)
+			}
+			if err := checkKeys(m[key], fields[i].typ, join(path, key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Kind() == reflect.Slice && isList:
+		for i, e := range list {
+			if err := checkKeys(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && isMap:
+		for _, key := range slices.Sorted(maps.Keys(m)) {
+			if err := checkKeys(m[key], t.Elem(), join(path, key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Kind() == reflect.Interface:
+		return nil
+	}
+	// A value of its own: does it decode into t?
+	raw, err := json.Marshal(doc)
+	if err == nil {
+		err = json.Unmarshal(raw, reflect.New(t).Interface())
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case t == timeType:
+		return fmt.Errorf("%smust be an RFC 3339 time, such as 2026-11-02T09:00:00Z", at(path))
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return fmt.Errorf("%smust be %s, not %s", at(path), kindWords(t), valueWords(doc))
+	}
+	return fmt.Errorf("%s%s", at(path), strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// kindWords says what values of t are.
+func kindWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping of keys to values"
+	}
+	return "a " + t.String()
+}
+
+// valueWords says what kind of value v, a document's value, is.
+func valueWords(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	case time.Time:
+		return "a time"
+	}
+	return "a number"
+}
+
+// field is a JSON field of a struct: its key and type.
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists the fields encoding/json decodes into t, a struct:
+// its exported fields by their JSON names, with those of embedded structs
+// that have no name of their own (the outer field first).
+func jsonFields(t reflect.Type) []field {
+	var out, embedded []field
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			embedded = append(embedded, jsonFields(ft)...)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		out = append(out, field{name: cmp.Or(name, f.Name), typ: f.Type})
+	}
+	return append(out, embedded...)
+}
+
+// join is the path of key under path.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// at begins an error about the value at path: "path: ", nothing for the
+// document itself.
+func at(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + ": "
 }
 
 // jsonValue returns v with every map keyed by strings, as JSON needs; YAML
