@@ -168,7 +168,7 @@ func TestApplyRoutingRules(t *testing.T) {
 func TestRotationCommands(t *testing.T) {
 	t.Parallel()
 	db := demoDB(t)
-	takeTurns(t, db, 2)
+	takeTurns(t, 2, db)
 
 	out, err := cli(t, "rotation", "next", "1", "-n", "4", "--account", "2311", db)
 	require.NoError(t, err)
@@ -199,11 +199,11 @@ func TestRotationCommands(t *testing.T) {
 	}
 }
 
-// takeTurns creates n leads of the demo team in process, so that its
-// rotation takes n turns.
-func takeTurns(t *testing.T, db string, n int) {
+// takeTurns creates n leads of the demo team in process, on the database
+// (and Redis) of flags, so that its rotation takes n turns.
+func takeTurns(t *testing.T, n int, flags ...string) {
 	t.Helper()
-	cfg, err := parseServe(t, db)
+	cfg, err := parseServe(t, flags...)
 	require.NoError(t, err)
 	m := app.NewMain(cfg, cfg.Logger())
 	defer func() { require.NoError(t, m.Close()) }()
