@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the examples as CI does: the embedding program, then the curl
 # walkthroughs (the API, routing, availability, activities, SLAs, then webhooks) against a server started here on a
-# throwaway database.
+# throwaway database, then the routing cases (routing as code) on another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +45,8 @@ LEADROTOR_URL="http://$addr" examples/webhooks.sh
 echo
 echo "### examples/whatif.sh"
 LEADROTOR_URL="http://$addr" examples/whatif.sh
+
+echo
+echo "### examples/routing-cases.yaml"
+LEADROTOR_DATABASE_URL="file:$dir/cases.db" bin/leadrotor demo >/dev/null
+LEADROTOR_DATABASE_URL="file:$dir/cases.db" bin/leadrotor route test -f examples/routing-cases.yaml
