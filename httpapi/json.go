@@ -15,6 +15,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/leadrotor/leadrotor/internal/jsonfields"
 	"github.com/leadrotor/leadrotor/leads"
 )
 
@@ -142,7 +143,7 @@ func (w *exactWalker) value(t reflect.Type, path string) error {
 func (w *exactWalker) object(t reflect.Type, path string) error {
 	var fields map[string]reflect.Type
 	if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType) {
-		fields = jsonFields(t)
+		fields = jsonfields.Of(t)
 	}
 	seen := map[string]bool{}
 	for w.dec.More() {
@@ -184,41 +185,6 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
-// jsonFields maps the JSON names of t's fields, as encoding/json spells
-// them (embedded structs' fields promoted), to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	fields := map[string]reflect.Type{}
-	for f := range t.Fields() {
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		ft := f.Type
-		if f.Anonymous && name == "" {
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				for k, v := range jsonFields(ft) {
-					if _, ok := fields[k]; !ok {
-						fields[k] = v
-					}
-				}
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		fields[name] = ft
-	}
-	return fields
-}
 
 // checkText refuses a JSON string token (raw, possibly after a separator)
 // that holds bytes that are not UTF-8 or a \uXXXX escape of a surrogate
