@@ -193,7 +193,7 @@ func TestRouteCasesRefused(t *testing.T) {
 		{"an empty list", "cases: []\n", nil, "cases.yaml: cases: Is empty"},
 		{"nothing expected", "cases:\n  - lead: " + lead + "\n    expect: {}\n", nil, "cases.yaml: cases[0].expect: Gives nothing to check"},
 		{"an unknown step", "cases:\n  - lead: " + lead + "\n    expect: {step: rules}\n", nil, "cases.yaml: cases[0].expect.step: Must be one of explicit, returning"},
-		{"not a time", "cases:\n  - lead: " + lead + "\n    at: monday\n    expect: {owner: x}\n", nil, "cases.yaml: cases[0].at: must be an RFC 3339 time"},
+		{"not a time", "cases:\n  - lead: " + lead + "\n    at: monday\n    expect: {owner: x}\n", nil, "cases.yaml: cases[0].at: must be an RFC 3339 date-time string"},
 		{"a lead CreateLead refuses", "cases:\n  - lead: {firstName: A}\n    expect: {owner: x}\n", nil, "cases.yaml: cases[0].lead.lastName: Is required"},
 		{"a time going back", "at: 2026-11-02T10:00:00Z\ncases:\n  - lead: " + lead + "\n    expect: {owner: x}\n  - lead: " + lead +
 			"\n    at: 2026-11-02T09:00:00Z\n    expect: {owner: x}\n", nil, "cases.yaml: cases[1].at: Is before the time of cases[0]"},

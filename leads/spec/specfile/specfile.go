@@ -8,7 +8,6 @@ package specfile
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/leadrotor/leadrotor/internal/jsonfields"
+	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/leads/spec"
 )
 
@@ -108,15 +109,21 @@ func checkKeys(doc any, t reflect.Type, path string) error {
 	switch {
 	case self:
 	case t.Kind() == reflect.Struct && !isMap:
-		return fmt.Errorf("%smust be a mapping of keys to values, not %s", at(path), valueWords(doc))
+		return fmt.Errorf("%smust be %s, not %s", at(path), leads.JSONTypeName(t), valueWords(doc))
 	case t.Kind() == reflect.Struct:
-		fields := jsonFields(t)
+		fields := jsonfields.Of(t)
 		for _, key := range slices.Sorted(maps.Keys(m)) {
-			i := slices.IndexFunc(fields, func(f field) bool { return strings.EqualFold(f.name, key) })
-			if i < 0 {
+			ft, ok := fields[key]
+			if !ok {
+				// encoding/json takes a key of another case too.
+				if name := foldedKey(fields, key); name != "" {
+					ft, ok = fields[name], true
+				}
+			}
+			if !ok {
 				return fmt.Errorf("%sunknown field %q", at(path), key)
 			}
-			if err := checkKeys(m[key], fields[i].typ, join(path, key)); err != nil {
+			if err := checkKeys(m[key], ft, join(path, key)); err != nil {
 				return err
 			}
 		}
@@ -148,81 +155,37 @@ func checkKeys(doc any, t reflect.Type, path string) error {
 	case err == nil:
 		return nil
 	case t == timeType:
-		return fmt.Errorf("%smust be an RFC 3339 time, such as 2026-11-02T09:00:00Z", at(path))
+		return fmt.Errorf("%smust be %s, such as 2026-11-02T09:00:00Z", at(path), leads.JSONTypeName(t))
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return fmt.Errorf("%smust be %s, not %s", at(path), kindWords(t), valueWords(doc))
+		return fmt.Errorf("%smust be %s, not %s", at(path), leads.JSONTypeName(t), valueWords(doc))
 	}
 	return fmt.Errorf("%s%s", at(path), strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// kindWords says what values of t are.
-func kindWords(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "text"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	case reflect.Map, reflect.Struct:
-		return "a mapping of keys to values"
-	}
-	return "a " + t.String()
-}
-
-// valueWords says what kind of value v, a document's value, is.
+// valueWords says what kind of JSON value v, a document's value, is.
 func valueWords(v any) string {
 	switch v.(type) {
-	case string:
-		return "text"
+	case string, time.Time:
+		return "a string"
 	case bool:
-		return "true or false"
+		return "a boolean"
 	case []any:
-		return "a list"
+		return "an array"
 	case map[string]any:
-		return "a mapping"
-	case time.Time:
-		return "a time"
+		return "an object"
 	}
 	return "a number"
 }
 
-// field is a JSON field of a struct: its key and type.
-type field struct {
-	name string
-	typ  reflect.Type
-}
-
-// jsonFields lists the fields encoding/json decodes into t, a struct:
-// its exported fields by their JSON names, with those of embedded structs
-// that have no name of their own (the outer field first).
-func jsonFields(t reflect.Type) []field {
-	var out, embedded []field
-	for f := range t.Fields() {
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
+// foldedKey is the name of fields that is key but for case, "" when none
+// is (the first in order, as one of them must be chosen).
+func foldedKey(fields map[string]reflect.Type, key string) string {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if strings.EqualFold(name, key) {
+			return name
 		}
-		name, _, _ := strings.Cut(tag, ",")
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
-			embedded = append(embedded, jsonFields(ft)...)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		out = append(out, field{name: cmp.Or(name, f.Name), typ: f.Type})
 	}
-	return append(out, embedded...)
+	return ""
 }
 
 // join is the path of key under path.

@@ -55,10 +55,10 @@ func TestDecode(t *testing.T) {
 		{name: "an unknown nested key", in: "items:\n  - name: a\n  - nmae: b\n", err: `f.yaml: items[1]: unknown field "nmae"`},
 		{name: "an unknown key in a map's value", in: "labels: {x: {color: red}}\n", err: `f.yaml: labels.x: unknown field "color"`},
 		{name: "a field JSON leaves out", in: "items: [{skip: x}]\n", err: `f.yaml: items[0]: unknown field "skip"`},
-		{name: "text for a number", in: "items: [{count: many}]\n", err: "f.yaml: items[0].count: must be a whole number, not text"},
-		{name: "a mapping for a list", in: "items: {name: a}\n", err: "f.yaml: items: must be a list, not a mapping"},
-		{name: "a list for a mapping", in: "items: [[1]]\n", err: "f.yaml: items[0]: must be a mapping of keys to values, not a list"},
-		{name: "not a time", in: "at: yesterday\n", err: "f.yaml: at: must be an RFC 3339 time, such as 2026-11-02T09:00:00Z"},
+		{name: "text for a number", in: "items: [{count: many}]\n", err: "f.yaml: items[0].count: must be an integer, not a string"},
+		{name: "a mapping for a list", in: "items: {name: a}\n", err: "f.yaml: items: must be an array, not an object"},
+		{name: "a list for a mapping", in: "items: [[1]]\n", err: "f.yaml: items[0]: must be an object, not an array"},
+		{name: "not a time", in: "at: yesterday\n", err: "f.yaml: at: must be an RFC 3339 date-time string, such as 2026-11-02T09:00:00Z"},
 		{name: "not YAML", in: "items: [\n", err: "f.yaml: yaml:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
