@@ -85,9 +85,4 @@ func runApply(ctx context.Context, w io.Writer, svc *leads.Service, actor leads.
 }
 
 // changes returns "1 change" or "n changes".
-func changes(n int) string {
-	if n == 1 {
-		return "1 change"
-	}
-	return fmt.Sprintf("%d changes", n)
-}
+func changes(n int) string { return plural(n, "change") }
