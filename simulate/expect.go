@@ -28,7 +28,7 @@ func (w *Want) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if err := json.Unmarshal(b, &w.Value); err != nil {
-		return fmt.Errorf("want text: %w", err)
+		return fmt.Errorf("must be a string (a name, an email, a step or a status), not %s", b)
 	}
 	return nil
 }

@@ -156,7 +156,7 @@ func checkKeys(doc any, t reflect.Type, path string) error {
 		return nil
 	case t == timeType:
 		return fmt.Errorf("%smust be %s, such as 2026-11-02T09:00:00Z", at(path), leads.JSONTypeName(t))
-	case errors.As(err, &typeErr) && typeErr.Field == "":
+	case !self && errors.As(err, &typeErr) && typeErr.Field == "":
 		return fmt.Errorf("%smust be %s, not %s", at(path), leads.JSONTypeName(t), valueWords(doc))
 	}
 	return fmt.Errorf("%s%s", at(path), strings.TrimPrefix(err.Error(), "json: "))
