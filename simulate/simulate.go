@@ -31,6 +31,10 @@ type Options struct {
 	// Sample is how many leads whose owner would change the result lists;
 	// 0 is 20.
 	Sample int
+	// Live, when the configuration replayed is a proposed one, is the live
+	// configuration: the proposal's rotations it does not have start with
+	// no history.
+	Live *leads.AccountConfig
 	// Progress, when set, is called with the number of leads replayed so
 	// far, every 10,000 leads and at the end.
 	Progress func(done int)
@@ -77,24 +81,13 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if cfg.Account.ID != "" && cfg.Account.ID != opts.AccountID {
 		return nil, errors.New("simulate: the configuration is of another account")
 	}
-	src := &historyAt{store: history, accountID: opts.AccountID, at: opts.From, replayed: make(map[string]int64)}
-	rep := leads.NewReplayer(cfg, rotation.NewMemory(src))
-	if p := cfg.Account.Returning; len(p.MatchBy) > 0 {
-		since := time.Time{}
-		if p.WindowDays > 0 {
-			since = opts.From.AddDate(0, 0, -p.WindowDays)
-		}
-		err := history.HistoricLeads(ctx, opts.AccountID, since, opts.From, func(h leads.HistoricLead) error {
-			rep.Remember(h.Lead)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("simulate: read earlier leads: %w", err)
-		}
+	rep, src, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, opts.From)
+	if err != nil {
+		return nil, err
 	}
 	sum := newSummary(cfg, opts)
 	open := openStatuses(cfg)
-	err := history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
+	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
 		r, err := rep.Decide(ctx, h)
 		if err != nil {
 			return err

@@ -87,13 +87,8 @@ func Try(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if len(cases) == 0 {
 		return out, nil
 	}
-	src := &historyAt{store: history, accountID: opts.AccountID, at: times[0], replayed: make(map[string]int64)}
-	var hist rotation.HistorySource = src
-	if opts.Live != nil {
-		hist = &newRotations{historyAt: src, live: opts.Live}
-	}
-	rep := leads.NewReplayer(cfg, rotation.NewMemory(hist))
-	if err := rememberEarlier(ctx, history, rep, cfg, opts.AccountID, times[0]); err != nil {
+	rep, src, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0])
+	if err != nil {
 		return nil, err
 	}
 	open := openStatuses(cfg)
@@ -177,13 +172,23 @@ func fieldErrors(err error, prefix string) []leads.FieldError {
 	return out
 }
 
-// rememberEarlier shows rep the account's leads created before at, within
-// cfg's returning window: a case may be a returning contact of one of
-// them.
-func rememberEarlier(ctx context.Context, history leads.HistoryStore, rep *leads.Replayer, cfg *leads.AccountConfig, accountID string, at time.Time) error {
+// newReplay returns a Replayer of cfg, a configuration of accountID, whose
+// rotation states start from history as it stood at at, and which knows
+// the leads before at that the account's returning policy may match; and
+// the history its rotator reads, which counts the replay's open leads.
+// live, when cfg is a proposed configuration, is the live one: a rotation
+// it does not have is new, with no history (a draft numbers its new
+// rotations after the account's, and another account may have those ids).
+func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads.AccountConfig, accountID string, at time.Time) (*leads.Replayer, *historyAt, error) {
+	src := &historyAt{store: history, accountID: accountID, at: at, replayed: make(map[string]int64)}
+	var hist rotation.HistorySource = src
+	if live != nil {
+		hist = &newRotations{historyAt: src, live: live}
+	}
+	rep := leads.NewReplayer(cfg, rotation.NewMemory(hist))
 	p := cfg.Account.Returning
 	if len(p.MatchBy) == 0 {
-		return nil
+		return rep, src, nil
 	}
 	var since time.Time
 	if p.WindowDays > 0 {
@@ -194,9 +199,9 @@ func rememberEarlier(ctx context.Context, history leads.HistoryStore, rep *leads
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("simulate: read earlier leads: %w", err)
+		return nil, nil, fmt.Errorf("simulate: read earlier leads: %w", err)
 	}
-	return nil
+	return rep, src, nil
 }
 
 // describeRules makes d, a decision that keeps the rules tried compactly

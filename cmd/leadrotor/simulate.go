@@ -107,7 +107,7 @@ func runSimulate(ctx context.Context, w, progress io.Writer, m *app.Main, propos
 			}
 			fmt.Fprintln(w)
 		}
-		cfg = changed
+		opts.Live, cfg = cfg, changed
 	}
 	began := time.Now()
 	opts.Progress = func(done int) {
