@@ -90,3 +90,15 @@ func TestPoolRotationsMigrationKeepsReferences(t *testing.T) {
 	_, err = s.DB().ExecContext(ctx, "INSERT INTO rotation_members (rotation_id, account_id, position, email) VALUES (?, ?, 0, 'a@example.com')", r.ID, f.Account)
 	require.Error(t, err, "a member of a rotation that does not exist")
 }
+
+// TestSimulationConformance runs storetest.ExerciseSimulations on every
+// dialect.
+func TestSimulationConformance(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.All(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			storetest.ExerciseSimulations(t, func(*testing.T) storetest.SimulationStore { return b.Store })
+		})
+	}
+}
