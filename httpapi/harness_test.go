@@ -23,6 +23,7 @@ import (
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -34,6 +35,7 @@ type api struct {
 	url     string
 	client  *http.Client
 	svc     *leads.Service
+	sims    *simulations.Service
 	backend *storetest.Backend
 	account string
 	keys    map[string]string // admin, manager, agent, outsider, revoked
@@ -72,6 +74,7 @@ type apiOption func(*apiSetup)
 type apiSetup struct {
 	store leads.Store
 	cfg   httpapi.Config
+	sims  simulations.Options
 }
 
 func withStore(wrap func(leads.Store) leads.Store) apiOption {
@@ -79,6 +82,22 @@ func withStore(wrap func(leads.Store) leads.Store) apiOption {
 }
 
 func withConfig(fn func(*httpapi.Config)) apiOption { return func(s *apiSetup) { fn(&s.cfg) } }
+
+func withSimulations(opts simulations.Options) apiOption { return func(s *apiSetup) { s.sims = opts } }
+
+// runSimulations runs sims' simulations until the test ends.
+func runSimulations(t *testing.T, sims *simulations.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sims.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
 
 var accountSeq struct {
 	sync.Mutex
@@ -98,10 +117,13 @@ func newAPI(t *testing.T, b *storetest.Backend, opts ...apiOption) *api {
 		o(&setup)
 	}
 	svc := leads.NewService(setup.store, rotation.NewMemory(b.Store), leads.WithWebhooks(b.Store, queuedDeliveries{}, true))
+	sims := simulations.New(svc, b.Store, setup.sims)
+	setup.cfg.Simulations = sims
 	srv := httptest.NewServer(httpapi.New(svc, setup.cfg))
 	t.Cleanup(srv.Close)
+	runSimulations(t, sims)
 
-	a := &api{t: t, url: srv.URL, svc: svc, backend: b, account: account, keys: map[string]string{}, logs: logs}
+	a := &api{t: t, url: srv.URL, svc: svc, sims: sims, backend: b, account: account, keys: map[string]string{}, logs: logs}
 	a.client = &http.Client{Transport: newContractTransport(t, srv.URL)}
 	ctx := context.Background()
 	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Acme"})
