@@ -97,16 +97,7 @@ func newSiteOver(t testing.TB, st *store.Store, opts ...leads.Option) *site {
 	require.NoError(t, err)
 	s := &site{t: t, svc: svc, store: st, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{Simulations: sims}))), account: "acme", log: log}
 	t.Cleanup(s.srv.Close)
-	simsCtx, stopSims := context.WithCancel(context.Background())
-	simsDone := make(chan struct{})
-	go func() {
-		defer close(simsDone)
-		sims.Run(simsCtx)
-	}()
-	t.Cleanup(func() {
-		stopSims()
-		<-simsDone
-	})
+	t.Cleanup(sims.Start(context.Background()))
 	ctx := context.Background()
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: s.account, Name: "Acme Sales"})
 	require.NoError(t, err)

@@ -74,7 +74,6 @@ type apiOption func(*apiSetup)
 type apiSetup struct {
 	store leads.Store
 	cfg   httpapi.Config
-	sims  simulations.Options
 }
 
 func withStore(wrap func(leads.Store) leads.Store) apiOption {
@@ -82,22 +81,6 @@ func withStore(wrap func(leads.Store) leads.Store) apiOption {
 }
 
 func withConfig(fn func(*httpapi.Config)) apiOption { return func(s *apiSetup) { fn(&s.cfg) } }
-
-func withSimulations(opts simulations.Options) apiOption { return func(s *apiSetup) { s.sims = opts } }
-
-// runSimulations runs sims' simulations until the test ends.
-func runSimulations(t *testing.T, sims *simulations.Service) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sims.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-}
 
 var accountSeq struct {
 	sync.Mutex
@@ -117,11 +100,11 @@ func newAPI(t *testing.T, b *storetest.Backend, opts ...apiOption) *api {
 		o(&setup)
 	}
 	svc := leads.NewService(setup.store, rotation.NewMemory(b.Store), leads.WithWebhooks(b.Store, queuedDeliveries{}, true))
-	sims := simulations.New(svc, b.Store, setup.sims)
+	sims := simulations.New(svc, b.Store, simulations.Options{})
 	setup.cfg.Simulations = sims
 	srv := httptest.NewServer(httpapi.New(svc, setup.cfg))
 	t.Cleanup(srv.Close)
-	runSimulations(t, sims)
+	t.Cleanup(sims.Start(context.Background()))
 
 	a := &api{t: t, url: srv.URL, svc: svc, sims: sims, backend: b, account: account, keys: map[string]string{}, logs: logs}
 	a.client = &http.Client{Transport: newContractTransport(t, srv.URL)}

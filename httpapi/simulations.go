@@ -81,23 +81,21 @@ func (s *Server) listSimulations(w http.ResponseWriter, req bunrouter.Request) e
 	if err != nil {
 		return err
 	}
-	q := req.URL.Query()
-	limit, err := limitParam(q)
-	if err != nil {
-		return err
-	}
-	ctx := req.Context()
-	page, err := sims.Simulations(ctx, actorFrom(ctx), leads.SimulationListOptions{Limit: limit, Cursor: q.Get("cursor")})
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Data       []simulationBody `json:"data"`
-		NextCursor *string          `json:"nextCursor"`
-	}{Data: make([]simulationBody, len(page.Data)), NextCursor: page.NextCursor}
-	for i := range page.Data {
-		out.Data[i] = newSimulationBody(&page.Data[i])
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return cursorPage(w, req, func(ctx context.Context, a leads.Actor, limit int, cursor string) (simulationPage, error) {
+		page, err := sims.Simulations(ctx, a, leads.SimulationListOptions{Limit: limit, Cursor: cursor})
+		if err != nil {
+			return simulationPage{}, err
+		}
+		out := simulationPage{Data: make([]simulationBody, len(page.Data)), NextCursor: page.NextCursor}
+		for i := range page.Data {
+			out.Data[i] = newSimulationBody(&page.Data[i])
+		}
+		return out, nil
+	})
+}
+
+// simulationPage is a page of simulations as the API shows them.
+type simulationPage struct {
+	Data       []simulationBody `json:"data"`
+	NextCursor *string          `json:"nextCursor"`
 }

@@ -60,6 +60,21 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// Start runs Run in a goroutine of its own until the stop it returns is
+// called; stop returns once Run has.
+func (s *Service) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // drain marks the simulations still queued failed, INTERRUPTED.
 func (s *Service) drain(ctx context.Context) {
 	for {

@@ -2,7 +2,7 @@ package simulations_test
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,45 +15,35 @@ import (
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
-// clock is a test's clock, moved by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // bundle is an account of its own with an admin, on one store.
 type bundle struct {
 	store *store.Store
 	svc   *leads.Service
 	admin leads.Actor
-	clock *clock
+	// at is the frozen clock's time, in Unix nanoseconds, moved by hand.
+	at    *atomic.Int64
 	input leads.SimulationInput
 }
 
 func setup(t *testing.T, b *storetest.Backend) *bundle {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(c.Now))
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	at := &atomic.Int64{}
+	at.Store(start.UnixNano())
+	bd := &bundle{store: b.Store, at: at,
+		input: leads.SimulationInput{From: start.AddDate(0, -1, 0), To: start, ConfigYAML: "rotations:\n  - name: Pool\n    members: [{user: a@example.com}]\n"}}
+	bd.svc = leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(bd.now))
 	ctx := context.Background()
 	f := storetest.NewFixture(t, b.Store)
-	admin := leads.Actor{AccountID: f.Account, Email: "admin@example.com", Role: leads.RoleAdmin}
-	_, err := svc.PutMember(ctx, leads.SystemActor(f.Account), leads.Member{Email: admin.Email, Role: leads.RoleAdmin})
+	bd.admin = leads.Actor{AccountID: f.Account, Email: "admin@example.com", Role: leads.RoleAdmin}
+	_, err := bd.svc.PutMember(ctx, leads.SystemActor(f.Account), leads.Member{Email: bd.admin.Email, Role: leads.RoleAdmin})
 	require.NoError(t, err)
-	return &bundle{store: b.Store, svc: svc, admin: admin, clock: c,
-		input: leads.SimulationInput{From: c.now.AddDate(0, -1, 0), To: c.now, ConfigYAML: "rotations:\n  - name: Pool\n    members: [{user: a@example.com}]\n"}}
+	return bd
 }
+
+func (b *bundle) now() time.Time { return time.Unix(0, b.at.Load()).UTC() }
+
+func (b *bundle) advance(d time.Duration) { b.at.Add(int64(d)) }
 
 func (b *bundle) status(t *testing.T, id int64) *leads.Simulation {
 	t.Helper()
@@ -72,7 +62,7 @@ func TestSweep(t *testing.T) {
 			t.Parallel()
 			b := setup(t, be)
 			ctx := context.Background()
-			opts := simulations.Options{Heartbeat: time.Minute, Retention: 24 * time.Hour, Now: b.clock.Now}
+			opts := simulations.Options{Heartbeat: time.Minute, Retention: 24 * time.Hour, Now: b.now}
 
 			// A server accepts a simulation and dies before running it.
 			dead := simulations.New(b.svc, b.store, opts)
@@ -81,18 +71,18 @@ func TestSweep(t *testing.T) {
 			require.Equal(t, leads.SimulationQueued, lost.Status)
 
 			// Another, starting a minute later, leaves it: it may still run.
-			b.clock.Add(time.Minute)
+			b.advance(time.Minute)
 			next := simulations.New(b.svc, b.store, opts)
 			next.Sweep(ctx)
 			require.Equal(t, leads.SimulationQueued, b.status(t, lost.ID).Status)
 
 			// Once its heartbeat is stale, the sweep fails it.
-			b.clock.Add(10 * time.Minute)
+			b.advance(10 * time.Minute)
 			next.Sweep(ctx)
 			sim := b.status(t, lost.ID)
 			require.Equal(t, leads.SimulationFailed, sim.Status)
 			require.Equal(t, leads.SimulationInterrupted, sim.Error.Code)
-			require.Equal(t, b.clock.Now().Add(24*time.Hour), sim.ExpiresAt, "kept for the retention from now")
+			require.Equal(t, b.now().Add(24*time.Hour), sim.ExpiresAt, "kept for the retention from now")
 
 			// A server that stops with simulations queued fails them too.
 			queued, err := next.CreateSimulation(ctx, b.admin, b.input)
@@ -104,7 +94,7 @@ func TestSweep(t *testing.T) {
 			require.Equal(t, leads.SimulationInterrupted, b.status(t, queued.ID).Error.Code)
 
 			// A day later both are purged.
-			b.clock.Add(25 * time.Hour)
+			b.advance(25 * time.Hour)
 			next.Sweep(ctx)
 			for _, id := range []int64{lost.ID, queued.ID} {
 				_, err := next.Simulation(ctx, b.admin, id)
@@ -121,7 +111,7 @@ func TestQueueBound(t *testing.T) {
 	be := storetest.SQLite(t)
 	b := setup(t, be)
 	ctx := context.Background()
-	s := simulations.New(b.svc, b.store, simulations.Options{Workers: 1, Queue: 1, Now: b.clock.Now})
+	s := simulations.New(b.svc, b.store, simulations.Options{Workers: 1, Queue: 1, Now: b.now})
 	for range 2 {
 		_, err := s.CreateSimulation(ctx, b.admin, b.input)
 		require.NoError(t, err)

@@ -18,14 +18,15 @@ import (
 
 var now = storetest.Now
 
-// TestConformance runs storetest.Exercise on every dialect, one store per
-// dialect shared by its cases.
+// TestConformance runs storetest.Exercise and ExerciseSimulations on every
+// dialect, one store per dialect shared by their cases.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	for _, b := range storetest.All(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			storetest.Exercise(t, func(*testing.T) leads.Store { return b.Store })
+			storetest.ExerciseSimulations(t, func(*testing.T) storetest.SimulationStore { return b.Store })
 		})
 	}
 }
@@ -89,16 +90,4 @@ func TestPoolRotationsMigrationKeepsReferences(t *testing.T) {
 	require.Zero(t, count(), "deleting a rotation deletes its members")
 	_, err = s.DB().ExecContext(ctx, "INSERT INTO rotation_members (rotation_id, account_id, position, email) VALUES (?, ?, 0, 'a@example.com')", r.ID, f.Account)
 	require.Error(t, err, "a member of a rotation that does not exist")
-}
-
-// TestSimulationConformance runs storetest.ExerciseSimulations on every
-// dialect.
-func TestSimulationConformance(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.All(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			storetest.ExerciseSimulations(t, func(*testing.T) storetest.SimulationStore { return b.Store })
-		})
-	}
 }

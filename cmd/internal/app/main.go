@@ -262,16 +262,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// Simulations run, and the ones a dead server left are swept, until
 	// the last request has finished; those cut short are marked
 	// interrupted.
-	simsCtx, stopSims := context.WithCancel(context.WithoutCancel(ctx))
-	sims := make(chan struct{})
-	go func() {
-		defer close(sims)
-		m.sims.Run(simsCtx)
-	}()
-	defer func() {
-		stopSims()
-		<-sims
-	}()
+	defer m.sims.Start(context.WithoutCancel(ctx))()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
