@@ -118,12 +118,10 @@ func (s *Service) run(ctx context.Context, j job) {
 	}
 	var res *simulate.Result
 	if err == nil {
+		progress, written := s.progressWriter(ctx, sim.ID)
 		res, err = simulate.Run(ctx, s.store, j.cfg, simulate.Options{AccountID: sim.AccountID, From: sim.From, To: sim.To,
-			MaxWindow: s.opts.MaxWindow, Progress: func(done int) {
-				if perr := s.store.SimulationProgress(ctx, sim.ID, int64(done), s.now()); perr != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "simulations: progress", "simulation", sim.ID, "err", perr)
-				}
-			}})
+			MaxWindow: s.opts.MaxWindow, Progress: progress})
+		written()
 	}
 	var raw json.RawMessage
 	if err == nil {
@@ -134,6 +132,42 @@ func (s *Service) run(ctx context.Context, j job) {
 		return
 	}
 	s.finish(ctx, sim, raw, nil)
+}
+
+// progressWriter returns the Progress function of simulation id's replay,
+// and written, which waits until the last progress reported is recorded.
+// The progress is written by a goroutine of its own, the latest count
+// replacing one not written yet: the replay calls Progress while it reads
+// the leads, and must not wait for a write (on a SQLite database in
+// memory, whose one connection the read holds, it would wait for ever).
+func (s *Service) progressWriter(ctx context.Context, id int64) (progress func(done int), written func()) {
+	latest := make(chan int, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for done := range latest {
+			if err := s.store.SimulationProgress(ctx, id, int64(done), s.now()); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "simulations: progress", "simulation", id, "err", err)
+			}
+		}
+	}()
+	progress = func(done int) {
+		for {
+			select {
+			case latest <- done:
+				return
+			default:
+				select {
+				case <-latest: // not written yet: done replaces it
+				default:
+				}
+			}
+		}
+	}
+	return progress, func() {
+		close(latest)
+		<-finished
+	}
 }
 
 // failure is what a simulation's record says of err.

@@ -227,18 +227,6 @@ func (s *Service) Simulations(ctx context.Context, actor leads.Actor, opts leads
 	return leads.SimulationPageOf(q, rows), nil
 }
 
-// Result decodes a done simulation's result; nil for one not done.
-func Result(sim *leads.Simulation) (*simulate.Result, error) {
-	if sim.Status != leads.SimulationDone || len(sim.Result) == 0 {
-		return nil, nil
-	}
-	res := new(simulate.Result)
-	if err := json.Unmarshal(sim.Result, res); err != nil {
-		return nil, fmt.Errorf("simulation %d: result: %w", sim.ID, err)
-	}
-	return res, nil
-}
-
 // readSpec reads the proposed change of in, and the field it came in
 // (config or configYaml); a nil spec when in proposes none.
 func readSpec(in leads.SimulationInput) (*spec.Spec, string, error) {
