@@ -55,6 +55,11 @@ type Config struct {
 	BaseURL string
 	// RequestTimeout bounds the work of each request (0: none).
 	RequestTimeout time.Duration
+	// Simulations runs the simulations page's runs; nil: the page says
+	// the server runs none. SimulationMaxWindow, when set, is its longest
+	// window, for the form's hint.
+	Simulations         leads.Simulator
+	SimulationMaxWindow time.Duration
 }
 
 // maxFormBytes bounds a form's body: the largest is a lead's edit, whose
@@ -254,6 +259,10 @@ func (c *Console) routes() {
 	deliveries := pageDef{"deliveries", c.deliveries}
 	c.page("/webhooks/{id}/deliveries", deliveries)
 	c.action("/webhooks/{id}/deliveries/{delivery}/redeliver", c.redeliver, deliveries)
+	simulations := pageDef{"simulations", c.simulations}
+	c.page("/simulations", simulations)
+	c.action("/simulations", c.createSimulation, simulations)
+	c.page("/simulations/{id}", pageDef{"simulation", c.simulation})
 }
 
 // pageDef is a page: its template's name and the handler of its data.

@@ -27,6 +27,7 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
 	"github.com/leadrotor/leadrotor/webhooks"
@@ -90,10 +91,13 @@ func newSiteOver(t testing.TB, st *store.Store, opts ...leads.Option) *site {
 	t.Helper()
 	svc := newService(st, opts...)
 	log := &syncBuffer{}
-	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, log), nil))})
+	sims := simulations.New(svc, st, simulations.Options{})
+	con, err := console.New(svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, log), nil)),
+		Simulations: sims, SimulationMaxWindow: sims.MaxWindow()})
 	require.NoError(t, err)
-	s := &site{t: t, svc: svc, store: st, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{}))), account: "acme", log: log}
+	s := &site{t: t, svc: svc, store: st, srv: httptest.NewServer(con.Beside(httpapi.New(svc, httpapi.Config{Simulations: sims}))), account: "acme", log: log}
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(sims.Start(context.Background()))
 	ctx := context.Background()
 	_, err = svc.CreateAccount(ctx, leads.Account{ID: s.account, Name: "Acme Sales"})
 	require.NoError(t, err)

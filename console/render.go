@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/simulate"
 )
 
 // page is what every template gets: the signed-in member and account, the
@@ -131,7 +132,9 @@ var funcs = template.FuncMap{
 		}
 		return strings.ReplaceAll(r, "_", " ")
 	},
-	"seconds":    seconds,
+	"seconds": seconds,
+	// diff is a count's replay minus what happened, signed.
+	"diff":       func(s simulate.Side) string { return fmt.Sprintf("%+d", s.Replay-s.Actual) },
 	"slaSummary": slaSummary,
 }
 
@@ -180,7 +183,8 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html", "templates/calendarform.html", "templates/webhookform.html"}
+	shared := []string{"templates/layout.html", "templates/charts.html", "templates/decision.html", "templates/calendarform.html", "templates/webhookform.html",
+		"templates/simstatus.html"}
 	c.pages = map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,13 +40,21 @@ func (s *Server) listActivities(w http.ResponseWriter, req bunrouter.Request) er
 	if err != nil {
 		return err
 	}
+	return cursorPage(w, req, func(ctx context.Context, a leads.Actor, limit int, cursor string) (*leads.ActivityPage, error) {
+		return s.svc.Activities(ctx, a, id, leads.ActivityListOptions{Limit: limit, Cursor: cursor})
+	})
+}
+
+// cursorPage answers 200 with the page call returns for the request's
+// ?limit= (limitParam) and ?cursor=.
+func cursorPage[T any](w http.ResponseWriter, req bunrouter.Request, call func(ctx context.Context, a leads.Actor, limit int, cursor string) (T, error)) error {
 	q := req.URL.Query()
 	limit, err := limitParam(q)
 	if err != nil {
 		return err
 	}
 	ctx := req.Context()
-	page, err := s.svc.Activities(ctx, actorFrom(ctx), id, leads.ActivityListOptions{Limit: limit, Cursor: q.Get("cursor")})
+	page, err := call(ctx, actorFrom(ctx), limit, q.Get("cursor"))
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -34,6 +35,7 @@ type api struct {
 	url     string
 	client  *http.Client
 	svc     *leads.Service
+	sims    *simulations.Service
 	backend *storetest.Backend
 	account string
 	keys    map[string]string // admin, manager, agent, outsider, revoked
@@ -98,10 +100,13 @@ func newAPI(t *testing.T, b *storetest.Backend, opts ...apiOption) *api {
 		o(&setup)
 	}
 	svc := leads.NewService(setup.store, rotation.NewMemory(b.Store), leads.WithWebhooks(b.Store, queuedDeliveries{}, true))
+	sims := simulations.New(svc, b.Store, simulations.Options{})
+	setup.cfg.Simulations = sims
 	srv := httptest.NewServer(httpapi.New(svc, setup.cfg))
 	t.Cleanup(srv.Close)
+	t.Cleanup(sims.Start(context.Background()))
 
-	a := &api{t: t, url: srv.URL, svc: svc, backend: b, account: account, keys: map[string]string{}, logs: logs}
+	a := &api{t: t, url: srv.URL, svc: svc, sims: sims, backend: b, account: account, keys: map[string]string{}, logs: logs}
 	a.client = &http.Client{Transport: newContractTransport(t, srv.URL)}
 	ctx := context.Background()
 	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Acme"})

@@ -290,6 +290,8 @@ func newLike(dst any) any {
 		return new(leads.LeadInput)
 	case *timeOffInput:
 		return new(timeOffInput)
+	case *leads.SimulationInput:
+		return new(leads.SimulationInput)
 	}
 	return new(map[string]any)
 }

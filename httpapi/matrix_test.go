@@ -56,6 +56,8 @@ type objects interface {
 	// webhook is a webhook endpoint, and delivery an attempt in its log.
 	webhook() int64
 	delivery() int64
+	// simulation is a simulation, run through a proposed change.
+	simulation() int64
 	// name is a name for a new object of kind, and email an email for a new
 	// member.
 	name(kind string) string
@@ -132,6 +134,14 @@ var authMatrix = map[string]matrixRow{
 
 	"POST /webhooks": {role: leads.RoleManager, ok: 201, foreign: 201, req: func(o objects) matrixRequest {
 		return req("POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/" + url.PathEscape(o.name("hook")), "eventTypes": []string{"lead.created"}})
+	}},
+	"POST /simulations": {role: leads.RoleManager, ok: 202, req: func(o objects) matrixRequest {
+		return req("POST", "/simulations", map[string]any{"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z",
+			"configYaml": "rotations:\n  - name: " + o.name("pool") + "\n    members: [{user: ana@example.com}]\n"})
+	}},
+	"GET /simulations": {role: leads.RoleManager, ok: 200, req: func(objects) matrixRequest { return req("GET", "/simulations?limit=5", nil) }},
+	"GET /simulations/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
+		return req("GET", fmt.Sprintf("/simulations/%d", o.simulation()), nil)
 	}},
 	"GET /webhooks": {role: leads.RoleManager, ok: 200, req: func(objects) matrixRequest { return req("GET", "/webhooks", nil) }},
 	"GET /webhooks/{id}": {role: leads.RoleManager, ok: 200, foreign: 404, req: func(o objects) matrixRequest {
@@ -380,7 +390,7 @@ func newMatrix(t *testing.T, b *storetest.Backend) *matrix {
 	m.seedOther()
 	m.missing = fixedObjects{
 		leadID: 999999901, teamID: 999999902, spareID: 999999903, sourceID: 999999904, rotationID: 999999905, ruleID: 999999906,
-		timeOffID: 999999907, calendarID: 999999908, webhookID: 999999909, deliveryID: 999999910,
+		timeOffID: 999999907, calendarID: 999999908, webhookID: 999999909, deliveryID: 999999910, simulationID: 999999911,
 		user: "nobody-in-rotation@example.com", memberEmail: "nobody@example.com",
 		newName: m.nextName, newEmail: m.nextEmail,
 	}
@@ -445,9 +455,11 @@ func (m *matrix) seedOther() {
 	require.NoError(t, err)
 	theirDelivery, err := recordDelivery(ctx, o, hook.ID)
 	require.NoError(t, err)
+	theirSimulation, err := createSimulation(ctx, o, admin, name("pool"))
+	require.NoError(t, err)
 	m.theirs = fixedObjects{
 		leadID: res.Lead.ID, teamID: team.ID, spareID: spare.ID, sourceID: src.ID, rotationID: rot.ID, ruleID: rule.ID,
-		timeOffID: off.ID, calendarID: cal.ID, webhookID: hook.ID, deliveryID: theirDelivery,
+		timeOffID: off.ID, calendarID: cal.ID, webhookID: hook.ID, deliveryID: theirDelivery, simulationID: theirSimulation,
 		user: rep, memberEmail: rep,
 		newName:  func(kind string) string { return "Shared " + kind },
 		newEmail: func() string { return o.actor("manager").Email },
@@ -592,7 +604,7 @@ type ours struct {
 	m                                                *matrix
 	leadID, teamID, spareID, sourceID, rotID, ruleID int64
 	timeOffID, calendarID                            int64
-	webhookID, deliveryID                            int64
+	webhookID, deliveryID, simulationID              int64
 	memberEmail                                      string
 	hasSchedule                                      bool
 	// caller is the email of the cell's caller, "" for shared objects;
@@ -742,6 +754,23 @@ func recordDelivery(ctx context.Context, a *api, id int64) (int64, error) {
 	return d.ID, err
 }
 
+func (o *ours) simulation() int64 {
+	return o.once(&o.simulationID, func(ctx context.Context, admin leads.Actor) (int64, error) {
+		return createSimulation(ctx, o.m.a, admin, o.name("pool"))
+	})
+}
+
+// createSimulation submits a simulation in a's account of a change that
+// adds a pool rotation named pool.
+func createSimulation(ctx context.Context, a *api, admin leads.Actor, pool string) (int64, error) {
+	sim, err := a.sims.CreateSimulation(ctx, admin, leads.SimulationInput{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), ConfigYAML: "rotations:\n  - name: " + pool + "\n    members: [{user: ana@example.com}]\n"})
+	if err != nil {
+		return 0, err
+	}
+	return sim.ID, nil
+}
+
 func (o *ours) name(kind string) string { return o.m.nextName(kind) }
 func (o *ours) email() string           { return o.m.nextEmail() }
 
@@ -757,12 +786,14 @@ func (o *ours) all() {
 	o.calendar()
 	o.webhook()
 	o.delivery()
+	o.simulation()
 }
 
 // fixedObjects are objects that exist already, or nowhere.
 type fixedObjects struct {
 	leadID, teamID, spareID, sourceID, rotationID, ruleID int64
 	timeOffID, calendarID, webhookID, deliveryID          int64
+	simulationID                                          int64
 	user, memberEmail                                     string
 	newName                                               func(kind string) string
 	newEmail                                              func() string
@@ -785,6 +816,7 @@ func (o fixedObjects) timeOff() int64          { return o.timeOffID }
 func (o fixedObjects) calendar() int64         { return o.calendarID }
 func (o fixedObjects) webhook() int64          { return o.webhookID }
 func (o fixedObjects) delivery() int64         { return o.deliveryID }
+func (o fixedObjects) simulation() int64       { return o.simulationID }
 func (o fixedObjects) name(kind string) string { return o.newName(kind) }
 func (o fixedObjects) email() string           { return o.newEmail() }
 
@@ -792,7 +824,7 @@ func (o fixedObjects) email() string           { return o.newEmail() }
 // about different objects can be compared.
 func (o fixedObjects) normalize(body string) string {
 	values := []string{o.user, o.memberEmail}
-	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID, o.timeOffID, o.calendarID, o.webhookID, o.deliveryID} {
+	for _, id := range []int64{o.leadID, o.teamID, o.spareID, o.sourceID, o.rotationID, o.ruleID, o.timeOffID, o.calendarID, o.webhookID, o.deliveryID, o.simulationID} {
 		values = append(values, fmt.Sprint(id))
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })

@@ -53,6 +53,9 @@ type Config struct {
 	// Reads bounds the heavy reads (lead listings and searches, the audit
 	// log, statistics) running at once, in all and per API key.
 	Reads ReadLimits
+	// Simulations runs the simulations of /simulations; nil answers them
+	// 404.
+	Simulations leads.Simulator
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -241,6 +244,9 @@ func (s *Server) routes() []route {
 		{http.MethodDelete, "/webhooks/:id", authKey, s.deleteWebhook, nil},
 		{http.MethodGet, "/webhooks/:id/deliveries", authKey, s.listWebhookDeliveries, []string{"limit", "before"}},
 		{http.MethodPost, "/webhooks/:id/deliveries/:deliveryId/redeliver", authKey, s.redeliverWebhook, nil},
+		{http.MethodPost, "/simulations", authKey, s.createSimulation, nil},
+		{http.MethodGet, "/simulations", authKey, s.listSimulations, []string{"limit", "cursor"}},
+		{http.MethodGet, "/simulations/:id", authKey, s.getSimulation, nil},
 		{http.MethodGet, "/account", authKey, s.getAccount, nil},
 		{http.MethodPatch, "/account", authKey, s.updateAccount, nil},
 		{http.MethodGet, "/members", authKey, s.listMembers, nil},

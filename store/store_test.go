@@ -18,14 +18,15 @@ import (
 
 var now = storetest.Now
 
-// TestConformance runs storetest.Exercise on every dialect, one store per
-// dialect shared by its cases.
+// TestConformance runs storetest.Exercise and ExerciseSimulations on every
+// dialect, one store per dialect shared by their cases.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	for _, b := range storetest.All(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			storetest.Exercise(t, func(*testing.T) leads.Store { return b.Store })
+			storetest.ExerciseSimulations(t, func(*testing.T) storetest.SimulationStore { return b.Store })
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/notify"
 	"github.com/leadrotor/leadrotor/ratelimit"
+	"github.com/leadrotor/leadrotor/simulate"
+	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
 )
 
@@ -63,6 +65,10 @@ type Config struct {
 	// (listings, searches, audit log, statistics) running at once, in all
 	// and per API key; more are refused with 429 TOO_MANY_READS.
 	ReadConcurrency, ReadConcurrencyPerKey int
+	// SimulationMaxWindow bounds the window of a simulation run through the
+	// API or the console; SimulationRetention is how long a finished one is
+	// kept.
+	SimulationMaxWindow, SimulationRetention time.Duration
 }
 
 // Timeouts bound each phase of an HTTP exchange, so that slow or idle
@@ -125,6 +131,8 @@ func Default() Config {
 		ReadConcurrency:       httpapi.DefaultReadConcurrency,
 		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
 		Console:               true,
+		SimulationMaxWindow:   simulate.MaxWindow,
+		SimulationRetention:   simulations.DefaultRetention,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
 	}
 }
@@ -212,6 +220,12 @@ func (c Config) Validate() error {
 	}
 	if c.AssignInterval <= 0 {
 		errs = append(errs, errors.New("assign-interval must be positive"))
+	}
+	if c.SimulationMaxWindow <= 0 {
+		errs = append(errs, errors.New("simulation-max-window must be positive"))
+	}
+	if c.SimulationRetention <= 0 {
+		errs = append(errs, errors.New("simulation-retention must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/rotation"
+	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
@@ -46,6 +47,8 @@ type Main struct {
 	// events is the process's river client: it writes lead events with
 	// their changes and, while Run runs, delivers them.
 	events *webhooks.Runner
+	// sims runs the simulations asked through the API and the console.
+	sims *simulations.Service
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -130,6 +133,8 @@ func (m *Main) OpenService(ctx context.Context) error {
 	}
 	m.svc = leads.NewService(st, rot, svcOpts...)
 	m.events.ExpireWith(m.svc)
+	m.sims = simulations.New(m.svc, st, simulations.Options{MaxWindow: m.cfg.SimulationMaxWindow,
+		Retention: m.cfg.SimulationRetention, Logger: m.log, Now: clock})
 	return nil
 }
 
@@ -159,11 +164,12 @@ func (m *Main) Open(ctx context.Context) error {
 		RequestTimeout: m.cfg.RequestTimeout,
 		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
 		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
+		Simulations:    m.sims,
 	})
 	if m.cfg.Console {
 		con, err := console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
-			RequestTimeout: m.cfg.RequestTimeout,
-			ClientIP:       func(r *http.Request) string { return httpapi.ClientIP(r, m.cfg.TrustProxy) }})
+			RequestTimeout: m.cfg.RequestTimeout, Simulations: m.sims, SimulationMaxWindow: m.cfg.SimulationMaxWindow,
+			ClientIP: func(r *http.Request) string { return httpapi.ClientIP(r, m.cfg.TrustProxy) }})
 		if err != nil {
 			return err
 		}
@@ -253,6 +259,10 @@ func (m *Main) Run(ctx context.Context) error {
 		stopAssigner()
 		<-assigner
 	}()
+	// Simulations run, and the ones a dead server left are swept, until
+	// the last request has finished; those cut short are marked
+	// interrupted.
+	defer m.sims.Start(context.WithoutCancel(ctx))()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -104,6 +104,10 @@ func settingTable() []setting {
 			field: func(c *Config) any { return &c.ReadConcurrency }},
 		{name: "read-concurrency-per-key", serve: true, zeroIsDefault: true, help: "as --read-concurrency, per API key",
 			field: func(c *Config) any { return &c.ReadConcurrencyPerKey }},
+		{name: "simulation-max-window", serve: true, zeroIsDefault: true, help: "longest window of a simulation asked through the API or the console (default 366 days)",
+			field: func(c *Config) any { return &c.SimulationMaxWindow }},
+		{name: "simulation-retention", serve: true, zeroIsDefault: true, help: "how long a finished simulation and its result are kept (default 7 days)",
+			field: func(c *Config) any { return &c.SimulationRetention }},
 	}
 }
 
