@@ -50,7 +50,7 @@ func TestSimulationFormRefusals(t *testing.T) {
 		{"a window over the bound", "e-to", "more than the", func(f url.Values) {
 			f.Set("from", "2020-01-01T00:00")
 		}},
-		{"to before from", "e-to", "must be after from", func(f url.Values) {
+		{"to before from", "e-to", "Must be after from", func(f url.Values) {
 			f.Set("to", "2020-01-01T00:00")
 		}},
 		{"a date that is not one", "e-from", "Must be a date and time", func(f url.Values) {

@@ -108,7 +108,7 @@ func TestSimulationRunsInTheBackground(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &sp))
 		proposed, _, err := sp.Propose(ctx, live, manager)
 		require.NoError(t, err)
-		want, err := simulate.Run(ctx, b.Store, proposed, simulate.Options{AccountID: s.account, From: s.from, To: s.to})
+		want, err := simulate.Run(ctx, b.Store, proposed, simulate.Options{AccountID: s.account, From: s.from, To: s.to, Live: live})
 		require.NoError(t, err)
 		wantJSON, _ := json.Marshal(want)
 		gotJSON, _ := json.Marshal(sim["result"])

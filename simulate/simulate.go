@@ -44,13 +44,13 @@ type Options struct {
 func (o *Options) Check() error {
 	var errs []leads.FieldError
 	if o.AccountID == "" {
-		errs = append(errs, leads.FieldError{Field: "account", Message: "is required"})
+		errs = append(errs, leads.FieldError{Field: "account", Message: "Is required"})
 	}
 	if o.From.IsZero() {
-		errs = append(errs, leads.FieldError{Field: "from", Message: "is required"})
+		errs = append(errs, leads.FieldError{Field: "from", Message: "Is required"})
 	}
 	if o.To.IsZero() {
-		errs = append(errs, leads.FieldError{Field: "to", Message: "is required"})
+		errs = append(errs, leads.FieldError{Field: "to", Message: "Is required"})
 	}
 	limit := o.MaxWindow
 	if limit <= 0 {
@@ -59,10 +59,10 @@ func (o *Options) Check() error {
 	switch {
 	case len(errs) > 0:
 	case !o.To.After(o.From):
-		errs = append(errs, leads.FieldError{Field: "to", Value: o.To, Message: "must be after from"})
+		errs = append(errs, leads.FieldError{Field: "to", Value: o.To, Message: "Must be after from"})
 	case o.To.Sub(o.From) > limit:
 		errs = append(errs, leads.FieldError{Field: "to", Value: o.To,
-			Message: fmt.Sprintf("the window is %s, more than the %s allowed", o.To.Sub(o.From), limit)})
+			Message: fmt.Sprintf("The window is %s, more than the %s allowed", o.To.Sub(o.From), limit)})
 	}
 	if len(errs) > 0 {
 		return leads.ValidationError(errs...)

@@ -120,7 +120,7 @@ func (s *Service) run(ctx context.Context, j job) {
 	if err == nil {
 		progress, written := s.progressWriter(ctx, sim.ID)
 		res, err = simulate.Run(ctx, s.store, j.cfg, simulate.Options{AccountID: sim.AccountID, From: sim.From, To: sim.To,
-			MaxWindow: s.opts.MaxWindow, Progress: progress})
+			MaxWindow: s.opts.MaxWindow, Live: j.live, Progress: progress})
 		written()
 	}
 	var raw json.RawMessage

@@ -110,6 +110,8 @@ var _ leads.Simulator = (*Service)(nil)
 type job struct {
 	sim *leads.Simulation
 	cfg *leads.AccountConfig
+	// live is the live configuration when cfg is a proposed one.
+	live *leads.AccountConfig
 }
 
 // New returns a Service over configs (the leads.Service) and store.
@@ -172,7 +174,9 @@ func (s *Service) CreateSimulation(ctx context.Context, actor leads.Actor, in le
 		return nil, err
 	}
 	var config json.RawMessage
+	var live *leads.AccountConfig
 	if proposal != nil {
+		live = cfg
 		if cfg, _, err = proposal.Propose(ctx, cfg, actor); err != nil {
 			return nil, atField(err, field)
 		}
@@ -192,7 +196,7 @@ func (s *Service) CreateSimulation(ctx context.Context, actor leads.Actor, in le
 		<-s.slots
 		return nil, fmt.Errorf("create simulation: %w", err)
 	}
-	s.jobs <- job{sim: sim, cfg: cfg}
+	s.jobs <- job{sim: sim, cfg: cfg, live: live}
 	return sim, nil
 }
 

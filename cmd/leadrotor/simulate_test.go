@@ -21,7 +21,7 @@ func TestSimulateRefusals(t *testing.T) {
 	}{
 		{"no account", []string{"--from", "2026-11-01", "--to", "2026-11-02"}, "no account"},
 		{"bad time", []string{"--account", "2311", "--from", "yesterday", "--to", "2026-11-02"}, `--from "yesterday": not a time`},
-		{"to before from", []string{"--account", "2311", "--from", "2026-11-02", "--to", "2026-11-01"}, "must be after from"},
+		{"to before from", []string{"--account", "2311", "--from", "2026-11-02", "--to", "2026-11-01"}, "Must be after from"},
 		{"window too long", []string{"--account", "2311", "--from", "2026-01-01", "--to", "2026-12-01", "--max-window", "720h"}, "more than the 720h0m0s allowed"},
 		{"unknown member", []string{"-f", unknownMember, "--account", "2311", "--from", "2026-11-01", "--to", "2026-11-02"}, "zed@example.com"},
 		{"unknown key", []string{"-f", badKey, "--account", "2311", "--from", "2026-11-01", "--to", "2026-11-02"}, `unknown field "rotaton"`},
