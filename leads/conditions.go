@@ -528,14 +528,21 @@ func metadataValue(m map[string]any, keys []string) fieldValue {
 // safe for concurrent use; make one per lead.
 type LeadView struct {
 	lead *Lead
-	vals []fieldValue
-	done []bool
+	// seen holds the fields worked out so far: rules read a few of the
+	// lead's fields, and a slot for each would be 2 KB a lead.
+	seen []seenField
 	meta map[string]fieldValue
+}
+
+// seenField is a field's value, by the field's index.
+type seenField struct {
+	field int
+	value fieldValue
 }
 
 // NewLeadView returns the view of l that Match reads.
 func NewLeadView(l *Lead) *LeadView {
-	return &LeadView{lead: l, vals: make([]fieldValue, len(conditionFields)), done: make([]bool, len(conditionFields))}
+	return &LeadView{lead: l}
 }
 
 // value is the value a test reads.
@@ -551,14 +558,17 @@ func (v *LeadView) value(n *matcherNode) fieldValue {
 		v.meta[n.metaPath] = fv
 		return fv
 	}
-	if !v.done[n.field] {
-		fv := fieldGetters[n.field](v.lead)
-		if fv.kind == kindText {
-			fv.text = strings.ToLower(fv.text)
+	for i := range v.seen {
+		if v.seen[i].field == n.field {
+			return v.seen[i].value
 		}
-		v.vals[n.field], v.done[n.field] = fv, true
 	}
-	return v.vals[n.field]
+	fv := fieldGetters[n.field](v.lead)
+	if fv.kind == kindText {
+		fv.text = strings.ToLower(fv.text)
+	}
+	v.seen = append(v.seen, seenField{n.field, fv})
+	return fv
 }
 
 // fieldGetters are the fields' getters by their index.
