@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,9 +90,28 @@ func BenchmarkReplay(b *testing.B) {
 				require.Equal(b, n, res.Leads)
 				b.ReportMetric(float64(n)/took.Seconds(), "leads/s")
 				b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+				if rss, ok := peakRSS(); ok {
+					b.ReportMetric(rss, "process-peak-RSS-MB")
+				}
 			}
 		})
 	}
+}
+
+// peakRSS is the process's peak resident memory so far (VmHWM), in MB:
+// the seeding is SQL the database runs, so it is mostly the replay's.
+func peakRSS() (float64, bool) {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return float64(kb) / 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 // sampleHeap records the largest Go heap seen every 10 ms, until stop.
