@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -77,6 +78,15 @@ func BenchmarkReplay(b *testing.B) {
 				require.NoError(b, st.HistoricLeads(ctx, account, from, from.Add(time.Duration(n+1)*time.Second), func(leads.HistoricLead) error { k++; return nil }))
 				b.Logf("scan only: %d leads in %s", k, time.Since(began))
 			}
+			// As leadrotor simulate runs it (BatchGCPercent); LEADROTOR_BENCH_SIM_GOGC
+			// overrides it (100: Go's default, as in a server).
+			gc := simulate.BatchGCPercent
+			if v := os.Getenv("LEADROTOR_BENCH_SIM_GOGC"); v != "" {
+				var err error
+				gc, err = strconv.Atoi(v)
+				require.NoError(b, err)
+			}
+			defer debug.SetGCPercent(debug.SetGCPercent(gc))
 			b.ResetTimer()
 			for range b.N {
 				runtime.GC()

@@ -16,6 +16,15 @@ import (
 	"github.com/leadrotor/leadrotor/rotation"
 )
 
+// BatchGCPercent is the garbage collector's target (GOGC) that a process
+// whose only work is a replay may set for it, as leadrotor simulate does:
+// a replay allocates a few KB a lead that die at once, beside a live heap
+// of some tens of MB, so that Go's default (100) collects every few
+// thousand leads. At 400 a replay of a million leads ran 18 % faster and
+// peaked at about 100 MB resident (docs/BENCHMARKS.md). A server leaves
+// its own setting alone.
+const BatchGCPercent = 400
+
 // MaxWindow bounds a simulation's window unless the caller sets its own.
 const MaxWindow = 366 * 24 * time.Hour
 

@@ -236,7 +236,7 @@ func (s *Store) HistoricLeads(ctx context.Context, accountID string, from, to ti
 // historicChunk reads the window's leads after id after (up to hi), at
 // most historicChunk of them, and their first routing entries.
 func (s *Store) historicChunk(ctx context.Context, q historicSQL, accountID string, from, to time.Time, after, hi int64) historicBatch {
-	var b historicBatch
+	b := historicBatch{leads: make([]leads.HistoricLead, 0, historicChunk)}
 	b.err = s.withHistoricQuerier(ctx, func(run historicQuerier) error {
 		var h historicScan
 		dest := h.dest()

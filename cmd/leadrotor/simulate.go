@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,8 @@ Times are RFC 3339 (2026-11-02T09:00:00Z) or dates (2026-11-02, midnight UTC).`,
 			if err := opts.Check(); err != nil {
 				return userError(err)
 			}
+			// This process only replays: collect its garbage less often.
+			defer debug.SetGCPercent(debug.SetGCPercent(simulate.BatchGCPercent))
 			return withService(cmd, func(ctx context.Context, m *app.Main) error {
 				return runSimulate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), m, proposed, opts, asJSON)
 			}, "account", opts.AccountID)
