@@ -158,6 +158,7 @@ func (spec Spec) Plan(ctx context.Context, svc Service, actor leads.Actor) (*Pla
 	p := newPlanner(cfg, actor.AccountID)
 	p.planAccount(want.DuplicatePolicy)
 	p.planOpenStatuses(want.OpenStatuses)
+	p.planReturning(want.Returning)
 	p.planMembers(want.Members)
 	if err := p.planCalendars(want.HolidayCalendars, want.Members); err != nil {
 		return nil, err
@@ -276,6 +277,25 @@ func (p *planner) planOpenStatuses(open []leads.Status) {
 		it.Kind, it.Details = Update, []string{fmt.Sprintf("%v -> %v", cur, open)}
 		it.apply = func(ctx context.Context, run *applyRun) error {
 			_, err := run.svc.UpdateAccount(ctx, run.actor, leads.AccountPatch{OpenStatuses: &open})
+			return err
+		}
+	}
+	p.add(it)
+}
+
+func (p *planner) planReturning(want *leads.ReturningPolicy) {
+	if want == nil {
+		return
+	}
+	text := func(r leads.ReturningPolicy) string {
+		return fmt.Sprintf("matchBy %v, windowDays %d, ownerGone %q", r.MatchBy, r.WindowDays, r.OwnerGone)
+	}
+	it := Item{Kind: Unchanged, Object: "account setting returning", perm: leads.PermManageAccount}
+	if cur := p.cfg.Account.Returning; text(cur) != text(*want) {
+		policy := *want
+		it.Kind, it.Details = Update, []string{text(cur) + " -> " + text(policy)}
+		it.apply = func(ctx context.Context, run *applyRun) error {
+			_, err := run.svc.UpdateAccount(ctx, run.actor, leads.AccountPatch{Returning: &policy})
 			return err
 		}
 	}

@@ -52,6 +52,9 @@ type Spec struct {
 	// OpenStatuses, when set, are the statuses of an open lead, which
 	// members' capacities (maxOpenLeads) count.
 	OpenStatuses []leads.Status `json:"openStatuses,omitempty"`
+	// Returning, when set, is the account's returning-contact policy,
+	// whole (leads.ReturningPolicy: matchBy, windowDays, ownerGone).
+	Returning *leads.ReturningPolicy `json:"returning,omitempty"`
 	// Members are users that must be members of the account with these roles.
 	Members []Member `json:"members,omitempty"`
 	// Teams are teams that must exist, with their lead sources and rotation.
@@ -131,6 +134,14 @@ func (spec Spec) normalized(accountID string) (Spec, error) {
 			return out, err
 		}
 		out.OpenStatuses = a.OpenStatuses
+	}
+	if spec.Returning != nil {
+		p := *spec.Returning
+		p.MatchBy = slices.Clone(p.MatchBy)
+		if err := p.Validate(); err != nil {
+			return out, err // its fields are named returning.…
+		}
+		out.Returning = &p
 	}
 	var err error
 	if out.Members, err = normalizedMembers(spec.Members); err != nil {

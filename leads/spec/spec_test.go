@@ -26,6 +26,7 @@ func TestApply(t *testing.T) {
 		{"roles: agents may not plan, managers may not add members", testApplyRoles},
 		{"members' working hours are declared exactly", testApplySchedules},
 		{"capacities and the account's open statuses are declared", testApplyCapacity},
+		{"the returning-contact policy is declared whole", testApplyReturning},
 	})
 }
 
@@ -433,4 +434,23 @@ func testApplyCapacity(t *testing.T, b *bundle) {
 		requireCode(t, err, leads.CodeValidation)
 		require.Equal(t, field, leads.ErrorDetails(err)["field"])
 	}
+}
+
+func testApplyReturning(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	sp := spec.Spec{Returning: &leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail, leads.MatchEmailDomain}, WindowDays: 90}}
+	plan, err := sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		`~ account setting returning: matchBy [], windowDays 0, ownerGone "route" -> matchBy [email emailDomain], windowDays 90, ownerGone "route"`,
+	}, planLines(plan))
+	require.Equal(t, []string{leads.MatchEmail, leads.MatchEmailDomain}, b.config(t).Account.Returning.MatchBy)
+	again, err := sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Zero(t, again.Changes(), "an unchanged file changes nothing")
+
+	bad := spec.Spec{Returning: &leads.ReturningPolicy{MatchBy: []string{"fax"}}}
+	_, err = bad.Plan(ctx, b.svc, b.admin)
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "returning.matchBy[0]", leads.ErrorDetails(err)["field"])
 }
