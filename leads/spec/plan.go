@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -321,6 +322,31 @@ func (p *planner) planMembers(members []Member) {
 		if m.Schedule != nil {
 			p.planSchedule(m.Email, m.Schedule)
 		}
+		p.planTimeOff(m.Email, m.TimeOff)
+	}
+}
+
+// planTimeOff plans the periods of time off email must have: those the
+// member has not (by start and end) are added; the member's others stay.
+func (p *planner) planTimeOff(email string, want []TimeOff) {
+	var have []leads.TimeOff
+	if a := p.cfg.Availability[email]; a != nil {
+		have = a.TimeOff
+	}
+	for _, off := range want {
+		it := Item{Kind: Unchanged, Object: fmt.Sprintf("time off of member %s from %s to %s", email,
+			off.Start.Format(time.RFC3339), off.End.Format(time.RFC3339)), perm: leads.PermWriteConfig}
+		if !slices.ContainsFunc(have, func(h leads.TimeOff) bool { return h.Start.Equal(off.Start) && h.End.Equal(off.End) }) {
+			it.Kind = Create
+			if off.Note != "" {
+				it.Details = []string{"note: " + strconv.Quote(off.Note)}
+			}
+			it.apply = func(ctx context.Context, run *applyRun) error {
+				_, err := run.svc.AddTimeOff(ctx, run.actor, email, leads.TimeOff{Start: off.Start, End: off.End, Note: off.Note})
+				return err
+			}
+		}
+		p.add(it)
 	}
 }
 

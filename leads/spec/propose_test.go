@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/leads/spec"
+	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
 func TestPropose(t *testing.T) {
@@ -141,4 +143,25 @@ func jsonText(t *testing.T, v any) string {
 	out, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(out)
+}
+
+// A proposal's time off makes its member away in the proposed
+// configuration only.
+func TestProposeTimeOff(t *testing.T) {
+	b := newBundle(t, storetest.SQLite(t).Store)
+	ctx := context.Background()
+	_, err := b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Everyone", Default: true, Members: b.members(2)})
+	require.NoError(t, err)
+	live, err := b.svc.Configuration(ctx, b.admin)
+	require.NoError(t, err)
+	start := time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)
+	sp := spec.Spec{Members: []spec.Member{{Email: "rep1@example.com", Role: leads.RoleAgent,
+		TimeOff: []spec.TimeOff{{Start: start, End: start.Add(24 * time.Hour)}}}}}
+	proposed, _, err := sp.Propose(ctx, live, b.admin)
+	require.NoError(t, err)
+	require.Equal(t, leads.SkipOutOfOffice, proposed.Away("rep1@example.com", start.Add(time.Hour)))
+	require.Empty(t, live.Away("rep1@example.com", start.Add(time.Hour)))
+	again, err := b.svc.Configuration(ctx, b.admin)
+	require.NoError(t, err)
+	require.Empty(t, again.Away("rep1@example.com", start.Add(time.Hour)), "the live account is unchanged")
 }

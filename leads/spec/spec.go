@@ -15,6 +15,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -35,6 +36,7 @@ type Service interface {
 	CreateHolidayCalendar(ctx context.Context, actor leads.Actor, c leads.HolidayCalendar) (*leads.HolidayCalendar, error)
 	UpdateHolidayCalendar(ctx context.Context, actor leads.Actor, id int64, change func(c *leads.HolidayCalendar) error) (*leads.HolidayCalendar, error)
 	SetMemberCalendar(ctx context.Context, actor leads.Actor, email string, calendarID int64) (*leads.Member, error)
+	AddTimeOff(ctx context.Context, actor leads.Actor, email string, off leads.TimeOff) (*leads.TimeOff, error)
 }
 
 var _ Service = (*leads.Service)(nil)
@@ -83,6 +85,16 @@ type Member struct {
 	// HolidayCalendar, when set, names the holiday calendar the member
 	// follows: one of the file's holidayCalendars or of the account's.
 	HolidayCalendar string `json:"holidayCalendar,omitempty"`
+	// TimeOff are periods out of office that the member must have (the
+	// same start and end); the member's others are kept.
+	TimeOff []TimeOff `json:"timeOff,omitempty"`
+}
+
+// TimeOff is a period out of office, as a file declares it.
+type TimeOff struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Note  string    `json:"note,omitempty"`
 }
 
 // HolidayCalendar is an account's holiday calendar, found by name, that
@@ -192,6 +204,13 @@ func normalizedMembers(members []Member) ([]Member, error) {
 				return nil, atPath(err, func(field string) string { return path + ".schedule." + field })
 			}
 			out[i].Schedule = sch
+		}
+		for j, off := range ms.TimeOff {
+			t := leads.TimeOff{Start: off.Start, End: off.End, Note: off.Note}
+			if err := t.Validate(); err != nil {
+				return nil, atPath(err, func(field string) string { return fmt.Sprintf("%s.timeOff[%d].%s", path, j, field) })
+			}
+			out[i].TimeOff = append(out[i].TimeOff, TimeOff{Start: t.Start, End: t.End, Note: t.Note})
 		}
 	}
 	return out, nil

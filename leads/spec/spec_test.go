@@ -27,6 +27,7 @@ func TestApply(t *testing.T) {
 		{"members' working hours are declared exactly", testApplySchedules},
 		{"capacities and the account's open statuses are declared", testApplyCapacity},
 		{"the returning-contact policy is declared whole", testApplyReturning},
+		{"members' time off is added, never removed", testApplyTimeOff},
 	})
 }
 
@@ -453,4 +454,24 @@ func testApplyReturning(t *testing.T, b *bundle) {
 	_, err = bad.Plan(ctx, b.svc, b.admin)
 	requireCode(t, err, leads.CodeValidation)
 	require.Equal(t, "returning.matchBy[0]", leads.ErrorDetails(err)["field"])
+}
+
+func testApplyTimeOff(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	start := time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)
+	off := spec.TimeOff{Start: start, End: start.Add(72 * time.Hour), Note: "Holidays"}
+	sp := spec.Spec{Members: []spec.Member{{Email: "rep1@example.com", Role: leads.RoleAgent, TimeOff: []spec.TimeOff{off}}}}
+	plan, err := sp.Apply(ctx, b.svc, b.admin, false)
+	require.NoError(t, err)
+	require.Contains(t, planLines(plan), `+ time off of member rep1@example.com from 2026-12-24T00:00:00Z to 2026-12-27T00:00:00Z: note: "Holidays"`)
+	require.Equal(t, leads.SkipOutOfOffice, b.config(t).Away("rep1@example.com", start.Add(time.Hour)))
+	again, err := sp.Plan(ctx, b.svc, b.admin)
+	require.NoError(t, err)
+	require.Zero(t, again.Changes(), "an unchanged file changes nothing")
+
+	bad := spec.Spec{Members: []spec.Member{{Email: "rep1@example.com", Role: leads.RoleAgent,
+		TimeOff: []spec.TimeOff{{Start: start, End: start.Add(-time.Hour)}}}}}
+	_, err = bad.Plan(ctx, b.svc, b.admin)
+	requireCode(t, err, leads.CodeValidation)
+	require.Equal(t, "members[0].timeOff[0].end", leads.ErrorDetails(err)["field"])
 }
