@@ -161,6 +161,10 @@ type summary struct {
 	explicit, deferred, moved int64
 	// waits are the waiting leads' waits.
 	waits []time.Duration
+	// last is the creation time of the lead before; sameInstant counts
+	// the leads created at the same instant as the one before them.
+	last        time.Time
+	sameInstant int64
 }
 
 func newSummary(cfg *leads.AccountConfig, opts Options) *summary {
@@ -202,6 +206,10 @@ func actualReason(h leads.HistoricLead) string {
 }
 
 func (s *summary) add(h leads.HistoricLead, r leads.Replayed) {
+	if s.res.Leads > 0 && h.Lead.CreatedAt.Equal(s.last) {
+		s.sameInstant++
+	}
+	s.last = h.Lead.CreatedAt
 	s.res.Leads++
 	actual, replay := actualOwner(h), r.Lead.AssignedTo
 	side(s.reps, actual).Actual++
@@ -367,6 +375,10 @@ func (s *summary) differences() []Difference {
 	if s.moved > 0 {
 		out = append(out, Difference{Code: "reassigned", Leads: s.moved,
 			Message: "leads whose owner changed after they were created (reassigned, SLA expiry, by hand): what happened is their first owner; later turns are not replayed"})
+	}
+	if s.sameInstant > 0 {
+		out = append(out, Difference{Code: "same_instant", Leads: s.sameInstant,
+			Message: "leads created at the same instant as the one before them are replayed in the order they were stored; created on several servers at once, they may have taken their turns in the other order"})
 	}
 	if s.hasCapacity() {
 		out = append(out, Difference{Code: "capacity",
