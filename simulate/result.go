@@ -150,13 +150,14 @@ func tierOf(s *int64) string {
 
 // summary sums up a replay lead by lead.
 type summary struct {
-	cfg    *leads.AccountConfig
-	sample int
-	res    Result
-	reps   map[string]*Side
-	rots   map[int64]map[string]*Side
-	rules  map[int64]*Side
-	tiers  map[string]map[string]*Side
+	cfg     *leads.AccountConfig
+	sample  int
+	res     Result
+	reps    map[string]*Side
+	reasons map[string]*Side
+	rots    map[int64]map[string]*Side
+	rules   map[int64]*Side
+	tiers   map[string]map[string]*Side
 	// explicit, deferred and moved count the leads of those differences.
 	explicit, deferred, moved int64
 	// waits are the waiting leads' waits.
@@ -174,7 +175,7 @@ func newSummary(cfg *leads.AccountConfig, opts Options) *summary {
 	}
 	return &summary{cfg: cfg, sample: sample,
 		res:  Result{AccountID: opts.AccountID, From: opts.From.UTC(), To: opts.To.UTC(), Reasons: map[string]Side{}, ChangedSample: []ChangedLead{}},
-		reps: map[string]*Side{}, rots: map[int64]map[string]*Side{}, rules: map[int64]*Side{}, tiers: map[string]map[string]*Side{}}
+		reps: map[string]*Side{}, reasons: map[string]*Side{}, rots: map[int64]map[string]*Side{}, rules: map[int64]*Side{}, tiers: map[string]map[string]*Side{}}
 }
 
 // side returns m's count for key, made on first use.
@@ -185,6 +186,16 @@ func side[K comparable](m map[K]*Side, key K) *Side {
 		m[key] = s
 	}
 	return s
+}
+
+// inner returns m's map for key, made on first use.
+func inner[K comparable](m map[K]map[string]*Side, key K) map[string]*Side {
+	in := m[key]
+	if in == nil {
+		in = map[string]*Side{}
+		m[key] = in
+	}
+	return in
 }
 
 // actualOwner is who got h's lead when it was created: the recorded
@@ -215,31 +226,15 @@ func (s *summary) add(h leads.HistoricLead, r leads.Replayed) {
 	side(s.reps, actual).Actual++
 	side(s.reps, replay).Replay++
 	tier := tierOf(h.Lead.HotScore)
-	if s.tiers[tier] == nil {
-		s.tiers[tier] = map[string]*Side{}
-	}
-	side(s.tiers[tier], actual).Actual++
-	side(s.tiers[tier], replay).Replay++
-
-	reasons := s.res.Reasons
-	ar := reasons[actualReason(h)]
-	ar.Actual++
-	reasons[actualReason(h)] = ar
-	rr := reasons[r.Assignment.Reason]
-	rr.Replay++
-	reasons[r.Assignment.Reason] = rr
-
+	side(inner(s.tiers, tier), actual).Actual++
+	side(inner(s.tiers, tier), replay).Replay++
+	side(s.reasons, actualReason(h)).Actual++
+	side(s.reasons, r.Assignment.Reason).Replay++
 	if h.Actual.Reason == leads.AssignRotation && h.Actual.RotationID != 0 {
-		if s.rots[h.Actual.RotationID] == nil {
-			s.rots[h.Actual.RotationID] = map[string]*Side{}
-		}
-		side(s.rots[h.Actual.RotationID], actual).Actual++
+		side(inner(s.rots, h.Actual.RotationID), actual).Actual++
 	}
 	if a := r.Assignment; a.Reason == leads.AssignRotation && a.RotationID != 0 {
-		if s.rots[a.RotationID] == nil {
-			s.rots[a.RotationID] = map[string]*Side{}
-		}
-		side(s.rots[a.RotationID], replay).Replay++
+		side(inner(s.rots, a.RotationID), replay).Replay++
 	}
 	if h.Actual.Step == leads.StepRule && h.Actual.RuleID != 0 {
 		side(s.rules, h.Actual.RuleID).Actual++
@@ -290,6 +285,9 @@ func repOutcomes(m map[string]*Side) []RepOutcome {
 func (s *summary) result() *Result {
 	res := s.res
 	res.Reps = repOutcomes(s.reps)
+	for reason, side := range s.reasons {
+		res.Reasons[reason] = *side
+	}
 	res.Rotations = []RotationOutcome{}
 	for _, id := range slices.Sorted(maps.Keys(s.rots)) {
 		res.Rotations = append(res.Rotations, s.rotationOutcome(id))

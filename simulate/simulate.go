@@ -90,19 +90,15 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if cfg.Account.ID != "" && cfg.Account.ID != opts.AccountID {
 		return nil, errors.New("simulate: the configuration is of another account")
 	}
-	rep, src, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, opts.From)
+	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, opts.From)
 	if err != nil {
 		return nil, err
 	}
 	sum := newSummary(cfg, opts)
-	open := openStatuses(cfg)
 	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
-		r, err := rep.Decide(ctx, h)
+		r, err := rep.decide(ctx, h)
 		if err != nil {
 			return err
-		}
-		if a := r.Lead.AssignedTo; a != "" && open[r.Lead.Status] {
-			src.replayed[a]++
 		}
 		sum.add(h, r)
 		if opts.Progress != nil && sum.res.Leads%10000 == 0 {

@@ -87,23 +87,19 @@ func Try(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if len(cases) == 0 {
 		return out, nil
 	}
-	rep, src, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0])
+	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0])
 	if err != nil {
 		return nil, err
 	}
-	open := openStatuses(cfg)
 	for i := range cases {
 		lead := &leads.Lead{AccountID: opts.AccountID, LeadInput: inputs[i], CreatedAt: times[i], UpdatedAt: times[i]}
 		h := leads.HistoricLead{Lead: lead}
 		if lead.AssignedTo != "" {
 			h.Actual.Reason = leads.AssignExplicit // kept, as CreateLead keeps it
 		}
-		r, err := rep.Decide(ctx, h)
+		r, err := rep.decide(ctx, h)
 		if err != nil {
 			return nil, fmt.Errorf("simulate: cases[%d]: %w", i, err)
-		}
-		if a := r.Lead.AssignedTo; a != "" && open[r.Lead.Status] {
-			src.replayed[a]++
 		}
 		if err := describeRules(cfg, inputs[i], r.Assignment.Decision); err != nil {
 			return nil, fmt.Errorf("simulate: cases[%d]: %w", i, err)
@@ -172,36 +168,56 @@ func fieldErrors(err error, prefix string) []leads.FieldError {
 	return out
 }
 
-// newReplay returns a Replayer of cfg, a configuration of accountID, whose
+// replay is a Replayer of a configuration with the history its rotator
+// reads, which counts the open leads the replay has given each member.
+type replay struct {
+	rep  *leads.Replayer
+	src  *historyAt
+	open map[leads.Status]bool
+}
+
+// decide replays h's lead (leads.Replayer.Decide) and counts the open lead
+// it gives its owner.
+func (r *replay) decide(ctx context.Context, h leads.HistoricLead) (leads.Replayed, error) {
+	out, err := r.rep.Decide(ctx, h)
+	if err != nil {
+		return out, err
+	}
+	if a := out.Lead.AssignedTo; a != "" && r.open[out.Lead.Status] {
+		r.src.replayed[a]++
+	}
+	return out, nil
+}
+
+// newReplay returns a replay of cfg, a configuration of accountID, whose
 // rotation states start from history as it stood at at, and which knows
-// the leads before at that the account's returning policy may match; and
-// the history its rotator reads, which counts the replay's open leads.
+// the leads before at that the account's returning policy may match.
 // live, when cfg is a proposed configuration, is the live one: a rotation
 // it does not have is new, with no history (a draft numbers its new
 // rotations after the account's, and another account may have those ids).
-func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads.AccountConfig, accountID string, at time.Time) (*leads.Replayer, *historyAt, error) {
+func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads.AccountConfig, accountID string, at time.Time) (*replay, error) {
 	src := &historyAt{store: history, accountID: accountID, at: at, replayed: make(map[string]int64)}
 	var hist rotation.HistorySource = src
 	if live != nil {
 		hist = &newRotations{historyAt: src, live: live}
 	}
-	rep := leads.NewReplayer(cfg, rotation.NewMemory(hist))
+	r := &replay{rep: leads.NewReplayer(cfg, rotation.NewMemory(hist)), src: src, open: openStatuses(cfg)}
 	p := cfg.Account.Returning
 	if len(p.MatchBy) == 0 {
-		return rep, src, nil
+		return r, nil
 	}
 	var since time.Time
 	if p.WindowDays > 0 {
 		since = at.AddDate(0, 0, -p.WindowDays)
 	}
 	err := history.HistoricLeads(ctx, accountID, since, at, func(h leads.HistoricLead) error {
-		rep.Remember(h.Lead)
+		r.rep.Remember(h.Lead)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("simulate: read earlier leads: %w", err)
+		return nil, fmt.Errorf("simulate: read earlier leads: %w", err)
 	}
-	return rep, src, nil
+	return r, nil
 }
 
 // describeRules makes d, a decision that keeps the rules tried compactly

@@ -131,6 +131,25 @@ func deref[T any](p *T) T {
 // PostgreSQL (no reflection, binary values), database/sql's on SQLite.
 type historicQuerier func(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error
 
+// historicRows is what historicQuerier reads of pgx's rows and of
+// database/sql's alike.
+type historicRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachRow calls each with the scan of every row of rows, then closes them.
+func eachRow(rows historicRows, closeRows func(), each func(scan func(dest ...any) error) error) error {
+	defer closeRows()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // withHistoricQuerier runs fn with a querier on one connection of the
 // heavy reads' pool.
 func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQuerier) error) error {
@@ -149,13 +168,7 @@ func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQueri
 				if err != nil {
 					return err
 				}
-				defer rows.Close()
-				for rows.Next() {
-					if err := each(rows.Scan); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
+				return eachRow(rows, rows.Close, each)
 			})
 		})
 	}
@@ -164,13 +177,7 @@ func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQueri
 		if err != nil {
 			return err
 		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, func() { _ = rows.Close() }, each)
 	})
 }
 
