@@ -56,6 +56,11 @@ type Config struct {
 	// Simulations runs the simulations of /simulations; nil answers them
 	// 404.
 	Simulations leads.Simulator
+	// ObserveRequest, when set, is told of every request once answered:
+	// the pattern of the route that served it ("" when none did, as for
+	// a 404 of an unknown path), its method and status, and how long it
+	// took. For metrics.
+	ObserveRequest func(route, method string, status int, took time.Duration)
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -143,6 +148,7 @@ func New(svc *leads.Service, cfg Config) *Server {
 		if rt.auth != public {
 			h = s.authenticate(rt, h)
 		}
+		h = named(rt.path, h)
 		router.Handle(rt.method, rt.path, h)
 		methods[rt.path] = append(methods[rt.path], rt.method)
 		if rt.method == http.MethodGet {

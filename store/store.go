@@ -81,6 +81,7 @@ type options struct {
 	readConns  int
 	idleTime   time.Duration
 	observe    func(ctx context.Context, query string)
+	timer      QueryTimer
 	now        func() time.Time
 	sink       EventSink
 	migrations []MigrateFunc
@@ -160,6 +161,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.reads = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
+	if o.timer != nil && s.dialect == SQLite {
+		shared := s.reads == s.db
+		s.db = s.db.WithQueryHook(bunTimer{o.timer})
+		if shared {
+			s.reads = s.db
+		} else {
+			s.reads = s.reads.WithQueryHook(bunTimer{o.timer})
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -195,6 +205,9 @@ func open(dsn string, o options) (*Store, error) {
 			// dropped) fails a connection attempt instead of holding it;
 			// connect_timeout in the URL overrides this.
 			cfg.ConnectTimeout = defaultConnectTimeout
+		}
+		if o.timer != nil {
+			cfg.Tracer = pgTimer{o.timer}
 		}
 		pool := func(n int) *bun.DB {
 			sqldb := stdlib.OpenDB(*cfg)

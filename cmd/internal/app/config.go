@@ -45,6 +45,10 @@ type Config struct {
 	SMTP SMTPConfig
 	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
 	DebugAddr string
+	// Metrics serves Prometheus metrics at /metrics: on MetricsAddr when
+	// set, else on HTTPAddr.
+	Metrics     bool
+	MetricsAddr string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
 	// requests (their leads then wait as pending) instead of holding them.
 	RedisTimeout time.Duration
@@ -131,6 +135,7 @@ func Default() Config {
 		ReadConcurrency:       httpapi.DefaultReadConcurrency,
 		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
 		Console:               true,
+		Metrics:               true,
 		SimulationMaxWindow:   simulate.MaxWindow,
 		SimulationRetention:   simulations.DefaultRetention,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
@@ -176,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
+	}
+	if c.MetricsAddr != "" && !c.Metrics {
+		errs = append(errs, fmt.Errorf("metrics-addr %q is set but metrics is off", c.MetricsAddr))
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{}") {
 		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))

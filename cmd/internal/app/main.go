@@ -22,6 +22,7 @@ import (
 	"github.com/leadrotor/leadrotor/console"
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/rotation"
@@ -49,6 +50,10 @@ type Main struct {
 	events *webhooks.Runner
 	// sims runs the simulations asked through the API and the console.
 	sims *simulations.Service
+	// metrics counts what the process does (nil: metrics are off);
+	// metricsSrv serves them on metrics-addr.
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -69,6 +74,8 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if mailer != nil {
 		hookOpts.Mail = &webhooks.Mail{Mailer: mailer, ConsoleURL: mailURL(m.cfg)}
 	}
+	m.openMetrics()
+	m.meterWebhooks(&hookOpts)
 	m.events = webhooks.New(hookOpts)
 	opts := []store.Option{store.WithClock(clock), store.WithEventSink(m.events),
 		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
@@ -80,11 +87,12 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.DBReadConns > 0 {
 		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
 	}
-	st, err := store.Open(ctx, m.cfg.DatabaseURL, opts...)
+	st, err := store.Open(ctx, m.cfg.DatabaseURL, append(opts, m.meterStore()...)...)
 	if err != nil {
 		return err
 	}
 	m.store = st
+	m.watchStore(st)
 	if err := m.events.Open(st.DB().DB, string(st.Dialect()), st); err != nil {
 		return err
 	}
@@ -104,6 +112,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 		ropts.PoolTimeout = m.cfg.RedisTimeout
 		ropts.MaxRetries = -1
 		m.redis = redis.NewClient(ropts)
+		m.watchRedis(m.redis)
 		pctx, cancel := context.WithTimeout(ctx, m.cfg.RedisTimeout)
 		err = m.redis.Ping(pctx).Err()
 		cancel()
@@ -125,6 +134,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if mailer != nil {
 		svcOpts = append(svcOpts, leads.WithEventTypes(webhooks.MailEvents...))
 	}
+	svcOpts = append(svcOpts, m.meterService()...)
 	if m.cfg.RequestTimeout > 0 {
 		// The background assigner's writes are bounded like a request's, so
 		// that settle-after (more than twice the request timeout) is longer
@@ -165,16 +175,19 @@ func (m *Main) Open(ctx context.Context) error {
 		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
 		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
 		Simulations:    m.sims,
+		ObserveRequest: m.observeRequest(),
 	})
+	var con *console.Console
 	if m.cfg.Console {
-		con, err := console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
+		var err error
+		con, err = console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
 			RequestTimeout: m.cfg.RequestTimeout, Simulations: m.sims, SimulationMaxWindow: m.cfg.SimulationMaxWindow,
 			ClientIP: func(r *http.Request) string { return httpapi.ClientIP(r, m.cfg.TrustProxy) }})
 		if err != nil {
 			return err
 		}
-		handler = con.Beside(handler)
 	}
+	handler = m.mux(handler, con)
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: m.cfg.Timeouts.ReadHeader,
@@ -211,7 +224,7 @@ func (m *Main) Open(ctx context.Context) error {
 		go func() { _ = m.debug.Serve(dl) }()
 		m.log.Info("profiler listening", "addr", dl.Addr().String())
 	}
-	return nil
+	return m.listenMetrics()
 }
 
 // Service returns the service, once OpenService or Open has run.
@@ -273,6 +286,9 @@ func (m *Main) Run(ctx context.Context) error {
 	defer cancel()
 	if m.debug != nil {
 		_ = m.debug.Close()
+	}
+	if m.metricsSrv != nil {
+		_ = m.metricsSrv.Close()
 	}
 	if err := m.server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
