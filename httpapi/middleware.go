@@ -59,12 +59,15 @@ type logInfo struct {
 	route string
 }
 
-// named records, for the access log and ObserveRequest, that the route
-// of pattern serves the request.
-func named(pattern string, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+// named records, for the access log, ObserveRequest and OnRoute, that
+// the route of pattern serves the request.
+func (s *Server) named(pattern string, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		if info, ok := req.Context().Value(logInfoKey).(*logInfo); ok {
 			info.route = pattern
+		}
+		if s.cfg.OnRoute != nil {
+			s.cfg.OnRoute(req.Request, pattern)
 		}
 		return next(w, req)
 	}

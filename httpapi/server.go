@@ -61,6 +61,9 @@ type Config struct {
 	// a 404 of an unknown path), its method and status, and how long it
 	// took. For metrics.
 	ObserveRequest func(route, method string, status int, took time.Duration)
+	// OnRoute, when set, is told the pattern of the route that serves a
+	// request before its handler runs (tracing names the request's span).
+	OnRoute func(r *http.Request, pattern string)
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -148,7 +151,7 @@ func New(svc *leads.Service, cfg Config) *Server {
 		if rt.auth != public {
 			h = s.authenticate(rt, h)
 		}
-		h = named(rt.path, h)
+		h = s.named(rt.path, h)
 		router.Handle(rt.method, rt.path, h)
 		methods[rt.path] = append(methods[rt.path], rt.method)
 		if rt.method == http.MethodGet {

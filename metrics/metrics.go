@@ -3,7 +3,7 @@
 // rotation turns and skips, SLA expiries, webhook deliveries and the
 // outbox's lag, database and Redis calls, connection pools, and the Go
 // runtime. It implements the small interfaces the other packages define
-// (leads.Meter, webhooks.Meter, store.QueryTimer, a go-redis hook), so that
+// (leads.Meter, webhooks.Meter, store.QueryHook, a go-redis hook), so that
 // none of them imports Prometheus.
 //
 // Every label comes from a fixed set (route patterns, reasons, statement
@@ -16,7 +16,6 @@ package metrics
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -223,11 +222,29 @@ func (m *Metrics) Count(what leads.Measure, label string, n int) {
 	}
 }
 
-// ObserveQuery records a database call (a store.QueryTimer).
-func (m *Metrics) ObserveQuery(op string, took time.Duration, err error) {
-	m.dbCalls.WithLabelValues(op).Observe(took.Seconds())
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		m.dbErrors.WithLabelValues(op).Inc()
+// queryStart is what QueryStart keeps in a database call's context.
+type queryStart struct {
+	op string
+	at time.Time
+}
+
+type queryStartKey struct{}
+
+// QueryStart implements store.QueryHook: it notes when the call started.
+func (m *Metrics) QueryStart(ctx context.Context, op, _ string) context.Context {
+	return context.WithValue(ctx, queryStartKey{}, queryStart{op: op, at: time.Now()})
+}
+
+// QueryEnd implements store.QueryHook: it records the call's time, and its
+// failure.
+func (m *Metrics) QueryEnd(ctx context.Context, err error) {
+	s, ok := ctx.Value(queryStartKey{}).(queryStart)
+	if !ok {
+		return
+	}
+	m.dbCalls.WithLabelValues(s.op).Observe(time.Since(s.at).Seconds())
+	if err != nil {
+		m.dbErrors.WithLabelValues(s.op).Inc()
 	}
 }
 

@@ -104,8 +104,8 @@ func TestCountsReadBack(t *testing.T) {
 	m.Count(leads.MeasureRotationSkip, leads.SkipPaused, 2)
 	m.ObserveRequest("/leads", "POST", 201, time.Millisecond)
 	m.ObserveRequest("", "BREW", 404, time.Millisecond)
-	m.ObserveQuery("INSERT", time.Millisecond, errors.New("boom"))
-	m.ObserveQuery("SELECT", time.Millisecond, sql.ErrNoRows)
+	m.QueryEnd(m.QueryStart(context.Background(), "INSERT", "INSERT INTO leads"), errors.New("boom"))
+	m.QueryEnd(m.QueryStart(context.Background(), "SELECT", "SELECT 1"), nil)
 	m.DeliveryAttempted(true, time.Millisecond)
 	m.DeliveryAttempted(false, time.Millisecond)
 	m.EventFannedOut(-time.Second) // a clock behind: no negative lag

@@ -81,7 +81,7 @@ type options struct {
 	readConns  int
 	idleTime   time.Duration
 	observe    func(ctx context.Context, query string)
-	timer      QueryTimer
+	hooks      queryHooks
 	now        func() time.Time
 	sink       EventSink
 	migrations []MigrateFunc
@@ -161,13 +161,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.reads = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
-	if o.timer != nil && s.dialect == SQLite {
+	if len(o.hooks) > 0 && s.dialect == SQLite {
 		shared := s.reads == s.db
-		s.db = s.db.WithQueryHook(bunTimer{o.timer})
+		s.db = s.db.WithQueryHook(bunHooks{o.hooks})
 		if shared {
 			s.reads = s.db
 		} else {
-			s.reads = s.reads.WithQueryHook(bunTimer{o.timer})
+			s.reads = s.reads.WithQueryHook(bunHooks{o.hooks})
 		}
 	}
 	if err := s.connect(ctx); err != nil {
@@ -206,8 +206,8 @@ func open(dsn string, o options) (*Store, error) {
 			// connect_timeout in the URL overrides this.
 			cfg.ConnectTimeout = defaultConnectTimeout
 		}
-		if o.timer != nil {
-			cfg.Tracer = pgTimer{o.timer}
+		if len(o.hooks) > 0 {
+			cfg.Tracer = pgHooks{o.hooks}
 		}
 		pool := func(n int) *bun.DB {
 			sqldb := stdlib.OpenDB(*cfg)

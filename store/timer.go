@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
@@ -12,17 +12,24 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 )
 
-// QueryTimer is told how long each database call took and how it ended:
-// op is the statement's kind (SELECT, INSERT, UPDATE, DELETE, WITH, BEGIN,
-// COMMIT, ROLLBACK, COPY, BATCH or OTHER), a bounded set, for metrics.
-type QueryTimer func(op string, took time.Duration, err error)
+// QueryHook sees every call to the database, for metrics and tracing.
+// QueryStart is called as a call starts, with its kind (op: SELECT, INSERT,
+// UPDATE, DELETE, WITH, BEGIN, COMMIT, ROLLBACK, COPY, BATCH or OTHER, a
+// bounded set) and its SQL; the context it returns is the one QueryEnd gets
+// when the call has ended, with its error (nil for no rows).
+type QueryHook interface {
+	QueryStart(ctx context.Context, op, query string) context.Context
+	QueryEnd(ctx context.Context, err error)
+}
 
-// WithQueryTimer times every call to the database with timer. On
-// PostgreSQL it sees every statement of every pool (bun's, the create
-// path's, the job runner's), through pgx's tracer; on SQLite it sees bun's
-// statements (the create path's batched insert bypasses bun and is not
-// timed there).
-func WithQueryTimer(timer QueryTimer) Option { return func(o *options) { o.timer = timer } }
+// WithQueryHooks has hooks see every call to the database. On PostgreSQL
+// they see every statement of every pool (bun's, the create path's
+// hand-written ones, the job runner's), through pgx's tracer; on SQLite
+// they see bun's statements (the create path's batched insert bypasses bun
+// and is not seen there).
+func WithQueryHooks(hooks ...QueryHook) Option {
+	return func(o *options) { o.hooks = append(o.hooks, hooks...) }
+}
 
 // statementKind is the kind of statement query is, from its first word.
 func statementKind(query string) string {
@@ -57,71 +64,68 @@ func equalFold(upper, s string) bool {
 	return true
 }
 
-// pgTimer is pgx's tracer of a QueryTimer.
-type pgTimer struct{ timer QueryTimer }
+// queryHooks are the hooks of a store, as one.
+type queryHooks []QueryHook
 
-// queryStart is what pgTimer keeps in a traced call's context.
-type queryStart struct {
-	op string
-	at time.Time
-}
-
-type queryStartKey struct{}
-
-var (
-	_ pgx.QueryTracer    = pgTimer{}
-	_ pgx.BatchTracer    = pgTimer{}
-	_ pgx.CopyFromTracer = pgTimer{}
-)
-
-func (t pgTimer) start(ctx context.Context, op string) context.Context {
-	return context.WithValue(ctx, queryStartKey{}, queryStart{op: op, at: time.Now()})
-}
-
-func (t pgTimer) end(ctx context.Context, err error) {
-	if s, ok := ctx.Value(queryStartKey{}).(queryStart); ok {
-		t.timer(s.op, time.Since(s.at), err)
+func (hs queryHooks) start(ctx context.Context, op, query string) context.Context {
+	for _, h := range hs {
+		ctx = h.QueryStart(ctx, op, query)
 	}
+	return ctx
 }
 
-func (t pgTimer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	return t.start(ctx, statementKind(data.SQL))
-}
-
-func (t pgTimer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
-	t.end(ctx, data.Err)
-}
-
-func (t pgTimer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return t.start(ctx, "BATCH")
-}
-
-func (pgTimer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (t pgTimer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
-	t.end(ctx, data.Err)
-}
-
-func (t pgTimer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
-	return t.start(ctx, "COPY")
-}
-
-func (t pgTimer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
-	t.end(ctx, data.Err)
-}
-
-// bunTimer is bun's query hook of a QueryTimer (SQLite).
-type bunTimer struct{ timer QueryTimer }
-
-func (bunTimer) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (t bunTimer) AfterQuery(_ context.Context, e *bun.QueryEvent) {
-	err := e.Err
-	if err == sql.ErrNoRows {
+func (hs queryHooks) end(ctx context.Context, err error) {
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		err = nil // an answer, not a failure
 	}
-	t.timer(statementKind(e.Query), time.Since(e.StartTime), err)
+	for _, h := range hs {
+		h.QueryEnd(ctx, err)
+	}
 }
+
+// pgHooks is pgx's tracer of query hooks.
+type pgHooks struct{ hooks queryHooks }
+
+var (
+	_ pgx.QueryTracer    = pgHooks{}
+	_ pgx.BatchTracer    = pgHooks{}
+	_ pgx.CopyFromTracer = pgHooks{}
+)
+
+func (t pgHooks) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	return t.hooks.start(ctx, statementKind(data.SQL), data.SQL)
+}
+
+func (t pgHooks) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	t.hooks.end(ctx, data.Err)
+}
+
+func (t pgHooks) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return t.hooks.start(ctx, "BATCH", "")
+}
+
+func (pgHooks) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (t pgHooks) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	t.hooks.end(ctx, data.Err)
+}
+
+func (t pgHooks) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	return t.hooks.start(ctx, "COPY", "COPY "+data.TableName.Sanitize())
+}
+
+func (t pgHooks) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	t.hooks.end(ctx, data.Err)
+}
+
+// bunHooks is bun's query hook of query hooks (SQLite).
+type bunHooks struct{ hooks queryHooks }
+
+func (b bunHooks) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	return b.hooks.start(ctx, statementKind(e.Query), e.Query)
+}
+
+func (b bunHooks) AfterQuery(ctx context.Context, e *bun.QueryEvent) { b.hooks.end(ctx, e.Err) }
 
 // Pools returns the store's connection pools by name ("main": lead intake
 // and every write; "reads": listings, searches, statistics; "reader":

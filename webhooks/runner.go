@@ -68,6 +68,9 @@ type Options struct {
 	// Meter, when set, is told of every event fanned out and every
 	// delivery attempt, for metrics.
 	Meter Meter
+	// Transport, when set, wraps the transport deliveries are posted
+	// through (tracing).
+	Transport func(http.RoundTripper) http.RoundTripper
 }
 
 // Meter counts what a Runner does, for an operator's metrics. Its methods
@@ -178,8 +181,12 @@ func New(opts Options) *Runner {
 			return nil
 		}
 	}
-	r.http = &http.Client{Timeout: opts.Timeout, Transport: &http.Transport{DialContext: dialer.DialContext,
-		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second},
+	var transport http.RoundTripper = &http.Transport{DialContext: dialer.DialContext,
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+	if opts.Transport != nil {
+		transport = opts.Transport(transport)
+	}
+	r.http = &http.Client{Timeout: opts.Timeout, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return r
 }

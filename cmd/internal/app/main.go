@@ -28,6 +28,7 @@ import (
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/tracing"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
 
@@ -54,6 +55,10 @@ type Main struct {
 	// metricsSrv serves them on metrics-addr.
 	metrics    *metrics.Metrics
 	metricsSrv *http.Server
+	// tracing traces requests (never nil once opened; off unless the
+	// OTEL_* variables ask); serving: Open, not a command, opened it.
+	tracing *tracing.Tracing
+	serving bool
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -74,8 +79,11 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if mailer != nil {
 		hookOpts.Mail = &webhooks.Mail{Mailer: mailer, ConsoleURL: mailURL(m.cfg)}
 	}
-	m.openMetrics()
-	m.meterWebhooks(&hookOpts)
+	if err := m.openObservers(ctx); err != nil {
+		return err
+	}
+	hookOpts.Logger = m.log
+	m.observeWebhooks(&hookOpts)
 	m.events = webhooks.New(hookOpts)
 	opts := []store.Option{store.WithClock(clock), store.WithEventSink(m.events),
 		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
@@ -87,7 +95,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.DBReadConns > 0 {
 		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
 	}
-	st, err := store.Open(ctx, m.cfg.DatabaseURL, append(opts, m.meterStore()...)...)
+	st, err := store.Open(ctx, m.cfg.DatabaseURL, append(opts, m.observeStore()...)...)
 	if err != nil {
 		return err
 	}
@@ -112,7 +120,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 		ropts.PoolTimeout = m.cfg.RedisTimeout
 		ropts.MaxRetries = -1
 		m.redis = redis.NewClient(ropts)
-		m.watchRedis(m.redis)
+		if err := m.observeRedis(m.redis); err != nil {
+			return err
+		}
 		pctx, cancel := context.WithTimeout(ctx, m.cfg.RedisTimeout)
 		err = m.redis.Ping(pctx).Err()
 		cancel()
@@ -157,6 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		redisURL = store.Redact(m.cfg.RedisURL)
 	}
 	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
+	m.serving = true
 	if err := m.OpenService(ctx); err != nil {
 		return err
 	}
@@ -176,6 +187,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
 		Simulations:    m.sims,
 		ObserveRequest: m.observeRequest(),
+		OnRoute:        m.onRoute(),
 	})
 	var con *console.Console
 	if m.cfg.Console {
@@ -308,6 +320,11 @@ func (m *Main) Close() error {
 	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
+	}
+	if m.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+		defer cancel()
+		errs = append(errs, m.tracing.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

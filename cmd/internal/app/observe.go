@@ -1,9 +1,13 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,28 +16,63 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/tracing"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
 
-// openMetrics makes the process's metrics, when they are on.
-func (m *Main) openMetrics() {
+// openObservers makes the process's metrics, when they are on, and its
+// tracing, when a server is opened and the OTEL_* variables ask for it;
+// a traced server's log lines name their request's trace.
+func (m *Main) openObservers(ctx context.Context) error {
 	if m.cfg.Metrics {
 		m.metrics = metrics.New(m.log)
 	}
-}
-
-// meterStore returns the store options that time its calls.
-func (m *Main) meterStore() []store.Option {
-	if m.metrics == nil {
+	m.tracing = &tracing.Tracing{}
+	if !m.serving {
 		return nil
 	}
-	return []store.Option{store.WithQueryTimer(m.metrics.ObserveQuery)}
+	t, err := tracing.FromEnv(ctx, os.Getenv, buildVersion())
+	if err != nil {
+		return err
+	}
+	m.tracing = t
+	if t.Enabled() {
+		m.log = slog.New(tracing.LogHandler(m.log.Handler()))
+		m.log.Info("tracing: exporting spans by OTLP")
+	}
+	return nil
 }
 
-// meterWebhooks makes the job runner count its deliveries.
-func (m *Main) meterWebhooks(opts *webhooks.Options) {
+// buildVersion is the binary's module version ("(devel)" from a checkout).
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		return info.Main.Version
+	}
+	return "unknown"
+}
+
+// observeStore returns the store options that time and trace its calls.
+func (m *Main) observeStore() []store.Option {
+	var hooks []store.QueryHook
+	if m.metrics != nil {
+		hooks = append(hooks, m.metrics)
+	}
+	if d, err := store.DialectOf(m.cfg.DatabaseURL); err == nil && m.tracing.Enabled() {
+		hooks = append(hooks, m.tracing.QueryHook(map[store.Dialect]string{store.Postgres: "postgresql", store.SQLite: "sqlite"}[d]))
+	}
+	if len(hooks) == 0 {
+		return nil
+	}
+	return []store.Option{store.WithQueryHooks(hooks...)}
+}
+
+// observeWebhooks makes the job runner count and trace its deliveries.
+func (m *Main) observeWebhooks(opts *webhooks.Options) {
 	if m.metrics != nil {
 		opts.Meter = m.metrics
+	}
+	if m.tracing.Enabled() {
+		opts.Transport = m.tracing.Transport
 	}
 }
 
@@ -45,12 +84,13 @@ func (m *Main) watchStore(st *store.Store) {
 	}
 }
 
-// watchRedis times client's commands and exports its pool.
-func (m *Main) watchRedis(client *redis.Client) {
+// observeRedis times and traces client's commands and exports its pool.
+func (m *Main) observeRedis(client *redis.Client) error {
 	if m.metrics != nil {
 		client.AddHook(m.metrics.RedisHook())
 		m.metrics.WatchRedisPool(client.PoolStats)
 	}
+	return m.tracing.InstrumentRedis(client)
 }
 
 // meterService returns the Service options that count what it does.
@@ -69,17 +109,32 @@ func (m *Main) observeRequest() func(route, method string, status int, took time
 	return m.metrics.ObserveRequest
 }
 
+// onRoute is httpapi's route hook, nil without tracing.
+func (m *Main) onRoute() func(r *http.Request, pattern string) {
+	if !m.tracing.Enabled() {
+		return nil
+	}
+	return m.tracing.NameRoute
+}
+
 // mux serves the API, the console beside it (nil: none) and, unless they
 // have a listener of their own, the metrics.
 func (m *Main) mux(api http.Handler, con *console.Console) http.Handler {
 	if con == nil && (m.metrics == nil || m.cfg.MetricsAddr != "") {
-		return api
+		return m.tracing.Handler(api)
 	}
 	mux := http.NewServeMux()
 	if con != nil {
 		var pages http.Handler = con
 		if m.metrics != nil {
 			pages = m.metrics.Instrument(console.Prefix, con)
+		}
+		if m.tracing.Enabled() {
+			named := pages
+			pages = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m.tracing.NameRoute(r, console.Prefix)
+				named.ServeHTTP(w, r)
+			})
 		}
 		mux.Handle(console.Prefix+"/", pages)
 		mux.Handle(console.Prefix, pages)
@@ -88,7 +143,7 @@ func (m *Main) mux(api http.Handler, con *console.Console) http.Handler {
 		mux.Handle("GET /metrics", m.metrics.Handler())
 	}
 	mux.Handle("/", api)
-	return mux
+	return m.tracing.Handler(mux)
 }
 
 // listenMetrics serves the metrics on their own address, when they have
