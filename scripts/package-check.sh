@@ -35,6 +35,7 @@ need_packages=()
 command -v file >/dev/null 2>&1 || need_packages+=(file)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v setpriv >/dev/null 2>&1 || need_packages+=(util-linux)
+command -v ps >/dev/null 2>&1 || need_packages+=(procps)
 command -v systemd-analyze >/dev/null 2>&1 || need_packages+=(systemd)
 if [ ${#need_packages[@]} -gt 0 ]; then
 	step "installing ${need_packages[*]}"
@@ -182,7 +183,8 @@ step "compose.yaml is valid (compose-go ${COMPOSE_GO##*@})"
 # 5. Every setting the deployment files name exists: the binary refuses an
 # unknown LEADROTOR_* variable, so a misspelt one would stop the server.
 help=$("$bin" serve --help)
-for name in $(grep -ohE 'LEADROTOR_[A-Z][A-Z_]*[A-Z]' compose.yaml Dockerfile docs/deploy/* docs/deploy.md | sort -u); do
+names=$(grep -ohE 'LEADROTOR_[A-Z][A-Z_]*[A-Z]' compose.yaml Dockerfile docs/deploy/* docs/deploy.md | sort -u)
+for name in $names; do
 	case $name in
 	LEADROTOR_CONFIG | LEADROTOR_TEST_* | LEADROTOR_API_KEY | LEADROTOR_ACCOUNT_ID | LEADROTOR_TEAM_ID | LEADROTOR_LEAD_SOURCE_ID) continue ;;
 	esac
