@@ -67,16 +67,9 @@ func TestDocsRenderInBrowser(t *testing.T) {
 	}
 	a := newAPI(t, storetest.SQLite(t))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// Nothing but the test server resolves: a fetch elsewhere fails,
-		// and is seen below either way.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1366, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// Nothing but the test server resolves: a request elsewhere fails, and
+	// is seen below either way.
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browsertest.AllocatorOptions(chrome)...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	require.NoError(t, chromedp.Do(ctx)) // start the browser with no deadline
