@@ -3179,7 +3179,8 @@ type ClientInterface interface {
 
 	// ListLeads List and search leads
 	//
-	// Leads without their audit logs, {"data", "nextCursor"}. Paging is stable: leads created
+	// Leads without their audit logs, newest first unless `sort` and `order` say otherwise,
+	// one page at a time with keyset paging: {"data", "nextCursor"}. Paging is stable: leads created
 	// while a client pages never make another lead appear twice or not at all. Filters combine.
 	//
 	// Corresponds with GET /leads (the `ListLeads` operationId).
@@ -4235,7 +4236,8 @@ func (c *Client) RenameLeadSource(ctx context.Context, id int64, params *RenameL
 
 // ListLeads List and search leads
 //
-// Leads without their audit logs, {"data", "nextCursor"}. Paging is stable: leads created
+// Leads without their audit logs, newest first unless `sort` and `order` say otherwise,
+// one page at a time with keyset paging: {"data", "nextCursor"}. Paging is stable: leads created
 // while a client pages never make another lead appear twice or not at all. Filters combine.
 //
 // Corresponds with GET /leads (the `ListLeads` operationId).
@@ -10229,7 +10231,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListLeadsWithResponse List and search leads
 	//
-	// Leads without their audit logs, {"data", "nextCursor"}. Paging is stable: leads created
+	// Leads without their audit logs, newest first unless `sort` and `order` say otherwise,
+	// one page at a time with keyset paging: {"data", "nextCursor"}. Paging is stable: leads created
 	// while a client pages never make another lead appear twice or not at all. Filters combine.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -19315,7 +19318,8 @@ func (c *ClientWithResponses) RenameLeadSourceWithResponse(ctx context.Context, 
 
 // ListLeadsWithResponse List and search leads
 //
-// Leads without their audit logs, {"data", "nextCursor"}. Paging is stable: leads created
+// Leads without their audit logs, newest first unless `sort` and `order` say otherwise,
+// one page at a time with keyset paging: {"data", "nextCursor"}. Paging is stable: leads created
 // while a client pages never make another lead appear twice or not at all. Filters combine.
 //
 // Returns a wrapper object for the known response body format(s).
