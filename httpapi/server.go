@@ -207,6 +207,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/healthz", public, s.healthz, nil},
 		{http.MethodGet, "/readyz", public, s.readyz, nil},
 		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
+		{http.MethodGet, "/docs", public, s.docs, nil},
+		{http.MethodGet, "/docs/redoc.standalone.js", public, s.redocScript, nil},
 		{http.MethodPost, "/leads", authDeferred, s.createLead, createQuery}, // resolved with the lead facts read, see createLead
 		{http.MethodGet, "/leads", authKey, s.heavyRead(s.listLeads), listQuery()},
 		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},
