@@ -101,6 +101,8 @@ has come for 15 s. A server driven with --url must run with
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
+	f.Bool("metrics", true, "the server leadbench starts counts metrics (--metrics=false: off, to measure what they cost)")
+	f.Bool("otlp-sink", false, "start an OTLP receiver on 127.0.0.1 that drops what it gets, and have the server leadbench starts export its traces there (what tracing costs)")
 	f.Bool("check-metrics", false, "scrape every server's /metrics before and after the measured runs, compare its counters (leads created, turns, POST /leads by status, webhook deliveries) with the load's own counts, and fail on any difference")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
@@ -171,6 +173,14 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	defer target.stop()
 	target.idempotent, _ = f.GetBool("idempotent")
+	if target.store != nil {
+		if on, _ := f.GetBool("metrics"); !on {
+			target.describe += ", metrics off"
+		}
+		if sink, _ := f.GetBool("otlp-sink"); sink {
+			target.describe += ", traces exported to a local OTLP sink"
+		}
+	}
 	if preload > 0 {
 		if target.store == nil {
 			return errors.New("--preload needs the server leadbench starts itself (no --url)")
@@ -327,6 +337,14 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	cfg.Metrics, _ = f.GetBool("metrics")
+	if sink, _ := f.GetBool("otlp-sink"); sink {
+		stop, err := startOTLPSink()
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, stop)
+	}
 	// The receiver of --webhooks is on 127.0.0.1.
 	if hooks, _ := f.GetInt("webhooks"); hooks > 0 {
 		cfg.WebhookAllowPrivate = true

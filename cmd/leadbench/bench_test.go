@@ -153,3 +153,13 @@ func TestLeadbenchCheckMetrics(t *testing.T) {
 	cmd.SetArgs([]string{"--target", "baseline", "--check-metrics", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "only leadrotor has metrics")
 }
+
+// --metrics=false and --otlp-sink change the server leadbench starts, and
+// say so in the report's target. Not parallel: --otlp-sink sets the
+// process's OTEL_* variables while it runs.
+func TestLeadbenchObservability(t *testing.T) {
+	rep, _ := runInProcess(t, "-c", "2", "-n", "10", "-d", "30s", "--metrics=false", "--otlp-sink")
+	require.Contains(t, rep.Target, "metrics off")
+	require.Contains(t, rep.Target, "traces exported to a local OTLP sink")
+	require.GreaterOrEqual(t, rep.Created, int64(10))
+}

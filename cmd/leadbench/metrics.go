@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,4 +154,48 @@ func selector(labels map[string]string) string {
 		fmt.Fprintf(&b, "%s=%q", k, labels[k])
 	}
 	return "{" + b.String() + "}"
+}
+
+// startOTLPSink starts an OTLP/HTTP receiver on 127.0.0.1 that reads each
+// export and drops it, and points the OTEL_* variables of this process
+// (read by the server leadbench starts) at it. It returns how to stop it.
+func startOTLPSink() (func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("--otlp-sink: %w", err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK) // an empty ExportTraceServiceResponse
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	set := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(),
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_SAMPLER": "parentbased_always_on"}
+	old := map[string]*string{}
+	restore := func() {
+		for k, v := range old {
+			if v == nil {
+				_ = os.Unsetenv(k)
+			} else {
+				_ = os.Setenv(k, *v)
+			}
+		}
+	}
+	for k, v := range set {
+		if was, ok := os.LookupEnv(k); ok {
+			old[k] = &was
+		} else {
+			old[k] = nil
+		}
+		if err := os.Setenv(k, v); err != nil {
+			restore()
+			_ = srv.Close()
+			return nil, fmt.Errorf("--otlp-sink: %w", err)
+		}
+	}
+	return func() {
+		restore()
+		_ = srv.Close()
+	}, nil
 }
