@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -135,4 +136,21 @@ func TestCountsReadBack(t *testing.T) {
 		require.Equal(t, tc.want, s.Sum(tc.name, tc.labels), "%s%v", tc.name, tc.labels)
 	}
 	require.Zero(t, s["leadrotor_outbox_lag_seconds"].GetMetric()[0].GetHistogram().GetSampleSum())
+}
+
+// Names, units and help follow Prometheus's conventions, as its linter
+// (promtool check metrics) reads them.
+func TestMetricsFollowConventions(t *testing.T) {
+	m := full(t)
+	m.Count(leads.MeasureLeadCreated, leads.AssignRotation, 1)
+	m.Count(leads.MeasureLeadAssigned, leads.AssignRotation, 1)
+	m.Count(leads.MeasureLeadReturned, leads.MatchEmail, 1)
+	m.Count(leads.MeasureRotationSkip, leads.SkipPaused, 1)
+	m.Count(leads.MeasureSLAExpired, leads.SLAReassigned, 1)
+	m.ObserveRequest("/leads", "POST", 201, time.Millisecond)
+	m.QueryEnd(m.QueryStart(context.Background(), "INSERT", ""), errors.New("boom"))
+	m.DeliveryAttempted(true, time.Millisecond)
+	problems, err := testutil.GatherAndLint(m.Registry())
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }
