@@ -51,7 +51,14 @@ them; by default a throwaway SQLite file) and creates an account with a
 rotation of 7 reps weighted 1,1,1,1,1,2,3. --target baseline starts instead
 the row-lock baseline on the same PostgreSQL database: the rotation's cursor is
 a row that each lead locks (SELECT ... FOR UPDATE), advances, and commits with
-the lead, the way CRMs commonly do it.
+the lead, the way CRMs commonly do it. --target insert starts the least a
+create can be: a handler that decodes the body and inserts one row into leads
+(no rotation, no audit, no checks), the reference for leadrotor's own cost.
+
+Each run reports the CPU time spent per lead created, read from /proc: by
+the server (--server-pid, or leadbench's own process when it runs the server,
+load included), and by every postgres and redis-server process of the
+machine.
 
 With --url, leadbench drives a running server, or several (comma-separated: each
 client sends its requests to them in turn, and a request that a server refuses
@@ -82,7 +89,7 @@ has come for 15 s. A server driven with --url must run with
 	app.AddGlobalFlags(cmd)
 	f := cmd.Flags()
 	f.String("url", "", "running servers to drive, comma-separated; empty: start one")
-	f.String("target", "leadrotor", "what to start without --url: leadrotor or baseline")
+	f.String("target", "leadrotor", "what to start without --url: leadrotor, baseline (the row-lock rotation CRMs use) or insert (one row a request, nothing else)")
 	f.IntP("concurrency", "c", 64, "concurrent clients")
 	f.IntP("count", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
 	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
@@ -93,7 +100,7 @@ has come for 15 s. A server driven with --url must run with
 	f.String("account", os.Getenv("LEADROTOR_ACCOUNT_ID"), "account id (with --url)")
 	f.Int64("team", envInt("LEADROTOR_TEAM_ID"), "team id of the leads (with --url)")
 	f.Int64("lead-source", envInt("LEADROTOR_LEAD_SOURCE_ID"), "lead source id of the leads (with --url)")
-	f.Int("server-pid", 0, "sample the resident memory of this process")
+	f.Int("server-pid", 0, "sample the resident memory and CPU time of this process (the server driven with --url)")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
 	f.String("cpuprofile", "", "write a CPU profile of leadbench's process (its own server included) over the driving run to this file")
@@ -353,10 +360,10 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	switch which {
 	case "leadrotor":
 		return startLeadrotor(cmd.Context(), cfg, cleanup)
-	case "baseline":
-		return startBaseline(cmd.Context(), cfg, cleanup)
+	case "baseline", "insert":
+		return startBaseline(cmd.Context(), cfg, cleanup, which == "insert")
 	}
-	return nil, fmt.Errorf("target %q: must be leadrotor or baseline", which)
+	return nil, fmt.Errorf("target %q: must be leadrotor, baseline or insert", which)
 }
 
 // startLeadrotor serves leadrotor in this process and creates a bench account.
@@ -505,6 +512,8 @@ type benchReport struct {
 	Webhooks *hookReport `json:"webhooks,omitempty"`
 	// Metrics is what --check-metrics found.
 	Metrics *metricsReport `json:"metrics,omitempty"`
+	// CPU is the CPU time spent per lead created, from /proc.
+	CPU *cpuReport `json:"cpu,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
@@ -558,6 +567,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	}
 	results := make([]workerResult, conc)
 	stopRSS := t.sampleRSS()
+	cpuBefore := sampleCPU(t.pid)
 	start := time.Now()
 	done := make(chan struct{})
 	go reportProgress(progress, start, &created, t.pid, done)
@@ -591,6 +601,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpuAfter := sampleCPU(t.pid)
 	close(done)
 	rep := &benchReport{Seconds: elapsed.Seconds(), Errors: map[string]int64{}, counts: map[string]int64{}, RSSMB: stopRSS()}
 	for _, r := range results {
@@ -605,6 +616,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	rep.Requests = int64(len(rep.latencies))
 	rep.Created = created.Load()
 	rep.PerSecond = float64(rep.Created) / elapsed.Seconds()
+	rep.CPU = perLead(cpuBefore, cpuAfter, rep.Created, t.cpuName())
 	rep.LatencyMS = latencies(rep.latencies)
 	return rep
 }
@@ -793,6 +805,9 @@ func (r *benchReport) print(w io.Writer) {
 	if r.RSSMB != nil {
 		fmt.Fprintf(w, "  server RSS MB   start %.1f  max %.1f  end %.1f\n", r.RSSMB.Start, r.RSSMB.Max, r.RSSMB.End)
 	}
+	if r.CPU != nil {
+		r.CPU.print(w)
+	}
 	if m := r.Mixed; m != nil {
 		fmt.Fprintf(w, "  beside %d readers:\n", m.Reads.Readers)
 		fmt.Fprintf(w, "    leads created %d (%.0f/s, %.0f%% of the writers alone)\n", m.Created, m.PerSecond, 100*m.Kept)
@@ -823,6 +838,17 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%.1f\t%+.2f\t\n", m.User, m.Weight, m.Leads, m.Share, m.Expected, m.Deviation)
 	}
 	_ = tw.Flush()
+}
+
+// cpuName says whose CPU time the report's server figure is.
+func (t *benchTarget) cpuName() string {
+	switch {
+	case t.pid == 0:
+		return ""
+	case t.pid == os.Getpid():
+		return "leadbench (server and load)"
+	}
+	return "server"
 }
 
 // sampleRSS samples the target process's resident memory every 250ms until
