@@ -163,31 +163,46 @@ func (s *Store) described() pgx.QueryExecMode {
 // through a pooler (found when they connected); always false on SQLite.
 func (s *Store) BehindPooler() bool { return s.facts != nil && s.facts.pooled.Load() }
 
-// holdLock takes the PostgreSQL advisory lock that lockSQL asks for with
-// args (bun's ? placeholders), in one row of one boolean: whether it got
-// it; "SELECT true FROM pg_advisory_xact_lock(?)" waits for it,
-// "SELECT pg_try_advisory_xact_lock(?)" does not. It holds it in a
-// transaction of its own, and returns the function that ends the
-// transaction, and so frees the lock. A transaction-scoped lock works
-// alike on a server and behind a pooler in transaction mode, which keeps
-// the server connection for the client while the transaction is open
-// (a session lock would stay on whatever server connection took it, and
-// its unlock could run on another). The transaction writes nothing and,
-// at READ COMMITTED, holds no snapshot while idle: it holds back no
-// vacuum. The lock is freed too when ctx ends or the connection dies.
-func (s *Store) holdLock(ctx context.Context, lockSQL string, args ...any) (unlock func(), ok bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, err
-	}
-	var got bool
-	if err := tx.QueryRowContext(ctx, lockSQL, args...).Scan(&got); err != nil {
+// holdLock takes the PostgreSQL advisory lock whose key keySQL computes
+// from arg (bun's ? placeholder) and holds it in a transaction of its own;
+// it returns the function that ends the transaction, and so frees the
+// lock. When another holds it, it returns ok false at once, or, with
+// wait, tries again (backing off) until it gets it or ctx ends.
+//
+// A transaction-scoped lock works alike on a server and behind a pooler in
+// transaction mode, which keeps the server connection for the client while
+// the transaction is open (a session lock would stay on whatever server
+// connection took it, and its unlock could run on another). A waiter tries
+// rather than blocks in pg_advisory_xact_lock: blocked, it would hold a
+// server connection of the pooler's, and a few waiters could take them
+// all from the holder, who needs one to finish. The transaction writes
+// nothing and, at READ COMMITTED, holds no snapshot while idle: it holds
+// back no vacuum. The lock is freed too when ctx ends or the connection
+// dies.
+func (s *Store) holdLock(ctx context.Context, keySQL string, arg any, wait bool) (unlock func(), ok bool, err error) {
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		var got bool
+		if err := tx.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock("+keySQL+")", arg).Scan(&got); err != nil {
+			_ = tx.Rollback()
+			return nil, false, err
+		}
+		if got {
+			return func() { _ = tx.Rollback() }, true, nil
+		}
 		_ = tx.Rollback()
-		return nil, false, err
+		if !wait {
+			return nil, false, nil
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, ctx.Err()
+		case <-t.C:
+		}
 	}
-	if !got {
-		_ = tx.Rollback()
-		return nil, false, nil
-	}
-	return func() { _ = tx.Rollback() }, true, nil
 }

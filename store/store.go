@@ -402,7 +402,7 @@ func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
 	// Held by a transaction of its own (holdLock), so that it holds behind
 	// a pooler in transaction mode too; the migrations run on other
 	// connections meanwhile.
-	unlock, _, err := s.holdLock(ctx, "SELECT true FROM pg_advisory_xact_lock(?)", int64(h.Sum64()))
+	unlock, _, err := s.holdLock(ctx, "?", int64(h.Sum64()), true)
 	if err != nil {
 		return nil, fmt.Errorf("store: lock migrations: %w", err)
 	}
@@ -580,7 +580,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok boo
 			delete(s.locks, name)
 		}, true, nil
 	}
-	unlock, ok, err = s.holdLock(ctx, "SELECT pg_try_advisory_xact_lock("+lockKeySQL+")", name)
+	unlock, ok, err = s.holdLock(ctx, lockKeySQL, name, false)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
 	}
