@@ -58,6 +58,13 @@ func CheckDSN(dsn string) error {
 	return err
 }
 
+// IsPostgres reports whether dsn names a PostgreSQL database in a form
+// Open takes.
+func IsPostgres(dsn string) bool {
+	d, _, err := dialectOf(dsn)
+	return err == nil && d == Postgres
+}
+
 // kvPassword matches a password in libpq's key=value form, quoted or not.
 var kvPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 

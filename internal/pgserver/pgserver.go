@@ -515,20 +515,43 @@ max_connections = 40
 }
 
 // PauseReplay stops the standby applying the primary's changes until
-// ResumeReplay: what it answers then lags behind what the primary has.
-func (r *Replicated) PauseReplay(t testing.TB) { r.replica(t, "SELECT pg_wal_replay_pause()") }
+// ResumeReplay, and returns once it has stopped: what it answers then lags
+// behind what the primary has.
+func (r *Replicated) PauseReplay(t testing.TB) {
+	t.Helper()
+	r.replica(t, "SELECT pg_wal_replay_pause()")
+	deadline := time.Now().Add(startTimeout)
+	for {
+		var state string
+		r.replicaRow(t, "SELECT pg_get_wal_replay_pause_state()", &state)
+		if state == "paused" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby's replay is %q, not paused, after %s", state, startTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // ResumeReplay lets the standby apply the primary's changes again.
 func (r *Replicated) ResumeReplay(t testing.TB) { r.replica(t, "SELECT pg_wal_replay_resume()") }
 
 func (r *Replicated) replica(t testing.TB, query string) {
 	t.Helper()
+	var ignored any
+	r.replicaRow(t, query, &ignored)
+}
+
+// replicaRow scans the one value of query's one row on the standby.
+func (r *Replicated) replicaRow(t testing.TB, query string, dest any) {
+	t.Helper()
 	db, err := sql.Open("pgx", r.Replica)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = db.Close() }()
-	if _, err := db.Exec(query); err != nil {
+	if err := db.QueryRow(query).Scan(dest); err != nil {
 		t.Fatalf("%s on the standby: %v", query, err)
 	}
 }

@@ -80,6 +80,12 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.DBReadConns > 0 {
 		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
 	}
+	if m.cfg.DatabaseReadURL != "" {
+		opts = append(opts, store.WithReadReplica(m.cfg.DatabaseReadURL))
+	}
+	if m.cfg.DatabasePoolerPreparedStatements {
+		opts = append(opts, store.WithPoolerPreparedStatements(true))
+	}
 	st, err := store.Open(ctx, m.cfg.DatabaseURL, opts...)
 	if err != nil {
 		return err
@@ -146,7 +152,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.cfg.RedisURL != "" {
 		redisURL = store.Redact(m.cfg.RedisURL)
 	}
-	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
+	readURL := "the primary"
+	if m.cfg.DatabaseReadURL != "" {
+		readURL = store.Redact(m.cfg.DatabaseReadURL)
+	}
+	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "reads", readURL, "redis", redisURL)
 	if err := m.OpenService(ctx); err != nil {
 		return err
 	}
@@ -193,7 +203,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.redis != nil {
 		rotator = "redis"
 	}
-	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "rotation", rotator)
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "pooler", m.store.BehindPooler(), "rotation", rotator)
 	if m.cfg.Console {
 		m.log.Info("console", "url", consoleURL(m.cfg.ConsoleURL, ln.Addr()))
 	}
