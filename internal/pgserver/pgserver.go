@@ -128,15 +128,19 @@ func command(t testing.TB, dir, program string, args ...string) *exec.Cmd {
 // t.TempDir's are not reachable by another user.
 func tempDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "leadrotor-pg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	cred, err := runAs()
 	if err != nil {
 		t.Fatal(err)
 	}
+	parent := "" // $TMPDIR
+	if cred != nil {
+		parent = "/tmp" // one that postgres can reach, whatever $TMPDIR is
+	}
+	dir, err := os.MkdirTemp(parent, "leadrotor-pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			t.Fatal(err)
