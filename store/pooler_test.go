@@ -109,3 +109,19 @@ func TestConformanceBehindPgBouncer(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestReadReplicaNeedsPostgres: a read replica is refused, before anything
+// is connected, beside a SQLite primary or when its URL is not
+// PostgreSQL's; the error says which.
+func TestReadReplicaNeedsPostgres(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ primary, replica, want string }{
+		{"file:" + t.TempDir() + "/x.db", "postgres://127.0.0.1:1/x", "a read replica needs a PostgreSQL primary"},
+		{"postgres://127.0.0.1:1/x", "file:replica.db", `read replica's URL "file:replica.db" is not a PostgreSQL URL`},
+		{"postgres://127.0.0.1:1/x", "mysql://u:s3cret@r/x", "is not a PostgreSQL URL"},
+	} {
+		_, err := store.Open(context.Background(), tc.primary, store.WithReadReplica(tc.replica))
+		require.ErrorContains(t, err, tc.want, "%s + %s", tc.primary, tc.replica)
+		require.NotContains(t, err.Error(), "s3cret")
+	}
+}

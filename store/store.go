@@ -106,8 +106,9 @@ type Option func(*options)
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // WithReadConns sets the size of the pool that heavy reads (lead listings
-// and searches, the audit log, statistics) use, beside the main one
-// (default half the PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
+// and searches, the audit log, statistics) use, beside the main one, on
+// the read replica when there is one (WithReadReplica) (default half the
+// PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
 // for one of these, never for a connection lead intake needs.
 func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 
