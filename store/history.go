@@ -152,7 +152,7 @@ func eachRow(rows historicRows, closeRows func(), each func(scan func(dest ...an
 // withHistoricQuerier runs fn with a querier on one connection of the
 // heavy reads' pool.
 func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQuerier) error) error {
-	conn, err := s.reads.DB.Conn(ctx)
+	conn, err := s.reads.DB.DB.Conn(ctx) // database/sql's, which leaves the SQL as it is
 	if err != nil {
 		return err
 	}
