@@ -58,11 +58,11 @@ func CheckDSN(dsn string) error {
 	return err
 }
 
-// IsPostgres reports whether dsn names a PostgreSQL database in a form
-// Open takes.
-func IsPostgres(dsn string) bool {
+// DialectOf returns the database dsn names, PostgreSQL or SQLite, or the
+// error Open would give.
+func DialectOf(dsn string) (Dialect, error) {
 	d, _, err := dialectOf(dsn)
-	return err == nil && d == Postgres
+	return d, err
 }
 
 // kvPassword matches a password in libpq's key=value form, quoted or not.

@@ -85,6 +85,7 @@ type options struct {
 	readConns      int
 	idleTime       time.Duration
 	observe        func(ctx context.Context, query string)
+	hooks          queryHooks
 	now            func() time.Time
 	sink           EventSink
 	migrations     []MigrateFunc
@@ -167,6 +168,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.reads.DB = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
+	if len(o.hooks) > 0 && s.dialect == SQLite {
+		shared := !s.reads.ownPool(s.db)
+		s.db = s.db.WithQueryHook(bunHooks{o.hooks})
+		if shared {
+			s.reads.DB = s.db
+		} else {
+			s.reads.DB = s.reads.WithQueryHook(bunHooks{o.hooks})
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -209,6 +219,10 @@ func open(dsn string, o options) (*Store, error) {
 			if readCfg, err = postgresConfig(o.replica, "read replica"); err != nil {
 				return nil, err
 			}
+		}
+		if len(o.hooks) > 0 {
+			cfg.Tracer = pgHooks{o.hooks}
+			readCfg.Tracer = cfg.Tracer
 		}
 		db, facts := postgresPool(cfg, o.maxConns, o)
 		reads, readFacts := postgresPool(readCfg, readConns(o), o)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/store"
 )
 
@@ -100,6 +101,9 @@ has come for 15 s. A server driven with --url must run with
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
+	f.Bool("metrics", true, "the server leadbench starts counts metrics (--metrics=false: off, to measure what they cost)")
+	f.Bool("otlp-sink", false, "start an OTLP receiver on 127.0.0.1 that drops what it gets, and have the server leadbench starts export its traces there (what tracing costs)")
+	f.Bool("check-metrics", false, "scrape every server's /metrics before and after the measured runs, compare its counters (leads created, turns, POST /leads by status, webhook deliveries) with the load's own counts, and fail on any difference")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
@@ -146,6 +150,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if which, _ := f.GetString("target"); hooks != 0 && which != "leadrotor" {
 		return errors.New("--webhooks: only leadrotor has webhooks")
 	}
+	if which, _ := f.GetString("target"); which != "leadrotor" {
+		if check, _ := f.GetBool("check-metrics"); check {
+			return errors.New("--check-metrics: only leadrotor has metrics")
+		}
+	}
 	if hooks < 0 || hooks > maxBenchHooks {
 		return fmt.Errorf("webhooks %d: must be from 0 to %d", hooks, maxBenchHooks)
 	}
@@ -164,6 +173,14 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	defer target.stop()
 	target.idempotent, _ = f.GetBool("idempotent")
+	if target.store != nil {
+		if on, _ := f.GetBool("metrics"); !on {
+			target.describe += ", metrics off"
+		}
+		if sink, _ := f.GetBool("otlp-sink"); sink {
+			target.describe += ", traces exported to a local OTLP sink"
+		}
+	}
 	if preload > 0 {
 		if target.store == nil {
 			return errors.New("--preload needs the server leadbench starts itself (no --url)")
@@ -221,6 +238,13 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		defer stop()
 		target.describe += fmt.Sprintf(", %d webhook endpoints for lead.assigned", hooks)
 	}
+	checkCounters, _ := f.GetBool("check-metrics")
+	var scraped []metrics.Scrape
+	if checkCounters {
+		if scraped, err = scrapeServers(cmd.Context(), target); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
 	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
@@ -255,12 +279,23 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
 	}
 	rep.Target, rep.Concurrency, rep.Rules = target.describe, conc, rules
+	if checkCounters {
+		if rep.Metrics, err = checkMetrics(cmd.Context(), target, scraped, rep, target.idempotent); err != nil {
+			return err
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(cmd.OutOrStdout())
 	}
-	rep.print(cmd.OutOrStdout())
+	if rep.Metrics != nil && rep.Metrics.Mismatches > 0 {
+		return fmt.Errorf("--check-metrics: %d counters differ from the load's counts", rep.Metrics.Mismatches)
+	}
 	return nil
 }
 
@@ -302,6 +337,14 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	cfg.Metrics, _ = f.GetBool("metrics")
+	if sink, _ := f.GetBool("otlp-sink"); sink {
+		stop, err := startOTLPSink()
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, stop)
+	}
 	// The receiver of --webhooks is on 127.0.0.1.
 	if hooks, _ := f.GetInt("webhooks"); hooks > 0 {
 		cfg.WebhookAllowPrivate = true
@@ -460,6 +503,8 @@ type benchReport struct {
 	Mixed *mixedReport `json:"mixed,omitempty"`
 	// Webhooks is what the receiver of --webhooks saw.
 	Webhooks *hookReport `json:"webhooks,omitempty"`
+	// Metrics is what --check-metrics found.
+	Metrics *metricsReport `json:"metrics,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
@@ -767,6 +812,9 @@ func (r *benchReport) print(w io.Writer) {
 			h.Received, h.Expected, h.Endpoints, h.Repeats, h.DrainSeconds)
 		fmt.Fprintf(w, "  delivery lag ms p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
 			h.LagMS.P50, h.LagMS.P95, h.LagMS.P99, h.LagMS.Max, h.LagMS.Mean)
+	}
+	if r.Metrics != nil {
+		r.Metrics.print(w)
 	}
 	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

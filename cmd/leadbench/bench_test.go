@@ -35,7 +35,8 @@ type jsonReport struct {
 		User  string `json:"user"`
 		Leads int64  `json:"leads"`
 	} `json:"members"`
-	Webhooks *hookReport `json:"webhooks"`
+	Webhooks *hookReport    `json:"webhooks"`
+	Metrics  *metricsReport `json:"metrics"`
 }
 
 // runInProcess runs leadbench with args, --json and --quiet on a
@@ -123,4 +124,42 @@ func TestLeadbenchWebhooks(t *testing.T) {
 	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--webhooks", "101", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "webhooks 101: must be from 0 to 100")
+}
+
+// leadbench --check-metrics reads the server's /metrics before and after
+// the load: every counter it checks grew by exactly the load's own count,
+// webhook deliveries included; a counter that differs fails the run.
+func TestLeadbenchCheckMetrics(t *testing.T) {
+	t.Parallel()
+	rep, _ := runInProcess(t, "-c", "4", "-n", "40", "-d", "30s", "--webhooks", "2", "--check-metrics")
+	m := rep.Metrics
+	require.NotNil(t, m)
+	require.Zero(t, m.Mismatches, "%+v", m.Checks)
+	names := map[string]float64{}
+	for _, c := range m.Checks {
+		names[c.Metric] += c.Server
+	}
+	require.EqualValues(t, rep.Created, names["leadrotor_leads_created_total"])
+	require.EqualValues(t, 2*rep.Created, names["leadrotor_webhook_deliveries_total"])
+	require.Contains(t, names, "leadrotor_http_request_duration_seconds")
+
+	// A count the server does not keep is a mismatch, reported and failed.
+	rp := &benchReport{Created: 3, counts: map[string]int64{}, Errors: map[string]int64{}}
+	checks := expectedCounts(rp, false)
+	require.Contains(t, checks, metricCheck{Metric: "leadrotor_http_request_duration_seconds",
+		Labels: map[string]string{"route": "/leads", "method": "POST", "code": "201"}, Load: 3})
+
+	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
+	cmd.SetArgs([]string{"--target", "baseline", "--check-metrics", "-d", "1s"})
+	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "only leadrotor has metrics")
+}
+
+// --metrics=false and --otlp-sink change the server leadbench starts, and
+// say so in the report's target. Not parallel: --otlp-sink sets the
+// process's OTEL_* variables while it runs.
+func TestLeadbenchObservability(t *testing.T) {
+	rep, _ := runInProcess(t, "-c", "2", "-n", "10", "-d", "30s", "--metrics=false", "--otlp-sink")
+	require.Contains(t, rep.Target, "metrics off")
+	require.Contains(t, rep.Target, "traces exported to a local OTLP sink")
+	require.GreaterOrEqual(t, rep.Created, int64(10))
 }

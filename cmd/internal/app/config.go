@@ -52,6 +52,10 @@ type Config struct {
 	SMTP SMTPConfig
 	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
 	DebugAddr string
+	// Metrics serves Prometheus metrics at /metrics: on MetricsAddr when
+	// set, else on HTTPAddr.
+	Metrics     bool
+	MetricsAddr string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
 	// requests (their leads then wait as pending) instead of holding them.
 	RedisTimeout time.Duration
@@ -138,6 +142,7 @@ func Default() Config {
 		ReadConcurrency:       httpapi.DefaultReadConcurrency,
 		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
 		Console:               true,
+		Metrics:               true,
 		SimulationMaxWindow:   simulate.MaxWindow,
 		SimulationRetention:   simulations.DefaultRetention,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
@@ -186,6 +191,9 @@ func (c Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
+	}
+	if c.MetricsAddr != "" && !c.Metrics {
+		errs = append(errs, fmt.Errorf("metrics-addr %q is set but metrics is off", c.MetricsAddr))
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{}") {
 		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))
@@ -265,13 +273,14 @@ func checkReadURL(primary, read string) error {
 	if read == "" {
 		return nil
 	}
-	if err := store.CheckDSN(read); err != nil {
+	d, err := store.DialectOf(read)
+	if err != nil {
 		return fmt.Errorf("database-read-url: %w", err)
 	}
-	if !store.IsPostgres(read) {
+	if d != store.Postgres {
 		return fmt.Errorf("database-read-url %q must be a PostgreSQL URL (postgres://…, postgresql://… or host=… dbname=…)", store.Redact(read))
 	}
-	if store.CheckDSN(primary) == nil && !store.IsPostgres(primary) {
+	if d, err := store.DialectOf(primary); err == nil && d != store.Postgres {
 		return errors.New("database-read-url needs a PostgreSQL database-url: a read replica of SQLite does not exist")
 	}
 	return nil
