@@ -159,6 +159,13 @@ func (s *Store) described() pgx.QueryExecMode {
 	return pgx.QueryExecModeDescribeExec
 }
 
+// PingReplica checks that the database of the lagging reads answers: the
+// read replica's when there is one, else the primary's.
+func (s *Store) PingReplica(ctx context.Context) (err error) {
+	defer translate(&err)
+	return s.reads.PingContext(ctx)
+}
+
 // BehindPooler reports whether the store's connections to the primary go
 // through a pooler (found when they connected); always false on SQLite.
 func (s *Store) BehindPooler() bool { return s.facts != nil && s.facts.pooled.Load() }

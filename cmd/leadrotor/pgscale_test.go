@@ -84,6 +84,17 @@ func TestServeReadsFromReplica(t *testing.T) {
 	s := serve(t, env)
 	require.Contains(t, s.logs.String(), `"reads":"postgres://postgres@127.0.0.1:`, "the server names its read replica")
 
+	res, err := client.Get(s.url + "/readyz")
+	require.NoError(t, err)
+	var ready struct {
+		Status string
+		Checks map[string]string
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&ready))
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, "ready", ready.Status)
+	require.Equal(t, "ok", ready.Checks["database-replica"], "readiness checks the replica, as an optional dependency")
+
 	before := createLead(t, s, demo, "Before")
 	require.Eventually(t, func() bool { return slices.Contains(listedLeads(t, s, demo), before.ID) },
 		30*time.Second, 50*time.Millisecond, "the replica streams")

@@ -6,7 +6,9 @@
 // missing program skips the test, unless LEADROTOR_TEST_REQUIRE names
 // "pgbouncer" or "pg-replica" (as CI does): then it fails it. Run as root
 // (as CI is), the programs run as the user postgres, since PostgreSQL and
-// PgBouncer refuse to run as root.
+// PgBouncer refuse to run as root. PgBouncer logs in to the test PostgreSQL
+// without a password, as the user of its URL: that server must trust
+// 127.0.0.1, as the local one does.
 package pgserver
 
 import (

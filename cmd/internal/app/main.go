@@ -186,6 +186,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.redis != nil {
 		degraded["redis"] = func(ctx context.Context) error { return m.redis.Ping(ctx).Err() }
 	}
+	if m.cfg.DatabaseReadURL != "" {
+		// Without its replica the server still takes leads; listings fail.
+		degraded["database-replica"] = m.store.PingReplica
+	}
 	var handler http.Handler = httpapi.New(m.svc, httpapi.Config{
 		Logger:         m.log,
 		BodyLimit:      m.cfg.BodyLimit,
