@@ -125,3 +125,31 @@ func TestReadReplicaNeedsPostgres(t *testing.T) {
 		require.NotContains(t, err.Error(), "s3cret")
 	}
 }
+
+// TestLockOutlivesIdleTransactionTimeout: a lock is held by a transaction
+// that idles while its holder works; a server whose
+// idle_in_transaction_session_timeout is shorter than the work must not
+// end it (and free the lock) under the holder.
+func TestLockOutlivesIdleTransactionTimeout(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresSchemaDSN(t)
+	if dsn == "" {
+		return
+	}
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn+"&idle_in_transaction_session_timeout=50")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	unlock, ok, err := s.TryLock(ctx, "idle holder")
+	require.NoError(t, err)
+	require.True(t, ok)
+	time.Sleep(300 * time.Millisecond) // the holder works: six timeouts long
+	_, ok, err = s.TryLock(ctx, "idle holder")
+	require.NoError(t, err)
+	require.False(t, ok, "still held")
+	unlock()
+	again, ok, err := s.TryLock(ctx, "idle holder")
+	require.NoError(t, err)
+	require.True(t, ok, "freed by unlock")
+	again()
+}

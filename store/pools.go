@@ -185,7 +185,8 @@ func (s *Store) BehindPooler() bool { return s.facts != nil && s.facts.pooled.Lo
 // all from the holder, who needs one to finish. The transaction writes
 // nothing and, at READ COMMITTED, holds no snapshot while idle: it holds
 // back no vacuum. The lock is freed too when ctx ends or the connection
-// dies.
+// dies (PgBouncer's idle_transaction_timeout, when set, ends it too: keep
+// it off, its default, or longer than a migration).
 func (s *Store) holdLock(ctx context.Context, keySQL string, arg any, wait bool) (unlock func(), ok bool, err error) {
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
 		tx, err := s.db.BeginTx(ctx, nil)
@@ -193,7 +194,12 @@ func (s *Store) holdLock(ctx context.Context, keySQL string, arg any, wait bool)
 			return nil, false, err
 		}
 		var got bool
-		if err := tx.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock("+keySQL+")", arg).Scan(&got); err != nil {
+		// The transaction idles while its holder works: a server-wide
+		// idle_in_transaction_session_timeout must not end it, and with it
+		// the lock, under a holder that still works; set_config(…, true) is
+		// SET LOCAL, which ends with the transaction.
+		if err := tx.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock("+keySQL+") FROM "+
+			"(SELECT set_config('idle_in_transaction_session_timeout', '0', true)) AS keep", arg).Scan(&got); err != nil {
 			_ = tx.Rollback()
 			return nil, false, err
 		}
