@@ -38,7 +38,8 @@ import (
 // The store tells a pooler from a server when it connects (connFacts).
 // river, which runs the durable jobs, polls (river.Config.PollOnly) and
 // takes no session lock, so it needs no LISTEN and no direct connection;
-// the store sets no session variable (SET) and uses no temporary table.
+// the store sets no session variable (only SET LOCAL, in holdLock) and
+// uses no temporary table.
 // Startup parameters in the URL (search_path=…) are a server's business:
 // PgBouncer refuses those it does not know, so behind one the schema comes
 // from the role or the database (ALTER ROLE … SET search_path).
