@@ -80,19 +80,12 @@ func TestConformanceBehindPgBouncer(t *testing.T) {
 
 	t.Run("a lock excludes another store", func(t *testing.T) {
 		other := open()
-		unlock, ok, err := s.TryLock(ctx, "pgbouncer lock")
-		require.NoError(t, err)
-		require.True(t, ok)
+		unlock := requireLock(t, s, "pgbouncer lock", true)
 		for range 2 * bouncer.PoolSize { // whichever server connection it lands on
-			_, ok, err = other.TryLock(ctx, "pgbouncer lock")
-			require.NoError(t, err)
-			require.False(t, ok, "held by the first store")
+			requireLock(t, other, "pgbouncer lock", false)
 		}
 		unlock()
-		again, ok, err := other.TryLock(ctx, "pgbouncer lock")
-		require.NoError(t, err)
-		require.True(t, ok, "freed by unlock")
-		again()
+		requireLock(t, other, "pgbouncer lock", true)()
 	})
 
 	t.Run("migrations again, from several stores at once", func(t *testing.T) {
@@ -140,16 +133,19 @@ func TestLockOutlivesIdleTransactionTimeout(t *testing.T) {
 	s, err := store.Open(ctx, dsn+"&idle_in_transaction_session_timeout=50")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	unlock, ok, err := s.TryLock(ctx, "idle holder")
-	require.NoError(t, err)
-	require.True(t, ok)
+	unlock := requireLock(t, s, "idle holder", true)
 	time.Sleep(300 * time.Millisecond) // the holder works: six timeouts long
-	_, ok, err = s.TryLock(ctx, "idle holder")
-	require.NoError(t, err)
-	require.False(t, ok, "still held")
+	requireLock(t, s, "idle holder", false)
 	unlock()
-	again, ok, err := s.TryLock(ctx, "idle holder")
+	requireLock(t, s, "idle holder", true)()
+}
+
+// requireLock tries s's lock name, requires that it is got when want is
+// true and refused otherwise, and returns its unlock (nil when refused).
+func requireLock(t *testing.T, s *store.Store, name string, want bool) func() {
+	t.Helper()
+	unlock, ok, err := s.TryLock(context.Background(), name)
 	require.NoError(t, err)
-	require.True(t, ok, "freed by unlock")
-	again()
+	require.Equal(t, want, ok, "lock %q got", name)
+	return unlock
 }
