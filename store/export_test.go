@@ -15,7 +15,7 @@ import (
 func (s *Store) TxForTest(ctx context.Context, fn func(tx bun.Tx) error) error { return s.tx(ctx, fn) }
 
 // ReadsForTest returns the database heavy reads use.
-func (s *Store) ReadsForTest() *bun.DB { return s.reads }
+func (s *Store) ReadsForTest() *bun.DB { return s.reads.DB }
 
 // InsertBatchForTest writes ns as one batch, as concurrent InsertLead calls
 // are (PostgreSQL: one statement; SQLite: one transaction), and returns

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
@@ -153,7 +152,7 @@ func eachRow(rows historicRows, closeRows func(), each func(scan func(dest ...an
 // withHistoricQuerier runs fn with a querier on one connection of the
 // heavy reads' pool.
 func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQuerier) error) error {
-	conn, err := s.reads.DB.Conn(ctx)
+	conn, err := s.reads.DB.DB.Conn(ctx) // database/sql's, which leaves the SQL as it is
 	if err != nil {
 		return err
 	}
@@ -164,7 +163,7 @@ func (s *Store) withHistoricQuerier(ctx context.Context, fn func(q historicQueri
 			return fn(func(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
 				// Described first, so that values come in binary (the pool's
 				// simple protocol sends them as text, slower to read).
-				rows, err := c.Query(ctx, query, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
+				rows, err := c.Query(ctx, query, append([]any{s.described()}, args...)...)
 				if err != nil {
 					return err
 				}

@@ -15,13 +15,11 @@ import (
 // The statements of the create path, on PostgreSQL, written by hand with bind
 // parameters. bun writes values into the SQL text, so its statements cannot
 // be prepared once and reused; these are, by pgx's statement cache
-// (QueryExecModeCacheStatement), once per connection. On this path that is
+// (QueryExecModeCacheStatement), once per connection (behind a pooler, see
+// Store.prepared). On this path that is
 // worth it: PostgreSQL parses and plans nothing per lead, and with pgbench
 // the two reads ran 3.6 times as fast prepared as as plain text, the insert
 // 1.4 times (docs/BENCHMARKS.md). Everything else stays with bun.
-
-// prepared makes pgx prepare the statement once per connection and reuse it.
-var prepared = pgx.QueryExecModeCacheStatement
 
 const credentialSQL = `SELECT k.id, k.email, k.prefix, k.hash, k.name, k.created_at, k.last_used_at, k.revoked_at, m.role
 FROM api_keys AS k LEFT JOIN members AS m ON m.account_id = $2 AND m.email = k.email
@@ -31,7 +29,7 @@ func (s *Store) credentialPostgres(ctx context.Context, hash, accountID string) 
 	var row apiKeyRow
 	var role sql.NullString
 	s.observed(ctx, credentialSQL)
-	err := s.db.DB.QueryRowContext(ctx, credentialSQL, prepared, hash, accountID).
+	err := s.db.DB.QueryRowContext(ctx, credentialSQL, s.prepared(), hash, accountID).
 		Scan(&row.ID, &row.Email, &row.Prefix, &row.Hash, &row.Name, &row.CreatedAt, &row.LastUsedAt, &row.RevokedAt, &role)
 	if err != nil {
 		return nil, notFound(err, "API key")
@@ -57,11 +55,11 @@ func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (
 	var idemFP sql.NullString
 	if q.KeyHash != "" {
 		return s.leadFactsWithKey(ctx, leadFactsWithKeySQL, q, func(query string, args ...any) *sql.Row {
-			return s.db.DB.QueryRowContext(ctx, query, append([]any{prepared}, args...)...)
+			return s.db.DB.QueryRowContext(ctx, query, append([]any{s.prepared()}, args...)...)
 		})
 	}
 	s.observed(ctx, leadFactsSQL)
-	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, prepared, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID,
+	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, s.prepared(), nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID,
 		nullString(q.ExternalID)).
 		Scan(&version, &idemID, &idemFP, &dupID, &extID)
 	if err != nil {
@@ -162,7 +160,7 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 	if err != nil {
 		return err
 	}
-	args = append([]any{prepared}, args...)
+	args = append([]any{s.prepared()}, args...)
 	if turn != nil {
 		args = append(args, turn.RotationID, turn.Turn, turn.Assignee, turn.AssignedAt, nullString(turn.State))
 	}

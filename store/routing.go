@@ -136,7 +136,9 @@ func rulesVersion(ctx context.Context, db bun.IDB, accountID string) (int64, err
 func (s *Store) RoutingRulesAt(ctx context.Context, accountID string, version int64) (_ []leads.RoutingRule, err error) {
 	defer translate(&err)
 	row := new(ruleVersionRow)
-	if err := s.reads.NewSelect().Model(row).Where("account_id = ?", accountID).Where("version = ?", version).Scan(ctx); err != nil {
+	// The primary's: a lead's routing is read right after the lead, under
+	// the version its decision names, which a replica may not have yet.
+	if err := s.db.NewSelect().Model(row).Where("account_id = ?", accountID).Where("version = ?", version).Scan(ctx); err != nil {
 		return nil, notFound(err, "routing rules version")
 	}
 	return row.Rules, nil

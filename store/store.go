@@ -18,11 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/migrate"
@@ -50,11 +47,18 @@ type Store struct {
 	observe func(ctx context.Context, query string)
 	// reader is SQLite's pool of read-only connections (nil in memory).
 	reader *sql.DB
-	// reads serves the heavy reads (listings, searches, the audit log,
-	// statistics): on PostgreSQL a pool of its own, so that reports can
-	// never hold every connection lead intake needs; on a SQLite file its
-	// read-only connections, so that they do not queue on the one writer.
-	reads *bun.DB
+	// facts are what the primary's connections found when they connected
+	// (nil on SQLite).
+	facts *connFacts
+	// poolerPrepares: a pooler in front keeps prepared statements
+	// (WithPoolerPreparedStatements).
+	poolerPrepares bool
+	// reads serves the heavy reads that may lag (listings, searches, the
+	// audit log, statistics): on PostgreSQL a pool of its own, on the
+	// replica when there is one, so that reports can never hold every
+	// connection lead intake needs; on a SQLite file its read-only
+	// connections, so that they do not queue on the one writer.
+	reads laggingReads
 	// inserts queues concurrent InsertLead calls into shared writes.
 	inserts insertQueue
 	// sqliteStmts are SQLite's prepared statements of the create path.
@@ -77,14 +81,16 @@ type Store struct {
 var _ leads.Store = (*Store)(nil)
 
 type options struct {
-	maxConns   int
-	readConns  int
-	idleTime   time.Duration
-	observe    func(ctx context.Context, query string)
-	hooks      queryHooks
-	now        func() time.Time
-	sink       EventSink
-	migrations []MigrateFunc
+	maxConns       int
+	readConns      int
+	idleTime       time.Duration
+	observe        func(ctx context.Context, query string)
+	hooks          queryHooks
+	now            func() time.Time
+	sink           EventSink
+	migrations     []MigrateFunc
+	replica        string
+	poolerPrepares bool
 }
 
 // Option configures Open.
@@ -101,8 +107,9 @@ type Option func(*options)
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // WithReadConns sets the size of the pool that heavy reads (lead listings
-// and searches, the audit log, statistics) use, beside the main one
-// (default half the PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
+// and searches, the audit log, statistics) use, beside the main one, on
+// the read replica when there is one (WithReadReplica) (default half the
+// PostgreSQL pool, at least 1; 2 on SQLite). Reads wait
 // for one of these, never for a connection lead intake needs.
 func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 
@@ -153,26 +160,35 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.sink, s.migrations = o.sink, o.migrations
 	if o.observe != nil {
 		s.observe = o.observe
-		shared := s.reads == s.db
+		shared := !s.reads.ownPool(s.db)
 		s.db = s.db.WithQueryHook(observer(o.observe))
 		if shared {
-			s.reads = s.db
+			s.reads.DB = s.db
 		} else {
-			s.reads = s.reads.WithQueryHook(observer(o.observe))
+			s.reads.DB = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
 	if len(o.hooks) > 0 && s.dialect == SQLite {
-		shared := s.reads == s.db
+		shared := !s.reads.ownPool(s.db)
 		s.db = s.db.WithQueryHook(bunHooks{o.hooks})
 		if shared {
-			s.reads = s.db
+			s.reads.DB = s.db
 		} else {
-			s.reads = s.reads.WithQueryHook(bunHooks{o.hooks})
+			s.reads.DB = s.reads.WithQueryHook(bunHooks{o.hooks})
 		}
 	}
 	if err := s.connect(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if s.dialect == Postgres {
+		// Its first connection tells a pooler from a server before any
+		// statement depends on it (see connFacts), and a replica that does
+		// not answer fails Open, not the first listing.
+		if err := s.reads.PingContext(ctx); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("store: connect the lagging reads' database: %w", err)
+		}
 	}
 	if err := s.Migrate(ctx); err != nil {
 		_ = s.Close()
@@ -191,35 +207,31 @@ func open(dsn string, o options) (*Store, error) {
 	}
 	switch dialect {
 	case Postgres:
-		cfg, err := pgx.ParseConfig(dsn)
+		cfg, err := postgresConfig(dsn, "database")
 		if err != nil {
-			return nil, fmt.Errorf("store: open postgres: %w", err)
+			return nil, err
 		}
-		// bun writes values into the SQL text, so no two statements are
-		// alike: pgx's default, a prepared statement cached per text, would
-		// cost a Prepare (and later a Deallocate) round trip per statement.
-		// The simple protocol is one round trip.
-		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		if cfg.ConnectTimeout == 0 {
-			// A database that does not answer (a host gone, packets
-			// dropped) fails a connection attempt instead of holding it;
-			// connect_timeout in the URL overrides this.
-			cfg.ConnectTimeout = defaultConnectTimeout
+		readCfg := cfg
+		if o.replica != "" {
+			if d, _, err := dialectOf(o.replica); err != nil || d != Postgres {
+				return nil, fmt.Errorf("store: the read replica's URL %q is not a PostgreSQL URL", Redact(o.replica))
+			}
+			if readCfg, err = postgresConfig(o.replica, "read replica"); err != nil {
+				return nil, err
+			}
 		}
 		if len(o.hooks) > 0 {
 			cfg.Tracer = pgHooks{o.hooks}
+			readCfg.Tracer = cfg.Tracer
 		}
-		pool := func(n int) *bun.DB {
-			sqldb := stdlib.OpenDB(*cfg)
-			sqldb.SetMaxOpenConns(n)
-			sqldb.SetMaxIdleConns(n)
-			sqldb.SetConnMaxLifetime(30 * time.Minute)
-			sqldb.SetConnMaxIdleTime(o.idleTime)
-			return bun.NewDB(sqldb, pgdialect.New())
-		}
-		return &Store{db: pool(o.maxConns), reads: pool(readConns(o)), dialect: Postgres,
-			inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
+		db, facts := postgresPool(cfg, o.maxConns, o)
+		reads, readFacts := postgresPool(readCfg, readConns(o), o)
+		return &Store{db: db, facts: facts, reads: laggingReads{DB: reads, facts: readFacts}, dialect: Postgres,
+			poolerPrepares: o.poolerPrepares, inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
 	default:
+		if o.replica != "" {
+			return nil, errors.New("store: a read replica needs a PostgreSQL primary, not SQLite")
+		}
 		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -252,9 +264,9 @@ func open(dsn string, o options) (*Store, error) {
 			}
 			reads.SetMaxOpenConns(readConns(o))
 			reads.SetMaxIdleConns(readConns(o))
-			st.reads = bun.NewDB(reads, sqlitedialect.New())
+			st.reads = laggingReads{DB: bun.NewDB(reads, sqlitedialect.New())}
 		} else {
-			st.reads = st.db
+			st.reads = laggingReads{DB: st.db}
 		}
 		return st, nil
 	}
@@ -339,7 +351,7 @@ func (s *Store) Close() error {
 	if s.reader != nil {
 		_ = s.reader.Close()
 	}
-	if s.reads != nil && s.reads != s.db {
+	if s.reads.DB != nil && s.reads.ownPool(s.db) {
 		_ = s.reads.Close()
 	}
 	return s.db.Close()
@@ -347,7 +359,8 @@ func (s *Store) Close() error {
 
 // Migrate applies the migrations the database has not seen yet. Concurrent
 // callers (several servers starting at once) are serialized: on PostgreSQL by
-// an advisory lock, which the server drops if its holder dies; on SQLite by a
+// an advisory lock held by a transaction (so that it holds behind a pooler
+// too), which the server drops if its holder dies; on SQLite by a
 // lock on the file PATH-migrate.lock beside the database, which the system
 // drops if its holder dies. (SQLite's own write lock does not do: each
 // migration is a transaction of its own, and a second process that read the
@@ -390,33 +403,25 @@ func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
 		}
 		return lockFile(ctx, s.migrateLock)
 	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: lock migrations: %w", err)
-	}
 	// One lock per schema, so that test runs in their own schemas do not wait
 	// for each other.
 	var current sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&current); err != nil {
-		_ = conn.Close()
+	if err := s.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&current); err != nil {
 		return nil, fmt.Errorf("store: lock migrations: %w", err)
 	}
 	if !current.Valid {
-		_ = conn.Close()
 		return nil, errors.New("store: no schema to migrate: the search_path names no schema that exists")
 	}
-	schema := current.String
 	h := fnv.New64a()
-	_, _ = h.Write([]byte("leadrotor migrations " + schema))
-	key := int64(h.Sum64())
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", key); err != nil {
-		_ = conn.Close()
+	_, _ = h.Write([]byte("leadrotor migrations " + current.String))
+	// Held by a transaction of its own (holdLock), so that it holds behind
+	// a pooler in transaction mode too; the migrations run on other
+	// connections meanwhile.
+	unlock, _, err := s.holdLock(ctx, "?", int64(h.Sum64()), true)
+	if err != nil {
 		return nil, fmt.Errorf("store: lock migrations: %w", err)
 	}
-	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", key)
-		_ = conn.Close()
-	}, nil
+	return unlock, nil
 }
 
 // txAttempts bounds how often tx runs a transaction that the database
@@ -567,10 +572,11 @@ func bumpConfig(ctx context.Context, tx bun.Tx, accountID string) error {
 	return nil
 }
 
-// TryLock takes the named lock if nobody holds it. On PostgreSQL it is a
-// session advisory lock, held on a connection of its own until unlock (or
-// until that connection dies), so it excludes every process sharing the
-// database; on SQLite, which one process serves, it is a lock of the Store.
+// TryLock takes the named lock if nobody holds it. On PostgreSQL it is an
+// advisory lock held by a transaction of its own until unlock (or until ctx
+// ends or that connection dies; see holdLock), so it excludes every
+// process sharing the database, behind a pooler too; on SQLite, which one
+// process serves, it is a lock of the Store.
 func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
 	defer translate(&err)
 	if s.dialect != Postgres {
@@ -589,21 +595,11 @@ func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok boo
 			delete(s.locks, name)
 		}, true, nil
 	}
-	conn, err := s.db.Conn(ctx)
+	unlock, ok, err = s.holdLock(ctx, lockKeySQL, name, false)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+lockKeySQL+")", name).Scan(&ok); err != nil || !ok {
-		_ = conn.Close()
-		if err != nil {
-			return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
-		}
-		return nil, false, nil
-	}
-	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+lockKeySQL+")", name)
-		_ = conn.Close()
-	}, true, nil
+	return unlock, ok, nil
 }
 
 // lockKeySQL maps a lock name (the one parameter) to the 64-bit key of a

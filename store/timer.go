@@ -128,13 +128,14 @@ func (b bunHooks) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Co
 func (b bunHooks) AfterQuery(ctx context.Context, e *bun.QueryEvent) { b.hooks.end(ctx, e.Err) }
 
 // Pools returns the store's connection pools by name ("main": lead intake
-// and every write; "reads": listings, searches, statistics; "reader":
+// and every write; "reads": listings, searches, statistics, on the read
+// replica when there is one; "reader":
 // SQLite's read-only connections of the create path), for their
 // statistics.
 func (s *Store) Pools() map[string]*sql.DB {
 	pools := map[string]*sql.DB{"main": s.db.DB}
-	if s.reads != nil && s.reads.DB != s.db.DB {
-		pools["reads"] = s.reads.DB
+	if s.reads.DB != nil && s.reads.DB.DB != s.db.DB {
+		pools["reads"] = s.reads.DB.DB
 	}
 	if s.reader != nil {
 		pools["reader"] = s.reader

@@ -57,6 +57,19 @@ func (s *Store) writePostgres(ctx context.Context, write func(ctx context.Contex
 		if err != nil {
 			return err
 		}
+		if s.facts.pooled.Load() {
+			// A pooler announces a process id of its own: the backend's,
+			// which resolveCommit may have to end, is asked for (a round
+			// trip more per write, behind a pooler only).
+			var real int64
+			if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&real); err != nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+				_ = tx.Rollback(rctx)
+				cancel()
+				return err
+			}
+			pid = uint32(real)
+		}
 		ids, err := write(ctx, tx)
 		if err == nil {
 			err = ctx.Err() // past the deadline: do not commit

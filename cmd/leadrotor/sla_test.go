@@ -27,6 +27,12 @@ type slaRig struct {
 func newSLARig(t *testing.T, sla map[string]any) *slaRig {
 	t.Helper()
 	env, _, _ := sharedEnv(t)
+	return newSLARigOn(t, env, sla)
+}
+
+// newSLARigOn is newSLARig with the servers' environment env.
+func newSLARigOn(t *testing.T, env []string, sla map[string]any) *slaRig {
+	t.Helper()
 	r := &slaRig{env: env, demo: parseEnv(run(t, env, "demo", "--env")), keys: map[string]string{}}
 	for _, rep := range []string{ana, ben, cara} {
 		r.keys[rep] = strings.TrimSpace(run(t, env, "apikey", "create", "--email", rep, "--quiet"))

@@ -1,6 +1,7 @@
 // Command testbackends prints, after `make test`, which backends the suites
-// ran against: SQLite always, and PostgreSQL and Redis when they answered
-// (the suites use them then, and skip their cases otherwise, unless
+// ran against: SQLite always, and PostgreSQL and Redis when they answered,
+// PgBouncer and a replica when their programs are installed (the suites
+// use them then, and skip their cases otherwise, unless
 // LEADROTOR_TEST_REQUIRE makes a missing one a failure). It asks them as the
 // suites do (store/storetest, rotation/rotationtest), with the same URLs.
 package main
@@ -17,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/leadrotor/leadrotor/internal/browsertest"
+	"github.com/leadrotor/leadrotor/internal/pgserver"
 	"github.com/leadrotor/leadrotor/rotation/rotationtest"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
@@ -37,6 +39,16 @@ func main() {
 		ran = append(ran, "Redis")
 	} else {
 		skipped = append(skipped, "Redis (miniredis ran the scripts instead)")
+	}
+	if _, err := pgserver.PgBouncerPath(); err == nil {
+		ran = append(ran, "PgBouncer")
+	} else {
+		skipped = append(skipped, "PgBouncer (the tests through it in transaction mode)")
+	}
+	if _, err := pgserver.ServerBin(); err == nil {
+		ran = append(ran, "a PostgreSQL streaming replica")
+	} else {
+		skipped = append(skipped, "PostgreSQL's server programs (the read replica tests)")
 	}
 	if _, err := browsertest.Chrome(); err == nil {
 		ran = append(ran, "Chromium")

@@ -22,7 +22,14 @@ import (
 type Config struct {
 	HTTPAddr    string
 	DatabaseURL string
-	DBMaxConns  int
+	// DatabaseReadURL, when set, is a read replica of DatabaseURL's
+	// PostgreSQL that the reads that may lag go to (store.WithReadReplica).
+	DatabaseReadURL string
+	// DatabasePoolerPreparedStatements says that a pooler in front of the
+	// database keeps prepared statements
+	// (store.WithPoolerPreparedStatements).
+	DatabasePoolerPreparedStatements bool
+	DBMaxConns                       int
 	// DBReadConns sizes the pool of heavy reads, beside DBMaxConns (0: half
 	// of it, at least 1).
 	DBReadConns int
@@ -179,6 +186,9 @@ func (c Config) Validate() error {
 	if err := store.CheckDSN(c.DatabaseURL); err != nil {
 		errs = append(errs, err) // it says "database URL" and the forms
 	}
+	if err := checkReadURL(c.DatabaseURL, c.DatabaseReadURL); err != nil {
+		errs = append(errs, err)
+	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
 	}
@@ -254,4 +264,24 @@ func parseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("log-level %q must be debug, info, warn or error", s)
 	}
 	return level, nil
+}
+
+// checkReadURL returns why database-read-url cannot be a replica of
+// database-url's database, or nil: it must be a PostgreSQL URL, and so
+// must the primary's.
+func checkReadURL(primary, read string) error {
+	if read == "" {
+		return nil
+	}
+	d, err := store.DialectOf(read)
+	if err != nil {
+		return fmt.Errorf("database-read-url: %w", err)
+	}
+	if d != store.Postgres {
+		return fmt.Errorf("database-read-url %q must be a PostgreSQL URL (postgres://…, postgresql://… or host=… dbname=…)", store.Redact(read))
+	}
+	if d, err := store.DialectOf(primary); err == nil && d != store.Postgres {
+		return errors.New("database-read-url needs a PostgreSQL database-url: a read replica of SQLite does not exist")
+	}
+	return nil
 }

@@ -95,6 +95,12 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.DBReadConns > 0 {
 		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
 	}
+	if m.cfg.DatabaseReadURL != "" {
+		opts = append(opts, store.WithReadReplica(m.cfg.DatabaseReadURL))
+	}
+	if m.cfg.DatabasePoolerPreparedStatements {
+		opts = append(opts, store.WithPoolerPreparedStatements(true))
+	}
 	st, err := store.Open(ctx, m.cfg.DatabaseURL, append(opts, m.observeStore()...)...)
 	if err != nil {
 		return err
@@ -166,7 +172,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.cfg.RedisURL != "" {
 		redisURL = store.Redact(m.cfg.RedisURL)
 	}
-	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
+	readURL := "the primary"
+	if m.cfg.DatabaseReadURL != "" {
+		readURL = store.Redact(m.cfg.DatabaseReadURL)
+	}
+	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "reads", readURL, "redis", redisURL)
 	m.serving = true
 	if err := m.OpenService(ctx); err != nil {
 		return err
@@ -175,6 +185,10 @@ func (m *Main) Open(ctx context.Context) error {
 	degraded := map[string]httpapi.Check{}
 	if m.redis != nil {
 		degraded["redis"] = func(ctx context.Context) error { return m.redis.Ping(ctx).Err() }
+	}
+	if m.cfg.DatabaseReadURL != "" {
+		// Without its replica the server still takes leads; listings fail.
+		degraded["database-replica"] = m.store.PingReplica
 	}
 	var handler http.Handler = httpapi.New(m.svc, httpapi.Config{
 		Logger:         m.log,
@@ -218,7 +232,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.redis != nil {
 		rotator = "redis"
 	}
-	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "rotation", rotator)
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", string(m.store.Dialect()), "pooler", m.store.BehindPooler(), "rotation", rotator)
 	if m.cfg.Console {
 		m.log.Info("console", "url", consoleURL(m.cfg.ConsoleURL, ln.Addr()))
 	}
