@@ -50,12 +50,7 @@ var (
 	// resetCmd deletes those of the keys it is given (KEYS, all hashes when
 	// sound) that hold another type, and returns how many. A key repaired
 	// meanwhile by another caller is left alone, with the turns taken on it.
-	resetCmd = redis.NewScript(`local n = 0
-for _, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k)['ok']
-  if t ~= 'hash' and t ~= 'none' then n = n + redis.call('DEL', k) end
-end
-return n`)
+	resetCmd = redis.NewScript(resetSource)
 	// installCmd stores a rebuilt state unless one exists; see lua/install.lua.
 	installCmd = redis.NewScript(installSource)
 	// snapshotCmd reads a state; see lua/snapshot.lua.
@@ -69,11 +64,22 @@ return n`)
 	openOfCmd = redis.NewScript(openOfSource)
 	// forgetLoadCmd drops members' open leads (ARGV: users), to be counted
 	// again from the store.
-	forgetLoadCmd = redis.NewScript(`for i = 1, #ARGV do
+	forgetLoadCmd = redis.NewScript(forgetLoadSource)
+)
+
+// resetSource is resetCmd's script.
+const resetSource = `local n = 0
+for _, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k)['ok']
+  if t ~= 'hash' and t ~= 'none' then n = n + redis.call('DEL', k) end
+end
+return n`
+
+// forgetLoadSource is forgetLoadCmd's script.
+const forgetLoadSource = `for i = 1, #ARGV do
   redis.call('HDEL', KEYS[1], 'o:' .. ARGV[i])
 end
-return #ARGV`)
-)
+return #ARGV`
 
 // dayTTL keeps a day's counts a little longer than the longest day in any
 // time zone, so that a refund late in the day still finds them.
