@@ -92,6 +92,7 @@ var (
 	_ leads.TurnSettler   = (*Rotator)(nil)
 	_ leads.RotatorProber = (*Rotator)(nil)
 	_ leads.LoadCounter   = (*Rotator)(nil)
+	_ leads.StateResyncer = (*Rotator)(nil)
 )
 
 // ErrNoState is returned when a rotation's state cannot be established, which
@@ -302,6 +303,55 @@ func (r *Rotator) Peek(ctx context.Context, rot *leads.Rotation, now time.Time, 
 		p.Turns = append(p.Turns, turnOf(rot, d, st, day))
 	}
 	return p, nil
+}
+
+// replacer is a backend whose state can fall behind the store's record of
+// turns while it exists (Redis, whose replication is asynchronous).
+type replacer interface {
+	// replace stores st in place of rot's state of epoch stale, unless
+	// that state was replaced since; it reports whether it did.
+	replace(ctx context.Context, rot *leads.Rotation, day, stale string, st State) (bool, error)
+}
+
+// Resync rebuilds rot's state from the store when the state that turn was
+// taken from is behind the store: the store refused turn's number
+// (leads.ErrTurnTaken), recorded already with another lead.
+//
+// How a state behind the store is found. Redis replicates asynchronously:
+// a failover (Sentinel promoting a replica, a Cluster replica taking over
+// its master's slots) can lose the writes of the last turns, whose leads
+// are stored all the same. The promoted state then has an older seq and
+// weights that miss those turns, and would hand their numbers out again,
+// and in the wrong order. The store is where every turn ends: a turn's
+// number is unique per rotation there (a unique index in PostgreSQL, a
+// trigger in SQLite, migration 000020), so the first lead written with a
+// number handed out twice is refused, whichever process took it, and
+// nothing of it is written. That refusal is the signal, on the one path
+// every turn goes through, with no extra round trip on the others: the
+// Service calls Resync, then takes another turn for the same lead.
+//
+// Resync replaces the state only if it is still the one turn came from
+// (same epoch): of several processes that hit the lag at once, the first
+// rebuilds and the others take turns from its state. The new state is
+// rebuilt from the store's history (the last checkpoint and the turns
+// recorded since), numbers its turns after both the store's last turn and
+// the old state's, and keeps the old state's open turns numbered after
+// the store's last (see lua/reinstall.lua). The memory backend never falls
+// behind (it dies with its process, and is rebuilt from the store on
+// start): there Resync does nothing.
+func (r *Rotator) Resync(ctx context.Context, rot *leads.Rotation, turn leads.Turn, now time.Time) error {
+	rp, ok := r.b.(replacer)
+	if !ok || turn.Undo.Epoch == "" {
+		return nil
+	}
+	st, err := r.resumeState(ctx, rot, now)
+	if err != nil {
+		return err
+	}
+	if _, err := rp.replace(ctx, rot, rot.Day(now), turn.Undo.Epoch, st); err != nil {
+		return fmt.Errorf("rotation %d: %w", rot.ID, err)
+	}
+	return nil
 }
 
 func (r *Rotator) rebuild(ctx context.Context, rot *leads.Rotation, now time.Time) error {

@@ -58,7 +58,8 @@ FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.
 // audit entries atomically, and sets their IDs. Concurrent calls share one
 // write (see batch.go); each gets the outcome it would have had alone:
 // ErrIdempotencyKeyTaken, ErrEmailTaken or ErrExternalIDTaken report the
-// unique rule that broke.
+// unique rule that broke, and ErrTurnTaken a rotation turn whose number is
+// recorded already.
 func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) (err error) {
 	defer translate(&err)
 	rows, err := newLeadRows(n)
@@ -102,6 +103,8 @@ func leadWriteError(err error) error {
 		return leads.ErrEmailTaken
 	case isUnique(err, leadExternalID):
 		return leads.ErrExternalIDTaken
+	case isUnique(err, turnNumber):
+		return leads.ErrTurnTaken
 	case isForeignKey(err):
 		return leads.Errorf(leads.CodeConflict, "the lead's team, lead source or rotation no longer exists")
 	}

@@ -41,6 +41,9 @@ type Server struct {
 	// Prefix isolates the test's keys; everything under it is deleted when
 	// the test ends.
 	Prefix string
+	// URL reaches the same Redis (the form of internal/redisurl): for a
+	// server process such as leadrotor serve.
+	URL string
 	// Mini is the miniredis behind Client, nil for a real Redis.
 	Mini *miniredis.Miniredis
 }
@@ -111,7 +114,7 @@ func Mini(t testing.TB) *Server {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	return &Server{Name: "miniredis", Client: c, Prefix: "test:", Mini: m}
+	return &Server{Name: "miniredis", Client: c, Prefix: "test:", Mini: m, URL: "redis://" + m.Addr()}
 }
 
 // Real returns the real Redis with a fresh prefix, or nil (after logging why)
@@ -137,7 +140,7 @@ func Real(t testing.TB) *Server {
 		t.Logf("redis at %s does not answer, skipping its cases: %v", url, err)
 		return nil
 	}
-	s := &Server{Name: "redis", Client: c, Prefix: "leadrotor-test:" + randomHex(6) + ":"}
+	s := &Server{Name: "redis", Client: c, Prefix: "leadrotor-test:" + randomHex(6) + ":", URL: url}
 	t.Cleanup(func() {
 		s.FlushPrefix(t)
 		_ = c.Close()
@@ -204,7 +207,7 @@ func Cluster(t testing.TB) *Server {
 		t.Fatalf("start a Redis Cluster: %v", shared.err)
 	}
 	c := shared.cluster.Client()
-	s := &Server{Name: "cluster", Client: c, Prefix: "leadrotor-test:" + randomHex(6) + ":"}
+	s := &Server{Name: "cluster", Client: c, Prefix: "leadrotor-test:" + randomHex(6) + ":", URL: shared.cluster.URL()}
 	t.Cleanup(func() {
 		s.FlushPrefix(t)
 		_ = c.Close()

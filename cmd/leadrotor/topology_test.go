@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/rotation/rotationtest"
+)
+
+// TestMain shares one Redis Cluster among the package's tests that ask for
+// it (clusterEnv).
+func TestMain(m *testing.M) { os.Exit(rotationtest.Main(m)) }
+
+// clusterEnv is sharedEnv with the servers on the package's Redis Cluster
+// instead of the single Redis.
+func clusterEnv(t *testing.T) ([]string, string, *rotationtest.Server) {
+	t.Helper()
+	env, dsn, _ := sharedEnv(t)
+	rds := rotationtest.Cluster(t)
+	if rds == nil {
+		t.Skip("needs redis-server for a Redis Cluster")
+	}
+	for i, kv := range env {
+		switch {
+		case strings.HasPrefix(kv, "LEADROTOR_REDIS_URL="):
+			env[i] = "LEADROTOR_REDIS_URL=" + rds.URL
+		case strings.HasPrefix(kv, "LEADROTOR_REDIS_PREFIX="):
+			env[i] = "LEADROTOR_REDIS_PREFIX=" + rds.Prefix
+		}
+	}
+	return env, dsn, rds
+}
+
+// TestIssue17_03_RedisBehindTheStoreIsRebuilt makes Redis lose its last
+// turns, as a failover to a replica that had not received them does: the
+// rotation's keys are saved (DUMP) after 6 leads, 4 more leads are
+// created, and the saved keys are put back (RESTORE). The state in Redis
+// is then 4 turns behind the turns the database recorded. The next leads
+// must all be created (201), no turn number may be recorded twice, and the
+// rotation must go on exactly as if nothing had been lost: plain
+// round-robin over the demo's three reps, by turn, from the first lead to
+// the last.
+func TestIssue17_03_RedisBehindTheStoreIsRebuilt(t *testing.T) {
+	t.Parallel()
+	env, dsn, rds := sharedEnv(t)
+	demo := parseEnv(run(t, env, "demo", "--env"))
+	s := serve(t, env)
+	ctx := context.Background()
+
+	var created []leadView
+	for range 6 {
+		created = append(created, createLead(t, s, demo, "Before"))
+	}
+	saved := map[string]string{}
+	for _, k := range rds.Keys(t, rds.Prefix+"rotation:*") {
+		dump, err := rds.Client.Dump(ctx, k).Result()
+		require.NoError(t, err)
+		saved[k] = dump
+	}
+	require.NotEmpty(t, saved)
+	for range 4 {
+		created = append(created, createLead(t, s, demo, "Lost"))
+	}
+	// Redis comes back without the last 4 turns.
+	for _, k := range rds.Keys(t, rds.Prefix+"rotation:*") {
+		require.NoError(t, rds.Client.Del(ctx, k).Err())
+	}
+	for k, dump := range saved {
+		require.NoError(t, rds.Client.Restore(ctx, k, 0, dump).Err())
+	}
+	for range 8 {
+		created = append(created, createLead(t, s, demo, "After"))
+	}
+
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var twice int
+	require.NoError(t, db.QueryRowContext(ctx,
+		"SELECT count(*) FROM (SELECT rotation_id, turn FROM rotation_turns GROUP BY 1, 2 HAVING count(*) > 1) AS d").Scan(&twice))
+	require.Zero(t, twice, "turn numbers recorded twice")
+
+	// Every lead's turn is its own, and the reps follow each other in
+	// list order by turn: exactly the round-robin of 18 turns.
+	first := created[0].RotationTurn
+	byTurn := map[int64]string{}
+	for _, l := range created {
+		require.NotZero(t, l.RotationTurn, "lead %d has no turn", l.ID)
+		require.Empty(t, byTurn[l.RotationTurn], "turn %d given twice", l.RotationTurn)
+		byTurn[l.RotationTurn] = l.AssignedTo
+		require.Equal(t, l.AssignedTo, getLead(t, s, demo, l.ID).AssignedTo)
+	}
+	start := indexOf(demoReps, created[0].AssignedTo)
+	require.GreaterOrEqual(t, start, 0)
+	var turns []string
+	for turn := first; turn < first+int64(len(created)); turn++ {
+		require.Contains(t, byTurn, turn, "no lead has turn %d: %v", turn, byTurn)
+		turns = append(turns, byTurn[turn])
+	}
+	for i, rep := range turns {
+		require.Equal(t, demoReps[(start+i)%len(demoReps)], rep, "turn %d of %v", first+int64(i), turns)
+	}
+	require.Contains(t, s.logs.String(), "rotation state behind the store")
+	require.NoError(t, s.stop(t))
+}
+
+func indexOf(list []string, v string) int {
+	for i, s := range list {
+		if s == v {
+			return i
+		}
+	}
+	return -1
+}
