@@ -1,8 +1,11 @@
 // Command testbackends prints, after `make test`, which backends the suites
-// ran against: SQLite always, and PostgreSQL and Redis when they answered
-// (the suites use them then, and skip their cases otherwise, unless
-// LEADROTOR_TEST_REQUIRE makes a missing one a failure). It asks them as the
-// suites do (store/storetest, rotation/rotationtest), with the same URLs.
+// ran against: SQLite always, PostgreSQL and Redis when they answered, and
+// a Redis Cluster and a Sentinel group when redis-server can be started
+// (internal/redistest starts them) (the suites use them then, and skip
+// their cases otherwise, unless LEADROTOR_TEST_REQUIRE makes a missing one a
+// failure: redis, postgres, redis-cluster, redis-sentinel, browser). It asks
+// them as the suites do (store/storetest, rotation/rotationtest,
+// internal/redistest), with the same URLs.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/leadrotor/leadrotor/internal/browsertest"
+	"github.com/leadrotor/leadrotor/internal/redistest"
 	"github.com/leadrotor/leadrotor/rotation/rotationtest"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
@@ -37,6 +41,11 @@ func main() {
 		ran = append(ran, "Redis")
 	} else {
 		skipped = append(skipped, "Redis (miniredis ran the scripts instead)")
+	}
+	if err := redistest.Available(); err == nil {
+		ran = append(ran, "Redis Cluster", "Redis Sentinel")
+	} else {
+		skipped = append(skipped, "Redis Cluster and Sentinel (no redis-server to start them)")
 	}
 	if _, err := browsertest.Chrome(); err == nil {
 		ran = append(ran, "Chromium")
