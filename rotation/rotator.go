@@ -344,7 +344,11 @@ func (r *Rotator) Resync(ctx context.Context, rot *leads.Rotation, turn leads.Tu
 	if !ok || turn.Undo.Epoch == "" {
 		return nil
 	}
-	st, err := r.resumeState(ctx, rot, now)
+	// A checkpoint recorded by a turn of the state that is behind has
+	// that state's weights, which miss the lost turns: those turns were
+	// numbered from the state's seq on, and turn is one of them, so the
+	// rebuild starts from a checkpoint before turn.
+	st, err := r.resumeState(ctx, rot, now, turn.Seq)
 	if err != nil {
 		return err
 	}
@@ -365,11 +369,29 @@ func (r *Rotator) rebuild(ctx context.Context, rot *leads.Rotation, now time.Tim
 	return nil
 }
 
-func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time.Time) (State, error) {
+// CheckpointBounder is a HistorySource that can rebuild a rotation's
+// history from a checkpoint recorded before a given turn. leads.Store
+// implementations satisfy it; Resync uses it to leave out the checkpoints
+// that a state behind the store may have recorded.
+type CheckpointBounder interface {
+	// RotationHistoryBefore is RotationHistory from the latest checkpoint
+	// of a turn before beforeTurn; the turns recorded after it all count.
+	RotationHistoryBefore(ctx context.Context, rotationID int64, since time.Time, beforeTurn int64) (leads.RotationHistory, error)
+}
+
+// resumeState rebuilds rot's state from the history source; from a
+// checkpoint before turn beforeTurn when it is not zero (and the source
+// can, CheckpointBounder).
+func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time.Time, beforeTurn ...int64) (State, error) {
 	var hist leads.RotationHistory
 	if r.history != nil {
 		var err error
-		if hist, err = r.history.RotationHistory(ctx, rot.ID, rot.DayStart(now)); err != nil {
+		if b, ok := r.history.(CheckpointBounder); ok && len(beforeTurn) > 0 && beforeTurn[0] > 0 {
+			hist, err = b.RotationHistoryBefore(ctx, rot.ID, rot.DayStart(now), beforeTurn[0])
+		} else {
+			hist, err = r.history.RotationHistory(ctx, rot.ID, rot.DayStart(now))
+		}
+		if err != nil {
 			return State{}, fmt.Errorf("rotation %d: read history: %w", rot.ID, err)
 		}
 	}
