@@ -87,13 +87,7 @@ func TestIssue17_03_RedisBehindTheStoreIsRebuilt(t *testing.T) {
 		created = append(created, createLead(t, s, demo, "After"))
 	}
 
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	var twice int
-	require.NoError(t, db.QueryRowContext(ctx,
-		"SELECT count(*) FROM (SELECT rotation_id, turn FROM rotation_turns GROUP BY 1, 2 HAVING count(*) > 1) AS d").Scan(&twice))
-	require.Zero(t, twice, "turn numbers recorded twice")
+	requireTurnsOnce(t, dsn)
 
 	// Every lead's turn is its own, and the reps follow each other in
 	// list order by turn: exactly the round-robin of 18 turns.
@@ -117,6 +111,19 @@ func TestIssue17_03_RedisBehindTheStoreIsRebuilt(t *testing.T) {
 	}
 	require.Contains(t, s.logs.String(), "rotation state behind the store")
 	require.NoError(t, s.stop(t))
+}
+
+// requireTurnsOnce fails t if the database at dsn records a turn number of
+// a rotation twice.
+func requireTurnsOnce(t *testing.T, dsn string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var twice int
+	require.NoError(t, db.QueryRowContext(context.Background(),
+		"SELECT count(*) FROM (SELECT rotation_id, turn FROM rotation_turns GROUP BY 1, 2 HAVING count(*) > 1) AS d").Scan(&twice))
+	require.Zero(t, twice, "turn numbers recorded twice")
 }
 
 func indexOf(list []string, v string) int {
@@ -195,13 +202,7 @@ func TestIssue17_03_SentinelFailoverUnderLoad(t *testing.T) {
 
 	all := awaitAssigned(t, s, demo, ids)
 	require.Equal(t, len(ids), countLeads(t, s, demo), "stored leads are the 201s")
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	var twice int
-	require.NoError(t, db.QueryRowContext(ctx,
-		"SELECT count(*) FROM (SELECT rotation_id, turn FROM rotation_turns GROUP BY 1, 2 HAVING count(*) > 1) AS d").Scan(&twice))
-	require.Zero(t, twice, "turn numbers recorded twice")
+	requireTurnsOnce(t, dsn)
 
 	byTurn := map[int64]string{}
 	perRep := map[string]int{}

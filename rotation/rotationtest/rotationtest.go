@@ -14,8 +14,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,9 +28,7 @@ import (
 const DefaultRedisURL = "redis://127.0.0.1:6379/0"
 
 // Required reports whether LEADROTOR_TEST_REQUIRE lists service.
-func Required(service string) bool {
-	return slices.Contains(strings.Split(os.Getenv("LEADROTOR_TEST_REQUIRE"), ","), service)
-}
+func Required(service string) bool { return redistest.Required(service) }
 
 // Server is a Redis to test against, with a key prefix of the test's own.
 type Server struct {
