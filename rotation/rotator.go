@@ -336,9 +336,32 @@ type replacer interface {
 // rebuilt from the store's history (the last checkpoint and the turns
 // recorded since), numbers its turns after both the store's last turn and
 // the old state's, and keeps the old state's open turns numbered after
-// the store's last (see lua/reinstall.lua). The memory backend never falls
+// the store's last (see lua/reinstall.lua). It starts from the latest
+// checkpoint before turn (CheckpointBounder): the state behind may have
+// recorded checkpoints of its own, from weights that miss the lost turns,
+// and its numbers start below turn's. The memory backend never falls
 // behind (it dies with its process, and is rebuilt from the store on
 // start): there Resync does nothing.
+//
+// Where it can still err, each bounded by the turns in flight at the
+// failover:
+//   - Only a refused number reveals the lag. A turn the state behind hands
+//     out with a number the store does not have (a gap left by a lost
+//     turn whose lead was never stored, or a number past the store's last)
+//     is kept: its member was chosen from the old weights. The rebuilt
+//     state counts it, so the shares come back within one, but the order
+//     of those few turns is not the exact one.
+//   - The rebuild reads the history in several statements: a lead of an
+//     open turn moved to the new state that is stored between them can
+//     count twice (its weight, its day count, its open lead).
+//   - A checkpoint the state behind records below turn's number (only
+//     past such a gap), or records after the rebuild read the history (a
+//     late write), is wrong for a later rebuild, until the new state's
+//     next checkpoint (16 turns at most) supersedes it.
+//   - An acknowledgement of a turn of the lost state sent after the
+//     failover closes the open turn of the same number of the state
+//     behind; if that turn's lead is then refused, its give-back finds
+//     nothing, and one turn's deltas stay in the state.
 func (r *Rotator) Resync(ctx context.Context, rot *leads.Rotation, turn leads.Turn, now time.Time) error {
 	rp, ok := r.b.(replacer)
 	if !ok || turn.Undo.Epoch == "" {
