@@ -3,16 +3,20 @@
 -- fell behind the turns recorded here (a Sentinel failover to a replica
 -- that missed the last writes) is caught before it hands a turn out twice
 -- (see rotation.Rotator.Resync). Rows written before this rule may repeat a
--- number (a state rebuilt while turns were in flight could do that): then
--- the rule covers the rows written from now on only, and the plain index
--- stays for the queries.
+-- number (a state rebuilt while turns were in flight could do that): the
+-- later rows of such a repeat are left out of the rule, the first of each
+-- stays in it, and the plain index stays for the queries.
 DO $$
+DECLARE
+    repeats bigint[];
 BEGIN
-    IF EXISTS (SELECT 1 FROM rotation_turns GROUP BY rotation_id, turn HAVING count(*) > 1) THEN
-        EXECUTE format('CREATE UNIQUE INDEX rotation_turns_turn_key ON rotation_turns (rotation_id, turn) WHERE id > %s',
-            (SELECT max(id) FROM rotation_turns));
-    ELSE
+    SELECT array_agg(id) INTO repeats FROM (
+        SELECT id, row_number() OVER (PARTITION BY rotation_id, turn ORDER BY id) AS n FROM rotation_turns
+    ) AS r WHERE n > 1;
+    IF repeats IS NULL THEN
         CREATE UNIQUE INDEX rotation_turns_turn_key ON rotation_turns (rotation_id, turn);
         DROP INDEX rotation_turns_turn;
+    ELSE
+        EXECUTE format('CREATE UNIQUE INDEX rotation_turns_turn_key ON rotation_turns (rotation_id, turn) WHERE id <> ALL (%L::bigint[])', repeats);
     END IF;
 END $$;
