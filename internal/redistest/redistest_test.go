@@ -2,6 +2,7 @@ package redistest_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +32,12 @@ func TestDeployments(t *testing.T) {
 		for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
 			require.NoError(t, c.Set(ctx, k, "v", 0).Err())
 		}
-		masters := 0
+		var masters atomic.Int32
 		require.NoError(t, c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			masters++
+			masters.Add(1)
 			return nil
 		}))
-		require.Equal(t, 3, masters)
+		require.EqualValues(t, 3, masters.Load())
 	})
 	t.Run("sentinel", func(t *testing.T) {
 		t.Parallel()
