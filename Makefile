@@ -23,7 +23,7 @@ FUZZ_TARGETS = \
 	./leads:FuzzCursor \
 	./rotation:FuzzLuaMatchesPure
 
-.PHONY: run build test lint bench loadtest examples fuzz soak
+.PHONY: run build test lint openapi-check bench loadtest examples fuzz soak package-check
 
 ## run: serve on the embedded default (SQLite file leadrotor.db, in-process
 ## rotation), with the demo account seeded and a fresh API key printed
@@ -56,6 +56,19 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt wants to change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## package-check: the packaging without a Docker engine: the binary built
+## as the Dockerfile builds it (static, CGO-free), run as an unprivileged
+## user without zoneinfo on the disk, compose.yaml and the systemd unit
+## validated (needs root; see docs/deploy.md)
+package-check:
+	scripts/package-check.sh
+
+## openapi-check: lint httpapi/openapi.yaml with Spectral (spectral:oas,
+## pinned in scripts/openapi), and require the generated Go client and the
+## vendored Redoc to be what the document and npm give
+openapi-check:
+	GO=$(GO) scripts/openapi-check.sh
 
 ## fuzz: each fuzz target in turn for FUZZTIME; a failing input is written
 ## to the package's testdata/fuzz/<target>/ (keep it: it becomes a test)

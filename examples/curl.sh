@@ -56,4 +56,9 @@ echo "== 6. The lead with its audit trail"
 curl -sS "$url/leads/$first" -H "Authorization: Bearer $LEADROTOR_API_KEY" -H "x-account-id: $account" -o /tmp/leadrotor-curl.$$
 echo "events: $(body | grep -o '"event":"[a-z_]*"' | tr '\n' ' ')"
 echo
+echo "== 7. The server's metrics count what it did (the README's example)"
+created=$(curl -s "$url/metrics" | grep '^leadrotor_leads_created_total')
+echo "$created"
+[ -n "$created" ] || fail "no leadrotor_leads_created_total on /metrics"
+echo
 echo "walkthrough complete"

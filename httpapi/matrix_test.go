@@ -94,6 +94,10 @@ var authMatrix = map[string]matrixRow{
 	"GET /healthz":      {ok: 200, req: func(objects) matrixRequest { return req("GET", "/healthz", nil) }},
 	"GET /readyz":       {ok: 200, req: func(objects) matrixRequest { return req("GET", "/readyz", nil) }},
 	"GET /openapi.yaml": {ok: 200, req: func(objects) matrixRequest { return req("GET", "/openapi.yaml", nil) }},
+	"GET /docs":         {ok: 200, req: func(objects) matrixRequest { return req("GET", "/docs", nil) }},
+	"GET /docs/redoc.standalone.js": {ok: 200, req: func(objects) matrixRequest {
+		return req("GET", "/docs/redoc.standalone.js", nil)
+	}},
 
 	"POST /leads": {role: leads.RoleAgent, ok: 201, foreign: 400, req: func(o objects) matrixRequest {
 		return req("POST", "/leads", map[string]any{"firstName": "Ada", "lastName": "Lovelace", "teamId": o.team(), "leadSourceId": o.source()})

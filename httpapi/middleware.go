@@ -55,6 +55,22 @@ func requestID(ctx context.Context) string {
 // filled in by the authentication middleware.
 type logInfo struct {
 	account, user, apiKey string
+	// route is the pattern of the route that serves the request.
+	route string
+}
+
+// named records, for the access log, ObserveRequest and OnRoute, that
+// the route of pattern serves the request.
+func (s *Server) named(pattern string, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		if info, ok := req.Context().Value(logInfoKey).(*logInfo); ok {
+			info.route = pattern
+		}
+		if s.cfg.OnRoute != nil {
+			s.cfg.OnRoute(req.Request, pattern)
+		}
+		return next(w, req)
+	}
 }
 
 // statusRecorder remembers the status and size of a response.
@@ -92,6 +108,13 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logInfoKey, info)))
 		if rec.status < http.StatusInternalServerError && info.account != "" {
 			s.outages.answered(r.Context())
+		}
+		if s.cfg.ObserveRequest != nil {
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http answers 200
+			}
+			s.cfg.ObserveRequest(info.route, r.Method, status, time.Since(start))
 		}
 		level := slogLevel(rec.status)
 		s.log.Log(r.Context(), level, "request",

@@ -56,6 +56,14 @@ type Config struct {
 	// Simulations runs the simulations of /simulations; nil answers them
 	// 404.
 	Simulations leads.Simulator
+	// ObserveRequest, when set, is told of every request once answered:
+	// the pattern of the route that served it ("" when none did, as for
+	// a 404 of an unknown path), its method and status, and how long it
+	// took. For metrics.
+	ObserveRequest func(route, method string, status int, took time.Duration)
+	// OnRoute, when set, is told the pattern of the route that serves a
+	// request before its handler runs (tracing names the request's span).
+	OnRoute func(r *http.Request, pattern string)
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -143,6 +151,7 @@ func New(svc *leads.Service, cfg Config) *Server {
 		if rt.auth != public {
 			h = s.authenticate(rt, h)
 		}
+		h = s.named(rt.path, h)
 		router.Handle(rt.method, rt.path, h)
 		methods[rt.path] = append(methods[rt.path], rt.method)
 		if rt.method == http.MethodGet {
@@ -198,6 +207,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/healthz", public, s.healthz, nil},
 		{http.MethodGet, "/readyz", public, s.readyz, nil},
 		{http.MethodGet, "/openapi.yaml", public, s.openAPI, nil},
+		{http.MethodGet, "/docs", public, s.docs, nil},
+		{http.MethodGet, "/docs/redoc.standalone.js", public, s.redocScript, nil},
 		{http.MethodPost, "/leads", authDeferred, s.createLead, createQuery}, // resolved with the lead facts read, see createLead
 		{http.MethodGet, "/leads", authKey, s.heavyRead(s.listLeads), listQuery()},
 		{http.MethodGet, "/leads/:id", authKey, s.getLead, nil},

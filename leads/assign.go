@@ -59,7 +59,7 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	if err := rt.reassignable(s.rotator != nil); err != nil {
 		return nil, Assignment{}, err
 	}
-	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, accept: func(a Assignment) error {
+	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, cause: MeterCauseManual, accept: func(a Assignment) error {
 		if a.Assignee == "" {
 			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rt.rot.Name),
 				Details: map[string]any{"rotationId": rt.rot.ID, "skipped": a.Skipped}}
@@ -99,6 +99,8 @@ type storedAssignment struct {
 	record func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool)
 	// amend, when set, completes the write record allowed.
 	amend func(cur *Lead, w *LeadWrite, a Assignment, now time.Time)
+	// cause is what moves the lead, for the Meter (MeterCause…).
+	cause string
 }
 
 // assignStored gives the stored lead id the owner do.rt decides, taking a
@@ -205,6 +207,7 @@ func (s *Service) assignStoredOnce(ctx context.Context, cfg *AccountConfig, acco
 	}
 	if err == nil && written {
 		s.reportLoad(ctx, cfg, &before, lead, turnRotation(rot, turn))
+		s.meterAssigned(&before, lead, do.cause)
 	}
 	return lead, a, err
 }
@@ -391,6 +394,10 @@ func (s *Service) afterWrite(ctx context.Context, rot *Rotation, turn Turn, err 
 	if err == nil {
 		if c, ok := s.rotator.(TurnConfirmer); ok {
 			c.ConfirmTurn(rot, turn)
+		}
+		s.meter.Count(MeasureRotationTurn, "", 1)
+		for _, sk := range turn.Skipped {
+			s.meter.Count(MeasureRotationSkip, sk.Reason, 1)
 		}
 		return
 	}

@@ -136,7 +136,7 @@ func failedErrors(failed map[int64]error) []error {
 // pending one starts to wait.
 func (s *Service) assignPending(ctx context.Context, cfg *AccountConfig, lead *Lead, rt routing) (waiting bool, err error) {
 	actor := SystemActor(lead.AccountID)
-	_, a, err := s.assignStored(ctx, cfg, lead.AccountID, lead.ID, storedAssignment{rt: rt, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+	_, a, err := s.assignStored(ctx, cfg, lead.AccountID, lead.ID, storedAssignment{rt: rt, cause: MeterCausePending, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
 		if cur.AssignmentStatus != AssignmentPending && cur.AssignmentStatus != AssignmentWaiting {
 			return AuditEntry{}, false // settled meanwhile by someone else
 		}

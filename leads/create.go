@@ -258,6 +258,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		return s.insertFailed(ctx, actor, in, opts, fp, err)
 	}
 	s.reportLoad(ctx, cfg, nil, &lead, turnRotation(rot, turn))
+	s.meterCreated(&lead, assignment)
 	lead.AuditLog = n.Audit
 	return &Result{Lead: &lead, Assignment: assignment}, nil
 }

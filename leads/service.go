@@ -72,6 +72,9 @@ type Service struct {
 	nextPurge     time.Time
 	settleFailing bool
 
+	// meter is told what the Service did (WithMeter).
+	meter Meter
+
 	// findReturning, when set, finds a returning contact's earlier lead
 	// instead of the store (a Replayer's, from the leads it has seen).
 	findReturning func(ctx context.Context, accountID, by, value string, since time.Time) (*Lead, error)
@@ -122,6 +125,7 @@ func NewService(store Store, rotator Rotator, opts ...Option) *Service {
 
 		rotatorBackoff: time.Second,
 		writeTimeout:   10 * time.Second,
+		meter:          nopMeter{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -250,6 +254,7 @@ func (s *Service) loadConfig(ctx context.Context, accountID string, load *config
 		cfg.prepareCapacity()
 		cfg.views = &viewCache{}
 		load.cfg = cfg
+		s.meter.Count(MeasureConfigLoad, "", 1)
 		if old := s.configs[accountID]; old == nil || old.Version < cfg.Version {
 			s.configs[accountID] = cfg
 		}

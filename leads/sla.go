@@ -348,6 +348,7 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 	if t.Reassignments < rot.SLA.MaxReassignments && s.rotator != nil {
 		_, _, err := s.assignStored(ctx, cfg, t.AccountID, t.LeadID, storedAssignment{
 			rt:     routing{rot: rot},
+			cause:  AssignSLAExpired,
 			narrow: func(v *Rotation) *Rotation { return slaView(v, had) },
 			accept: func(a Assignment) error {
 				if a.Assignee == "" {
@@ -377,6 +378,7 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 		case err != nil:
 			return fmt.Errorf("expire SLA of lead %d: %w", t.LeadID, err)
 		default:
+			s.meter.Count(MeasureSLAExpired, SLAReassigned, 1)
 			return nil
 		}
 		return s.exhaustSLA(ctx, cfg, rot, &t, "nobody_left")
@@ -390,6 +392,7 @@ func (s *Service) exhaustSLA(ctx context.Context, cfg *AccountConfig, rot *Rotat
 	actor := SystemActor(t.AccountID)
 	var before Lead
 	written := false
+	var action string
 	lead, err := s.store.UpdateLead(ctx, t.AccountID, t.LeadID, func(cur *Lead) (*LeadWrite, error) {
 		if written = t.times(cur); !written {
 			return nil, nil
@@ -398,7 +401,7 @@ func (s *Service) exhaustSLA(ctx context.Context, cfg *AccountConfig, rot *Rotat
 		now := s.clock()
 		w := &LeadWrite{Lead: cur.next(now)}
 		next := w.Lead
-		action := rot.SLA.WhenExhausted
+		action = rot.SLA.WhenExhausted
 		switch fallback := rot.FallbackAssignee; {
 		case action == SLAFallback && fallback != "" && fallback != cur.AssignedTo && cfg.Members[fallback] != "":
 			next.AssignedTo, next.RotationID, next.RotationTurn, next.SLADueAt = fallback, rot.ID, 0, nil
@@ -424,6 +427,8 @@ func (s *Service) exhaustSLA(ctx context.Context, cfg *AccountConfig, rot *Rotat
 	}
 	if written {
 		s.reportLoad(ctx, cfg, &before, lead, nil)
+		s.meter.Count(MeasureSLAExpired, action, 1)
+		s.meterAssigned(&before, lead, AssignSLAExpired)
 	}
 	return nil
 }

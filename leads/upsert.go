@@ -63,6 +63,7 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 	if err != nil {
 		return nil, fmt.Errorf("upsert: %w", err)
 	}
+	s.meter.Count(MeasureLeadReturned, string(opts.MatchBy), 1)
 	a := keptOwner(lead)
 	_, member := cfg.Members[lead.AssignedTo]
 	waits := lead.AssignmentStatus == AssignmentPending || lead.AssignmentStatus == AssignmentWaiting
@@ -78,7 +79,7 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 			return nil, fmt.Errorf("upsert lead %d: route: %w", id, err)
 		}
 		owner := lead.AssignedTo
-		_, ra, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
+		_, ra, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, cause: MeterCauseReturned, record: func(cur *Lead, a Assignment, now time.Time) (AuditEntry, bool) {
 			if cur.AssignedTo != owner {
 				return AuditEntry{}, false // assigned meanwhile, by a concurrent upsert or a person
 			}

@@ -58,6 +58,13 @@ func CheckDSN(dsn string) error {
 	return err
 }
 
+// DialectOf returns the database dsn names, PostgreSQL or SQLite, or the
+// error Open would give.
+func DialectOf(dsn string) (Dialect, error) {
+	d, _, err := dialectOf(dsn)
+	return d, err
+}
+
 // kvPassword matches a password in libpq's key=value form, quoted or not.
 var kvPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 

@@ -81,6 +81,7 @@ type options struct {
 	readConns  int
 	idleTime   time.Duration
 	observe    func(ctx context.Context, query string)
+	hooks      queryHooks
 	now        func() time.Time
 	sink       EventSink
 	migrations []MigrateFunc
@@ -160,6 +161,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.reads = s.reads.WithQueryHook(observer(o.observe))
 		}
 	}
+	if len(o.hooks) > 0 && s.dialect == SQLite {
+		shared := s.reads == s.db
+		s.db = s.db.WithQueryHook(bunHooks{o.hooks})
+		if shared {
+			s.reads = s.db
+		} else {
+			s.reads = s.reads.WithQueryHook(bunHooks{o.hooks})
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -195,6 +205,9 @@ func open(dsn string, o options) (*Store, error) {
 			// dropped) fails a connection attempt instead of holding it;
 			// connect_timeout in the URL overrides this.
 			cfg.ConnectTimeout = defaultConnectTimeout
+		}
+		if len(o.hooks) > 0 {
+			cfg.Tracer = pgHooks{o.hooks}
 		}
 		pool := func(n int) *bun.DB {
 			sqldb := stdlib.OpenDB(*cfg)

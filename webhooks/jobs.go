@@ -98,7 +98,9 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 	var firsts []deliveryArgs
 	var targets []*leads.WebhookEndpoint
 	var params []river.InsertManyParams
+	now := w.r.opts.Now()
 	for _, e := range job.Args.Events.V {
+		w.r.opts.Meter.EventFannedOut(now.Sub(e.At))
 		eps, ok := endpoints[e.AccountID]
 		if !ok {
 			var err error
@@ -196,6 +198,7 @@ func (r *Runner) attempt(ctx context.Context, ep *leads.WebhookEndpoint, a deliv
 	d := &leads.WebhookDelivery{EndpointID: ep.ID, AccountID: ep.AccountID, EventID: a.EventID, EventType: a.EventType,
 		Attempt: attempt, StatusCode: status, Succeeded: err == nil, DurationMS: r.opts.Now().Sub(start).Milliseconds(),
 		At: start, Payload: json.RawMessage(a.Payload)}
+	r.opts.Meter.DeliveryAttempted(err == nil, r.opts.Now().Sub(start))
 	if err != nil {
 		d.Error = err.Error()
 		r.opts.Logger.Info("webhook delivery failed", "webhook", ep.ID, "event", a.EventID, "attempt", attempt, "err", err)
@@ -236,6 +239,7 @@ func (r *Runner) disable(ctx context.Context, ep *leads.WebhookEndpoint, d *lead
 		r.opts.Logger.Warn("webhook not disabled", "webhook", ep.ID, "err", err)
 		return
 	}
+	r.opts.Meter.EndpointDisabled()
 	r.opts.Logger.Warn("webhook disabled", "webhook", ep.ID, "reason", reason)
 }
 

@@ -65,7 +65,35 @@ type Options struct {
 	Mail *Mail
 	// Now is the clock of delivery times and audit entries (default time.Now).
 	Now func() time.Time
+	// Meter, when set, is told of every event fanned out and every
+	// delivery attempt, for metrics.
+	Meter Meter
+	// Transport, when set, wraps the transport deliveries are posted
+	// through (tracing).
+	Transport func(http.RoundTripper) http.RoundTripper
 }
+
+// Meter counts what a Runner does, for an operator's metrics. Its methods
+// are called from the job workers: they must be cheap and safe for
+// concurrent use.
+type Meter interface {
+	// EventFannedOut: an event left the outbox for its endpoints, lag
+	// after the change that made it committed.
+	EventFannedOut(lag time.Duration)
+	// DeliveryAttempted: a delivery attempt ended, succeeded or not,
+	// after took.
+	DeliveryAttempted(succeeded bool, took time.Duration)
+	// EndpointDisabled: an endpoint was disabled after its deliveries
+	// kept failing.
+	EndpointDisabled()
+}
+
+// nopMeter is the Meter of a Runner given none.
+type nopMeter struct{}
+
+func (nopMeter) EventFannedOut(time.Duration)          {}
+func (nopMeter) DeliveryAttempted(bool, time.Duration) {}
+func (nopMeter) EndpointDisabled()                     {}
 
 // DefaultMaxAttempts is a delivery's attempts with DefaultBackoff: they
 // span about 24 h (5 s doubling to 3 h, then every 3 h).
@@ -130,6 +158,9 @@ func New(opts Options) *Runner {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
 	}
+	if opts.Meter == nil {
+		opts.Meter = nopMeter{}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -150,8 +181,12 @@ func New(opts Options) *Runner {
 			return nil
 		}
 	}
-	r.http = &http.Client{Timeout: opts.Timeout, Transport: &http.Transport{DialContext: dialer.DialContext,
-		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second},
+	var transport http.RoundTripper = &http.Transport{DialContext: dialer.DialContext,
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+	if opts.Transport != nil {
+		transport = opts.Transport(transport)
+	}
+	r.http = &http.Client{Timeout: opts.Timeout, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return r
 }

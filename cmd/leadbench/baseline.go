@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -33,11 +34,12 @@ type baseline struct {
 	source    int64
 }
 
-// startBaseline prepares the baseline on the PostgreSQL database of cfg and
-// serves it on a free loopback port.
-func startBaseline(ctx context.Context, cfg app.Config, cleanup []func()) (*benchTarget, error) {
+// startBaseline prepares the baseline (or, with insert, the insert-only
+// reference, insertOnly) on the PostgreSQL database of cfg and serves it
+// on a free loopback port.
+func startBaseline(ctx context.Context, cfg app.Config, cleanup []func(), insert bool) (*benchTarget, error) {
 	if !strings.HasPrefix(cfg.DatabaseURL, "postgres") {
-		return nil, errors.New("the baseline locks rows with SELECT ... FOR UPDATE: run it on PostgreSQL (--database-url postgres://...)")
+		return nil, errors.New("the baselines are PostgreSQL's (the row-lock one locks rows with SELECT ... FOR UPDATE): run them on PostgreSQL (--database-url postgres://...)")
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(max(cfg.DBMaxConns, 16)))
 	if err != nil {
@@ -60,11 +62,17 @@ func startBaseline(ctx context.Context, cfg app.Config, cleanup []func()) (*benc
 		stop()
 		return nil, err
 	}
-	srv := &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
+	var handler http.Handler = b
+	describe := "baseline: row-lock rotation cursor (postgres)"
+	if insert {
+		handler = &insertOnly{db: b.db, accountID: b.accountID}
+		describe = "insert: one row a request, no rotation, audit or checks (postgres)"
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return &benchTarget{
 		url: "http://" + ln.Addr().String(), key: "none", account: b.accountID, team: b.team, source: b.source,
-		weights: weights, describe: "baseline: row-lock rotation cursor (postgres)",
+		weights: weights, describe: describe, pid: os.Getpid(),
 		stop: func() {
 			_ = srv.Shutdown(context.Background())
 			stop()
@@ -169,4 +177,42 @@ func (b *baseline) create(ctx context.Context, in leads.LeadInput) (*leads.Lead,
 		return nil, err
 	}
 	return lead, tx.Commit()
+}
+
+// insertOnly serves POST /leads as the least a create can be, for
+// `leadbench --target insert`: it decodes the body and inserts one row into
+// leads, in a transaction of its own (the statement's), with no rotation,
+// no audit and no checks, and answers 201 with the row's id. It is the
+// reference for what leadrotor's own work costs above storing a row (issue
+// 18): the same table, indexes and database.
+type insertOnly struct {
+	db        *sql.DB
+	accountID string
+}
+
+func (h *insertOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/leads" {
+		http.NotFound(w, r)
+		return
+	}
+	var in leads.LeadInput
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now().UTC()
+	meta, _ := json.Marshal(in.Metadata)
+	var id int64
+	err := h.db.QueryRowContext(r.Context(), `INSERT INTO leads (account_id, team_id, lead_source_id, first_name, last_name, email, email_norm,
+		phone, company, status, metadata, created_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, 'insert', $11, $11) RETURNING id`,
+		h.accountID, in.TeamID, in.LeadSourceID, in.FirstName, in.LastName, in.Email, leads.EmailKey(in.Email),
+		in.Phone, in.Company, string(meta), now).Scan(&id)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = fmt.Fprintf(w, `{"id":%d}`, id)
 }

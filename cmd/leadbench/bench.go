@@ -24,6 +24,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/store"
 )
 
@@ -50,7 +51,14 @@ them; by default a throwaway SQLite file) and creates an account with a
 rotation of 7 reps weighted 1,1,1,1,1,2,3. --target baseline starts instead
 the row-lock baseline on the same PostgreSQL database: the rotation's cursor is
 a row that each lead locks (SELECT ... FOR UPDATE), advances, and commits with
-the lead, the way CRMs commonly do it.
+the lead, the way CRMs commonly do it. --target insert starts the least a
+create can be: a handler that decodes the body and inserts one row into leads
+(no rotation, no audit, no checks), the reference for leadrotor's own cost.
+
+Each run reports the CPU time spent per lead created, read from /proc: by
+the server (--server-pid, or leadbench's own process when it runs the server,
+load included), and by every postgres and redis-server process of the
+machine.
 
 With --url, leadbench drives a running server, or several (comma-separated: each
 client sends its requests to them in turn, and a request that a server refuses
@@ -81,7 +89,7 @@ has come for 15 s. A server driven with --url must run with
 	app.AddGlobalFlags(cmd)
 	f := cmd.Flags()
 	f.String("url", "", "running servers to drive, comma-separated; empty: start one")
-	f.String("target", "leadrotor", "what to start without --url: leadrotor or baseline")
+	f.String("target", "leadrotor", "what to start without --url: leadrotor, baseline (the row-lock rotation CRMs use) or insert (one row a request, nothing else)")
 	f.IntP("concurrency", "c", 64, "concurrent clients")
 	f.IntP("count", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
 	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
@@ -92,7 +100,7 @@ has come for 15 s. A server driven with --url must run with
 	f.String("account", os.Getenv("LEADROTOR_ACCOUNT_ID"), "account id (with --url)")
 	f.Int64("team", envInt("LEADROTOR_TEAM_ID"), "team id of the leads (with --url)")
 	f.Int64("lead-source", envInt("LEADROTOR_LEAD_SOURCE_ID"), "lead source id of the leads (with --url)")
-	f.Int("server-pid", 0, "sample the resident memory of this process")
+	f.Int("server-pid", 0, "sample the resident memory and CPU time of this process (the server driven with --url)")
 	f.Int("readers", 0, "mixed load: after a run of the writers alone, run them again beside this many clients paging GET /leads?limit=500 and searching, and compare")
 	f.Int("preload", 0, "store this many leads in the bench account before driving (without --url)")
 	f.String("cpuprofile", "", "write a CPU profile of leadbench's process (its own server included) over the driving run to this file")
@@ -100,6 +108,9 @@ has come for 15 s. A server driven with --url must run with
 	f.Bool("availability", false, "before driving, give every rep a schedule of whole days, time off far ahead, a holiday calendar and a capacity too large to reach (issue 14): each lead reads them all")
 	f.Int("rules", 0, "before driving, create this many enabled routing rules of 5 tests that no lead meets but every lead tests in full, and a last one that sends every lead to the bench rotation")
 	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
+	f.Bool("metrics", true, "the server leadbench starts counts metrics (--metrics=false: off, to measure what they cost)")
+	f.Bool("otlp-sink", false, "start an OTLP receiver on 127.0.0.1 that drops what it gets, and have the server leadbench starts export its traces there (what tracing costs)")
+	f.Bool("check-metrics", false, "scrape every server's /metrics before and after the measured runs, compare its counters (leads created, turns, POST /leads by status, webhook deliveries) with the load's own counts, and fail on any difference")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
 }
@@ -146,6 +157,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if which, _ := f.GetString("target"); hooks != 0 && which != "leadrotor" {
 		return errors.New("--webhooks: only leadrotor has webhooks")
 	}
+	if which, _ := f.GetString("target"); which != "leadrotor" {
+		if check, _ := f.GetBool("check-metrics"); check {
+			return errors.New("--check-metrics: only leadrotor has metrics")
+		}
+	}
 	if hooks < 0 || hooks > maxBenchHooks {
 		return fmt.Errorf("webhooks %d: must be from 0 to %d", hooks, maxBenchHooks)
 	}
@@ -164,6 +180,14 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	defer target.stop()
 	target.idempotent, _ = f.GetBool("idempotent")
+	if target.store != nil {
+		if on, _ := f.GetBool("metrics"); !on {
+			target.describe += ", metrics off"
+		}
+		if sink, _ := f.GetBool("otlp-sink"); sink {
+			target.describe += ", traces exported to a local OTLP sink"
+		}
+	}
 	if preload > 0 {
 		if target.store == nil {
 			return errors.New("--preload needs the server leadbench starts itself (no --url)")
@@ -221,6 +245,13 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		defer stop()
 		target.describe += fmt.Sprintf(", %d webhook endpoints for lead.assigned", hooks)
 	}
+	checkCounters, _ := f.GetBool("check-metrics")
+	var scraped []metrics.Scrape
+	if checkCounters {
+		if scraped, err = scrapeServers(cmd.Context(), target); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
 	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
@@ -255,12 +286,23 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
 	}
 	rep.Target, rep.Concurrency, rep.Rules = target.describe, conc, rules
+	if checkCounters {
+		if rep.Metrics, err = checkMetrics(cmd.Context(), target, scraped, rep, target.idempotent); err != nil {
+			return err
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(cmd.OutOrStdout())
 	}
-	rep.print(cmd.OutOrStdout())
+	if rep.Metrics != nil && rep.Metrics.Mismatches > 0 {
+		return fmt.Errorf("--check-metrics: %d counters differ from the load's counts", rep.Metrics.Mismatches)
+	}
 	return nil
 }
 
@@ -302,6 +344,14 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	cfg.Metrics, _ = f.GetBool("metrics")
+	if sink, _ := f.GetBool("otlp-sink"); sink {
+		stop, err := startOTLPSink()
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, stop)
+	}
 	// The receiver of --webhooks is on 127.0.0.1.
 	if hooks, _ := f.GetInt("webhooks"); hooks > 0 {
 		cfg.WebhookAllowPrivate = true
@@ -310,10 +360,10 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	switch which {
 	case "leadrotor":
 		return startLeadrotor(cmd.Context(), cfg, cleanup)
-	case "baseline":
-		return startBaseline(cmd.Context(), cfg, cleanup)
+	case "baseline", "insert":
+		return startBaseline(cmd.Context(), cfg, cleanup, which == "insert")
 	}
-	return nil, fmt.Errorf("target %q: must be leadrotor or baseline", which)
+	return nil, fmt.Errorf("target %q: must be leadrotor, baseline or insert", which)
 }
 
 // startLeadrotor serves leadrotor in this process and creates a bench account.
@@ -460,6 +510,10 @@ type benchReport struct {
 	Mixed *mixedReport `json:"mixed,omitempty"`
 	// Webhooks is what the receiver of --webhooks saw.
 	Webhooks *hookReport `json:"webhooks,omitempty"`
+	// Metrics is what --check-metrics found.
+	Metrics *metricsReport `json:"metrics,omitempty"`
+	// CPU is the CPU time spent per lead created, from /proc.
+	CPU *cpuReport `json:"cpu,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
@@ -513,6 +567,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	}
 	results := make([]workerResult, conc)
 	stopRSS := t.sampleRSS()
+	cpuBefore := sampleCPU(t.pid)
 	start := time.Now()
 	done := make(chan struct{})
 	go reportProgress(progress, start, &created, t.pid, done)
@@ -546,6 +601,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpuAfter := sampleCPU(t.pid)
 	close(done)
 	rep := &benchReport{Seconds: elapsed.Seconds(), Errors: map[string]int64{}, counts: map[string]int64{}, RSSMB: stopRSS()}
 	for _, r := range results {
@@ -560,6 +616,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 	rep.Requests = int64(len(rep.latencies))
 	rep.Created = created.Load()
 	rep.PerSecond = float64(rep.Created) / elapsed.Seconds()
+	rep.CPU = perLead(cpuBefore, cpuAfter, rep.Created, t.cpuName())
 	rep.LatencyMS = latencies(rep.latencies)
 	return rep
 }
@@ -748,6 +805,9 @@ func (r *benchReport) print(w io.Writer) {
 	if r.RSSMB != nil {
 		fmt.Fprintf(w, "  server RSS MB   start %.1f  max %.1f  end %.1f\n", r.RSSMB.Start, r.RSSMB.Max, r.RSSMB.End)
 	}
+	if r.CPU != nil {
+		r.CPU.print(w)
+	}
 	if m := r.Mixed; m != nil {
 		fmt.Fprintf(w, "  beside %d readers:\n", m.Reads.Readers)
 		fmt.Fprintf(w, "    leads created %d (%.0f/s, %.0f%% of the writers alone)\n", m.Created, m.PerSecond, 100*m.Kept)
@@ -768,6 +828,9 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(w, "  delivery lag ms p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
 			h.LagMS.P50, h.LagMS.P95, h.LagMS.P99, h.LagMS.Max, h.LagMS.Mean)
 	}
+	if r.Metrics != nil {
+		r.Metrics.print(w)
+	}
 	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "USER\tWEIGHT\tLEADS\tSHARE\tEXPECTED\tDEVIATION\t")
@@ -775,6 +838,17 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%.1f\t%+.2f\t\n", m.User, m.Weight, m.Leads, m.Share, m.Expected, m.Deviation)
 	}
 	_ = tw.Flush()
+}
+
+// cpuName says whose CPU time the report's server figure is.
+func (t *benchTarget) cpuName() string {
+	switch {
+	case t.pid == 0:
+		return ""
+	case t.pid == os.Getpid():
+		return "leadbench (server and load)"
+	}
+	return "server"
 }
 
 // sampleRSS samples the target process's resident memory every 250ms until

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
 // Issue 11, item 7: leadbench starts leadrotor in its own process, drives it
@@ -35,7 +37,8 @@ type jsonReport struct {
 		User  string `json:"user"`
 		Leads int64  `json:"leads"`
 	} `json:"members"`
-	Webhooks *hookReport `json:"webhooks"`
+	Webhooks *hookReport    `json:"webhooks"`
+	Metrics  *metricsReport `json:"metrics"`
 }
 
 // runInProcess runs leadbench with args, --json and --quiet on a
@@ -57,7 +60,7 @@ func TestIssue11_07_LeadbenchRefusesBadSettings(t *testing.T) {
 	t.Parallel()
 	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--target", "baseline", "--database-url", "file:" + filepath.Join(t.TempDir(), "x.db"), "-d", "1s"})
-	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "run it on PostgreSQL")
+	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "run them on PostgreSQL")
 	cmd = newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--url", "http://127.0.0.1:1", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "--api-key and --account")
@@ -123,4 +126,85 @@ func TestLeadbenchWebhooks(t *testing.T) {
 	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
 	cmd.SetArgs([]string{"--webhooks", "101", "-d", "1s"})
 	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "webhooks 101: must be from 0 to 100")
+}
+
+// leadbench --check-metrics reads the server's /metrics before and after
+// the load: every counter it checks grew by exactly the load's own count,
+// webhook deliveries included; a counter that differs fails the run.
+func TestLeadbenchCheckMetrics(t *testing.T) {
+	t.Parallel()
+	rep, _ := runInProcess(t, "-c", "4", "-n", "40", "-d", "30s", "--webhooks", "2", "--check-metrics")
+	m := rep.Metrics
+	require.NotNil(t, m)
+	require.Zero(t, m.Mismatches, "%+v", m.Checks)
+	names := map[string]float64{}
+	for _, c := range m.Checks {
+		names[c.Metric] += c.Server
+	}
+	require.EqualValues(t, rep.Created, names["leadrotor_leads_created_total"])
+	require.EqualValues(t, 2*rep.Created, names["leadrotor_webhook_deliveries_total"])
+	require.Contains(t, names, "leadrotor_http_request_duration_seconds")
+
+	// A count the server does not keep is a mismatch, reported and failed.
+	rp := &benchReport{Created: 3, counts: map[string]int64{}, Errors: map[string]int64{}}
+	checks := expectedCounts(rp, false)
+	require.Contains(t, checks, metricCheck{Metric: "leadrotor_http_request_duration_seconds",
+		Labels: map[string]string{"route": "/leads", "method": "POST", "code": "201"}, Load: 3})
+
+	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
+	cmd.SetArgs([]string{"--target", "baseline", "--check-metrics", "-d", "1s"})
+	require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "only leadrotor has metrics")
+}
+
+// --metrics=false and --otlp-sink change the server leadbench starts, and
+// say so in the report's target. Not parallel: --otlp-sink sets the
+// process's OTEL_* variables while it runs.
+func TestLeadbenchObservability(t *testing.T) {
+	rep, _ := runInProcess(t, "-c", "2", "-n", "10", "-d", "30s", "--metrics=false", "--otlp-sink")
+	require.Contains(t, rep.Target, "metrics off")
+	require.Contains(t, rep.Target, "traces exported to a local OTLP sink")
+	require.GreaterOrEqual(t, rep.Created, int64(10))
+}
+
+// /proc/PID/stat's CPU times are read past the command name, whatever it
+// holds.
+func TestParseStat(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want time.Duration
+	}{
+		{"123 (postgres) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0", 3 * time.Second},
+		{"77 (a b) c)) R 1 2 3 4 5 6 7 8 9 10 7 3 40 50 20 0", time.Second},
+	} {
+		got, err := parseStat([]byte(tc.line))
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, tc.line)
+	}
+	_, err := parseStat([]byte("1 (x) S 1 2"))
+	require.Error(t, err)
+}
+
+// --target insert serves the least a create can be on PostgreSQL, and the
+// report says the CPU each lead cost, PostgreSQL's included.
+func TestLeadbenchInsertTarget(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresSchemaDSN(t)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL")
+	}
+	var out, errs bytes.Buffer
+	cmd := newRootCmd(&out, &errs)
+	cmd.SetArgs([]string{"--target", "insert", "--database-url", dsn, "-c", "4", "-n", "200", "-d", "30s", "--json", "--quiet"})
+	require.NoError(t, cmd.ExecuteContext(context.Background()), "%s", errs.String())
+	var rep struct {
+		Target  string     `json:"target"`
+		Created int64      `json:"created"`
+		CPU     *cpuReport `json:"cpu"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "%s", out.String())
+	require.Contains(t, rep.Target, "insert: one row a request")
+	require.GreaterOrEqual(t, rep.Created, int64(200))
+	require.NotNil(t, rep.CPU)
+	require.Equal(t, "leadbench (server and load)", rep.CPU.Server)
+	require.Positive(t, rep.CPU.PostgresUS, "every insert costs PostgreSQL something")
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Candidates are the browsers looked for, in order: LEADROTOR_CHROME, then
@@ -27,4 +29,18 @@ func Chrome() (string, error) {
 		}
 	}
 	return "", ErrNoBrowser
+}
+
+// AllocatorOptions are the options of the headless Chromium at path that
+// the browser tests drive: chromedp's defaults, no sandbox (CI runs as
+// root), no /dev/shm, a laptop's window, and no host but 127.0.0.1 that
+// resolves, so that a page can reach nothing but the test server.
+func AllocatorOptions(path string) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.WindowSize(1366, 900),
+	)
 }

@@ -46,6 +46,10 @@ type Config struct {
 	SMTP SMTPConfig
 	// DebugAddr, when set, serves net/http/pprof there (never on HTTPAddr).
 	DebugAddr string
+	// Metrics serves Prometheus metrics at /metrics: on MetricsAddr when
+	// set, else on HTTPAddr.
+	Metrics     bool
+	MetricsAddr string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
 	// requests (their leads then wait as pending) instead of holding them.
 	RedisTimeout time.Duration
@@ -132,6 +136,7 @@ func Default() Config {
 		ReadConcurrency:       httpapi.DefaultReadConcurrency,
 		ReadConcurrencyPerKey: httpapi.DefaultReadConcurrencyPerKey,
 		Console:               true,
+		Metrics:               true,
 		SimulationMaxWindow:   simulate.MaxWindow,
 		SimulationRetention:   simulations.DefaultRetention,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
@@ -179,6 +184,9 @@ func (c Config) Validate() error {
 		if _, err := redisurl.Parse(c.RedisURL); err != nil {
 			errs = append(errs, fmt.Errorf("redis-url %q: %w", redisurl.Redact(c.RedisURL), err))
 		}
+	}
+	if c.MetricsAddr != "" && !c.Metrics {
+		errs = append(errs, fmt.Errorf("metrics-addr %q is set but metrics is off", c.MetricsAddr))
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{}") {
 		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))

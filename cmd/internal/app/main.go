@@ -23,11 +23,13 @@ import (
 	"github.com/leadrotor/leadrotor/httpapi"
 	"github.com/leadrotor/leadrotor/internal/redisurl"
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/passwords"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/rotation"
 	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/tracing"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
 
@@ -50,6 +52,14 @@ type Main struct {
 	events *webhooks.Runner
 	// sims runs the simulations asked through the API and the console.
 	sims *simulations.Service
+	// metrics counts what the process does (nil: metrics are off);
+	// metricsSrv serves them on metrics-addr.
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server
+	// tracing traces requests (never nil once opened; off unless the
+	// OTEL_* variables ask); serving: Open, not a command, opened it.
+	tracing *tracing.Tracing
+	serving bool
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -70,6 +80,11 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if mailer != nil {
 		hookOpts.Mail = &webhooks.Mail{Mailer: mailer, ConsoleURL: mailURL(m.cfg)}
 	}
+	if err := m.openObservers(ctx); err != nil {
+		return err
+	}
+	hookOpts.Logger = m.log
+	m.observeWebhooks(&hookOpts)
 	m.events = webhooks.New(hookOpts)
 	opts := []store.Option{store.WithClock(clock), store.WithEventSink(m.events),
 		store.WithMigrations(func(ctx context.Context, db *sql.DB, d store.Dialect) error {
@@ -81,11 +96,12 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.DBReadConns > 0 {
 		opts = append(opts, store.WithReadConns(m.cfg.DBReadConns))
 	}
-	st, err := store.Open(ctx, m.cfg.DatabaseURL, opts...)
+	st, err := store.Open(ctx, m.cfg.DatabaseURL, append(opts, m.observeStore()...)...)
 	if err != nil {
 		return err
 	}
 	m.store = st
+	m.watchStore(st)
 	if err := m.events.Open(st.DB().DB, string(st.Dialect()), st); err != nil {
 		return err
 	}
@@ -102,6 +118,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 		// out may have run, and running it again would take a second turn.
 		rcfg.Bound(m.cfg.RedisTimeout)
 		m.redis = rcfg.NewClient()
+		if err := m.observeRedis(m.redis); err != nil {
+			return err
+		}
 		pctx, cancel := context.WithTimeout(ctx, m.cfg.RedisTimeout)
 		err = m.redis.Ping(pctx).Err()
 		cancel()
@@ -123,6 +142,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if mailer != nil {
 		svcOpts = append(svcOpts, leads.WithEventTypes(webhooks.MailEvents...))
 	}
+	svcOpts = append(svcOpts, m.meterService()...)
 	if m.cfg.RequestTimeout > 0 {
 		// The background assigner's writes are bounded like a request's, so
 		// that settle-after (more than twice the request timeout) is longer
@@ -145,6 +165,7 @@ func (m *Main) Open(ctx context.Context) error {
 		redisURL = redisurl.Redact(m.cfg.RedisURL)
 	}
 	m.log.Info("starting", "database", store.Redact(m.cfg.DatabaseURL), "redis", redisURL)
+	m.serving = true
 	if err := m.OpenService(ctx); err != nil {
 		return err
 	}
@@ -163,16 +184,20 @@ func (m *Main) Open(ctx context.Context) error {
 		RateLimits:     httpapi.RateLimits{Limiter: m.limiter, PerKey: m.cfg.RateLimitKey, PerAccount: m.cfg.RateLimitAccount},
 		Reads:          httpapi.ReadLimits{Concurrent: m.cfg.ReadConcurrency, PerKey: m.cfg.ReadConcurrencyPerKey},
 		Simulations:    m.sims,
+		ObserveRequest: m.observeRequest(),
+		OnRoute:        m.onRoute(),
 	})
+	var con *console.Console
 	if m.cfg.Console {
-		con, err := console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
+		var err error
+		con, err = console.New(m.svc, console.Config{Logger: m.log, Limiter: m.limiter, BaseURL: m.cfg.ConsoleURL,
 			RequestTimeout: m.cfg.RequestTimeout, Simulations: m.sims, SimulationMaxWindow: m.cfg.SimulationMaxWindow,
 			ClientIP: func(r *http.Request) string { return httpapi.ClientIP(r, m.cfg.TrustProxy) }})
 		if err != nil {
 			return err
 		}
-		handler = con.Beside(handler)
 	}
+	handler = m.mux(handler, con)
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: m.cfg.Timeouts.ReadHeader,
@@ -209,7 +234,7 @@ func (m *Main) Open(ctx context.Context) error {
 		go func() { _ = m.debug.Serve(dl) }()
 		m.log.Info("profiler listening", "addr", dl.Addr().String())
 	}
-	return nil
+	return m.listenMetrics()
 }
 
 // Service returns the service, once OpenService or Open has run.
@@ -272,6 +297,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.debug != nil {
 		_ = m.debug.Close()
 	}
+	if m.metricsSrv != nil {
+		_ = m.metricsSrv.Close()
+	}
 	if err := m.server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -290,6 +318,11 @@ func (m *Main) Close() error {
 	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
+	}
+	if m.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+		defer cancel()
+		errs = append(errs, m.tracing.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

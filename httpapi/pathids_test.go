@@ -1,0 +1,80 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadrotor/leadrotor/store/storetest"
+)
+
+// TestPathIDsAreIntegers requires every id in a path to be documented as
+// the ids of the bodies are (integer, int64), so that a client generated
+// from the document takes the id a body gave it.
+func TestPathIDsAreIntegers(t *testing.T) {
+	t.Parallel()
+	doc := loadDoc(t)
+	for path, item := range doc.Paths.Map() {
+		for _, p := range item.Parameters {
+			if p.Value.In != "path" || (p.Value.Name != "id" && !strings.HasSuffix(p.Value.Name, "Id")) {
+				continue
+			}
+			s := p.Value.Schema.Value
+			require.True(t, s.Type.Is("integer"), "%s: {%s} is %v", path, p.Value.Name, s.Type)
+			require.Equal(t, "int64", s.Format, "%s: {%s}", path, p.Value.Name)
+		}
+	}
+	for _, name := range []string{"Lead", "Team", "LeadSource", "Rotation", "RoutingRule", "TimeOff", "HolidayCalendar",
+		"WebhookEndpoint", "WebhookDelivery", "Simulation"} {
+		id := doc.Components.Schemas[name].Value.Properties["id"].Value
+		require.True(t, id.Type.Is("integer"), "%s.id", name)
+		require.Equal(t, "int64", id.Format, "%s.id", name)
+	}
+}
+
+// TestPathIDsThatAreNoIDs pins what the server answers for a path id that
+// is no positive integer: 404, as for an id that names nothing, since no
+// object can have it. The document forbids such ids now, and the contract
+// harness validates a request only when the server accepted it, so these
+// requests still reach the server and test its own answer.
+func TestPathIDsThatAreNoIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	lead := f.call("agent", "POST", "/leads", f.westLead(nil))
+	require.Equal(t, http.StatusCreated, lead.status)
+	leadID := lead.json(t)["id"]
+	hook := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "eventTypes": []string{"lead.created"}})
+	require.Equal(t, http.StatusCreated, hook.status, "body: %s", hook.body)
+	hookID := hook.json(t)["id"]
+	for _, bad := range []string{"abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "%20"} {
+		for _, tc := range []struct{ who, method, path string }{
+			{"agent", "GET", "/leads/" + bad},
+			{"agent", "PATCH", "/leads/" + bad},
+			{"manager", "DELETE", "/leads/" + bad + "?confirm=true"},
+			{"agent", "GET", "/leads/" + bad + "/activities"},
+			{"agent", "GET", "/teams/" + bad},
+			{"manager", "PATCH", "/lead-sources/" + bad},
+			{"agent", "GET", "/rotations/" + bad},
+			{"agent", "GET", "/routing-rules/" + bad},
+			{"agent", "GET", "/holiday-calendars/" + bad},
+			{"manager", "GET", "/webhooks/" + bad},
+			{"manager", "POST", fmt.Sprintf("/webhooks/%v/deliveries/%s/redeliver", hookID, bad)},
+			{"manager", "GET", "/simulations/" + bad},
+			{"agent", "DELETE", "/members/agent-" + f.account + "@example.com/time-off/" + bad},
+		} {
+			var body any
+			if tc.method == "PATCH" {
+				body = map[string]any{"notes": "x"}
+			}
+			res := f.call(tc.who, tc.method, tc.path, body)
+			require.Equal(t, http.StatusNotFound, res.status, "%s %s: %s", tc.method, tc.path, res.body)
+			require.Equal(t, "NOT_FOUND", res.code(t), "%s %s", tc.method, tc.path)
+		}
+	}
+	// The same routes with a real id answer, so the 404s above are the ids'.
+	require.Equal(t, http.StatusOK, f.call("agent", "GET", fmt.Sprintf("/leads/%v", leadID), nil).status)
+	require.Equal(t, http.StatusOK, f.call("manager", "GET", fmt.Sprintf("/webhooks/%v", hookID), nil).status)
+}
