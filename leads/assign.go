@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -111,6 +112,37 @@ type storedAssignment struct {
 // It is how AssignLead, the background assigner and an SLA's expiry take a
 // turn and record it.
 func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountID string, id int64, do storedAssignment) (*Lead, Assignment, error) {
+	for attempt := 1; ; attempt++ {
+		lead, a, err := s.assignStoredOnce(ctx, cfg, accountID, id, do, attempt == maxTurnAttempts)
+		if !errors.Is(err, ErrTurnTaken) || attempt == maxTurnAttempts {
+			return lead, a, err
+		}
+	}
+}
+
+// maxTurnAttempts bounds the turns one write takes when the store refuses
+// their numbers (ErrTurnTaken): each refusal rebuilds the rotator's state,
+// and a state rebuilt while turns of the lost one were still being written
+// can meet one more.
+const maxTurnAttempts = 4
+
+// turnTaken handles the store's refusal of turn's number (ErrTurnTaken):
+// the rotator rebuilds the state turn was taken from (StateResyncer), and
+// the turn is given back, which changes nothing on a rebuilt state but
+// closes the turn.
+func (s *Service) turnTaken(ctx context.Context, rot *Rotation, turn Turn, now time.Time) {
+	if r, ok := s.rotator.(StateResyncer); ok && rot != nil {
+		s.log.WarnContext(ctx, "rotation state behind the store: rebuilding it", "rotation", rot.ID, "turn", turn.Seq)
+		if err := r.Resync(context.WithoutCancel(ctx), rot, turn, now); err != nil {
+			s.log.ErrorContext(ctx, "rebuild rotation state behind the store", "rotation", rot.ID, "err", err)
+		}
+	}
+	s.refund(ctx, rot, turn)
+}
+
+// assignStoredOnce is one attempt of assignStored; last says that no
+// other follows a refused turn.
+func (s *Service) assignStoredOnce(ctx context.Context, cfg *AccountConfig, accountID string, id int64, do storedAssignment, last bool) (*Lead, Assignment, error) {
 	now := s.clock()
 	rt := do.rt
 	rot := rt.rot
@@ -163,9 +195,12 @@ func (s *Service) assignStored(ctx context.Context, cfg *AccountConfig, accountI
 		}
 		return w, nil
 	})
-	if err == nil && !written {
+	switch {
+	case err == nil && !written:
 		s.refund(ctx, rot, turn) // nothing written
-	} else {
+	case errors.Is(err, ErrTurnTaken) && !last:
+		s.turnTaken(ctx, rot, turn, now) // and another attempt
+	default:
 		// A transaction that failed for want of the database may have
 		// committed: its turn stays open for the rotator to settle.
 		s.afterWrite(ctx, rot, turn, err, IsUnavailable(err))

@@ -197,43 +197,59 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	}
 
 	now := s.clock()
-	lead := newLead(actor.AccountID, in, now)
-	lead.ApplicationID = opts.ApplicationID
-	assignment, rot, turn, err := s.assign(ctx, cfg, &lead, now, opts.DryRun)
-	if err != nil {
-		return nil, err
-	}
-	if lead.AssignmentStatus != AssignmentPending && lead.AssignmentStatus != AssignmentWaiting {
-		lead.AssignmentStatus = settledStatus(lead.AssignedTo)
-	}
-	if lead.AssignedTo != "" {
-		at := lead.CreatedAt // as the store records it
-		lead.AssignedAt = &at
-	}
-	timer := cfg.slaTimer(&lead, lead.CreatedAt, nil, 0)
-	if opts.DryRun {
-		if d := assignment.Decision; d != nil {
-			d.describe(cfg.Rules, cfg.conditionWords)
+	var (
+		lead       Lead
+		assignment Assignment
+		rot        *Rotation
+		turn       Turn
+		n          *NewLead
+	)
+	// A turn whose number the store has already (the rotator's state fell
+	// behind it, see StateResyncer) writes nothing: the state is rebuilt
+	// and the lead takes another turn, a few times at most.
+	for attempt := 1; ; attempt++ {
+		lead = newLead(actor.AccountID, in, now)
+		lead.ApplicationID = opts.ApplicationID
+		assignment, rot, turn, err = s.assign(ctx, cfg, &lead, now, opts.DryRun)
+		if err != nil {
+			return nil, err
 		}
-		return &Result{Lead: &lead, DryRun: true, Assignment: assignment}, nil
+		if lead.AssignmentStatus != AssignmentPending && lead.AssignmentStatus != AssignmentWaiting {
+			lead.AssignmentStatus = settledStatus(lead.AssignedTo)
+		}
+		if lead.AssignedTo != "" {
+			at := lead.CreatedAt // as the store records it
+			lead.AssignedAt = &at
+		}
+		timer := cfg.slaTimer(&lead, lead.CreatedAt, nil, 0)
+		if opts.DryRun {
+			if d := assignment.Decision; d != nil {
+				d.describe(cfg.Rules, cfg.conditionWords)
+			}
+			return &Result{Lead: &lead, DryRun: true, Assignment: assignment}, nil
+		}
+		n = &NewLead{
+			Lead:           &lead,
+			Audit:          []AuditEntry{newAuditEntry(actor, EventLeadCreated, createdData(&lead, opts), now)},
+			IdempotencyKey: opts.IdempotencyKey,
+			Fingerprint:    fp,
+			UniqueEmail:    uniqueEmail,
+			Skips:          turn.Skipped,
+			TurnState:      turn.Checkpoint,
+			SLATimer:       timer,
+		}
+		if e, ok := assignment.auditEntry(actor, now); ok {
+			n.Audit = append(n.Audit, e)
+		}
+		n.Events = s.leadEvents(cfg, nil, &lead, "", now)
+		wctx, cancel := s.turnWriteContext(ctx)
+		err = s.store.InsertLead(wctx, n)
+		cancel()
+		if !errors.Is(err, ErrTurnTaken) || attempt == maxTurnAttempts {
+			break
+		}
+		s.turnTaken(ctx, rot, turn, now)
 	}
-	n := &NewLead{
-		Lead:           &lead,
-		Audit:          []AuditEntry{newAuditEntry(actor, EventLeadCreated, createdData(&lead, opts), now)},
-		IdempotencyKey: opts.IdempotencyKey,
-		Fingerprint:    fp,
-		UniqueEmail:    uniqueEmail,
-		Skips:          turn.Skipped,
-		TurnState:      turn.Checkpoint,
-		SLATimer:       timer,
-	}
-	if e, ok := assignment.auditEntry(actor, now); ok {
-		n.Audit = append(n.Audit, e)
-	}
-	n.Events = s.leadEvents(cfg, nil, &lead, "", now)
-	wctx, cancel := s.turnWriteContext(ctx)
-	err = s.store.InsertLead(wctx, n)
-	cancel()
 	s.afterWrite(ctx, rot, turn, err, ErrorCode(err) == CodeOutcomeUnknown)
 	if ErrorCode(err) == CodeOutcomeUnknown {
 		return nil, fmt.Errorf("create lead: %w", err)

@@ -319,6 +319,17 @@ type TurnConfirmer interface {
 	ConfirmTurn(rot *Rotation, turn Turn)
 }
 
+// StateResyncer is implemented by a Rotator whose state can fall behind the
+// turns the store recorded (Redis after a failover that lost its last
+// writes). The store refuses a turn number it has already
+// (ErrTurnTaken); the Service then calls Resync and takes another turn.
+type StateResyncer interface {
+	// Resync rebuilds rot's state from the store if it is still the state
+	// turn was taken from, so that the next turn has a number the store
+	// has not recorded; now decides the day, as in Next.
+	Resync(ctx context.Context, rot *Rotation, turn Turn, now time.Time) error
+}
+
 // TurnSettler is implemented by a Rotator whose turns can outlive the process
 // that took them (Redis).
 type TurnSettler interface {

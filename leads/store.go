@@ -456,6 +456,11 @@ var (
 	// ErrExternalIDTaken: another live lead of the account holds the
 	// external id (the rule holds whatever the account's duplicate policy).
 	ErrExternalIDTaken = &Error{Code: CodeDuplicateExternalID, Message: "External ID already exists"}
+	// ErrTurnTaken: the rotation turn the lead was given is recorded
+	// already, with another lead. The rotator's state is behind the store
+	// (see StateResyncer); nothing was written. InsertLead and UpdateLead
+	// return it.
+	ErrTurnTaken = &Error{Code: CodeInternal, Message: "rotation turn already recorded"}
 )
 
 // AccountConfig is an account's configuration at one version.

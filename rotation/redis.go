@@ -39,6 +39,8 @@ var (
 	addLoadSource string
 	//go:embed lua/open_of.lua
 	openOfSource string
+	//go:embed lua/reinstall.lua
+	reinstallSource string
 
 	// pickCmd decides and records one turn; see lua/pick.lua.
 	pickCmd = redis.NewScript(refundTurnSource + pickSource)
@@ -50,14 +52,12 @@ var (
 	// resetCmd deletes those of the keys it is given (KEYS, all hashes when
 	// sound) that hold another type, and returns how many. A key repaired
 	// meanwhile by another caller is left alone, with the turns taken on it.
-	resetCmd = redis.NewScript(`local n = 0
-for _, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k)['ok']
-  if t ~= 'hash' and t ~= 'none' then n = n + redis.call('DEL', k) end
-end
-return n`)
+	resetCmd = redis.NewScript(resetSource)
 	// installCmd stores a rebuilt state unless one exists; see lua/install.lua.
 	installCmd = redis.NewScript(installSource)
+	// reinstallCmd replaces a state that is behind the store by one
+	// rebuilt from it; see lua/reinstall.lua.
+	reinstallCmd = redis.NewScript(reinstallSource)
 	// snapshotCmd reads a state; see lua/snapshot.lua.
 	snapshotCmd = redis.NewScript(snapshotSource)
 	// fillLoadCmd sets members' open leads counted from the store; see
@@ -69,11 +69,22 @@ return n`)
 	openOfCmd = redis.NewScript(openOfSource)
 	// forgetLoadCmd drops members' open leads (ARGV: users), to be counted
 	// again from the store.
-	forgetLoadCmd = redis.NewScript(`for i = 1, #ARGV do
+	forgetLoadCmd = redis.NewScript(forgetLoadSource)
+)
+
+// resetSource is resetCmd's script.
+const resetSource = `local n = 0
+for _, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k)['ok']
+  if t ~= 'hash' and t ~= 'none' then n = n + redis.call('DEL', k) end
+end
+return n`
+
+// forgetLoadSource is forgetLoadCmd's script.
+const forgetLoadSource = `for i = 1, #ARGV do
   redis.call('HDEL', KEYS[1], 'o:' .. ARGV[i])
 end
-return #ARGV`)
-)
+return #ARGV`
 
 // dayTTL keeps a day's counts a little longer than the longest day in any
 // time zone, so that a refund late in the day still finds them.
@@ -580,8 +591,11 @@ func (b *redisBackend) settle(rot *leads.Rotation, day string) {
 // maxLost bounds the lost tickets kept per rotation.
 const maxLost = 32
 
-func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day string, st State) error {
-	args := make([]any, 0, 4+2*len(rot.Members)+2*len(st.DayCounts))
+// installArgs are the ARGV of install.lua that store st as rot's state,
+// after prefix.
+func installArgs(rot *leads.Rotation, st State, prefix ...any) []any {
+	args := make([]any, 0, len(prefix)+5+2*len(rot.Members)+2*len(st.Load)+2*len(st.DayCounts))
+	args = append(args, prefix...)
 	args = append(args, st.Epoch, st.Seq, int64(dayTTL/time.Second), len(rot.Members))
 	for _, m := range rot.Members {
 		args = append(args, m.User, st.Current[m.User])
@@ -593,10 +607,34 @@ func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day str
 	for user, c := range st.DayCounts {
 		args = append(args, user, c)
 	}
-	res, err := b.run(ctx, installCmd, b.keys(rot.ID, day), args...)
+	return args
+}
+
+func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day string, st State) error {
+	res, err := b.run(ctx, installCmd, b.keys(rot.ID, day), installArgs(rot, st)...)
 	if err != nil {
 		return fmt.Errorf("install script: %w", err)
 	}
+	b.recountLater(rot, res, st)
+	return nil
+}
+
+// replace stores st, rebuilt from the store, as rot's state in place of the
+// state of epoch stale, which is behind the store, unless that state was
+// replaced since (see lua/reinstall.lua); it reports whether it did.
+func (b *redisBackend) replace(ctx context.Context, rot *leads.Rotation, day, stale string, st State) (bool, error) {
+	res, err := b.run(ctx, reinstallCmd, b.settleKeys(rot.ID, day), installArgs(rot, st, stale, day)...)
+	if err != nil {
+		return false, fmt.Errorf("reinstall script: %w", err)
+	}
+	b.recountLater(rot, res, st)
+	return asInt(res) == 1, nil
+}
+
+// recountLater drops the counts of open leads of a state just installed
+// (res 1) once every write of a lead that may have been on its way when
+// they were counted is over: they are counted again from the store then.
+func (b *redisBackend) recountLater(rot *leads.Rotation, res any, st State) {
 	if asInt(res) == 1 && len(st.Load) > 0 {
 		// The counts were read while turns of the lost state may have
 		// had their leads on the way to the store: once every such write
@@ -608,7 +646,6 @@ func (b *redisBackend) install(ctx context.Context, rot *leads.Rotation, day str
 			_ = b.forgetLoad(ctx, rot, users) // at worst, counted as they are
 		})
 	}
-	return nil
 }
 
 func (b *redisBackend) refund(ctx context.Context, rot *leads.Rotation, turn leads.Turn) error {

@@ -92,6 +92,7 @@ var (
 	_ leads.TurnSettler   = (*Rotator)(nil)
 	_ leads.RotatorProber = (*Rotator)(nil)
 	_ leads.LoadCounter   = (*Rotator)(nil)
+	_ leads.StateResyncer = (*Rotator)(nil)
 )
 
 // ErrNoState is returned when a rotation's state cannot be established, which
@@ -304,6 +305,82 @@ func (r *Rotator) Peek(ctx context.Context, rot *leads.Rotation, now time.Time, 
 	return p, nil
 }
 
+// replacer is a backend whose state can fall behind the store's record of
+// turns while it exists (Redis, whose replication is asynchronous).
+type replacer interface {
+	// replace stores st in place of rot's state of epoch stale, unless
+	// that state was replaced since; it reports whether it did.
+	replace(ctx context.Context, rot *leads.Rotation, day, stale string, st State) (bool, error)
+}
+
+// Resync rebuilds rot's state from the store when the state that turn was
+// taken from is behind the store: the store refused turn's number
+// (leads.ErrTurnTaken), recorded already with another lead.
+//
+// How a state behind the store is found. Redis replicates asynchronously:
+// a failover (Sentinel promoting a replica, a Cluster replica taking over
+// its master's slots) can lose the writes of the last turns, whose leads
+// are stored all the same. The promoted state then has an older seq and
+// weights that miss those turns, and would hand their numbers out again,
+// and in the wrong order. The store is where every turn ends: a turn's
+// number is unique per rotation there (a unique index in PostgreSQL, a
+// trigger in SQLite, migration 000020), so the first lead written with a
+// number handed out twice is refused, whichever process took it, and
+// nothing of it is written. That refusal is the signal, on the one path
+// every turn goes through, with no extra round trip on the others: the
+// Service calls Resync, then takes another turn for the same lead.
+//
+// Resync replaces the state only if it is still the one turn came from
+// (same epoch): of several processes that hit the lag at once, the first
+// rebuilds and the others take turns from its state. The new state is
+// rebuilt from the store's history (the last checkpoint and the turns
+// recorded since), numbers its turns after both the store's last turn and
+// the old state's, and keeps the old state's open turns numbered after
+// the store's last (see lua/reinstall.lua). It starts from the latest
+// checkpoint before turn (CheckpointBounder): the state behind may have
+// recorded checkpoints of its own, from weights that miss the lost turns,
+// and its numbers start below turn's. The memory backend never falls
+// behind (it dies with its process, and is rebuilt from the store on
+// start): there Resync does nothing.
+//
+// Where it can still err, each bounded by the turns in flight at the
+// failover:
+//   - Only a refused number reveals the lag. A turn the state behind hands
+//     out with a number the store does not have (a gap left by a lost
+//     turn whose lead was never stored, or a number past the store's last)
+//     is kept: its member was chosen from the old weights. The rebuilt
+//     state counts it, so the shares come back within one, but the order
+//     of those few turns is not the exact one.
+//   - The rebuild reads the history in several statements: a lead of an
+//     open turn moved to the new state that is stored between them can
+//     count twice (its weight, its day count, its open lead).
+//   - A checkpoint the state behind records below turn's number (only
+//     past such a gap), or records after the rebuild read the history (a
+//     late write), is wrong for a later rebuild, until the new state's
+//     next checkpoint (16 turns at most) supersedes it.
+//   - An acknowledgement of a turn of the lost state sent after the
+//     failover closes the open turn of the same number of the state
+//     behind; if that turn's lead is then refused, its give-back finds
+//     nothing, and one turn's deltas stay in the state.
+func (r *Rotator) Resync(ctx context.Context, rot *leads.Rotation, turn leads.Turn, now time.Time) error {
+	rp, ok := r.b.(replacer)
+	if !ok || turn.Undo.Epoch == "" {
+		return nil
+	}
+	// A checkpoint recorded by a turn of the state that is behind has
+	// that state's weights, which miss the lost turns: those turns were
+	// numbered from the state's seq on, and turn is one of them, so the
+	// rebuild starts from a checkpoint before turn.
+	st, err := r.resumeState(ctx, rot, now, turn.Seq)
+	if err != nil {
+		return err
+	}
+	if _, err := rp.replace(ctx, rot, rot.Day(now), turn.Undo.Epoch, st); err != nil {
+		return fmt.Errorf("rotation %d: %w", rot.ID, err)
+	}
+	return nil
+}
+
 func (r *Rotator) rebuild(ctx context.Context, rot *leads.Rotation, now time.Time) error {
 	st, err := r.resumeState(ctx, rot, now)
 	if err != nil {
@@ -315,11 +392,29 @@ func (r *Rotator) rebuild(ctx context.Context, rot *leads.Rotation, now time.Tim
 	return nil
 }
 
-func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time.Time) (State, error) {
+// CheckpointBounder is a HistorySource that can rebuild a rotation's
+// history from a checkpoint recorded before a given turn. leads.Store
+// implementations satisfy it; Resync uses it to leave out the checkpoints
+// that a state behind the store may have recorded.
+type CheckpointBounder interface {
+	// RotationHistoryBefore is RotationHistory from the latest checkpoint
+	// of a turn before beforeTurn; the turns recorded after it all count.
+	RotationHistoryBefore(ctx context.Context, rotationID int64, since time.Time, beforeTurn int64) (leads.RotationHistory, error)
+}
+
+// resumeState rebuilds rot's state from the history source; from a
+// checkpoint before turn beforeTurn when it is not zero (and the source
+// can, CheckpointBounder).
+func (r *Rotator) resumeState(ctx context.Context, rot *leads.Rotation, now time.Time, beforeTurn ...int64) (State, error) {
 	var hist leads.RotationHistory
 	if r.history != nil {
 		var err error
-		if hist, err = r.history.RotationHistory(ctx, rot.ID, rot.DayStart(now)); err != nil {
+		if b, ok := r.history.(CheckpointBounder); ok && len(beforeTurn) > 0 && beforeTurn[0] > 0 {
+			hist, err = b.RotationHistoryBefore(ctx, rot.ID, rot.DayStart(now), beforeTurn[0])
+		} else {
+			hist, err = r.history.RotationHistory(ctx, rot.ID, rot.DayStart(now))
+		}
+		if err != nil {
 			return State{}, fmt.Errorf("rotation %d: read history: %w", rot.ID, err)
 		}
 	}

@@ -58,7 +58,8 @@ FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.
 // audit entries atomically, and sets their IDs. Concurrent calls share one
 // write (see batch.go); each gets the outcome it would have had alone:
 // ErrIdempotencyKeyTaken, ErrEmailTaken or ErrExternalIDTaken report the
-// unique rule that broke.
+// unique rule that broke, and ErrTurnTaken a rotation turn whose number is
+// recorded already.
 func (s *Store) InsertLead(ctx context.Context, n *leads.NewLead) (err error) {
 	defer translate(&err)
 	rows, err := newLeadRows(n)
@@ -102,6 +103,8 @@ func leadWriteError(err error) error {
 		return leads.ErrEmailTaken
 	case isUnique(err, leadExternalID):
 		return leads.ErrExternalIDTaken
+	case isUnique(err, turnNumber):
+		return leads.ErrTurnTaken
 	case isForeignKey(err):
 		return leads.Errorf(leads.CodeConflict, "the lead's team, lead source or rotation no longer exists")
 	}
@@ -420,19 +423,28 @@ func (s *Store) AuditEntries(ctx context.Context, q leads.AuditQuery) (_ []leads
 // turn on record, and how many turns each member got since since.
 func (s *Store) RotationHistory(ctx context.Context, rotationID int64, since time.Time) (_ leads.RotationHistory, err error) {
 	defer translate(&err)
-	return s.rotationHistory(ctx, rotationID, since, time.Time{})
+	return s.rotationHistory(ctx, rotationID, since, time.Time{}, 0)
+}
+
+// RotationHistoryBefore is RotationHistory rebuilt from a checkpoint taken
+// before turn beforeTurn (rotation.CheckpointBounder): the turns recorded
+// since still all count.
+func (s *Store) RotationHistoryBefore(ctx context.Context, rotationID int64, since time.Time, beforeTurn int64) (_ leads.RotationHistory, err error) {
+	defer translate(&err)
+	return s.rotationHistory(ctx, rotationID, since, time.Time{}, beforeTurn)
 }
 
 // RotationHistoryAt is RotationHistory as it stood at until
 // (leads.HistoryStore): the turns, skips and checkpoints recorded before it.
 func (s *Store) RotationHistoryAt(ctx context.Context, rotationID int64, since, until time.Time) (_ leads.RotationHistory, err error) {
 	defer translate(&err)
-	return s.rotationHistory(ctx, rotationID, since, until)
+	return s.rotationHistory(ctx, rotationID, since, until, 0)
 }
 
 // rotationHistory is RotationHistory from the records before until, or
-// all of them when until is zero.
-func (s *Store) rotationHistory(ctx context.Context, rotationID int64, since, until time.Time) (leads.RotationHistory, error) {
+// all of them when until is zero; from a checkpoint before turn
+// beforeTurn, unless it is zero.
+func (s *Store) rotationHistory(ctx context.Context, rotationID int64, since, until time.Time, beforeTurn int64) (leads.RotationHistory, error) {
 	var h leads.RotationHistory
 	before := func(q *bun.SelectQuery, column string) *bun.SelectQuery {
 		if until.IsZero() {
@@ -463,7 +475,7 @@ func (s *Store) rotationHistory(ctx context.Context, rotationID int64, since, un
 	for _, c := range counts {
 		h.AssignedSince[c.Assignee] = c.N
 	}
-	if err := s.checkpoint(ctx, rotationID, until, &h); err != nil {
+	if err := s.checkpoint(ctx, rotationID, until, beforeTurn, &h); err != nil {
 		return h, err
 	}
 	return h, nil
@@ -472,10 +484,13 @@ func (s *Store) rotationHistory(ctx context.Context, rotationID int64, since, un
 // checkpoint adds to h the rotation's latest checkpoint and the slots that
 // the turns recorded after it charged to each member; of the records
 // before until, unless it is zero.
-func (s *Store) checkpoint(ctx context.Context, rotationID int64, until time.Time, h *leads.RotationHistory) error {
+func (s *Store) checkpoint(ctx context.Context, rotationID int64, until time.Time, beforeTurn int64, h *leads.RotationHistory) error {
 	cp := new(turnRow)
 	q := s.db.NewSelect().Model(cp).Column("turn", "state").
 		Where("rotation_id = ?", rotationID).Where("state IS NOT NULL")
+	if beforeTurn > 0 {
+		q = q.Where("turn < ?", beforeTurn)
+	}
 	// The bounds of the slots' count: none, or before until.
 	turnsBefore, skipsBefore, bound := "", "", any(nil)
 	if !until.IsZero() {

@@ -91,3 +91,46 @@ func TestPoolRotationsMigrationKeepsReferences(t *testing.T) {
 	_, err = s.DB().ExecContext(ctx, "INSERT INTO rotation_members (rotation_id, account_id, position, email) VALUES (?, ?, 0, 'a@example.com')", r.ID, f.Account)
 	require.Error(t, err, "a member of a rotation that does not exist")
 }
+
+// TestUniqueTurnsMigrationKeepsOldRepeats runs migration 000020 on a
+// PostgreSQL database whose rotation_turns already repeat a number (a
+// state rebuilt while turns were in flight could record that before the
+// rule): the migration passes, the old rows stay, and a row written after
+// it may repeat no number, old or new.
+func TestUniqueTurnsMigrationKeepsOldRepeats(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresSchemaDSN(t)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL")
+	}
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn)
+	require.NoError(t, err)
+	defer func() { _ = s.Close() }()
+	require.NoError(t, s.Migrate(ctx))
+	f := storetest.NewFixture(t, s)
+	rot := f.CreateRotation(t, 0)
+	turn := func(n int64) error {
+		l := f.NewLead("L")
+		l.Lead.AssignedTo, l.Lead.RotationID, l.Lead.RotationTurn = "a@example.com", rot.ID, n
+		return s.InsertLead(ctx, l)
+	}
+	require.NoError(t, turn(1))
+	// The database as it was before 000020, with turn 1 recorded twice.
+	for _, q := range []string{
+		"DROP INDEX rotation_turns_turn_key",
+		"CREATE INDEX IF NOT EXISTS rotation_turns_turn ON rotation_turns (rotation_id, turn)",
+		"DELETE FROM bun_migrations WHERE name = '20261204000020'",
+	} {
+		_, err := s.DB().ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, turn(1))
+	require.NoError(t, s.Migrate(ctx))
+	var repeats int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM rotation_turns WHERE rotation_id = ? AND turn = 1", rot.ID).Scan(&repeats))
+	require.Equal(t, 2, repeats, "the old rows stay")
+	require.ErrorIs(t, turn(1), leads.ErrTurnTaken)
+	require.NoError(t, turn(2))
+	require.ErrorIs(t, turn(2), leads.ErrTurnTaken)
+}

@@ -169,21 +169,30 @@ func TestRestartKeepsDataAndRotationPosition(t *testing.T) {
 // that rotation's leads, and every lead is stored once, with the assignee
 // its 201 named. In the second case a routing rule (metadata.hot eq true)
 // sends every third lead to a pool rotation "Hot leads" weighted 3,2,1, and
-// the others stay with the team's rotation.
+// the others stay with the team's rotation. The last cases run both
+// servers on a Redis Cluster of three masters (issue 17).
 func TestTwoServersShareOneRotation(t *testing.T) {
 	t.Parallel()
+	hot := map[string]int{"ana@example.com": 3, "ben@example.com": 2, "cara@example.com": 1}
 	for _, tc := range []struct {
 		name  string
 		total int
 		// pool, when set, is the weights of the hot leads' pool rotation.
 		pool map[string]int
+		// cluster puts Redis on the package's Redis Cluster.
+		cluster bool
 	}{
-		{"one rotation", 2000, nil},
-		{"a rule sends hot leads to a weighted pool", 300, map[string]int{"ana@example.com": 3, "ben@example.com": 2, "cara@example.com": 1}},
+		{"one rotation", 2000, nil, false},
+		{"a rule sends hot leads to a weighted pool", 300, hot, false},
+		{"one rotation on a Redis Cluster", 600, nil, true},
+		{"a weighted pool on a Redis Cluster", 300, hot, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env, _, _ := sharedEnv(t)
+			if tc.cluster {
+				env, _, _ = clusterEnv(t)
+			}
 			demo := parseEnv(run(t, env, "demo", "--env"))
 			servers := []*server{serve(t, env), serve(t, env)}
 			var pool int64

@@ -1,9 +1,12 @@
 // Command testbackends prints, after `make test`, which backends the suites
-// ran against: SQLite always, and PostgreSQL and Redis when they answered,
-// PgBouncer and a replica when their programs are installed (the suites
-// use them then, and skip their cases otherwise, unless
-// LEADROTOR_TEST_REQUIRE makes a missing one a failure). It asks them as the
-// suites do (store/storetest, rotation/rotationtest), with the same URLs.
+// ran against: SQLite always, PostgreSQL and Redis when they answered,
+// PgBouncer and a replica when their programs are installed, and a Redis
+// Cluster and a Sentinel group when redis-server can be started
+// (internal/redistest starts them) (the suites use them then, and skip
+// their cases otherwise, unless LEADROTOR_TEST_REQUIRE makes a missing one a
+// failure: redis, postgres, pgbouncer, pg-replica, redis-cluster,
+// redis-sentinel, browser). It asks them as the suites do (store/storetest,
+// rotation/rotationtest, internal/redistest), with the same URLs.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/internal/browsertest"
 	"github.com/leadrotor/leadrotor/internal/pgserver"
+	"github.com/leadrotor/leadrotor/internal/redistest"
 	"github.com/leadrotor/leadrotor/rotation/rotationtest"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
@@ -49,6 +53,11 @@ func main() {
 		ran = append(ran, "a PostgreSQL streaming replica")
 	} else {
 		skipped = append(skipped, "PostgreSQL's server programs (the read replica tests)")
+	}
+	if err := redistest.Available(); err == nil {
+		ran = append(ran, "Redis Cluster", "Redis Sentinel")
+	} else {
+		skipped = append(skipped, "Redis Cluster and Sentinel (no redis-server to start them)")
 	}
 	if _, err := browsertest.Chrome(); err == nil {
 		ran = append(ran, "Chromium")

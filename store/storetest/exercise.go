@@ -41,6 +41,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"reads are scoped to the account", testReadsScoped},
 		{"configuration versions and snapshots", testConfigSnapshot},
 		{"rotation history", testRotationHistory},
+		{"a rotation's turn number is recorded once, alone or in a batch", testTurnNumberUnique},
 		{"api keys", testAPIKeys},
 		{"values round-trip exactly", testRoundTrip},
 		{"concurrent inserts share writes, outcomes their own", testInsertBatches},
@@ -281,6 +282,57 @@ func testRotationHistory(t *testing.T, s leads.Store) {
 	require.NoError(t, err)
 	require.Equal(t, leads.RotationHistory{LastAssignee: "b@example.com", LastTurn: 3,
 		AssignedSince: map[string]int64{"a@example.com": 1, "b@example.com": 1}}, h, "fallbacks (turn 0) and earlier days do not count")
+}
+
+// testTurnNumberUnique: a second lead with a turn number of the rotation
+// that is recorded already is refused with ErrTurnTaken and nothing of it
+// is written (issue 17: how a rotation state behind the store is found);
+// another rotation may use the number. Among leads written at once (a
+// group commit), the refused one fails alone.
+func testTurnNumberUnique(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	rot, other := f.CreateRotation(t, 0), f.Rotation(0)
+	other.Default, other.Name = false, "pool"
+	require.NoError(t, s.CreateRotation(ctx, other, rotationEntry))
+	lead := func(name string, rotationID, turn int64) *leads.NewLead {
+		n := f.NewLead(name)
+		n.Lead.AssignedTo, n.Lead.RotationID, n.Lead.RotationTurn = "a@example.com", rotationID, turn
+		return n
+	}
+	require.NoError(t, s.InsertLead(ctx, lead("First", rot.ID, 1)))
+	dup := lead("Second", rot.ID, 1)
+	require.ErrorIs(t, s.InsertLead(ctx, dup), leads.ErrTurnTaken)
+	require.NoError(t, s.InsertLead(ctx, lead("Other", other.ID, 1)), "another rotation's turn 1")
+	stored, err := s.ListLeads(ctx, leads.LeadQuery{AccountID: f.Account, Sort: leads.SortCreatedAt, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, stored, 2, "nothing of the refused lead is written")
+
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			turn := int64(10 + i)
+			if i == 3 {
+				turn = 1 // recorded already
+			}
+			errs[i] = s.InsertLead(ctx, lead(fmt.Sprint("Batch", i), rot.ID, turn))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 3 {
+			require.ErrorIs(t, err, leads.ErrTurnTaken)
+			continue
+		}
+		require.NoError(t, err, "lead %d", i)
+	}
+	h, err := s.RotationHistory(ctx, rot.ID, Now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, int64(17), h.LastTurn)
+	require.Equal(t, int64(8), h.AssignedSince["a@example.com"])
 }
 
 func testAPIKeys(t *testing.T, s leads.Store) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/internal/redisurl"
 	"github.com/leadrotor/leadrotor/notify"
 	"github.com/leadrotor/leadrotor/ratelimit"
 	"github.com/leadrotor/leadrotor/simulate"
@@ -189,8 +190,10 @@ func (c Config) Validate() error {
 	if err := checkReadURL(c.DatabaseURL, c.DatabaseReadURL); err != nil {
 		errs = append(errs, err)
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
-		errs = append(errs, fmt.Errorf("redis-url %q must start with redis://, rediss:// or unix://", c.RedisURL))
+	if c.RedisURL != "" {
+		if _, err := redisurl.Parse(c.RedisURL); err != nil {
+			errs = append(errs, fmt.Errorf("redis-url %q: %w", redisurl.Redact(c.RedisURL), err))
+		}
 	}
 	if c.MetricsAddr != "" && !c.Metrics {
 		errs = append(errs, fmt.Errorf("metrics-addr %q is set but metrics is off", c.MetricsAddr))

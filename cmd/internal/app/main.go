@@ -21,6 +21,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/console"
 	"github.com/leadrotor/leadrotor/httpapi"
+	"github.com/leadrotor/leadrotor/internal/redisurl"
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/metrics"
 	"github.com/leadrotor/leadrotor/passwords"
@@ -39,7 +40,7 @@ type Main struct {
 	cfg    Config
 	log    *slog.Logger
 	store  *store.Store
-	redis  *redis.Client
+	redis  redis.UniversalClient
 	svc    *leads.Service
 	server *http.Server
 	ln     net.Listener
@@ -114,18 +115,15 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.cfg.RedisURL == "" {
 		rot = rotation.NewMemory(st)
 	} else {
-		ropts, err := redis.ParseURL(m.cfg.RedisURL)
+		rcfg, err := redisurl.Parse(m.cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("redis-url: %w", err)
 		}
 		// Every call is bounded, by its context and by the socket deadlines,
 		// and never retried by the client: a turn-taking script that timed
 		// out may have run, and running it again would take a second turn.
-		ropts.ContextTimeoutEnabled = true
-		ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = m.cfg.RedisTimeout, m.cfg.RedisTimeout, m.cfg.RedisTimeout
-		ropts.PoolTimeout = m.cfg.RedisTimeout
-		ropts.MaxRetries = -1
-		m.redis = redis.NewClient(ropts)
+		rcfg.Bound(m.cfg.RedisTimeout)
+		m.redis = rcfg.NewClient()
 		if err := m.observeRedis(m.redis); err != nil {
 			return err
 		}
@@ -170,7 +168,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// Redis is seen at once, even when it does not answer.
 	redisURL := "none (in-process rotation)"
 	if m.cfg.RedisURL != "" {
-		redisURL = store.Redact(m.cfg.RedisURL)
+		redisURL = redisurl.Redact(m.cfg.RedisURL)
 	}
 	readURL := "the primary"
 	if m.cfg.DatabaseReadURL != "" {

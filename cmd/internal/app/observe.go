@@ -85,7 +85,7 @@ func (m *Main) watchStore(st *store.Store) {
 }
 
 // observeRedis times and traces client's commands and exports its pool.
-func (m *Main) observeRedis(client *redis.Client) error {
+func (m *Main) observeRedis(client redis.UniversalClient) error {
 	if m.metrics != nil {
 		client.AddHook(m.metrics.RedisHook())
 		m.metrics.WatchRedisPool(client.PoolStats)

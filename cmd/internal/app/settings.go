@@ -49,7 +49,7 @@ func settingTable() []setting {
 			field: func(c *Config) any { return &c.DBMaxConns }},
 		{name: "db-read-conns", help: "connections of the separate pool (on database-read-url when set) for listings, searches, audit log and statistics (0: half of db-max-conns, at least 1)",
 			field: func(c *Config) any { return &c.DBReadConns }},
-		{name: "redis-url", help: "Redis for rotations shared by several servers (redis://…); empty: in-process rotations",
+		{name: "redis-url", help: "Redis for rotations and rate limits shared by several servers: redis://host:6379/0, rediss://…, unix:///path.sock, redis+sentinel://host1:26379,host2:26379/<master>[/db] or redis+cluster://host1:7000,host2:7001 (see README, Redis topologies); empty: in-process rotations",
 			field: func(c *Config) any { return &c.RedisURL }},
 		{name: "redis-prefix", help: "prefix of every Redis key",
 			field: func(c *Config) any { return &c.RedisPrefix }},

@@ -83,3 +83,30 @@ func TestIssue11_12_ReadmeListsEverySetting(t *testing.T) {
 		require.True(t, strings.Contains(string(readme), row), "README lacks the row of %s: %s", st.name, row)
 	}
 }
+
+// TestRedisURLForms accepts every Redis topology's URL and refuses a bad
+// one with an error that names the setting and what is wrong, without the
+// password.
+func TestRedisURLForms(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, err string }{
+		{"redis://127.0.0.1:6379/0", ""},
+		{"unix:///run/redis.sock", ""},
+		{"redis+sentinel://h1:26379,h2:26379/mymaster/1", ""},
+		{"redis+cluster://h1:7000,h2:7001", ""},
+		{"http://h", `unknown scheme "http"`},
+		{"redis+sentinel://:secret@h1:26379", "no master name"},
+		{"redis+cluster://h1:7000?pool=3", "unexpected option: pool"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			_, err := load(t, "--redis-url", tc.url)
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, "redis-url")
+			require.ErrorContains(t, err, tc.err)
+			require.NotContains(t, err.Error(), "secret")
+		})
+	}
+}
