@@ -18,14 +18,18 @@
 // Traces start at requests: a span with no parent is kept only for a
 // server span (an HTTP request). The background work (the assigner, job
 // polling, settling turns) makes no root spans of its own, so that an idle
-// server exports nothing.
+// server exports nothing. A request is sampled once, as it arrives (by its
+// traceparent's decision, or drawn at the sampler's ratio), and one that
+// is not makes no span at all: it costs next to nothing.
 package tracing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,9 +51,10 @@ import (
 // Tracing is a process's tracer provider, or nothing when tracing is off
 // (every method then leaves what it is given as it is).
 type Tracing struct {
-	tp     *sdktrace.TracerProvider
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
+	tp       *sdktrace.TracerProvider
+	tracer   trace.Tracer
+	prop     propagation.TextMapPropagator
+	sampling sampling
 }
 
 // FromEnv returns tracing as the OTEL_* variables (read with getenv) ask:
@@ -65,7 +70,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, version string) (*
 	if err != nil {
 		return nil, err
 	}
-	sampler, err := samplerFromEnv(getenv)
+	sampled, err := samplingFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +81,8 @@ func FromEnv(ctx context.Context, getenv func(string) string, version string) (*
 		return nil, fmt.Errorf("tracing: resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
-		sdktrace.WithSampler(requestRooted{sampler}))
-	return &Tracing{tp: tp, tracer: tp.Tracer("github.com/leadrotor/leadrotor"),
+		sdktrace.WithSampler(headSampler{parentBased: sampled.parentBased}))
+	return &Tracing{tp: tp, tracer: tp.Tracer("github.com/leadrotor/leadrotor"), sampling: sampled,
 		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
 }
 
@@ -111,13 +116,27 @@ func exporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExp
 	if protocol == "" {
 		name, protocol = "OTEL_EXPORTER_OTLP_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
+	// The endpoint as the variables read by getenv name it; the exporter
+	// reads the rest (headers, timeout, TLS) from the process's.
+	traces, base := getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	var exp sdktrace.SpanExporter
 	var err error
 	switch protocol {
 	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		var opts []otlptracehttp.Option
+		switch {
+		case traces != "":
+			opts = append(opts, otlptracehttp.WithEndpointURL(traces))
+		case base != "":
+			opts = append(opts, otlptracehttp.WithEndpointURL(strings.TrimRight(base, "/")+"/v1/traces"))
+		}
+		exp, err = otlptracehttp.New(ctx, opts...)
 	case "grpc":
-		exp, err = otlptracegrpc.New(ctx)
+		var opts []otlptracegrpc.Option
+		if url := cmp.Or(traces, base); url != "" {
+			opts = append(opts, otlptracegrpc.WithEndpointURL(url))
+		}
+		exp, err = otlptracegrpc.New(ctx, opts...)
 	default:
 		return nil, fmt.Errorf("%s=%q: want http/protobuf or grpc", name, protocol)
 	}
@@ -127,9 +146,18 @@ func exporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExp
 	return exp, nil
 }
 
-// samplerFromEnv is the sampler OTEL_TRACES_SAMPLER names (default
-// parentbased_always_on), with OTEL_TRACES_SAMPLER_ARG for a ratio.
-func samplerFromEnv(getenv func(string) string) (sdktrace.Sampler, error) {
+// sampling is how requests are sampled, as OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG say (default parentbased_always_on): the share
+// of requests without a sampled parent that are traced (ratio), and
+// whether a request with a parent follows its parent's decision
+// (parentBased) or is drawn like the others.
+type sampling struct {
+	ratio       float64
+	parentBased bool
+}
+
+// samplingFromEnv reads the sampler's variables.
+func samplingFromEnv(getenv func(string) string) (sampling, error) {
 	ratio := func() (float64, error) {
 		arg := getenv("OTEL_TRACES_SAMPLER_ARG")
 		if arg == "" {
@@ -141,41 +169,44 @@ func samplerFromEnv(getenv func(string) string) (sdktrace.Sampler, error) {
 		}
 		return r, nil
 	}
-	switch v := getenv("OTEL_TRACES_SAMPLER"); v {
-	case "", "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
-	case "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
-	case "always_on":
-		return sdktrace.AlwaysSample(), nil
+	v := getenv("OTEL_TRACES_SAMPLER")
+	based := v == "" || strings.HasPrefix(v, "parentbased_")
+	switch strings.TrimPrefix(v, "parentbased_") {
+	case "", "always_on":
+		return sampling{ratio: 1, parentBased: based}, nil
 	case "always_off":
-		return sdktrace.NeverSample(), nil
-	case "traceidratio", "parentbased_traceidratio":
+		return sampling{ratio: 0, parentBased: based}, nil
+	case "traceidratio":
 		r, err := ratio()
-		if err != nil {
-			return nil, err
-		}
-		if v == "traceidratio" {
-			return sdktrace.TraceIDRatioBased(r), nil
-		}
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
+		return sampling{ratio: r, parentBased: based}, err
 	default:
-		return nil, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio or their parentbased_ forms", v)
+		return sampling{}, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio or their parentbased_ forms", v)
 	}
 }
 
-// requestRooted samples as its sampler does, but drops a span without a
-// parent unless it is a server's: traces start at requests.
-type requestRooted struct{ sdktrace.Sampler }
+// drawn keys a request the Handler drew for tracing.
+type drawn struct{}
 
-func (s requestRooted) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if !trace.SpanContextFromContext(p.ParentContext).IsValid() && p.Kind != trace.SpanKindServer {
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+// headSampler decides spans: a server span is recorded when its request
+// was drawn (see Tracing.Handler) or, parent-based, when its parent was
+// sampled; any other span follows its parent, and a span without a
+// parent that is not a drawn request's is dropped: traces start at
+// requests.
+type headSampler struct{ parentBased bool }
+
+func (s headSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	parent := trace.SpanContextFromContext(p.ParentContext)
+	record := sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: parent.TraceState()}
+	switch {
+	case p.Kind == trace.SpanKindServer && p.ParentContext.Value(drawn{}) != nil:
+		return record
+	case parent.IsValid() && parent.IsSampled() && (p.Kind != trace.SpanKindServer || s.parentBased):
+		return record
 	}
-	return s.Sampler.ShouldSample(p)
+	return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: parent.TraceState()}
 }
 
-func (s requestRooted) Description() string { return "RequestRooted{" + s.Sampler.Description() + "}" }
+func (s headSampler) Description() string { return "HeadSampler" }
 
 // Enabled reports whether spans are exported.
 func (t *Tracing) Enabled() bool { return t.tp != nil }
@@ -211,11 +242,35 @@ func (t *Tracing) Handler(next http.Handler) http.Handler {
 			return r.Method
 		}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if !t.sampling.parentBased || r.Header.Get("traceparent") == "" {
+			// No parent to follow: the request is drawn here, once, and
+			// one not drawn makes no span at all, so that it costs
+			// nothing (otelhttp's work on a request is much the same
+			// whether its span is recorded or not).
+			if !t.draw() {
+				next.ServeHTTP(w, r)
+				return
+			}
+			ctx = context.WithValue(ctx, drawn{}, true)
+		}
 		// otelhttp names the span again once served: it reads the route
 		// NameRoute leaves here.
 		var route string
-		traced.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+		traced.ServeHTTP(w, r.WithContext(context.WithValue(ctx, routeKey{}, &route)))
 	})
+}
+
+// draw says whether a request without a parent to follow is traced.
+func (t *Tracing) draw() bool {
+	switch r := t.sampling.ratio; {
+	case r >= 1:
+		return true
+	case r <= 0:
+		return false
+	default:
+		return rand.Float64() < r
+	}
 }
 
 // routeKey keys the route NameRoute found for a request.
@@ -251,7 +306,10 @@ func (t *Tracing) InstrumentRedis(client redis.UniversalClient) error {
 	if t.tp == nil {
 		return nil
 	}
-	if err := redisotel.InstrumentTracing(client, redisotel.WithTracerProvider(t.tp), redisotel.WithDBStatement(false)); err != nil {
+	// No caller: redisotel would walk the stack (runtime.Callers) for every
+	// command to name the function that sent it, the rotator's every time.
+	if err := redisotel.InstrumentTracing(client, redisotel.WithTracerProvider(t.tp), redisotel.WithDBStatement(false),
+		redisotel.WithCallerEnabled(false)); err != nil {
 		return fmt.Errorf("tracing: redis: %w", err)
 	}
 	return nil
@@ -275,9 +333,12 @@ type QueryHook struct {
 	system attribute.KeyValue
 }
 
-// QueryStart starts the statement's span, when its caller's is traced.
+// QueryStart starts the statement's span, when its caller's is traced. A
+// transaction's BEGIN, COMMIT and ROLLBACK make none: they cost the
+// request a round trip each, which its span's time shows, and a span each
+// would cost it more than the statement.
 func (h *QueryHook) QueryStart(ctx context.Context, op, query string) context.Context {
-	if !trace.SpanFromContext(ctx).IsRecording() {
+	if op == "BEGIN" || op == "COMMIT" || op == "ROLLBACK" || !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx
 	}
 	attrs := []attribute.KeyValue{h.system, attribute.String("db.operation.name", op)}

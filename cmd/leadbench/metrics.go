@@ -158,7 +158,8 @@ func selector(labels map[string]string) string {
 
 // startOTLPSink starts an OTLP/HTTP receiver on 127.0.0.1 that reads each
 // export and drops it, and points the OTEL_* variables of this process
-// (read by the server leadbench starts) at it. It returns how to stop it.
+// (read by the server leadbench starts) at it, sampling every request
+// unless OTEL_TRACES_SAMPLER says otherwise. It returns how to stop it.
 func startOTLPSink() (func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -171,7 +172,10 @@ func startOTLPSink() (func(), error) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	set := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(),
-		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_SAMPLER": "parentbased_always_on"}
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+	if os.Getenv("OTEL_TRACES_SAMPLER") == "" {
+		set["OTEL_TRACES_SAMPLER"] = "parentbased_always_on" // every request, unless asked otherwise
+	}
 	old := map[string]*string{}
 	restore := func() {
 		for k, v := range old {
