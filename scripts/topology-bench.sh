@@ -39,6 +39,20 @@ trap cleanup EXIT
 make -s build >/dev/null
 psql_() { PGOPTIONS=--client-min-messages=warning psql "$1" -qAt -v ON_ERROR_STOP=1 "${@:2}"; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# clusterport: a free port whose cluster bus port (+10000) is free too (a
+# Redis Cluster node's port must be at most 55535).
+clusterport() {
+	python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 45000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass'
+}
 summary() { # summary <results file>: each arm's mean and median
 	for n in 0 1; do
 		awk -F'\t' -v n="$n" '$1 == n {print $2}' "$1" | sort -n | awk -v n="$n" '{v[NR] = $1; s += $1} END {
@@ -50,8 +64,8 @@ summary() { # summary <results file>: each arm's mean and median
 }
 echo "# $(nproc) CPUs, $(uname -sr), $(go version | cut -d' ' -f3), redis $(redis-server --version | awk '{print $3}')"
 
-# serve_two <env...>: starts two servers with the environment given,
-# prints their URLs comma-separated.
+# serve_two <env...>: starts two servers with the environment given, and
+# sets servers to their URLs, comma-separated.
 serve_two() {
 	local urls=()
 	for i in 1 2; do
@@ -62,12 +76,12 @@ serve_two() {
 		for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 		urls+=("http://127.0.0.1:$port")
 	done
-	(IFS=,; echo "${urls[*]}")
+	servers=$(IFS=,; echo "${urls[*]}")
 }
 
 stop_servers() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	pids=()
 }
 
@@ -75,7 +89,7 @@ case "$mode" in
 cluster)
 	ports=()
 	for i in 1 2 3; do
-		port=$(freeport)
+		port=$(clusterport)
 		ports+=("$port")
 		mkdir -p "$work/redis-$port"
 		redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes --cluster-config-file "$work/redis-$port/nodes.conf" \
@@ -103,8 +117,13 @@ cluster)
 			psql_ "${pg%%\?*}" -c "CREATE SCHEMA $schema" -c "CHECKPOINT"
 			sep='?'; [[ $pg == *\?* ]] && sep='&'
 			envs=(LEADROTOR_DATABASE_URL="${pg}${sep}search_path=$schema" LEADROTOR_REDIS_URL="$url" LEADROTOR_REDIS_PREFIX="$prefix")
-			eval "$(env "${envs[@]}" bin/leadrotor demo --env)"
-			servers=$(serve_two "${envs[@]}")
+			eval "$(env "${envs[@]}" bin/leadrotor demo --env 2>/dev/null)"
+			serve_two "${envs[@]}"
+			# Warm up, then analyze what the load writes, as autovacuum
+			# would have (see leadbench --warmup and docs/BENCHMARKS.md).
+			bin/leadbench --url "$servers" --api-key "$LEADROTOR_API_KEY" --account "$LEADROTOR_ACCOUNT_ID" \
+				--team "$LEADROTOR_TEAM_ID" --lead-source "$LEADROTOR_LEAD_SOURCE_ID" -c "$clients" -d 3s --json --quiet >/dev/null
+			for table in leads audit_log rotation_turns rotation_skips; do psql_ "${pg%%\?*}" -c "ANALYZE $schema.$table"; done
 			out=$(bin/leadbench --url "$servers" --api-key "$LEADROTOR_API_KEY" --account "$LEADROTOR_ACCOUNT_ID" \
 				--team "$LEADROTOR_TEAM_ID" --lead-source "$LEADROTOR_LEAD_SOURCE_ID" -c "$clients" -d "$duration" --json --quiet)
 			stop_servers
