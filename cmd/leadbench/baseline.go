@@ -123,13 +123,8 @@ func (b *baseline) seed(ctx context.Context, st *store.Store) (map[string]int, e
 // ServeHTTP creates one lead: validate, lock the cursor, advance it, insert
 // the lead and its audit entry, commit.
 func (b *baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/leads" {
-		http.NotFound(w, r)
-		return
-	}
-	var in leads.LeadInput
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	in, ok := decodeLead(w, r)
+	if !ok {
 		return
 	}
 	in.Normalize()
@@ -191,13 +186,8 @@ type insertOnly struct {
 }
 
 func (h *insertOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/leads" {
-		http.NotFound(w, r)
-		return
-	}
-	var in leads.LeadInput
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	in, ok := decodeLead(w, r)
+	if !ok {
 		return
 	}
 	now := time.Now().UTC()
@@ -215,4 +205,19 @@ func (h *insertOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = fmt.Fprintf(w, `{"id":%d}`, id)
+}
+
+// decodeLead reads the lead of a POST /leads, or answers 404 (another
+// route) or 400 (no lead) and returns false.
+func decodeLead(w http.ResponseWriter, r *http.Request) (leads.LeadInput, bool) {
+	var in leads.LeadInput
+	if r.Method != http.MethodPost || r.URL.Path != "/leads" {
+		http.NotFound(w, r)
+		return in, false
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return in, false
+	}
+	return in, true
 }
