@@ -345,15 +345,19 @@ func (h *QueryHook) QueryStart(ctx context.Context, op, query string) context.Co
 	if strings.Contains(query, "$1") {
 		attrs = append(attrs, attribute.String("db.query.text", query))
 	}
-	ctx, _ = h.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx
+	ctx, span := h.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return context.WithValue(ctx, statementSpan{}, span)
 }
+
+// statementSpan keys the span QueryStart started, which QueryEnd ends:
+// the span of a context QueryStart left as it was is its caller's.
+type statementSpan struct{}
 
 // QueryEnd ends the statement's span, with its error.
 func (h *QueryHook) QueryEnd(ctx context.Context, err error) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
+	span, ok := ctx.Value(statementSpan{}).(trace.Span)
+	if !ok || span != trace.SpanFromContext(ctx) {
+		return // no span of its own: the caller's is not this hook's to end
 	}
 	if err != nil {
 		span.RecordError(err)

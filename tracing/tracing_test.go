@@ -133,3 +133,23 @@ func TestSampling(t *testing.T) {
 		})
 	}
 }
+
+// A statement that makes no span of its own (BEGIN) leaves its caller's
+// span open: the statements after it are still the request's children.
+func TestQueryHookEndsOnlyItsOwnSpans(t *testing.T) {
+	c := newSpanCounter(t)
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.srv.URL}
+	tr, err := tracing.FromEnv(context.Background(), func(k string) string { return env[k] }, "test")
+	require.NoError(t, err)
+	hook := tr.QueryHook("postgresql")
+	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, op := range []string{"BEGIN", "INSERT", "COMMIT", "SELECT"} {
+			hook.QueryEnd(hook.QueryStart(r.Context(), op, op+" …"), nil)
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/leads", nil))
+	require.NoError(t, tr.Shutdown(context.Background()))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	require.Equal(t, 3, c.n, "the request's, INSERT's and SELECT's")
+}
