@@ -79,6 +79,13 @@ serve_two() {
 	servers=$(IFS=,; echo "${urls[*]}")
 }
 
+# drive_two <duration>: leadbench on the two servers of serve_two, as the
+# demo account; prints its JSON report.
+drive_two() {
+	bin/leadbench --url "$servers" --api-key "$LEADROTOR_API_KEY" --account "$LEADROTOR_ACCOUNT_ID" \
+		--team "$LEADROTOR_TEAM_ID" --lead-source "$LEADROTOR_LEAD_SOURCE_ID" -c "$clients" -d "$1" --json --quiet
+}
+
 stop_servers() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -121,11 +128,9 @@ cluster)
 			serve_two "${envs[@]}"
 			# Warm up, then analyze what the load writes, as autovacuum
 			# would have (see leadbench --warmup and docs/BENCHMARKS.md).
-			bin/leadbench --url "$servers" --api-key "$LEADROTOR_API_KEY" --account "$LEADROTOR_ACCOUNT_ID" \
-				--team "$LEADROTOR_TEAM_ID" --lead-source "$LEADROTOR_LEAD_SOURCE_ID" -c "$clients" -d 3s --json --quiet >/dev/null
+			drive_two 3s >/dev/null
 			for table in leads audit_log rotation_turns rotation_skips; do psql_ "${pg%%\?*}" -c "ANALYZE $schema.$table"; done
-			out=$(bin/leadbench --url "$servers" --api-key "$LEADROTOR_API_KEY" --account "$LEADROTOR_ACCOUNT_ID" \
-				--team "$LEADROTOR_TEAM_ID" --lead-source "$LEADROTOR_LEAD_SOURCE_ID" -c "$clients" -d "$duration" --json --quiet)
+			out=$(drive_two "$duration")
 			stop_servers
 			psql_ "${pg%%\?*}" -c "DROP SCHEMA $schema CASCADE"
 			jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned, (.cpu.postgresUs // 0), (.cpu.redisUs // 0)] | @tsv' <<<"$out" >>"$results"
