@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -328,6 +329,62 @@ func TestEventsOnlyWithTheirChange(t *testing.T) {
 			})
 			require.NoError(t, err)
 			require.Equal(t, 3, count(), "the change's event with it")
+		})
+	}
+}
+
+// TestDeliveriesReuseConnections: deliveries to one receiver, however many
+// at once, go over at most MaxConnsPerHost connections, kept open between
+// them; they used to open one of their own beyond the idle pool, a dial
+// (and a TIME_WAIT) per delivery under load.
+func TestDeliveriesReuseConnections(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const maxConns, n = 4, 200
+			var mu sync.Mutex
+			conns, got := 0, map[string]bool{}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				_, _ = io.Copy(io.Discard, req.Body)
+				// A receiver that takes a moment: deliveries pile up.
+				time.Sleep(5 * time.Millisecond)
+				mu.Lock()
+				got[req.Header.Get(webhooks.HeaderID)] = true
+				mu.Unlock()
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					mu.Lock()
+					conns++
+					mu.Unlock()
+				}
+			}
+			srv.Start()
+			t.Cleanup(srv.Close)
+			b := setup(t, dsn, webhooks.Options{MaxConnsPerHost: maxConns})
+			_, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: srv.URL + "/hook",
+				EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			b.start(t)
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Go(func() {
+					for i := w; i < n; i += 16 {
+						createLead(t, b, "Ann")
+					}
+				})
+			}
+			wg.Wait()
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got) == n
+			}, 30*time.Second, 20*time.Millisecond, "every event delivered")
+			mu.Lock()
+			defer mu.Unlock()
+			require.LessOrEqual(t, conns, maxConns, "connections opened for %d deliveries", n)
 		})
 	}
 }

@@ -50,8 +50,13 @@ type Options struct {
 	// DefaultMaxAttempts: with DefaultBackoff, about 24 h of retries). A
 	// delivery whose last attempt fails disables its endpoint.
 	MaxAttempts int
-	// Workers is how many jobs the process works at once (default 20).
+	// Workers is how many jobs the process works at once (default 100).
 	Workers int
+	// MaxConnsPerHost bounds the connections open to one receiver's host
+	// at once (default 32). They stay open between deliveries; a delivery
+	// that finds them all busy waits for one, within its Timeout, rather
+	// than dial and close a connection of its own.
+	MaxConnsPerHost int
 	// PollInterval is how often the process looks for jobs to run (default
 	// 200 ms; river's LISTEN/NOTIFY needs pgx's pool, which the store's
 	// database/sql pool is not).
@@ -155,6 +160,9 @@ func New(opts Options) *Runner {
 	if opts.Workers <= 0 {
 		opts.Workers = 100
 	}
+	if opts.MaxConnsPerHost <= 0 {
+		opts.MaxConnsPerHost = 32
+	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
 	}
@@ -182,7 +190,8 @@ func New(opts Options) *Runner {
 		}
 	}
 	var transport http.RoundTripper = &http.Transport{DialContext: dialer.DialContext,
-		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+		Proxy: http.ProxyFromEnvironment, MaxConnsPerHost: opts.MaxConnsPerHost,
+		MaxIdleConnsPerHost: opts.MaxConnsPerHost, IdleConnTimeout: 90 * time.Second}
 	if opts.Transport != nil {
 		transport = opts.Transport(transport)
 	}
