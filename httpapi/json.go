@@ -143,7 +143,7 @@ func (w *exactWalker) value(t reflect.Type, path string) error {
 func (w *exactWalker) object(t reflect.Type, path string) error {
 	var fields map[string]reflect.Type
 	if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType) {
-		fields = jsonfields.Of(t)
+		fields = structFields.Of(t)
 	}
 	seen := map[string]bool{}
 	for w.dec.More() {
@@ -186,14 +186,23 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
+// structFields is the JSON fields of the types request bodies decode into,
+// remembered (the way encoding/json caches its own view of them): asking
+// reflect for them on every object of every body cost more than the rest
+// of the check.
+var structFields jsonfields.Cache
+
 // checkText refuses a JSON string token (raw, possibly after a separator)
 // that holds bytes that are not UTF-8 or a \uXXXX escape of a surrogate
 // that is not half of a pair.
 func checkText(raw []byte, field string) error {
-	bad := leads.ValidationError(leads.FieldError{Field: field,
-		Message: "Must be valid UTF-8 text (invalid bytes and unpaired surrogate escapes are refused)"})
+	// Built only when refused: every string of every body is checked.
+	bad := func() error {
+		return leads.ValidationError(leads.FieldError{Field: field,
+			Message: "Must be valid UTF-8 text (invalid bytes and unpaired surrogate escapes are refused)"})
+	}
 	if !utf8.Valid(raw) {
-		return bad
+		return bad()
 	}
 	for i := 0; i < len(raw); i++ {
 		if raw[i] != '\\' {
@@ -211,10 +220,10 @@ func checkText(raw []byte, field string) error {
 		}
 		// A high surrogate must be followed by \uXXXX holding a low one.
 		if r >= 0xdc00 || len(raw) < i+11 || raw[i+5] != '\\' || raw[i+6] != 'u' {
-			return bad
+			return bad()
 		}
 		if low := hexRune(raw[i+7:]); low < 0xdc00 || low > 0xdfff {
-			return bad
+			return bad()
 		}
 		i += 10
 	}

@@ -6,6 +6,7 @@ package jsonfields
 import (
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // Of maps the JSON names of t's fields, a struct's, as encoding/json
@@ -42,4 +43,20 @@ func Of(t reflect.Type) map[string]reflect.Type {
 		fields[name] = ft
 	}
 	return fields
+}
+
+// Cache remembers Of's answer for each type it was asked about: what a
+// struct decodes never changes while the program runs, and a request body
+// check asks for the same few types again and again. The zero value is
+// ready; it is safe for concurrent use. Callers must not change the maps
+// it returns.
+type Cache struct{ m sync.Map }
+
+// Of is the package's Of, computed once per type.
+func (c *Cache) Of(t reflect.Type) map[string]reflect.Type {
+	if v, ok := c.m.Load(t); ok {
+		return v.(map[string]reflect.Type)
+	}
+	v, _ := c.m.LoadOrStore(t, Of(t))
+	return v.(map[string]reflect.Type)
 }
