@@ -54,6 +54,8 @@ a row that each lead locks (SELECT ... FOR UPDATE), advances, and commits with
 the lead, the way CRMs commonly do it. --target insert starts the least a
 create can be: a handler that decodes the body and inserts one row into leads
 (no rotation, no audit, no checks), the reference for leadrotor's own cost.
+Whichever it starts, the process's garbage collector runs as leadrotor
+serve's does (GOGC 200 unless the variable says otherwise).
 
 Each run reports the CPU time spent per lead created, read from /proc: by
 the server (--server-pid, or leadbench's own process when it runs the server,
@@ -332,6 +334,8 @@ func benchSetup(cmd *cobra.Command) (*benchTarget, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The process serves: its collector runs as leadrotor serve's does.
+	app.TuneGC(os.Getenv)
 	var cleanup []func()
 	// Never the default file in the working directory: a throwaway one.
 	if cfg.DatabaseURL == app.Default().DatabaseURL {

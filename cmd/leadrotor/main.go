@@ -74,6 +74,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			app.TuneGC(os.Getenv)
 			m := app.NewMain(cfg, cfg.Logger())
 			defer func() { _ = m.Close() }()
 			if err := m.Open(cmd.Context()); err != nil {

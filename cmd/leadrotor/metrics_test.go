@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadrotor/leadrotor/cmd/internal/app"
 	"github.com/leadrotor/leadrotor/metrics"
 )
 
@@ -157,4 +160,27 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	return addr
+}
+
+// TestServeGCTarget: a server collects its garbage at ServeGCPercent
+// unless GOGC chooses, as its Go metrics show.
+func TestServeGCTarget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, fmt.Sprint(app.ServeGCPercent)},
+		{[]string{"GOGC=150"}, "150"},
+	} {
+		env := append([]string{"LEADROTOR_DATABASE_URL=file:" + filepath.Join(t.TempDir(), "gc.db")}, tc.env...)
+		s := serve(t, env)
+		res, err := http.Get(s.url + "/metrics")
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.NoError(t, err)
+		require.Regexp(t, `(?m)^go_gc_gogc_percent `+tc.want+`$`, string(body), "with %v", tc.env)
+		require.NoError(t, s.stop(t))
+	}
 }
