@@ -37,40 +37,14 @@ func (s *Store) credentialPostgres(ctx context.Context, hash, accountID string) 
 	return &leads.Credential{Key: *row.apiKey(), Hash: row.Hash, Role: leads.Role(role.String)}, nil
 }
 
-// The lookups restate "IS NOT NULL": the indexes they use are partial
+// leadFactsWithKeySQL is LeadFacts with the credential lookup in the same
+// statement: one row always, the account and key joined in when they exist
+// (SQLite's; PostgreSQL reads many at once, leadFactsBatchSQL). The
+// lookups restate "IS NOT NULL": the indexes they use are partial
 // (idempotency keys, emails and external ids are often absent), and a
 // prepared statement's generic plan may use a partial index only when the
 // query implies its predicate. Without it each check scanned all of the
 // account's leads.
-const leadFactsSQL = `SELECT a.config_version,
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
-	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.external_id = $5 AND l.external_id IS NOT NULL AND l.id <> $3)
-FROM accounts AS a WHERE a.id = $4`
-
-func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
-	var version int64
-	var idemID, dupID, extID sql.NullInt64
-	var idemFP sql.NullString
-	if q.KeyHash != "" {
-		return s.leadFactsWithKey(ctx, leadFactsWithKeySQL, q, func(query string, args ...any) *sql.Row {
-			return s.db.DB.QueryRowContext(ctx, query, append([]any{s.prepared()}, args...)...)
-		})
-	}
-	s.observed(ctx, leadFactsSQL)
-	err := s.db.DB.QueryRowContext(ctx, leadFactsSQL, s.prepared(), nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID,
-		nullString(q.ExternalID)).
-		Scan(&version, &idemID, &idemFP, &dupID, &extID)
-	if err != nil {
-		return leads.LeadFacts{}, notFound(err, "account")
-	}
-	return leads.LeadFacts{ConfigVersion: version, IdempotentLeadID: idemID.Int64, IdempotentFingerprint: idemFP.String,
-		DuplicateLeadID: dupID.Int64, DuplicateExternalLeadID: extID.Int64}, nil
-}
-
-// leadFactsWithKeySQL is LeadFacts with the credential lookup in the same
-// statement: one row always, the account and key joined in when they exist.
 const leadFactsWithKeySQL = `SELECT a.config_version,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
 	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),

@@ -61,6 +61,9 @@ type Store struct {
 	reads laggingReads
 	// inserts queues concurrent InsertLead calls into shared writes.
 	inserts insertQueue
+	// factReads holds the LeadFacts reads waiting for a statement
+	// (PostgreSQL).
+	factReads factsQueue
 	// sqliteStmts are SQLite's prepared statements of the create path.
 	sqliteStmts sqliteStatements
 	// migrateLock is the file whose lock serializes SQLite migrations
@@ -227,7 +230,8 @@ func open(dsn string, o options) (*Store, error) {
 		db, facts := postgresPool(cfg, o.maxConns, o)
 		reads, readFacts := postgresPool(readCfg, readConns(o), o)
 		return &Store{db: db, facts: facts, reads: laggingReads{DB: reads, facts: readFacts}, dialect: Postgres,
-			poolerPrepares: o.poolerPrepares, inserts: insertQueue{maxWriters: max(1, o.maxConns/2)}}, nil
+			poolerPrepares: o.poolerPrepares, inserts: insertQueue{maxWriters: max(1, o.maxConns/2)},
+			factReads: factsQueue{maxReaders: max(1, o.maxConns/4)}}, nil
 	default:
 		if o.replica != "" {
 			return nil, errors.New("store: a read replica needs a PostgreSQL primary, not SQLite")

@@ -39,6 +39,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"emails are unique where duplicates are rejected", testEmailUnique},
 		{"external ids are unique per account among stored leads", testExternalIDUnique},
 		{"reads are scoped to the account", testReadsScoped},
+		{"lead facts read at once each answer their own query", testLeadFactsAtOnce},
 		{"configuration versions and snapshots", testConfigSnapshot},
 		{"rotation history", testRotationHistory},
 		{"a rotation's turn number is recorded once, alone or in a batch", testTurnNumberUnique},
@@ -223,6 +224,73 @@ func testReadsScoped(t *testing.T, s leads.Store) {
 	require.Equal(t, leads.CodeNotFound, code(err))
 	_, err = s.Member(ctx, g.Account, "nobody@example.com")
 	require.Equal(t, leads.CodeNotFound, code(err))
+}
+
+// testLeadFactsAtOnce: reads of many callers at once (which a store may
+// answer in one statement) each get the answer of their own query, the
+// answer each gets alone: duplicates by email, external id and idempotency
+// key, a key's credential, another account's leads unseen, a missing
+// account NOT_FOUND.
+func testLeadFactsAtOnce(t *testing.T, s leads.Store) {
+	f, g := NewFixture(t, s), NewFixture(t, s)
+	ctx := context.Background()
+	prefix := "lr_" + nextAccount()
+	require.NoError(t, s.CreateAPIKey(ctx, &leads.APIKey{Email: "a@example.com", Prefix: prefix, CreatedAt: Now}, "hash-"+prefix))
+	const stored = 10
+	ids := map[int]int64{}
+	for i := range stored {
+		n := f.NewLead(fmt.Sprint("Stored", i))
+		n.Lead.Email, n.Lead.ExternalID = fmt.Sprintf("s%d@example.com", i), fmt.Sprintf("crm-%d", i)
+		n.IdempotencyKey, n.Fingerprint = fmt.Sprintf("key-%d", i), fmt.Sprintf("fp-%d", i)
+		require.NoError(t, s.InsertLead(ctx, n))
+		ids[i] = n.Lead.ID
+	}
+	var queries []leads.LeadFactsQuery
+	for i := range 3 * stored {
+		q := leads.LeadFactsQuery{AccountID: f.Account, EmailKey: fmt.Sprintf("s%d@example.com", i%(2*stored))}
+		switch i % 5 {
+		case 1:
+			q.AccountID = g.Account // the same email elsewhere: none
+		case 2:
+			q.ExternalID, q.EmailKey = fmt.Sprintf("crm-%d", i%stored), ""
+			q.ExcludeLeadID = ids[(i+1)%stored]
+		case 3:
+			q.IdempotencyKey = fmt.Sprintf("key-%d", i%(2*stored))
+			q.KeyHash = "hash-" + prefix
+		case 4:
+			q.AccountID = "missing-" + f.Account
+		}
+		queries = append(queries, q)
+	}
+	type answer struct {
+		facts leads.LeadFacts
+		code  string
+	}
+	alone := make([]answer, len(queries))
+	for i, q := range queries {
+		res, err := s.LeadFacts(ctx, q)
+		alone[i] = answer{res, code(err)}
+	}
+	require.Equal(t, ids[3], alone[3].facts.DuplicateLeadID, "a stored email")
+	require.Equal(t, "fp-3", alone[3].facts.IdempotentFingerprint)
+	require.NotNil(t, alone[3].facts.Credential)
+	require.Zero(t, alone[1].facts.DuplicateLeadID, "another account's lead")
+	require.Equal(t, ids[2], alone[2].facts.DuplicateExternalLeadID)
+	require.Equal(t, leads.CodeNotFound, alone[4].code)
+	for round := range 3 {
+		together := make([]answer, len(queries))
+		var wg sync.WaitGroup
+		for i, q := range queries {
+			wg.Go(func() {
+				res, err := s.LeadFacts(ctx, q)
+				together[i] = answer{res, code(err)}
+			})
+		}
+		wg.Wait()
+		for i := range queries {
+			require.Equal(t, alone[i], together[i], "round %d, query %d: %+v", round, i, queries[i])
+		}
+	}
 }
 
 func testConfigSnapshot(t *testing.T, s leads.Store) {
