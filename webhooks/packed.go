@@ -20,19 +20,19 @@ import (
 // value as a document.
 type packed[T any] struct{ V T }
 
-// MarshalJSON encodes V as a JSON string of its JSON, base64-encoded.
-func (p packed[T]) MarshalJSON() ([]byte, error) {
+// MarshalText encodes V's JSON in base64, which encoding/json writes as
+// a string. Text rather than MarshalJSON: encoding/json scans whatever a
+// MarshalJSON returns once more to validate and compact it, which cost as
+// much as making it.
+func (p packed[T]) MarshalText() ([]byte, error) {
 	b, err := json.Marshal(p.V)
 	if err != nil {
 		return nil, fmt.Errorf("pack job argument: %w", err)
 	}
-	out := make([]byte, 0, base64.StdEncoding.EncodedLen(len(b))+2)
-	out = append(out, '"')
-	out = base64.StdEncoding.AppendEncode(out, b)
-	return append(out, '"'), nil
+	return base64.StdEncoding.AppendEncode(nil, b), nil
 }
 
-// UnmarshalJSON decodes what MarshalJSON encoded, the JSON text as a
+// UnmarshalJSON decodes what MarshalText encoded, the JSON text as a
 // string, or V's JSON itself. V is a struct or a slice: its JSON text
 // starts with { or [ (or is null), which base64 never does.
 func (p *packed[T]) UnmarshalJSON(b []byte) error {
