@@ -195,6 +195,10 @@ func TestIssue10_19_JSONTextAndKeysExact(t *testing.T) {
 			{"case variant on patch", "PATCH", leadPath, `{"teamId":` + west + `,"TeamId":2}`, "TeamId", "Unknown field"},
 			{"duplicate key", "POST", "/leads", `{"teamId":` + west + `,"teamId":2,"leadSourceId":` + src + `,"firstName":"A","lastName":"L"}`, "teamId", "Duplicate field"},
 			{"duplicate metadata key", "PATCH", leadPath, `{"metadata":{"a":1,"a":2}}`, "metadata.a", "Duplicate field"},
+			{"duplicate spelled with an escape", "PATCH", leadPath, `{"metadata":{"a":1,"\u0061":2}}`, "metadata.a", "Duplicate field"},
+			{"duplicate among many keys", "PATCH", leadPath, `{"metadata":{` + manyKeys(40) + `,"k7":0}}`, "metadata.k7", "Duplicate field"},
+			{"unknown field spelled with an escape", "POST", "/leads", `{"firstName":"A","lastName":"L","te\u0061mID":1,"teamId":` + west + `,"leadSourceId":` + src + `}`, "teamID", "Unknown field"},
+			{"lone surrogate in a key", "PATCH", leadPath, `{"metadata":{"k\ud800":1}}`, "metadata.k\\ud800", ""},
 			{"case variant of a team", "PATCH", "/teams/" + west, `{"Name":"x"}`, "Name", "Unknown field"},
 			{"case variant nested", "POST", "/rotations", `{"name":"R","members":[{"User":"ana@example.com"}]}`, "members.User", "Unknown field"},
 			{"case variant embedded", "POST", "/rotations/1/members", `{"user":"ben@example.com","Position":0}`, "Position", "Unknown field"},
@@ -468,4 +472,13 @@ func TestIssue10_18_OnlyAuthenticatedKeysAreLimited(t *testing.T) {
 	for _, k := range rec.keys {
 		require.Equal(t, "key:"+leads.HashAPIKey(other.keys["agent"]), k)
 	}
+}
+
+// manyKeys is n members "k0":0 … of a JSON object, without its braces.
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+	}
+	return strings.Join(keys, ",")
 }

@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/leadrotor/leadrotor/internal/jsonfields"
 	"github.com/leadrotor/leadrotor/leads"
@@ -97,44 +100,61 @@ func readBody(r *http.Request) ([]byte, error) {
 // which it would silently keep the last. Each is a VALIDATION_ERROR naming the
 // field by its path ("metadata.utm.source").
 func checkExact(body []byte, t reflect.Type) error {
-	w := exactWalker{dec: json.NewDecoder(bytes.NewReader(body)), body: body}
-	w.dec.UseNumber()
+	// The checks are this walk's own (their errors name the field), so
+	// jsontext is asked for none of them: only for the tokens, which it
+	// reads without allocating where encoding/json's Token allocated for
+	// every one.
+	w := exactWalker{dec: jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))}
 	return w.value(t, "")
 }
 
 type exactWalker struct {
-	dec  *json.Decoder
-	body []byte
+	dec *jsontext.Decoder
 }
+
+// notJSON is the error of a body the walk cannot read: Decode read it
+// first, so in practice never.
+func notJSON() error { return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON") }
 
 // value checks the next JSON value, to be decoded into t (nil: anything).
 func (w *exactWalker) value(t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	start := w.dec.InputOffset()
-	tok, err := w.dec.Token()
-	if err != nil {
-		return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON")
-	}
-	switch tok := tok.(type) {
-	case string:
-		return checkText(w.body[start:w.dec.InputOffset()], path)
-	case json.Delim:
-		if tok == '[' {
-			var elem reflect.Type
-			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-				elem = t.Elem()
+	switch w.dec.PeekKind() {
+	case '"':
+		raw, err := w.dec.ReadValue()
+		if err != nil {
+			return notJSON()
+		}
+		return checkText(raw, path)
+	case '[':
+		if _, err := w.dec.ReadToken(); err != nil {
+			return notJSON()
+		}
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for w.dec.PeekKind() != ']' {
+			if err := w.value(elem, path); err != nil {
+				return err
 			}
-			for w.dec.More() {
-				if err := w.value(elem, path); err != nil {
-					return err
-				}
-			}
-			_, _ = w.dec.Token() // ]
-			return nil
+		}
+		if _, err := w.dec.ReadToken(); err != nil {
+			return notJSON()
+		}
+		return nil
+	case '{':
+		if _, err := w.dec.ReadToken(); err != nil {
+			return notJSON()
 		}
 		return w.object(t, path)
+	case 0:
+		return notJSON()
+	}
+	if err := w.dec.SkipValue(); err != nil { // a number, true, false or null
+		return notJSON()
 	}
 	return nil
 }
@@ -145,26 +165,36 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 	if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType) {
 		fields = structFields.Of(t)
 	}
-	seen := map[string]bool{}
-	for w.dec.More() {
-		start := w.dec.InputOffset()
-		tok, err := w.dec.Token()
-		if err != nil {
-			return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON")
+	var seen keySet
+	for w.dec.PeekKind() != '}' {
+		raw, err := w.dec.ReadValue()
+		if err != nil || len(raw) < 2 {
+			return notJSON()
 		}
-		key, _ := tok.(string)
+		key := string(raw[1 : len(raw)-1])
 		name := key
 		if path != "" {
 			name = path + "." + key
 		}
-		if err := checkText(w.body[start:w.dec.InputOffset()], name); err != nil {
+		if err := checkText(raw, name); err != nil {
 			return err
 		}
-		if seen[key] {
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			unquoted, err := jsontext.AppendUnquote(nil, raw)
+			if err != nil {
+				return notJSON()
+			}
+			key = string(unquoted)
+			name = key
+			if path != "" {
+				name = path + "." + key
+			}
+		}
+		if seen.has(key) {
 			// encoding/json keeps the last: the first would be ignored.
 			return leads.ValidationError(leads.FieldError{Field: name, Message: "Duplicate field"})
 		}
-		seen[key] = true
+		seen.add(key)
 		var elem reflect.Type
 		switch {
 		case fields != nil:
@@ -180,8 +210,40 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 			return err
 		}
 	}
-	_, _ = w.dec.Token() // }
+	if _, err := w.dec.ReadToken(); err != nil { // }
+		return notJSON()
+	}
 	return nil
+}
+
+// keySet is the keys of an object seen so far: a list while it is short
+// (a lead's dozen keys allocate no map), a map past that (an object of
+// thousands of keys, which a body of 256 KB can hold, stays linear).
+type keySet struct {
+	list []string
+	set  map[string]bool
+}
+
+func (k *keySet) has(key string) bool {
+	if k.set != nil {
+		return k.set[key]
+	}
+	return slices.Contains(k.list, key)
+}
+
+func (k *keySet) add(key string) {
+	switch {
+	case k.set != nil:
+		k.set[key] = true
+	case len(k.list) < 16:
+		k.list = append(k.list, key)
+	default:
+		k.set = make(map[string]bool, 2*len(k.list))
+		for _, s := range k.list {
+			k.set[s] = true
+		}
+		k.set[key] = true
+	}
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
