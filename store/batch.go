@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,16 +62,11 @@ type leadRows struct {
 	timer *leads.SLATimer
 }
 
-// insertQueue holds the leads waiting for a write. Up to maxWriters writes
-// run at once: one for SQLite, which has one connection, a few for
+// insertQueue holds the leads waiting for a write. Up to max writes run
+// at once: one for SQLite, which has one connection, a few for
 // PostgreSQL, so that batches form without funnelling every insert
 // through one connection and one core.
-type insertQueue struct {
-	mu         sync.Mutex
-	waiting    []*pendingInsert
-	writers    int
-	maxWriters int
-}
+type insertQueue = groupQueue[*pendingInsert]
 
 // enqueue queues p. If a writer may start, the caller writes the head of
 // the queue itself (p with it, unless the queue is long); whatever is left
@@ -83,16 +77,9 @@ func (s *Store) enqueue(ctx context.Context, p *pendingInsert) error {
 	if d, ok := ctx.Deadline(); ok && d.Before(p.deadline) {
 		p.deadline = d
 	}
-	q := &s.inserts
-	q.mu.Lock()
-	q.waiting = append(q.waiting, p)
-	if q.writers < q.maxWriters {
-		q.writers++
-		q.mu.Unlock()
+	if s.inserts.join(p) {
 		s.writeBatch()
-		s.releaseWriter()
-	} else {
-		q.mu.Unlock()
+		s.inserts.release(s.drainInserts)
 	}
 	select {
 	case <-p.done:
@@ -114,22 +101,11 @@ func notWritten(cause error) error {
 	return leads.Unavailable("the database", fmt.Errorf("lead not written by its deadline: %w", cause))
 }
 
-// releaseWriter ends a writer's turn: a drainer carries on while leads wait.
-func (s *Store) releaseWriter() {
-	q := &s.inserts
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.waiting) > 0 {
-		go s.drainInserts()
-		return
-	}
-	q.writers--
-}
-
+// drainInserts writes until the queue is empty, then gives its place up.
 func (s *Store) drainInserts() {
 	for s.writeBatch() {
 	}
-	s.releaseWriter()
+	s.inserts.release(s.drainInserts)
 }
 
 // writeBatch writes the leads at the head of the queue; false when empty.

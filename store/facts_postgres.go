@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,15 +43,9 @@ LEFT JOIN accounts AS a ON a.id = q.account
 LEFT JOIN api_keys AS k ON k.hash = q.keyhash
 LEFT JOIN members AS m ON m.account_id = q.account AND m.email = k.email`
 
-// factsQueue holds the reads waiting for a statement. Up to maxReaders
-// statements run at once; a caller that finds a place free reads the head
-// of the queue itself.
-type factsQueue struct {
-	mu         sync.Mutex
-	waiting    []*pendingFacts
-	readers    int
-	maxReaders int
-}
+// factsQueue holds the reads waiting for a statement; up to max
+// statements run at once.
+type factsQueue = groupQueue[*pendingFacts]
 
 // pendingFacts is one caller's read.
 type pendingFacts struct {
@@ -70,16 +63,9 @@ type pendingFacts struct {
 func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (leads.LeadFacts, error) {
 	p := &pendingFacts{q: q, values: context.WithoutCancel(ctx), done: make(chan struct{})}
 	p.deadline, _ = ctx.Deadline()
-	fq := &s.factReads
-	fq.mu.Lock()
-	fq.waiting = append(fq.waiting, p)
-	if fq.readers < fq.maxReaders {
-		fq.readers++
-		fq.mu.Unlock()
+	if s.factReads.join(p) {
 		s.readFacts()
-		s.releaseFactsReader()
-	} else {
-		fq.mu.Unlock()
+		s.factReads.release(s.drainFacts)
 	}
 	select {
 	case <-p.done:
@@ -96,24 +82,11 @@ func (s *Store) leadFactsPostgres(ctx context.Context, q leads.LeadFactsQuery) (
 	return p.facts, nil
 }
 
-// releaseFactsReader ends a reader's turn: a drainer carries on while reads
-// wait.
-func (s *Store) releaseFactsReader() {
-	fq := &s.factReads
-	fq.mu.Lock()
-	defer fq.mu.Unlock()
-	if len(fq.waiting) > 0 {
-		go s.drainFacts()
-		return
-	}
-	fq.readers--
-}
-
 // drainFacts reads until the queue is empty, then gives its place up.
 func (s *Store) drainFacts() {
 	for s.readFacts() {
 	}
-	s.releaseFactsReader()
+	s.factReads.release(s.drainFacts)
 }
 
 // readFacts answers the reads at the head of the queue in one statement;

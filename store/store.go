@@ -230,8 +230,8 @@ func open(dsn string, o options) (*Store, error) {
 		db, facts := postgresPool(cfg, o.maxConns, o)
 		reads, readFacts := postgresPool(readCfg, readConns(o), o)
 		return &Store{db: db, facts: facts, reads: laggingReads{DB: reads, facts: readFacts}, dialect: Postgres,
-			poolerPrepares: o.poolerPrepares, inserts: insertQueue{maxWriters: max(1, o.maxConns/2)},
-			factReads: factsQueue{maxReaders: max(1, o.maxConns/4)}}, nil
+			poolerPrepares: o.poolerPrepares, inserts: insertQueue{max: max(1, o.maxConns/2)},
+			factReads: factsQueue{max: max(1, o.maxConns/4)}}, nil
 	default:
 		if o.replica != "" {
 			return nil, errors.New("store: a read replica needs a PostgreSQL primary, not SQLite")
@@ -244,7 +244,7 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetMaxIdleConns(1)
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
-		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{maxWriters: 1}}
+		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{max: 1}}
 		if file, query, _ := strings.Cut(path, "?"); !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory") {
 			st.migrateLock = file + "-migrate.lock"
 		}
