@@ -53,9 +53,11 @@ type Options struct {
 	// Workers is how many jobs the process works at once (default 100).
 	Workers int
 	// MaxConnsPerHost bounds the connections open to one receiver's host
-	// at once (default 32). They stay open between deliveries; a delivery
-	// that finds them all busy waits for one, within its Timeout, rather
-	// than dial and close a connection of its own.
+	// at once (default 100; the endpoints of every account on one host,
+	// a Slack or a Zapier, share them). They stay open between
+	// deliveries; a delivery that finds them all busy waits for one,
+	// within its Timeout, rather than dial and close a connection of its
+	// own.
 	MaxConnsPerHost int
 	// PollInterval is how often the process looks for jobs to run (default
 	// 200 ms; river's LISTEN/NOTIFY needs pgx's pool, which the store's
@@ -161,7 +163,7 @@ func New(opts Options) *Runner {
 		opts.Workers = 100
 	}
 	if opts.MaxConnsPerHost <= 0 {
-		opts.MaxConnsPerHost = 32
+		opts.MaxConnsPerHost = 100
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
