@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -385,6 +387,67 @@ func TestDeliveriesReuseConnections(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			require.LessOrEqual(t, conns, maxConns, "connections opened for %d deliveries", n)
+		})
+	}
+}
+
+// TestBatchEventsOnlyOfLeadsWritten: leads created together share a write
+// and one event job; a lead of the batch that is refused (its email taken
+// by another of the batch) has no event, every lead written has its own,
+// once.
+func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			handled := map[int64]int{}
+			b := setup(t, dsn, webhooks.Options{Handler: func(_ context.Context, e leads.Event) error {
+				if e.Type == leads.EventTypeCreated {
+					mu.Lock()
+					handled[e.LeadID]++
+					mu.Unlock()
+				}
+				return nil
+			}})
+			b.start(t)
+			const n = 40
+			var wg sync.WaitGroup
+			var created sync.Map
+			refused := 0
+			var refusedMu sync.Mutex
+			for i := range n {
+				wg.Go(func() {
+					email := fmt.Sprintf("lead%d@example.com", i)
+					if i%4 == 0 {
+						email = "taken@example.com" // one of these is written, the others refused
+					}
+					res, err := b.svc.CreateLead(context.Background(), b.admin, leads.LeadInput{FirstName: "A", LastName: "B", Email: email}, leads.CreateOptions{})
+					if err != nil {
+						assert.Equal(t, leads.CodeDuplicateEmail, leads.ErrorCode(err), "%v", err)
+						refusedMu.Lock()
+						refused++
+						refusedMu.Unlock()
+						return
+					}
+					created.Store(res.Lead.ID, true)
+				})
+			}
+			wg.Wait()
+			require.Equal(t, n/4-1, refused, "all but one of the same email refused")
+			want := n - refused
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(handled) == want
+			}, 20*time.Second, 20*time.Millisecond, "an event per lead written")
+			mu.Lock()
+			defer mu.Unlock()
+			for id, times := range handled {
+				_, ok := created.Load(id)
+				require.True(t, ok, "lead %d was written", id)
+				require.Equal(t, 1, times, "lead %d's event once", id)
+			}
 		})
 	}
 }
