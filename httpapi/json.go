@@ -171,11 +171,10 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 		if err != nil || len(raw) < 2 {
 			return notJSON()
 		}
+		// Text that is not UTF-8 is named as written; a valid key by
+		// what it spells (its escapes read).
 		key := string(raw[1 : len(raw)-1])
-		name := key
-		if path != "" {
-			name = path + "." + key
-		}
+		name := fieldPath(path, key)
 		if err := checkText(raw, name); err != nil {
 			return err
 		}
@@ -185,10 +184,7 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 				return notJSON()
 			}
 			key = string(unquoted)
-			name = key
-			if path != "" {
-				name = path + "." + key
-			}
+			name = fieldPath(path, key)
 		}
 		if seen.has(key) {
 			// encoding/json keeps the last: the first would be ignored.
@@ -214,6 +210,14 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 		return notJSON()
 	}
 	return nil
+}
+
+// fieldPath names key of the object at path ("metadata.utm.source").
+func fieldPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 // keySet is the keys of an object seen so far: a list while it is short

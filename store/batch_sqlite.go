@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leadrotor/leadrotor/leads"
 )
 
 // SQLite's statements of the create path, prepared once on its one
@@ -179,3 +181,57 @@ func (s *Store) insertBatchSQLite(ctx context.Context, batch []*pendingInsert) {
 		s.retryAlone(batch, func(int) bool { return false })
 	}
 }
+
+// leadFactsWithKeySQL is LeadFacts with the credential lookup in the same
+// statement: one row always, the account and key joined in when they exist
+// (SQLite's, its $N made ?N; PostgreSQL reads many at once,
+// leadFactsBatchSQL). The
+// lookups restate "IS NOT NULL": the indexes they use are partial
+// (idempotency keys, emails and external ids are often absent), and a
+// prepared statement's generic plan may use a partial index only when the
+// query implies its predicate. Without it each check scanned all of the
+// account's leads.
+const leadFactsWithKeySQL = `SELECT a.config_version,
+	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
+	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
+	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.external_id = $6 AND l.external_id IS NOT NULL AND l.id <> $3),
+	k.id, k.email, k.prefix, k.hash, k.name, k.created_at, k.last_used_at, k.revoked_at, m.role
+FROM (SELECT 1) AS one
+LEFT JOIN accounts AS a ON a.id = $4
+LEFT JOIN api_keys AS k ON k.hash = $5
+LEFT JOIN members AS m ON m.account_id = $4 AND m.email = k.email`
+
+// leadFactsWithKey runs the combined check (query holds $1..$6 as in
+// leadFactsWithKeySQL) through row, which binds the arguments.
+func (s *Store) leadFactsWithKey(ctx context.Context, query string, q leads.LeadFactsQuery, row func(query string, args ...any) *sql.Row) (leads.LeadFacts, error) {
+	var version, idemID, dupID, extID, keyID sql.NullInt64
+	var idemFP, email, prefix, hash, name, role sql.NullString
+	var created, lastUsed, revoked sql.NullTime
+	s.observed(ctx, query)
+	err := row(query, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, q.KeyHash, nullString(q.ExternalID)).
+		Scan(&version, &idemID, &idemFP, &dupID, &extID, &keyID, &email, &prefix, &hash, &name, &created, &lastUsed, &revoked, &role)
+	if err != nil {
+		return leads.LeadFacts{}, fmt.Errorf("lead facts: %w", err)
+	}
+	res := leads.LeadFacts{ConfigVersion: version.Int64, IdempotentLeadID: idemID.Int64,
+		IdempotentFingerprint: idemFP.String, DuplicateLeadID: dupID.Int64, DuplicateExternalLeadID: extID.Int64}
+	if keyID.Valid {
+		k := leads.APIKey{ID: keyID.Int64, Email: email.String, Prefix: prefix.String, Name: name.String, CreatedAt: created.Time.UTC()}
+		if lastUsed.Valid {
+			t := lastUsed.Time.UTC()
+			k.LastUsedAt = &t
+		}
+		if revoked.Valid {
+			t := revoked.Time.UTC()
+			k.RevokedAt = &t
+		}
+		res.Credential = &leads.Credential{Key: k, Hash: hash.String, Role: leads.Role(role.String)}
+	}
+	return res, nil
+}
+
+// insertLeadShapes caches the SQL of the insert statement by its shape: with
+// a turn or not, how many skips, how many audit entries. A handful of
+// shapes occur, and each is prepared once per connection.
+var insertLeadShapes sync.Map // map[[3]int]string

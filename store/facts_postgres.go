@@ -92,20 +92,10 @@ func (s *Store) drainFacts() {
 // readFacts answers the reads at the head of the queue in one statement;
 // false when the queue is empty.
 func (s *Store) readFacts() bool {
-	fq := &s.factReads
-	fq.mu.Lock()
-	n := min(len(fq.waiting), maxFactsBatch)
-	if n == 0 {
-		fq.mu.Unlock()
+	batch := s.factReads.take(maxFactsBatch)
+	if len(batch) == 0 {
 		return false
 	}
-	batch := fq.waiting[:n:n]
-	fq.waiting = fq.waiting[n:]
-	if len(fq.waiting) == 0 {
-		fq.waiting = nil
-	}
-	fq.mu.Unlock()
-
 	// A statement of several callers' reads carries none of their values;
 	// it ends with the last of their deadlines.
 	values := context.Background()
@@ -113,17 +103,7 @@ func (s *Store) readFacts() bool {
 		values = batch[0].values
 	}
 	deadline := time.Now().Add(factsTimeout)
-	var latest time.Time
-	for _, p := range batch {
-		if p.deadline.IsZero() {
-			latest = time.Time{}
-			break
-		}
-		if p.deadline.After(latest) {
-			latest = p.deadline
-		}
-	}
-	if !latest.IsZero() {
+	if latest, ok := latestDeadline(batch); ok {
 		deadline = latest
 	}
 	ctx, cancel := context.WithDeadline(values, deadline)
@@ -136,6 +116,21 @@ func (s *Store) readFacts() bool {
 		close(p.done)
 	}
 	return true
+}
+
+// latestDeadline is the last of the reads' deadlines; false when one has
+// none.
+func latestDeadline(batch []*pendingFacts) (time.Time, bool) {
+	var latest time.Time
+	for _, p := range batch {
+		if p.deadline.IsZero() {
+			return time.Time{}, false
+		}
+		if p.deadline.After(latest) {
+			latest = p.deadline
+		}
+	}
+	return latest, true
 }
 
 // queryFacts runs the batch's statement and fills in each read's answer.

@@ -41,3 +41,17 @@ func (q *groupQueue[T]) release(drain func()) {
 	}
 	q.running--
 }
+
+// take removes and returns up to n items from the head of the queue, none
+// when it is empty.
+func (q *groupQueue[T]) take(n int) []T {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n = min(n, len(q.waiting))
+	batch := q.waiting[:n:n]
+	q.waiting = q.waiting[n:]
+	if len(q.waiting) == 0 {
+		q.waiting = nil
+	}
+	return batch
+}

@@ -413,9 +413,8 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 			b.start(t)
 			const n = 40
 			var wg sync.WaitGroup
-			var created sync.Map
+			created := map[int64]bool{} // under mu, with handled
 			refused := 0
-			var refusedMu sync.Mutex
 			for i := range n {
 				wg.Go(func() {
 					email := fmt.Sprintf("lead%d@example.com", i)
@@ -423,14 +422,14 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 						email = "taken@example.com" // one of these is written, the others refused
 					}
 					res, err := b.svc.CreateLead(context.Background(), b.admin, leads.LeadInput{FirstName: "A", LastName: "B", Email: email}, leads.CreateOptions{})
+					mu.Lock()
+					defer mu.Unlock()
 					if err != nil {
 						assert.Equal(t, leads.CodeDuplicateEmail, leads.ErrorCode(err), "%v", err)
-						refusedMu.Lock()
 						refused++
-						refusedMu.Unlock()
 						return
 					}
-					created.Store(res.Lead.ID, true)
+					created[res.Lead.ID] = true
 				})
 			}
 			wg.Wait()
@@ -444,8 +443,7 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			for id, times := range handled {
-				_, ok := created.Load(id)
-				require.True(t, ok, "lead %d was written", id)
+				require.True(t, created[id], "lead %d was written", id)
 				require.Equal(t, 1, times, "lead %d's event once", id)
 			}
 		})
