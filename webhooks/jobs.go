@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -299,32 +300,66 @@ func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
 // post delivers a's payload to ep, signed; it returns the status code (0
 // when none came) and an error unless the receiver answered 2xx.
 func (r *Runner) post(ctx context.Context, ep *leads.WebhookEndpoint, a deliveryArgs) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, strings.NewReader(a.Payload))
+	u, err := url.Parse(ep.URL)
 	if err != nil {
-		return 0, fmt.Errorf("build request: %w", err)
+		return 0, fmt.Errorf("endpoint URL: %w", err)
 	}
 	now := r.opts.Now()
 	sig, err := Sign(ep.Secret, a.EventID, now, []byte(a.Payload))
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "leadrotor-webhooks")
-	req.Header.Set(HeaderID, a.EventID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(HeaderSignature, sig)
-	resp, err := r.http.Do(req)
+	headers := [...]header{{"Content-Type", "application/json"}, {"User-Agent", "leadrotor-webhooks"}, {headerIDKey, a.EventID},
+		{headerTimestampKey, strconv.FormatInt(now.Unix(), 10)}, {headerSignatureKey, sig}}
+	var status int
+	var line string
+	if r.poster != nil && !proxied(u) {
+		status, line, err = r.poster.post(ctx, u, headers[:], a.Payload, r.opts.Timeout)
+	} else {
+		status, line, err = r.postHTTP(ctx, u, headers[:], a.Payload)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("post: %w", err)
 	}
+	if status < 200 || status > 299 {
+		return status, fmt.Errorf("receiver answered %s", line)
+	}
+	return status, nil
+}
+
+// The Standard Webhooks headers, in the form Go's client sends them.
+var (
+	headerIDKey        = http.CanonicalHeaderKey(HeaderID)
+	headerTimestampKey = http.CanonicalHeaderKey(HeaderTimestamp)
+	headerSignatureKey = http.CanonicalHeaderKey(HeaderSignature)
+)
+
+// proxied reports whether the environment sends requests to u through a
+// proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): Go's client goes that way.
+func proxied(u *url.URL) bool {
+	p, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	return err != nil || p != nil
+}
+
+// postHTTP posts payload to u with Go's client: through a proxy, or the
+// transport Options.Transport wraps.
+func (r *Runner) postHTTP(ctx context.Context, u *url.URL, headers []header, payload string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(payload))
+	if err != nil {
+		return 0, "", fmt.Errorf("build request: %w", err)
+	}
+	for _, h := range headers {
+		req.Header.Set(h.name, h.value)
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("receiver answered %s", resp.Status)
-	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Status, nil
 }
 
 // slaArgs is the job of the SLA timers one transaction wrote that come

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -76,8 +77,15 @@ type Options struct {
 	// delivery attempt, for metrics.
 	Meter Meter
 	// Transport, when set, wraps the transport deliveries are posted
-	// through (tracing).
+	// through (tracing). Deliveries then go through Go's http.Transport;
+	// without it, through the runner's own client (see poster), unless a
+	// proxy is configured for the endpoint's URL (HTTPS_PROXY and the
+	// like).
 	Transport func(http.RoundTripper) http.RoundTripper
+	// TLSConfig is the TLS settings of deliveries to https endpoints
+	// (default: Go's, with the system's roots); a private CA goes in its
+	// RootCAs.
+	TLSConfig *tls.Config
 }
 
 // Meter counts what a Runner does, for an operator's metrics. Its methods
@@ -130,8 +138,11 @@ type Runner struct {
 	client  *river.Client[*sql.Tx]
 	pgx     *river.Client[pgx.Tx]
 	http    *http.Client
+	poster  *poster // nil when Options.Transport is set
 	expirer SLAExpirer
-	log     *logWriter // while started
+	sweep   context.CancelFunc // stops the poster's sweep of idle connections
+	swept   chan struct{}      // closed when it stopped
+	log     *logWriter         // while started
 	started bool
 }
 
@@ -191,11 +202,17 @@ func New(opts Options) *Runner {
 			return nil
 		}
 	}
+	tlsConfig := opts.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{}
+	}
 	var transport http.RoundTripper = &http.Transport{DialContext: dialer.DialContext,
-		Proxy: http.ProxyFromEnvironment, MaxConnsPerHost: opts.MaxConnsPerHost,
-		MaxIdleConnsPerHost: opts.MaxConnsPerHost, IdleConnTimeout: 90 * time.Second}
+		Proxy: http.ProxyFromEnvironment, MaxConnsPerHost: opts.MaxConnsPerHost, TLSClientConfig: tlsConfig.Clone(),
+		MaxIdleConnsPerHost: opts.MaxConnsPerHost, IdleConnTimeout: idleTimeout}
 	if opts.Transport != nil {
 		transport = opts.Transport(transport)
+	} else {
+		r.poster = newPoster(dialer.DialContext, tlsConfig, opts.MaxConnsPerHost, idleTimeout)
 	}
 	r.http = &http.Client{Timeout: opts.Timeout, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -283,6 +300,9 @@ func migrate[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
 	return err
 }
 
+// idleTimeout is how long a connection to a receiver stays open unused.
+const idleTimeout = 90 * time.Second
+
 // Start works jobs until Stop.
 func (r *Runner) Start(ctx context.Context) error {
 	if r.client == nil {
@@ -292,6 +312,15 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.client.Start(ctx); err != nil {
 		r.log.stop()
 		return fmt.Errorf("webhooks: start: %w", err)
+	}
+	if r.poster != nil {
+		var sctx context.Context
+		sctx, r.sweep = context.WithCancel(context.WithoutCancel(ctx))
+		r.swept = make(chan struct{})
+		go func() {
+			defer close(r.swept)
+			r.poster.sweep(sctx)
+		}()
 	}
 	r.started = true
 	return nil
@@ -309,6 +338,10 @@ func (r *Runner) Stop(ctx context.Context) error {
 		err = r.client.StopAndCancel(context.WithoutCancel(ctx))
 	}
 	r.log.stop() // after the jobs: what they logged is written
+	if r.sweep != nil {
+		r.sweep() // after the jobs: their connections are back, idle, and closed
+		<-r.swept
+	}
 	if err != nil {
 		return fmt.Errorf("webhooks: stop: %w", err)
 	}
