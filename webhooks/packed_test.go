@@ -3,6 +3,7 @@ package webhooks
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,4 +49,43 @@ func TestPackedArgs(t *testing.T) {
 	var bad eventArgs
 	assert.Error(t, json.Unmarshal([]byte(`{"events":"[{"}`), &bad))
 	assert.Error(t, json.Unmarshal([]byte(`{"events":"not base64!"}`), &bad))
+}
+
+// TestPackedDecodesAsEncodingJSON: unpacking (encoding/json/v2's decoder)
+// gives back exactly what encoding/json's decoder makes of the packed
+// text, for events and timers with every field set: zones, nested
+// metadata, numbers, escapes, text that is not ASCII.
+func TestPackedDecodesAsEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 3, 29, 1, 59, 59, 123456789, time.FixedZone("CEST", 2*3600))
+	lead := &leads.Lead{ID: 7, AccountID: "acme", ApplicationID: "app", RotationID: 3, RotationTurn: 42,
+		AssignmentStatus: leads.AssignmentAssigned, AssignedAt: &at, AcceptedAt: &at, SLADueAt: &at,
+		LeadInput: leads.LeadInput{FirstName: "Zoë", LastName: "O'Brien <b>&</b>", Email: "zoe@acme.test", AssignedTo: "rep@acme.test",
+			Metadata: map[string]any{"score": 97.5, "n": 12, "tags": []any{"a", "b"}, "nested": map[string]any{"ok": true, "none": nil},
+				"line": "a\nb\t\"c\" \u2028 😀"}},
+		CreatedAt: at, UpdatedAt: at.UTC()}
+	events := []leads.Event{
+		{ID: "evt_1", Type: leads.EventTypeReassigned, AccountID: "acme", LeadID: 7, At: at, Lead: lead,
+			Data: map[string]any{"previousAssignee": "old@acme.test", "reason": "sla_expired", "count": 2}},
+		{ID: "evt_2", Type: leads.EventTypeWaiting, AccountID: "acme", LeadID: 8, At: at.UTC()},
+	}
+	timers := []leads.SLATimer{{AccountID: "acme", LeadID: 7, RotationID: 3, Assignee: "rep@acme.test", AssignedAt: at,
+		DueAt: at.Add(5 * time.Minute), Had: []string{"a@acme.test"}, Reassignments: 1}, {AccountID: "acme", LeadID: 8}}
+
+	roundTrip := func(t *testing.T, v any, unpacked, reference any) {
+		t.Helper()
+		text, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(text, reference))
+		packedText, err := json.Marshal(packed[any]{v})
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(packedText, unpacked))
+	}
+	var evRef []leads.Event
+	var ev packed[[]leads.Event]
+	roundTrip(t, events, &ev, &evRef)
+	assert.Equal(t, evRef, ev.V)
+	var tmRef []leads.SLATimer
+	var tm packed[[]leads.SLATimer]
+	roundTrip(t, timers, &tm, &tmRef)
+	assert.Equal(t, tmRef, tm.V)
 }
