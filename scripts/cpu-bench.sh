@@ -24,6 +24,10 @@
 #   scripts/cpu-bench.sh
 #   ROUNDS=3 DURATION=30s scripts/cpu-bench.sh
 #   LEADROTOR=/tmp/old-leadrotor scripts/cpu-bench.sh   # another build of the server
+#   STATEMENTS=10 LEADROTOR_TEST_POSTGRES_URL=... scripts/cpu-bench.sh
+#       after each leadrotor run, PostgreSQL's 10 costliest statements of it
+#       (pg_stat_statements: execution time per lead, calls, rows), on a
+#       server that preloads it (docs/BENCHMARKS.md says how to start one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,10 +87,18 @@ for round in $(seq 1 "$rounds"); do
 			for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 			bin/leadbench --url "http://127.0.0.1:$port" -c "$clients" -d 4s --json --quiet >/dev/null
 			psql_ -c "SET search_path = $schema" -c "ANALYZE"
+			[ -n "${STATEMENTS:-}" ] && psql_ -c "SELECT pg_stat_statements_reset()" >/dev/null
 			out=$(bin/leadbench --url "http://127.0.0.1:$port" --server-pid "$server" -c "$clients" -d "$duration" $features --json --quiet)
 			kill "$server"
 			wait "$server" 2>/dev/null || true
 			server=
+			if [ -n "${STATEMENTS:-}" ]; then
+				created=$(jq '.created' <<<"$out")
+				echo "# PostgreSQL's costliest statements, execution time per lead created ($created leads):"
+				psql_ -F $'\t' -c "SELECT round((total_exec_time / $created * 1000)::numeric, 1) AS us_per_lead, calls, rows,
+					left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $STATEMENTS" |
+					awk -F'\t' '{printf "#   %7.1f us  %7d calls  %8d rows  %s\n", $1, $2, $3, $4}'
+			fi
 			redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
 			;;
 		esac

@@ -63,9 +63,9 @@ type leadRows struct {
 }
 
 // insertQueue holds the leads waiting for a write. Up to max writes run
-// at once: one for SQLite, which has one connection, a few for
-// PostgreSQL, so that batches form without funnelling every insert
-// through one connection and one core.
+// at once: one for SQLite, which has one connection, insertWriters for
+// PostgreSQL (one on a small machine, where larger batches pay more than
+// writing two at once).
 type insertQueue = groupQueue[*pendingInsert]
 
 // enqueue queues p. If a writer may start, the caller writes the head of

@@ -230,7 +230,7 @@ func open(dsn string, o options) (*Store, error) {
 		db, facts := postgresPool(cfg, o.maxConns, o)
 		reads, readFacts := postgresPool(readCfg, readConns(o), o)
 		return &Store{db: db, facts: facts, reads: laggingReads{DB: reads, facts: readFacts}, dialect: Postgres,
-			poolerPrepares: o.poolerPrepares, inserts: insertQueue{max: max(1, o.maxConns/2)},
+			poolerPrepares: o.poolerPrepares, inserts: insertQueue{max: insertWriters(o.maxConns)},
 			factReads: factsQueue{max: max(1, o.maxConns/4)}}, nil
 	default:
 		if o.replica != "" {
@@ -307,6 +307,17 @@ func (s *Store) connect(ctx context.Context) error {
 func isLocked(err error) bool {
 	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
+
+// insertWriters is how many group commits run at once on PostgreSQL: a
+// quarter of the pool, at least 1 (one on the default pool of a 2-core
+// machine). Fewer writers make larger batches, and a batch's cost is
+// mostly its own (its statements, its event job and their fetch,
+// completion and fan-out), not its leads': on 2 cores, one writer instead
+// of two took the server's CPU per lead from 337-365 to 270-295 us and
+// PostgreSQL's from 367-432 to 265-287, with p99 105 -> 72 ms
+// (docs/BENCHMARKS.md, issue 18). Two writers left half the batches a
+// lone lead, written while the other writer's batch gathered the rest.
+func insertWriters(maxConns int) int { return max(1, maxConns/4) }
 
 // readConns returns the size of the pool of heavy reads: as asked, else half
 // the main pool, at least 1.
