@@ -37,6 +37,8 @@ type poster struct {
 	maxConns    int
 	idleTimeout time.Duration
 
+	bufs sync.Pool // of *[]byte: the buffers requests are made in
+
 	mu    sync.Mutex
 	hosts map[string]*hostConns // by scheme://host:port
 }
@@ -58,11 +60,9 @@ type keptConn struct {
 
 func newPoster(dial func(ctx context.Context, network, address string) (net.Conn, error), tlsConfig *tls.Config,
 	maxConns int, idleTimeout time.Duration) *poster {
-	return &poster{dial: dial, tls: tlsConfig, maxConns: maxConns, idleTimeout: idleTimeout, hosts: map[string]*hostConns{}}
+	return &poster{dial: dial, tls: tlsConfig, maxConns: maxConns, idleTimeout: idleTimeout, hosts: map[string]*hostConns{},
+		bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
 }
-
-// requestBuffers are the buffers requests are made in.
-var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // header is one header line of a request.
 type header struct{ name, value string }
@@ -83,9 +83,9 @@ func (p *poster) post(ctx context.Context, u *url.URL, headers []header, body st
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
-	bp := requestBuffers.Get().(*[]byte)
+	bp := p.bufs.Get().(*[]byte)
 	req := appendRequest((*bp)[:0], u, headers, body)
-	defer func() { *bp = req[:0]; requestBuffers.Put(bp) }()
+	defer func() { *bp = req[:0]; p.bufs.Put(bp) }()
 
 	for try := 0; ; try++ {
 		c, err := p.take(ctx, h, u, addr)
