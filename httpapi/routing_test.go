@@ -114,12 +114,26 @@ func TestUpsertAndWhyThisRepAPI(t *testing.T) {
 		require.Equal(t, dry.json(t)["assignment"].(map[string]any)["decision"], d["decision"], "the dry run said what was kept")
 		require.Equal(t, "Hot", d["decision"].(map[string]any)["ruleName"])
 
-		again := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&matchBy=email",
-			map[string]any{"firstName": "Ada", "lastName": "L", "email": "ADA@acme.com", "phone": "555"})
+		returning := map[string]any{"firstName": "Ada", "lastName": "L", "email": "ADA@acme.com", "phone": "555"}
+		again := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&matchBy=email", returning, "Idempotency-Key", "ret-1")
 		require.Equal(t, http.StatusOK, again.status, string(again.body))
+		require.Empty(t, again.header.Get("Idempotent-Replayed"))
 		require.Equal(t, lead["id"], again.json(t)["id"])
 		require.Equal(t, "cara@example.com", again.json(t)["assignedTo"])
 		require.Equal(t, "555", again.json(t)["phone"])
+		// Retried with its key: answered as it was (200, the same lead),
+		// not applied again.
+		retry := a.call("agent", "POST", "/leads?skipTeamAndSourceRequirement=true&matchBy=email", returning, "Idempotency-Key", "ret-1")
+		require.Equal(t, http.StatusOK, retry.status, string(retry.body))
+		require.Equal(t, "true", retry.header.Get("Idempotent-Replayed"))
+		require.Equal(t, lead["id"], retry.json(t)["id"])
+		returns := 0
+		for _, e := range retry.json(t)["auditLog"].([]any) {
+			if e.(map[string]any)["event"] == "lead_returned" {
+				returns++
+			}
+		}
+		require.Equal(t, 1, returns, "one lead_returned for the upsert and its retry")
 
 		for _, tc := range []struct{ query, field string }{
 			{"matchBy=fax", "matchBy"},

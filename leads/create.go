@@ -165,14 +165,14 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 		fp = fingerprint(in, opts)
 	}
 	if facts.IdempotentLeadID != 0 {
-		return s.replay(ctx, actor, facts, fp)
+		return s.replay(ctx, actor, facts, opts.IdempotencyKey, fp)
 	}
 	cfg, err := s.config(ctx, actor.AccountID, facts.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
 	if id := upsertTarget(opts.MatchBy, facts); id != 0 {
-		return s.upsertExisting(ctx, actor, cfg, id, opts)
+		return s.upsertExisting(ctx, actor, cfg, id, opts, fp)
 	}
 	if err := applyTeamRules(cfg, &in, opts.SkipTeamAndSourceRequirement); err != nil {
 		return nil, err
@@ -269,12 +269,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*Result, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
-		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: opts.IdempotencyKey})
-		if cerr != nil {
-			return nil, fmt.Errorf("create lead: read idempotent lead: %w", cerr)
-		}
-		if facts.IdempotentLeadID != 0 {
-			return s.replay(ctx, actor, facts, fp)
+		res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
+		if ErrorCode(rerr) != CodeNotFound {
+			return res, rerr
 		}
 	case errors.Is(err, ErrEmailTaken), errors.Is(err, ErrExternalIDTaken):
 		facts, cerr := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, EmailKey: EmailKey(in.Email), ExternalID: in.ExternalID})
@@ -287,7 +284,7 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 			if cerr != nil {
 				return nil, cerr
 			}
-			return s.upsertExisting(ctx, actor, cfg, id, opts)
+			return s.upsertExisting(ctx, actor, cfg, id, opts, fp)
 		}
 		if dup := duplicate(&in, facts, errors.Is(err, ErrEmailTaken)); dup != nil {
 			return nil, dup
@@ -296,8 +293,23 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 	return nil, fmt.Errorf("create lead: %w", err)
 }
 
-// replay answers a retried create with the lead its key created first.
-func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp string) (*Result, error) {
+// replayKey answers a create whose Idempotency-Key a concurrent request
+// stored first with that request's lead (replay); NOT_FOUND when the key
+// names none (its lead deleted meanwhile).
+func (s *Service) replayKey(ctx context.Context, actor Actor, key, fp string) (*Result, error) {
+	facts, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: key})
+	if err != nil {
+		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
+	}
+	if facts.IdempotentLeadID == 0 {
+		return nil, Errorf(CodeNotFound, "no lead holds Idempotency-Key %q", key)
+	}
+	return s.replay(ctx, actor, facts, key, fp)
+}
+
+// replay answers a retried create with the lead its key created first, or
+// updated first (an upsert: the lead's lead_returned entry names the key).
+func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, key, fp string) (*Result, error) {
 	if facts.IdempotentFingerprint != fp {
 		return nil, Errorf(CodeIdempotencyKeyReused, "Idempotency-Key was already used with a different request")
 	}
@@ -310,13 +322,18 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, fp s
 		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
 	}
 	a := Assignment{Assignee: lead.AssignedTo, RotationID: lead.RotationID, Turn: lead.RotationTurn, Reason: AssignNoRotation}
+	returned := false
 	for _, e := range lead.AuditLog {
-		if e.Event == EventLeadAssigned || e.Event == EventLeadNotAssigned {
+		switch {
+		case e.Event == EventLeadReturned && e.Data["idempotencyKey"] == key:
+			// The upsert: its lead kept its owner, unless routed after.
+			returned, a = true, keptOwner(lead)
+		case e.Event == EventLeadAssigned || e.Event == EventLeadNotAssigned:
 			rec := assignmentOf(e)
 			a.Reason, a.RotationName, a.Decision = rec.Reason, rec.RotationName, rec.Decision
 		}
 	}
-	return &Result{Lead: lead, Replayed: true, Assignment: a}, nil
+	return &Result{Lead: lead, Replayed: true, Returned: returned, Assignment: a}, nil
 }
 
 // duplicate returns the refusal of in for a duplicate that facts found

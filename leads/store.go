@@ -430,6 +430,12 @@ type LeadWrite struct {
 	SLATimer *SLATimer
 	// SLAExpiry, when set, records the expiry the write makes.
 	SLAExpiry *SLAExpiry
+	// IdempotencyKey and Fingerprint, when set, are stored as the key of
+	// this write (an upsert that found the lead): unique per account, like
+	// the key of a created lead, and answered by LeadFacts as its
+	// IdempotentLeadID. A key already stored: ErrIdempotencyKeyTaken.
+	IdempotencyKey string
+	Fingerprint    string
 }
 
 // TurnRecord is a rotation turn as the store remembers it, for rebuilding
@@ -553,8 +559,9 @@ type LeadFactsQuery struct {
 type LeadFacts struct {
 	// ConfigVersion is the account's configuration version.
 	ConfigVersion int64
-	// IdempotentLeadID is the lead created with the key, 0 when none, and
-	// IdempotentFingerprint the fingerprint of the request that created it.
+	// IdempotentLeadID is the lead created (or upserted) with the key, 0
+	// when none, and IdempotentFingerprint the fingerprint of the request
+	// that did it.
 	IdempotentLeadID      int64
 	IdempotentFingerprint string
 	// DuplicateLeadID is the oldest live lead with the email, 0 when none.

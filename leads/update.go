@@ -19,6 +19,10 @@ type UpdateOptions struct {
 	// returnedBy, set by an upsert, is the key it found the lead by: the
 	// update is audited lead_returned first, even when nothing changes.
 	returnedBy string
+	// idempotencyKey and fingerprint, set by an upsert sent with an
+	// Idempotency-Key, are stored with the update (LeadWrite) and named in
+	// its lead_returned entry.
+	idempotencyKey, fingerprint string
 }
 
 // UpdateLead changes the fields of a lead that patch names (see LeadPatch) and
@@ -87,13 +91,17 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 		}
 		entries := diffAudit(actor, cur.LeadInput, next, now)
 		if opts.returnedBy != "" {
-			returned := newAuditEntry(actor, EventLeadReturned, map[string]any{"matchBy": opts.returnedBy}, now)
+			data := map[string]any{"matchBy": opts.returnedBy}
+			if opts.idempotencyKey != "" {
+				data["idempotencyKey"] = opts.idempotencyKey
+			}
+			returned := newAuditEntry(actor, EventLeadReturned, data, now)
 			entries = append([]AuditEntry{returned}, entries...)
 		}
 		if len(entries) == 0 {
 			return nil, nil
 		}
-		w := &LeadWrite{Lead: cur.next(now), Audit: entries}
+		w := &LeadWrite{Lead: cur.next(now), Audit: entries, IdempotencyKey: opts.idempotencyKey, Fingerprint: opts.fingerprint}
 		w.Lead.LeadInput = next
 		written = next
 		if next.AssignedTo != cur.AssignedTo {

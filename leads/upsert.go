@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -51,7 +52,7 @@ func upsertTarget(matchBy string, facts LeadFacts) int64 {
 // or whose owner is no longer a member, is routed as a new lead is (the
 // account's OwnerGone policy deciding for a gone owner), taking a turn
 // only if no one else assigned it meanwhile.
-func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountConfig, id int64, opts CreateOptions) (*Result, error) {
+func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountConfig, id int64, opts CreateOptions, fp string) (*Result, error) {
 	if opts.DryRun {
 		lead, err := s.store.Lead(ctx, actor.AccountID, id, false)
 		if err != nil {
@@ -59,7 +60,12 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 		}
 		return &Result{Lead: lead, DryRun: true, Returned: true, Assignment: keptOwner(lead)}, nil
 	}
-	lead, err := s.UpdateLead(ctx, actor, id, opts.upsert, UpdateOptions{SkipTeamAndSourceRequirement: opts.SkipTeamAndSourceRequirement, returnedBy: opts.MatchBy})
+	lead, err := s.UpdateLead(ctx, actor, id, opts.upsert, UpdateOptions{SkipTeamAndSourceRequirement: opts.SkipTeamAndSourceRequirement,
+		returnedBy: opts.MatchBy, idempotencyKey: opts.IdempotencyKey, fingerprint: fp})
+	if errors.Is(err, ErrIdempotencyKeyTaken) {
+		// A retry of this upsert applied it first: answer with its lead.
+		return s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("upsert: %w", err)
 	}

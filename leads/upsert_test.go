@@ -24,7 +24,72 @@ func TestUpsertAndReturningLeads(t *testing.T) {
 		{"a returning contact goes to the owner of the earlier lead", testReturningOwner},
 		{"when the owner is gone, the policy decides", testReturningOwnerGone},
 		{"bad upserts and policies are refused by field", testUpsertRefusals},
+		{"an upsert retried with its Idempotency-Key returns once", testUpsertRetriedWithItsKey},
 	})
+}
+
+// returns counts the lead_returned entries of l's audit log.
+func returns(l *leads.Lead) int {
+	n := 0
+	for _, e := range l.AuditLog {
+		if e.Event == leads.EventLeadReturned {
+			n++
+		}
+	}
+	return n
+}
+
+func testUpsertRetriedWithItsKey(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	b.defaultRotation(t, 3)
+	in := lead("Ada")
+	in.Email = "ada@acme.com"
+	first := b.mustCreate(t, in, upsertOpts())
+
+	withKey := func(key string) leads.CreateOptions {
+		o := upsertOpts()
+		o.IdempotencyKey = key
+		return o
+	}
+	again := leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.com", Phone: "555-0100"}
+	res := b.mustCreate(t, again, withKey("return-1"))
+	require.True(t, res.Returned)
+	require.False(t, res.Replayed)
+	require.Equal(t, first.Lead.ID, res.Lead.ID)
+	require.Equal(t, 1, returns(res.Lead))
+
+	retry := b.mustCreate(t, again, withKey("return-1"))
+	require.True(t, retry.Replayed, "the retry is answered, not applied")
+	require.True(t, retry.Returned, "as the upsert it repeats")
+	require.Equal(t, res.Lead.ID, retry.Lead.ID)
+	require.Equal(t, res.Assignment.Assignee, retry.Assignment.Assignee)
+	require.Equal(t, 1, returns(retry.Lead), "returned once")
+
+	other := again
+	other.Phone = "555-0199"
+	_, err := b.create(other, withKey("return-1"))
+	require.Equal(t, leads.CodeIdempotencyKeyReused, leads.ErrorCode(err), "the key with another body: %v", err)
+
+	// Retries racing each other: one applies, the others answer it.
+	var wg sync.WaitGroup
+	results := make([]*leads.Result, 8)
+	errs := make([]error, 8)
+	for i := range results {
+		wg.Go(func() { results[i], errs[i] = b.create(again, withKey("return-2")) })
+	}
+	wg.Wait()
+	applied := 0
+	for i, r := range results {
+		require.NoError(t, errs[i])
+		require.Equal(t, first.Lead.ID, r.Lead.ID)
+		if !r.Replayed {
+			applied++
+		}
+	}
+	require.Equal(t, 1, applied, "one of the racing retries applied")
+	l, err := b.svc.Lead(ctx, b.admin, first.Lead.ID)
+	require.NoError(t, err)
+	require.Equal(t, 2, returns(l), "one return for each key")
 }
 
 func upsertOpts() leads.CreateOptions {

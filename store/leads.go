@@ -36,8 +36,10 @@ func (s *Store) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (_ leads.
 	var idemID, dupID, extID sql.NullInt64
 	var idemFP sql.NullString
 	err = s.db.NewRaw(`SELECT a.config_version,
-	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
-	(SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
+	COALESCE((SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
+		(SELECT k.lead_id FROM idempotency_keys AS k WHERE k.account_id = a.id AND k.key = ?0)),
+	COALESCE((SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
+		(SELECT k.fingerprint FROM idempotency_keys AS k WHERE k.account_id = a.id AND k.key = ?0)),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.external_id = ?4 AND l.external_id IS NOT NULL AND l.id <> ?2)
 FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, nullString(q.ExternalID)).
@@ -97,7 +99,7 @@ func leadWriteError(err error) error {
 	switch {
 	case leads.ErrorCode(err) != leads.CodeInternal:
 		return err
-	case isUnique(err, leadIdempotency):
+	case isUnique(err, leadIdempotency), isUnique(err, upsertKey):
 		return leads.ErrIdempotencyKeyTaken
 	case isUnique(err, leadEmailUnique):
 		return leads.ErrEmailTaken
@@ -197,6 +199,13 @@ func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads
 			Where("id = ?", cur.ID).Where("account_id = ?", cur.AccountID).Exec(ctx)
 		if err != nil {
 			return err
+		}
+	}
+	if w.IdempotencyKey != "" {
+		_, err := tx.NewRaw("INSERT INTO idempotency_keys (account_id, key, fingerprint, lead_id, created_at) VALUES (?, ?, ?, ?, ?)",
+			cur.AccountID, w.IdempotencyKey, w.Fingerprint, cur.ID, s.now().UTC()).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store idempotency key: %w", err)
 		}
 	}
 	if w.Activity != nil {

@@ -518,6 +518,7 @@ var (
 	rotationPerTeam = constraint{"rotations_one_per_team", "rotations.team_id"}
 	rotationDefault = constraint{"rotations_one_default", "rotations.account_id"}
 	leadIdempotency = constraint{"leads_idempotency_key", "leads.account_id, leads.idempotency_key"}
+	upsertKey       = constraint{"idempotency_keys_pkey", "idempotency_keys.account_id, idempotency_keys.key"}
 	turnNumber      = constraint{"rotation_turns_turn_key", "rotation_turns.rotation_id, rotation_turns.turn"}
 	leadEmailUnique = constraint{"leads_email_unique", "leads.account_id, leads.email_unique"}
 	leadExternalID  = constraint{"leads_external_id", "leads.account_id, leads.external_id"}

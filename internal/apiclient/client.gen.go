@@ -2422,7 +2422,9 @@ type CreateLeadParams struct {
 
 	// IdempotencyKey Makes the request safe to retry: a repeat with the same key in the same account returns
 	// the lead the first one created, creates no second lead and takes no second rotation turn.
-	// The same key with a different body is refused with 422 IDEMPOTENCY_KEY_REUSED.
+	// An upsert (matchBy) that updated a lead is answered likewise: the same lead, its update
+	// and its lead_returned entry not made again. The same key with a different body is
+	// refused with 422 IDEMPOTENCY_KEY_REUSED.
 	IdempotencyKey *IdempotencyKeyHeader `json:"Idempotency-Key,omitempty"`
 }
 
@@ -12437,6 +12439,11 @@ func (r ListLeadsResponse) ContentType() string {
 	return ""
 }
 
+// CreateLeadResponse200Headers the declared response headers of an HTTP 200 response for CreateLead
+type CreateLeadResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
 // CreateLeadResponse201Headers the declared response headers of an HTTP 201 response for CreateLead
 type CreateLeadResponse201Headers struct {
 	IdempotentReplayed *string
@@ -12487,6 +12494,8 @@ type CreateLeadResponse struct {
 	JSON503 *ServiceUnavailable
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *OutcomeUnknown
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateLeadResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateLeadResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -22228,6 +22237,16 @@ func ParseCreateLeadResponse(rsp *http.Response) (*CreateLeadResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateLeadResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers CreateLeadResponse201Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
