@@ -63,8 +63,12 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 	lead, err := s.UpdateLead(ctx, actor, id, opts.upsert, UpdateOptions{SkipTeamAndSourceRequirement: opts.SkipTeamAndSourceRequirement,
 		returnedBy: opts.MatchBy, idempotencyKey: opts.IdempotencyKey, fingerprint: fp})
 	if errors.Is(err, ErrIdempotencyKeyTaken) {
-		// A retry of this upsert applied it first: answer with its lead.
-		return s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
+		// A retry of this upsert applied it first: answer with its lead
+		// (unless that lead is deleted already: the conflict stands).
+		res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
+		if ErrorCode(rerr) != CodeNotFound {
+			return res, rerr
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upsert: %w", err)
