@@ -1,11 +1,16 @@
 package webhooks
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -34,4 +39,51 @@ func TestPostRefusesPrivateAddresses(t *testing.T) {
 		require.Zero(t, status, name)
 	}
 	require.Zero(t, hits.Load())
+}
+
+// TestPostBoundsTheAnswer: a receiver that answers without end (headers,
+// or a body) costs a delivery a bounded read, not the server's memory
+// until the timeout: endless headers fail the attempt at once, an endless
+// body is cut after what a delivery reads.
+func TestPostBoundsTheAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, head, repeat string
+		wantErr            error
+	}{
+		{"endless headers", "HTTP/1.1 200 OK\r\n", "X-Padding: " + strings.Repeat("a", 1000) + "\r\n", errAnswerTooLarge},
+		{"endless body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "3e8\r\n" + strings.Repeat("a", 1000) + "\r\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = ln.Close() })
+			go func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer func() { _ = conn.Close() }()
+				_, _ = http.ReadRequest(bufio.NewReader(conn))
+				if _, err := io.WriteString(conn, tc.head); err != nil {
+					return
+				}
+				for {
+					if _, err := io.WriteString(conn, tc.repeat); err != nil {
+						return // the poster hung up
+					}
+				}
+			}()
+			r := New(Options{AllowPrivate: true, Timeout: time.Minute})
+			ep := &leads.WebhookEndpoint{ID: 1, AccountID: "2311", URL: "http://" + ln.Addr().String() + "/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+			status, err := r.post(context.Background(), ep, deliveryArgs{EventID: "evt_1", Payload: `{}`})
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, status)
+		})
+	}
 }

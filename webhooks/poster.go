@@ -54,8 +54,37 @@ type hostConns struct {
 type keptConn struct {
 	net.Conn
 	br        *bufio.Reader
+	budget    budgetReader // what br reads through
 	idleSince time.Time
 	reused    bool
+}
+
+// maxAnswer bounds what one answer may make the poster read: its status
+// line and headers (at most 1 MB; Go's client allows 10) and the 64 KB of
+// body a delivery reads. A receiver is anybody's URL: one that streamed
+// headers without end would otherwise grow the server's memory until the
+// delivery's timeout.
+const maxAnswer = 1<<20 + 64<<10 + 4<<10
+
+// errAnswerTooLarge: the receiver's answer ran past maxAnswer.
+var errAnswerTooLarge = errors.New("answer too large")
+
+// budgetReader reads from r until n bytes are read, then fails.
+type budgetReader struct {
+	r io.Reader
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, errAnswerTooLarge
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	return n, err
 }
 
 func newPoster(dial func(ctx context.Context, network, address string) (net.Conn, error), tlsConfig *tls.Config,
@@ -118,6 +147,7 @@ func (c *keptConn) roundTrip(ctx context.Context, req []byte, deadline time.Time
 	if err := c.SetDeadline(deadline); err != nil {
 		return 0, "", false, fmt.Errorf("set deadline: %w", err)
 	}
+	c.budget.n = maxAnswer
 	// A cancelled ctx (the runner stopping) ends the wait at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -274,7 +304,9 @@ func (p *poster) connect(ctx context.Context, u *url.URL, addr string) (*keptCon
 		}
 		conn = tc
 	}
-	return &keptConn{Conn: conn, br: bufio.NewReaderSize(conn, 4096)}, nil
+	c := &keptConn{Conn: conn, budget: budgetReader{r: conn}}
+	c.br = bufio.NewReaderSize(&c.budget, 4096)
+	return c, nil
 }
 
 // put keeps c for the host's next request.
