@@ -87,3 +87,54 @@ func TestPostBoundsTheAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestPostAfterTheReceiverDroppedItsConnections: a receiver that closes
+// every connection after its answer (without saying so) leaves the
+// poster's idle connections all dead; the next delivery finds one dead,
+// drops the others, and goes over a new connection.
+func TestPostAfterTheReceiverDroppedItsConnections(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	var served atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = conn.Close() }()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+					served.Add(1)
+					_, _ = io.WriteString(conn, "HTTP/1.1 204 No Content\r\n\r\n")
+				}
+			}()
+		}
+	}()
+	r := New(Options{AllowPrivate: true})
+	ep := &leads.WebhookEndpoint{ID: 1, AccountID: "2311", URL: "http://" + ln.Addr().String() + "/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	a := deliveryArgs{EventID: "evt_1", Payload: `{}`}
+	// Eight at once: eight connections, each closed by the receiver once
+	// answered, all kept idle by the poster.
+	start := make(chan struct{})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			<-start
+			_, err := r.post(context.Background(), ep, a)
+			errs <- err
+		}()
+	}
+	close(start)
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	for i := range 3 {
+		status, err := r.post(context.Background(), ep, a)
+		require.NoError(t, err, "delivery %d after the connections died", i)
+		require.Equal(t, http.StatusNoContent, status)
+	}
+	require.EqualValues(t, 11, served.Load(), "each delivery served once")
+}

@@ -125,7 +125,10 @@ func (p *poster) post(ctx context.Context, u *url.URL, headers []header, body st
 		if err != nil {
 			p.discard(h, c)
 			if c.reused && try == 0 && errors.Is(err, errStale) {
-				continue // closed by the receiver while idle: a new connection
+				// Closed by the receiver while idle: so are its other idle
+				// ones, likely (it restarted, or times them out alike).
+				p.dropIdle(h)
+				continue
 			}
 			return 0, "", err
 		}
@@ -320,6 +323,18 @@ func (p *poster) put(h *hostConns, c *keptConn) {
 func (p *poster) discard(h *hostConns, c *keptConn) {
 	_ = c.Close()
 	<-h.slots
+}
+
+// dropIdle closes h's idle connections.
+func (p *poster) dropIdle(h *hostConns) {
+	for {
+		select {
+		case c := <-h.idle:
+			p.discard(h, c)
+		default:
+			return
+		}
+	}
 }
 
 // closeIdle closes the idle connections: all of them when all is set,
