@@ -269,8 +269,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, opts CreateOptions, fp string, err error) (*Result, error) {
 	switch {
 	case errors.Is(err, ErrIdempotencyKeyTaken):
-		res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
-		if ErrorCode(rerr) != CodeNotFound {
+		if res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp); res != nil || rerr != nil {
 			return res, rerr
 		}
 	case errors.Is(err, ErrEmailTaken), errors.Is(err, ErrExternalIDTaken):
@@ -294,15 +293,16 @@ func (s *Service) insertFailed(ctx context.Context, actor Actor, in LeadInput, o
 }
 
 // replayKey answers a create whose Idempotency-Key a concurrent request
-// stored first with that request's lead (replay); NOT_FOUND when the key
-// names none (its lead deleted meanwhile).
+// stored first with that request's lead (replay); nil and no error when
+// the key names none (its lead deleted meanwhile): the caller's conflict
+// stands.
 func (s *Service) replayKey(ctx context.Context, actor Actor, key, fp string) (*Result, error) {
 	facts, err := s.store.LeadFacts(ctx, LeadFactsQuery{AccountID: actor.AccountID, IdempotencyKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
 	}
 	if facts.IdempotentLeadID == 0 {
-		return nil, Errorf(CodeNotFound, "no lead holds Idempotency-Key %q", key)
+		return nil, nil
 	}
 	return s.replay(ctx, actor, facts, key, fp)
 }

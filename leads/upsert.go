@@ -65,8 +65,7 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 	if errors.Is(err, ErrIdempotencyKeyTaken) {
 		// A retry of this upsert applied it first: answer with its lead
 		// (unless that lead is deleted already: the conflict stands).
-		res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp)
-		if ErrorCode(rerr) != CodeNotFound {
+		if res, rerr := s.replayKey(ctx, actor, opts.IdempotencyKey, fp); res != nil || rerr != nil {
 			return res, rerr
 		}
 	}

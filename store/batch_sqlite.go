@@ -191,11 +191,7 @@ func (s *Store) insertBatchSQLite(ctx context.Context, batch []*pendingInsert) {
 // prepared statement's generic plan may use a partial index only when the
 // query implies its predicate. Without it each check scanned all of the
 // account's leads.
-const leadFactsWithKeySQL = `SELECT a.config_version,
-	COALESCE((SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
-		(SELECT k.lead_id FROM idempotency_keys AS k WHERE k.account_id = $4 AND k.key = $1)),
-	COALESCE((SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $4 AND l.idempotency_key = $1 AND l.idempotency_key IS NOT NULL),
-		(SELECT k.fingerprint FROM idempotency_keys AS k WHERE k.account_id = $4 AND k.key = $1)),
+var leadFactsWithKeySQL = `SELECT a.config_version, ` + idempotentLeadSQL("$4", "$1") + `,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.email_norm = $2 AND l.email_norm IS NOT NULL AND l.id <> $3 ORDER BY l.id LIMIT 1),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = $4 AND l.external_id = $6 AND l.external_id IS NOT NULL AND l.id <> $3),
 	k.id, k.email, k.prefix, k.hash, k.name, k.created_at, k.last_used_at, k.revoked_at, m.role

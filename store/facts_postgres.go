@@ -32,11 +32,7 @@ const factsTimeout = 10 * time.Second
 // join finds nothing for a query without a key hash, and a missing account
 // leaves its column false. The lookups restate "IS NOT NULL" for the
 // partial indexes, as leadFactsWithKeySQL does.
-const leadFactsBatchSQL = `SELECT q.n, a.id IS NOT NULL, a.config_version,
-	COALESCE((SELECT l.id FROM leads AS l WHERE l.account_id = q.account AND l.idempotency_key = q.idem AND l.idempotency_key IS NOT NULL),
-		(SELECT k.lead_id FROM idempotency_keys AS k WHERE k.account_id = q.account AND k.key = q.idem)),
-	COALESCE((SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = q.account AND l.idempotency_key = q.idem AND l.idempotency_key IS NOT NULL),
-		(SELECT k.fingerprint FROM idempotency_keys AS k WHERE k.account_id = q.account AND k.key = q.idem)),
+var leadFactsBatchSQL = `SELECT q.n, a.id IS NOT NULL, a.config_version, ` + idempotentLeadSQL("q.account", "q.idem") + `,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = q.account AND l.email_norm = q.email AND l.email_norm IS NOT NULL AND l.id <> q.exclude ORDER BY l.id LIMIT 1),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = q.account AND l.external_id = q.ext AND l.external_id IS NOT NULL AND l.id <> q.exclude),
 	k.id, k.email, k.prefix, k.hash, k.name, k.created_at, k.last_used_at, k.revoked_at, m.role

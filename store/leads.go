@@ -35,11 +35,7 @@ func (s *Store) LeadFacts(ctx context.Context, q leads.LeadFactsQuery) (_ leads.
 	var version int64
 	var idemID, dupID, extID sql.NullInt64
 	var idemFP sql.NullString
-	err = s.db.NewRaw(`SELECT a.config_version,
-	COALESCE((SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
-		(SELECT k.lead_id FROM idempotency_keys AS k WHERE k.account_id = a.id AND k.key = ?0)),
-	COALESCE((SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = a.id AND l.idempotency_key = ?0 AND l.idempotency_key IS NOT NULL),
-		(SELECT k.fingerprint FROM idempotency_keys AS k WHERE k.account_id = a.id AND k.key = ?0)),
+	err = s.db.NewRaw(`SELECT a.config_version, `+idempotentLeadSQL("a.id", "?0")+`,
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.email_norm = ?1 AND l.email_norm IS NOT NULL AND l.id <> ?2 ORDER BY l.id LIMIT 1),
 	(SELECT l.id FROM leads AS l WHERE l.account_id = a.id AND l.external_id = ?4 AND l.external_id IS NOT NULL AND l.id <> ?2)
 FROM accounts AS a WHERE a.id = ?3`, nullString(q.IdempotencyKey), nullString(q.EmailKey), q.ExcludeLeadID, q.AccountID, nullString(q.ExternalID)).
@@ -94,6 +90,19 @@ func newLeadRows(n *leads.NewLead) (*leadRows, error) {
 }
 
 // leadWriteError translates the errors a lead write can meet.
+// idempotentLeadSQL is the two columns of LeadFacts' idempotency lookup
+// for the key in account (SQL expressions): the lead and the fingerprint of
+// the request that created it (the key on its row) or upserted it
+// (idempotency_keys). The lookups restate "IS NOT NULL" for the partial
+// index.
+func idempotentLeadSQL(account, key string) string {
+	r := strings.NewReplacer("$account", account, "$key", key)
+	return r.Replace(`COALESCE((SELECT l.id FROM leads AS l WHERE l.account_id = $account AND l.idempotency_key = $key AND l.idempotency_key IS NOT NULL),
+		(SELECT k.lead_id FROM idempotency_keys AS k WHERE k.account_id = $account AND k.key = $key)),
+	COALESCE((SELECT l.idempotency_fingerprint FROM leads AS l WHERE l.account_id = $account AND l.idempotency_key = $key AND l.idempotency_key IS NOT NULL),
+		(SELECT k.fingerprint FROM idempotency_keys AS k WHERE k.account_id = $account AND k.key = $key))`)
+}
+
 func leadWriteError(err error) error {
 	translate(&err)
 	switch {

@@ -326,20 +326,36 @@ func (p *poster) discard(h *hostConns, c *keptConn) {
 }
 
 // dropIdle closes h's idle connections.
-func (p *poster) dropIdle(h *hostConns) {
+func (p *poster) dropIdle(h *hostConns) { p.closeIdleOf(h, 0) }
+
+// closeIdleOf closes h's connections idle longer than maxIdle (all of
+// them for 0).
+func (p *poster) closeIdleOf(h *hostConns, maxIdle time.Duration) {
+	var keep []*keptConn
 	for {
 		select {
 		case c := <-h.idle:
-			p.discard(h, c)
+			if time.Since(c.idleSince) >= maxIdle {
+				p.discard(h, c)
+			} else {
+				keep = append(keep, c)
+			}
 		default:
+			for _, c := range keep {
+				h.idle <- c
+			}
 			return
 		}
 	}
 }
 
-// closeIdle closes the idle connections: all of them when all is set,
-// else those idle longer than idleTimeout.
+// closeIdle closes the idle connections of every host: all of them when
+// all is set, else those idle longer than idleTimeout.
 func (p *poster) closeIdle(all bool) {
+	maxIdle := p.idleTimeout
+	if all {
+		maxIdle = 0
+	}
 	p.mu.Lock()
 	hosts := make([]*hostConns, 0, len(p.hosts))
 	for _, h := range p.hosts {
@@ -347,23 +363,7 @@ func (p *poster) closeIdle(all bool) {
 	}
 	p.mu.Unlock()
 	for _, h := range hosts {
-		var keep []*keptConn
-	drain:
-		for {
-			select {
-			case c := <-h.idle:
-				if all || time.Since(c.idleSince) > p.idleTimeout {
-					p.discard(h, c)
-				} else {
-					keep = append(keep, c)
-				}
-			default:
-				break drain
-			}
-		}
-		for _, c := range keep {
-			h.idle <- c
-		}
+		p.closeIdleOf(h, maxIdle)
 	}
 }
 
