@@ -94,27 +94,9 @@ func TestPostBoundsTheAnswer(t *testing.T) {
 // drops the others, and goes over a new connection.
 func TestPostAfterTheReceiverDroppedItsConnections(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	var served atomic.Int32
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer func() { _ = conn.Close() }()
-				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
-					served.Add(1)
-					_, _ = io.WriteString(conn, "HTTP/1.1 204 No Content\r\n\r\n")
-				}
-			}()
-		}
-	}()
+	rc := NewRawReceiver(t, "HTTP/1.1 204 No Content\r\n\r\n", true)
 	r := New(Options{AllowPrivate: true})
-	ep := &leads.WebhookEndpoint{ID: 1, AccountID: "2311", URL: "http://" + ln.Addr().String() + "/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	ep := &leads.WebhookEndpoint{ID: 1, AccountID: "2311", URL: rc.URL, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
 	a := deliveryArgs{EventID: "evt_1", Payload: `{}`}
 	// Eight at once: eight connections, each closed by the receiver once
 	// answered, all kept idle by the poster.
@@ -136,5 +118,5 @@ func TestPostAfterTheReceiverDroppedItsConnections(t *testing.T) {
 		require.NoError(t, err, "delivery %d after the connections died", i)
 		require.Equal(t, http.StatusNoContent, status)
 	}
-	require.EqualValues(t, 11, served.Load(), "each delivery served once")
+	require.Len(t, rc.Received(), 11, "each delivery served once")
 }

@@ -1,12 +1,10 @@
 package webhooks_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,56 +17,6 @@ import (
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
-
-// rawReceiver is an endpoint on 127.0.0.1 that reads each request with
-// net/http's parser and answers it with answer's bytes, as they are;
-// closing, when set, closes the connection after each answer without
-// saying so (a receiver whose keep-alive ran out, a load balancer).
-type rawReceiver struct {
-	mu  sync.Mutex
-	ids []string
-	url string
-}
-
-func newRawReceiver(t *testing.T, answer string, closing bool) *rawReceiver {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	rc := &rawReceiver{url: "http://" + ln.Addr().String() + "/hook"}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer func() { _ = conn.Close() }()
-				br := bufio.NewReader(conn)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					rc.mu.Lock()
-					rc.ids = append(rc.ids, req.Header.Get(webhooks.HeaderID))
-					rc.mu.Unlock()
-					if _, err := io.WriteString(conn, answer); err != nil || closing {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return rc
-}
-
-func (rc *rawReceiver) received() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.ids...)
-}
 
 // newIDReceiver is an httptest server, with TLS when tlsOn, that answers
 // with answer and keeps the webhook-id of each request it gets.
@@ -120,20 +68,20 @@ func TestDeliveryToReceivers(t *testing.T) {
 		opts     webhooks.Options
 	}{
 		{name: "closes every connection after its answer", endpoint: func(t *testing.T) (string, func() []string) {
-			rc := newRawReceiver(t, "HTTP/1.1 204 No Content\r\n\r\n", true)
-			return rc.url, rc.received
+			rc := webhooks.NewRawReceiver(t, "HTTP/1.1 204 No Content\r\n\r\n", true)
+			return rc.URL, rc.Received
 		}},
 		{name: "answers 103 Early Hints first", endpoint: func(t *testing.T) (string, func() []string) {
-			rc := newRawReceiver(t, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok", false)
-			return rc.url, rc.received
+			rc := webhooks.NewRawReceiver(t, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok", false)
+			return rc.URL, rc.Received
 		}},
 		{name: "answers chunked", endpoint: func(t *testing.T) (string, func() []string) {
-			rc := newRawReceiver(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false)
-			return rc.url, rc.received
+			rc := webhooks.NewRawReceiver(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false)
+			return rc.URL, rc.Received
 		}},
 		{name: "HTTP/1.0 without keep-alive", endpoint: func(t *testing.T) (string, func() []string) {
-			rc := newRawReceiver(t, "HTTP/1.0 200 OK\r\n\r\n", true)
-			return rc.url, rc.received
+			rc := webhooks.NewRawReceiver(t, "HTTP/1.0 200 OK\r\n\r\n", true)
+			return rc.URL, rc.Received
 		}},
 		{name: "answers more than a delivery reads", endpoint: func(*testing.T) (string, func() []string) {
 			return big.URL + "/hook", bigReceived
