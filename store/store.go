@@ -390,6 +390,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := ms.Discover(sub); err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
+	if s.dialect == SQLite {
+		addSQLiteMigrations(ms)
+	}
 	m := migrate.NewMigrator(s.db, ms, migrate.WithMarkAppliedOnSuccess(true))
 	unlock, err := s.lockMigrations(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -92,45 +93,71 @@ func TestPoolRotationsMigrationKeepsReferences(t *testing.T) {
 	require.Error(t, err, "a member of a rotation that does not exist")
 }
 
-// TestUniqueTurnsMigrationKeepsOldRepeats runs migration 000020 on a
-// PostgreSQL database whose rotation_turns already repeat a number (a
-// state rebuilt while turns were in flight could record that before the
-// rule): the migration passes, the old rows stay, and a row written after
-// it may repeat no number, old or new.
+// TestUniqueTurnsMigrationKeepsOldRepeats migrates a database that
+// recorded a turn number twice before turn numbers were unique: the old
+// rows stay, and from then on each number is refused a second time, on
+// both dialects (SQLite's rule went from a trigger, 000020, to a partial
+// unique index, 000022).
 func TestUniqueTurnsMigrationKeepsOldRepeats(t *testing.T) {
 	t.Parallel()
-	dsn := storetest.PostgresSchemaDSN(t)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL")
-	}
-	ctx := context.Background()
-	s, err := store.Open(ctx, dsn)
-	require.NoError(t, err)
-	defer func() { _ = s.Close() }()
-	require.NoError(t, s.Migrate(ctx))
-	f := storetest.NewFixture(t, s)
-	rot := f.CreateRotation(t, 0)
-	turn := func(n int64) error {
-		l := f.NewLead("L")
-		l.Lead.AssignedTo, l.Lead.RotationID, l.Lead.RotationTurn = "a@example.com", rot.ID, n
-		return s.InsertLead(ctx, l)
-	}
-	require.NoError(t, turn(1))
-	// The database as it was before 000020, with turn 1 recorded twice.
-	for _, q := range []string{
-		"DROP INDEX rotation_turns_turn_key",
-		"CREATE INDEX IF NOT EXISTS rotation_turns_turn ON rotation_turns (rotation_id, turn)",
-		"DELETE FROM bun_migrations WHERE name = '20261204000020'",
+	for _, tc := range []struct {
+		dialect string
+		// before puts the database back as it was before the rule.
+		before []string
+	}{
+		{"postgres", []string{
+			"DROP INDEX rotation_turns_turn_key",
+			"CREATE INDEX IF NOT EXISTS rotation_turns_turn ON rotation_turns (rotation_id, turn)",
+			"DELETE FROM bun_migrations WHERE name = '20261204000020'",
+		}},
+		{"sqlite", []string{
+			"DROP INDEX rotation_turns_turn_key",
+			"CREATE INDEX IF NOT EXISTS rotation_turns_turn ON rotation_turns (rotation_id, turn)",
+			"DELETE FROM bun_migrations WHERE name IN ('20261204000020', '20261205000022')",
+		}},
 	} {
-		_, err := s.DB().ExecContext(ctx, q)
-		require.NoError(t, err, q)
+		t.Run(tc.dialect, func(t *testing.T) {
+			t.Parallel()
+			dsn := "file:" + filepath.Join(t.TempDir(), "leadrotor.db")
+			if tc.dialect == "postgres" {
+				if dsn = storetest.PostgresSchemaDSN(t); dsn == "" {
+					t.Skip("needs PostgreSQL")
+				}
+			}
+			ctx := context.Background()
+			s, err := store.Open(ctx, dsn)
+			require.NoError(t, err)
+			defer func() { _ = s.Close() }()
+			require.NoError(t, s.Migrate(ctx))
+			f := storetest.NewFixture(t, s)
+			rot := f.CreateRotation(t, 0)
+			turn := func(n int64) error {
+				l := f.NewLead("L")
+				l.Lead.AssignedTo, l.Lead.RotationID, l.Lead.RotationTurn = "a@example.com", rot.ID, n
+				return s.InsertLead(ctx, l)
+			}
+			require.NoError(t, turn(1))
+			require.ErrorIs(t, turn(1), leads.ErrTurnTaken, "refused on a new database")
+			for _, q := range tc.before {
+				_, err := s.DB().ExecContext(ctx, q)
+				require.NoError(t, err, q)
+			}
+			require.NoError(t, turn(1))
+			require.NoError(t, s.Migrate(ctx))
+			var repeats int
+			require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM rotation_turns WHERE rotation_id = ? AND turn = 1", rot.ID).Scan(&repeats))
+			require.Equal(t, 2, repeats, "the old rows stay")
+			require.ErrorIs(t, turn(1), leads.ErrTurnTaken)
+			require.NoError(t, turn(2))
+			require.ErrorIs(t, turn(2), leads.ErrTurnTaken)
+			if tc.dialect == "sqlite" {
+				var triggers int
+				require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").Scan(&triggers))
+				require.Zero(t, triggers, "a trigger makes every insert open a statement journal")
+			}
+			// Migrating again changes nothing.
+			require.NoError(t, s.Migrate(ctx))
+			require.ErrorIs(t, turn(2), leads.ErrTurnTaken)
+		})
 	}
-	require.NoError(t, turn(1))
-	require.NoError(t, s.Migrate(ctx))
-	var repeats int
-	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM rotation_turns WHERE rotation_id = ? AND turn = 1", rot.ID).Scan(&repeats))
-	require.Equal(t, 2, repeats, "the old rows stay")
-	require.ErrorIs(t, turn(1), leads.ErrTurnTaken)
-	require.NoError(t, turn(2))
-	require.ErrorIs(t, turn(2), leads.ErrTurnTaken)
 }

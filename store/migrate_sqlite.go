@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/uptrace/bun/migrate"
+)
+
+// sqliteMigrations are SQLite's migrations that SQL alone cannot write:
+// they read the data to decide the statement, as PostgreSQL's do in a DO
+// block. Each runs in a transaction, as the .tx.up.sql files do.
+var sqliteMigrations = []struct {
+	name, comment string
+	up            func(ctx context.Context, tx *sql.Tx) error
+}{
+	{"20261205000022", "unique_turns_index", uniqueTurnsIndexSQLite},
+}
+
+// addSQLiteMigrations adds sqliteMigrations to ms.
+func addSQLiteMigrations(ms *migrate.Migrations) {
+	for _, m := range sqliteMigrations {
+		up := m.up
+		ms.Add(migrate.Migration{Name: m.name, Comment: m.comment,
+			Up: func(ctx context.Context, migrator *migrate.Migrator, _ *migrate.Migration) error {
+				tx, err := migrator.DB().DB.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				if err := up(ctx, tx); err != nil {
+					_ = tx.Rollback()
+					return err
+				}
+				return tx.Commit()
+			},
+		})
+	}
+}
+
+// uniqueTurnsIndexSQLite replaces the trigger of 000020, which refused a
+// repeated (rotation_id, turn), with a unique index, as on PostgreSQL, and
+// leaves the rows written before 000020 that repeat a number out of it
+// (the first of each stays in). A trigger makes every insert into the
+// table a statement that SQLite may have to undo halfway, so each one, in
+// the group commit's transaction, opened a statement journal: a copy of
+// every page the insert touched and, on modernc's allocator, a 64 KB chunk
+// mapped and unmapped, 7–12 % of the embedded server's CPU at intake. A
+// unique index refuses the same rows with the same message.
+func uniqueTurnsIndexSQLite(ctx context.Context, tx *sql.Tx) error {
+	var repeats sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT group_concat(id) FROM (
+		SELECT id, row_number() OVER (PARTITION BY rotation_id, turn ORDER BY id) AS n FROM rotation_turns
+	) WHERE n > 1`).Scan(&repeats); err != nil {
+		return fmt.Errorf("find repeated turns: %w", err)
+	}
+	stmts := []string{"DROP TRIGGER IF EXISTS rotation_turns_turn_key"}
+	if repeats.Valid {
+		// The plain index stays for the queries: a partial one serves only
+		// those that imply its condition.
+		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS rotation_turns_turn_key ON rotation_turns (rotation_id, turn) WHERE id NOT IN ("+repeats.String+")")
+	} else {
+		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS rotation_turns_turn_key ON rotation_turns (rotation_id, turn)",
+			"DROP INDEX IF EXISTS rotation_turns_turn")
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
