@@ -2,6 +2,8 @@ package webhooks
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +90,42 @@ func TestPackedDecodesAsEncodingJSON(t *testing.T) {
 	var tm packed[[]leads.SLATimer]
 	roundTrip(t, timers, &tm, &tmRef)
 	assert.Equal(t, tmRef, tm.V)
+}
+
+// A group commit's events, kilobytes of the same names, are deflated
+// before base64 (marked by a leading '~') and come back the same; one
+// small event is not.
+func TestPackedDeflatesLargeArgs(t *testing.T) {
+	var events []leads.Event
+	for i := range 40 {
+		events = append(events, leads.Event{ID: fmt.Sprint("evt_", i), Type: leads.EventTypeAssigned, AccountID: "acme", LeadID: int64(i),
+			Lead: &leads.Lead{ID: int64(i), LeadInput: leads.LeadInput{FirstName: fmt.Sprint("Ada ", i), Email: fmt.Sprintf("a%d@acme.test", i),
+				AssignedTo: "rep@acme.test", Metadata: map[string]any{"utm_source": "ads", "n": float64(i)}}}})
+	}
+	for _, tc := range []struct {
+		name     string
+		events   []leads.Event
+		deflated bool
+	}{
+		{"forty events", events, true},
+		{"one event", events[:1], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(eventArgs{Events: packed[[]leads.Event]{tc.events}})
+			require.NoError(t, err)
+			var doc map[string]string
+			require.NoError(t, json.Unmarshal(b, &doc))
+			assert.Equal(t, tc.deflated, strings.HasPrefix(doc["events"], "~"))
+			plain, err := json.Marshal(tc.events)
+			require.NoError(t, err)
+			if tc.deflated {
+				assert.Less(t, len(doc["events"])*3, len(plain), "deflate shrinks the events at least threefold, base64 included")
+			}
+			var back eventArgs
+			require.NoError(t, json.Unmarshal(b, &back))
+			assert.Equal(t, tc.events, back.Events.V)
+		})
+	}
+	var bad eventArgs
+	assert.Error(t, json.Unmarshal([]byte(`{"events":"~AAAA"}`), &bad), "not a deflate stream")
 }
