@@ -32,11 +32,12 @@ func (s *Store) sqlitePrepared(ctx context.Context) (*sqliteStatements, error) {
 			return stmt
 		}
 		marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-		// No RETURNING: an INSERT … RETURNING opens a statement journal
-		// in a transaction, which copies every page it touches and, on
-		// modernc's allocator, maps and unmaps a 64 KB chunk each time:
-		// ten times the cost of the insert (docs/BENCHMARKS.md). The
-		// ids come from LastInsertId.
+		// No RETURNING: SQLite runs it as a trigger, which makes the
+		// insert open a statement journal in a transaction, a copy of
+		// every page it touches and, on modernc's allocator, a 64 KB chunk
+		// mapped and unmapped each time: most of the insert's cost
+		// (BenchmarkInsertLead, docs/BENCHMARKS.md). The ids come from
+		// LastInsertId.
 		st.lead = prepare(fmt.Sprintf("INSERT INTO leads (%s) VALUES (%s)", columnNames(leadColumns, ""), marks(len(leadColumns))))
 		st.turn = prepare("INSERT INTO rotation_turns (rotation_id, turn, assignee, lead_id, assigned_at, state) VALUES (?, ?, ?, ?, ?, ?)")
 		st.skip = prepare("INSERT INTO rotation_skips (rotation_id, turn, member, reason, slots, skipped_at) VALUES (?, ?, ?, ?, ?, ?)")
