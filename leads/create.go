@@ -322,7 +322,7 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, key,
 		return nil, fmt.Errorf("create lead: read idempotent lead: %w", err)
 	}
 	a := Assignment{Assignee: lead.AssignedTo, RotationID: lead.RotationID, Turn: lead.RotationTurn, Reason: AssignNoRotation}
-	returned := false
+	returned, routed := false, false
 	for _, e := range lead.AuditLog {
 		switch {
 		case e.Event == EventLeadReturned && e.Data["idempotencyKey"] == key:
@@ -331,6 +331,26 @@ func (s *Service) replay(ctx context.Context, actor Actor, facts LeadFacts, key,
 		case e.Event == EventLeadAssigned || e.Event == EventLeadNotAssigned:
 			rec := assignmentOf(e)
 			a.Reason, a.RotationName, a.Decision = rec.Reason, rec.RotationName, rec.Decision
+			routed = returned
+		}
+	}
+	if returned && !routed {
+		// The upsert wrote its update, and routes the lead in a second
+		// step, which its process may not have reached (killed, or the
+		// database lost, in between): a lead still without an owner it
+		// can keep is routed now, once (routing takes a turn only if
+		// no one assigned the lead meanwhile, and records it).
+		cfg, err := s.config(ctx, actor.AccountID, facts.ConfigVersion)
+		if err != nil {
+			return nil, err
+		}
+		if ownerToFind(cfg, lead) {
+			res, err := s.routeReturned(ctx, actor, cfg, lead)
+			if err != nil {
+				return nil, err
+			}
+			res.Replayed = true
+			return res, nil
 		}
 	}
 	return &Result{Lead: lead, Replayed: true, Returned: returned, Assignment: a}, nil

@@ -48,10 +48,7 @@ func upsertTarget(matchBy string, facts LeadFacts) int64 {
 
 // upsertExisting is the upsert of a lead found by its key (id): the
 // input's fields are written to it, audited lead_returned, as UpdateLead
-// does (its checks, its audit). It keeps its owner; a lead without one,
-// or whose owner is no longer a member, is routed as a new lead is (the
-// account's OwnerGone policy deciding for a gone owner), taking a turn
-// only if no one else assigned it meanwhile.
+// does (its checks, its audit), and then routeReturned decides its owner.
 func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountConfig, id int64, opts CreateOptions, fp string) (*Result, error) {
 	if opts.DryRun {
 		lead, err := s.store.Lead(ctx, actor.AccountID, id, false)
@@ -73,10 +70,19 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 		return nil, fmt.Errorf("upsert: %w", err)
 	}
 	s.meter.Count(MeasureLeadReturned, string(opts.MatchBy), 1)
+	return s.routeReturned(ctx, actor, cfg, lead)
+}
+
+// routeReturned finishes an upsert of lead, updated already: a lead
+// without an owner, or whose owner is no longer a member, is routed as a
+// new lead is (the account's OwnerGone policy deciding for a gone owner),
+// taking a turn only if no one else assigned it meanwhile; any other keeps
+// its owner. It answers with the lead as it is then. A waiting lead is left
+// to the background assigner.
+func (s *Service) routeReturned(ctx context.Context, actor Actor, cfg *AccountConfig, lead *Lead) (*Result, error) {
+	id := lead.ID
 	a := keptOwner(lead)
-	_, member := cfg.Members[lead.AssignedTo]
-	waits := lead.AssignmentStatus == AssignmentPending || lead.AssignmentStatus == AssignmentWaiting
-	if !waits && !member { // a waiting lead is the background assigner's
+	if ownerToFind(cfg, lead) {
 		ret := &ReturningCheck{Outcome: ReturningOwnerGone, LeadID: lead.ID, Owner: lead.AssignedTo, OwnerGone: cfg.Account.Returning.OwnerGone}
 		if lead.AssignedTo == "" {
 			ret = nil
@@ -107,6 +113,15 @@ func (s *Service) upsertExisting(ctx context.Context, actor Actor, cfg *AccountC
 		a = keptOwner(full) // routed meanwhile by someone else
 	}
 	return &Result{Lead: full, Returned: true, Assignment: a}, nil
+}
+
+// ownerToFind reports whether a returning lead is to be routed: it has no
+// owner, or one who is no longer a member, and it does not wait for the
+// background assigner.
+func ownerToFind(cfg *AccountConfig, lead *Lead) bool {
+	_, member := cfg.Members[lead.AssignedTo]
+	waits := lead.AssignmentStatus == AssignmentPending || lead.AssignmentStatus == AssignmentWaiting
+	return !waits && !member
 }
 
 // keptOwner is the assignment of a returning lead that keeps its owner.

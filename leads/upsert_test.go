@@ -3,6 +3,7 @@ package leads_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ func TestUpsertAndReturningLeads(t *testing.T) {
 		{"when the owner is gone, the policy decides", testReturningOwnerGone},
 		{"bad upserts and policies are refused by field", testUpsertRefusals},
 		{"an upsert retried with its Idempotency-Key returns once", testUpsertRetriedWithItsKey},
+		{"a retry routes the upserted lead whose routing was cut short", testUpsertRetryFinishesRouting},
 	})
 }
 
@@ -350,4 +352,58 @@ func (b *bundle) createAtOnce(n int, opts leads.CreateOptions, shape func(i int,
 	}
 	wg.Wait()
 	return results, errs
+}
+
+// failingUpdates is a store whose UpdateLead fails from its fail-th call
+// on, before it writes anything.
+type failingUpdates struct {
+	leads.Store
+	calls, fail int
+}
+
+func (s *failingUpdates) UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *leads.Lead) (*leads.LeadWrite, error)) (*leads.Lead, error) {
+	if s.calls++; s.calls >= s.fail {
+		return nil, errors.New("update refused by the test")
+	}
+	return s.Store.UpdateLead(ctx, accountID, id, apply)
+}
+
+// An upsert of a lead whose owner is gone writes the update, then routes
+// the lead in a second step. When that step fails, the key is stored with
+// the update, and the client's retry is a replay: it routes the lead then,
+// once, and a second retry changes nothing.
+func testUpsertRetryFinishesRouting(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	rot := b.rotation(t, leads.Rotation{Name: "default", Default: true, Members: b.members(3)})
+	b.setReturning(t, leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail}, OwnerGone: leads.OwnerGoneRoute})
+	in := lead("Ada")
+	in.Email, in.AssignedTo = "ada@acme.com", b.reps[0]
+	first := b.mustCreate(t, in, leads.CreateOptions{SkipTeamAndSourceRequirement: true})
+	require.NoError(t, b.svc.RemoveMember(ctx, b.admin, b.reps[0]))
+
+	opts := upsertOpts()
+	opts.IdempotencyKey = "return-after-cut"
+	again := leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.com"}
+	cut := leads.NewService(&failingUpdates{Store: b.store, fail: 2}, b.rotator, leads.WithClock(b.clock.Now))
+	_, err := cut.CreateLead(ctx, b.admin, again, opts)
+	require.Error(t, err, "the routing step failed")
+	l, err := b.svc.Lead(ctx, b.admin, first.Lead.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, returns(l), "the update was written")
+	require.Equal(t, b.reps[0], l.AssignedTo, "the lead still has its gone owner")
+
+	retry := b.mustCreate(t, again, opts)
+	require.True(t, retry.Replayed)
+	require.True(t, retry.Returned)
+	require.Equal(t, b.reps[1], retry.Lead.AssignedTo, "routed by the retry")
+	require.Equal(t, b.reps[1], retry.Assignment.Assignee)
+	require.Equal(t, leads.AssignRotation, retry.Assignment.Reason)
+	require.Equal(t, leads.AssignmentAssigned, retry.Lead.AssignmentStatus)
+
+	again2 := b.mustCreate(t, again, opts)
+	require.True(t, again2.Replayed)
+	require.Equal(t, b.reps[1], again2.Lead.AssignedTo)
+	require.Equal(t, retry.Lead.AuditLog, again2.Lead.AuditLog, "the second retry writes nothing")
+	require.Equal(t, b.reps[2], b.peek(t, rot), "one turn, taken once")
+	require.Equal(t, 1, returns(again2.Lead))
 }
