@@ -130,6 +130,13 @@ func TestLockOutlivesIdleTransactionTimeout(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
+	// Migrated first with the server's own timeout: each migration is a
+	// transaction of its own, which on a loaded machine idles between its
+	// statements longer than the 50 ms below (CI once failed there, not
+	// at the lock).
+	migrated, err := store.Open(ctx, dsn)
+	require.NoError(t, err)
+	require.NoError(t, migrated.Close())
 	s, err := store.Open(ctx, dsn+"&idle_in_transaction_session_timeout=50")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
