@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
 )
 
@@ -24,15 +25,7 @@ func addSQLiteMigrations(ms *migrate.Migrations) {
 		up := m.up
 		ms.Add(migrate.Migration{Name: m.name, Comment: m.comment,
 			Up: func(ctx context.Context, migrator *migrate.Migrator, _ *migrate.Migration) error {
-				tx, err := migrator.DB().DB.BeginTx(ctx, nil)
-				if err != nil {
-					return err
-				}
-				if err := up(ctx, tx); err != nil {
-					_ = tx.Rollback()
-					return err
-				}
-				return tx.Commit()
+				return migrator.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return up(ctx, tx.Tx) })
 			},
 		})
 	}
