@@ -114,6 +114,10 @@ type WebhookStore interface {
 	// RecordWebhookDelivery appends attempts to the log, in one write,
 	// and sets their IDs.
 	RecordWebhookDelivery(ctx context.Context, ds ...*WebhookDelivery) error
+	// PruneWebhookDeliveries deletes, of the limit oldest attempts of the
+	// log, those made before before, and returns how many went; called
+	// again until none goes, it leaves no attempt made before before.
+	PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // WebhookDispatcher queues deliveries; the job runner implements it.

@@ -277,3 +277,29 @@ func (s *Store) copyDeliveries(ctx context.Context, rows []deliveryRow) error {
 		return err
 	})
 }
+
+// PruneWebhookDeliveries deletes, of the limit oldest attempts of the
+// delivery log, those made before before, and returns how many went. It
+// looks at the log by id, the order it is written in (which the attempts'
+// times follow to within the log writer's batching), so it reads the
+// primary key alone: no index on the time is kept for it, and a call costs
+// limit rows whatever the log holds. The caller calls again until none
+// goes; an attempt whose time is later than its id says (a clock set
+// back) stays until its own time comes without holding the others back,
+// unless limit of them are the oldest.
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
+	defer translate(&err)
+	if limit <= 0 {
+		return 0, nil
+	}
+	oldest := s.db.NewSelect().Model((*deliveryRow)(nil)).Column("id").Order("id").Limit(int64(limit))
+	res, err := s.db.NewDelete().Model((*deliveryRow)(nil)).Where("id IN (?)", oldest).Where("at < ?", before).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("delete old deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete old deliveries: %w", err)
+	}
+	return n, nil
+}

@@ -449,3 +449,60 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliveryLogRetention: the runner deletes the delivery log's attempts
+// older than its retention, many batches of them, and keeps the others,
+// among them one whose time is later than its place in the log says (a
+// clock set back), which does not stop the older ones after it going.
+func TestDeliveryLogRetention(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			now := time.Now().UTC().Truncate(time.Second)
+			b := setup(t, dsn, webhooks.Options{LogRetention: 30 * 24 * time.Hour, Now: func() time.Time { return now }})
+			ep, err := b.svc.CreateWebhook(ctx, b.admin, leads.WebhookInput{URL: "http://127.0.0.1:1/hook",
+				EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			attempt := func(i int, at time.Time) *leads.WebhookDelivery {
+				return &leads.WebhookDelivery{EndpointID: ep.ID, AccountID: ep.AccountID, EventID: fmt.Sprintf("evt_%d", i),
+					EventType: leads.EventTypeCreated, Attempt: 1, Succeeded: true, StatusCode: 204, At: at,
+					Payload: json.RawMessage(`{}`)}
+			}
+			// 12,000 attempts of 40 days ago (more than one batch of the
+			// prune), the 6,000th of them stamped now; then 3 of an hour ago.
+			const old = 12000
+			var kept []string
+			for from := 0; from < old; from += 1000 {
+				batch := make([]*leads.WebhookDelivery, 0, 1000)
+				for i := from; i < from+1000; i++ {
+					at := now.Add(-40 * 24 * time.Hour).Add(time.Duration(i) * time.Millisecond)
+					if i == 6000 {
+						at = now
+						kept = append(kept, fmt.Sprintf("evt_%d", i))
+					}
+					batch = append(batch, attempt(i, at))
+				}
+				require.NoError(t, b.store.RecordWebhookDelivery(ctx, batch...))
+			}
+			for i := old; i < old+3; i++ {
+				require.NoError(t, b.store.RecordWebhookDelivery(ctx, attempt(i, now.Add(-time.Hour))))
+				kept = append(kept, fmt.Sprintf("evt_%d", i))
+			}
+
+			b.start(t) // the prune runs when the runner starts, then hourly
+			var left []string
+			require.Eventually(t, func() bool {
+				page, err := b.svc.WebhookDeliveries(ctx, b.admin, ep.ID, 0, 100)
+				require.NoError(t, err)
+				left = left[:0]
+				for _, d := range page.Data {
+					left = append(left, d.EventID)
+				}
+				return len(left) <= len(kept)
+			}, 30*time.Second, 50*time.Millisecond, "the old attempts went")
+			require.ElementsMatch(t, kept, left)
+		})
+	}
+}

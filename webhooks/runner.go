@@ -71,6 +71,11 @@ type Options struct {
 	Handler Handler
 	// Mail, when set, emails each rep their new leads (Mail).
 	Mail *Mail
+	// LogRetention is how long the delivery log keeps an attempt (default
+	// DefaultLogRetention); older ones are deleted every hour, by one
+	// process of those sharing the database. A redelivery needs its
+	// attempt in the log.
+	LogRetention time.Duration
 	// Now is the clock of delivery times and audit entries (default time.Now).
 	Now func() time.Time
 	// Meter, when set, is told of every event fanned out and every
@@ -179,6 +184,9 @@ func New(opts Options) *Runner {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
 	}
+	if opts.LogRetention <= 0 {
+		opts.LogRetention = DefaultLogRetention
+	}
 	if opts.Meter == nil {
 		opts.Meter = nopMeter{}
 	}
@@ -239,6 +247,9 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 	if err := river.AddWorkerSafely(workers, &slaWorker{backoff[slaArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &pruneWorker{backoff[pruneArgs]{r: r}}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
 	cfg := &river.Config{
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: r.opts.Workers}},
 		Workers:           workers,
@@ -251,6 +262,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		// again after this: at least once, and the receiver tells the
 		// repeat by its webhook-id.
 		RescueStuckJobsAfter: r.opts.Timeout + time.Minute,
+		PeriodicJobs:         []*river.PeriodicJob{prunePeriodically()},
 	}
 	var err error
 	switch dialect {

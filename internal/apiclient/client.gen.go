@@ -3915,7 +3915,7 @@ type ClientInterface interface {
 
 	// ListWebhookDeliveries List an endpoint's deliveries (managers and admins)
 	//
-	// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore.
+	// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore. Attempts are kept for the server's `--webhook-log-retention` (30 days by default), then deleted.
 	//
 	// Corresponds with GET /webhooks/{id}/deliveries (the `ListWebhookDeliveries` operationId).
 	ListWebhookDeliveries(ctx context.Context, id int64, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5772,7 +5772,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, id int64, params *UpdateWebh
 
 // ListWebhookDeliveries List an endpoint's deliveries (managers and admins)
 //
-// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore.
+// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore. Attempts are kept for the server's `--webhook-log-retention` (30 days by default), then deleted.
 //
 // Corresponds with GET /webhooks/{id}/deliveries (the `ListWebhookDeliveries` operationId).
 func (c *Client) ListWebhookDeliveries(ctx context.Context, id int64, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11031,7 +11031,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListWebhookDeliveriesWithResponse List an endpoint's deliveries (managers and admins)
 	//
-	// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore.
+	// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore. Attempts are kept for the server's `--webhook-log-retention` (30 days by default), then deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -20605,7 +20605,7 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, id 
 
 // ListWebhookDeliveriesWithResponse List an endpoint's deliveries (managers and admins)
 //
-// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore.
+// The endpoint's delivery attempts, newest first. Page with `before`, the previous page's nextBefore. Attempts are kept for the server's `--webhook-log-retention` (30 days by default), then deleted.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -16,6 +16,7 @@ import (
 	"github.com/leadrotor/leadrotor/simulate"
 	"github.com/leadrotor/leadrotor/simulations"
 	"github.com/leadrotor/leadrotor/store"
+	"github.com/leadrotor/leadrotor/webhooks"
 )
 
 // Config is everything the binary can be told, filled by viper from flags,
@@ -43,6 +44,8 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook endpoints resolve to private,
 	// loopback and link-local addresses (tests, closed networks).
 	WebhookAllowPrivate bool
+	// WebhookLogRetention is how long the delivery log keeps an attempt.
+	WebhookLogRetention time.Duration
 	ShutdownTimeout     time.Duration
 	Timeouts            Timeouts
 	// Console serves the web console at /console; ConsoleURL, when set, is
@@ -146,6 +149,7 @@ func Default() Config {
 		Metrics:               true,
 		SimulationMaxWindow:   simulate.MaxWindow,
 		SimulationRetention:   simulations.DefaultRetention,
+		WebhookLogRetention:   webhooks.DefaultLogRetention,
 		// SettleAfter 0 follows RequestTimeout: see settleAfter.
 	}
 }
@@ -247,6 +251,9 @@ func (c Config) Validate() error {
 	}
 	if c.SimulationRetention <= 0 {
 		errs = append(errs, errors.New("simulation-retention must be positive"))
+	}
+	if c.WebhookLogRetention <= 0 {
+		errs = append(errs, errors.New("webhook-log-retention must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -76,7 +76,8 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hookOpts := webhooks.Options{Logger: m.log, AllowPrivate: m.cfg.WebhookAllowPrivate, Now: clock}
+	hookOpts := webhooks.Options{Logger: m.log, AllowPrivate: m.cfg.WebhookAllowPrivate, Now: clock,
+		LogRetention: m.cfg.WebhookLogRetention}
 	if mailer != nil {
 		hookOpts.Mail = &webhooks.Mail{Mailer: mailer, ConsoleURL: mailURL(m.cfg)}
 	}

@@ -68,6 +68,8 @@ func settingTable() []setting {
 			field: func(c *Config) any { return &c.TrustProxy }},
 		{name: "webhook-allow-private", serve: true, help: "let webhook endpoints resolve to private, loopback and link-local addresses",
 			field: func(c *Config) any { return &c.WebhookAllowPrivate }},
+		{name: "webhook-log-retention", serve: true, zeroIsDefault: true, help: "how long the webhook delivery log keeps an attempt (default 30 days); older ones are deleted hourly",
+			field: func(c *Config) any { return &c.WebhookLogRetention }},
 		{name: "shutdown-timeout", serve: true, zeroIsDefault: true, help: "how long in-flight requests may take to finish on shutdown",
 			field: func(c *Config) any { return &c.ShutdownTimeout }},
 		{name: "read-header-timeout", serve: true, zeroIsDefault: true, help: "how long a client may take to send a request's headers",
