@@ -28,7 +28,7 @@ func (p DuplicatePolicy) Valid() bool { return p == DuplicateReject || p == Dupl
 const (
 	MatchEmail       = "email"       // the same email, without regard to case
 	MatchExternalID  = "externalId"  // the same externalId
-	MatchPhone       = "phone"       // the same phone, as written
+	MatchPhone       = "phone"       // the same phone number (PhoneKey: its digits, whatever the separators)
 	MatchEmailDomain = "emailDomain" // the same company email domain (free mail domains never match)
 )
 

@@ -504,6 +504,48 @@ func shorten(v any) any {
 	return s[:cut] + "…"
 }
 
+// MinPhoneDigits is the fewest digits of a phone that a returning contact
+// is recognised by: fewer is no number ("0", "n/a", "-").
+const MinPhoneDigits = 5
+
+// phoneSeparators are what people write between a phone number's digits.
+const phoneSeparators = " +-.()/"
+
+// PhoneKey returns the form of a phone that a returning contact is
+// recognised by: its digits alone when it is written with digits and the
+// separators of phone numbers (" +-.()/") alone, so that
+// "+1 (415) 555-0100", "1.415.555.0100" and "14155550100" are one number;
+// the phone as written when it holds anything else ("555-0100 ext. 12");
+// "" (no key) when it has fewer than MinPhoneDigits digits. A number
+// written without its country code is another key: the country it is of is
+// not known. The store's migration 000023 computes the same keys in SQL
+// for the leads stored before it.
+func PhoneKey(phone string) string {
+	phone = strings.TrimSpace(phone)
+	digits, other := 0, false
+	for i := 0; i < len(phone); i++ {
+		switch c := phone[i]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case strings.IndexByte(phoneSeparators, c) < 0:
+			other = true
+		}
+	}
+	if digits < MinPhoneDigits {
+		return ""
+	}
+	if other {
+		return phone
+	}
+	key := make([]byte, 0, digits)
+	for i := 0; i < len(phone); i++ {
+		if c := phone[i]; '0' <= c && c <= '9' {
+			key = append(key, c)
+		}
+	}
+	return string(key)
+}
+
 // EmailKey returns the form of an email that duplicates are compared by.
 func EmailKey(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))

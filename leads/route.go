@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -76,7 +75,7 @@ func returningKey(l *Lead, by string) string {
 	case MatchExternalID:
 		return l.ExternalID
 	case MatchPhone:
-		return strings.TrimSpace(l.Phone)
+		return PhoneKey(l.Phone)
 	case MatchEmailDomain:
 		if d := emailDomain(l.Email); !freeMailDomains[d] {
 			return d

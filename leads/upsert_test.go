@@ -248,6 +248,7 @@ func testReturningOwner(t *testing.T, b *bundle) {
 	}{
 		{"same email, other case", "ADA@acme.com", "", leads.MatchEmail, 0},
 		{"same phone", "someone@else.org", "555-0100", leads.MatchPhone, 0},
+		{"same number, written otherwise", "third@other.org", " (555) 01.00", leads.MatchPhone, 2},
 		{"same company domain", "bob@Acme.com", "", leads.MatchEmailDomain, 1},
 	}
 	ids := []int64{first.Lead.ID}
@@ -269,10 +270,10 @@ func testReturningOwner(t *testing.T, b *bundle) {
 	require.EqualValues(t, len(cases), stats.Members[0].Returning, "the returning leads, apart")
 	require.Zero(t, stats.Members[1].Returning)
 
-	gmail := newLead("x@gmail.com", "")
+	gmail := newLead("x@gmail.com", "n/a")
 	require.Equal(t, b.reps[1], gmail.Lead.AssignedTo, "a free mail domain is nobody's")
-	other := newLead("y@gmail.com", "")
-	require.Equal(t, b.reps[2], other.Lead.AssignedTo)
+	other := newLead("y@gmail.com", "n/a")
+	require.Equal(t, b.reps[2], other.Lead.AssignedTo, "nor is a phone that is no number")
 
 	b.clock.Advance(31 * 24 * time.Hour)
 	late := newLead("carol@acme.com", "")

@@ -66,6 +66,7 @@ var leadColumns = []column[leadRow]{
 	{"last_activity_at", "timestamptz", func(r *leadRow) any { return r.LastActivityAt }},
 	{"sla_due_at", "timestamptz", func(r *leadRow) any { return r.SLADueAt }},
 	{"email_norm", "text", func(r *leadRow) any { return nullString(r.EmailNorm) }},
+	{"phone_key", "text", func(r *leadRow) any { return r.PhoneKey }},
 	{"email_unique", "text", func(r *leadRow) any { return nullString(r.EmailUnique) }},
 	{"idempotency_key", "text", func(r *leadRow) any { return nullString(r.IdempotencyKey) }},
 	{"idempotency_fingerprint", "text", func(r *leadRow) any { return r.IdempotencyFingerprint }},

@@ -633,7 +633,7 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 	case leads.MatchExternalID:
 		q = q.Where("external_id = ?", value)
 	case leads.MatchPhone:
-		q = q.Where("phone = ?", value).Where("phone <> ''")
+		q = q.Where("phone_key = ?", value).Where("phone_key <> ''")
 	case leads.MatchEmailDomain:
 		// The expression of the index leads_returning_domain.
 		domain := "substr(email_norm, instr(email_norm, '@') + 1)"

@@ -7,6 +7,8 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/leadrotor/leadrotor/leads"
 )
 
 // sqliteMigrations are SQLite's migrations that SQL alone cannot write:
@@ -17,6 +19,7 @@ var sqliteMigrations = []struct {
 	up            func(ctx context.Context, tx *sql.Tx) error
 }{
 	{"20261205000022", "unique_turns_index", uniqueTurnsIndexSQLite},
+	{"20261205000023", "phone_key", phoneKeySQLite},
 }
 
 // addSQLiteMigrations adds sqliteMigrations to ms.
@@ -62,4 +65,69 @@ func uniqueTurnsIndexSQLite(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// phoneKeySQLite is PostgreSQL's 000023 (phone_key), on SQLite, which has
+// no regular expressions: the leads stored before it are keyed by
+// leads.PhoneKey itself, phoneKeyBatch at a time.
+func phoneKeySQLite(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, "ALTER TABLE leads ADD COLUMN phone_key text NOT NULL DEFAULT ''"); err != nil {
+		return fmt.Errorf("add phone_key: %w", err)
+	}
+	set, err := tx.PrepareContext(ctx, "UPDATE leads SET phone_key = ? WHERE id = ?")
+	if err != nil {
+		return fmt.Errorf("key phones: %w", err)
+	}
+	defer func() { _ = set.Close() }()
+	for after := int64(0); ; {
+		ids, phones, err := phonesAfter(ctx, tx, after)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		for i, id := range ids {
+			if k := leads.PhoneKey(phones[i]); k != "" {
+				if _, err := set.ExecContext(ctx, k, id); err != nil {
+					return fmt.Errorf("key phone of lead %d: %w", id, err)
+				}
+			}
+		}
+		after = ids[len(ids)-1]
+	}
+	for _, q := range []string{
+		"DROP INDEX IF EXISTS leads_returning_phone",
+		"CREATE INDEX leads_returning_phone ON leads (account_id, phone_key, created_at) WHERE phone_key <> ''",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// phoneKeyBatch is how many leads phoneKeySQLite reads at once.
+const phoneKeyBatch = 10000
+
+// phonesAfter returns, by id, up to phoneKeyBatch leads after the id after
+// that have a phone.
+func phonesAfter(ctx context.Context, tx *sql.Tx, after int64) (ids []int64, phones []string, err error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, phone FROM leads WHERE id > ? AND phone <> '' ORDER BY id LIMIT ?", after, phoneKeyBatch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read phones: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id int64
+		var phone string
+		if err := rows.Scan(&id, &phone); err != nil {
+			return nil, nil, fmt.Errorf("read phones: %w", err)
+		}
+		ids, phones = append(ids, id), append(phones, phone)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read phones: %w", err)
+	}
+	return ids, phones, nil
 }

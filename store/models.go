@@ -281,6 +281,7 @@ type leadRow struct {
 	AssignmentPending        bool           `bun:"assignment_pending"`
 	WaitingReason            string         `bun:"waiting_reason"`
 	EmailNorm                string         `bun:"email_norm,nullzero"`
+	PhoneKey                 string         `bun:"phone_key"`
 	EmailUnique              string         `bun:"email_unique,nullzero"`
 	IdempotencyKey           string         `bun:"idempotency_key,nullzero"`
 	IdempotencyFingerprint   string         `bun:"idempotency_fingerprint"`
@@ -305,7 +306,7 @@ func newLeadRow(l *leads.Lead) *leadRow {
 		AcceptedAt:   l.AcceptedAt, FirstTouchAt: l.FirstTouchAt, LastActivityAt: l.LastActivityAt, SLADueAt: l.SLADueAt,
 		AssignmentPending: l.AssignmentStatus == leads.AssignmentPending || l.AssignmentStatus == leads.AssignmentWaiting,
 		WaitingReason:     waitingReason(l),
-		EmailNorm:         leads.EmailKey(l.Email), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		EmailNorm:         leads.EmailKey(l.Email), PhoneKey: leads.PhoneKey(l.Phone), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
 	return r
 }

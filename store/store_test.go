@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -158,6 +159,68 @@ func TestUniqueTurnsMigrationKeepsOldRepeats(t *testing.T) {
 			// Migrating again changes nothing.
 			require.NoError(t, s.Migrate(ctx))
 			require.ErrorIs(t, turn(2), leads.ErrTurnTaken)
+		})
+	}
+}
+
+// TestPhoneKeyMigrationAgreesWithGo: migration 000023 keys the leads stored
+// before it as leads.PhoneKey keys new ones, on both dialects (PostgreSQL's
+// in SQL), and the returning lookup finds them by it.
+func TestPhoneKeyMigrationAgreesWithGo(t *testing.T) {
+	t.Parallel()
+	phones := []string{"+1 (415) 555-0100", "1.415.555.0100", "020/7946-0958", "555-0100 ext. 12", "1-800-FLOWERS",
+		"1-800-356-9377", "5550\t100", "n/a", "0", "12345", "", "+", "٥٥٥٠١٠٠", "555 0100", "(555)0100"}
+	before := []string{
+		"DROP INDEX leads_returning_phone",
+		"ALTER TABLE leads DROP COLUMN phone_key",
+		"CREATE INDEX leads_returning_phone ON leads (account_id, phone, created_at) WHERE phone <> ''",
+		"DELETE FROM bun_migrations WHERE name = '20261205000023'",
+	}
+	for _, dialect := range []string{"postgres", "sqlite"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			dsn := "file:" + filepath.Join(t.TempDir(), "leadrotor.db")
+			if dialect == "postgres" {
+				if dsn = storetest.PostgresSchemaDSN(t); dsn == "" {
+					t.Skip("needs PostgreSQL")
+				}
+			}
+			ctx := context.Background()
+			s, err := store.Open(ctx, dsn)
+			require.NoError(t, err)
+			defer func() { _ = s.Close() }()
+			f := storetest.NewFixture(t, s)
+			ids := map[int64]string{}
+			for _, p := range phones {
+				l := f.NewLead("L")
+				l.Lead.Phone, l.Lead.AssignedTo = p, "a@example.com"
+				require.NoError(t, s.InsertLead(ctx, l))
+				ids[l.Lead.ID] = p
+			}
+			for _, q := range before {
+				_, err := s.DB().ExecContext(ctx, q)
+				require.NoError(t, err, q)
+			}
+			require.NoError(t, s.Migrate(ctx))
+			rows, err := s.DB().QueryContext(ctx, "SELECT id, phone_key FROM leads")
+			require.NoError(t, err)
+			got := map[int64]string{}
+			for rows.Next() {
+				var id int64
+				var key string
+				require.NoError(t, rows.Scan(&id, &key))
+				got[id] = key
+			}
+			require.NoError(t, rows.Err())
+			require.NoError(t, rows.Close())
+			require.Len(t, got, len(ids))
+			for id, p := range ids {
+				require.Equal(t, leads.PhoneKey(p), got[id], "%q", p)
+			}
+			found, err := s.ReturningLead(ctx, f.Account, leads.MatchPhone, leads.PhoneKey("555.0100"), time.Time{})
+			require.NoError(t, err)
+			require.NotNil(t, found)
+			require.Equal(t, "(555)0100", found.Phone, "the newest lead of the number")
 		})
 	}
 }

@@ -1492,7 +1492,7 @@ type Readiness struct {
 
 // ReturningPolicy How the account recognises a returning contact, so that a new lead from them goes to the rep who owns the earlier one, taking no rotation turn (the second step of the decision order). Off while matchBy is empty.
 type ReturningPolicy struct {
-	// MatchBy The keys tried, in order; a free mail domain (gmail.com…) never matches by emailDomain
+	// MatchBy The keys tried, in order; a free mail domain (gmail.com…) never matches by emailDomain; a phone matches by its digits when it has only digits and " +-.()/" (+1 (415) 555-0100 is 14155550100), else as written, and never with fewer than 5 digits
 	MatchBy []ReturningPolicyMatchBy `json:"matchBy"`
 
 	// OwnerGone When the earlier lead's owner is no longer a member - route the lead as a new one (default), hold it unassigned, or give it to the fallback assignee of the rotation that applies, taking no turn
