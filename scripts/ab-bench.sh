@@ -48,9 +48,11 @@ for pair in $(seq 1 "$pairs"); do
 		redis-cli -u "$redis" --scan --pattern "$prefix*" | xargs -r -d '\n' redis-cli -u "$redis" DEL >/dev/null
 		jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned,
 			(.webhooks.received // 0), (.webhooks.expected // 0), (.webhooks.lagMs.P50 // 0), (.webhooks.lagMs.P99 // 0),
-			(.cpu.serverUs // 0), (.cpu.postgresUs // 0)] | @tsv' <<<"$out" >>"$results"
+			(.cpu.serverUs // 0), (.cpu.postgresUs // 0),
+			(if .exactness.checked then "\(.exactness.differ) of \(.exactness.turns)" else "-" end)] | @tsv' <<<"$out" >>"$results"
 		tail -n1 "$results" | awk -F'\t' '{printf "arm %s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d  CPU us/lead leadbench %.0f postgres %.0f", $1, $2, $3, $4, $5, $6, $7, $12, $13
 			if ($9 > 0) printf "  deliveries %d/%d  lag p50 %.0f ms  p99 %.0f ms", $8, $9, $10, $11
+			if ($14 != "-") printf "  turns differing from SWRR %s", $14
 			printf "\n"}'
 	done
 done

@@ -58,12 +58,14 @@ trap cleanup EXIT
 echo "# $(nproc) CPUs, $(uname -sr), $(go version | cut -d' ' -f3), $(psql_ -c 'SHOW server_version'), $clients clients, $duration a run"
 report() { # arm json
 	jq -r --arg arm "$1" '[$arm, (.leadsPerSecond | round), .latencyMs.P99, ([.errors[]] | add // 0), (.maxDeviation // 0),
-		(.cpu.serverUs // 0 | round), (.cpu.postgresUs // 0 | round), (.serverRssMb.Max // 0), (.webhooks.lagMs.P99 // 0)] | @tsv' <<<"$2" >>"$results"
+		(.cpu.serverUs // 0 | round), (.cpu.postgresUs // 0 | round), (.serverRssMb.Max // 0), (.webhooks.lagMs.P99 // 0),
+		(if .exactness.checked then "\(.exactness.differ) of \(.exactness.turns)" else "-" end)] | @tsv' <<<"$2" >>"$results"
 	# The insert handler assigns nobody: no deviation to show.
 	tail -n1 "$results" | awk -F'\t' '{dev = ($1 == "insert") ? "   -" : sprintf("%.2f", $5)
 		printf "%-9s %6d leads/s  p99 %6.1f ms  errors %d  max deviation %s  CPU us/lead: server %4d  postgres %4d", $1, $2, $3, $4, dev, $6, $7
 		if ($8 > 0) printf "  RSS max %.0f MB", $8
 		if ($9 > 0) printf "  webhook lag p99 %.0f ms", $9
+		if ($10 != "-") printf "  turns differing from SWRR %s", $10
 		printf "\n"}'
 }
 for round in $(seq 1 "$rounds"); do

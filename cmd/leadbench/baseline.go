@@ -72,7 +72,7 @@ func startBaseline(ctx context.Context, cfg app.Config, cleanup []func(), insert
 	go func() { _ = srv.Serve(ln) }()
 	return &benchTarget{
 		url: "http://" + ln.Addr().String(), key: "none", account: b.accountID, team: b.team, source: b.source,
-		weights: weights, describe: describe, pid: os.Getpid(),
+		weights: weights, describe: describe, pid: os.Getpid(), noRotations: true,
 		stop: func() {
 			_ = srv.Shutdown(context.Background())
 			stop()

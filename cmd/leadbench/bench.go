@@ -57,6 +57,15 @@ create can be: a handler that decodes the body and inserts one row into leads
 Whichever it starts, the process's garbage collector runs as leadrotor
 serve's does (GOGC 200 unless the variable says otherwise).
 
+Against leadrotor, each run also checks the rotation is exact: every turn a
+201 numbered (rotationTurn), warmup included, is replayed against smooth
+weighted round-robin over the rotation's members (rotation.Pick, the reference
+of the Lua script); the report counts the turns that differ, the turns missing
+or given twice, and the largest deviation of any prefix of the sequence from
+the weighted shares (under 1 when exact). Its "max deviation" counts the
+measured run's leads alone, a run of turns that starts mid-sequence, where an
+exact rotation can be up to 2 off a share.
+
 Each run reports the CPU time spent per lead created, read from /proc: by
 the server (--server-pid, or leadbench's own process when it runs the server,
 load included), and by every postgres and redis-server process of the
@@ -138,6 +147,12 @@ type benchTarget struct {
 	// idempotent: each lead has an Idempotency-Key, and a request with no
 	// answer is sent again (see postBench).
 	idempotent bool
+	// answers are those of every run driven (the warmup's too) that a
+	// rotation's turn assigned, for the exactness check.
+	answers []answer
+	// noRotations: the target is a baseline, whose leads take no turns of
+	// a leadrotor rotation.
+	noRotations bool
 }
 
 func runBench(cmd *cobra.Command, _ []string) error {
@@ -280,6 +295,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if target.weights == nil {
 		target.weights = fetchWeights(cmd.Context(), target)
 	}
+	rep.Exactness = checkExactness(cmd.Context(), target)
 	rep.distribution(target.weights)
 	if rep.Mixed != nil {
 		// Each run's leads against the weighted shares, the first run's
@@ -518,6 +534,9 @@ type benchReport struct {
 	Metrics *metricsReport `json:"metrics,omitempty"`
 	// CPU is the CPU time spent per lead created, from /proc.
 	CPU *cpuReport `json:"cpu,omitempty"`
+	// Exactness is the rotation's turns against the reference; nil for a
+	// target without rotations (baseline, insert).
+	Exactness *exactnessReport `json:"exactness,omitempty"`
 
 	counts    map[string]int64
 	latencies []time.Duration
@@ -568,6 +587,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 		latencies []time.Duration
 		counts    map[string]int64
 		errors    map[string]int64
+		turns     []answer
 	}
 	results := make([]workerResult, conc)
 	stopRSS := t.sampleRSS()
@@ -588,7 +608,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 				}
 				body := benchBody(buf, t, w, i)
 				began := time.Now()
-				status, assignee, err := postBench(ctx, client, t, t.pick(w+i), body, fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), w, i))
+				status, ans, err := postBench(ctx, client, t, t.pick(w+i), body, fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), w, i))
 				r.latencies = append(r.latencies, time.Since(began))
 				switch {
 				case err != nil:
@@ -597,7 +617,10 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 					r.errors[strconv.Itoa(status)]++
 				default:
 					created.Add(1)
-					r.counts[assignee]++
+					r.counts[ans.assignee]++
+					if ans.turn != 0 {
+						r.turns = append(r.turns, ans)
+					}
 				}
 			}
 			results[w] = r
@@ -616,6 +639,7 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 		for k, v := range r.errors {
 			rep.Errors[k] += v
 		}
+		t.answers = append(t.answers, r.turns...)
 	}
 	rep.Requests = int64(len(rep.latencies))
 	rep.Created = created.Load()
@@ -677,7 +701,7 @@ func (t *benchTarget) pick(n int) int {
 // server died with it) or 504 OUTCOME_UNKNOWN is sent again to the next
 // server with the same key: it returns the lead if it was stored, or
 // creates it once.
-func postBench(ctx context.Context, client *http.Client, t *benchTarget, first int, body []byte, key string) (int, string, error) {
+func postBench(ctx context.Context, client *http.Client, t *benchTarget, first int, body []byte, key string) (int, answer, error) {
 	urls := t.urls
 	if len(urls) == 0 {
 		urls = []string{t.url}
@@ -692,7 +716,7 @@ func postBench(ctx context.Context, client *http.Client, t *benchTarget, first i
 		var req *http.Request
 		req, err = t.request(ctx, "POST", urls[(first+try)%len(urls)]+"/leads", bytes.NewReader(body))
 		if err != nil {
-			return 0, "", err
+			return 0, answer{}, err
 		}
 		if t.idempotent {
 			req.Header.Set("Idempotency-Key", key)
@@ -710,17 +734,17 @@ func postBench(ctx context.Context, client *http.Client, t *benchTarget, first i
 		break
 	}
 	if err != nil {
-		return 0, "", err
+		return 0, answer{}, err
 	}
 	defer func() { _ = res.Body.Close() }()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return 0, "", err
+		return 0, answer{}, err
 	}
 	if res.StatusCode != http.StatusCreated {
-		return res.StatusCode, "", nil
+		return res.StatusCode, answer{}, nil
 	}
-	return res.StatusCode, assignedTo(raw), nil
+	return res.StatusCode, readAnswer(raw), nil
 }
 
 // refused reports whether err is a connection the server refused: the
@@ -728,23 +752,6 @@ func postBench(ctx context.Context, client *http.Client, t *benchTarget, first i
 func refused(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// assignedTo reads the lead's assignee from a response without decoding the
-// whole lead: the load tool shares the machine with what it measures, so it
-// should spend little. The lead's own fields come before its audit log.
-func assignedTo(body []byte) string {
-	const key = `"assignedTo":"`
-	i := bytes.Index(body, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
 }
 
 func latencies(ds []time.Duration) latencyReport {
@@ -834,6 +841,9 @@ func (r *benchReport) print(w io.Writer) {
 	}
 	if r.Metrics != nil {
 		r.Metrics.print(w)
+	}
+	if r.Exactness != nil {
+		r.Exactness.print(w)
 	}
 	fmt.Fprintf(w, "  fairness        max deviation %.2f from the weighted share, %d unassigned\n\n", r.MaxDeviation, r.Unassigned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

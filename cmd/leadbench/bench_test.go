@@ -37,8 +37,9 @@ type jsonReport struct {
 		User  string `json:"user"`
 		Leads int64  `json:"leads"`
 	} `json:"members"`
-	Webhooks *hookReport    `json:"webhooks"`
-	Metrics  *metricsReport `json:"metrics"`
+	Webhooks  *hookReport      `json:"webhooks"`
+	Metrics   *metricsReport   `json:"metrics"`
+	Exactness *exactnessReport `json:"exactness"`
 }
 
 // runInProcess runs leadbench with args, --json and --quiet on a
