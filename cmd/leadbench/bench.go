@@ -121,6 +121,7 @@ has come for 15 s. A server driven with --url must run with
 	f.Int("webhooks", 0, fmt.Sprintf("before driving, register this many webhook endpoints (at most %d) for lead.assigned on a receiver in leadbench's process, and report their deliveries and lag", maxBenchHooks))
 	f.Bool("metrics", true, "the server leadbench starts counts metrics (--metrics=false: off, to measure what they cost)")
 	f.Bool("otlp-sink", false, "start an OTLP receiver on 127.0.0.1 that drops what it gets, and have the server leadbench starts export its traces there (what tracing costs)")
+	f.String("metrics-token", "", "the bearer token of servers run with --metrics-token, for --check-metrics (or LEADROTOR_METRICS_TOKEN)")
 	f.Bool("check-metrics", false, "scrape every server's /metrics before and after the measured runs, compare its counters (leads created, turns, POST /leads by status, webhook deliveries) with the load's own counts, and fail on any difference")
 	f.Bool("idempotent", false, "send each lead with an Idempotency-Key of its own, and send a request that got no answer (or 504 OUTCOME_UNKNOWN) again, to the next server, as a careful client does")
 	return cmd
@@ -150,6 +151,8 @@ type benchTarget struct {
 	// answers are those of every run driven (the warmup's too) that a
 	// rotation's turn assigned, for the exactness check.
 	answers []answer
+	// metricsToken is the bearer token the servers' /metrics need.
+	metricsToken string
 	// noRotations: the target is a baseline, whose leads take no turns of
 	// a leadrotor rotation.
 	noRotations bool
@@ -263,6 +266,10 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		target.describe += fmt.Sprintf(", %d webhook endpoints for lead.assigned", hooks)
 	}
 	checkCounters, _ := f.GetBool("check-metrics")
+	target.metricsToken, _ = f.GetString("metrics-token")
+	if target.metricsToken == "" {
+		target.metricsToken = os.Getenv("LEADROTOR_METRICS_TOKEN")
+	}
 	var scraped []metrics.Scrape
 	if checkCounters {
 		if scraped, err = scrapeServers(cmd.Context(), target); err != nil {

@@ -152,6 +152,52 @@ func TestMetricsListener(t *testing.T) {
 	require.ErrorContains(t, err, "metrics-addr")
 }
 
+// TestMetricsToken: with --metrics-token, /metrics answers only requests
+// that carry it as a bearer token, on the API's listener and on its own.
+func TestMetricsToken(t *testing.T) {
+	t.Parallel()
+	const token = "s3cret-metrics-token-0123"
+	get := func(url, auth string) int {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = res.Body.Close()
+		if res.StatusCode == http.StatusUnauthorized {
+			require.Equal(t, `Bearer realm="metrics"`, res.Header.Get("WWW-Authenticate"))
+		}
+		return res.StatusCode
+	}
+	db := func() string { return "file:" + filepath.Join(t.TempDir(), "metrics.db") }
+	addr := freeAddr(t)
+	for _, url := range []string{
+		"http://" + runServer(t, "--database-url", db(), "--metrics-token", token).Addr().String() + "/metrics",
+		"http://" + func() string { runServer(t, "--database-url", db(), "--metrics-addr", addr, "--metrics-token", token); return addr }() + "/metrics",
+	} {
+		for _, tc := range []struct {
+			auth string
+			want int
+		}{
+			{"", http.StatusUnauthorized},
+			{"Bearer wrong-token-0123456789", http.StatusUnauthorized},
+			{"Bearer " + token + "x", http.StatusUnauthorized},
+			{"bearer " + token, http.StatusUnauthorized},
+			{token, http.StatusUnauthorized},
+			{"Bearer " + token, http.StatusOK},
+		} {
+			require.Equal(t, tc.want, get(url, tc.auth), "%s %q", url, tc.auth)
+		}
+	}
+
+	_, err := parseServe(t, "--metrics-token", "short")
+	require.ErrorContains(t, err, "metrics-token must be at least 16 characters")
+	_, err = parseServe(t, "--metrics=false", "--metrics-token", token)
+	require.ErrorContains(t, err, "metrics-token is set but metrics is off")
+}
+
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -60,6 +60,8 @@ type Config struct {
 	// set, else on HTTPAddr.
 	Metrics     bool
 	MetricsAddr string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// RedisTimeout bounds every Redis call, so that a hung Redis fails
 	// requests (their leads then wait as pending) instead of holding them.
 	RedisTimeout time.Duration
@@ -154,6 +156,10 @@ func Default() Config {
 	}
 }
 
+// minMetricsToken is the shortest metrics-token: one that can be guessed
+// guards nothing.
+const minMetricsToken = 16
+
 // minSettleAfter is the least settle-after when it is not set.
 const minSettleAfter = time.Minute
 
@@ -201,6 +207,12 @@ func (c Config) Validate() error {
 	}
 	if c.MetricsAddr != "" && !c.Metrics {
 		errs = append(errs, fmt.Errorf("metrics-addr %q is set but metrics is off", c.MetricsAddr))
+	}
+	if c.MetricsToken != "" && !c.Metrics {
+		errs = append(errs, errors.New("metrics-token is set but metrics is off"))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		errs = append(errs, fmt.Errorf("metrics-token must be at least %d characters", minMetricsToken))
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{}") {
 		errs = append(errs, fmt.Errorf("redis-prefix %q must not contain braces", c.RedisPrefix))

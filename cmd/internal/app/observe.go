@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net"
@@ -140,7 +141,7 @@ func (m *Main) mux(api http.Handler, con *console.Console) http.Handler {
 		mux.Handle(console.Prefix, pages)
 	}
 	if m.metrics != nil && m.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", m.metrics.Handler())
+		mux.Handle("GET /metrics", m.metricsHandler())
 	}
 	mux.Handle("/", api)
 	return m.tracing.Handler(mux)
@@ -157,9 +158,29 @@ func (m *Main) listenMetrics() error {
 		return fmt.Errorf("listen on %s: %w", m.cfg.MetricsAddr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.metrics.Handler())
+	mux.Handle("GET /metrics", m.metricsHandler())
 	m.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = m.metricsSrv.Serve(ln) }()
 	m.log.Info("metrics listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// metricsHandler serves the metrics, to requests that carry the bearer
+// token of --metrics-token when it is set: on the API's listener, the
+// metrics would otherwise tell anyone every account's volumes.
+func (m *Main) metricsHandler() http.Handler {
+	h := m.metrics.Handler()
+	token := m.cfg.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token of --metrics-token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

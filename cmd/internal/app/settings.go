@@ -100,6 +100,8 @@ func settingTable() []setting {
 			field: func(c *Config) any { return &c.Metrics }},
 		{name: "metrics-addr", serve: true, help: "serve /metrics on this address (host:port) instead of http-addr, e.g. to keep it on a private interface",
 			field: func(c *Config) any { return &c.MetricsAddr }},
+		{name: "metrics-token", serve: true, help: "bearer token /metrics requires (Authorization: Bearer …), at least 16 characters; better given as LEADROTOR_METRICS_TOKEN than as a flag; empty: none",
+			field: func(c *Config) any { return &c.MetricsToken }},
 		{name: "request-timeout", serve: true, help: "bound on the work of each request; one that runs out answers 503 (0: none)",
 			field: func(c *Config) any { return &c.RequestTimeout }},
 		{name: "settle-after", serve: true, help: "how long a rotation turn taken by a process that died before writing its lead stays taken, before it is given back; more than twice request-timeout (0: 3 x request-timeout, at least 1m)",
