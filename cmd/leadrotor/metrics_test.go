@@ -172,11 +172,10 @@ func TestMetricsToken(t *testing.T) {
 		return res.StatusCode
 	}
 	db := func() string { return "file:" + filepath.Join(t.TempDir(), "metrics.db") }
-	addr := freeAddr(t)
-	for _, url := range []string{
-		"http://" + runServer(t, "--database-url", db(), "--metrics-token", token).Addr().String() + "/metrics",
-		"http://" + func() string { runServer(t, "--database-url", db(), "--metrics-addr", addr, "--metrics-token", token); return addr }() + "/metrics",
-	} {
+	onAPI := runServer(t, "--database-url", db(), "--metrics-token", token).Addr().String()
+	apart := freeAddr(t)
+	runServer(t, "--database-url", db(), "--metrics-addr", apart, "--metrics-token", token)
+	for _, url := range []string{"http://" + onAPI + "/metrics", "http://" + apart + "/metrics"} {
 		for _, tc := range []struct {
 			auth string
 			want int
