@@ -119,16 +119,8 @@ func TestUniqueTurnsMigrationKeepsOldRepeats(t *testing.T) {
 	} {
 		t.Run(tc.dialect, func(t *testing.T) {
 			t.Parallel()
-			dsn := "file:" + filepath.Join(t.TempDir(), "leadrotor.db")
-			if tc.dialect == "postgres" {
-				if dsn = storetest.PostgresSchemaDSN(t); dsn == "" {
-					t.Skip("needs PostgreSQL")
-				}
-			}
 			ctx := context.Background()
-			s, err := store.Open(ctx, dsn)
-			require.NoError(t, err)
-			defer func() { _ = s.Close() }()
+			s := openNew(t, tc.dialect)
 			require.NoError(t, s.Migrate(ctx))
 			f := storetest.NewFixture(t, s)
 			rot := f.CreateRotation(t, 0)
@@ -179,16 +171,8 @@ func TestPhoneKeyMigrationAgreesWithGo(t *testing.T) {
 	for _, dialect := range []string{"postgres", "sqlite"} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			dsn := "file:" + filepath.Join(t.TempDir(), "leadrotor.db")
-			if dialect == "postgres" {
-				if dsn = storetest.PostgresSchemaDSN(t); dsn == "" {
-					t.Skip("needs PostgreSQL")
-				}
-			}
 			ctx := context.Background()
-			s, err := store.Open(ctx, dsn)
-			require.NoError(t, err)
-			defer func() { _ = s.Close() }()
+			s := openNew(t, dialect)
 			f := storetest.NewFixture(t, s)
 			ids := map[int64]string{}
 			for _, p := range phones {
@@ -223,4 +207,20 @@ func TestPhoneKeyMigrationAgreesWithGo(t *testing.T) {
 			require.Equal(t, "(555)0100", found.Phone, "the newest lead of the number")
 		})
 	}
+}
+
+// openNew opens a store on a new database of dialect ("postgres" or
+// "sqlite"), closed when t ends; it skips t without PostgreSQL.
+func openNew(t *testing.T, dialect string) *store.Store {
+	t.Helper()
+	dsn := "file:" + filepath.Join(t.TempDir(), "leadrotor.db")
+	if dialect == "postgres" {
+		if dsn = storetest.PostgresSchemaDSN(t); dsn == "" {
+			t.Skip("needs PostgreSQL")
+		}
+	}
+	s, err := store.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
