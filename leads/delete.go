@@ -6,8 +6,10 @@ import (
 )
 
 // DeleteLead removes a lead for good, keeping its audit trail and adding a
-// lead_deleted entry that holds the whole lead as it was. Managers and
-// admins only; NOT_FOUND for a lead not in actor's account.
+// lead_deleted entry that holds the whole lead as it was, and the
+// lead.deleted event (the lead as it was; data.deletedBy) when someone
+// receives it. Managers and admins only; NOT_FOUND for a lead not in
+// actor's account.
 func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 	if err := actor.Require(PermDeleteLeads); err != nil {
 		return err
@@ -18,11 +20,16 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 	}
 	now := s.clock()
 	var before Lead
-	err = s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) AuditEntry {
+	err = s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) (AuditEntry, []Event) {
 		before = *cur
 		snapshot := *cur
 		snapshot.AuditLog = nil
-		return newAuditEntry(actor, EventLeadDeleted, map[string]any{"lead": toJSONMap(snapshot)}, now)
+		var events []Event
+		if s.wants(cfg, EventTypeDeleted) {
+			events = []Event{{ID: newEventID(), Type: EventTypeDeleted, AccountID: cur.AccountID, LeadID: cur.ID, At: now,
+				Lead: &snapshot, Data: map[string]any{"deletedBy": actor.Email}}}
+		}
+		return newAuditEntry(actor, EventLeadDeleted, map[string]any{"lead": toJSONMap(snapshot)}, now), events
 	})
 	if err != nil {
 		return fmt.Errorf("delete lead %d: %w", id, err)

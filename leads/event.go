@@ -21,11 +21,12 @@ const (
 	EventTypeWaiting    EventType = "lead.waiting"
 	EventTypeAccepted   EventType = "lead.accepted"
 	EventTypeSLAExpired EventType = "lead.sla_expired"
+	EventTypeDeleted    EventType = "lead.deleted"
 )
 
 // EventTypes lists every event type, in the order of the documentation.
 var EventTypes = []EventType{EventTypeCreated, EventTypeAssigned, EventTypeReassigned, EventTypeReturned,
-	EventTypeWaiting, EventTypeAccepted, EventTypeSLAExpired}
+	EventTypeWaiting, EventTypeAccepted, EventTypeSLAExpired, EventTypeDeleted}
 
 // Valid reports whether t is one of EventTypes.
 func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }

@@ -95,10 +95,10 @@ type LeadStore interface {
 	// or ErrExternalIDTaken when the new email or external id breaks its
 	// unique rule.
 	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
-	// DeleteLead removes the lead, writing the audit entry that entry makes
-	// of it in the same transaction; NOT_FOUND when the account has no such
-	// lead.
-	DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *Lead) AuditEntry) error
+	// DeleteLead removes the lead, writing the audit entry and the events
+	// that write makes of it in the same transaction; NOT_FOUND when the
+	// account has no such lead.
+	DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *Lead) (AuditEntry, []Event)) error
 	// Activities returns up to q.Limit activities of a lead of the account,
 	// newest first by (OccurredAt, ID), after q.After when it is set;
 	// NOT_FOUND when the account has no such lead.

@@ -263,14 +263,14 @@ func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads
 
 // DeleteLead removes the lead and writes the entry that records it, in one
 // transaction; NOT_FOUND when the account has no such lead.
-func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entry func(cur *leads.Lead) leads.AuditEntry) (err error) {
+func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *leads.Lead) (leads.AuditEntry, []leads.Event)) (err error) {
 	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
 		if err := s.lockRow(ctx, tx, row, accountID, id, "lead"); err != nil {
 			return err
 		}
-		e := entry(row.lead())
+		e, events := write(row.lead())
 		audit := auditRows([]leads.AuditEntry{e}, id)
 		if _, err := tx.NewInsert().Model(&audit).Exec(ctx); err != nil {
 			return fmt.Errorf("insert audit entry: %w", err)
@@ -278,7 +278,7 @@ func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, entr
 		if _, err := tx.NewDelete().Model((*leadRow)(nil)).Where("id = ?", id).Where("account_id = ?", accountID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete lead: %w", err)
 		}
-		return nil
+		return s.writeEvents(ctx, tx.Tx, leadOutbox(events, nil, id))
 	})
 }
 

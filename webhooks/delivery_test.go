@@ -506,3 +506,45 @@ func TestDeliveryLogRetention(t *testing.T) {
 		})
 	}
 }
+
+// TestLeadDeletedEvent: deleting a lead sends lead.deleted to the endpoints
+// subscribed to it, with the lead as it was and who deleted it; a delete
+// that finds no lead sends nothing, and an endpoint not subscribed gets
+// nothing.
+func TestLeadDeletedEvent(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			b := setup(t, dsn, webhooks.Options{})
+			deleted, other := newReceiver(t, 0), newReceiver(t, 0)
+			_, err := b.svc.CreateWebhook(ctx, b.admin, leads.WebhookInput{URL: deleted.srv.URL, EventTypes: []leads.EventType{leads.EventTypeDeleted}})
+			require.NoError(t, err)
+			_, err = b.svc.CreateWebhook(ctx, b.admin, leads.WebhookInput{URL: other.srv.URL, EventTypes: []leads.EventType{leads.EventTypeCreated}})
+			require.NoError(t, err)
+			b.start(t)
+			l := createLead(t, b, "Ann")
+			require.NoError(t, b.svc.DeleteLead(ctx, b.admin, l.ID))
+			require.Equal(t, leads.CodeNotFound, leads.ErrorCode(b.svc.DeleteLead(ctx, b.admin, l.ID)))
+
+			require.Eventually(t, func() bool { return len(deleted.requests()) == 1 && len(other.requests()) == 1 },
+				20*time.Second, 20*time.Millisecond)
+			var got struct {
+				Type leads.EventType `json:"type"`
+				Data struct {
+					LeadID  int64          `json:"leadId"`
+					Lead    leads.Lead     `json:"lead"`
+					Details map[string]any `json:"details"`
+				} `json:"data"`
+			}
+			require.NoError(t, json.Unmarshal(deleted.requests()[0].body, &got))
+			require.Equal(t, leads.EventTypeDeleted, got.Type)
+			require.Equal(t, l.ID, got.Data.LeadID)
+			require.Equal(t, "Ann", got.Data.Lead.FirstName, "the lead as it was")
+			require.Equal(t, "admin@example.com", got.Data.Details["deletedBy"])
+			require.NoError(t, json.Unmarshal(other.requests()[0].body, &got))
+			require.Equal(t, leads.EventTypeCreated, got.Type, "the other endpoint got its lead.created only")
+		})
+	}
+}

@@ -68,6 +68,8 @@ func slackText(e leads.Event) string {
 		return fmt.Sprintf("%s accepted by %s", name, assignee)
 	case leads.EventTypeSLAExpired:
 		return fmt.Sprintf("%s was not accepted in time", name)
+	case leads.EventTypeDeleted:
+		return fmt.Sprintf("%s deleted by %v", name, e.Data["deletedBy"])
 	}
 	return fmt.Sprintf("%s: %s", e.Type, name)
 }

@@ -679,6 +679,7 @@ const (
 	WebhookEventTypeLeadAccepted   WebhookEventType = "lead.accepted"
 	WebhookEventTypeLeadAssigned   WebhookEventType = "lead.assigned"
 	WebhookEventTypeLeadCreated    WebhookEventType = "lead.created"
+	WebhookEventTypeLeadDeleted    WebhookEventType = "lead.deleted"
 	WebhookEventTypeLeadReassigned WebhookEventType = "lead.reassigned"
 	WebhookEventTypeLeadReturned   WebhookEventType = "lead.returned"
 	WebhookEventTypeLeadSlaExpired WebhookEventType = "lead.sla_expired"
@@ -693,6 +694,8 @@ func (e WebhookEventType) Valid() bool {
 	case WebhookEventTypeLeadAssigned:
 		return true
 	case WebhookEventTypeLeadCreated:
+		return true
+	case WebhookEventTypeLeadDeleted:
 		return true
 	case WebhookEventTypeLeadReassigned:
 		return true
@@ -2143,7 +2146,7 @@ type WebhookDelivery struct {
 	// EventId The webhook-id header of the delivery
 	EventId string `json:"eventId"`
 
-	// EventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins).
+	// EventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
 	EventType WebhookEventType `json:"eventType"`
 	Id        int64            `json:"id"`
 
@@ -2184,7 +2187,7 @@ type WebhookEndpointList struct {
 	Data []WebhookEndpoint `json:"data"`
 }
 
-// WebhookEventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins).
+// WebhookEventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
 type WebhookEventType string
 
 // WebhookInput defines model for WebhookInput.

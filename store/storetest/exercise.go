@@ -202,8 +202,8 @@ func testExternalIDUnique(t *testing.T, s leads.Store) {
 	})
 	require.ErrorIs(t, err, leads.ErrExternalIDTaken)
 
-	require.NoError(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) leads.AuditEntry {
-		return leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadDeleted, Created: Now}
+	require.NoError(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) (leads.AuditEntry, []leads.Event) {
+		return leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadDeleted, Created: Now}, nil
 	}))
 	res, err = s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, ExternalID: "crm-1"})
 	require.NoError(t, err)
