@@ -35,6 +35,11 @@ type pruneWorker struct {
 	backoff[pruneArgs]
 }
 
+// Timeout bounds a prune: the first after an upgrade may have months of
+// log to delete. A prune cut short has kept what it deleted (each batch
+// commits on its own), and its retry or the next hour's goes on.
+func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 15 * time.Minute }
+
 // Work deletes, a batch at a time, every attempt older than the retention.
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	before := w.r.opts.Now().Add(-w.r.opts.LogRetention)
