@@ -39,7 +39,8 @@ func TestConfigPrecedence(t *testing.T) {
 	require.Equal(t, app.Config{HTTPAddr: ":8080", DatabaseURL: "file:leadrotor.db", RedisPrefix: "leadrotor:", LogLevel: "info",
 		LogFormat: "text", BodyLimit: 256 << 10, ShutdownTimeout: 15 * time.Second, Timeouts: app.DefaultTimeouts(),
 		RedisTimeout: 500 * time.Millisecond, RequestTimeout: 10 * time.Second, AssignInterval: 500 * time.Millisecond, SettleAfter: time.Minute,
-		ReadConcurrency: 1, ReadConcurrencyPerKey: 1, Console: true, Metrics: true, SimulationMaxWindow: 366 * 24 * time.Hour, SimulationRetention: 7 * 24 * time.Hour},
+		ReadConcurrency: 1, ReadConcurrencyPerKey: 1, Console: true, Metrics: true, SimulationMaxWindow: 366 * 24 * time.Hour, SimulationRetention: 7 * 24 * time.Hour,
+		WebhookLogRetention: 30 * 24 * time.Hour},
 		cfg, "defaults need nothing installed")
 
 	cfg, err = parseServe(t, "--config", file)
