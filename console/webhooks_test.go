@@ -293,7 +293,7 @@ func TestWebhookDeliveryLog(t *testing.T) {
 	p := b.get(log + "?limit=2")
 	require.Equal(t, http.StatusOK, p.status)
 	require.Equal(t, []string{page.Data[0].EventID, page.Data[1].EventID}, deliveryEvents(p.body), "newest first, two a page")
-	require.Regexp(t, `(?s)<code>lead.created</code>.*?<td data-label="Attempt">1</td>.*?>204<.*?delivered.*? ms</td>`, p.body)
+	require.Regexp(t, `(?s)<code>lead.created</code>.*?<td data-label="Attempt" class="attempt">1</td>.*?>204<.*?delivered.*? ms</td>`, p.body)
 	next := regexp.MustCompile(`href="/console(/webhooks/\d+/deliveries\?[^"]+)" rel="next"`).FindStringSubmatch(p.body)
 	require.NotNil(t, next, p.body)
 	require.Equal(t, log+"?before="+itoa(page.Data[1].ID)+"&amp;limit=2", next[1])
@@ -312,6 +312,7 @@ func TestWebhookDeliveryLog(t *testing.T) {
 	require.Eventually(t, func() bool { return rc.count(first.EventID) == 2 }, 20*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return deliveryEvents(b.get(log).body)[0] == first.EventID }, 10*time.Second, 50*time.Millisecond,
 		"the redelivery is the newest attempt in the log")
+	require.Equal(t, 1, strings.Count(b.get(log).body, "(redelivery)"), "marked as one, the event's own attempts not")
 
 	// Refusals: an unknown delivery, a bad cursor, another endpoint.
 	p = b.post(log+"/999999/redeliver", url.Values{"csrf": {csrf}})

@@ -87,6 +87,9 @@ type WebhookDelivery struct {
 	Error      string    `json:"error,omitempty"`
 	DurationMS int64     `json:"durationMs"`
 	At         time.Time `json:"at"`
+	// Redelivery marks the attempts of a redelivery someone asked for
+	// (numbered from 1 again), not the event's own.
+	Redelivery bool `json:"redelivery"`
 	// Payload is the body posted, kept for redelivery.
 	Payload json.RawMessage `json:"-"`
 }

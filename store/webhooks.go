@@ -58,12 +58,13 @@ type deliveryRow struct {
 	DurationMS int64     `bun:"duration_ms"`
 	At         time.Time `bun:"at"`
 	Payload    string    `bun:"payload"`
+	Redelivery bool      `bun:"redelivery"`
 }
 
 func (r *deliveryRow) delivery() leads.WebhookDelivery {
 	return leads.WebhookDelivery{ID: r.ID, EndpointID: r.EndpointID, AccountID: r.AccountID, EventID: r.EventID,
 		EventType: leads.EventType(r.EventType), Attempt: r.Attempt, StatusCode: r.StatusCode, Succeeded: r.Succeeded,
-		Error: r.Error, DurationMS: r.DurationMS, At: r.At.UTC(), Payload: json.RawMessage(r.Payload)}
+		Error: r.Error, DurationMS: r.DurationMS, At: r.At.UTC(), Payload: json.RawMessage(r.Payload), Redelivery: r.Redelivery}
 }
 
 // CreateWebhook stores an endpoint and its audit entry; NOT_FOUND for an
@@ -229,7 +230,7 @@ func (s *Store) RecordWebhookDelivery(ctx context.Context, ds ...*leads.WebhookD
 	for i, d := range ds {
 		rows[i] = deliveryRow{EndpointID: d.EndpointID, AccountID: d.AccountID, EventID: d.EventID, EventType: string(d.EventType),
 			Attempt: d.Attempt, StatusCode: d.StatusCode, Succeeded: d.Succeeded, Error: d.Error, DurationMS: d.DurationMS,
-			At: d.At, Payload: string(d.Payload)}
+			At: d.At, Payload: string(d.Payload), Redelivery: d.Redelivery}
 	}
 	var err2 error
 	if len(rows) > 1 && s.dialect == Postgres {
@@ -263,7 +264,7 @@ func (s *Store) RecordWebhookDelivery(ctx context.Context, ds ...*leads.WebhookD
 
 // deliveryColumns are the columns COPY writes of a delivery.
 var deliveryColumns = []string{"endpoint_id", "account_id", "event_id", "event_type", "attempt", "status_code", "succeeded",
-	"error", "duration_ms", "at", "payload"}
+	"error", "duration_ms", "at", "payload", "redelivery"}
 
 // copyDeliveries writes rows with COPY on PostgreSQL.
 func (s *Store) copyDeliveries(ctx context.Context, rows []deliveryRow) error {
@@ -272,7 +273,7 @@ func (s *Store) copyDeliveries(ctx context.Context, rows []deliveryRow) error {
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := &rows[i]
 				return []any{r.EndpointID, r.AccountID, r.EventID, r.EventType, r.Attempt, r.StatusCode, r.Succeeded,
-					r.Error, r.DurationMS, r.At, r.Payload}, nil
+					r.Error, r.DurationMS, r.At, r.Payload, r.Redelivery}, nil
 			}))
 		return err
 	})

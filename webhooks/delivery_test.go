@@ -252,6 +252,14 @@ func TestDeliveryRetriesUntilTheReceiverAnswers(t *testing.T) {
 				}
 				return n == 2
 			}, 10*time.Second, 50*time.Millisecond)
+			for _, d := range page.Data {
+				require.False(t, d.Redelivery, "the event's own attempts")
+			}
+			require.Eventually(t, func() bool {
+				p, err := b.svc.WebhookDeliveries(context.Background(), b.admin, ep.ID, 0, 1)
+				require.NoError(t, err)
+				return len(p.Data) == 1 && p.Data[0].Redelivery && p.Data[0].EventID == last.EventID && p.Data[0].Attempt == 1
+			}, 10*time.Second, 50*time.Millisecond, "the redelivery logged as one, its attempts numbered from 1")
 
 			other := leads.Actor{AccountID: "other", Email: "x@example.com", Role: leads.RoleAdmin}
 			_, err = b.svc.WebhookDeliveries(context.Background(), other, ep.ID, 0, 10)

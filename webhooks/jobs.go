@@ -198,7 +198,7 @@ func (r *Runner) attempt(ctx context.Context, ep *leads.WebhookEndpoint, a deliv
 	status, err := r.post(ctx, ep, a)
 	d := &leads.WebhookDelivery{EndpointID: ep.ID, AccountID: ep.AccountID, EventID: a.EventID, EventType: a.EventType,
 		Attempt: attempt, StatusCode: status, Succeeded: err == nil, DurationMS: r.opts.Now().Sub(start).Milliseconds(),
-		At: start, Payload: json.RawMessage(a.Payload)}
+		At: start, Payload: json.RawMessage(a.Payload), Redelivery: a.Redelivery}
 	r.opts.Meter.DeliveryAttempted(err == nil, r.opts.Now().Sub(start))
 	if err != nil {
 		d.Error = err.Error()

@@ -2150,6 +2150,9 @@ type WebhookDelivery struct {
 	EventType WebhookEventType `json:"eventType"`
 	Id        int64            `json:"id"`
 
+	// Redelivery An attempt of a redelivery someone asked for (numbered from 1 again), not of the event's own delivery
+	Redelivery bool `json:"redelivery"`
+
 	// StatusCode The receiver's answer; 0 when none came
 	StatusCode int  `json:"statusCode"`
 	Succeeded  bool `json:"succeeded"`
