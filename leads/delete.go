@@ -24,11 +24,7 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64) error {
 		before = *cur
 		snapshot := *cur
 		snapshot.AuditLog = nil
-		var events []Event
-		if s.wants(cfg, EventTypeDeleted) {
-			events = []Event{{ID: newEventID(), Type: EventTypeDeleted, AccountID: cur.AccountID, LeadID: cur.ID, At: now,
-				Lead: &snapshot, Data: map[string]any{"deletedBy": actor.Email}}}
-		}
+		events := s.eventOf(cfg, EventTypeDeleted, cur, now, func() map[string]any { return map[string]any{"deletedBy": actor.Email} })
 		return newAuditEntry(actor, EventLeadDeleted, map[string]any{"lead": toJSONMap(snapshot)}, now), events
 	})
 	if err != nil {

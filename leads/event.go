@@ -121,13 +121,21 @@ func (s *Service) leadEvents(cfg *AccountConfig, before, after *Lead, matchBy st
 // acceptedEvents are the events of l accepted via how ("accept" or
 // "activity") at now: lead.accepted, when someone receives it.
 func (s *Service) acceptedEvents(cfg *AccountConfig, l *Lead, how string, now time.Time) []Event {
-	if !s.wants(cfg, EventTypeAccepted) {
+	return s.eventOf(cfg, EventTypeAccepted, l, now, func() map[string]any {
+		return map[string]any{"assignee": l.AssignedTo, "via": how}
+	})
+}
+
+// eventOf returns the event of type t about l (as it is, without its audit
+// log) at now, with the data that data makes, when someone receives it;
+// none otherwise.
+func (s *Service) eventOf(cfg *AccountConfig, t EventType, l *Lead, now time.Time, data func() map[string]any) []Event {
+	if !s.wants(cfg, t) {
 		return nil
 	}
 	snapshot := *l
 	snapshot.AuditLog = nil
-	return []Event{{ID: newEventID(), Type: EventTypeAccepted, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot,
-		Data: map[string]any{"assignee": l.AssignedTo, "via": how}}}
+	return []Event{{ID: newEventID(), Type: t, AccountID: l.AccountID, LeadID: l.ID, At: now, Lead: &snapshot, Data: data()}}
 }
 
 // WithAllEvents makes the Service write every lead event, whether or not a

@@ -113,7 +113,7 @@ func TestCountsReadBack(t *testing.T) {
 
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
-	s, err := metrics.Read(context.Background(), srv.Client(), srv.URL)
+	s, err := metrics.Read(context.Background(), srv.Client(), srv.URL, "")
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name   string

@@ -15,13 +15,17 @@ import (
 type Scrape map[string]*dto.MetricFamily
 
 // Read reads a /metrics page in Prometheus's text format from url, as
-// Prometheus would scrape it.
-func Read(ctx context.Context, client *http.Client, url string) (Scrape, error) {
+// Prometheus would scrape it; token, when set, goes as its bearer token (a
+// server run with --metrics-token).
+func Read(ctx context.Context, client *http.Client, url, token string) (Scrape, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	req.Header.Set("Accept", "text/plain; version=0.0.4")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)

@@ -40,16 +40,13 @@ type metricCheck struct {
 // scrapeServers reads every server's /metrics.
 func scrapeServers(ctx context.Context, t *benchTarget) ([]metrics.Scrape, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
-	if t.metricsToken != "" {
-		client.Transport = bearer{token: t.metricsToken, next: http.DefaultTransport}
-	}
 	urls := t.urls
 	if len(urls) == 0 {
 		urls = []string{t.url} // the server leadbench started
 	}
 	out := make([]metrics.Scrape, len(urls))
 	for i, u := range urls {
-		s, err := metrics.Read(ctx, client, u+"/metrics")
+		s, err := metrics.Read(ctx, client, u+"/metrics", t.metricsToken)
 		if err != nil {
 			return nil, fmt.Errorf("--check-metrics: %w", err)
 		}
@@ -205,17 +202,4 @@ func startOTLPSink() (func(), error) {
 		restore()
 		_ = srv.Close()
 	}, nil
-}
-
-// bearer adds a bearer token to every request it carries.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-// RoundTrip sends a copy of r with the token.
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }

@@ -51,7 +51,7 @@ func TestMetricsCountWhatTheServerDid(t *testing.T) {
 			m := runServer(t, args...)
 			url := "http://" + m.Addr().String()
 			scrape := func() metrics.Scrape {
-				s, err := metrics.Read(context.Background(), http.DefaultClient, url+"/metrics")
+				s, err := metrics.Read(context.Background(), http.DefaultClient, url+"/metrics", "")
 				require.NoError(t, err)
 				return s
 			}
