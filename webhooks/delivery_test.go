@@ -420,6 +420,11 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 			}})
 			b.start(t)
 			const n = 40
+			// The 40 creates wait for SQLite's one writer together: under a
+			// loaded CI with -race, more than the store's 10 s default for
+			// a caller without a deadline (a lead answered 503 there).
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
 			var wg sync.WaitGroup
 			created := map[int64]bool{} // under mu, with handled
 			refused := 0
@@ -429,7 +434,7 @@ func TestBatchEventsOnlyOfLeadsWritten(t *testing.T) {
 					if i%4 == 0 {
 						email = "taken@example.com" // one of these is written, the others refused
 					}
-					res, err := b.svc.CreateLead(context.Background(), b.admin, leads.LeadInput{FirstName: "A", LastName: "B", Email: email}, leads.CreateOptions{})
+					res, err := b.svc.CreateLead(ctx, b.admin, leads.LeadInput{FirstName: "A", LastName: "B", Email: email}, leads.CreateOptions{})
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil {
