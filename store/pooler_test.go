@@ -17,16 +17,18 @@ import (
 )
 
 // TestConformanceBehindPgBouncer runs the conformance suite through a
-// PgBouncer in transaction mode that opens at most 2 server connections,
-// while the store opens up to 12 client connections and the suite's cases
-// run in parallel: every statement of a case may land on another server
-// connection than the one before. Then 60 leads are created at once
-// through a rotation, and a lock taken through one store is refused to
-// another (a session lock would have stayed on the server connection that
-// took it, where the other store's statement could land and take it again).
+// PgBouncer in transaction mode that opens at most store.MinPoolerConns
+// server connections, while the store opens up to 12 client connections
+// and the suite's cases run in parallel: every statement of a case may land
+// on another server connection than the one before. Then 60 leads are
+// created at once through a rotation, a lock taken through one store is
+// refused to another (a session lock would have stayed on the server
+// connection that took it, where the other store's statement could land
+// and take it again), and a store opens (migrates) while another holds the
+// assigner's lock and works.
 func TestConformanceBehindPgBouncer(t *testing.T) {
 	t.Parallel()
-	bouncer := pgserver.StartPgBouncer(t, pgserver.Database(t), 2)
+	bouncer := pgserver.StartPgBouncer(t, pgserver.Database(t), store.MinPoolerConns)
 	t.Logf("PgBouncer %s, keeps prepared statements: %v", bouncer.Version, bouncer.KeepsPrepared)
 	ctx := context.Background()
 	open := func() *store.Store {
@@ -86,6 +88,37 @@ func TestConformanceBehindPgBouncer(t *testing.T) {
 		}
 		unlock()
 		requireLock(t, other, "pgbouncer lock", true)()
+	})
+
+	t.Run("a server starts while another's assigner works", func(t *testing.T) {
+		// The assigner's lock keeps one server connection while its holder
+		// reads and writes on another; a starting server's migration lock
+		// keeps one while its migrations run on another. With only two
+		// server connections each waits for the other's for good.
+		unlock := requireLock(t, s, leads.AssignerLock, true)
+		defer unlock()
+		started := make(chan error, 1)
+		go func() {
+			octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			o, err := store.Open(octx, bouncer.URL, store.WithPoolerPreparedStatements(bouncer.KeepsPrepared))
+			if err == nil {
+				err = o.Close()
+			}
+			started <- err
+		}()
+		for {
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := s.RotationIDs(wctx) // the holder's work
+			cancel()
+			require.NoError(t, err, "the assigner's holder works while another server migrates")
+			select {
+			case err := <-started:
+				require.NoError(t, err, "the other server starts beside the assigner")
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
 	})
 
 	t.Run("migrations again, from several stores at once", func(t *testing.T) {

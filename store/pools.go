@@ -44,6 +44,14 @@ import (
 // PgBouncer refuses those it does not know, so behind one the schema comes
 // from the role or the database (ALTER ROLE … SET search_path).
 
+// MinPoolerConns is the fewest server connections a pooler in transaction
+// mode must keep for the store's database (PgBouncer's default_pool_size):
+// two lock holders may work at once, each keeping its lock's transaction on
+// one server connection while it works on another (a starting server's
+// migrations, another server's background assigner), and with no third
+// connection each waits for the other's for good.
+const MinPoolerConns = 3
+
 // connFacts is what a pool's connections found out when they connected.
 type connFacts struct {
 	// pooled is set once a connection found that the backend answering it

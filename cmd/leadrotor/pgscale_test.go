@@ -13,20 +13,22 @@ import (
 
 	"github.com/leadrotor/leadrotor/internal/pgserver"
 	"github.com/leadrotor/leadrotor/rotation/rotationtest"
+	"github.com/leadrotor/leadrotor/store"
 )
 
 // PostgreSQL past one box (issue 17, item 4): the binary behind PgBouncer
 // in transaction mode, and with its lagging reads on a streaming replica.
 
 // TestServeBehindPgBouncer runs two servers whose database URL is a
-// PgBouncer in transaction mode with 2 server connections, on a database
-// of the test's own: the CLI's migrations and demo, a rotation's update,
+// PgBouncer in transaction mode with the fewest server connections the
+// store needs (store.MinPoolerConns), on a database of the test's own: the
+// CLI's migrations and demo, a rotation's update,
 // 40 leads created at once through both servers (each server alone opens
 // more connections than PgBouncer has for them all), a webhook delivery of
 // each lead's events, and each lead's SLA timer expiring exactly once.
 func TestServeBehindPgBouncer(t *testing.T) {
 	t.Parallel()
-	bouncer := pgserver.StartPgBouncer(t, pgserver.Database(t), 2)
+	bouncer := pgserver.StartPgBouncer(t, pgserver.Database(t), store.MinPoolerConns)
 	rds := rotationtest.Real(t)
 	if rds == nil {
 		t.Skip("needs Redis")
