@@ -27,6 +27,7 @@ func TestUpsertAndReturningLeads(t *testing.T) {
 		{"bad upserts and policies are refused by field", testUpsertRefusals},
 		{"an upsert retried with its Idempotency-Key returns once", testUpsertRetriedWithItsKey},
 		{"a retry routes the upserted lead whose routing was cut short", testUpsertRetryFinishesRouting},
+		{"one key raced by a create and an upsert applies once", testKeyRacedByCreateAndUpsert},
 	})
 }
 
@@ -92,6 +93,48 @@ func testUpsertRetriedWithItsKey(t *testing.T, b *bundle) {
 	l, err := b.svc.Lead(ctx, b.admin, first.Lead.ID)
 	require.NoError(t, err)
 	require.Equal(t, 2, returns(l), "one return for each key")
+}
+
+// testKeyRacedByCreateAndUpsert: one Idempotency-Key sent at once with a
+// create of a new lead and an upsert that finds a stored one (two clients'
+// mistake, or an attacker's) applies once: the other request is refused
+// as a reuse of the key, and neither its lead nor its return is written.
+func testKeyRacedByCreateAndUpsert(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	b.defaultRotation(t, 3)
+	in := lead("Ada")
+	in.Email = "ada@acme.com"
+	found := b.mustCreate(t, in, upsertOpts())
+	const rounds = 20
+	for i := range rounds {
+		key := fmt.Sprintf("raced-%d", i)
+		opts := upsertOpts()
+		opts.IdempotencyKey = key
+		fresh := lead(fmt.Sprintf("New%d", i))
+		fresh.Email = fmt.Sprintf("new%d@acme.com", i)
+		returning := leads.LeadInput{FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.com", Phone: fmt.Sprintf("555-01%02d", i)}
+		var created, upserted *leads.Result
+		var createErr, upsertErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { created, createErr = b.create(fresh, opts) })
+		wg.Go(func() { upserted, upsertErr = b.create(returning, opts) })
+		wg.Wait()
+		switch {
+		case createErr == nil:
+			require.Equal(t, leads.CodeIdempotencyKeyReused, leads.ErrorCode(upsertErr), "round %d: the upsert after the create: %v", i, upsertErr)
+			require.False(t, created.Returned)
+		default:
+			require.Equal(t, leads.CodeIdempotencyKeyReused, leads.ErrorCode(createErr), "round %d: the create after the upsert: %v", i, createErr)
+			require.NoError(t, upsertErr, "round %d", i)
+			require.True(t, upserted.Returned)
+		}
+	}
+	l, err := b.svc.Lead(ctx, b.admin, found.Lead.ID)
+	require.NoError(t, err)
+	upserts := returns(l)
+	page, err := b.svc.ListLeads(ctx, b.admin, leads.ListOptions{Limit: 100})
+	require.NoError(t, err)
+	require.Equal(t, rounds, upserts+len(page.Data)-1, "one write for each key: %d upserts, %d leads", upserts, len(page.Data))
 }
 
 func upsertOpts() leads.CreateOptions {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -182,10 +183,12 @@ func (s *Store) insertBatchPostgres(ctx context.Context, batch []*pendingInsert)
 	written := make([]bool, len(batch))
 	err := s.runBatchPostgres(ctx, batch, &c, written)
 	switch {
-	case err == nil || leads.ErrorCode(err) == leads.CodeInternal && ctx.Err() == nil:
+	case err == nil || leads.ErrorCode(err) == leads.CodeInternal && ctx.Err() == nil,
+		errors.Is(err, leads.ErrIdempotencyKeyTaken):
 		// Written, or refused by the database (a team deleted meanwhile,
-		// say), which wrote nothing: the leads not written are retried
-		// alone, and each gets its own outcome.
+		// say) or for a key an update stored, which wrote nothing: the
+		// leads not written are retried alone, and each gets its own
+		// outcome.
 	case leads.ErrorCode(err) == leads.CodeOutcomeUnknown:
 		// Each lead's outcome is its batch's, whatever it is.
 		for _, p := range batch {
@@ -216,7 +219,14 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 	for i, col := range c.cols {
 		args = append(args, typedArray(insertBatch.types[i], col))
 	}
+	leadRows := make([]*leadRow, len(batch))
+	for i, p := range batch {
+		leadRows[i] = p.rows.lead
+	}
 	err := s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+		if err := s.claimCreatedKeysPostgres(ctx, tx, leadRows...); err != nil {
+			return nil, err
+		}
 		s.observed(ctx, insertBatch.sql)
 		rows, err := tx.Query(ctx, insertBatch.sql, args...)
 		if err != nil {

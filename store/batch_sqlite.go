@@ -78,6 +78,9 @@ func sqliteArgs(args []any) []any {
 // insertRowsSQLite writes one lead's rows in tx, not its events (see
 // insertBatchSQLite).
 func (s *Store) insertRowsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteStatements, r *leadRows) error {
+	if err := s.claimCreatedKeySQLite(ctx, tx, r.lead); err != nil {
+		return err
+	}
 	args, err := columnArgs(leadColumns, r.lead)
 	if err != nil {
 		return err

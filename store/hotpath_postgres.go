@@ -96,6 +96,9 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 	}
 	query := insertLeadSQL(turn != nil, len(skips), len(audit))
 	return s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+		if err := s.claimCreatedKeysPostgres(ctx, tx, lead); err != nil {
+			return nil, err
+		}
 		s.observed(ctx, query)
 		rows, err := tx.Query(ctx, query, args...)
 		if err != nil {

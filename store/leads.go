@@ -191,6 +191,16 @@ func (s *Store) UpdateLead(ctx context.Context, accountID string, id int64, appl
 
 // writeLead stores w over the lead whose current row is cur.
 func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads.LeadWrite) error {
+	if w.IdempotencyKey != "" {
+		if err := s.claimUpdateKey(ctx, tx, cur.AccountID, w.IdempotencyKey); err != nil {
+			return err
+		}
+		_, err := tx.NewRaw("INSERT INTO idempotency_keys (account_id, key, fingerprint, lead_id, created_at) VALUES (?, ?, ?, ?, ?)",
+			cur.AccountID, w.IdempotencyKey, w.Fingerprint, cur.ID, s.now().UTC()).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store idempotency key: %w", err)
+		}
+	}
 	if w.Lead != nil {
 		next := newLeadRow(w.Lead)
 		next.IdempotencyKey, next.IdempotencyFingerprint = cur.IdempotencyKey, cur.IdempotencyFingerprint
@@ -208,13 +218,6 @@ func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads
 			Where("id = ?", cur.ID).Where("account_id = ?", cur.AccountID).Exec(ctx)
 		if err != nil {
 			return err
-		}
-	}
-	if w.IdempotencyKey != "" {
-		_, err := tx.NewRaw("INSERT INTO idempotency_keys (account_id, key, fingerprint, lead_id, created_at) VALUES (?, ?, ?, ?, ?)",
-			cur.AccountID, w.IdempotencyKey, w.Fingerprint, cur.ID, s.now().UTC()).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store idempotency key: %w", err)
 		}
 	}
 	if w.Activity != nil {

@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open func(t *testing.T) leads.Store) {
 		{"pool rotations: neither a team's nor the default, any number", testPoolRotations},
 		{"references stay inside the account", testReferencesInsideAccount},
 		{"idempotency keys are unique per account", testIdempotencyKeyUnique},
+		{"an idempotency key is used by one write, create or update", testIdempotencyKeyOneWrite},
 		{"emails are unique where duplicates are rejected", testEmailUnique},
 		{"external ids are unique per account among stored leads", testExternalIDUnique},
 		{"reads are scoped to the account", testReadsScoped},
@@ -154,6 +155,61 @@ func testIdempotencyKeyUnique(t *testing.T, s leads.Store) {
 	require.NoError(t, err)
 	require.Equal(t, n.Lead.ID, res.IdempotentLeadID)
 	require.Equal(t, "fp", res.IdempotentFingerprint)
+}
+
+// testIdempotencyKeyOneWrite: a key is used once per account, whether the
+// write that stored it created a lead (the key on its row) or updated one
+// (an upsert that found it): the second write with the key is refused and
+// writes nothing, whichever kind came first, alone or in a batch.
+func testIdempotencyKeyOneWrite(t *testing.T, s leads.Store) {
+	f := NewFixture(t, s)
+	ctx := context.Background()
+	found := f.NewLead("Found")
+	require.NoError(t, s.InsertLead(ctx, found))
+	upsert := func(key string) error {
+		_, err := s.UpdateLead(ctx, f.Account, found.Lead.ID, func(cur *leads.Lead) (*leads.LeadWrite, error) {
+			next := *cur
+			next.Company = "Upserted with " + key
+			return &leads.LeadWrite{Lead: &next, IdempotencyKey: key, Fingerprint: "upsert"}, nil
+		})
+		return err
+	}
+
+	created := f.NewLead("Created")
+	created.IdempotencyKey, created.Fingerprint = "created first", "create"
+	require.NoError(t, s.InsertLead(ctx, created))
+	require.ErrorIs(t, upsert("created first"), leads.ErrIdempotencyKeyTaken, "an update with a created lead's key")
+	got, err := s.Lead(ctx, f.Account, found.Lead.ID, false)
+	require.NoError(t, err)
+	require.Empty(t, got.Company, "the refused update wrote nothing")
+
+	require.NoError(t, upsert("updated first"))
+	// Alone, then among others written at once (a batch): only the lead
+	// with the key is refused.
+	late := f.NewLead("Late")
+	late.IdempotencyKey, late.Fingerprint = "updated first", "create"
+	require.ErrorIs(t, s.InsertLead(ctx, late), leads.ErrIdempotencyKeyTaken, "a create with an updated lead's key")
+	news := make([]*leads.NewLead, 12)
+	errs := make([]error, len(news))
+	var wg sync.WaitGroup
+	for i := range news {
+		news[i] = f.NewLead(fmt.Sprintf("Batch%d", i))
+		if i == 5 {
+			news[i].IdempotencyKey, news[i].Fingerprint = "updated first", "create"
+		}
+		wg.Go(func() { errs[i] = s.InsertLead(ctx, news[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 5 {
+			require.ErrorIs(t, err, leads.ErrIdempotencyKeyTaken, "the batch's lead with an updated lead's key")
+		} else {
+			require.NoError(t, err, "lead %d of the batch", i)
+		}
+	}
+	res, err := s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, IdempotencyKey: "updated first"})
+	require.NoError(t, err)
+	require.Equal(t, found.Lead.ID, res.IdempotentLeadID)
 }
 
 func testEmailUnique(t *testing.T, s leads.Store) {
