@@ -21,6 +21,7 @@ FUZZ_TARGETS = \
 	./httpapi:FuzzListQuery \
 	./httpapi:FuzzRequestLine \
 	./leads:FuzzCursor \
+	./leads:FuzzLeadJSON \
 	./rotation:FuzzLuaMatchesPure
 
 .PHONY: run build test lint openapi-check bench loadtest examples fuzz soak package-check

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -32,11 +33,49 @@ func requestTimeout() error {
 // the body is JSON, never HTML, and "Bearer <key>" must read as written.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if a, ok := v.(jsonAppender); ok && writeAppended(w, status, a) {
+		return
+	}
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
+
+// jsonAppender is a value that writes its own JSON, the bytes
+// encoding/json would write: a lead, a page of leads
+// (leads.Lead.AppendJSON).
+type jsonAppender interface {
+	AppendJSON(b []byte, escapeHTML bool) ([]byte, error)
+}
+
+// writeAppended writes v as writeJSON does, without reflection (the same
+// bytes), into a pooled buffer; false, having written nothing, when v
+// cannot be written so.
+func writeAppended(w http.ResponseWriter, status int, v jsonAppender) bool {
+	buf := leadBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledLeadBuffer {
+			leadBuffers.Put(buf)
+		}
+	}()
+	b, err := v.AppendJSON((*buf)[:0], false)
+	if err != nil {
+		return false
+	}
+	*buf = append(b, '\n') // as Encoder.Encode ends its value
+	w.WriteHeader(status)
+	_, _ = w.Write(*buf)
+	return true
+}
+
+// leadBuffers keeps the buffers writeAppended writes into: a lead with its
+// audit log is a few kilobytes, written for every create.
+var leadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledLeadBuffer is the largest buffer leadBuffers keeps: a lead with
+// a long audit log is not kept for every lead after it.
+const maxPooledLeadBuffer = 64 << 10
 
 // decodeJSON reads one JSON object from the request body into dst. Unknown
 // fields and values of the wrong type are VALIDATION_ERRORs naming the

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/leadrotor/leadrotor/leads"
 )
 
 // packed is a job argument that river's job row keeps as one JSON string
@@ -40,7 +42,7 @@ type packed[T any] struct{ V T }
 // inline was 13 % of the embedded server's CPU; PostgreSQL parses the
 // string into jsonb and compresses the row again on its own.
 func (p packed[T]) MarshalText() ([]byte, error) {
-	b, err := json.Marshal(p.V)
+	b, err := packJSON(p.V)
 	if err != nil {
 		return nil, fmt.Errorf("pack job argument: %w", err)
 	}
@@ -52,6 +54,28 @@ func (p packed[T]) MarshalText() ([]byte, error) {
 		return nil, fmt.Errorf("pack job argument: %w", err)
 	}
 	return base64.StdEncoding.AppendEncode([]byte{deflated}, z), nil
+}
+
+// packJSON is v's JSON: a group commit's events are written without
+// reflection (leads.Event.AppendJSON, what json.Marshal writes), anything
+// else by json.Marshal.
+func packJSON(v any) ([]byte, error) {
+	events, ok := v.([]leads.Event)
+	if !ok || events == nil {
+		return json.Marshal(v)
+	}
+	b := make([]byte, 0, 1024*len(events))
+	b = append(b, '[')
+	for i := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = events[i].AppendJSON(b, true); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // deflateAbove is the size of JSON text from which packed deflates it: a
