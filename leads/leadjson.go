@@ -86,6 +86,30 @@ func (e *Event) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
 	return w.b, w.err
 }
 
+// AppendJSON appends t's JSON to b, as Lead.AppendJSON does.
+func (t *SLATimer) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
+	if t == nil {
+		return append(b, "null"...), nil
+	}
+	w := jsonWriter{b: b, html: escapeHTML}
+	w.b = append(w.b, `{"accountId":`...)
+	w.b = appendJSONString(w.b, t.AccountID, w.html)
+	w.name("leadId")
+	w.b = strconv.AppendInt(w.b, t.LeadID, 10)
+	w.name("rotationId")
+	w.b = strconv.AppendInt(w.b, t.RotationID, 10)
+	w.str("assignee", t.Assignee)
+	w.timeField("assignedAt", t.AssignedAt)
+	w.timeField("dueAt", t.DueAt)
+	if len(t.Had) > 0 {
+		w.name("had")
+		w.value(t.Had)
+	}
+	w.intOmit("reassignments", int64(t.Reassignments))
+	w.b = append(w.b, '}')
+	return w.b, w.err
+}
+
 // AppendJSONValue appends v's JSON to b as encoding/json writes it (see
 // Lead.AppendJSON for escapeHTML): strings, numbers, booleans, times,
 // maps of strings to such values and slices of them without reflection,
@@ -333,6 +357,12 @@ func (w *jsonWriter) value(v any) {
 		w.time(x)
 	case map[string]any:
 		w.object(x)
+	case map[string]string:
+		if x == nil {
+			w.b = append(w.b, "null"...)
+			return
+		}
+		w.strings(x)
 	case []any:
 		writeArray(w, x, w.value)
 	case []string:

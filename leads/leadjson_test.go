@@ -107,6 +107,10 @@ func fill(t *testing.T, r *rand.Rand, v reflect.Value) {
 				t.Fatalf("fill: a map %s: teach fill and AppendJSON", f.Type())
 			}
 		case reflect.Slice:
+			if f.Type() == reflect.TypeOf([]string{}) {
+				f.Set(reflect.ValueOf(awkwardStrings[:r.IntN(len(awkwardStrings))]))
+				break
+			}
 			if f.Type() != reflect.TypeOf([]leads.AuditEntry{}) && f.Type() != reflect.TypeOf([]leads.Lead{}) {
 				t.Fatalf("fill: a slice %s: teach fill and AppendJSON", f.Type())
 			}
@@ -160,7 +164,7 @@ func TestEventJSONAgreesWithEncodingJSON(t *testing.T) {
 	for i := range 2000 {
 		var e leads.Event
 		fill(t, r, reflect.ValueOf(&e).Elem())
-		values := []any{&e, e.Lead, e.Data, e.Type, e.At}
+		values := []any{&e, e.Lead, e.Data, e.Type, e.At, map[string]string(nil), map[string]string{"<a>": "b\n", "c": ""}}
 		if e.Lead != nil && len(e.Lead.AuditLog) > 0 {
 			values = append(values, &e.Lead.AuditLog[0])
 		}
@@ -181,6 +185,20 @@ func TestEventJSONAgreesWithEncodingJSON(t *testing.T) {
 				require.Equal(t, string(want), string(got), "event %d's %T", i, v)
 			}
 		}
+	}
+}
+
+// TestSLATimerJSONAgreesWithEncodingJSON: so does SLATimer.AppendJSON.
+func TestSLATimerJSONAgreesWithEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 500 {
+		var timer leads.SLATimer
+		fill(t, r, reflect.ValueOf(&timer).Elem())
+		want, err := encodingJSON(&timer, true)
+		require.NoError(t, err)
+		got, err := timer.AppendJSON(nil, true)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "timer %d", i)
 	}
 }
 
@@ -208,7 +226,7 @@ func TestLeadPageJSONAgreesWithEncodingJSON(t *testing.T) {
 func TestNilJSONIsNull(t *testing.T) {
 	for _, v := range []interface {
 		AppendJSON([]byte, bool) ([]byte, error)
-	}{(*leads.Lead)(nil), (*leads.LeadPage)(nil), (*leads.Event)(nil), (*leads.AuditEntry)(nil)} {
+	}{(*leads.Lead)(nil), (*leads.LeadPage)(nil), (*leads.Event)(nil), (*leads.AuditEntry)(nil), (*leads.SLATimer)(nil)} {
 		b, err := v.AppendJSON(nil, true)
 		require.NoError(t, err)
 		require.Equal(t, "null", string(b), "%T", v)

@@ -1,9 +1,10 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/leadrotor/leadrotor/leads"
 )
 
 // The columns the create path writes, each named once. The hand-written
@@ -97,7 +98,7 @@ func jsonArg(v any, null bool) any {
 	if null {
 		return nil
 	}
-	raw, err := json.Marshal(v)
+	raw, err := leads.AppendJSONValue(nil, v, true) // json.Marshal's bytes, without reflection for maps
 	if err != nil {
 		return err
 	}

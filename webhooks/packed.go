@@ -56,22 +56,37 @@ func (p packed[T]) MarshalText() ([]byte, error) {
 	return base64.StdEncoding.AppendEncode([]byte{deflated}, z), nil
 }
 
-// packJSON is v's JSON: a group commit's events are written without
-// reflection (leads.Event.AppendJSON, what json.Marshal writes), anything
-// else by json.Marshal.
+// packJSON is v's JSON: a group commit's events and timers are written
+// without reflection (leads.Event.AppendJSON, leads.SLATimer.AppendJSON:
+// what json.Marshal writes), anything else by json.Marshal.
 func packJSON(v any) ([]byte, error) {
-	events, ok := v.([]leads.Event)
-	if !ok || events == nil {
-		return json.Marshal(v)
+	switch x := v.(type) {
+	case []leads.Event:
+		if x != nil {
+			return appendEach(x, 1024)
+		}
+	case []leads.SLATimer:
+		if x != nil {
+			return appendEach(x, 256)
+		}
 	}
-	b := make([]byte, 0, 1024*len(events))
+	return json.Marshal(v)
+}
+
+// appendEach writes xs as a JSON array, each by its AppendJSON; size is
+// about the length of one.
+func appendEach[T any, P interface {
+	*T
+	AppendJSON([]byte, bool) ([]byte, error)
+}](xs []T, size int) ([]byte, error) {
+	b := make([]byte, 0, size*len(xs)+2)
 	b = append(b, '[')
-	for i := range events {
+	for i := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = events[i].AppendJSON(b, true); err != nil {
+		if b, err = P(&xs[i]).AppendJSON(b, true); err != nil {
 			return nil, err
 		}
 	}
