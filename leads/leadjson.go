@@ -14,125 +14,65 @@ import (
 // The JSON of a lead, written without reflection. Every create answers
 // with its lead and audit log, and encoding/json's reflection (field by
 // field, and each map's keys gathered and sorted through reflect.Value)
-// was the largest part of the handler's own CPU. AppendJSON writes byte
-// for byte what encoding/json writes (TestLeadJSONAgreesWithEncodingJSON
-// holds it to that for every field, filled by reflection, so that a field
-// added to Lead, LeadInput or AuditEntry without its line here fails it).
-// Values of metadata and audit data of the types JSON decoding and the
-// engine make are written here too; any other goes to encoding/json.
+// was the largest part of the handler's own CPU; every webhook payload and
+// every group commit's packed events and timers wrote the lead again.
+// Each AppendJSON here writes byte for byte what encoding/json writes (the
+// tests of leadjson_test.go fill every field by reflection, at random, so
+// that a field added to Lead, LeadInput, AuditEntry, LeadPage, Event or
+// SLATimer without its line here fails them; FuzzLeadJSON). Values of
+// metadata and audit data of the types JSON decoding and the engine make
+// are written here too; any other goes to encoding/json.
 
 // AppendJSON appends l's JSON to b: what json.Marshal writes for it when
 // escapeHTML is true, what an Encoder with SetEscapeHTML(false) writes
 // (without its newline) when false; null for a nil l.
 func (l *Lead) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
-	if l == nil {
-		return append(b, "null"...), nil
-	}
-	w := jsonWriter{b: b, html: escapeHTML}
-	w.lead(l)
-	return w.b, w.err
+	return appendJSON(b, escapeHTML, l, (*jsonWriter).lead)
 }
 
 // AppendJSON appends e's JSON to b, as Lead.AppendJSON does.
 func (e *AuditEntry) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
-	if e == nil {
-		return append(b, "null"...), nil
-	}
-	w := jsonWriter{b: b, html: escapeHTML}
-	w.audit(e)
-	return w.b, w.err
+	return appendJSON(b, escapeHTML, e, (*jsonWriter).audit)
 }
 
 // AppendJSON appends p's JSON to b, as Lead.AppendJSON does.
 func (p *LeadPage) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
-	if p == nil {
-		return append(b, "null"...), nil
-	}
-	w := jsonWriter{b: b, html: escapeHTML}
-	w.b = append(w.b, `{"data":`...)
-	writeArray(&w, p.Data, func(l Lead) { w.lead(&l) })
-	w.name("nextCursor")
-	if p.NextCursor == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = appendJSONString(w.b, *p.NextCursor, w.html)
-	}
-	w.b = append(w.b, '}')
-	return w.b, w.err
+	return appendJSON(b, escapeHTML, p, (*jsonWriter).page)
 }
 
 // AppendJSON appends e's JSON to b, as Lead.AppendJSON does.
 func (e *Event) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
-	if e == nil {
-		return append(b, "null"...), nil
-	}
-	w := jsonWriter{b: b, html: escapeHTML}
-	w.b = append(w.b, `{"id":`...)
-	w.b = appendJSONString(w.b, e.ID, w.html)
-	w.str("type", string(e.Type))
-	w.str("accountId", e.AccountID)
-	w.name("leadId")
-	w.b = strconv.AppendInt(w.b, e.LeadID, 10)
-	w.timeField("at", e.At)
-	if e.Lead != nil {
-		w.name("lead")
-		w.lead(e.Lead)
-	}
-	if len(e.Data) > 0 {
-		w.name("data")
-		w.object(e.Data)
-	}
-	w.b = append(w.b, '}')
-	return w.b, w.err
+	return appendJSON(b, escapeHTML, e, (*jsonWriter).event)
 }
 
 // AppendJSON appends t's JSON to b, as Lead.AppendJSON does.
 func (t *SLATimer) AppendJSON(b []byte, escapeHTML bool) ([]byte, error) {
-	if t == nil {
+	return appendJSON(b, escapeHTML, t, (*jsonWriter).timer)
+}
+
+// appendJSON appends v's JSON, written by write, to b; null for nil.
+func appendJSON[T any](b []byte, escapeHTML bool, v *T, write func(*jsonWriter, *T)) ([]byte, error) {
+	if v == nil {
 		return append(b, "null"...), nil
 	}
 	w := jsonWriter{b: b, html: escapeHTML}
-	w.b = append(w.b, `{"accountId":`...)
-	w.b = appendJSONString(w.b, t.AccountID, w.html)
-	w.name("leadId")
-	w.b = strconv.AppendInt(w.b, t.LeadID, 10)
-	w.name("rotationId")
-	w.b = strconv.AppendInt(w.b, t.RotationID, 10)
-	w.str("assignee", t.Assignee)
-	w.timeField("assignedAt", t.AssignedAt)
-	w.timeField("dueAt", t.DueAt)
-	if len(t.Had) > 0 {
-		w.name("had")
-		w.value(t.Had)
-	}
-	w.intOmit("reassignments", int64(t.Reassignments))
-	w.b = append(w.b, '}')
+	write(&w, v)
 	return w.b, w.err
 }
 
 // AppendJSONValue appends v's JSON to b as encoding/json writes it (see
-// Lead.AppendJSON for escapeHTML): strings, numbers, booleans, times,
-// maps of strings to such values and slices of them without reflection,
-// leads, events and audit entries by their AppendJSON, anything else
-// through encoding/json.
+// Lead.AppendJSON for escapeHTML): a value with an AppendJSON method of
+// this package's kind (a lead, a page, an event, an audit entry, an SLA
+// timer) by it; strings, numbers, booleans, times, maps of strings to such
+// values and slices of them without reflection; anything else through
+// encoding/json.
 func AppendJSONValue(b []byte, v any, escapeHTML bool) ([]byte, error) {
-	w := jsonWriter{b: b, html: escapeHTML}
-	switch x := v.(type) {
-	case *Lead:
-		if x != nil {
-			w.lead(x)
-			return w.b, w.err
-		}
-	case *Event:
-		if x != nil {
-			return x.AppendJSON(b, escapeHTML)
-		}
-	case *AuditEntry:
-		if x != nil {
-			w.audit(x)
-			return w.b, w.err
-		}
+	if a, ok := v.(interface {
+		AppendJSON([]byte, bool) ([]byte, error)
+	}); ok {
+		return a.AppendJSON(b, escapeHTML)
 	}
+	w := jsonWriter{b: b, html: escapeHTML}
 	w.value(v)
 	return w.b, w.err
 }
@@ -257,6 +197,55 @@ func (w *jsonWriter) lead(l *Lead) {
 		w.name("auditLog")
 		writeArray(w, l.AuditLog, func(e AuditEntry) { w.audit(&e) })
 	}
+	w.b = append(w.b, '}')
+}
+
+func (w *jsonWriter) page(p *LeadPage) {
+	w.b = append(w.b, `{"data":`...)
+	writeArray(w, p.Data, func(l Lead) { w.lead(&l) })
+	w.name("nextCursor")
+	if p.NextCursor == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.b = appendJSONString(w.b, *p.NextCursor, w.html)
+	}
+	w.b = append(w.b, '}')
+}
+
+func (w *jsonWriter) event(e *Event) {
+	w.b = append(w.b, `{"id":`...)
+	w.b = appendJSONString(w.b, e.ID, w.html)
+	w.str("type", string(e.Type))
+	w.str("accountId", e.AccountID)
+	w.name("leadId")
+	w.b = strconv.AppendInt(w.b, e.LeadID, 10)
+	w.timeField("at", e.At)
+	if e.Lead != nil {
+		w.name("lead")
+		w.lead(e.Lead)
+	}
+	if len(e.Data) > 0 {
+		w.name("data")
+		w.object(e.Data)
+	}
+	w.b = append(w.b, '}')
+}
+
+func (w *jsonWriter) timer(t *SLATimer) {
+	w.b = append(w.b, `{"accountId":`...)
+	w.b = appendJSONString(w.b, t.AccountID, w.html)
+	w.name("leadId")
+	w.b = strconv.AppendInt(w.b, t.LeadID, 10)
+	w.name("rotationId")
+	w.b = strconv.AppendInt(w.b, t.RotationID, 10)
+	w.str("assignee", t.Assignee)
+	w.timeField("assignedAt", t.AssignedAt)
+	w.timeField("dueAt", t.DueAt)
+	if len(t.Had) > 0 {
+		w.name("had")
+		w.value(t.Had)
+	}
+	w.intOmit("reassignments", int64(t.Reassignments))
 	w.b = append(w.b, '}')
 }
 

@@ -136,97 +136,67 @@ func randomTime(r *rand.Rand) time.Time {
 	return t.In(time.FixedZone("west", -8*3600))
 }
 
-// TestLeadJSONAgreesWithEncodingJSON: Lead.AppendJSON writes byte for
-// byte what encoding/json writes, with and without HTML escaping, for
-// leads whose every field is filled or left zero at random.
-func TestLeadJSONAgreesWithEncodingJSON(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 3000 {
-		var l leads.Lead
-		fill(t, r, reflect.ValueOf(&l).Elem())
+// jsonAppender is what writes its own JSON.
+type jsonAppender interface {
+	AppendJSON([]byte, bool) ([]byte, error)
+}
+
+// requireAgrees checks, n times, that a T whose every field fill set or
+// left zero at random is written by its AppendJSON, and by
+// AppendJSONValue, byte for byte as encoding/json writes it, with and
+// without HTML escaping (or refused when encoding/json refuses it); more
+// gives further values to check through AppendJSONValue for each.
+func requireAgrees[T any](t *testing.T, seed uint64, n int, more func(*T) []any) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	for i := range n {
+		var v T
+		fill(t, r, reflect.ValueOf(&v).Elem())
+		a := any(&v).(jsonAppender)
+		values := []any{&v}
+		if more != nil {
+			values = append(values, more(&v)...)
+		}
 		for _, html := range []bool{true, false} {
-			want, wantErr := encodingJSON(&l, html)
-			got, err := l.AppendJSON(nil, html)
+			want, wantErr := encodingJSON(&v, html)
+			got, err := a.AppendJSON(nil, html)
 			if wantErr != nil {
-				require.Error(t, err, "lead %d: encoding/json refused it: %v", i, wantErr)
+				require.Error(t, err, "%T %d: encoding/json refused it: %v", v, i, wantErr)
 				continue
 			}
-			require.NoError(t, err, "lead %d", i)
-			require.Equal(t, string(want), string(got), "lead %d, escapeHTML %v", i, html)
+			require.NoError(t, err, "%T %d", v, i)
+			require.Equal(t, string(want), string(got), "%T %d, escapeHTML %v", v, i, html)
+			for _, x := range values {
+				want, wantErr := encodingJSON(x, html)
+				require.NoError(t, wantErr)
+				got, err := leads.AppendJSONValue(nil, x, html)
+				require.NoError(t, err)
+				require.Equal(t, string(want), string(got), "%T %d's %T", v, i, x)
+			}
 		}
 	}
 }
 
-// TestEventJSONAgreesWithEncodingJSON: so does Event.AppendJSON, and
-// AppendJSONValue for events, leads, audit entries and values.
-func TestEventJSONAgreesWithEncodingJSON(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range 2000 {
-		var e leads.Event
-		fill(t, r, reflect.ValueOf(&e).Elem())
-		values := []any{&e, e.Lead, e.Data, e.Type, e.At, map[string]string(nil), map[string]string{"<a>": "b\n", "c": ""}}
+// TestJSONAgreesWithEncodingJSON: Lead, Event, SLATimer and LeadPage's
+// AppendJSON, and AppendJSONValue for them, their audit entries and the
+// values in them, write byte for byte what encoding/json writes.
+func TestJSONAgreesWithEncodingJSON(t *testing.T) {
+	requireAgrees(t, 1, 3000, func(l *leads.Lead) []any { return []any{l.Metadata} })
+	requireAgrees(t, 3, 2000, func(e *leads.Event) []any {
+		values := []any{e.Lead, e.Data, e.Type, e.At, map[string]string(nil), map[string]string{"<a>": "b\n", "c": ""}}
 		if e.Lead != nil && len(e.Lead.AuditLog) > 0 {
 			values = append(values, &e.Lead.AuditLog[0])
 		}
-		for _, html := range []bool{true, false} {
-			want, wantErr := encodingJSON(&e, html)
-			got, err := e.AppendJSON(nil, html)
-			if wantErr != nil {
-				require.Error(t, err, "event %d: encoding/json refused it: %v", i, wantErr)
-				continue
-			}
-			require.NoError(t, err, "event %d", i)
-			require.Equal(t, string(want), string(got), "event %d, escapeHTML %v", i, html)
-			for _, v := range values {
-				want, wantErr := encodingJSON(v, html)
-				require.NoError(t, wantErr)
-				got, err := leads.AppendJSONValue(nil, v, html)
-				require.NoError(t, err)
-				require.Equal(t, string(want), string(got), "event %d's %T", i, v)
-			}
-		}
-	}
-}
-
-// TestSLATimerJSONAgreesWithEncodingJSON: so does SLATimer.AppendJSON.
-func TestSLATimerJSONAgreesWithEncodingJSON(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for i := range 500 {
-		var timer leads.SLATimer
-		fill(t, r, reflect.ValueOf(&timer).Elem())
-		want, err := encodingJSON(&timer, true)
-		require.NoError(t, err)
-		got, err := timer.AppendJSON(nil, true)
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(got), "timer %d", i)
-	}
-}
-
-// TestLeadPageJSONAgreesWithEncodingJSON: so does LeadPage.AppendJSON.
-func TestLeadPageJSONAgreesWithEncodingJSON(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for i := range 500 {
-		var p leads.LeadPage
-		fill(t, r, reflect.ValueOf(&p).Elem())
-		for _, html := range []bool{true, false} {
-			want, wantErr := encodingJSON(&p, html)
-			got, err := p.AppendJSON(nil, html)
-			if wantErr != nil {
-				require.Error(t, err, "page %d: encoding/json refused it: %v", i, wantErr)
-				continue
-			}
-			require.NoError(t, err, "page %d", i)
-			require.Equal(t, string(want), string(got), "page %d, escapeHTML %v", i, html)
-		}
-	}
+		return values
+	})
+	requireAgrees[leads.SLATimer](t, 5, 500, nil)
+	requireAgrees[leads.LeadPage](t, 7, 500, nil)
 }
 
 // TestNilJSONIsNull: a nil lead, page, event or entry is null, as
 // encoding/json writes it.
 func TestNilJSONIsNull(t *testing.T) {
-	for _, v := range []interface {
-		AppendJSON([]byte, bool) ([]byte, error)
-	}{(*leads.Lead)(nil), (*leads.LeadPage)(nil), (*leads.Event)(nil), (*leads.AuditEntry)(nil), (*leads.SLATimer)(nil)} {
+	for _, v := range []jsonAppender{(*leads.Lead)(nil), (*leads.LeadPage)(nil), (*leads.Event)(nil), (*leads.AuditEntry)(nil), (*leads.SLATimer)(nil)} {
 		b, err := v.AppendJSON(nil, true)
 		require.NoError(t, err)
 		require.Equal(t, "null", string(b), "%T", v)
