@@ -18,6 +18,7 @@ FUZZPARALLEL ?= 1
 # Every fuzz target, as package:Name; `make fuzz` runs them one after another.
 FUZZ_TARGETS = \
 	./httpapi:FuzzCreateBody \
+	./httpapi:FuzzLeadBodyAgrees \
 	./httpapi:FuzzListQuery \
 	./httpapi:FuzzRequestLine \
 	./leads:FuzzCursor \

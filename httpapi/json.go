@@ -95,6 +95,9 @@ func decodeJSON(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return leads.Errorf(CodeInvalidJSON, "request body is empty; a JSON object is expected")
 	}
+	if in, ok := dst.(*leads.LeadInput); ok && decodeLeadInput(body, in) { // in is zero: a create's
+		return nil // as the two passes below would have read it
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

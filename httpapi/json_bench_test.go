@@ -24,3 +24,28 @@ func BenchmarkDecodeLead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLeadBody: the same body read by encoding/json and checkExact
+// (the two passes decodeJSON makes of other bodies) and by
+// decodeLeadInput (the one pass a create's body takes).
+func BenchmarkLeadBody(b *testing.B) {
+	body := []byte(`{"firstName":"Load1","lastName":"Test2","email":"w2.1.123456789@load.test","phone":"+1-555-0001",` +
+		`"company":"Bench 2","teamId":3,"leadSourceId":4,"metadata":{"utm_source":"bench","campaign":"load"}}`)
+	b.Run("two passes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := twoPasses(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one pass", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var in leads.LeadInput
+			if !decodeLeadInput(body, &in) {
+				b.Fatal("not read in one pass")
+			}
+		}
+	})
+}
