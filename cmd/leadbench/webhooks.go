@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/webhooks"
 )
@@ -185,28 +187,30 @@ func (s *hookSink) note(i int, id string, body []byte, now time.Time) {
 
 // eventTimestamp reads the event's time, the payload's top-level
 // "timestamp". It reads keys until that one, skipping their values, rather
-// than decode the whole payload (the lead comes after it): the receiver
-// shares the machine with the server it measures. Not by searching the
-// bytes for the key, which a lead's custom fields may hold too.
+// than decode the whole payload (the lead comes after it), and with
+// jsontext rather than encoding/json's Token (which allocated for each):
+// the receiver shares the machine with the server it measures. Not by
+// searching the bytes for the key, which a lead's custom fields may hold
+// too.
 func eventTimestamp(body []byte) (time.Time, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return time.Time{}, false
 	}
-	for dec.More() {
-		key, err := dec.Token()
+	for dec.PeekKind() == '"' {
+		key, err := dec.ReadToken()
 		if err != nil {
 			return time.Time{}, false
 		}
-		if key != "timestamp" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+		if key.String() != "timestamp" {
+			if err := dec.SkipValue(); err != nil {
 				return time.Time{}, false
 			}
 			continue
 		}
+		raw, err := dec.ReadValue()
 		var at time.Time
-		if err := dec.Decode(&at); err != nil || at.IsZero() {
+		if err != nil || at.UnmarshalJSON(raw) != nil || at.IsZero() {
 			return time.Time{}, false
 		}
 		return at, true
