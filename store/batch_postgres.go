@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -282,19 +283,41 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 }
 
 // typedArray turns a column's values into a slice pgx encodes as the array
-// of sqlType the statement casts it to, with nil elements as NULL.
+// of sqlType the statement casts it to, with nil elements as NULL. The
+// elements are pgtype values, not pointers: a pointer per value was an
+// allocation per column of every lead of every batch.
 func typedArray(sqlType string, vals []any) any {
 	switch sqlType {
 	case "int4": // ord, seq, slots
 		return convert(vals, func(v any) int32 { return v.(int32) })
 	case "int8":
-		return convert(vals, func(v any) *int64 { return int64Ptr(v) })
+		return convert(vals, func(v any) pgtype.Int8 {
+			if p := int64Ptr(v); p != nil {
+				return pgtype.Int8{Int64: *p, Valid: true}
+			}
+			return pgtype.Int8{}
+		})
 	case "bool":
-		return convert(vals, func(v any) *bool { return boolPtr(v) })
+		return convert(vals, func(v any) pgtype.Bool {
+			if p := boolPtr(v); p != nil {
+				return pgtype.Bool{Bool: *p, Valid: true}
+			}
+			return pgtype.Bool{}
+		})
 	case "timestamptz":
-		return convert(vals, func(v any) *time.Time { return timePtr(v) })
+		return convert(vals, func(v any) pgtype.Timestamptz {
+			if p := timePtr(v); p != nil {
+				return pgtype.Timestamptz{Time: *p, Valid: true}
+			}
+			return pgtype.Timestamptz{}
+		})
 	}
-	return convert(vals, func(v any) *string { return stringPtr(v) })
+	return convert(vals, func(v any) pgtype.Text {
+		if p := stringPtr(v); p != nil {
+			return pgtype.Text{String: *p, Valid: true}
+		}
+		return pgtype.Text{}
+	})
 }
 
 func convert[T any](vals []any, f func(any) T) []T {
