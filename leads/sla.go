@@ -45,7 +45,8 @@ type SLA struct {
 	// moves it (the first expiry is the end, WhenExhausted).
 	MaxReassignments int `json:"maxReassignments"`
 	// WhenExhausted says what happens when the time runs out and the lead
-	// may move no more, or nobody eligible is left who has not had it:
+	// may move no more, or nobody who has not had it is eligible at that
+	// moment (off their hours, away, full: the expiry does not wait):
 	// SLAKeep (default: it stays with the last rep), SLAFallback (to the
 	// rotation's fallback assignee) or SLAHold (it leaves the rep and
 	// stays unassigned for a manager to give). Managers are told in each
