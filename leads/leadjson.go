@@ -195,14 +195,14 @@ func (w *jsonWriter) lead(l *Lead) {
 	w.timeField("updatedAt", l.UpdatedAt)
 	if len(l.AuditLog) > 0 {
 		w.name("auditLog")
-		writeArray(w, l.AuditLog, func(e AuditEntry) { w.audit(&e) })
+		writeArray(w, l.AuditLog, w.audit)
 	}
 	w.b = append(w.b, '}')
 }
 
 func (w *jsonWriter) page(p *LeadPage) {
 	w.b = append(w.b, `{"data":`...)
-	writeArray(w, p.Data, func(l Lead) { w.lead(&l) })
+	writeArray(w, p.Data, w.lead)
 	w.name("nextCursor")
 	if p.NextCursor == nil {
 		w.b = append(w.b, "null"...)
@@ -306,6 +306,9 @@ func (w *jsonWriter) strings(m map[string]string) {
 	w.b = append(w.b, '}')
 }
 
+// sortedKeys is m's keys in order, in a slice made to size once: each map
+// of every lead's metadata and audit data is written (slices.Sorted of
+// maps.Keys grows its slice as it goes, an allocation per doubling).
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -353,26 +356,27 @@ func (w *jsonWriter) value(v any) {
 		}
 		w.strings(x)
 	case []any:
-		writeArray(w, x, w.value)
+		writeArray(w, x, func(e *any) { w.value(*e) })
 	case []string:
-		writeArray(w, x, func(e string) { w.b = appendJSONString(w.b, e, w.html) })
+		writeArray(w, x, func(e *string) { w.b = appendJSONString(w.b, *e, w.html) })
 	default:
 		w.marshal(v)
 	}
 }
 
-// writeArray writes xs, each element by elem; nil is null.
-func writeArray[T any](w *jsonWriter, xs []T, elem func(T)) {
+// writeArray writes xs, each element by elem (given in place: a lead or an
+// audit entry is not copied); nil is null.
+func writeArray[T any](w *jsonWriter, xs []T, elem func(*T)) {
 	if xs == nil {
 		w.b = append(w.b, "null"...)
 		return
 	}
 	w.b = append(w.b, '[')
-	for i, x := range xs {
+	for i := range xs {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		elem(x)
+		elem(&xs[i])
 	}
 	w.b = append(w.b, ']')
 }
@@ -470,45 +474,9 @@ func appendJSONString(dst []byte, s string, escapeHTML bool) []byte {
 }
 
 // validJSONNumber reports whether s is a JSON number, as encoding/json
-// checks a json.Number before writing it.
+// checks a json.Number before writing it: valid JSON that starts as a
+// number does and ends in a digit (so with no space around) is one.
 func validJSONNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	if s[0] == '-' {
-		s = s[1:]
-		if s == "" {
-			return false
-		}
-	}
-	switch {
-	case s[0] == '0':
-		s = s[1:]
-	case '1' <= s[0] && s[0] <= '9':
-		s = s[1:]
-		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
-			s = s[1:]
-		}
-	default:
-		return false
-	}
-	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
-		s = s[2:]
-		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
-			s = s[1:]
-		}
-	}
-	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
-		s = s[1:]
-		if s[0] == '+' || s[0] == '-' {
-			s = s[1:]
-			if s == "" {
-				return false
-			}
-		}
-		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
-			s = s[1:]
-		}
-	}
-	return s == ""
+	return s != "" && (s[0] == '-' || '0' <= s[0] && s[0] <= '9') && '0' <= s[len(s)-1] && s[len(s)-1] <= '9' &&
+		json.Valid([]byte(s))
 }

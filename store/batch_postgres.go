@@ -143,6 +143,8 @@ func paramsOf[R any](cols []column[R]) []batchParam {
 // parameter $(i+1) of insertBatch.
 type batchColumns struct {
 	cols [][]any
+	// keys are the idempotency keys of the batch's leads that have one.
+	keys createdKeys
 }
 
 func (c *batchColumns) add(from int, vals ...any) {
@@ -165,6 +167,7 @@ func (s *Store) insertBatchPostgres(ctx context.Context, batch []*pendingInsert)
 		}
 		c.add(insertBatch.lead, ord)
 		c.add(insertBatch.lead+1, args...)
+		c.keys.add(r.lead)
 		if t := r.turn; t != nil {
 			c.add(insertBatch.turn, ord, t.RotationID, t.Turn, t.Assignee, t.AssignedAt, nullString(t.State))
 		}
@@ -220,12 +223,8 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 	for i, col := range c.cols {
 		args = append(args, typedArray(insertBatch.types[i], col))
 	}
-	leadRows := make([]*leadRow, len(batch))
-	for i, p := range batch {
-		leadRows[i] = p.rows.lead
-	}
 	err := s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
-		if err := s.claimCreatedKeysPostgres(ctx, tx, leadRows...); err != nil {
+		if err := s.claimCreatedKeysPostgres(ctx, tx, &c.keys); err != nil {
 			return nil, err
 		}
 		s.observed(ctx, insertBatch.sql)

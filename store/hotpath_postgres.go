@@ -95,8 +95,10 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		args = append(args, a...)
 	}
 	query := insertLeadSQL(turn != nil, len(skips), len(audit))
+	var keys createdKeys
+	keys.add(lead)
 	return s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
-		if err := s.claimCreatedKeysPostgres(ctx, tx, lead); err != nil {
+		if err := s.claimCreatedKeysPostgres(ctx, tx, &keys); err != nil {
 			return nil, err
 		}
 		s.observed(ctx, query)

@@ -25,18 +25,18 @@ import (
 // one order, before any row: it holds no lock a waiter for its keys holds
 // (an update holds its lead's row, which no create waits for).
 
-// keyLockSQL is the advisory lock key of an idempotency key, from its
-// account ($a) and key ($k) as SQL expressions. A collision of two keys'
-// hashes only makes their writes wait for each other.
-func keyLockSQL(a, k string) string {
-	return "hashtextextended('leadrotor idempotency key ' || " + a + " || ' ' || " + k + ", 0)"
+// keyLockName is the name (see lockKey) of the advisory lock of an
+// idempotency key, from its account (a) and key (k) as SQL expressions. A
+// collision of two names' keys only makes their writes wait for each other.
+func keyLockName(a, k string) string {
+	return "'idempotency key ' || " + a + " || ' ' || " + k
 }
 
 // lockKeysSQL locks the keys of $2 in the accounts of $1 (arrays of one
 // length), in the order of their lock keys (the subquery's order is the
 // order the aggregate calls the lock in).
 var lockKeysSQL = `SELECT count(pg_advisory_xact_lock(h)) FROM (
-	SELECT DISTINCT ` + keyLockSQL("u.a", "u.k") + ` AS h FROM unnest($1::text[], $2::text[]) AS u(a, k) ORDER BY h
+	SELECT DISTINCT ` + lockKey(keyLockName("u.a", "u.k")) + ` AS h FROM unnest($1::text[], $2::text[]) AS u(a, k) ORDER BY h
 ) AS l`
 
 // updatedKeysSQL reports whether an update stored any key of $2 in the
@@ -44,26 +44,30 @@ var lockKeysSQL = `SELECT count(pg_advisory_xact_lock(h)) FROM (
 const updatedKeysSQL = `SELECT EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS u(a, k)
 	JOIN idempotency_keys AS i ON i.account_id = u.a AND i.key = u.k)`
 
-// claimCreatedKeysPostgres locks, in tx, the idempotency keys of leads (those
-// that have one) and fails with leads.ErrIdempotencyKeyTaken when an update
-// stored one of them first. Leads without keys cost nothing.
-func (s *Store) claimCreatedKeysPostgres(ctx context.Context, tx pgx.Tx, leadRows ...*leadRow) error {
-	var accounts, keys []string
-	for _, r := range leadRows {
-		if r.IdempotencyKey != "" {
-			accounts, keys = append(accounts, r.AccountID), append(keys, r.IdempotencyKey)
-		}
+// createdKeys are the idempotency keys of the leads a write creates, with
+// their accounts (those without a key are left out).
+type createdKeys struct{ accounts, keys []string }
+
+func (c *createdKeys) add(lead *leadRow) {
+	if lead.IdempotencyKey != "" {
+		c.accounts, c.keys = append(c.accounts, lead.AccountID), append(c.keys, lead.IdempotencyKey)
 	}
-	if len(keys) == 0 {
+}
+
+// claimCreatedKeysPostgres locks, in tx, the idempotency keys c and fails
+// with leads.ErrIdempotencyKeyTaken when an update stored one of them
+// first. No keys, no statement.
+func (s *Store) claimCreatedKeysPostgres(ctx context.Context, tx pgx.Tx, c *createdKeys) error {
+	if len(c.keys) == 0 {
 		return nil
 	}
 	s.observed(ctx, lockKeysSQL)
-	if _, err := tx.Exec(ctx, lockKeysSQL, s.prepared(), accounts, keys); err != nil {
+	if _, err := tx.Exec(ctx, lockKeysSQL, s.prepared(), c.accounts, c.keys); err != nil {
 		return fmt.Errorf("lock idempotency keys: %w", err)
 	}
 	var taken bool
 	s.observed(ctx, updatedKeysSQL)
-	if err := tx.QueryRow(ctx, updatedKeysSQL, s.prepared(), accounts, keys).Scan(&taken); err != nil {
+	if err := tx.QueryRow(ctx, updatedKeysSQL, s.prepared(), c.accounts, c.keys).Scan(&taken); err != nil {
 		return fmt.Errorf("look for updates' idempotency keys: %w", err)
 	}
 	if taken {
@@ -96,7 +100,7 @@ func (s *Store) claimCreatedKeySQLite(ctx context.Context, tx *sql.Tx, lead *lea
 // keeps two updates with the key apart.
 func (s *Store) claimUpdateKey(ctx context.Context, tx bun.Tx, account, key string) error {
 	if s.dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+keyLockSQL("?", "?")+")", account, key); err != nil {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+lockKey(keyLockName("?", "?"))+")", account, key); err != nil {
 			return fmt.Errorf("lock idempotency key: %w", err)
 		}
 	}

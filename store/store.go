@@ -615,14 +615,17 @@ func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok boo
 			delete(s.locks, name)
 		}, true, nil
 	}
-	unlock, ok, err = s.holdLock(ctx, lockKeySQL, name, false)
+	unlock, ok, err = s.holdLock(ctx, lockKey("?"), name, false)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: lock %q: %w", name, err)
 	}
 	return unlock, ok, nil
 }
 
-// lockKeySQL maps a lock name (the one parameter) to the 64-bit key of a
-// PostgreSQL advisory lock, per schema: advisory locks are database-wide,
-// and deployments (or test runs) in other schemas must not share them.
-const lockKeySQL = `('x' || substr(md5(coalesce(current_schema(), '') || ':' || ?), 1, 16))::bit(64)::bigint`
+// lockKey maps a lock name (name, an SQL text expression) to the 64-bit
+// key of a PostgreSQL advisory lock, per schema: advisory locks are
+// database-wide, and deployments (or test runs) in other schemas must not
+// share them.
+func lockKey(name string) string {
+	return `('x' || substr(md5(coalesce(current_schema(), '') || ':' || ` + name + `), 1, 16))::bit(64)::bigint`
+}

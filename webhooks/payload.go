@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,26 +33,31 @@ func Payload(e leads.Event, format string) ([]byte, error) {
 // what json.Marshal wrote of the structs it replaced
 // (TestPayloadAgreesWithEncodingJSON): a payload is made for every event.
 func appendStandardPayload(b []byte, e leads.Event) ([]byte, error) {
-	var errs [6]error
+	var err error
+	value := func(v any) { // the first error stops the writing
+		if err == nil {
+			b, err = leads.AppendJSONValue(b, v, true)
+		}
+	}
 	b = append(b, `{"type":`...)
-	b, errs[0] = leads.AppendJSONValue(b, string(e.Type), true)
+	value(string(e.Type))
 	b = append(b, `,"timestamp":`...)
-	b, errs[1] = leads.AppendJSONValue(b, e.At.UTC(), true)
+	value(e.At.UTC())
 	b = append(b, `,"data":{"eventId":`...)
-	b, errs[2] = leads.AppendJSONValue(b, e.ID, true)
+	value(e.ID)
 	b = append(b, `,"accountId":`...)
-	b, errs[3] = leads.AppendJSONValue(b, e.AccountID, true)
+	value(e.AccountID)
 	b = append(b, `,"leadId":`...)
 	b = strconv.AppendInt(b, e.LeadID, 10)
 	if e.Lead != nil {
 		b = append(b, `,"lead":`...)
-		b, errs[4] = e.Lead.AppendJSON(b, true)
+		value(e.Lead)
 	}
 	if len(e.Data) > 0 {
 		b = append(b, `,"details":`...)
-		b, errs[5] = leads.AppendJSONValue(b, e.Data, true)
+		value(e.Data)
 	}
-	return append(b, "}}"...), errors.Join(errs[:]...)
+	return append(b, "}}"...), err
 }
 
 // slackText says what happened in a line of Slack's incoming webhook.
