@@ -223,6 +223,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 	for i, col := range c.cols {
 		args = append(args, typedArray(insertBatch.types[i], col))
 	}
+	var after func() // the events' hand-off
 	err := s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
 		if err := s.claimCreatedKeysPostgres(ctx, tx, &c.keys); err != nil {
 			return nil, err
@@ -267,7 +268,7 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 		rows.Close()
 		// The events of the leads written, in the same transaction; a lead
 		// skipped by a unique rule is retried alone, with its events.
-		if err := s.writeEventsPgx(ctx, tx, out); err != nil {
+		if after, err = s.handOffEventsPgx(ctx, tx, out); err != nil {
 			return nil, err
 		}
 		return ids, nil
@@ -277,8 +278,10 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 		for i := range written {
 			written[i] = false
 		}
+		return err
 	}
-	return err
+	committed(after)
+	return nil
 }
 
 // typedArray turns a column's values into a slice pgx encodes as the array

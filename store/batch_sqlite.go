@@ -141,12 +141,17 @@ func (s *Store) insertLeadSQLite(ctx context.Context, r *leadRows) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := s.writeEvents(ctx, tx, leadOutbox(r.events, r.timer, r.lead.ID)); err != nil {
+	after, err := s.handOffEvents(ctx, tx, leadOutbox(r.events, r.timer, r.lead.ID))
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	s.observed(ctx, "COMMIT")
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	committed(after)
+	return nil
 }
 
 // insertBatchSQLite writes a batch in one transaction, and the events and
@@ -184,13 +189,14 @@ func (s *Store) insertBatchSQLite(ctx context.Context, batch []*pendingInsert) {
 		}
 		o.add(p.rows.events, p.rows.timer, p.rows.lead.ID)
 	}
+	var after func() // the events' hand-off
 	if err == nil {
-		err = s.writeEvents(ctx, tx, o)
+		after, err = s.handOffEvents(ctx, tx, o)
 	}
 	if err != nil {
 		_ = tx.Rollback()
-	} else {
-		err = tx.Commit()
+	} else if err = tx.Commit(); err == nil {
+		committed(after)
 	}
 	if err != nil {
 		// Nothing was written: each lead is retried alone.

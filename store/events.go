@@ -31,6 +31,18 @@ type EventSink interface {
 	WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) error
 }
 
+// EventHandOff is an EventSink that can also hand the events it writes to
+// its own process the moment their transaction commits
+// (webhooks.Runner): each method writes as its EventSink counterpart
+// does, and returns what the store calls once the transaction committed,
+// never when it did not (nil: nothing to call). The store hands off the
+// events of new leads, most of them; the writes of leads that exist
+// (updates, reassignments, deletions) write through the EventSink.
+type EventHandOff interface {
+	HandOffEvents(ctx context.Context, tx *sql.Tx, events []leads.Event, timers []leads.SLATimer) (func(), error)
+	HandOffEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) (func(), error)
+}
+
 // MigrateFunc migrates what another package keeps in the store's database
 // (the job queue's tables), given the store's pool and dialect.
 type MigrateFunc func(ctx context.Context, db *sql.DB, dialect Dialect) error
@@ -85,6 +97,41 @@ func (s *Store) writeEvents(ctx context.Context, tx *sql.Tx, o outbox) error {
 		return fmt.Errorf("write events: %w", err)
 	}
 	return nil
+}
+
+// handOffEvents writes o in tx, a database/sql transaction, through the
+// sink's hand-off when it has one; the store calls what it returns once
+// tx committed (see EventHandOff).
+func (s *Store) handOffEvents(ctx context.Context, tx *sql.Tx, o outbox) (func(), error) {
+	return handOffIn(ctx, s, tx, o, s.writeEvents, EventHandOff.HandOffEvents)
+}
+
+// handOffEventsPgx is handOffEvents in a pgx transaction.
+func (s *Store) handOffEventsPgx(ctx context.Context, tx pgx.Tx, o outbox) (func(), error) {
+	return handOffIn(ctx, s, tx, o, s.writeEventsPgx, EventHandOff.HandOffEventsPgx)
+}
+
+// handOffIn hands o off in tx through the sink's handOff, or writes it
+// with write when the sink hands nothing off.
+func handOffIn[TX any](ctx context.Context, s *Store, tx TX, o outbox, write func(context.Context, TX, outbox) error,
+	handOff func(EventHandOff, context.Context, TX, []leads.Event, []leads.SLATimer) (func(), error)) (func(), error) {
+	h, ok := s.sink.(EventHandOff)
+	if !ok || o.empty() {
+		return nil, write(ctx, tx, o)
+	}
+	s.observed(ctx, "INSERT events")
+	after, err := handOff(h, ctx, tx, o.events, o.timers)
+	if err != nil {
+		return nil, fmt.Errorf("write events: %w", err)
+	}
+	return after, nil
+}
+
+// committed calls after, a hand-off, when there is one.
+func committed(after func()) {
+	if after != nil {
+		after()
+	}
 }
 
 // writeEventsPgx writes o through the sink in a pgx transaction.

@@ -97,7 +97,8 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 	query := insertLeadSQL(turn != nil, len(skips), len(audit))
 	var keys createdKeys
 	keys.add(lead)
-	return s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+	var after func() // the events' hand-off
+	err = s.writePostgres(ctx, func(ctx context.Context, tx pgx.Tx) ([]int64, error) {
 		if err := s.claimCreatedKeysPostgres(ctx, tx, &keys); err != nil {
 			return nil, err
 		}
@@ -119,11 +120,15 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 		}
 		rows.Close()
 		lead.ID = audit[0].LeadID
-		if err := s.writeEventsPgx(ctx, tx, leadOutbox(events, timer, lead.ID)); err != nil {
+		if after, err = s.handOffEventsPgx(ctx, tx, leadOutbox(events, timer, lead.ID)); err != nil {
 			return nil, err
 		}
 		return []int64{lead.ID}, nil
 	})
+	if err == nil {
+		committed(after)
+	}
+	return err
 }
 
 // observed reports a hand-written statement to the observer, if any.

@@ -23,6 +23,9 @@ import (
 	"github.com/leadrotor/leadrotor/webhooks"
 )
 
+// The runner hands the events of new leads off as they commit.
+var _ store.EventHandOff = (*webhooks.Runner)(nil)
+
 // migrateRiver is webhooks.Migrate as the store runs it.
 func migrateRiver(ctx context.Context, db *sql.DB, d store.Dialect) error {
 	return webhooks.Migrate(ctx, db, string(d))

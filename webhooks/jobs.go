@@ -75,15 +75,12 @@ func (handlerArgs) Kind() string { return "leadrotor_event_handler" }
 
 func (handlerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
-// eventWorker fans an event out. It posts it at once to every enabled
-// endpoint of the account subscribed to its type, side by side, and logs
-// those first attempts; then, in the transaction that completes the
-// event's job, it inserts a delivery job for each endpoint whose attempt
-// failed (its retries, from the first backoff on), one handler job when
-// the process has a handler, one mail job when the process mails and the
-// event sends mail. A fan-out so runs to its end once; a process killed
-// before that transaction runs it again (at least once: receivers tell a
-// repeat by its webhook-id). The first attempt in the fan-out spares each
+// eventWorker fans events out (Runner.fanOut), then, in the transaction
+// that completes the events' job, inserts the jobs left. A fan-out so runs
+// to its end once; a process killed before that transaction runs it again
+// (at least once: receivers tell a repeat by its webhook-id). The events
+// of new leads mostly skip it: their process hands them to its fan-out as
+// they commit (Runner.HandOffEvents), and their job is the backup. The first attempt in the fan-out spares each
 // delivery a job of its own when the receiver answers, as it mostly does:
 // a job is several writes of the queue's table.
 type eventWorker struct {
@@ -95,50 +92,9 @@ func (w *eventWorker) Timeout(*river.Job[eventArgs]) time.Duration {
 }
 
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error {
-	endpoints := map[string][]leads.WebhookEndpoint{} // by account
-	var firsts []deliveryArgs
-	var targets []*leads.WebhookEndpoint
-	var params []river.InsertManyParams
-	now := w.r.opts.Now()
-	for _, e := range job.Args.Events.V {
-		w.r.opts.Meter.EventFannedOut(now.Sub(e.At))
-		eps, ok := endpoints[e.AccountID]
-		if !ok {
-			var err error
-			if eps, err = w.r.store.Webhooks(ctx, e.AccountID); err != nil {
-				return fmt.Errorf("read webhooks of account %s: %w", e.AccountID, err)
-			}
-			endpoints[e.AccountID] = eps
-		}
-		bodies := map[string]string{} // by format: made once for every endpoint of one
-		for i := range eps {
-			ep := &eps[i]
-			if !ep.Enabled || !ep.Subscribed(e.Type) {
-				continue
-			}
-			body, ok := bodies[ep.Format]
-			if !ok {
-				b, err := Payload(e, ep.Format)
-				if err != nil {
-					return river.JobCancel(err) // never better on a retry
-				}
-				body = string(b)
-				bodies[ep.Format] = body
-			}
-			firsts = append(firsts, deliveryArgs{EndpointID: ep.ID, AccountID: e.AccountID, EventID: e.ID, EventType: e.Type,
-				Payload: body, Prior: 1})
-			targets = append(targets, ep)
-		}
-		if w.r.opts.Handler != nil {
-			params = append(params, river.InsertManyParams{Args: handlerArgs{Event: packed[leads.Event]{e}}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
-		}
-		if w.r.opts.Mail != nil && mails(e) {
-			params = append(params, river.InsertManyParams{Args: mailArgs{Event: packed[leads.Event]{e}}, InsertOpts: &river.InsertOpts{MaxAttempts: w.r.opts.MaxAttempts}})
-		}
-	}
-	params = append(params, w.r.deliverFirst(ctx, targets, firsts)...)
-	if len(params) == 0 {
-		return nil
+	params, err := w.r.fanOut(ctx, job.Args.Events.V)
+	if err != nil || len(params) == 0 {
+		return err
 	}
 	tx, err := w.r.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -155,6 +111,59 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 		return fmt.Errorf("fan out events: %w", err)
 	}
 	return nil
+}
+
+// fanOut posts events at once to every enabled endpoint of their accounts
+// subscribed to their types, side by side, and logs those first attempts;
+// it returns the jobs that are left, to be inserted with the end of the
+// events' job: a delivery job for each endpoint whose attempt failed (its
+// retries, from the first backoff on), one handler job when the process
+// has a handler, one mail job when the process mails and the event sends
+// mail. An error (the endpoints not read, a payload not made) leaves the
+// events to their job's next run.
+func (r *Runner) fanOut(ctx context.Context, events []leads.Event) ([]river.InsertManyParams, error) {
+	endpoints := map[string][]leads.WebhookEndpoint{} // by account
+	var firsts []deliveryArgs
+	var targets []*leads.WebhookEndpoint
+	var params []river.InsertManyParams
+	now := r.opts.Now()
+	for _, e := range events {
+		r.opts.Meter.EventFannedOut(now.Sub(e.At))
+		eps, ok := endpoints[e.AccountID]
+		if !ok {
+			var err error
+			if eps, err = r.store.Webhooks(ctx, e.AccountID); err != nil {
+				return nil, fmt.Errorf("read webhooks of account %s: %w", e.AccountID, err)
+			}
+			endpoints[e.AccountID] = eps
+		}
+		bodies := map[string]string{} // by format: made once for every endpoint of one
+		for i := range eps {
+			ep := &eps[i]
+			if !ep.Enabled || !ep.Subscribed(e.Type) {
+				continue
+			}
+			body, ok := bodies[ep.Format]
+			if !ok {
+				b, err := Payload(e, ep.Format)
+				if err != nil {
+					return nil, river.JobCancel(err) // never better on a retry
+				}
+				body = string(b)
+				bodies[ep.Format] = body
+			}
+			firsts = append(firsts, deliveryArgs{EndpointID: ep.ID, AccountID: e.AccountID, EventID: e.ID, EventType: e.Type,
+				Payload: body, Prior: 1})
+			targets = append(targets, ep)
+		}
+		if r.opts.Handler != nil {
+			params = append(params, river.InsertManyParams{Args: handlerArgs{Event: packed[leads.Event]{V: e}}, InsertOpts: &river.InsertOpts{MaxAttempts: r.opts.MaxAttempts}})
+		}
+		if r.opts.Mail != nil && mails(e) {
+			params = append(params, river.InsertManyParams{Args: mailArgs{Event: packed[leads.Event]{V: e}}, InsertOpts: &river.InsertOpts{MaxAttempts: r.opts.MaxAttempts}})
+		}
+	}
+	return append(params, r.deliverFirst(ctx, targets, firsts)...), nil
 }
 
 // maxPostsAtOnce bounds the first attempts one fan-out makes side by side.

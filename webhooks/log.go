@@ -18,14 +18,17 @@ const (
 // a log line per attempt, each its own commit, cost the database more than
 // the deliveries themselves. The log trails the attempts by up to
 // logEvery; a process killed may lose the lines of its last moments, never
-// a delivery (the log records, it does not decide).
+// a delivery (the log records, it does not decide). It deletes the jobs of
+// the hand-offs that ended in batches too.
 type logWriter struct {
 	r       *Runner
 	mu      sync.Mutex
 	pending []*leads.WebhookDelivery
-	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
+	// finished holds the jobs of hand-offs that ended, to delete.
+	finished []int64
+	closed   bool
+	wake     chan struct{}
+	done     chan struct{}
 }
 
 // startLogWriter starts r's log writer.
@@ -33,6 +36,18 @@ func startLogWriter(r *Runner) *logWriter {
 	w := &logWriter{r: r, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go w.run()
 	return w
+}
+
+// addFinished queues job id to be deleted; false once the writer is
+// stopped (the caller deletes it).
+func (w *logWriter) addFinished(id int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.finished = append(w.finished, id)
+	return true
 }
 
 // add queues ds; false once the writer is stopped (the caller writes them).
@@ -62,13 +77,18 @@ func (w *logWriter) run() {
 		case <-w.wake:
 		}
 		w.mu.Lock()
-		batch, closed := w.pending, w.closed
-		w.pending = nil
+		batch, finished, closed := w.pending, w.finished, w.closed
+		w.pending, w.finished = nil, nil
 		w.mu.Unlock()
 		for len(batch) > 0 {
 			n := min(len(batch), logBatch)
 			w.r.writeLog(batch[:n])
 			batch = batch[n:]
+		}
+		for len(finished) > 0 {
+			n := min(len(finished), logBatch)
+			w.r.deleteJobs(finished[:n])
+			finished = finished[n:]
 		}
 		if closed {
 			return

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -149,6 +151,15 @@ type Runner struct {
 	swept   chan struct{}      // closed when it stopped
 	log     *logWriter         // while started
 	started bool
+
+	// Hand-offs (see HandOffEvents): handing while started and not
+	// stopping, changed under handMu, which handWG's additions take too.
+	handing    atomic.Bool
+	handMu     sync.Mutex
+	handWG     sync.WaitGroup
+	handSlots  chan struct{} // a fan-out running holds one
+	handCtx    context.Context
+	handCancel context.CancelFunc
 }
 
 // SLAExpirer runs an SLA timer whose time has come: leads.Service.
@@ -334,17 +345,19 @@ func (r *Runner) Start(ctx context.Context) error {
 			r.poster.sweep(sctx)
 		}()
 	}
+	r.startHandOffs(ctx)
 	r.started = true
 	return nil
 }
 
-// Stop stops fetching jobs and waits, until ctx ends, for the jobs running
-// to finish; those still running then are cancelled and run again later
-// (by this or another process).
+// Stop stops fetching jobs and handing events off, and waits, until ctx
+// ends, for the jobs and hand-offs running to finish; those still running
+// then are cancelled and run again later (by this or another process).
 func (r *Runner) Stop(ctx context.Context) error {
 	if !r.started {
 		return nil
 	}
+	r.stopHandOffs(ctx)
 	err := r.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = r.client.StopAndCancel(context.WithoutCancel(ctx))
