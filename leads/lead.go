@@ -419,13 +419,10 @@ func metadataProblem(m map[string]any) string {
 	if m == nil {
 		return ""
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	raw, err := AppendJSONValue(nil, m, false) // what encoding/json writes, without reflection
+	if err != nil {
 		return "Must hold only values JSON can encode"
 	}
-	raw := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(raw) > MaxMetadataBytes {
 		return fmt.Sprintf("Must be at most %d bytes as JSON", MaxMetadataBytes)
 	}

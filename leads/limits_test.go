@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,9 @@ func testMetadataLimits(t *testing.T, b *bundle) {
 	require.Equal(t, len(cases), b.count(t, "leads"), "refused leads write nothing")
 	require.NoError(t, leads.ValidateMetadata(nil))
 	refused(t, leads.ValidateMetadata(map[string]any{"f": func() {}}), "metadata", "a value JSON cannot encode")
+	refused(t, leads.ValidateMetadata(map[string]any{"n": map[string]any{"f": math.NaN()}}), "metadata", "NaN")
+	refused(t, leads.ValidateMetadata(map[string]any{"n": []any{math.Inf(1)}}), "metadata", "infinity")
+	refused(t, leads.ValidateMetadata(map[string]any{"n": json.Number("1e")}), "metadata", "a number JSON does not have")
 }
 
 func testUpdateLimits(t *testing.T, b *bundle) {
