@@ -22,9 +22,10 @@ import (
 // (its events read back and decoded) and completed, three writes of the
 // queue's table and a decoding per group commit. The job is still written
 // with the leads, as the backup: scheduled handOffGrace later, and
-// deleted once the fan-out ended. A process killed before that (or
-// stopped while its fan-outs run) leaves the job to run when its time
-// comes, by any process: at least once, as before, a minute later.
+// deleted once the fan-out ended. A process stopped while its fan-outs
+// run makes their jobs run at once, by any process; one killed leaves
+// them to run when their time comes: at least once, as before, a minute
+// later.
 
 // handOffGrace is how long after its write the job of events handed off
 // waits before any process may run it: longer than a fan-out may take
@@ -103,8 +104,7 @@ func (r *Runner) handOff(id int64, events []leads.Event) {
 }
 
 // release makes job id, the backup of a hand-off not made or not ended,
-// run at once.
-// Failing that, it runs at its time.
+// run at once. Failing that, it runs at its time.
 func (r *Runner) release(id int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -198,7 +198,7 @@ func (r *Runner) startHandOffs(ctx context.Context) {
 
 // stopHandOffs stops handing events off, and waits, until ctx ends, for
 // the fan-outs running to end; those still running then are cancelled,
-// and their jobs run at their time.
+// and their jobs made to run at once (see fanOutHanded).
 func (r *Runner) stopHandOffs(ctx context.Context) {
 	r.handMu.Lock()
 	r.handing.Store(false)
