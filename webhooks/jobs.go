@@ -80,9 +80,10 @@ func (handlerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue
 // to its end once; a process killed before that transaction runs it again
 // (at least once: receivers tell a repeat by its webhook-id). The events
 // of new leads mostly skip it: their process hands them to its fan-out as
-// they commit (Runner.HandOffEvents), and their job is the backup. The first attempt in the fan-out spares each
-// delivery a job of its own when the receiver answers, as it mostly does:
-// a job is several writes of the queue's table.
+// they commit (Runner.HandOffEvents), and their job is the backup. The
+// first attempt in the fan-out spares each delivery a job of its own when
+// the receiver answers, as it mostly does: a job is several writes of the
+// queue's table.
 type eventWorker struct {
 	backoff[eventArgs]
 }
