@@ -66,6 +66,7 @@ type Metrics struct {
 	deliveries       *prometheus.CounterVec
 	deliveryDuration prometheus.Histogram
 	disabled         prometheus.Counter
+	handOffs         *prometheus.CounterVec
 }
 
 // New returns metrics with the Go runtime's and the process's collectors
@@ -122,6 +123,8 @@ func New(log *slog.Logger) *Metrics {
 	m.deliveries = counters("webhook_deliveries_total", "Webhook delivery attempts, by outcome (succeeded, failed).", "outcome")
 	m.deliveryDuration = histogram("webhook_delivery_duration_seconds", "How long webhook delivery attempts took.", requestBuckets)
 	m.disabled = counter("webhook_endpoints_disabled_total", "Webhook endpoints disabled after their deliveries kept failing.")
+	m.handOffs = counters("outbox_handoffs_total",
+		"New leads' events handed to the fan-out of the server that committed them, by how it ended (posted; left_to_job: the server stopping, overloaded, or failing, so any server runs their job).", "outcome")
 	return m
 }
 
@@ -263,6 +266,15 @@ func (m *Metrics) DeliveryAttempted(succeeded bool, took time.Duration) {
 
 // EndpointDisabled implements webhooks.Meter.
 func (m *Metrics) EndpointDisabled() { m.disabled.Inc() }
+
+// HandOffEnded implements webhooks.HandOffMeter.
+func (m *Metrics) HandOffEnded(posted bool) {
+	outcome := "left_to_job"
+	if posted {
+		outcome = "posted"
+	}
+	m.handOffs.WithLabelValues(outcome).Inc()
+}
 
 // WatchDBPools exports the statistics of the database pools (go_sql_*
 // metrics, labelled db_name by pool name).

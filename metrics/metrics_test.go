@@ -110,6 +110,9 @@ func TestCountsReadBack(t *testing.T) {
 	m.DeliveryAttempted(true, time.Millisecond)
 	m.DeliveryAttempted(false, time.Millisecond)
 	m.EventFannedOut(-time.Second) // a clock behind: no negative lag
+	m.HandOffEnded(true)
+	m.HandOffEnded(true)
+	m.HandOffEnded(false)
 
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -129,6 +132,8 @@ func TestCountsReadBack(t *testing.T) {
 		{"leadrotor_db_query_duration_seconds", nil, 2},
 		{"leadrotor_webhook_deliveries_total", map[string]string{"outcome": "failed"}, 1},
 		{"leadrotor_outbox_lag_seconds", nil, 1},
+		{"leadrotor_outbox_handoffs_total", map[string]string{"outcome": "posted"}, 2},
+		{"leadrotor_outbox_handoffs_total", map[string]string{"outcome": "left_to_job"}, 1},
 		{"leadrotor_leads_awaiting_assignment", map[string]string{"status": "pending"}, 2},
 		{"leadrotor_redis_pool_connections", nil, 3},
 		{"leadrotor_sla_expiries_total", nil, 0},
@@ -150,6 +155,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 	m.ObserveRequest("/leads", "POST", 201, time.Millisecond)
 	m.QueryEnd(m.QueryStart(context.Background(), "INSERT", ""), errors.New("boom"))
 	m.DeliveryAttempted(true, time.Millisecond)
+	m.HandOffEnded(true)
 	problems, err := testutil.GatherAndLint(m.Registry())
 	require.NoError(t, err)
 	require.Empty(t, problems)

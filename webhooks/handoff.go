@@ -85,6 +85,7 @@ func (r *Runner) handOff(id int64, events []leads.Event) {
 	}
 	r.handMu.Unlock()
 	if !running {
+		r.handOffEnded(false)
 		r.release(id)
 		return
 	}
@@ -96,10 +97,19 @@ func (r *Runner) handOff(id int64, events []leads.Event) {
 			r.fanOutHanded(id, events)
 		}()
 	default:
+		r.handOffEnded(false)
 		go func() {
 			defer r.handWG.Done()
 			r.release(id)
 		}()
+	}
+}
+
+// handOffEnded tells the Meter, when it is a HandOffMeter, how a
+// hand-off ended.
+func (r *Runner) handOffEnded(posted bool) {
+	if m, ok := r.opts.Meter.(HandOffMeter); ok {
+		m.HandOffEnded(posted)
 	}
 }
 
@@ -123,11 +133,13 @@ func (r *Runner) fanOutHanded(id int64, events []leads.Event) {
 	params, err := r.fanOut(ctx, events)
 	if err == nil && len(params) == 0 {
 		r.finish(id)
+		r.handOffEnded(true)
 		return
 	}
 	if err == nil {
 		err = r.endHandOff(ctx, id, params)
 	}
+	r.handOffEnded(err == nil)
 	if err != nil {
 		// The runner stopping, the database or the endpoints not read: the
 		// job runs now, this process's or another's, from the start.

@@ -14,6 +14,37 @@ import (
 	"github.com/leadrotor/leadrotor/webhooks"
 )
 
+// handOffCount is a webhooks.HandOffMeter that counts how hand-offs
+// ended.
+type handOffCount struct {
+	webhooks.Meter
+	mu           sync.Mutex
+	posted, left int
+}
+
+func (c *handOffCount) HandOffEnded(posted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if posted {
+		c.posted++
+	} else {
+		c.left++
+	}
+}
+
+func (c *handOffCount) counts() [2]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return [2]int{c.posted, c.left}
+}
+
+// nopMeter counts nothing.
+type nopMeter struct{}
+
+func (nopMeter) EventFannedOut(time.Duration)          {}
+func (nopMeter) DeliveryAttempted(bool, time.Duration) {}
+func (nopMeter) EndpointDisabled()                     {}
+
 // eventJobs counts the jobs of events in b's database, and those of them
 // that wait for their time.
 func eventJobs(t *testing.T, b *testBundle) (all, scheduled int) {
@@ -33,7 +64,8 @@ func TestNewLeadsHandedOffAtCommit(t *testing.T) {
 	for name, dsn := range dsns(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour})
+			meter := &handOffCount{Meter: nopMeter{}}
+			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour, Meter: meter})
 			rc := newReceiver(t, 0)
 			_, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: rc.srv.URL + "/hook",
 				EventTypes: []leads.EventType{leads.EventTypeCreated}})
@@ -47,6 +79,7 @@ func TestNewLeadsHandedOffAtCommit(t *testing.T) {
 			require.Eventually(t, func() bool { all, _ := eventJobs(t, b); return all == 0 }, 10*time.Second, 20*time.Millisecond,
 				"the events' jobs deleted")
 			require.Len(t, rc.requests(), 3, "each event delivered once")
+			require.Equal(t, [2]int{3, 0}, meter.counts(), "hand-offs posted, left to their job")
 		})
 	}
 }
@@ -81,7 +114,8 @@ func TestStopLeavesHandOffsToTheirJobs(t *testing.T) {
 			t.Cleanup(srv.Close)
 			t.Cleanup(func() { close(hold) }) // before srv.Close, which waits for the handler
 
-			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour})
+			meter := &handOffCount{Meter: nopMeter{}}
+			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour, Meter: meter})
 			_, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: srv.URL + "/hook",
 				EventTypes: []leads.EventType{leads.EventTypeCreated}})
 			require.NoError(t, err)
@@ -100,6 +134,7 @@ func TestStopLeavesHandOffsToTheirJobs(t *testing.T) {
 			require.NoError(t, b.runner.Stop(ctx))
 			all, scheduled = eventJobs(t, b)
 			require.Equal(t, [2]int{1, 0}, [2]int{all, scheduled}, "the job runs at once")
+			require.Equal(t, [2]int{0, 1}, meter.counts(), "hand-offs posted, left to their job")
 
 			heir := webhooks.New(webhooks.Options{AllowPrivate: true, PollInterval: 20 * time.Millisecond})
 			require.NoError(t, heir.Open(b.store.DB().DB, string(b.store.Dialect()), b.store))

@@ -110,6 +110,15 @@ type Meter interface {
 	EndpointDisabled()
 }
 
+// HandOffMeter is a Meter that is also told how each hand-off of new
+// leads' events ended (see Runner.HandOffEvents): posted by the process
+// that committed them, or left to their job, which any process runs (the
+// runner stopping, Options.Workers fan-outs running already, the fan-out
+// or its end failing). A Meter without the method is not told.
+type HandOffMeter interface {
+	HandOffEnded(posted bool)
+}
+
 // nopMeter is the Meter of a Runner given none.
 type nopMeter struct{}
 
