@@ -20,6 +20,14 @@ import (
 
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/metrics"
+	"github.com/leadrotor/leadrotor/webhooks"
+)
+
+// The server's metrics count what its webhook runner does, hand-offs
+// included.
+var (
+	_ webhooks.Meter        = (*metrics.Metrics)(nil)
+	_ webhooks.HandOffMeter = (*metrics.Metrics)(nil)
 )
 
 // noDB is a driver.Connector that never connects: pools' statistics need
