@@ -131,12 +131,11 @@ func (r *Runner) fanOutHanded(id int64, events []leads.Event) {
 	ctx, cancel := context.WithTimeout(r.handCtx, r.opts.Timeout+30*time.Second)
 	defer cancel()
 	params, err := r.fanOut(ctx, events)
-	if err == nil && len(params) == 0 {
+	switch {
+	case err != nil:
+	case len(params) == 0:
 		r.finish(id)
-		r.handOffEnded(true)
-		return
-	}
-	if err == nil {
+	default:
 		err = r.endHandOff(ctx, id, params)
 	}
 	r.handOffEnded(err == nil)

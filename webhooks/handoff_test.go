@@ -15,12 +15,15 @@ import (
 )
 
 // handOffCount is a webhooks.HandOffMeter that counts how hand-offs
-// ended.
+// ended, and nothing else.
 type handOffCount struct {
-	webhooks.Meter
 	mu           sync.Mutex
 	posted, left int
 }
+
+func (*handOffCount) EventFannedOut(time.Duration)          {}
+func (*handOffCount) DeliveryAttempted(bool, time.Duration) {}
+func (*handOffCount) EndpointDisabled()                     {}
 
 func (c *handOffCount) HandOffEnded(posted bool) {
 	c.mu.Lock()
@@ -37,13 +40,6 @@ func (c *handOffCount) counts() [2]int {
 	defer c.mu.Unlock()
 	return [2]int{c.posted, c.left}
 }
-
-// nopMeter counts nothing.
-type nopMeter struct{}
-
-func (nopMeter) EventFannedOut(time.Duration)          {}
-func (nopMeter) DeliveryAttempted(bool, time.Duration) {}
-func (nopMeter) EndpointDisabled()                     {}
 
 // eventJobs counts the jobs of events in b's database, and those of them
 // that wait for their time.
@@ -64,7 +60,7 @@ func TestNewLeadsHandedOffAtCommit(t *testing.T) {
 	for name, dsn := range dsns(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			meter := &handOffCount{Meter: nopMeter{}}
+			meter := &handOffCount{}
 			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour, Meter: meter})
 			rc := newReceiver(t, 0)
 			_, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: rc.srv.URL + "/hook",
@@ -114,7 +110,7 @@ func TestStopLeavesHandOffsToTheirJobs(t *testing.T) {
 			t.Cleanup(srv.Close)
 			t.Cleanup(func() { close(hold) }) // before srv.Close, which waits for the handler
 
-			meter := &handOffCount{Meter: nopMeter{}}
+			meter := &handOffCount{}
 			b := setup(t, dsn, webhooks.Options{PollInterval: time.Hour, Meter: meter})
 			_, err := b.svc.CreateWebhook(context.Background(), b.admin, leads.WebhookInput{URL: srv.URL + "/hook",
 				EventTypes: []leads.EventType{leads.EventTypeCreated}})
