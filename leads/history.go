@@ -17,7 +17,9 @@ type HistoricLead struct {
 // RecordedRouting is what the first audit entry of a lead among
 // lead_assigned, lead_not_assigned and assignment_deferred says of how its
 // owner was decided when it was created. Event is "" when there is none:
-// no rotation applied and no rule was tried, so nobody was assigned.
+// no rotation applied and no rule was tried, so nobody was assigned. For
+// an assignment deferred, Assignee and RotationID are those of the
+// lead_assigned entry that settled it, if any.
 type RecordedRouting struct {
 	Event      string `json:"event,omitempty"`
 	Assignee   string `json:"assignee,omitempty"`
@@ -46,4 +48,26 @@ type HistoryStore interface {
 	// statuses: the store keeps no history of statuses, so this is what
 	// their open leads were at until as nearly as it can tell.
 	OpenLeadsAt(ctx context.Context, accountID string, users []string, statuses []Status, until time.Time) (map[string]int64, error)
+	// LaterTurns returns the turns of the account's rotations taken at or
+	// after from and before to, other than those the leads created in the
+	// window took as they were created (at their creation instant), in the
+	// order they were taken: reassignments (by hand, an SLA's expiry, a
+	// returning contact re-routed), waiting leads assigned, deferred
+	// assignments settled, and the turns of leads deleted since. A replay
+	// takes them too (Replayer.Retake), or its rotations drift from what
+	// happened after the first of them.
+	LaterTurns(ctx context.Context, accountID string, from, to time.Time) ([]RecordedTurn, error)
+}
+
+// RecordedTurn is a rotation turn as the store recorded it.
+type RecordedTurn struct {
+	RotationID, Turn int64
+	// Assignee is the member the turn went to.
+	Assignee string
+	// At is when the turn was taken.
+	At time.Time
+	// LeadID is the lead the turn assigned; LeadCreatedAt is when that lead
+	// was created, zero when it is gone.
+	LeadID        int64
+	LeadCreatedAt time.Time
 }

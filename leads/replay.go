@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type Replayer struct {
 	// with an assignee seen so far: earlier leads (Remember) and those
 	// replayed, with the replay's owner.
 	latest map[returningKeyOf]*Lead
+	// byID holds the leads of latest by id, so that a turn replayed later
+	// (Retake) moves the lead a returning contact would find to its new
+	// owner; empty when the account matches no returning contacts.
+	byID map[int64]*Lead
 }
 
 // returningKeyOf is a lead's value of one returning-contact key.
@@ -37,7 +42,7 @@ type returningKeyOf struct{ by, value string }
 // state from a history that stands at the window's start (see
 // HistoryStore.RotationHistoryAt).
 func NewReplayer(cfg *AccountConfig, rotator Rotator) *Replayer {
-	r := &Replayer{cfg: cfg, latest: make(map[returningKeyOf]*Lead)}
+	r := &Replayer{cfg: cfg, latest: make(map[returningKeyOf]*Lead), byID: make(map[int64]*Lead)}
 	r.svc = NewService(nil, rotator)
 	r.svc.findReturning = r.findReturning
 	return r
@@ -52,6 +57,7 @@ func (r *Replayer) Remember(l *Lead) {
 	for _, by := range r.cfg.Account.Returning.MatchBy {
 		if v := returningKey(l, by); v != "" {
 			r.latest[returningKeyOf{by, v}] = l
+			r.byID[l.ID] = l
 		}
 	}
 }
@@ -81,7 +87,12 @@ func (r *Replayer) Decide(ctx context.Context, h HistoricLead) (Replayed, error)
 	in := h.Lead.LeadInput
 	if h.Actual.Reason != AssignExplicit {
 		in.AssignedTo = ""
-	} else if r.cfg.Members[in.AssignedTo] == "" {
+	} else if h.Actual.Assignee != "" {
+		// The owner it named, not the one it has now (it may have been
+		// reassigned since).
+		in.AssignedTo = h.Actual.Assignee
+	}
+	if in.AssignedTo != "" && r.cfg.Members[in.AssignedTo] == "" {
 		// Its owner is not a member under this configuration: the lead
 		// could not have named them, and is routed instead.
 		in.AssignedTo = ""
@@ -109,4 +120,49 @@ func (r *Replayer) Decide(ctx context.Context, h HistoricLead) (Replayed, error)
 	r.svc.reportLoad(ctx, r.cfg, nil, &lead, turnRotation(rot, turn))
 	r.Remember(&lead)
 	return Replayed{Lead: &lead, Assignment: a}, nil
+}
+
+// skipRetaken is why a turn replayed by Retake passes a member: the turn
+// went to another.
+const skipRetaken = "retaken"
+
+// Retake replays t, a turn taken in the window other than by a lead's
+// creation (HistoryStore.LaterTurns: a reassignment, a waiting lead
+// assigned), at its time, in its place among the leads' decisions. When
+// the configuration has the turn's rotation and the turn's assignee is
+// still a member of it, the rotation takes a turn that goes to that
+// member, passing the slots of those before it as the recorded turn did:
+// the order after it is the one that followed it. (Under the live
+// configuration the rotation's state is the recorded one, and this is the
+// recorded turn; under a proposed one the reassignment is kept as it
+// happened rather than decided again: what led to it, an SLA nobody met
+// or a manager's hand, is not in the history.) Otherwise it does nothing.
+func (r *Replayer) Retake(ctx context.Context, t RecordedTurn) error {
+	rot := r.cfg.Rotation(t.RotationID)
+	if rot == nil || r.svc.rotator == nil {
+		return nil
+	}
+	view := *rot
+	view.Members = slices.Clone(rot.Members)
+	found := false
+	for i := range view.Members {
+		m := &view.Members[i]
+		if m.User == t.Assignee {
+			m.Paused, m.Away, found = false, "", true
+		} else if m.Away == "" {
+			m.Away = skipRetaken
+		}
+	}
+	if !found {
+		return nil
+	}
+	turn, err := r.svc.rotator.Next(ctx, &view, t.At)
+	if err != nil {
+		return fmt.Errorf("replay turn %d of rotation %d: %w", t.Turn, t.RotationID, err)
+	}
+	r.svc.afterWrite(ctx, &view, turn, nil, false)
+	if l := r.byID[t.LeadID]; l != nil && turn.Assignee != "" {
+		l.AssignedTo = turn.Assignee
+	}
+	return nil
 }

@@ -199,9 +199,10 @@ func inner[K comparable](m map[K]map[string]*Side, key K) map[string]*Side {
 }
 
 // actualOwner is who got h's lead when it was created: the recorded
-// decision's assignee, or, for an assignment deferred then, its owner now.
+// decision's assignee, or, for an assignment deferred then, who got it
+// when the deferral was settled (its owner now, if that is not recorded).
 func actualOwner(h leads.HistoricLead) string {
-	if h.Actual.Event == leads.EventAssignmentDeferred {
+	if h.Actual.Event == leads.EventAssignmentDeferred && h.Actual.Assignee == "" {
 		return h.Lead.AssignedTo
 	}
 	return h.Actual.Assignee
@@ -230,7 +231,7 @@ func (s *summary) add(h leads.HistoricLead, r leads.Replayed) {
 	side(inner(s.tiers, tier), replay).Replay++
 	side(s.reasons, actualReason(h)).Actual++
 	side(s.reasons, r.Assignment.Reason).Replay++
-	if h.Actual.Reason == leads.AssignRotation && h.Actual.RotationID != 0 {
+	if (h.Actual.Reason == leads.AssignRotation || h.Actual.Event == leads.EventAssignmentDeferred) && h.Actual.RotationID != 0 && actual != "" {
 		side(inner(s.rots, h.Actual.RotationID), actual).Actual++
 	}
 	if a := r.Assignment; a.Reason == leads.AssignRotation && a.RotationID != 0 {
@@ -261,7 +262,7 @@ func (s *summary) add(h leads.HistoricLead, r leads.Replayed) {
 	case h.Actual.Event == leads.EventAssignmentDeferred:
 		s.deferred++
 	}
-	if h.Lead.AssignedTo != actual && h.Actual.Event != leads.EventAssignmentDeferred {
+	if h.Lead.AssignedTo != actual {
 		s.moved++
 	}
 	if actual != replay {
@@ -368,11 +369,11 @@ func (s *summary) differences() []Difference {
 	}
 	if s.deferred > 0 {
 		out = append(out, Difference{Code: "deferred", Leads: s.deferred,
-			Message: "leads stored while their rotation could not answer were assigned later; the replay assigns them when created, and counts their owner now as what happened"})
+			Message: "leads stored while their rotation could not answer were assigned later; the replay assigns them when created, and counts who got them then as what happened"})
 	}
 	if s.moved > 0 {
 		out = append(out, Difference{Code: "reassigned", Leads: s.moved,
-			Message: "leads whose owner changed after they were created (reassigned, SLA expiry, by hand): what happened is their first owner; later turns are not replayed"})
+			Message: "leads whose owner changed after they were created (reassigned, SLA expiry, by hand): what happened is their first owner; the turns that moved them are taken again where they were taken, each by the member who got it, so that the rotation goes on as it did"})
 	}
 	if s.sameInstant > 0 {
 		out = append(out, Difference{Code: "same_instant", Leads: s.sameInstant,

@@ -94,10 +94,21 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if err != nil {
 		return nil, err
 	}
+	later, err := history.LaterTurns(ctx, opts.AccountID, opts.From, opts.To)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	turns := laterTurns{rep: rep, from: opts.From, to: opts.To, pending: later}
 	sum := newSummary(cfg, opts)
 	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
+		if err := turns.before(ctx, h.Lead); err != nil {
+			return err
+		}
 		r, err := rep.decide(ctx, h)
 		if err != nil {
+			return err
+		}
+		if err := turns.decided(ctx, h); err != nil {
 			return err
 		}
 		sum.add(h, r)
@@ -113,6 +124,78 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 		opts.Progress(sum.res.Leads)
 	}
 	return sum.result(), nil
+}
+
+// laterTurns replays, among the window's leads, the turns taken in the
+// window other than by their creation (leads.HistoryStore.LaterTurns):
+// each before the first lead created after it.
+type laterTurns struct {
+	rep      *replay
+	from, to time.Time
+	// pending are the turns not replayed yet, oldest first.
+	pending []leads.RecordedTurn
+	// held are turns of window leads not decided yet: a lead created on
+	// one server just before another server's lead with a lower id, and
+	// moved on meanwhile, is decided after the turns that followed it.
+	held []leads.RecordedTurn
+	// lastLead is the id of the last lead decided.
+	lastLead int64
+	// deferred holds the window's leads whose assignment was deferred
+	// when they were created: the replay decided them then, so their
+	// first later turn is the one it took already.
+	deferred map[int64]bool
+}
+
+// before replays the turns taken before lead l was created.
+func (t *laterTurns) before(ctx context.Context, l *leads.Lead) error {
+	for len(t.pending) > 0 && t.pending[0].At.Before(l.CreatedAt) {
+		turn := t.pending[0]
+		t.pending = t.pending[1:]
+		if turn.LeadID > t.lastLead && !turn.LeadCreatedAt.Before(t.from) && turn.LeadCreatedAt.Before(t.to) {
+			t.held = append(t.held, turn)
+			continue
+		}
+		if err := t.retake(ctx, turn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decided notes h's lead decided, and replays the turns held for it.
+func (t *laterTurns) decided(ctx context.Context, h leads.HistoricLead) error {
+	t.lastLead = max(t.lastLead, h.Lead.ID)
+	if h.Actual.Event == leads.EventAssignmentDeferred {
+		if t.deferred == nil {
+			t.deferred = make(map[int64]bool)
+		}
+		t.deferred[h.Lead.ID] = true
+	}
+	held := t.held[:0]
+	for _, turn := range t.held {
+		if turn.LeadID > t.lastLead {
+			held = append(held, turn)
+			continue
+		}
+		if err := t.retake(ctx, turn); err != nil {
+			return err
+		}
+	}
+	t.held = held
+	return nil
+}
+
+// retake replays turn, unless it is the deferred assignment of a window
+// lead, which the replay decided at its creation.
+func (t *laterTurns) retake(ctx context.Context, turn leads.RecordedTurn) error {
+	if t.deferred[turn.LeadID] {
+		delete(t.deferred, turn.LeadID)
+		return nil
+	}
+	if err := t.rep.rep.Retake(ctx, turn); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	return nil
 }
 
 // openStatuses are the statuses cfg's capacities count as open.

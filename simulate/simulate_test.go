@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ type history struct {
 	// assigned is who each lead of the window got when created.
 	assigned map[int64]string
 	reasons  map[string]int
+	// reassigned counts the leads moved on by hand, taking turns, from the
+	// window's start.
+	reassigned int
 }
 
 // The rotators the history is made with: both take turns by the same rule,
@@ -110,6 +114,7 @@ func makeHistory(t *testing.T, s leads.Store, rotator string) *history {
 
 	h := &history{svc: svc, store: s.(leads.HistoryStore), admin: admin, assigned: map[int64]string{}, reasons: map[string]int{}}
 	var emails []string
+	var ids []int64
 	for i := range 400 {
 		if i == 150 {
 			h.from = now
@@ -141,6 +146,18 @@ func makeHistory(t *testing.T, s leads.Store, rotator string) *history {
 			h.assigned[res.Lead.ID] = res.Lead.AssignedTo
 			h.reasons[res.Assignment.Reason]++
 		}
+		ids = append(ids, res.Lead.ID)
+		if i%9 == 0 && i >= 144 {
+			// A manager moves on a lead of five before (before the window,
+			// for the first): the move takes a turn of the rotation the
+			// lead routes to, which the replay must take too.
+			now = now.Add(time.Minute)
+			_, err := svc.AssignLead(ctx, admin, ids[i-5], leads.AssignOptions{})
+			if code := leads.ErrorCode(err); code != leads.CodeNoEligibleMember && code != leads.CodeNoRotation {
+				require.NoError(t, err, "reassign lead %d", i-5)
+				h.reassigned++
+			}
+		}
 		now = now.Add(17 * time.Minute)
 	}
 	h.to = now
@@ -159,6 +176,7 @@ func TestReplayIsFaithful(t *testing.T) {
 				for _, reason := range []string{leads.AssignRotation, leads.AssignRule, leads.AssignReturning, leads.AssignExplicit, leads.AssignHeld} {
 					require.Positive(t, h.reasons[reason], "the history has leads decided by %s: %v", reason, h.reasons)
 				}
+				require.Greater(t, h.reassigned, 10, "the window has turns taken by reassignments")
 				cfg, err := h.svc.Configuration(context.Background(), h.admin)
 				require.NoError(t, err)
 				res, err := simulate.Run(context.Background(), h.store, cfg, simulate.Options{AccountID: h.admin.AccountID, From: h.from, To: h.to})
@@ -258,4 +276,118 @@ func TestReplayWaits(t *testing.T) {
 	assert.Equal(t, int64(1), res.Waiting.Leads)
 	assert.Equal(t, leads.Duration(2*time.Hour), res.Waiting.P50, "from 07:00 to 09:00")
 	assert.Equal(t, leads.Duration(2*time.Hour), res.Waiting.Max)
+}
+
+// downRotator fails every turn while down, as an unreachable Redis does.
+type downRotator struct {
+	leads.Rotator
+	down bool
+}
+
+func (r *downRotator) Next(ctx context.Context, rot *leads.Rotation, now time.Time) (leads.Turn, error) {
+	if r.down {
+		return leads.Turn{}, leads.Unavailable("redis", errors.New("connection refused"))
+	}
+	return r.Rotator.Next(ctx, rot, now)
+}
+
+// Leads whose assignment was deferred through an outage took their turns
+// when it ended, in creation order; leads moved on by hand took more; a
+// lead deleted since took one. The replay decides the deferred ones as
+// they came and does not take their turns twice, takes the moves' turns
+// and the deleted lead's where they were taken, and so gives every lead
+// after them the owner it got.
+func TestReplayTakesLaterTurns(t *testing.T) {
+	for _, b := range storetest.All(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+			rot := &downRotator{Rotator: rotation.NewMemory(b.Store)}
+			svc := leads.NewService(b.Store, rot, leads.WithClock(func() time.Time { return now }))
+			account := "later-" + fmt.Sprint(time.Now().UnixNano())
+			_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Later turns"})
+			require.NoError(t, err)
+			admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
+			members := []leads.RotationMember{{User: "a@example.com", Weight: 3}, {User: "b@example.com", Weight: 2}, {User: "c@example.com", Weight: 1}}
+			require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
+			_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
+			require.NoError(t, err)
+
+			got := map[int64]string{}
+			var ids []int64
+			create := func() {
+				now = now.Add(time.Minute)
+				res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
+				require.NoError(t, err)
+				ids = append(ids, res.Lead.ID)
+			}
+			for range 4 {
+				create()
+			}
+			from := now.Add(30 * time.Second) // the first move is of a lead before the window
+			rot.down = true
+			for range 3 {
+				create()
+			}
+			rot.down = false
+			now = now.Add(time.Minute)
+			n, err := svc.AssignPending(ctx, 100)
+			require.NoError(t, err)
+			require.Equal(t, 3, n)
+			for i := range 12 {
+				create()
+				if i%3 == 0 {
+					now = now.Add(10 * time.Second)
+					_, err := svc.AssignLead(ctx, admin, ids[len(ids)-2], leads.AssignOptions{})
+					require.NoError(t, err)
+				}
+			}
+			// A lead deleted since: its turn is not a lead of the window any
+			// more, but was taken all the same.
+			require.NoError(t, svc.DeleteLead(ctx, admin, ids[9]))
+			for _, id := range ids[4:] {
+				if id == ids[9] {
+					continue
+				}
+				l, err := svc.Lead(ctx, admin, id)
+				require.NoError(t, err)
+				got[id] = firstOwner(l)
+			}
+			cfg, err := svc.Configuration(ctx, admin)
+			require.NoError(t, err)
+			res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: from, To: now.Add(time.Minute)})
+			require.NoError(t, err)
+			require.Equal(t, len(got), res.Leads)
+			assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+			for _, r := range res.Rotations {
+				for _, m := range r.Members {
+					assert.Equal(t, m.Turns.Actual, m.Turns.Replay, "member %s", m.User)
+				}
+			}
+		})
+	}
+}
+
+// firstOwner is who got l first: its first lead_assigned entry's assignee.
+func firstOwner(l *leads.Lead) string {
+	for _, e := range l.AuditLog {
+		if e.Event == leads.EventLeadAssigned {
+			s, _ := e.Data["assignee"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// putMembers adds the admin and the rotation's members to the account.
+func putMembers(ctx context.Context, svc *leads.Service, account, admin string, ms []leads.RotationMember) error {
+	if _, err := svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: admin, Role: leads.RoleAdmin}); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if _, err := svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: m.User, Role: leads.RoleAgent}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -275,8 +275,15 @@ func (s *Store) historicChunk(ctx context.Context, q historicSQL, accountID stri
 				for i < len(b.leads) && b.leads[i].Lead.ID < r.leadID {
 					i++
 				}
-				if i < len(b.leads) && b.leads[i].Lead.ID == r.leadID && b.leads[i].Actual.Event == "" {
-					b.leads[i].Actual = r.recorded()
+				if i >= len(b.leads) || b.leads[i].Lead.ID != r.leadID {
+					return nil
+				}
+				switch act := &b.leads[i].Actual; {
+				case act.Event == "":
+					*act = r.recorded()
+				case act.Event == leads.EventAssignmentDeferred && act.Assignee == "" && r.event == leads.EventLeadAssigned:
+					// Who the deferred assignment went to when it was settled.
+					act.Assignee, act.RotationID = deref(r.assignee), deref(r.rotationID)
 				}
 				return nil
 			})
@@ -308,6 +315,43 @@ func (s *Store) OpenLeadsAt(ctx context.Context, accountID string, users []strin
 	}
 	for _, c := range counts {
 		out[c.User] = c.N
+	}
+	return out, nil
+}
+
+// LaterTurns returns the account's rotation turns taken in [from, to)
+// other than those its leads took at their creation instant, oldest first
+// (leads.HistoryStore). Such a turn is recorded at its lead's created_at
+// exactly (a create stamps both from one clock reading), so the rest are
+// found by comparing the two: by the index of each rotation's turns by
+// time, and the leads' primary key.
+func (s *Store) LaterTurns(ctx context.Context, accountID string, from, to time.Time) (_ []leads.RecordedTurn, err error) {
+	defer translate(&err)
+	var rows []struct {
+		RotationID    int64      `bun:"rotation_id"`
+		Turn          int64      `bun:"turn"`
+		Assignee      string     `bun:"assignee"`
+		AssignedAt    time.Time  `bun:"assigned_at"`
+		LeadID        *int64     `bun:"lead_id"`
+		LeadCreatedAt *time.Time `bun:"lead_created_at"`
+	}
+	err = s.reads.NewRaw(`SELECT t.rotation_id, t.turn, t.assignee, t.assigned_at, t.lead_id, l.created_at AS lead_created_at
+FROM rotations r
+JOIN rotation_turns t ON t.rotation_id = r.id
+LEFT JOIN leads l ON l.id = t.lead_id
+WHERE r.account_id = ? AND t.assigned_at >= ? AND t.assigned_at < ?
+	AND (l.created_at IS NULL OR l.created_at <> t.assigned_at)
+ORDER BY t.assigned_at, t.id`, accountID, from.UTC(), to.UTC()).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("select later turns: %w", err)
+	}
+	out := make([]leads.RecordedTurn, len(rows))
+	for i, r := range rows {
+		out[i] = leads.RecordedTurn{RotationID: r.RotationID, Turn: r.Turn, Assignee: r.Assignee,
+			At: r.AssignedAt.UTC(), LeadID: deref(r.LeadID)}
+		if r.LeadCreatedAt != nil {
+			out[i].LeadCreatedAt = r.LeadCreatedAt.UTC()
+		}
 	}
 	return out, nil
 }
