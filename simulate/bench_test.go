@@ -62,7 +62,8 @@ func TestHistoricLeadsInChunks(t *testing.T) {
 
 // BenchmarkReplay replays a window of seeded leads (a team rotation of
 // seven weighted reps, two routing rules, one lead a second, each with
-// its lead_assigned entry) through a proposed configuration, on each store.
+// its lead_assigned entry and its turn, one in 50 moved on later by
+// another turn) through a proposed configuration, on each store.
 // It reports leads replayed a second and the peak of the Go heap.
 func BenchmarkReplay(b *testing.B) {
 	n := benchLeads(b)
@@ -197,7 +198,25 @@ SELECT account_id, id, 'lead_assigned', 'admin@bench.test',
 	('{"assignee":"' || assigned_to || '","reason":"rotation","rotationId":' || rotation_id || ',"decision":{"step":"team"}}')`+asJSON+`, created_at
 FROM leads WHERE account_id = ?`, account)
 	require.NoError(b, err)
+	if os.Getenv("LEADROTOR_BENCH_SIM_TURNS") != "0" {
+		// Each lead's turn, at its creation instant, and every 50th lead
+		// moved on by hand half a second later (a later turn, which the
+		// replay takes too); LEADROTOR_BENCH_SIM_TURNS=0 writes none.
+		later := "strftime('%Y-%m-%d %H:%M:%f', created_at, '+0.5 seconds')"
+		if st.Dialect() == store.Postgres {
+			later = "created_at + interval '500 milliseconds'"
+		}
+		_, err = db.ExecContext(ctx, `INSERT INTO rotation_turns (rotation_id, turn, assignee, lead_id, assigned_at)
+SELECT rotation_id, rotation_turn, assigned_to, id, created_at FROM leads WHERE account_id = ?`, account)
+		require.NoError(b, err)
+		_, err = db.ExecContext(ctx, `INSERT INTO rotation_turns (rotation_id, turn, assignee, lead_id, assigned_at)
+SELECT rotation_id, rotation_turn + ?, 'rep' || (1 + (rotation_turn + 3) % 7) || '@bench.test', id, `+later+`
+FROM leads WHERE account_id = ? AND rotation_turn % 50 = 0`, n, account)
+		require.NoError(b, err)
+	}
 	if st.Dialect() == store.Postgres {
+		_, err = db.ExecContext(ctx, "ANALYZE rotation_turns")
+		require.NoError(b, err)
 		_, err = db.ExecContext(ctx, "ANALYZE leads")
 		require.NoError(b, err)
 		_, err = db.ExecContext(ctx, "ANALYZE audit_log")
