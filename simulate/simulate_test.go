@@ -391,3 +391,44 @@ func putMembers(ctx context.Context, svc *leads.Service, account, admin string, 
 	}
 	return nil
 }
+
+// Two servers: a lead stored first (a lower id) was created a moment after
+// another, which was moved on before the first was created. The replay
+// decides them by id, and takes the move after the lead it moved, as it
+// happened, not before the lead stored first.
+func TestReplayTakesTurnsAfterTheirLead(t *testing.T) {
+	b := storetest.SQLite(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	now := start
+	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
+	account := "order-" + fmt.Sprint(time.Now().UnixNano())
+	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Order"})
+	require.NoError(t, err)
+	admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
+	members := []leads.RotationMember{{User: "a@example.com", Weight: 2}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 1}}
+	require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
+	_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
+	require.NoError(t, err)
+	create := func(at time.Duration) int64 {
+		now = start.Add(at)
+		res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
+		require.NoError(t, err)
+		return res.Lead.ID
+	}
+	create(time.Minute)
+	create(3 * time.Minute) // stored first, created after the next and its move
+	late := create(2 * time.Minute)
+	now = start.Add(2*time.Minute + 30*time.Second)
+	_, err = svc.AssignLead(ctx, admin, late, leads.AssignOptions{})
+	require.NoError(t, err)
+	for i := range 6 {
+		create(time.Duration(4+i) * time.Minute)
+	}
+	cfg, err := svc.Configuration(ctx, admin)
+	require.NoError(t, err)
+	res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: start, To: start.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, 9, res.Leads)
+	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+}
