@@ -148,7 +148,13 @@ func (r *Replayer) Retake(ctx context.Context, t RecordedTurn) error {
 	for i := range view.Members {
 		m := &view.Members[i]
 		if m.User == t.Assignee {
-			m.Paused, m.Away, found = false, "", true
+			// The turn was taken: whatever the replay's counts say of the
+			// member's day and open leads, it goes to them. Without a
+			// capacity in this view, the turn drops the count of their
+			// open leads, which the next turn counts again from the store
+			// as at the window's start and the replay's own leads (see
+			// Replayer): the lead moved was counted as its owner's already.
+			m.Paused, m.Away, m.DailyCap, m.MaxOpenLeads, found = false, "", 0, 0, true
 		} else if m.Away == "" {
 			m.Away = skipRetaken
 		}

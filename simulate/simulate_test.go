@@ -432,3 +432,58 @@ func TestReplayTakesTurnsAfterTheirLead(t *testing.T) {
 	require.Equal(t, 9, res.Leads)
 	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
 }
+
+// Leads from before the window, moved on in it to a rep with a capacity,
+// are counted once among that rep's open leads (the store counts them as
+// theirs from the window's start, and the moves' turns do not add them
+// again): the rep fills up when they did.
+func TestReplayCountsAMovedLeadOnce(t *testing.T) {
+	for _, b := range storetest.All(t) {
+		for _, capacity := range []int{2, 3, 4} {
+			t.Run(fmt.Sprintf("%s/capacity=%d", b.Name, capacity), func(t *testing.T) {
+				ctx := context.Background()
+				start := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+				now := start
+				svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
+				account := "moved-" + fmt.Sprint(time.Now().UnixNano())
+				_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Moved"})
+				require.NoError(t, err)
+				admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
+				members := []leads.RotationMember{{User: "a@example.com", MaxOpenLeads: capacity, Weight: 3}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 2}}
+				require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
+				_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
+				require.NoError(t, err)
+				var ids []int64
+				owners := map[int64]string{}
+				create := func() {
+					now = now.Add(time.Minute)
+					res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
+					require.NoError(t, err)
+					ids = append(ids, res.Lead.ID)
+					owners[res.Lead.ID] = res.Lead.AssignedTo
+				}
+				for range 5 {
+					create()
+				}
+				from := now.Add(time.Second)
+				// The leads of b's before the window move on, to whoever is next.
+				for _, id := range ids {
+					if owners[id] == "b@example.com" {
+						now = now.Add(time.Minute)
+						_, err := svc.AssignLead(ctx, admin, id, leads.AssignOptions{})
+						require.NoError(t, err)
+					}
+				}
+				for range 9 {
+					create()
+				}
+				cfg, err := svc.Configuration(ctx, admin)
+				require.NoError(t, err)
+				res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: from, To: now.Add(time.Minute)})
+				require.NoError(t, err)
+				require.Equal(t, 9, res.Leads)
+				assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+			})
+		}
+	}
+}
