@@ -381,7 +381,7 @@ func (s *summary) differences() []Difference {
 	}
 	if s.hasCapacity() {
 		out = append(out, Difference{Code: "capacity",
-			Message: "open leads are counted from the statuses leads have now: a lead closed since counts as never open, so capacities bind less than they did"})
+			Message: "open leads are counted from the statuses leads have now: a lead closed since counts as never open, so capacities bind less than they did; a lead created in the window and moved on in it counts as its first owner's"})
 	}
 	slices.SortStableFunc(out, func(a, b Difference) int { return cmp.Compare(b.Leads, a.Leads) })
 	return out
