@@ -310,7 +310,7 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 			admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
 			members := []leads.RotationMember{{User: "a@example.com", Weight: 3}, {User: "b@example.com", Weight: 2}, {User: "c@example.com", Weight: 1}}
 			require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
-			_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
+			all, err := svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
 			require.NoError(t, err)
 
 			got := map[int64]string{}
@@ -364,6 +364,29 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 					assert.Equal(t, m.Turns.Actual, m.Turns.Replay, "member %s", m.User)
 				}
 			}
+
+			// Another account's moves in the same window are its own.
+			other := leads.Actor{AccountID: account + "-other", Email: admin.Email, Role: leads.RoleAdmin}
+			_, err = svc.CreateAccount(ctx, leads.Account{ID: other.AccountID, Name: "Other"})
+			require.NoError(t, err)
+			require.NoError(t, putMembers(ctx, svc, other.AccountID, admin.Email, members))
+			_, err = svc.CreateRotation(ctx, other, leads.Rotation{Name: "All", Default: true, Members: members})
+			require.NoError(t, err)
+			now = from.Add(time.Second)
+			o, err := svc.CreateLead(ctx, other, leads.LeadInput{FirstName: "O", LastName: "Lead"}, leads.CreateOptions{})
+			require.NoError(t, err)
+			now = now.Add(time.Second)
+			_, err = svc.AssignLead(ctx, other, o.Lead.ID, leads.AssignOptions{})
+			require.NoError(t, err)
+			mine, err := b.Store.LaterTurns(ctx, account, from, now.Add(time.Hour))
+			require.NoError(t, err)
+			require.NotEmpty(t, mine)
+			for _, turn := range mine {
+				assert.Equal(t, all.ID, turn.RotationID, "%+v", turn)
+			}
+			theirs, err := b.Store.LaterTurns(ctx, other.AccountID, from, now.Add(time.Hour))
+			require.NoError(t, err)
+			assert.Len(t, theirs, 1)
 		})
 	}
 }
