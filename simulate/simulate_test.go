@@ -304,14 +304,8 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 			now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 			rot := &downRotator{Rotator: rotation.NewMemory(b.Store)}
 			svc := leads.NewService(b.Store, rot, leads.WithClock(func() time.Time { return now }))
-			account := "later-" + fmt.Sprint(time.Now().UnixNano())
-			_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Later turns"})
-			require.NoError(t, err)
-			admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
 			members := []leads.RotationMember{{User: "a@example.com", Weight: 3}, {User: "b@example.com", Weight: 2}, {User: "c@example.com", Weight: 1}}
-			require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
-			all, err := svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
-			require.NoError(t, err)
+			admin, all := rotationAccount(t, svc, "later", members)
 
 			got := map[int64]string{}
 			var ids []int64
@@ -353,12 +347,7 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 				require.NoError(t, err)
 				got[id] = firstOwner(l)
 			}
-			cfg, err := svc.Configuration(ctx, admin)
-			require.NoError(t, err)
-			res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: from, To: now.Add(time.Minute)})
-			require.NoError(t, err)
-			require.Equal(t, len(got), res.Leads)
-			assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+			res := replayLive(t, svc, b.Store, admin, from, now.Add(time.Minute), len(got))
 			for _, r := range res.Rotations {
 				for _, m := range r.Members {
 					assert.Equal(t, m.Turns.Actual, m.Turns.Replay, "member %s", m.User)
@@ -366,19 +355,14 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 			}
 
 			// Another account's moves in the same window are its own.
-			other := leads.Actor{AccountID: account + "-other", Email: admin.Email, Role: leads.RoleAdmin}
-			_, err = svc.CreateAccount(ctx, leads.Account{ID: other.AccountID, Name: "Other"})
-			require.NoError(t, err)
-			require.NoError(t, putMembers(ctx, svc, other.AccountID, admin.Email, members))
-			_, err = svc.CreateRotation(ctx, other, leads.Rotation{Name: "All", Default: true, Members: members})
-			require.NoError(t, err)
+			other, _ := rotationAccount(t, svc, "other", members)
 			now = from.Add(time.Second)
 			o, err := svc.CreateLead(ctx, other, leads.LeadInput{FirstName: "O", LastName: "Lead"}, leads.CreateOptions{})
 			require.NoError(t, err)
 			now = now.Add(time.Second)
 			_, err = svc.AssignLead(ctx, other, o.Lead.ID, leads.AssignOptions{})
 			require.NoError(t, err)
-			mine, err := b.Store.LaterTurns(ctx, account, from, now.Add(time.Hour))
+			mine, err := b.Store.LaterTurns(ctx, admin.AccountID, from, now.Add(time.Hour))
 			require.NoError(t, err)
 			require.NotEmpty(t, mine)
 			for _, turn := range mine {
@@ -402,17 +386,36 @@ func firstOwner(l *leads.Lead) string {
 	return ""
 }
 
-// putMembers adds the admin and the rotation's members to the account.
-func putMembers(ctx context.Context, svc *leads.Service, account, admin string, ms []leads.RotationMember) error {
-	if _, err := svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: admin, Role: leads.RoleAdmin}); err != nil {
-		return err
+// replayLive replays the account's leads created in [from, to) through its
+// live configuration, and requires n leads, each with the owner it got.
+func replayLive(t *testing.T, svc *leads.Service, history leads.HistoryStore, admin leads.Actor, from, to time.Time, n int) *simulate.Result {
+	ctx := context.Background()
+	cfg, err := svc.Configuration(ctx, admin)
+	require.NoError(t, err)
+	res, err := simulate.Run(ctx, history, cfg, simulate.Options{AccountID: admin.AccountID, From: from, To: to})
+	require.NoError(t, err)
+	require.Equal(t, n, res.Leads)
+	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+	return res
+}
+
+// rotationAccount creates, through svc, an account (its id begins with
+// name) with an admin and members, whose default rotation they are.
+func rotationAccount(t *testing.T, svc *leads.Service, name string, members []leads.RotationMember) (leads.Actor, *leads.Rotation) {
+	ctx := context.Background()
+	account := name + "-" + fmt.Sprint(time.Now().UnixNano())
+	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: name})
+	require.NoError(t, err)
+	admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
+	_, err = svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: admin.Email, Role: leads.RoleAdmin})
+	require.NoError(t, err)
+	for _, m := range members {
+		_, err := svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: m.User, Role: leads.RoleAgent})
+		require.NoError(t, err)
 	}
-	for _, m := range ms {
-		if _, err := svc.PutMember(ctx, leads.SystemActor(account), leads.Member{Email: m.User, Role: leads.RoleAgent}); err != nil {
-			return err
-		}
-	}
-	return nil
+	rot, err := svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
+	require.NoError(t, err)
+	return admin, rot
 }
 
 // Two servers: a lead stored first (a lower id) was created a moment after
@@ -425,14 +428,8 @@ func TestReplayTakesTurnsAfterTheirLead(t *testing.T) {
 	start := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	now := start
 	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
-	account := "order-" + fmt.Sprint(time.Now().UnixNano())
-	_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Order"})
-	require.NoError(t, err)
-	admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
-	members := []leads.RotationMember{{User: "a@example.com", Weight: 2}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 1}}
-	require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
-	_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
-	require.NoError(t, err)
+	admin, _ := rotationAccount(t, svc, "order", []leads.RotationMember{
+		{User: "a@example.com", Weight: 2}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 1}})
 	create := func(at time.Duration) int64 {
 		now = start.Add(at)
 		res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
@@ -443,17 +440,12 @@ func TestReplayTakesTurnsAfterTheirLead(t *testing.T) {
 	create(3 * time.Minute) // stored first, created after the next and its move
 	late := create(2 * time.Minute)
 	now = start.Add(2*time.Minute + 30*time.Second)
-	_, err = svc.AssignLead(ctx, admin, late, leads.AssignOptions{})
+	_, err := svc.AssignLead(ctx, admin, late, leads.AssignOptions{})
 	require.NoError(t, err)
 	for i := range 6 {
 		create(time.Duration(4+i) * time.Minute)
 	}
-	cfg, err := svc.Configuration(ctx, admin)
-	require.NoError(t, err)
-	res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: start, To: start.Add(time.Hour)})
-	require.NoError(t, err)
-	require.Equal(t, 9, res.Leads)
-	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+	replayLive(t, svc, b.Store, admin, start, start.Add(time.Hour), 9)
 }
 
 // Leads from before the window, moved on in it to a rep with a capacity,
@@ -468,14 +460,8 @@ func TestReplayCountsAMovedLeadOnce(t *testing.T) {
 				start := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 				now := start
 				svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
-				account := "moved-" + fmt.Sprint(time.Now().UnixNano())
-				_, err := svc.CreateAccount(ctx, leads.Account{ID: account, Name: "Moved"})
-				require.NoError(t, err)
-				admin := leads.Actor{AccountID: account, Email: "admin@example.com", Role: leads.RoleAdmin}
-				members := []leads.RotationMember{{User: "a@example.com", MaxOpenLeads: capacity, Weight: 3}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 2}}
-				require.NoError(t, putMembers(ctx, svc, account, admin.Email, members))
-				_, err = svc.CreateRotation(ctx, admin, leads.Rotation{Name: "All", Default: true, Members: members})
-				require.NoError(t, err)
+				admin, _ := rotationAccount(t, svc, "moved", []leads.RotationMember{
+					{User: "a@example.com", MaxOpenLeads: capacity, Weight: 3}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 2}})
 				var ids []int64
 				owners := map[int64]string{}
 				create := func() {
@@ -500,12 +486,7 @@ func TestReplayCountsAMovedLeadOnce(t *testing.T) {
 				for range 9 {
 					create()
 				}
-				cfg, err := svc.Configuration(ctx, admin)
-				require.NoError(t, err)
-				res, err := simulate.Run(ctx, b.Store, cfg, simulate.Options{AccountID: account, From: from, To: now.Add(time.Minute)})
-				require.NoError(t, err)
-				require.Equal(t, 9, res.Leads)
-				assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+				replayLive(t, svc, b.Store, admin, from, now.Add(time.Minute), 9)
 			})
 		}
 	}
