@@ -48,15 +48,17 @@ type HistoryStore interface {
 	// statuses: the store keeps no history of statuses, so this is what
 	// their open leads were at until as nearly as it can tell.
 	OpenLeadsAt(ctx context.Context, accountID string, users []string, statuses []Status, until time.Time) (map[string]int64, error)
-	// LaterTurns returns the turns of the account's rotations taken at or
-	// after from and before to, other than those the leads created in the
-	// window took as they were created (at their creation instant), in the
-	// order they were taken: reassignments (by hand, an SLA's expiry, a
-	// returning contact re-routed), waiting leads assigned, deferred
-	// assignments settled, and the turns of leads deleted since. A replay
-	// takes them too (Replayer.Retake), or its rotations drift from what
-	// happened after the first of them.
-	LaterTurns(ctx context.Context, accountID string, from, to time.Time) ([]RecordedTurn, error)
+	// LaterTurns calls fn for each turn of the account's rotations taken
+	// at or after from and before to, other than those the leads created
+	// in the window took as they were created (at their creation instant),
+	// in the order they were taken, streaming rather than reading them all
+	// first; it stops at fn's first error and returns it. They are
+	// reassignments (by hand, an SLA's expiry, a returning contact
+	// re-routed), waiting leads assigned, deferred assignments settled,
+	// and the turns of leads deleted since. A replay takes them too
+	// (Replayer.Retake), or its rotations drift from what happened after
+	// the first of them.
+	LaterTurns(ctx context.Context, accountID string, from, to time.Time, fn func(RecordedTurn) error) error
 }
 
 // RecordedTurn is a rotation turn as the store recorded it.

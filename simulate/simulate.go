@@ -94,11 +94,9 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if err != nil {
 		return nil, err
 	}
-	later, err := history.LaterTurns(ctx, opts.AccountID, opts.From, opts.To)
-	if err != nil {
-		return nil, fmt.Errorf("simulate: %w", err)
-	}
-	turns := laterTurns{rep: rep, from: opts.From, to: opts.To, pending: later}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	turns := laterTurns{rep: rep, from: opts.From, to: opts.To, feed: feedLaterTurns(ctx, history, opts)}
 	sum := newSummary(cfg, opts)
 	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
 		if err := turns.before(ctx, h.Lead); err != nil {
@@ -126,14 +124,45 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	return sum.result(), nil
 }
 
+// laterTurnsAhead is how many later turns are read ahead of the replay.
+const laterTurnsAhead = 1024
+
+// turnFeed is the window's later turns as they are read, oldest first,
+// then the outcome of the reading.
+type turnFeed struct {
+	turns <-chan leads.RecordedTurn
+	done  <-chan error
+}
+
+// feedLaterTurns reads the later turns of opts' window from history in a
+// goroutine of its own, ahead of the replay, until ctx ends.
+func feedLaterTurns(ctx context.Context, history leads.HistoryStore, opts Options) turnFeed {
+	turns := make(chan leads.RecordedTurn, laterTurnsAhead)
+	done := make(chan error, 1)
+	go func() {
+		defer close(turns)
+		done <- history.LaterTurns(ctx, opts.AccountID, opts.From, opts.To, func(t leads.RecordedTurn) error {
+			select {
+			case turns <- t:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return turnFeed{turns: turns, done: done}
+}
+
 // laterTurns replays, among the window's leads, the turns taken in the
 // window other than by their creation (leads.HistoryStore.LaterTurns):
 // each before the first lead created after it.
 type laterTurns struct {
 	rep      *replay
 	from, to time.Time
-	// pending are the turns not replayed yet, oldest first.
-	pending []leads.RecordedTurn
+	feed     turnFeed
+	// next is the next turn to replay, when has says there is one.
+	next leads.RecordedTurn
+	has  bool
 	// held are turns of window leads not decided yet: a lead created on
 	// one server just before another server's lead with a lower id, and
 	// moved on meanwhile, is decided after the turns that followed it.
@@ -146,11 +175,34 @@ type laterTurns struct {
 	deferred map[int64]bool
 }
 
+// peek makes next the next turn of the feed, if any, and returns whether
+// there is one; an error is the feed's.
+func (t *laterTurns) peek() (bool, error) {
+	if t.has || t.feed.turns == nil {
+		return t.has, nil
+	}
+	t.next, t.has = <-t.feed.turns
+	if !t.has {
+		t.feed.turns = nil
+		if err := <-t.feed.done; err != nil {
+			return false, fmt.Errorf("simulate: read later turns: %w", err)
+		}
+	}
+	return t.has, nil
+}
+
 // before replays the turns taken before lead l was created.
 func (t *laterTurns) before(ctx context.Context, l *leads.Lead) error {
-	for len(t.pending) > 0 && t.pending[0].At.Before(l.CreatedAt) {
-		turn := t.pending[0]
-		t.pending = t.pending[1:]
+	for {
+		ok, err := t.peek()
+		if err != nil {
+			return err
+		}
+		if !ok || !t.next.At.Before(l.CreatedAt) {
+			return nil
+		}
+		turn := t.next
+		t.has = false
 		if turn.LeadID > t.lastLead && !turn.LeadCreatedAt.Before(t.from) && turn.LeadCreatedAt.Before(t.to) {
 			t.held = append(t.held, turn)
 			continue
@@ -159,7 +211,6 @@ func (t *laterTurns) before(ctx context.Context, l *leads.Lead) error {
 			return err
 		}
 	}
-	return nil
 }
 
 // decided notes h's lead decided, and replays the turns held for it.

@@ -362,15 +362,12 @@ func TestReplayTakesLaterTurns(t *testing.T) {
 			now = now.Add(time.Second)
 			_, err = svc.AssignLead(ctx, other, o.Lead.ID, leads.AssignOptions{})
 			require.NoError(t, err)
-			mine, err := b.Store.LaterTurns(ctx, admin.AccountID, from, now.Add(time.Hour))
-			require.NoError(t, err)
+			mine := laterTurns(t, b.Store, admin.AccountID, from, now.Add(time.Hour))
 			require.NotEmpty(t, mine)
 			for _, turn := range mine {
 				assert.Equal(t, all.ID, turn.RotationID, "%+v", turn)
 			}
-			theirs, err := b.Store.LaterTurns(ctx, other.AccountID, from, now.Add(time.Hour))
-			require.NoError(t, err)
-			assert.Len(t, theirs, 1)
+			assert.Len(t, laterTurns(t, b.Store, other.AccountID, from, now.Add(time.Hour)), 1)
 		})
 	}
 }
@@ -384,6 +381,16 @@ func firstOwner(l *leads.Lead) string {
 		}
 	}
 	return ""
+}
+
+// laterTurns returns the account's later turns of [from, to), in order.
+func laterTurns(t *testing.T, history leads.HistoryStore, account string, from, to time.Time) []leads.RecordedTurn {
+	var out []leads.RecordedTurn
+	require.NoError(t, history.LaterTurns(context.Background(), account, from, to, func(turn leads.RecordedTurn) error {
+		out = append(out, turn)
+		return nil
+	}))
+	return out
 }
 
 // replayLive replays the account's leads created in [from, to) through its
@@ -490,4 +497,31 @@ func TestReplayCountsAMovedLeadOnce(t *testing.T) {
 			})
 		}
 	}
+}
+
+// failingTurns is a history whose later turns fail after the first.
+type failingTurns struct{ leads.HistoryStore }
+
+var errTurnsLost = errors.New("connection lost")
+
+func (f failingTurns) LaterTurns(ctx context.Context, account string, from, to time.Time, fn func(leads.RecordedTurn) error) error {
+	first := true
+	return f.HistoryStore.LaterTurns(ctx, account, from, to, func(t leads.RecordedTurn) error {
+		if !first {
+			return errTurnsLost
+		}
+		first = false
+		return fn(t)
+	})
+}
+
+// A replay whose later turns cannot all be read fails, rather than
+// replaying the window without them.
+func TestReplayFailsWithoutItsLaterTurns(t *testing.T) {
+	b := storetest.SQLite(t)
+	h := makeHistory(t, b.Store, "memory")
+	cfg, err := h.svc.Configuration(context.Background(), h.admin)
+	require.NoError(t, err)
+	_, err = simulate.Run(context.Background(), failingTurns{h.store}, cfg, simulate.Options{AccountID: h.admin.AccountID, From: h.from, To: h.to})
+	require.ErrorIs(t, err, errTurnsLost)
 }

@@ -319,14 +319,25 @@ func (s *Store) OpenLeadsAt(ctx context.Context, accountID string, users []strin
 	return out, nil
 }
 
-// LaterTurns returns the account's rotation turns taken in [from, to)
-// other than those its leads took at their creation instant, oldest first
-// (leads.HistoryStore). Such a turn is recorded at its lead's created_at
-// exactly (a create stamps both from one clock reading), so the rest are
-// found by comparing the two: by the index of each rotation's turns by
-// time, and the leads' primary key.
-func (s *Store) LaterTurns(ctx context.Context, accountID string, from, to time.Time) (_ []leads.RecordedTurn, err error) {
+// laterTurnSlices is how many slices of time LaterTurns reads a window
+// in, each at least laterTurnSliceMin long.
+const (
+	laterTurnSlices   = 256
+	laterTurnSliceMin = time.Minute
+)
+
+// LaterTurns calls fn for each of the account's rotation turns taken in
+// [from, to) other than those its leads took at their creation instant,
+// oldest first (leads.HistoryStore). Such a turn is recorded at its lead's
+// created_at exactly (a create stamps both from one clock reading), so the
+// rest are found by comparing the two: by the index of each rotation's
+// turns by time, and the leads' primary key. The window is read a slice of
+// time at a time, each slice whole before fn sees it, so that no
+// connection is held while fn runs and no more than a slice's turns are
+// held at once.
+func (s *Store) LaterTurns(ctx context.Context, accountID string, from, to time.Time, fn func(leads.RecordedTurn) error) (err error) {
 	defer translate(&err)
+	step := max(to.Sub(from)/laterTurnSlices, laterTurnSliceMin)
 	var rows []struct {
 		RotationID    int64      `bun:"rotation_id"`
 		Turn          int64      `bun:"turn"`
@@ -335,23 +346,33 @@ func (s *Store) LaterTurns(ctx context.Context, accountID string, from, to time.
 		LeadID        *int64     `bun:"lead_id"`
 		LeadCreatedAt *time.Time `bun:"lead_created_at"`
 	}
-	err = s.reads.NewRaw(`SELECT t.rotation_id, t.turn, t.assignee, t.assigned_at, t.lead_id, l.created_at AS lead_created_at
+	for lo := from.UTC(); lo.Before(to); {
+		hi := lo.Add(step)
+		if hi.After(to) {
+			hi = to.UTC()
+		}
+		rows = rows[:0]
+		err := s.reads.NewRaw(`SELECT t.rotation_id, t.turn, t.assignee, t.assigned_at, t.lead_id, l.created_at AS lead_created_at
 FROM rotations r
 JOIN rotation_turns t ON t.rotation_id = r.id
 LEFT JOIN leads l ON l.id = t.lead_id
 WHERE r.account_id = ? AND t.assigned_at >= ? AND t.assigned_at < ?
 	AND (l.created_at IS NULL OR l.created_at <> t.assigned_at)
-ORDER BY t.assigned_at, t.id`, accountID, from.UTC(), to.UTC()).Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("select later turns: %w", err)
-	}
-	out := make([]leads.RecordedTurn, len(rows))
-	for i, r := range rows {
-		out[i] = leads.RecordedTurn{RotationID: r.RotationID, Turn: r.Turn, Assignee: r.Assignee,
-			At: r.AssignedAt.UTC(), LeadID: deref(r.LeadID)}
-		if r.LeadCreatedAt != nil {
-			out[i].LeadCreatedAt = r.LeadCreatedAt.UTC()
+ORDER BY t.assigned_at, t.id`, accountID, lo, hi).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("select later turns: %w", err)
 		}
+		for _, r := range rows {
+			turn := leads.RecordedTurn{RotationID: r.RotationID, Turn: r.Turn, Assignee: r.Assignee,
+				At: r.AssignedAt.UTC(), LeadID: deref(r.LeadID)}
+			if r.LeadCreatedAt != nil {
+				turn.LeadCreatedAt = r.LeadCreatedAt.UTC()
+			}
+			if err := fn(turn); err != nil {
+				return err
+			}
+		}
+		lo = hi
 	}
-	return out, nil
+	return nil
 }
