@@ -185,7 +185,7 @@ func (t *laterTurns) peek() (bool, error) {
 	if !t.has {
 		t.feed.turns = nil
 		if err := <-t.feed.done; err != nil {
-			return false, fmt.Errorf("simulate: read later turns: %w", err)
+			return false, fmt.Errorf("read later turns: %w", err)
 		}
 	}
 	return t.has, nil
@@ -243,10 +243,7 @@ func (t *laterTurns) retake(ctx context.Context, turn leads.RecordedTurn) error 
 		delete(t.deferred, turn.LeadID)
 		return nil
 	}
-	if err := t.rep.rep.Retake(ctx, turn); err != nil {
-		return fmt.Errorf("simulate: %w", err)
-	}
-	return nil
+	return t.rep.rep.Retake(ctx, turn)
 }
 
 // openStatuses are the statuses cfg's capacities count as open.
