@@ -25,6 +25,9 @@ type RecordedRouting struct {
 	Assignee   string `json:"assignee,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	RotationID int64  `json:"rotationId,omitempty"`
+	// Turn is the number of the rotation's turn the lead took, if it took
+	// one as it was created.
+	Turn int64 `json:"turn,omitempty"`
 	// Step and RuleID are the decision's (RoutingDecision), when it had one.
 	Step   string `json:"step,omitempty"`
 	RuleID int64  `json:"ruleId,omitempty"`

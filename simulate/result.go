@@ -377,7 +377,7 @@ func (s *summary) differences() []Difference {
 	}
 	if s.sameInstant > 0 {
 		out = append(out, Difference{Code: "same_instant", Leads: s.sameInstant,
-			Message: "leads created at the same instant as the one before them are replayed in the order they were stored; created on several servers at once, they may have taken their turns in the other order"})
+			Message: "leads created at the same instant as the one before them: a rotation's are replayed in the order of their turns, others in the order they were stored, which for leads of different rotations created on several servers at once may not be the order they were decided in"})
 	}
 	if s.hasCapacity() {
 		out = append(out, Difference{Code: "capacity",

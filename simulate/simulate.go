@@ -98,7 +98,7 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	defer cancel()
 	turns := laterTurns{rep: rep, from: opts.From, to: opts.To, feed: feedLaterTurns(ctx, history, opts)}
 	sum := newSummary(cfg, opts)
-	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, func(h leads.HistoricLead) error {
+	order := newTurnOrder(func(h leads.HistoricLead) error {
 		if err := turns.before(ctx, h.Lead); err != nil {
 			return err
 		}
@@ -115,6 +115,11 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 		}
 		return nil
 	})
+	turns.undecided = order.undecided
+	err = history.HistoricLeads(ctx, opts.AccountID, opts.From, opts.To, order.add)
+	if err == nil {
+		err = order.flush()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
@@ -163,12 +168,12 @@ type laterTurns struct {
 	// next is the next turn to replay, when has says there is one.
 	next leads.RecordedTurn
 	has  bool
-	// held are turns of window leads not decided yet: a lead created on
-	// one server just before another server's lead with a lower id, and
-	// moved on meanwhile, is decided after the turns that followed it.
+	// held are turns of window leads not decided yet (a lead decided
+	// after leads created after it, see turnOrder): each waits for its
+	// lead.
 	held []leads.RecordedTurn
-	// lastLead is the id of the last lead decided.
-	lastLead int64
+	// undecided reports whether a lead of the window is not decided yet.
+	undecided func(id int64) bool
 	// deferred holds the window's leads whose assignment was deferred
 	// when they were created: the replay decided them then, so their
 	// first later turn is the one it took already.
@@ -203,7 +208,7 @@ func (t *laterTurns) before(ctx context.Context, l *leads.Lead) error {
 		}
 		turn := t.next
 		t.has = false
-		if turn.LeadID > t.lastLead && !turn.LeadCreatedAt.Before(t.from) && turn.LeadCreatedAt.Before(t.to) {
+		if !turn.LeadCreatedAt.Before(t.from) && turn.LeadCreatedAt.Before(t.to) && t.undecided(turn.LeadID) {
 			t.held = append(t.held, turn)
 			continue
 		}
@@ -215,7 +220,6 @@ func (t *laterTurns) before(ctx context.Context, l *leads.Lead) error {
 
 // decided notes h's lead decided, and replays the turns held for it.
 func (t *laterTurns) decided(ctx context.Context, h leads.HistoricLead) error {
-	t.lastLead = max(t.lastLead, h.Lead.ID)
 	if h.Actual.Event == leads.EventAssignmentDeferred {
 		if t.deferred == nil {
 			t.deferred = make(map[int64]bool)
@@ -224,7 +228,7 @@ func (t *laterTurns) decided(ctx context.Context, h leads.HistoricLead) error {
 	}
 	held := t.held[:0]
 	for _, turn := range t.held {
-		if turn.LeadID > t.lastLead {
+		if turn.LeadID != h.Lead.ID && t.undecided(turn.LeadID) {
 			held = append(held, turn)
 			continue
 		}

@@ -525,3 +525,42 @@ func TestReplayFailsWithoutItsLaterTurns(t *testing.T) {
 	_, err = simulate.Run(context.Background(), failingTurns{h.store}, cfg, simulate.Options{AccountID: h.admin.AccountID, From: h.from, To: h.to})
 	require.ErrorIs(t, err, errTurnsLost)
 }
+
+// storedOutOfTurn is a history whose leads come in pairs swapped: as
+// leads do when the second of two creates to take a turn was written
+// first (another group commit, another server).
+type storedOutOfTurn struct{ leads.HistoryStore }
+
+func (s storedOutOfTurn) HistoricLeads(ctx context.Context, account string, from, to time.Time, fn func(leads.HistoricLead) error) error {
+	var first *leads.HistoricLead
+	err := s.HistoryStore.HistoricLeads(ctx, account, from, to, func(h leads.HistoricLead) error {
+		if first == nil {
+			first = &h
+			return nil
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+		f := *first
+		first = nil
+		return fn(f)
+	})
+	if err == nil && first != nil {
+		err = fn(*first)
+	}
+	return err
+}
+
+// Leads stored in another order than they took their turns are replayed,
+// within each rotation, in the order of their turns: every lead keeps its
+// owner.
+func TestReplayOrdersLeadsByTheirTurns(t *testing.T) {
+	b := storetest.SQLite(t)
+	h := makeHistory(t, b.Store, "memory")
+	cfg, err := h.svc.Configuration(context.Background(), h.admin)
+	require.NoError(t, err)
+	res, err := simulate.Run(context.Background(), storedOutOfTurn{h.store}, cfg, simulate.Options{AccountID: h.admin.AccountID, From: h.from, To: h.to})
+	require.NoError(t, err)
+	require.Equal(t, len(h.assigned), res.Leads)
+	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
+}

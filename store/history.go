@@ -44,7 +44,7 @@ WHERE account_id = $1 AND archived IN (false, true) AND created_at >= $2 AND cre
 			leads: `SELECT ` + historicColumns + ` FROM leads
 WHERE account_id = $1 AND id > $4 AND id <= $5 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $6`,
 			routing: `SELECT lead_id, event, data->>'assignee', data->>'reason', (data->>'rotationId')::bigint,
-	data->'decision'->>'step', (data->'decision'->>'ruleId')::bigint
+	(data->>'turn')::bigint, data->'decision'->>'step', (data->'decision'->>'ruleId')::bigint
 FROM audit_log WHERE lead_id IS NOT NULL AND lead_id >= $2 AND lead_id <= $3 AND account_id = $1 AND event IN (` + events + `)
 ORDER BY lead_id, id`,
 		}
@@ -57,7 +57,7 @@ WHERE account_id = ?1 AND archived IN (0, 1) AND created_at >= ?2 AND created_at
 		leads: `SELECT ` + historicColumns + ` FROM leads NOT INDEXED
 WHERE id > ?4 AND id <= ?5 AND account_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY id LIMIT ?6`,
 		routing: `SELECT lead_id, event, json_extract(data, '$.assignee'), json_extract(data, '$.reason'),
-	json_extract(data, '$.rotationId'), json_extract(data, '$.decision.step'), json_extract(data, '$.decision.ruleId')
+	json_extract(data, '$.rotationId'), json_extract(data, '$.turn'), json_extract(data, '$.decision.step'), json_extract(data, '$.decision.ruleId')
 FROM audit_log INDEXED BY audit_log_lead
 WHERE lead_id IS NOT NULL AND lead_id >= ?2 AND lead_id <= ?3 AND account_id = ?1 AND event IN (` + events + `)
 ORDER BY lead_id, id`,
@@ -105,16 +105,17 @@ type routingScan struct {
 	leadID                 int64
 	event                  string
 	assignee, reason, step *string
-	rotationID, ruleID     *int64
+	rotationID, turn       *int64
+	ruleID                 *int64
 }
 
 func (r *routingScan) dest() []any {
-	return []any{&r.leadID, &r.event, &r.assignee, &r.reason, &r.rotationID, &r.step, &r.ruleID}
+	return []any{&r.leadID, &r.event, &r.assignee, &r.reason, &r.rotationID, &r.turn, &r.step, &r.ruleID}
 }
 
 func (r *routingScan) recorded() leads.RecordedRouting {
 	return leads.RecordedRouting{Event: r.event, Assignee: deref(r.assignee), Reason: deref(r.reason),
-		RotationID: deref(r.rotationID), Step: deref(r.step), RuleID: deref(r.ruleID)}
+		RotationID: deref(r.rotationID), Turn: deref(r.turn), Step: deref(r.step), RuleID: deref(r.ruleID)}
 }
 
 // deref is *p, or T's zero value for nil.
