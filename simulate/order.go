@@ -22,10 +22,12 @@ const (
 	orderAhead = 20000
 )
 
-// heldLead is a lead held by turnOrder.
+// heldLead is a lead held by turnOrder, with the rotation and turn it
+// took as it was created (0 when none).
 type heldLead struct {
-	h    leads.HistoricLead
-	done bool
+	h              leads.HistoricLead
+	rotation, turn int64
+	done           bool
 }
 
 // turnOrder reorders the window's leads (see above) before emit decides
@@ -36,12 +38,10 @@ type turnOrder struct {
 	// may be done already (handed on ahead of their place).
 	queue []*heldLead
 	head  int
-	// waiting counts the leads held and not done.
-	waiting int
 	// byRotation holds, per rotation, its held leads by turn.
 	byRotation map[int64]*turnHeap
-	// held holds the ids of the leads held, and newest the highest id
-	// seen.
+	// held holds the ids of the leads held and not done, and newest the
+	// highest id seen.
 	held   map[int64]bool
 	newest int64
 }
@@ -50,34 +50,33 @@ func newTurnOrder(emit func(leads.HistoricLead) error) *turnOrder {
 	return &turnOrder{emit: emit, byRotation: make(map[int64]*turnHeap), held: make(map[int64]bool)}
 }
 
-// turnOf returns the rotation and turn h's lead took as it was created,
-// ok false when it took none.
-func turnOf(h leads.HistoricLead) (rotation, turn int64, ok bool) {
-	a := h.Actual
-	if a.Event != leads.EventLeadAssigned || a.RotationID == 0 || a.Turn == 0 {
-		return 0, 0, false
+// newHeldLead returns h to hold, with the rotation and turn its lead took
+// as it was created, if it took one.
+func newHeldLead(h leads.HistoricLead) *heldLead {
+	l := &heldLead{h: h}
+	if a := h.Actual; a.Event == leads.EventLeadAssigned && a.RotationID != 0 && a.Turn != 0 {
+		l.rotation, l.turn = a.RotationID, a.Turn
 	}
-	return a.RotationID, a.Turn, true
+	return l
 }
 
 // add holds h, and hands on the leads it no longer need hold.
 func (o *turnOrder) add(h leads.HistoricLead) error {
-	l := &heldLead{h: h}
+	l := newHeldLead(h)
 	o.queue = append(o.queue, l)
-	o.waiting++
 	o.held[h.Lead.ID] = true
 	o.newest = max(o.newest, h.Lead.ID)
-	if rot, _, ok := turnOf(h); ok {
-		th := o.byRotation[rot]
+	if l.rotation != 0 {
+		th := o.byRotation[l.rotation]
 		if th == nil {
 			th = &turnHeap{}
-			o.byRotation[rot] = th
+			o.byRotation[l.rotation] = th
 		}
 		heap.Push(th, l)
 	}
-	for o.waiting > 0 {
+	for len(o.held) > 0 {
 		first := o.first()
-		if o.waiting <= orderAhead && h.Lead.CreatedAt.Sub(first.h.Lead.CreatedAt) <= orderHorizon {
+		if len(o.held) <= orderAhead && h.Lead.CreatedAt.Sub(first.h.Lead.CreatedAt) <= orderHorizon {
 			return nil
 		}
 		if err := o.next(); err != nil {
@@ -89,7 +88,7 @@ func (o *turnOrder) add(h leads.HistoricLead) error {
 
 // flush hands on every lead held.
 func (o *turnOrder) flush() error {
-	for o.waiting > 0 {
+	for len(o.held) > 0 {
 		if err := o.next(); err != nil {
 			return err
 		}
@@ -114,11 +113,10 @@ func (o *turnOrder) first() *heldLead {
 // the held lead of that rotation with the lowest turn.
 func (o *turnOrder) next() error {
 	l := o.first()
-	if rot, _, ok := turnOf(l.h); ok {
-		l = heap.Pop(o.byRotation[rot]).(*heldLead)
+	if l.rotation != 0 {
+		l = heap.Pop(o.byRotation[l.rotation]).(*heldLead)
 	}
 	l.done = true
-	o.waiting--
 	delete(o.held, l.h.Lead.ID)
 	return o.emit(l.h)
 }
@@ -130,14 +128,10 @@ func (o *turnOrder) undecided(id int64) bool { return o.held[id] || id > o.newes
 // turnHeap is a rotation's held leads by turn.
 type turnHeap []*heldLead
 
-func (t turnHeap) Len() int { return len(t) }
-func (t turnHeap) Less(i, j int) bool {
-	_, a, _ := turnOf(t[i].h)
-	_, b, _ := turnOf(t[j].h)
-	return a < b
-}
-func (t turnHeap) Swap(i, j int) { t[i], t[j] = t[j], t[i] }
-func (t *turnHeap) Push(x any)   { *t = append(*t, x.(*heldLead)) }
+func (t turnHeap) Len() int           { return len(t) }
+func (t turnHeap) Less(i, j int) bool { return t[i].turn < t[j].turn }
+func (t turnHeap) Swap(i, j int)      { t[i], t[j] = t[j], t[i] }
+func (t *turnHeap) Push(x any)        { *t = append(*t, x.(*heldLead)) }
 func (t *turnHeap) Pop() any {
 	old := *t
 	x := old[len(old)-1]

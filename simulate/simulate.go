@@ -228,7 +228,7 @@ func (t *laterTurns) decided(ctx context.Context, h leads.HistoricLead) error {
 	}
 	held := t.held[:0]
 	for _, turn := range t.held {
-		if turn.LeadID != h.Lead.ID && t.undecided(turn.LeadID) {
+		if t.undecided(turn.LeadID) {
 			held = append(held, turn)
 			continue
 		}
