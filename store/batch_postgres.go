@@ -147,6 +147,34 @@ type batchColumns struct {
 	keys createdKeys
 }
 
+// newBatchColumns returns the columns of batch, each with room for its
+// values: grown one append at a time, they were reallocated as often as
+// their length doubled.
+func newBatchColumns(batch []*pendingInsert) batchColumns {
+	turns, skips, audit := 0, 0, 0
+	for _, p := range batch {
+		if p.rows.turn != nil {
+			turns++
+		}
+		skips += len(p.rows.skips)
+		audit += len(p.rows.audit)
+	}
+	c := batchColumns{cols: make([][]any, len(insertBatch.types))}
+	for i := range c.cols {
+		n := len(batch)
+		switch {
+		case i >= insertBatch.audit:
+			n = audit
+		case i >= insertBatch.skip:
+			n = skips
+		case i >= insertBatch.turn:
+			n = turns
+		}
+		c.cols[i] = make([]any, 0, n)
+	}
+	return c
+}
+
 func (c *batchColumns) add(from int, vals ...any) {
 	for i, v := range vals {
 		c.cols[from+i] = append(c.cols[from+i], v)
@@ -156,7 +184,7 @@ func (c *batchColumns) add(from int, vals ...any) {
 // insertBatchPostgres writes batch in one statement and sets each lead's
 // outcome; leads the statement did not write are retried alone.
 func (s *Store) insertBatchPostgres(ctx context.Context, batch []*pendingInsert) {
-	c := batchColumns{cols: make([][]any, len(insertBatch.types))}
+	c := newBatchColumns(batch)
 	for i, p := range batch {
 		ord := int32(i)
 		r := p.rows
@@ -284,14 +312,15 @@ func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c 
 	return nil
 }
 
-// typedArray turns a column's values into a slice pgx encodes as the array
-// of sqlType the statement casts it to, with nil elements as NULL. The
-// elements are pgtype values, not pointers: a pointer per value was an
-// allocation per column of every lead of every batch.
+// typedArray turns a column's values into an array pgx encodes as the
+// array of sqlType the statement casts it to, with nil elements as NULL.
+// The elements are pgtype values, not pointers: a pointer per value was an
+// allocation per column of every lead of every batch; and pgArray hands
+// them to pgx without copying each into an interface.
 func typedArray(sqlType string, vals []any) any {
 	switch sqlType {
 	case "int4": // ord, seq, slots
-		return convert(vals, func(v any) int32 { return v.(int32) })
+		return convert(vals, func(v any) pgtype.Int4 { return pgtype.Int4{Int32: v.(int32), Valid: true} })
 	case "int8":
 		return convert(vals, func(v any) pgtype.Int8 {
 			if p := int64Ptr(v); p != nil {
@@ -322,8 +351,8 @@ func typedArray(sqlType string, vals []any) any {
 	})
 }
 
-func convert[T any](vals []any, f func(any) T) []T {
-	out := make([]T, len(vals))
+func convert[T any](vals []any, f func(any) T) pgArray[T] {
+	out := make(pgArray[T], len(vals))
 	for i, v := range vals {
 		out[i] = f(v)
 	}

@@ -69,3 +69,6 @@ func (s *Store) ColumnsForTest() map[string][2][]string {
 		"audit_log": {audit, names(reflect.TypeFor[auditRow]())},
 	}
 }
+
+// PgArrayForTest is pgArray, for its round trip through PostgreSQL.
+type PgArrayForTest[T any] = pgArray[T]

@@ -135,13 +135,13 @@ func latestDeadline(batch []*pendingFacts) (time.Time, bool) {
 func (s *Store) queryFacts(ctx context.Context, batch []*pendingFacts) (err error) {
 	defer translate(&err)
 	n := len(batch)
-	idem, email, account, key, ext := make([]pgtype.Text, n), make([]pgtype.Text, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
-	exclude := make([]int64, n)
+	idem, email, account, key, ext := make(pgArray[pgtype.Text], n), make(pgArray[pgtype.Text], n), make(pgArray[pgtype.Text], n), make(pgArray[pgtype.Text], n), make(pgArray[pgtype.Text], n)
+	exclude := make(pgArray[pgtype.Int8], n)
 	for i, p := range batch {
 		idem[i] = optionalText(p.q.IdempotencyKey)
 		email[i] = optionalText(p.q.EmailKey)
-		exclude[i] = p.q.ExcludeLeadID
-		account[i] = p.q.AccountID
+		exclude[i] = pgtype.Int8{Int64: p.q.ExcludeLeadID, Valid: true}
+		account[i] = pgtype.Text{String: p.q.AccountID, Valid: true}
 		key[i] = optionalText(p.q.KeyHash)
 		ext[i] = optionalText(p.q.ExternalID)
 	}
