@@ -117,6 +117,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			s.cfg.ObserveRequest(info.route, r.Method, status, time.Since(start))
 		}
 		level := slogLevel(rec.status)
+		if !s.log.Enabled(r.Context(), level) {
+			return // its attributes would be made for nothing
+		}
 		s.log.Log(r.Context(), level, "request",
 			"request_id", requestID(r.Context()),
 			"method", r.Method,
