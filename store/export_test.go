@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/leadrotor/leadrotor/leads"
@@ -72,3 +73,6 @@ func (s *Store) ColumnsForTest() map[string][2][]string {
 
 // PgArrayForTest is pgArray, for its round trip through PostgreSQL.
 type PgArrayForTest[T any] = pgArray[T]
+
+// ModeTxForTest is tx running its statements in mode (modeTx).
+func ModeTxForTest(tx pgx.Tx, mode pgx.QueryExecMode) pgx.Tx { return modeTx{tx, mode} }
