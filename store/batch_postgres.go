@@ -246,8 +246,7 @@ func (s *Store) insertBatchPostgres(ctx context.Context, batch []*pendingInsert)
 }
 
 func (s *Store) runBatchPostgres(ctx context.Context, batch []*pendingInsert, c *batchColumns, written []bool) error {
-	args := make([]any, 0, len(c.cols)+1)
-	args = append(args, s.prepared())
+	args := make([]any, 0, len(c.cols))
 	for i, col := range c.cols {
 		args = append(args, typedArray(insertBatch.types[i], col))
 	}

@@ -108,7 +108,7 @@ func (s *Store) handOffEvents(ctx context.Context, tx *sql.Tx, o outbox) (func()
 
 // handOffEventsPgx is handOffEvents in a pgx transaction.
 func (s *Store) handOffEventsPgx(ctx context.Context, tx pgx.Tx, o outbox) (func(), error) {
-	return handOffIn(ctx, s, pgx.Tx(modeTx{tx, s.prepared()}), o, s.writeEventsPgx, EventHandOff.HandOffEventsPgx)
+	return handOffIn(ctx, s, tx, o, s.writeEventsPgx, EventHandOff.HandOffEventsPgx)
 }
 
 // handOffIn hands o off in tx through the sink's handOff, or writes it
@@ -140,9 +140,6 @@ func (s *Store) writeEventsPgx(ctx context.Context, tx pgx.Tx, o outbox) error {
 		return nil
 	}
 	s.observed(ctx, "INSERT events")
-	if _, ok := tx.(modeTx); !ok {
-		tx = modeTx{tx, s.prepared()}
-	}
 	if err := s.sink.WriteEventsPgx(ctx, tx, o.events, o.timers); err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}

@@ -80,7 +80,6 @@ func (s *Store) insertLeadPostgres(ctx context.Context, lead *leadRow, turn *tur
 	if err != nil {
 		return err
 	}
-	args = append([]any{s.prepared()}, args...)
 	if turn != nil {
 		args = append(args, turn.RotationID, turn.Turn, turn.Assignee, turn.AssignedAt, nullString(turn.State))
 	}

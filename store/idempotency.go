@@ -62,12 +62,12 @@ func (s *Store) claimCreatedKeysPostgres(ctx context.Context, tx pgx.Tx, c *crea
 		return nil
 	}
 	s.observed(ctx, lockKeysSQL)
-	if _, err := tx.Exec(ctx, lockKeysSQL, s.prepared(), c.accounts, c.keys); err != nil {
+	if _, err := tx.Exec(ctx, lockKeysSQL, c.accounts, c.keys); err != nil {
 		return fmt.Errorf("lock idempotency keys: %w", err)
 	}
 	var taken bool
 	s.observed(ctx, updatedKeysSQL)
-	if err := tx.QueryRow(ctx, updatedKeysSQL, s.prepared(), c.accounts, c.keys).Scan(&taken); err != nil {
+	if err := tx.QueryRow(ctx, updatedKeysSQL, c.accounts, c.keys).Scan(&taken); err != nil {
 		return fmt.Errorf("look for updates' idempotency keys: %w", err)
 	}
 	if taken {

@@ -7,13 +7,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// modeTx is a pgx transaction whose statements run in mode: the create
-// path's (s.prepared()) for the event sink's statements in the create
-// path's transaction. The pool's default is the simple protocol (bun
-// writes its values into the SQL text), under which pgx writes every
-// argument of river's job insert, the events' packed payload among them,
-// into the statement's text for PostgreSQL to parse again; prepared, the
-// text is parsed once per connection and the arguments go in binary.
+// modeTx is a pgx transaction whose statements run in mode unless they
+// name their own: writePostgres hands the create path's transaction so,
+// in the create path's mode (s.prepared()), to whatever writes in it. The
+// pool's default is the simple protocol (bun writes its values into the
+// SQL text), under which pgx wrote every argument of river's job insert,
+// the events' packed payload among them, into the statement's text for
+// PostgreSQL to parse again; prepared, the text is parsed once per
+// connection and the arguments go in binary.
 type modeTx struct {
 	pgx.Tx
 	mode pgx.QueryExecMode

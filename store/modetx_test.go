@@ -9,26 +9,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadrotor/leadrotor/store"
-	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
 // TestModeTxRunsStatementsInItsMode runs a statement in a transaction of a
 // connection whose default is the simple protocol (the store's pools'),
 // through modeTx and without it, and looks whether PostgreSQL has it
-// prepared: river's job insert on the create path goes through a modeTx.
+// prepared: the create path's transaction is one (writePostgres), for
+// river's job insert in it.
 func TestModeTxRunsStatementsInItsMode(t *testing.T) {
 	t.Parallel()
-	b := storetest.Postgres(t)
-	if b == nil {
+	conn := pgxConn(t, pgx.QueryExecModeSimpleProtocol)
+	if conn == nil {
 		return
 	}
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(b.DSN)
-	require.NoError(t, err)
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close(ctx) })
 
 	tests := []struct {
 		name     string

@@ -18,14 +18,11 @@ import (
 // them back as PostgreSQL got them; and a nil array as NULL.
 func TestPgArrayRoundTrip(t *testing.T) {
 	t.Parallel()
-	b := storetest.Postgres(t)
-	if b == nil {
+	conn := pgxConn(t, pgx.QueryExecModeCacheStatement)
+	if conn == nil {
 		return
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, b.DSN)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close(ctx) })
 	at := time.Date(2026, 12, 5, 10, 30, 0, 123000, time.UTC)
 
 	tests := []struct {
@@ -40,7 +37,7 @@ func TestPgArrayRoundTrip(t *testing.T) {
 		{"timestamptz", "timestamptz", store.PgArrayForTest[pgtype.Timestamptz]{{Time: at, Valid: true}, {}}, `{"2026-12-05 10:30:00.000123+00",NULL}`},
 		{"empty", "text", store.PgArrayForTest[pgtype.Text]{}, "{}"},
 	}
-	_, err = conn.Exec(ctx, "SET TIME ZONE 'UTC'")
+	_, err := conn.Exec(ctx, "SET TIME ZONE 'UTC'")
 	require.NoError(t, err)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,4 +51,23 @@ func TestPgArrayRoundTrip(t *testing.T) {
 		require.NoError(t, conn.QueryRow(ctx, "SELECT $1::text[]::text", store.PgArrayForTest[pgtype.Text](nil)).Scan(&got))
 		require.Nil(t, got)
 	})
+}
+
+// pgxConn connects pgx to a schema of the test PostgreSQL, its statements
+// run in mode by default; nil when PostgreSQL does not answer and is not
+// required.
+func pgxConn(t *testing.T, mode pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	b := storetest.Postgres(t)
+	if b == nil {
+		return nil
+	}
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(b.DSN)
+	require.NoError(t, err)
+	cfg.DefaultQueryExecMode = mode
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	return conn
 }

@@ -42,7 +42,8 @@ func (s *Store) withPgx(ctx context.Context, fn func(c *pgx.Conn) error) error {
 	return conn.Raw(func(driverConn any) error { return fn(driverConn.(*stdlib.Conn).Conn()) })
 }
 
-// writePostgres runs write in a transaction of its own and commits it.
+// writePostgres runs write in a transaction of its own, whose statements
+// run in the create path's mode (modeTx), and commits it.
 // write returns the ids of the leads it inserted, which are what
 // resolveCommit looks for when the COMMIT's answer is lost. It returns nil
 // when the leads are stored, an error that promises nothing was stored, or
@@ -70,7 +71,7 @@ func (s *Store) writePostgres(ctx context.Context, write func(ctx context.Contex
 			}
 			pid = uint32(real)
 		}
-		ids, err := write(ctx, tx)
+		ids, err := write(ctx, modeTx{tx, s.prepared()})
 		if err == nil {
 			err = ctx.Err() // past the deadline: do not commit
 		}
