@@ -8,7 +8,8 @@
 # run has a PostgreSQL schema and a Redis key prefix of its own, dropped
 # after it, and starts after a CHECKPOINT, so that no run inherits another's
 # rows or pays for its writes. Alternating spreads the machine's drift over
-# both arms. Prints a line per run, then each arm's mean and median.
+# both arms, and each pair swaps which arm goes first. Prints a line per
+# run, then each arm's mean and median, and its mean CPU a lead.
 #
 #   scripts/ab-bench.sh
 #   ARMS="|--availability" scripts/ab-bench.sh      # what members' availability costs
@@ -38,7 +39,12 @@ echo "# $pairs pairs, -c $clients -d $duration --warmup $warmup, arm 0: ${benche
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for pair in $(seq 1 "$pairs"); do
-	for n in 0 1; do
+	# Arm 0 first in odd pairs, arm 1 first in even ones: the run that goes
+	# first in a pair measured up to 10 % faster on a drifting machine
+	# (docs/BENCHMARKS.md, stop 34), and a fixed order credited it to arm 0.
+	order="0 1"
+	[ $((pair % 2)) = 0 ] && order="1 0"
+	for n in $order; do
 		schema="ab_bench_$$_${pair}_$n"
 		prefix="ab-bench:$$:$pair:$n:"
 		psql_ -c "CREATE SCHEMA $schema" -c "CHECKPOINT"
@@ -57,8 +63,8 @@ for pair in $(seq 1 "$pairs"); do
 	done
 done
 for n in 0 1; do
-	awk -F'\t' -v n="$n" '$1 == n {print $2}' "$results" | sort -n | awk -v n="$n" '{v[NR] = $1; s += $1} END {
+	awk -F'\t' -v n="$n" '$1 == n {print $2 "\t" $12 "\t" $13}' "$results" | sort -n | awk -F'\t' -v n="$n" '{v[NR] = $1; s += $1; c += $2; p += $3} END {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "arm %s mean %6.0f  median %6.0f leads/s over %d runs\n", n, s / NR, m, NR
+		printf "arm %s mean %6.0f  median %6.0f leads/s over %d runs; CPU us/lead mean: leadbench %.0f postgres %.0f\n", n, s / NR, m, NR, c / NR, p / NR
 	}'
 done

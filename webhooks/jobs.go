@@ -310,23 +310,19 @@ func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
 // post delivers a's payload to ep, signed; it returns the status code (0
 // when none came) and an error unless the receiver answered 2xx.
 func (r *Runner) post(ctx context.Context, ep *leads.WebhookEndpoint, a deliveryArgs) (int, error) {
-	u, err := url.Parse(ep.URL)
-	if err != nil {
-		return 0, fmt.Errorf("endpoint URL: %w", err)
-	}
-	now := r.opts.Now()
-	sig, err := Sign(ep.Secret, a.EventID, now, []byte(a.Payload))
+	t, err := r.targets.get(ep.URL, ep.Secret)
 	if err != nil {
 		return 0, err
 	}
+	now := r.opts.Now().Unix()
 	headers := [...]header{{"Content-Type", "application/json"}, {"User-Agent", "leadrotor-webhooks"}, {headerIDKey, a.EventID},
-		{headerTimestampKey, strconv.FormatInt(now.Unix(), 10)}, {headerSignatureKey, sig}}
+		{headerTimestampKey, strconv.FormatInt(now, 10)}, {headerSignatureKey, t.sign(a.EventID, now, a.Payload)}}
 	var status int
 	var line string
-	if r.poster != nil && !proxied(u) {
-		status, line, err = r.poster.post(ctx, u, headers[:], a.Payload, r.opts.Timeout)
+	if r.poster != nil && !t.proxied {
+		status, line, err = r.poster.post(ctx, t.u, headers[:], a.Payload, r.opts.Timeout)
 	} else {
-		status, line, err = r.postHTTP(ctx, u, headers[:], a.Payload)
+		status, line, err = r.postHTTP(ctx, t.u, headers[:], a.Payload)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("post: %w", err)

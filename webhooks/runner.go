@@ -155,6 +155,7 @@ type Runner struct {
 	pgx     *river.Client[pgx.Tx]
 	http    *http.Client
 	poster  *poster // nil when Options.Transport is set
+	targets targets // of the endpoints posted to
 	expirer SLAExpirer
 	sweep   context.CancelFunc // stops the poster's sweep of idle connections
 	swept   chan struct{}      // closed when it stopped

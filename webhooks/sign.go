@@ -46,7 +46,8 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, id, timestamp.Unix(), body)), nil
+	t := &target{key: key}
+	return t.sign(id, timestamp.Unix(), string(body)), nil
 }
 
 func mac(key []byte, id string, ts int64, body []byte) []byte {
