@@ -137,7 +137,7 @@ func yamlText(s string) string {
 
 // formTimeValue reads a time typed into field: a datetime-local value,
 // in UTC, or RFC 3339; "" is the zero time, which the Simulator refuses
-// as missing.
+// as missing. The zero time typed is refused as too early.
 func formTimeValue(field, v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -145,6 +145,9 @@ func formTimeValue(field, v string) (time.Time, error) {
 	}
 	for _, layout := range []string{formTime, "2006-01-02T15:04:05", time.RFC3339} {
 		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			if t.IsZero() {
+				return time.Time{}, leads.ValidationError(*leads.CheckSimulationTime(field, t))
+			}
 			return t, nil
 		}
 	}

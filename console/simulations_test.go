@@ -56,6 +56,9 @@ func TestSimulationFormRefusals(t *testing.T) {
 		{"a date that is not one", "e-from", "Must be a date and time", func(f url.Values) {
 			f.Set("from", "yesterday")
 		}},
+		{"Go's zero time, typed", "e-from", "Must not be before 1970-01-01T00:00:00Z", func(f url.Values) {
+			f.Set("from", "0001-01-01T00:00")
+		}},
 	} {
 		form := simulationForm(csrf, "")
 		tc.form(form)

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/uptrace/bunrouter"
 
@@ -44,8 +46,8 @@ func (s *Server) createSimulation(w http.ResponseWriter, req bunrouter.Request) 
 	if err != nil {
 		return err
 	}
-	var in leads.SimulationInput
-	if err := decodeJSON(req.Request, &in); err != nil {
+	in, err := decodeSimulationInput(req.Request)
+	if err != nil {
 		return err
 	}
 	ctx := req.Context()
@@ -56,6 +58,44 @@ func (s *Server) createSimulation(w http.ResponseWriter, req bunrouter.Request) 
 	w.Header().Set("Location", simulationPath(sim.ID))
 	writeJSON(w, http.StatusAccepted, newSimulationBody(sim))
 	return nil
+}
+
+// simulationInputBody is leads.SimulationInput as a body holds it: a
+// time absent is nil, a time given as Go's zero time is not.
+type simulationInputBody struct {
+	From       *time.Time      `json:"from"`
+	To         *time.Time      `json:"to"`
+	Config     json.RawMessage `json:"config,omitempty"`
+	ConfigYAML string          `json:"configYaml,omitempty"`
+}
+
+// decodeSimulationInput reads POST /simulations' body. A time given as
+// 0001-01-01T00:00:00Z is refused as too early, not as missing (which is
+// what the Service, seeing the zero time, would say).
+func decodeSimulationInput(r *http.Request) (leads.SimulationInput, error) {
+	var body simulationInputBody
+	if err := decodeJSON(r, &body); err != nil {
+		return leads.SimulationInput{}, err
+	}
+	in := leads.SimulationInput{Config: body.Config, ConfigYAML: body.ConfigYAML}
+	var errs []leads.FieldError
+	for _, t := range []struct {
+		field string
+		given *time.Time
+		to    *time.Time
+	}{{"from", body.From, &in.From}, {"to", body.To, &in.To}} {
+		if t.given == nil {
+			continue
+		}
+		*t.to = *t.given
+		if t.given.IsZero() {
+			errs = append(errs, *leads.CheckSimulationTime(t.field, *t.given))
+		}
+	}
+	if len(errs) > 0 {
+		return leads.SimulationInput{}, leads.ValidationError(errs...)
+	}
+	return in, nil
 }
 
 // getSimulation is GET /simulations/{id}: where it is, and its result once

@@ -162,6 +162,9 @@ func TestSimulationRefusals(t *testing.T) {
 			{"a window over the bound", "manager", map[string]any{"from": at(day), "to": at(day.AddDate(2, 0, 0))}, 400, leads.CodeValidation, "to"},
 			{"to before from", "manager", map[string]any{"from": at(day), "to": at(day.Add(-time.Hour))}, 400, leads.CodeValidation, "to"},
 			{"no from", "manager", map[string]any{"to": at(day)}, 400, leads.CodeValidation, "from"},
+			{"from Go's zero time", "manager", map[string]any{"from": "0001-01-01T00:00:00Z", "to": at(day)}, 400, leads.CodeValidation, "from"},
+			{"to Go's zero time", "manager", map[string]any{"from": at(day), "to": "0001-01-01T00:00:00Z"}, 400, leads.CodeValidation, "to"},
+			{"a window before 1970", "manager", map[string]any{"from": "1969-12-01T00:00:00Z", "to": "1969-12-02T00:00:00Z"}, 400, leads.CodeValidation, "from"},
 			{"a key the body does not have", "manager", s.window(map[string]any{"confg": map[string]any{}}), 400, leads.CodeValidation, "confg"},
 			{"both config and configYaml", "manager", s.window(map[string]any{"config": weightedChange, "configYaml": "rotations: []"}), 400, leads.CodeValidation, "configYaml"},
 			{"YAML that does not parse", "manager", s.window(map[string]any{"configYaml": "rotations:\n  - name: Pool\n    members:\n\t- user: ana@example.com\n"}), 400, leads.CodeValidation, "configYaml"},
@@ -178,6 +181,14 @@ func TestSimulationRefusals(t *testing.T) {
 			if tc.field != "" {
 				require.Equal(t, tc.field, body["details"].(map[string]any)["field"], "%s: %s", tc.name, res.body)
 			}
+		}
+		// A time given is never "required": what is wrong with it is said.
+		for field, body := range map[string]map[string]any{
+			"from": {"from": "0001-01-01T00:00:00Z", "to": at(day)},
+			"to":   {"from": at(day), "to": "0001-01-01T00:00:00Z"},
+		} {
+			res := s.call("manager", "POST", "/simulations", body)
+			require.Equal(t, "Must not be before 1970-01-01T00:00:00Z", res.json(t)["details"].(map[string]any)["message"], "%s: %s", field, res.body)
 		}
 		res := s.call("manager", "POST", "/simulations", s.window(map[string]any{"configYaml": "rotations:\n  - name: Pool\n    members:\n\t- user: ana@example.com\n"}))
 		require.EqualValues(t, 4, res.json(t)["details"].(map[string]any)["line"], "the YAML's line: %s", res.body)

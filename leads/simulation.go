@@ -90,6 +90,18 @@ type SimulationInput struct {
 	ConfigYAML string          `json:"configYaml,omitempty"`
 }
 
+// CheckSimulationTime refuses a time of a simulation's window, given in
+// field, that is before 1970-01-01T00:00:00Z: no lead is older, and Go's
+// zero time, which an absent time decodes to, is before it. A decoder that
+// can tell a time given from one absent refuses a given zero time with it,
+// so that it is not said to be missing.
+func CheckSimulationTime(field string, t time.Time) *FieldError {
+	if !t.Before(time.Unix(0, 0)) {
+		return nil
+	}
+	return &FieldError{Field: field, Value: t, Message: "Must not be before 1970-01-01T00:00:00Z"}
+}
+
 // SimulationListOptions asks for one page of an account's simulations,
 // newest first.
 type SimulationListOptions struct {

@@ -55,11 +55,15 @@ func (o *Options) Check() error {
 	if o.AccountID == "" {
 		errs = append(errs, leads.FieldError{Field: "account", Message: "Is required"})
 	}
-	if o.From.IsZero() {
-		errs = append(errs, leads.FieldError{Field: "from", Message: "Is required"})
-	}
-	if o.To.IsZero() {
-		errs = append(errs, leads.FieldError{Field: "to", Message: "Is required"})
+	for _, t := range []struct {
+		field string
+		at    time.Time
+	}{{"from", o.From}, {"to", o.To}} {
+		if t.at.IsZero() {
+			errs = append(errs, leads.FieldError{Field: t.field, Message: "Is required"})
+		} else if e := leads.CheckSimulationTime(t.field, t.at); e != nil {
+			errs = append(errs, *e)
+		}
 	}
 	limit := o.MaxWindow
 	if limit <= 0 {

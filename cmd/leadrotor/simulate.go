@@ -134,13 +134,17 @@ func runSimulate(ctx context.Context, w, progress io.Writer, m *app.Main, propos
 }
 
 // parseWhen reads a time of --from or --to: RFC 3339, or a date (midnight
-// UTC).
+// UTC). Go's zero time is refused here as too early: the replay's check
+// would take it for a time not given.
 func parseWhen(s, flag string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, s); err != nil {
+			return time.Time{}, fmt.Errorf("--%s %q: not a time (2026-11-02T09:00:00Z) or a date (2026-11-02)", flag, s)
+		}
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("--%s %q: %s", flag, s, leads.CheckSimulationTime(flag, t).Message)
 	}
-	return time.Time{}, fmt.Errorf("--%s %q: not a time (2026-11-02T09:00:00Z) or a date (2026-11-02)", flag, s)
+	return t.UTC(), nil
 }

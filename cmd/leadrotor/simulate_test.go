@@ -21,6 +21,8 @@ func TestSimulateRefusals(t *testing.T) {
 	}{
 		{"no account", []string{"--from", "2026-11-01", "--to", "2026-11-02"}, "no account"},
 		{"bad time", []string{"--account", "2311", "--from", "yesterday", "--to", "2026-11-02"}, `--from "yesterday": not a time`},
+		{"Go's zero time", []string{"--account", "2311", "--from", "0001-01-01", "--to", "2026-11-02"}, `--from "0001-01-01": Must not be before 1970-01-01T00:00:00Z`},
+		{"before 1970", []string{"--account", "2311", "--from", "1969-12-01", "--to", "1969-12-02"}, "from: Must not be before 1970-01-01T00:00:00Z"},
 		{"to before from", []string{"--account", "2311", "--from", "2026-11-02", "--to", "2026-11-01"}, "Must be after from"},
 		{"window too long", []string{"--account", "2311", "--from", "2026-01-01", "--to", "2026-12-01", "--max-window", "720h"}, "more than the 720h0m0s allowed"},
 		{"unknown member", []string{"-f", unknownMember, "--account", "2311", "--from", "2026-11-01", "--to", "2026-11-02"}, "zed@example.com"},
