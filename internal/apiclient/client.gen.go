@@ -1957,10 +1957,10 @@ type SimulationInput struct {
 	// ConfigYaml The same as YAML text; at most one of config and configYaml
 	ConfigYaml *string `json:"configYaml,omitempty"`
 
-	// From The window's start; leads created at or after it are replayed
+	// From The window's start; leads created at or after it are replayed. Not before 1970-01-01T00:00:00Z
 	From time.Time `json:"from"`
 
-	// To The window's end; leads created before it are replayed
+	// To The window's end; leads created before it are replayed. After from, not before 1970-01-01T00:00:00Z
 	To time.Time `json:"to"`
 }
 
