@@ -432,8 +432,11 @@ type auditRow struct {
 // newAuditRow is the row of e.
 func newAuditRow(e leads.AuditEntry) auditRow {
 	row := auditRow{AuditEntry: e, Changes: changesOf(e.Data)}
-	if e.Event == leads.EventSLAExpired {
+	switch e.Event {
+	case leads.EventSLAExpired:
 		row.Summary = slaExpiredText(e.Data)
+	case leads.EventSLAWaiting:
+		row.Summary = slaWaitingText(e.Data)
 	}
 	return row
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -22,6 +23,7 @@ var (
 	slaClocks = []choice{{leads.SLAClockWall, "wall clock"}, {leads.SLAClockWorkingHours, "working hours only"}}
 	slaEnds   = []choice{{leads.SLAKeep, "keep it with the last rep"}, {leads.SLAFallback, "give it to the fallback"},
 		{leads.SLAHold, "hold it unassigned for a manager"}}
+	slaNobody = []choice{{leads.SLAExhaust, "that is the end"}, {leads.SLAWait, "wait until one of them is back"}}
 )
 
 // choiceText is what the choice of value v says; v itself when none has it.
@@ -47,8 +49,12 @@ func slaSummary(sla *leads.SLA) string {
 	case n > 1:
 		moves = fmt.Sprintf("up to %d reassignments", n)
 	}
-	return fmt.Sprintf("Accept within %s, %s, %s, then %s", shortDuration(time.Duration(sla.AcceptWithin)),
-		choiceText(slaClocks, sla.Clock), moves, choiceText(slaEnds, sla.WhenExhausted))
+	wait := ""
+	if sla.WhenNobodyAvailable == leads.SLAWait && sla.MaxReassignments > 0 {
+		wait = " (waiting while nobody else is available)"
+	}
+	return fmt.Sprintf("Accept within %s, %s, %s%s, then %s", shortDuration(time.Duration(sla.AcceptWithin)),
+		choiceText(slaClocks, sla.Clock), moves, wait, choiceText(slaEnds, sla.WhenExhausted))
 }
 
 // shortDuration is d as Go writes durations without the zero units of its
@@ -110,29 +116,33 @@ const (
 	slaClockField        = "sla.clock"
 	slaMaxField          = "sla.maxReassignments"
 	slaEndField          = "sla.whenExhausted"
+	slaNobodyField       = "sla.whenNobodyAvailable"
 )
 
 // slaForm is the SLA part of the settings form as it is shown.
 type slaForm struct {
-	On                                                   bool
-	AcceptWithin, Clock, MaxReassignments, WhenExhausted string
-	Clocks, Ends                                         []choice
+	On                                                                        bool
+	AcceptWithin, Clock, MaxReassignments, WhenExhausted, WhenNobodyAvailable string
+	Clocks, Ends, Nobody                                                      []choice
 }
 
 // newSLAForm is the form of sla, the rotation's SLA; or, when form is the
 // settings form sent and refused, of what it held, so nothing typed is
 // lost.
 func newSLAForm(sla *leads.SLA, form url.Values) slaForm {
-	f := slaForm{Clock: leads.SLAClockWall, MaxReassignments: "1", WhenExhausted: leads.SLAKeep, Clocks: slaClocks, Ends: slaEnds}
+	f := slaForm{Clock: leads.SLAClockWall, MaxReassignments: "1", WhenExhausted: leads.SLAKeep, WhenNobodyAvailable: leads.SLAExhaust,
+		Clocks: slaClocks, Ends: slaEnds, Nobody: slaNobody}
 	switch {
 	case form.Has(slaAcceptWithinField):
 		f.On = form.Get(slaOnField) == "on"
 		f.AcceptWithin, f.Clock = form.Get(slaAcceptWithinField), form.Get(slaClockField)
 		f.MaxReassignments, f.WhenExhausted = form.Get(slaMaxField), form.Get(slaEndField)
+		f.WhenNobodyAvailable = form.Get(slaNobodyField)
 	case sla != nil:
 		f.On = true
 		f.AcceptWithin, f.Clock = shortDuration(time.Duration(sla.AcceptWithin)), sla.Clock
 		f.MaxReassignments, f.WhenExhausted = fmt.Sprint(sla.MaxReassignments), sla.WhenExhausted
+		f.WhenNobodyAvailable = cmp.Or(sla.WhenNobodyAvailable, leads.SLAExhaust)
 	}
 	return f
 }
@@ -151,7 +161,8 @@ func parseSLAForm(form url.Values) (*leads.SLA, error) {
 		return nil, leads.ValidationError(leads.FieldError{Field: slaAcceptWithinField, Value: v,
 			Message: `Must be a duration such as "5m", "90s" or "1h30m"`})
 	}
-	sla := &leads.SLA{AcceptWithin: leads.Duration(d), Clock: form.Get(slaClockField), WhenExhausted: form.Get(slaEndField)}
+	sla := &leads.SLA{AcceptWithin: leads.Duration(d), Clock: form.Get(slaClockField), WhenExhausted: form.Get(slaEndField),
+		WhenNobodyAvailable: form.Get(slaNobodyField)}
 	if v := strings.TrimSpace(form.Get(slaMaxField)); v != "" {
 		n, err := formInt(slaMaxField, v)
 		if err != nil {
@@ -189,6 +200,17 @@ func slaExpiredText(data map[string]any) string {
 		b.WriteString(" The SLA is exhausted: nobody eligible is left who has not had the lead.")
 	}
 	return b.String()
+}
+
+// slaWaitingText says an sla_waiting audit entry (its data) in words.
+func slaWaitingText(data map[string]any) string {
+	str := func(k string) string { s, _ := data[k].(string); return s }
+	due := str("dueAt")
+	if t, err := time.Parse(time.RFC3339Nano, due); err == nil {
+		due = t.UTC().Format("Mon 2 Jan 15:04 UTC")
+	}
+	return fmt.Sprintf("%s did not accept in time, and nobody who has not had the lead was available. It stays with them; the time to accept now ends %s, when %s is back.",
+		str("assignee"), due, str("nextAvailable"))
 }
 
 // slaState is where a lead's time to accept stands, in words, and the

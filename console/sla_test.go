@@ -34,6 +34,12 @@ func slaOn(within, clock, reassignments, then string) url.Values {
 		"sla.whenExhausted": {then}}
 }
 
+// withValue is v with field set to value.
+func withValue(v url.Values, field, value string) url.Values {
+	v.Set(field, value)
+	return v
+}
+
 // A manager sets a rotation's SLA on the board and sees it in the
 // settings summary; a time to accept that is no duration, or out of
 // bounds, and the other SLA fields the Service refuses, are shown at their
@@ -77,6 +83,11 @@ func TestBoardSLA(t *testing.T) {
 		{formCase{"agent", agent, board + "/settings", settingsForm(agent.csrf("/"), nil), http.StatusForbidden, ``}, set},
 		{formCase{"agent, bad duration", agent, board + "/settings", settingsForm(agent.csrf("/"), slaOn("soon", "wall", "2", "keep")), http.StatusForbidden,
 			`may not do this`}, set},
+		{formCase{"nobody available, unknown", manager, board + "/settings", settingsForm(csrf, withValue(slaOn("5m", "wall", "2", "keep"), "sla.whenNobodyAvailable", "later")), http.StatusUnprocessableEntity,
+			fieldError("s-whenNobodyAvailable", `Must be exhaust or wait`)}, set},
+		{formCase{"waits", manager, board + "/settings", settingsForm(csrf, withValue(slaOn("5m", "wall", "2", "keep"), "sla.whenNobodyAvailable", "wait")), http.StatusOK,
+			`(?s)id="sla-summary">Accept within 5m, wall clock, up to 2 reassignments \(waiting while nobody else is available\), then keep it with the last rep<.*<option value="wait" selected>`},
+			&leads.SLA{AcceptWithin: leads.Duration(5 * time.Minute), Clock: leads.SLAClockWall, MaxReassignments: 2, WhenExhausted: leads.SLAKeep, WhenNobodyAvailable: leads.SLAWait}},
 		{formCase{"changed", manager, board + "/settings", settingsForm(csrf, slaOn("90s", "working_hours", "0", "hold")), http.StatusOK,
 			`id="sla-summary">Accept within 1m30s, working hours only, no reassignment, then hold it unassigned for a manager<`}, changed},
 		{formCase{"removed", manager, board + "/settings", settingsForm(csrf, url.Values{"sla.acceptWithin": {"90s"}}), http.StatusOK,

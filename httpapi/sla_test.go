@@ -39,6 +39,7 @@ func TestRotationSLASettings(t *testing.T) {
 			{"negative", map[string]any{"acceptWithin": "5m", "maxReassignments": -1}, "VALIDATION_ERROR", "sla.maxReassignments", 400},
 			{"end", map[string]any{"acceptWithin": "5m", "whenExhausted": "drop"}, "VALIDATION_ERROR", "sla.whenExhausted", 400},
 			{"fallback without one", map[string]any{"acceptWithin": "5m", "whenExhausted": "fallback"}, "VALIDATION_ERROR", "fallbackAssignee", 400},
+			{"nobody available", map[string]any{"acceptWithin": "5m", "whenNobodyAvailable": "later"}, "VALIDATION_ERROR", "sla.whenNobodyAvailable", 400},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				for _, method := range []string{http.MethodPatch, http.MethodPut} {
@@ -65,6 +66,12 @@ func TestRotationSLASettings(t *testing.T) {
 		res = a.call("manager", http.MethodPatch, path, map[string]any{"sla": map[string]any{"acceptWithin": "2h", "clock": "working_hours"}})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, "working_hours", res.json(t)["sla"].(map[string]any)["clock"])
+		res = a.call("manager", http.MethodPatch, path, map[string]any{"sla": map[string]any{"acceptWithin": "2h", "clock": "working_hours", "whenNobodyAvailable": "wait"}})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		require.Equal(t, "wait", res.json(t)["sla"].(map[string]any)["whenNobodyAvailable"])
+		res = a.call("manager", http.MethodPatch, path, map[string]any{"sla": map[string]any{"acceptWithin": "2h", "clock": "working_hours", "whenNobodyAvailable": "exhaust"}})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		require.NotContains(t, res.json(t)["sla"], "whenNobodyAvailable", "exhaust, the default, is read back as absent")
 		res = a.call("manager", http.MethodPatch, path, map[string]any{"name": "renamed"})
 		require.Equal(t, "2h0m0s", res.json(t)["sla"].(map[string]any)["acceptWithin"], "a PATCH without sla keeps it")
 		res = a.call("manager", http.MethodPatch, path, map[string]any{"sla": nil})

@@ -246,6 +246,9 @@ func (w *jsonWriter) timer(t *SLATimer) {
 		w.value(t.Had)
 	}
 	w.intOmit("reassignments", int64(t.Reassignments))
+	if t.Waiting {
+		w.b = append(w.b, `,"waiting":true`...)
+	}
 	w.b = append(w.b, '}')
 }
 

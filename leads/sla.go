@@ -46,13 +46,27 @@ type SLA struct {
 	MaxReassignments int `json:"maxReassignments"`
 	// WhenExhausted says what happens when the time runs out and the lead
 	// may move no more, or nobody who has not had it is eligible at that
-	// moment (off their hours, away, full: the expiry does not wait):
+	// moment (off their hours, away, full: the expiry does not wait, unless
+	// WhenNobodyAvailable says so):
 	// SLAKeep (default: it stays with the last rep), SLAFallback (to the
 	// rotation's fallback assignee) or SLAHold (it leaves the rep and
 	// stays unassigned for a manager to give). Managers are told in each
 	// case (lead.sla_expired with data.exhausted, and mail when the server
 	// sends it).
 	WhenExhausted string `json:"whenExhausted,omitempty"`
+	// WhenNobodyAvailable says what an expiry does when the SLA may still
+	// move the lead but nobody who has not had it can take it at that
+	// moment: SLAExhaust (the default, kept as empty: WhenExhausted
+	// applies at once) or
+	// SLAWait: when some of them are only away by their availability (off
+	// their hours, on time off, on a holiday), the deadline moves to the
+	// first instant one of them is back, audited sla_waiting; the rep keeps
+	// the lead meanwhile and may still accept it. The clock, in effect,
+	// stops while nobody could take the lead over: a follow-the-sun team
+	// does not exhaust its SLA at night. Nobody back within a year, or
+	// everyone else had the lead or is unavailable otherwise (paused, full):
+	// WhenExhausted applies.
+	WhenNobodyAvailable string `json:"whenNobodyAvailable,omitempty"`
 }
 
 // SLA clocks (SLA.Clock).
@@ -67,6 +81,20 @@ const (
 	SLAFallback = "fallback"
 	SLAHold     = "hold"
 )
+
+// What an SLA's expiry does when nobody can take the lead at that moment
+// (SLA.WhenNobodyAvailable).
+const (
+	SLAExhaust = "exhaust"
+	SLAWait    = "wait"
+)
+
+// EventSLAWaiting is the audit event of an expiry that found nobody
+// available and moved the deadline to when someone is back
+// (SLA.WhenNobodyAvailable wait): data holds the assignee, the deadline
+// that passed, the new one (dueAt), who is back then (nextAvailable), and
+// why.
+const EventSLAWaiting = "sla_waiting"
 
 // Limits of SLAs.
 const (
@@ -118,6 +146,9 @@ func (sla *SLA) validate(rot *Rotation) error {
 	if sla.WhenExhausted == "" {
 		sla.WhenExhausted = SLAKeep
 	}
+	if sla.WhenNobodyAvailable == SLAExhaust {
+		sla.WhenNobodyAvailable = "" // the default, read back without the field
+	}
 	d := time.Duration(sla.AcceptWithin)
 	switch {
 	case d < MinSLAAcceptWithin || d > MaxSLAAcceptWithin:
@@ -129,6 +160,8 @@ func (sla *SLA) validate(rot *Rotation) error {
 		return ValidationError(FieldError{"sla.maxReassignments", sla.MaxReassignments, fmt.Sprintf("Must be from 0 to %d", MaxSLAReassignments)})
 	case sla.WhenExhausted != SLAKeep && sla.WhenExhausted != SLAFallback && sla.WhenExhausted != SLAHold:
 		return ValidationError(FieldError{"sla.whenExhausted", sla.WhenExhausted, "Must be keep, fallback or hold"})
+	case sla.WhenNobodyAvailable != "" && sla.WhenNobodyAvailable != SLAWait:
+		return ValidationError(FieldError{"sla.whenNobodyAvailable", sla.WhenNobodyAvailable, "Must be exhaust or wait"})
 	case sla.WhenExhausted == SLAFallback && rot.FallbackAssignee == "":
 		return ValidationError(FieldError{"fallbackAssignee", "", "Is required when sla.whenExhausted is fallback"})
 	}
@@ -152,6 +185,9 @@ type SLATimer struct {
 	// of SLA reassignments; Reassignments how many the chain has made.
 	Had           []string `json:"had,omitempty"`
 	Reassignments int      `json:"reassignments,omitempty"`
+	// Waiting marks a deadline an expiry moved to when someone is back
+	// (SLA.WhenNobodyAvailable wait).
+	Waiting bool `json:"waiting,omitempty"`
 }
 
 // times reports whether t still times cur's assignment: the same assignee
@@ -345,6 +381,11 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 	if !t.times(cur) || rot == nil || rot.SLA == nil {
 		return nil
 	}
+	if now := s.clock(); t.Waiting && now.Before(t.DueAt) {
+		// Run early by this process's clock (another's ran it): later.
+		return fmt.Errorf("expire SLA of lead %d: its deadline %s has not come (now %s)", t.LeadID,
+			t.DueAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
 	had := append(slices.Clone(t.Had), t.Assignee)
 	if t.Reassignments < rot.SLA.MaxReassignments && s.rotator != nil {
 		_, _, err := s.assignStored(ctx, cfg, t.AccountID, t.LeadID, storedAssignment{
@@ -374,6 +415,12 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 		})
 		switch {
 		case errors.Is(err, errNobodyLeft):
+			if rot.SLA.WhenNobodyAvailable != SLAWait {
+				break
+			}
+			if back, who, ok := cfg.firstBack(rot, had, s.clock()); ok {
+				return s.waitSLA(ctx, rot, &t, back, who)
+			}
 		case ErrorCode(err) == CodeNotFound:
 			return nil
 		case err != nil:
@@ -385,6 +432,61 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 		return s.exhaustSLA(ctx, cfg, rot, &t, "nobody_left")
 	}
 	return s.exhaustSLA(ctx, cfg, rot, &t, "max_reassignments")
+}
+
+// firstBack returns the first instant after now at which a member of rot
+// not in had and not paused, away now by their availability (off their
+// hours, on time off, on a holiday), is back, and who that is; false when
+// none is back within slaHorizon. One back then but full (a daily cap, open
+// leads) makes the expiry at that instant wait again, or exhaust.
+func (c *AccountConfig) firstBack(rot *Rotation, had []string, now time.Time) (time.Time, string, bool) {
+	var first time.Time
+	var who string
+	for _, m := range rot.Members {
+		if m.Paused || slices.Contains(had, m.User) || c.Away(m.User, now) == "" {
+			continue
+		}
+		a := c.Availability[m.User]
+		end := now.Add(slaHorizon)
+		for at := a.prepared.nextChange(now); at.Before(end) && (who == "" || at.Before(first)); at = a.prepared.nextChange(at) {
+			if c.Away(m.User, at) == "" {
+				first, who = at, m.User
+				break
+			}
+		}
+	}
+	return first, who, who != ""
+}
+
+// waitSLA moves the deadline of the assignment t times to back, when who
+// is back (SLA.WhenNobodyAvailable wait): a new timer, audited
+// sla_waiting. Nothing when the assignment changed meanwhile.
+func (s *Service) waitSLA(ctx context.Context, rot *Rotation, t *SLATimer, back time.Time, who string) error {
+	_, err := s.store.UpdateLead(ctx, t.AccountID, t.LeadID, func(cur *Lead) (*LeadWrite, error) {
+		if !t.times(cur) {
+			return nil, nil
+		}
+		now := s.clock()
+		w := &LeadWrite{Lead: cur.next(now)}
+		due := back.UTC()
+		w.Lead.SLADueAt = &due
+		next := *t
+		next.DueAt, next.Waiting = due, true
+		w.SLATimer = &next
+		w.Audit = []AuditEntry{newAuditEntry(SystemActor(t.AccountID), EventSLAWaiting, map[string]any{
+			"assignee": t.Assignee, "passedDueAt": t.DueAt, "dueAt": due, "nextAvailable": who,
+			"rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments,
+			"why": fmt.Sprintf("%s did not accept in time, and nobody who has not had the lead is available before %s (%s); %s keeps it until then",
+				t.Assignee, due.Format(time.RFC3339), who, t.Assignee)}, now)}
+		return w, nil
+	})
+	if ErrorCode(err) == CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("move SLA deadline of lead %d: %w", t.LeadID, err)
+	}
+	return nil
 }
 
 // exhaustSLA applies the SLA's WhenExhausted to the lead t times, because

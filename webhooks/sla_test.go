@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -234,4 +235,84 @@ func TestSLAWorkingHoursAcrossAWeekend(t *testing.T) {
 	got, err := b.svc.Lead(ctx, b.admin, lead.ID)
 	require.NoError(t, err)
 	require.Equal(t, slaReps[1], got.AssignedTo)
+}
+
+// TestSLAWaitsForSomeoneBack: with whenNobodyAvailable wait, a lead whose
+// time runs out at 17:30 on a Friday, when the members who have not had it
+// work 09:00-17:00 on weekdays, stays with its rep and is due again at
+// 09:00 on Monday (audited sla_waiting); the rep may still accept it
+// meanwhile. At Monday's deadline it moves on to the first of them, as an
+// expiry does. Without wait, the same expiry ends the SLA at once.
+func TestSLAWaitsForSomeoneBack(t *testing.T) {
+	t.Parallel()
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	friday := time.Date(2025, 6, 6, 16, 55, 0, 0, ny)
+	monday := time.Date(2025, 6, 9, 9, 0, 0, 0, ny)
+	for _, tc := range []struct {
+		name     string
+		when     string
+		accepted bool   // ann accepts while the lead waits
+		final    string // who has the lead at the end
+	}{
+		{"wait, then move on", leads.SLAWait, false, slaReps[1]},
+		{"wait, accepted meanwhile", leads.SLAWait, true, slaReps[0]},
+		{"exhaust", leads.SLAExhaust, false, slaReps[0]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var now atomic.Pointer[time.Time]
+			now.Store(&friday)
+			b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{Backoff: func(int) time.Duration { return 20 * time.Millisecond }}, true,
+				leads.WithClock(func() time.Time { return *now.Load() }))
+			slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(10 * time.Minute), MaxReassignments: 1, WhenNobodyAvailable: tc.when})
+			week := []leads.WorkHours{{Start: "09:00", End: "17:00"}}
+			for _, rep := range slaReps[1:] { // ann works around the clock
+				_, err := b.svc.SetSchedule(ctx, b.admin, rep, &leads.Schedule{Timezone: "America/New_York",
+					Monday: week, Tuesday: week, Wednesday: week, Thursday: week, Friday: week})
+				require.NoError(t, err)
+			}
+			lead := createLead(t, b, "Grace")
+			require.Equal(t, slaReps[0], lead.AssignedTo)
+			late := friday.Add(35 * time.Minute) // 17:30: bob and cid are gone
+			now.Store(&late)
+			b.start(t)
+			if tc.when == leads.SLAExhaust {
+				timersDone(t, b)
+				events, by := audit(t, b, lead.ID)
+				require.NotContains(t, events, leads.EventSLAWaiting)
+				require.Equal(t, "nobody_left", by["sla_expired"][0].Data["exhaustedBy"])
+			} else {
+				require.Eventually(t, func() bool {
+					events, _ := audit(t, b, lead.ID)
+					return slices.Contains(events, leads.EventSLAWaiting)
+				}, 20*time.Second, 20*time.Millisecond, "the expiry waits")
+				got, err := b.svc.Lead(ctx, b.admin, lead.ID)
+				require.NoError(t, err)
+				require.Equal(t, slaReps[0], got.AssignedTo, "ann keeps it while nobody else is there")
+				require.Equal(t, monday.UTC(), got.SLADueAt.UTC())
+				events, by := audit(t, b, lead.ID)
+				require.NotContains(t, events, leads.EventSLAExpired)
+				w := by[leads.EventSLAWaiting][0].Data
+				require.Equal(t, slaReps[1], w["nextAvailable"])
+				require.Contains(t, w["why"], "nobody who has not had the lead is available")
+				if tc.accepted {
+					_, err := b.svc.AcceptLead(ctx, leads.Actor{AccountID: b.admin.AccountID, Email: slaReps[0], Role: leads.RoleAgent}, lead.ID)
+					require.NoError(t, err)
+				}
+				back := monday.Add(time.Minute)
+				now.Store(&back)
+				timersDone(t, b)
+			}
+			got, err := b.svc.Lead(ctx, b.admin, lead.ID)
+			require.NoError(t, err)
+			require.Equal(t, tc.final, got.AssignedTo)
+			if tc.final == slaReps[1] {
+				_, by := audit(t, b, lead.ID)
+				require.Equal(t, leads.SLAReassigned, by["sla_expired"][0].Data["action"])
+				require.Len(t, by[leads.EventSLAWaiting], 1, "one wait, audited once")
+			}
+		})
+	}
 }

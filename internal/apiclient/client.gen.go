@@ -548,6 +548,24 @@ func (e SLAWhenExhausted) Valid() bool {
 	}
 }
 
+// Defines values for SLAWhenNobodyAvailable.
+const (
+	SLAWhenNobodyAvailableExhaust SLAWhenNobodyAvailable = "exhaust"
+	SLAWhenNobodyAvailableWait    SLAWhenNobodyAvailable = "wait"
+)
+
+// Valid indicates whether the value is a known member of the SLAWhenNobodyAvailable enum.
+func (e SLAWhenNobodyAvailable) Valid() bool {
+	switch e {
+	case SLAWhenNobodyAvailableExhaust:
+		return true
+	case SLAWhenNobodyAvailableWait:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SimulationResultTiersTier.
 const (
 	SimulationResultTiersTierCold     SimulationResultTiersTier = "cold"
@@ -1873,6 +1891,9 @@ type SLA struct {
 
 	// WhenExhausted keep (default), fallback (needs fallbackAssignee) or hold
 	WhenExhausted *SLAWhenExhausted `json:"whenExhausted,omitempty"`
+
+	// WhenNobodyAvailable What an expiry does when the SLA may still move the lead but nobody who has not had it can take it at that moment. exhaust (default; read back as absent) - whenExhausted applies at once. wait - when some of them are only away by their availability (off their hours, on time off, on a holiday), the deadline moves to the first instant one of them is back (lead.slaDueAt, audited sla_waiting with why and nextAvailable); the rep keeps the lead and may still accept it. Nobody back within 400 days, or everyone else had the lead or is paused or full - whenExhausted applies.
+	WhenNobodyAvailable *SLAWhenNobodyAvailable `json:"whenNobodyAvailable,omitempty"`
 }
 
 // SLAClock wall (default) - every second counts; working_hours - only the assignee's working time counts (their schedule's hours, not on time off or a holiday of their calendar; none set - always working)
@@ -1880,6 +1901,9 @@ type SLAClock string
 
 // SLAWhenExhausted keep (default), fallback (needs fallbackAssignee) or hold
 type SLAWhenExhausted string
+
+// SLAWhenNobodyAvailable What an expiry does when the SLA may still move the lead but nobody who has not had it can take it at that moment. exhaust (default; read back as absent) - whenExhausted applies at once. wait - when some of them are only away by their availability (off their hours, on time off, on a holiday), the deadline moves to the first instant one of them is back (lead.slaDueAt, audited sla_waiting with why and nextAvailable); the rep keeps the lead and may still accept it. Nobody back within 400 days, or everyone else had the lead or is paused or full - whenExhausted applies.
+type SLAWhenNobodyAvailable string
 
 // Schedule A member's working hours - for each weekday, the intervals [start, end) of the day they take leads, wall-clock times in their own time zone, read on the local date of each instant. A day left out, or empty, is off. 09:00-17:00 is eight hours on the days the clocks change too; an interval across a change lasts as the clock says (an hour less across a spring-forward gap, and one starting in the gap opens when the clock jumps; an hour more across an autumn fall-back). A shift past midnight is two intervals, one on each day.
 type Schedule struct {

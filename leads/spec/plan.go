@@ -635,13 +635,18 @@ func rotationSettings(r Rotation) []string {
 }
 
 // slaText describes an SLA as a plan writes it: "acceptWithin 5m0s, clock
-// wall, maxReassignments 2, whenExhausted keep", or "none".
+// wall, maxReassignments 2, whenExhausted keep" (and ", whenNobodyAvailable
+// wait" when it waits), or "none".
 func slaText(sla *leads.SLA) string {
 	if sla == nil {
 		return "none"
 	}
-	return fmt.Sprintf("acceptWithin %s, clock %s, maxReassignments %d, whenExhausted %s",
+	text := fmt.Sprintf("acceptWithin %s, clock %s, maxReassignments %d, whenExhausted %s",
 		sla.AcceptWithin, sla.Clock, sla.MaxReassignments, sla.WhenExhausted)
+	if sla.WhenNobodyAvailable == leads.SLAWait {
+		text += ", whenNobodyAvailable wait" // exhaust, the default, is not said
+	}
+	return text
 }
 
 // memberSettings describes a member's settings that are not defaults, e.g.
