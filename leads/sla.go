@@ -63,7 +63,7 @@ type SLA struct {
 	// first instant one of them is back, audited sla_waiting; the rep keeps
 	// the lead meanwhile and may still accept it. The clock, in effect,
 	// stops while nobody could take the lead over: a follow-the-sun team
-	// does not exhaust its SLA at night. Nobody back within a year, or
+	// does not exhaust its SLA at night. Nobody back within 400 days, or
 	// everyone else had the lead or is unavailable otherwise (paused, full):
 	// WhenExhausted applies.
 	WhenNobodyAvailable string `json:"whenNobodyAvailable,omitempty"`
