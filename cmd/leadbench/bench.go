@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -241,9 +242,10 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	if quiet {
 		progress = io.Discard
 	}
+	var warm *benchReport // the warmup's leads moved the rotation first
 	if warmup > 0 {
 		fmt.Fprintf(progress, "warming up for %s\n", warmup)
-		drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
+		warm = drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
 		if err := analyzeBench(cmd.Context(), target.store); err != nil {
 			return err
 		}
@@ -303,11 +305,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		target.weights = fetchWeights(cmd.Context(), target)
 	}
 	rep.Exactness = checkExactness(cmd.Context(), target)
-	rep.distribution(target.weights)
+	rep.distribution(target.weights, warm)
 	if rep.Mixed != nil {
-		// Each run's leads against the weighted shares, the first run's
-		// printed below.
-		rep.Mixed.Fairness.distribution(target.weights)
+		// The leads since the rotation began against the weighted shares:
+		// the second run's cover the first's too.
+		rep.Mixed.Fairness.distribution(target.weights, warm, rep)
 		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
 	}
 	rep.Target, rep.Concurrency, rep.Rules = target.describe, conc, rules
@@ -528,12 +530,15 @@ type benchReport struct {
 	LatencyMS latencyReport    `json:"latencyMs"`
 	Errors    map[string]int64 `json:"errors"`
 	Members   []memberShare    `json:"members"`
-	// MaxDeviation is the largest |count - weighted share| of a member.
+	// Members and MaxDeviation judge every lead created since the
+	// rotation began (the warmup's too); MaxDeviation is the largest
+	// |count - weighted share| of a member.
 	MaxDeviation float64  `json:"maxDeviation"`
 	Unassigned   int64    `json:"unassigned"`
 	RSSMB        *rssStat `json:"serverRssMb,omitempty"`
 	// Mixed is the second run of a --readers run: the writers again, beside
-	// the readers. Members and MaxDeviation then cover both runs.
+	// the readers. Members and MaxDeviation above cover the warmup and the
+	// first run, Mixed's the second run too.
 	Mixed *mixedReport `json:"mixed,omitempty"`
 	// Webhooks is what the receiver of --webhooks saw.
 	Webhooks *hookReport `json:"webhooks,omitempty"`
@@ -559,7 +564,8 @@ type mixedReport struct {
 	// Kept is PerSecond over the writers-only run's.
 	Kept  float64     `json:"throughputKept"`
 	Reads *readReport `json:"reads"`
-	// MaxDeviation and Unassigned judge this run's leads alone.
+	// MaxDeviation judges every lead since the rotation began (the
+	// warmup's and the first run's too), Unassigned this run's alone.
 	MaxDeviation float64 `json:"maxDeviation"`
 	Unassigned   int64   `json:"unassigned"`
 
@@ -775,9 +781,24 @@ func latencies(ds []time.Duration) latencyReport {
 	return latencyReport{P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: ms(ds[len(ds)-1]), Mean: ms(sum / time.Duration(len(ds)))}
 }
 
-// distribution compares the leads each member got with its weighted share.
-func (r *benchReport) distribution(weights map[string]int) {
+// distribution compares the leads each member got with its weighted share:
+// r's leads and those of the runs driven before it (the warmup's, nil when
+// there was none), since the rotation began. r's leads alone would be a
+// window of smooth weighted round-robin that starts mid-sequence, which
+// may deviate by up to 2 where every prefix of it deviates by less than 1
+// (weights 1,1,1,1,1,2,3: 0.70 at most from the start, 1.40 in a window).
+func (r *benchReport) distribution(weights map[string]int, before ...*benchReport) {
 	r.Unassigned = r.counts[""]
+	counts, created := maps.Clone(r.counts), r.Created
+	for _, b := range before {
+		if b == nil {
+			continue
+		}
+		for u, n := range b.counts {
+			counts[u] += n
+		}
+		created += b.Created
+	}
 	var total int
 	for _, w := range weights {
 		total += w
@@ -790,19 +811,19 @@ func (r *benchReport) distribution(weights map[string]int) {
 				return
 			}
 		}
-		for u := range r.counts {
+		for u := range counts {
 			if !seen[u] && u != "" && !yield(u) {
 				return
 			}
 		}
 	})
 	for _, u := range users {
-		m := memberShare{User: u, Weight: weights[u], Leads: r.counts[u]}
-		if r.Created > 0 {
-			m.Share = float64(m.Leads) / float64(r.Created)
+		m := memberShare{User: u, Weight: weights[u], Leads: counts[u]}
+		if created > 0 {
+			m.Share = float64(m.Leads) / float64(created)
 		}
 		if total > 0 {
-			m.Expected = float64(r.Created) * float64(m.Weight) / float64(total)
+			m.Expected = float64(created) * float64(m.Weight) / float64(total)
 		}
 		m.Deviation = float64(m.Leads) - m.Expected
 		r.MaxDeviation = max(r.MaxDeviation, math.Abs(m.Deviation))

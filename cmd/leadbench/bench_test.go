@@ -209,3 +209,59 @@ func TestLeadbenchInsertTarget(t *testing.T) {
 	require.Equal(t, "leadbench (server and load)", rep.CPU.Server)
 	require.Positive(t, rep.CPU.PostgresUS, "every insert costs PostgreSQL something")
 }
+
+// The fairness of a run after a warmup is judged over every lead since the
+// rotation began: the run's leads alone are a window of smooth weighted
+// round-robin that starts mid-sequence, which may deviate by more than 1
+// where no prefix of it does.
+func TestFairnessCountsTheWarmup(t *testing.T) {
+	t.Parallel()
+	weights := map[string]int{}
+	var users []string
+	sum := 0
+	for i, w := range benchWeights {
+		u := fmt.Sprintf("rep%d", i)
+		weights[u], users, sum = w, append(users, u), sum+w
+	}
+	// Smooth weighted round-robin's sequence, as the rotation takes turns.
+	var seq []string
+	cur := make([]int, len(users))
+	for range 200 {
+		best := 0
+		for i, u := range users {
+			cur[i] += weights[u]
+			if cur[i] > cur[best] {
+				best = i
+			}
+		}
+		cur[best] -= sum
+		seq = append(seq, users[best])
+	}
+	report := func(turns []string) *benchReport {
+		r := &benchReport{counts: map[string]int64{}, Created: int64(len(turns))}
+		for _, u := range turns {
+			r.counts[u]++
+		}
+		return r
+	}
+	worst, split, end := 0.0, 0, 0
+	for a := 1; a < 40; a++ {
+		for b := a + 1; b <= len(seq); b++ {
+			r := report(seq[a:b])
+			r.distribution(weights)
+			if r.MaxDeviation > worst {
+				worst, split, end = r.MaxDeviation, a, b
+			}
+		}
+	}
+	require.Greater(t, worst, 1.0, "some window of the sequence deviates by more than 1")
+	run := report(seq[split:end])
+	run.distribution(weights, report(seq[:split]))
+	require.Less(t, run.MaxDeviation, 1.0, "since the rotation began, it does not")
+	require.EqualValues(t, end, func() (n int64) {
+		for _, m := range run.Members {
+			n += m.Leads
+		}
+		return n
+	}(), "the members' leads count the warmup's")
+}
