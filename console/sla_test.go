@@ -283,3 +283,34 @@ func TestLeadPageSLA(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, manager.get(page(d.b.ID)).body, `id="sla-status"`)
 }
+
+// With whenNobodyAvailable wait, an expiry that finds everyone else on
+// time off leaves the lead with its rep: the lead page shows the moved
+// deadline and says why in its trail.
+func TestLeadPageSLAWaiting(t *testing.T) {
+	t.Parallel()
+	d := newSLADay(t)
+	ctx := context.Background()
+	noon := d.clock()
+	_, err := d.svc.UpdateRotation(ctx, d.admin, d.rot.ID, func(r *leads.Rotation) error {
+		sla := *d.sla
+		sla.WhenNobodyAvailable = leads.SLAWait
+		r.SLA = &sla
+		return nil
+	})
+	require.NoError(t, err)
+	for _, rep := range d.reps {
+		if rep != d.c.AssignedTo {
+			_, err := d.svc.AddTimeOff(ctx, d.admin, rep, leads.TimeOff{Start: noon, End: noon.Add(2 * time.Hour)})
+			require.NoError(t, err)
+		}
+	}
+	d.wait(6 * time.Minute)
+	d.expire(t, d.c.ID, nil, 0)
+	p := d.signedIn("manager@acme.test").get("/leads/" + itoa(d.c.ID))
+	require.Equal(t, d.reps[2], regexp.MustCompile(`id="assignee">([^<]*)<`).FindStringSubmatch(p.body)[1], "kept while nobody is back")
+	require.Contains(t, p.body, `<dd id="sla-status" class="warn-text">Accept by `+noon.Add(2*time.Hour).Format("2006-01-02 15:04:05 UTC")+`</dd>`)
+	require.Contains(t, p.body, `<li data-event="sla_waiting">`)
+	require.Contains(t, p.body, `<p class="summary">`+d.reps[2]+` did not accept in time, and nobody who has not had the lead was available. `+
+		`It stays with them; the time to accept now ends `+noon.Add(2*time.Hour).Format("Mon 2 Jan 15:04 UTC")+`, when `+d.reps[0]+` is back.</p>`)
+}
