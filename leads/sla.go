@@ -436,26 +436,28 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 
 // firstBack returns the first instant after now at which a member of rot
 // not in had and not paused, away now by their availability (off their
-// hours, on time off, on a holiday), is back, and who that is; false when
-// none is back within slaHorizon. One back then but full (a daily cap, open
-// leads) makes the expiry at that instant wait again, or exhaust.
+// hours, on time off, on a holiday), is back (AvailableAgain over them),
+// and who that is; false when none is back within slaHorizon. One back
+// then but full (a daily cap, open leads) makes the expiry at that
+// instant wait again, or exhaust.
 func (c *AccountConfig) firstBack(rot *Rotation, had []string, now time.Time) (time.Time, string, bool) {
-	var first time.Time
-	var who string
+	away := *rot
+	away.Members = nil
 	for _, m := range rot.Members {
-		if m.Paused || slices.Contains(had, m.User) || c.Away(m.User, now) == "" {
-			continue
-		}
-		a := c.Availability[m.User]
-		end := now.Add(slaHorizon)
-		for at := a.prepared.nextChange(now); at.Before(end) && (who == "" || at.Before(first)); at = a.prepared.nextChange(at) {
-			if c.Away(m.User, at) == "" {
-				first, who = at, m.User
-				break
-			}
+		if !slices.Contains(had, m.User) && c.Away(m.User, now) != "" {
+			away.Members = append(away.Members, m)
 		}
 	}
-	return first, who, who != ""
+	at, ok := c.AvailableAgain(&away, now)
+	if !ok {
+		return time.Time{}, "", false
+	}
+	for _, m := range away.Members {
+		if !m.Paused && c.Away(m.User, at) == "" {
+			return at, m.User, true
+		}
+	}
+	return time.Time{}, "", false // AvailableAgain found one: not reached
 }
 
 // waitSLA moves the deadline of the assignment t times to back, when who

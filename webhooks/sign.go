@@ -11,7 +11,6 @@ package webhooks
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -50,13 +49,6 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 	return t.sign(id, timestamp.Unix(), string(body)), nil
 }
 
-func mac(key []byte, id string, ts int64, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(id + "." + strconv.FormatInt(ts, 10) + "."))
-	h.Write(body)
-	return h.Sum(nil)
-}
-
 // ErrSignature is what Verify returns for a message it cannot trust.
 var ErrSignature = errors.New("webhook signature does not verify")
 
@@ -80,7 +72,7 @@ func Verify(secret string, h http.Header, body []byte, tolerance time.Duration, 
 	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
 		return fmt.Errorf("%w: timestamp outside the tolerance", ErrSignature)
 	}
-	want := mac(key, id, ts, body)
+	want := (&target{key: key}).mac(nil, id, ts, string(body))
 	for _, s := range strings.Fields(sigs) {
 		v, sig, ok := strings.Cut(s, ",")
 		if !ok || v != "v1" {
