@@ -62,6 +62,24 @@ type HistoryStore interface {
 	// (Replayer.Retake), or its rotations drift from what happened after
 	// the first of them.
 	LaterTurns(ctx context.Context, accountID string, from, to time.Time, fn func(RecordedTurn) error) error
+	// LeadMoves calls fn for each move of a lead of the account created
+	// before leadsBefore from one owner to another (an audit entry
+	// lead_reassigned: by hand, an SLA's expiry, a returning contact
+	// re-routed) made at or after from, to this day, in the order they
+	// were made; it stops at fn's first error and returns it. A replay
+	// reads them to know who owned the leads before its window at each
+	// instant of it (returning contacts find their owners).
+	LeadMoves(ctx context.Context, accountID string, leadsBefore, from time.Time, fn func(RecordedMove) error) error
+}
+
+// RecordedMove is a lead's move from one owner to another, as its audit
+// log recorded it.
+type RecordedMove struct {
+	LeadID int64
+	// At is when the lead was moved.
+	At time.Time
+	// From and To are its owners before and after ("" for nobody).
+	From, To string
 }
 
 // RecordedTurn is a rotation turn as the store recorded it.

@@ -23,14 +23,24 @@ import (
 type Replayer struct {
 	svc *Service
 	cfg *AccountConfig
-	// latest holds, per returning-contact key (by, value), the newest lead
-	// with an assignee seen so far: earlier leads (Remember) and those
-	// replayed, with the replay's owner.
-	latest map[returningKeyOf]*Lead
-	// byID holds the leads of latest by id, so that a turn replayed later
-	// (Retake) moves the lead a returning contact would find to its new
-	// owner; empty when the account matches no returning contacts.
-	byID map[int64]*Lead
+	// byKey holds, per returning-contact key (by, value), the leads seen
+	// with it, oldest first: earlier leads (Remember) and those replayed,
+	// with the replay's owners. A returning contact finds the newest with
+	// an owner, as the store's ReturningLead does.
+	byKey map[returningKeyOf][]*seenLead
+	// byID holds the leads of byKey by id, so that a move (Move) or a turn
+	// (Retake) replayed later gives the lead a returning contact would
+	// find its new owner; empty when the account matches no returning
+	// contacts.
+	byID map[int64]*seenLead
+}
+
+// seenLead is what a replay keeps of a lead that a returning contact may
+// find.
+type seenLead struct {
+	id      int64
+	created time.Time
+	owner   string
 }
 
 // returningKeyOf is a lead's value of one returning-contact key.
@@ -42,33 +52,68 @@ type returningKeyOf struct{ by, value string }
 // state from a history that stands at the window's start (see
 // HistoryStore.RotationHistoryAt).
 func NewReplayer(cfg *AccountConfig, rotator Rotator) *Replayer {
-	r := &Replayer{cfg: cfg, latest: make(map[returningKeyOf]*Lead), byID: make(map[int64]*Lead)}
+	r := &Replayer{cfg: cfg, byKey: make(map[returningKeyOf][]*seenLead), byID: make(map[int64]*seenLead)}
 	r.svc = NewService(nil, rotator)
 	r.svc.findReturning = r.findReturning
 	return r
 }
 
 // Remember records an earlier lead, created before the window, with the
-// owner it has: a returning contact of the window may match it.
+// owner l.AssignedTo says, which must be its owner at the window's start
+// (see HistoryStore.LeadMoves): a returning contact of the window may
+// match it. A lead without an owner is remembered too, for a move or turn
+// that gives it one later.
 func (r *Replayer) Remember(l *Lead) {
-	if l.AssignedTo == "" {
+	if len(r.cfg.Account.Returning.MatchBy) == 0 {
 		return
 	}
+	seen := &seenLead{id: l.ID, created: l.CreatedAt, owner: l.AssignedTo}
+	kept := false
 	for _, by := range r.cfg.Account.Returning.MatchBy {
-		if v := returningKey(l, by); v != "" {
-			r.latest[returningKeyOf{by, v}] = l
-			r.byID[l.ID] = l
+		v := returningKey(l, by)
+		if v == "" {
+			continue
 		}
+		k := returningKeyOf{by, v}
+		list := r.byKey[k]
+		// Leads come oldest first, mostly; one decided after a later one
+		// (see Decide's callers) goes in its place.
+		i := len(list)
+		for i > 0 && (list[i-1].created.After(seen.created) || list[i-1].created.Equal(seen.created) && list[i-1].id > seen.id) {
+			i--
+		}
+		r.byKey[k] = slices.Insert(list, i, seen)
+		kept = true
+	}
+	if kept {
+		r.byID[l.ID] = seen
 	}
 }
 
-// findReturning is the store's ReturningLead over the leads seen.
-func (r *Replayer) findReturning(_ context.Context, _, by, value string, since time.Time) (*Lead, error) {
-	l := r.latest[returningKeyOf{by, value}]
-	if l == nil || l.CreatedAt.Before(since) {
-		return nil, nil
+// Move replays m, a move of a lead remembered, at its time: a returning
+// contact after it finds the lead's new owner.
+func (r *Replayer) Move(m RecordedMove) {
+	if l := r.byID[m.LeadID]; l != nil {
+		l.owner = m.To
 	}
-	return l, nil
+}
+
+// findReturning is the store's ReturningLead over the leads seen: the
+// newest with an owner, created at or after since.
+func (r *Replayer) findReturning(_ context.Context, accountID, by, value string, since time.Time) (*Lead, error) {
+	list := r.byKey[returningKeyOf{by, value}]
+	for i := len(list) - 1; i >= 0; i-- {
+		l := list[i]
+		if l.created.Before(since) {
+			return nil, nil
+		}
+		if l.owner != "" {
+			found := &Lead{ID: l.id, AccountID: accountID, CreatedAt: l.created}
+			found.AssignedTo = l.owner
+			return found, nil
+		}
+	}
+	return nil, nil
 }
 
 // Replayed is what a replay decided for one lead.
@@ -168,7 +213,7 @@ func (r *Replayer) Retake(ctx context.Context, t RecordedTurn) error {
 	}
 	r.svc.afterWrite(ctx, &view, turn, nil, false)
 	if l := r.byID[t.LeadID]; l != nil && turn.Assignee != "" {
-		l.AssignedTo = turn.Assignee
+		l.owner = turn.Assignee
 	}
 	return nil
 }

@@ -103,6 +103,7 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	turns := laterTurns{rep: rep, from: opts.From, to: opts.To, feed: feedLaterTurns(ctx, history, opts)}
 	sum := newSummary(cfg, opts)
 	order := newTurnOrder(func(h leads.HistoricLead) error {
+		rep.movesBefore(h.Lead.CreatedAt)
 		if err := turns.before(ctx, h.Lead); err != nil {
 			return err
 		}

@@ -564,3 +564,65 @@ func TestReplayOrdersLeadsByTheirTurns(t *testing.T) {
 	require.Equal(t, len(h.assigned), res.Leads)
 	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
 }
+
+// Leads from before the window, moved by hand in it: a returning contact
+// of the window goes to the owner its earlier lead had when it came, not
+// the one it has now, and an earlier lead without an owner at the
+// window's start is found once a move gives it one.
+func TestReplayKnowsEarlierLeadsOwnersAsTheyWere(t *testing.T) {
+	for _, b := range storetest.All(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			start := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+			now := start
+			svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
+			admin, _ := rotationAccount(t, svc, "moves", []leads.RotationMember{
+				{User: "a@example.com", Weight: 1}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 1}})
+			allow := leads.DuplicateAllow
+			_, err := svc.UpdateAccount(ctx, admin, leads.AccountPatch{DuplicatePolicy: &allow,
+				Returning: &leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail}, WindowDays: 30}})
+			require.NoError(t, err)
+			create := func(at time.Duration, email string) *leads.Lead {
+				now = start.Add(at)
+				res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead", Email: email}, leads.CreateOptions{})
+				require.NoError(t, err)
+				return res.Lead
+			}
+			move := func(at time.Duration, id int64, to any) {
+				now = start.Add(at)
+				_, err := svc.UpdateLead(ctx, admin, id, leads.LeadPatch{"assignedTo": to}, leads.UpdateOptions{})
+				require.NoError(t, err)
+			}
+			other := func(owner string) string {
+				for _, m := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+					if m != owner {
+						return m
+					}
+				}
+				return ""
+			}
+			x := create(time.Minute, "x@example.com")
+			y := create(2*time.Minute, "y@example.com")
+			z := create(3*time.Minute, "z@example.com")
+			move(4*time.Minute, z.ID, nil) // z has no owner at the window's start
+			from := start.Add(10 * time.Minute)
+
+			// y moved before its contact comes back, and again after.
+			move(11*time.Minute, y.ID, other(y.AssignedTo))
+			yBack := create(12*time.Minute, "y@example.com")
+			move(13*time.Minute, y.ID, y.AssignedTo)
+			// x's contact comes back before x is moved.
+			xBack := create(14*time.Minute, "x@example.com")
+			move(15*time.Minute, x.ID, other(x.AssignedTo))
+			// z is given an owner, then its contact comes back.
+			move(16*time.Minute, z.ID, "c@example.com")
+			zBack := create(17*time.Minute, "z@example.com")
+
+			assert.Equal(t, other(y.AssignedTo), yBack.AssignedTo)
+			assert.Equal(t, x.AssignedTo, xBack.AssignedTo)
+			assert.Equal(t, "c@example.com", zBack.AssignedTo)
+			res := replayLive(t, svc, b.Store, admin, from, start.Add(time.Hour), 3)
+			assert.EqualValues(t, 3, res.Reasons[leads.AssignReturning].Replay, "%+v", res.Reasons)
+		})
+	}
+}

@@ -94,6 +94,7 @@ func Try(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	for i := range cases {
 		lead := &leads.Lead{AccountID: opts.AccountID, LeadInput: inputs[i], CreatedAt: times[i], UpdatedAt: times[i]}
 		h := leads.HistoricLead{Lead: lead}
+		rep.movesBefore(times[i])
 		if lead.AssignedTo != "" {
 			h.Actual.Reason = leads.AssignExplicit // kept, as CreateLead keeps it
 		}
@@ -174,6 +175,18 @@ type replay struct {
 	rep  *leads.Replayer
 	src  *historyAt
 	open map[leads.Status]bool
+	// moves are the moves of the leads before the replay's start made
+	// since (leads.HistoryStore.LeadMoves), oldest first, those not
+	// replayed yet (see movesBefore).
+	moves []leads.RecordedMove
+}
+
+// movesBefore replays the moves of earlier leads made before t.
+func (r *replay) movesBefore(t time.Time) {
+	for len(r.moves) > 0 && r.moves[0].At.Before(t) {
+		r.rep.Move(r.moves[0])
+		r.moves = r.moves[1:]
+	}
 }
 
 // decide replays h's lead (leads.Replayer.Decide) and counts the open lead
@@ -210,7 +223,23 @@ func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads
 	if p.WindowDays > 0 {
 		since = at.AddDate(0, 0, -p.WindowDays)
 	}
-	err := history.HistoricLeads(ctx, accountID, since, at, func(h leads.HistoricLead) error {
+	// A lead moved since at is remembered with the owner it had then: the
+	// one its first move since moved it from.
+	ownerAt := make(map[int64]string)
+	err := history.LeadMoves(ctx, accountID, at, at, func(m leads.RecordedMove) error {
+		if _, ok := ownerAt[m.LeadID]; !ok {
+			ownerAt[m.LeadID] = m.From
+		}
+		r.moves = append(r.moves, m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulate: read the moves of earlier leads: %w", err)
+	}
+	err = history.HistoricLeads(ctx, accountID, since, at, func(h leads.HistoricLead) error {
+		if owner, ok := ownerAt[h.Lead.ID]; ok {
+			h.Lead.AssignedTo = owner
+		}
 		r.rep.Remember(h.Lead)
 		return nil
 	})

@@ -377,3 +377,50 @@ ORDER BY t.assigned_at, t.id`, accountID, lo, hi).Scan(ctx, &rows)
 	}
 	return nil
 }
+
+// leadMovesChunk is how many moves LeadMoves reads at a time.
+const leadMovesChunk = 1000
+
+// LeadMoves calls fn for each move of a lead of the account created before
+// leadsBefore (an audit entry lead_reassigned) made at or after from, in
+// the order they were made (leads.HistoryStore), reading them a chunk at
+// a time through the index audit_log_moves. A lead deleted since has no
+// moves: a replay does not know it either.
+func (s *Store) LeadMoves(ctx context.Context, accountID string, leadsBefore, from time.Time, fn func(leads.RecordedMove) error) (err error) {
+	defer translate(&err)
+	fromTo := `COALESCE(a.data ->> 'from', '') AS from_owner, COALESCE(a.data ->> 'to', '') AS to_owner`
+	if s.dialect == SQLite {
+		fromTo = `COALESCE(json_extract(a.data, '$.from'), '') AS from_owner, COALESCE(json_extract(a.data, '$.to'), '') AS to_owner`
+	}
+	var rows []struct {
+		ID        int64     `bun:"id"`
+		LeadID    int64     `bun:"lead_id"`
+		CreatedAt time.Time `bun:"created_at"`
+		From      string    `bun:"from_owner"`
+		To        string    `bun:"to_owner"`
+	}
+	afterAt, afterID := from.UTC(), int64(0)
+	for {
+		rows = rows[:0]
+		err := s.reads.NewRaw(`SELECT a.id, a.lead_id, a.created_at, `+fromTo+`
+FROM audit_log a
+JOIN leads l ON l.id = a.lead_id
+WHERE a.account_id = ? AND a.event = 'lead_reassigned' AND l.created_at < ?
+	AND a.created_at >= ? AND (a.created_at > ? OR a.id > ?)
+ORDER BY a.created_at, a.id
+LIMIT ?`, accountID, leadsBefore.UTC(), afterAt, afterAt, afterID, leadMovesChunk).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("select lead moves: %w", err)
+		}
+		for _, r := range rows {
+			if err := fn(leads.RecordedMove{LeadID: r.LeadID, At: r.CreatedAt.UTC(), From: r.From, To: r.To}); err != nil {
+				return err
+			}
+		}
+		if len(rows) < leadMovesChunk {
+			return nil
+		}
+		last := rows[len(rows)-1]
+		afterAt, afterID = last.CreatedAt.UTC(), last.ID
+	}
+}
