@@ -94,7 +94,7 @@ func Run(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if cfg.Account.ID != "" && cfg.Account.ID != opts.AccountID {
 		return nil, errors.New("simulate: the configuration is of another account")
 	}
-	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, opts.From)
+	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, opts.From, opts.To)
 	if err != nil {
 		return nil, err
 	}

@@ -565,10 +565,11 @@ func TestReplayOrdersLeadsByTheirTurns(t *testing.T) {
 	assert.Zero(t, res.Changed, "owners changed: %+v", res.ChangedSample)
 }
 
-// Leads from before the window, moved by hand in it: a returning contact
-// of the window goes to the owner its earlier lead had when it came, not
-// the one it has now, and an earlier lead without an owner at the
-// window's start is found once a move gives it one.
+// Leads moved by hand in the window: a returning contact of the window
+// goes to the owner its earlier lead had when it came, not the one it has
+// now, whether that lead is from before the window or in it; an earlier
+// lead without an owner at the window's start is found once a move gives
+// it one.
 func TestReplayKnowsEarlierLeadsOwnersAsTheyWere(t *testing.T) {
 	for _, b := range storetest.All(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -617,12 +618,17 @@ func TestReplayKnowsEarlierLeadsOwnersAsTheyWere(t *testing.T) {
 			// z is given an owner, then its contact comes back.
 			move(16*time.Minute, z.ID, "c@example.com")
 			zBack := create(17*time.Minute, "z@example.com")
+			// w, a lead of the window, is moved, then its contact comes back.
+			w := create(18*time.Minute, "w@example.com")
+			move(19*time.Minute, w.ID, other(w.AssignedTo))
+			wBack := create(20*time.Minute, "w@example.com")
 
 			assert.Equal(t, other(y.AssignedTo), yBack.AssignedTo)
 			assert.Equal(t, x.AssignedTo, xBack.AssignedTo)
 			assert.Equal(t, "c@example.com", zBack.AssignedTo)
-			res := replayLive(t, svc, b.Store, admin, from, start.Add(time.Hour), 3)
-			assert.EqualValues(t, 3, res.Reasons[leads.AssignReturning].Replay, "%+v", res.Reasons)
+			assert.Equal(t, other(w.AssignedTo), wBack.AssignedTo)
+			res := replayLive(t, svc, b.Store, admin, from, start.Add(time.Hour), 5)
+			assert.EqualValues(t, 4, res.Reasons[leads.AssignReturning].Replay, "%+v", res.Reasons)
 		})
 	}
 }

@@ -87,7 +87,7 @@ func Try(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if len(cases) == 0 {
 		return out, nil
 	}
-	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0])
+	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0], times[0])
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +175,8 @@ type replay struct {
 	rep  *leads.Replayer
 	src  *historyAt
 	open map[leads.Status]bool
-	// moves are the moves of the leads before the replay's start made
-	// since (leads.HistoryStore.LeadMoves), oldest first, those not
+	// moves are the moves made since the replay's start of the leads it
+	// knows (leads.HistoryStore.LeadMoves), oldest first, those not
 	// replayed yet (see movesBefore).
 	moves []leads.RecordedMove
 }
@@ -204,11 +204,13 @@ func (r *replay) decide(ctx context.Context, h leads.HistoricLead) (leads.Replay
 
 // newReplay returns a replay of cfg, a configuration of accountID, whose
 // rotation states start from history as it stood at at, and which knows
-// the leads before at that the account's returning policy may match.
+// the leads before at that the account's returning policy may match, and
+// the moves since at of those and of the leads created before until (the
+// window's: Decide remembers them as it replays them).
 // live, when cfg is a proposed configuration, is the live one: a rotation
 // it does not have is new, with no history (a draft numbers its new
 // rotations after the account's, and another account may have those ids).
-func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads.AccountConfig, accountID string, at time.Time) (*replay, error) {
+func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads.AccountConfig, accountID string, at, until time.Time) (*replay, error) {
 	src := &historyAt{store: history, accountID: accountID, at: at, replayed: make(map[string]int64)}
 	var hist rotation.HistorySource = src
 	if live != nil {
@@ -226,7 +228,7 @@ func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads
 	// A lead moved since at is remembered with the owner it had then: the
 	// one its first move since moved it from.
 	ownerAt := make(map[int64]string)
-	err := history.LeadMoves(ctx, accountID, at, at, func(m leads.RecordedMove) error {
+	err := history.LeadMoves(ctx, accountID, until, at, func(m leads.RecordedMove) error {
 		if _, ok := ownerAt[m.LeadID]; !ok {
 			ownerAt[m.LeadID] = m.From
 		}
