@@ -87,7 +87,7 @@ func Try(ctx context.Context, history leads.HistoryStore, cfg *leads.AccountConf
 	if len(cases) == 0 {
 		return out, nil
 	}
-	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0], times[0])
+	rep, err := newReplay(ctx, history, cfg, opts.Live, opts.AccountID, times[0], times[len(times)-1])
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,9 @@ func newReplay(ctx context.Context, history leads.HistoryStore, cfg, live *leads
 		if _, ok := ownerAt[m.LeadID]; !ok {
 			ownerAt[m.LeadID] = m.From
 		}
-		r.moves = append(r.moves, m)
+		if m.At.Before(until) { // a later move tells only who owned its lead before
+			r.moves = append(r.moves, m)
+		}
 		return nil
 	})
 	if err != nil {
