@@ -47,6 +47,8 @@ type Store struct {
 	observe func(ctx context.Context, query string)
 	// reader is SQLite's pool of read-only connections (nil in memory).
 	reader *sql.DB
+	// checkpoints checkpoints a SQLite file's log (nil otherwise).
+	checkpoints *checkpointer
 	// facts are what the primary's connections found when they connected
 	// (nil on SQLite).
 	facts *connFacts
@@ -236,7 +238,15 @@ func open(dsn string, o options) (*Store, error) {
 		if o.replica != "" {
 			return nil, errors.New("store: a read replica needs a PostgreSQL primary, not SQLite")
 		}
-		sqldb, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn))
+		file, query, _ := strings.Cut(path, "?")
+		inFile := !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory")
+		writerDSN := sqliteDSN(dsn)
+		if inFile {
+			// The checkpointer below checkpoints; the writer only past
+			// its backstop.
+			writerDSN += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walBackstop)
+		}
+		sqldb, err := sql.Open(sqliteshim.ShimName, writerDSN)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
@@ -245,13 +255,18 @@ func open(dsn string, o options) (*Store, error) {
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
 		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{max: 1}}
-		if file, query, _ := strings.Cut(path, "?"); !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory") {
+		if inFile {
 			st.migrateLock = file + "-migrate.lock"
+			if st.checkpoints, err = startCheckpointer(sqliteDSN(dsn)); err != nil {
+				_ = sqldb.Close()
+				return nil, err
+			}
 		}
 		if !strings.Contains(dsn, ":memory:") {
 			// WAL lets readers run beside the one writer: the lead facts read,
 			// read for every lead, does not wait behind writes.
 			if st.reader, err = sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)"); err != nil {
+				st.checkpoints.close()
 				_ = sqldb.Close()
 				return nil, fmt.Errorf("store: open sqlite: %w", err)
 			}
@@ -263,6 +278,7 @@ func open(dsn string, o options) (*Store, error) {
 			reads, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)")
 			if err != nil {
 				_ = st.reader.Close()
+				st.checkpoints.close()
 				_ = sqldb.Close()
 				return nil, fmt.Errorf("store: open sqlite: %w", err)
 			}
@@ -363,6 +379,7 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.checkpoints.close()
 	if s.reader != nil {
 		_ = s.reader.Close()
 	}
