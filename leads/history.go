@@ -67,8 +67,9 @@ type HistoryStore interface {
 	// lead_reassigned: by hand, an SLA's expiry, a returning contact
 	// re-routed) made at or after from, to this day, in the order they
 	// were made; it stops at fn's first error and returns it. A replay
-	// reads them to know who owned the leads before its window at each
-	// instant of it (returning contacts find their owners).
+	// reads them to know who owned the leads before its window at its
+	// start, and each lead it knows at each instant of it (returning
+	// contacts find their owners).
 	LeadMoves(ctx context.Context, accountID string, leadsBefore, from time.Time, fn func(RecordedMove) error) error
 }
 
