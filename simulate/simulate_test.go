@@ -425,6 +425,17 @@ func rotationAccount(t *testing.T, svc *leads.Service, name string, members []le
 	return admin, rot
 }
 
+// leadCreator returns what creates, through svc, a lead of admin's account
+// at start plus at (the service's clock reads *now), with email if any.
+func leadCreator(t *testing.T, svc *leads.Service, admin leads.Actor, start time.Time, now *time.Time) func(at time.Duration, email string) *leads.Lead {
+	return func(at time.Duration, email string) *leads.Lead {
+		*now = start.Add(at)
+		res, err := svc.CreateLead(context.Background(), admin, leads.LeadInput{FirstName: "A", LastName: "Lead", Email: email}, leads.CreateOptions{})
+		require.NoError(t, err)
+		return res.Lead
+	}
+}
+
 // Two servers: a lead stored first (a lower id) was created a moment after
 // another, which was moved on before the first was created. The replay
 // decides them by id, and takes the move after the lead it moved, as it
@@ -437,12 +448,8 @@ func TestReplayTakesTurnsAfterTheirLead(t *testing.T) {
 	svc := leads.NewService(b.Store, rotation.NewMemory(b.Store), leads.WithClock(func() time.Time { return now }))
 	admin, _ := rotationAccount(t, svc, "order", []leads.RotationMember{
 		{User: "a@example.com", Weight: 2}, {User: "b@example.com", Weight: 1}, {User: "c@example.com", Weight: 1}})
-	create := func(at time.Duration) int64 {
-		now = start.Add(at)
-		res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead"}, leads.CreateOptions{})
-		require.NoError(t, err)
-		return res.Lead.ID
-	}
+	createAt := leadCreator(t, svc, admin, start, &now)
+	create := func(at time.Duration) int64 { return createAt(at, "").ID }
 	create(time.Minute)
 	create(3 * time.Minute) // stored first, created after the next and its move
 	late := create(2 * time.Minute)
@@ -583,12 +590,7 @@ func TestReplayKnowsEarlierLeadsOwnersAsTheyWere(t *testing.T) {
 			_, err := svc.UpdateAccount(ctx, admin, leads.AccountPatch{DuplicatePolicy: &allow,
 				Returning: &leads.ReturningPolicy{MatchBy: []string{leads.MatchEmail}, WindowDays: 30}})
 			require.NoError(t, err)
-			create := func(at time.Duration, email string) *leads.Lead {
-				now = start.Add(at)
-				res, err := svc.CreateLead(ctx, admin, leads.LeadInput{FirstName: "A", LastName: "Lead", Email: email}, leads.CreateOptions{})
-				require.NoError(t, err)
-				return res.Lead
-			}
+			create := leadCreator(t, svc, admin, start, &now)
 			move := func(at time.Duration, id int64, to any) {
 				now = start.Add(at)
 				_, err := svc.UpdateLead(ctx, admin, id, leads.LeadPatch{"assignedTo": to}, leads.UpdateOptions{})
