@@ -240,7 +240,8 @@ func open(dsn string, o options) (*Store, error) {
 		}
 		file, query, _ := strings.Cut(path, "?")
 		inFile := !strings.Contains(file, ":memory:") && !strings.Contains(query, "mode=memory")
-		writerDSN := sqliteDSN(dsn)
+		base := sqliteDSN(dsn) // every connection's: the pools below add their own pragmas
+		writerDSN := base
 		if inFile {
 			// The checkpointer below checkpoints; the writer only past
 			// its backstop.
@@ -257,7 +258,7 @@ func open(dsn string, o options) (*Store, error) {
 		st := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, inserts: insertQueue{max: 1}}
 		if inFile {
 			st.migrateLock = file + "-migrate.lock"
-			if st.checkpoints, err = startCheckpointer(sqliteDSN(dsn)); err != nil {
+			if st.checkpoints, err = startCheckpointer(base); err != nil {
 				_ = sqldb.Close()
 				return nil, err
 			}
@@ -265,7 +266,7 @@ func open(dsn string, o options) (*Store, error) {
 		if !strings.Contains(dsn, ":memory:") {
 			// WAL lets readers run beside the one writer: the lead facts read,
 			// read for every lead, does not wait behind writes.
-			if st.reader, err = sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)"); err != nil {
+			if st.reader, err = sql.Open(sqliteshim.ShimName, base+"&_pragma=query_only(1)"); err != nil {
 				st.checkpoints.close()
 				_ = sqldb.Close()
 				return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -275,7 +276,7 @@ func open(dsn string, o options) (*Store, error) {
 			// Heavy reads get read-only connections of their own: on the
 			// writer they would queue lead writes behind them, and on the
 			// reader the lead facts read of every lead.
-			reads, err := sql.Open(sqliteshim.ShimName, sqliteDSN(dsn)+"&_pragma=query_only(1)")
+			reads, err := sql.Open(sqliteshim.ShimName, base+"&_pragma=query_only(1)")
 			if err != nil {
 				_ = st.reader.Close()
 				st.checkpoints.close()
