@@ -44,7 +44,8 @@ const (
 	// Skip's Reason (paused, daily_cap, outside_hours, …).
 	MeasureRotationSkip
 	// MeasureSLAExpired: an SLA's time ran out on a lead. Label: what
-	// happened (SLAReassigned, SLAFallback, SLAHold, SLAKeep).
+	// happened (SLAReassigned, SLAFallback, SLAHold, SLAKeep, or SLAWait:
+	// the deadline moved to when someone is back).
 	MeasureSLAExpired
 	// MeasureConfigLoad: an account's configuration was (re)loaded into
 	// the Service's cache. No label.

@@ -419,7 +419,7 @@ func (s *Service) ExpireSLA(ctx context.Context, t SLATimer) error {
 				break
 			}
 			if back, who, ok := cfg.firstBack(rot, had, s.clock()); ok {
-				return s.waitSLA(ctx, rot, &t, back, who)
+				return s.waitSLA(ctx, cfg, rot, &t, back, who)
 			}
 		case ErrorCode(err) == CodeNotFound:
 			return nil
@@ -462,8 +462,13 @@ func (c *AccountConfig) firstBack(rot *Rotation, had []string, now time.Time) (t
 
 // waitSLA moves the deadline of the assignment t times to back, when who
 // is back (SLA.WhenNobodyAvailable wait): a new timer, audited
-// sla_waiting. Nothing when the assignment changed meanwhile.
-func (s *Service) waitSLA(ctx context.Context, rot *Rotation, t *SLATimer, back time.Time, who string) error {
+// sla_waiting, and the event lead.sla_expired with action SLAWait, so that
+// subscribers hear of the deadline missed although the lead stays. It is
+// not an expiry in the stats (SLAExpiry): the rep may still accept, and the
+// deadline's end, if it comes, is. Nothing when the assignment changed
+// meanwhile.
+func (s *Service) waitSLA(ctx context.Context, cfg *AccountConfig, rot *Rotation, t *SLATimer, back time.Time, who string) error {
+	waited := false
 	_, err := s.store.UpdateLead(ctx, t.AccountID, t.LeadID, func(cur *Lead) (*LeadWrite, error) {
 		if !t.times(cur) {
 			return nil, nil
@@ -475,11 +480,22 @@ func (s *Service) waitSLA(ctx context.Context, rot *Rotation, t *SLATimer, back 
 		next := *t
 		next.DueAt, next.Waiting = due, true
 		w.SLATimer = &next
+		why := fmt.Sprintf("%s did not accept in time, and nobody who has not had the lead is available before %s (%s); %s keeps it until then",
+			t.Assignee, due.Format(time.RFC3339), who, t.Assignee)
 		w.Audit = []AuditEntry{newAuditEntry(SystemActor(t.AccountID), EventSLAWaiting, map[string]any{
 			"assignee": t.Assignee, "passedDueAt": t.DueAt, "dueAt": due, "nextAvailable": who,
-			"rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments,
-			"why": fmt.Sprintf("%s did not accept in time, and nobody who has not had the lead is available before %s (%s); %s keeps it until then",
-				t.Assignee, due.Format(time.RFC3339), who, t.Assignee)}, now)}
+			"rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments, "why": why}, now)}
+		if s.wants(cfg, EventTypeSLAExpired) {
+			snapshot := *w.Lead
+			snapshot.AuditLog = nil
+			sla := rot.SLA
+			w.Events = []Event{{ID: newEventID(), Type: EventTypeSLAExpired, AccountID: t.AccountID, LeadID: t.LeadID, At: now,
+				Lead: &snapshot, Data: map[string]any{"assignee": t.Assignee, "assignedAt": t.AssignedAt, "dueAt": t.DueAt,
+					"acceptWithin": sla.AcceptWithin.String(), "clock": sla.Clock, "action": SLAWait, "waitUntil": due,
+					"nextAvailable": who, "rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments,
+					"exhausted": false, "why": why}}}
+		}
+		waited = true
 		return w, nil
 	})
 	if ErrorCode(err) == CodeNotFound {
@@ -487,6 +503,9 @@ func (s *Service) waitSLA(ctx context.Context, rot *Rotation, t *SLATimer, back 
 	}
 	if err != nil {
 		return fmt.Errorf("move SLA deadline of lead %d: %w", t.LeadID, err)
+	}
+	if waited {
+		s.meter.Count(MeasureSLAExpired, SLAWait, 1)
 	}
 	return nil
 }

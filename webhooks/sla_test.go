@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -264,8 +265,23 @@ func TestSLAWaitsForSomeoneBack(t *testing.T) {
 			ctx := context.Background()
 			var now atomic.Pointer[time.Time]
 			now.Store(&friday)
-			b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{Backoff: func(int) time.Duration { return 20 * time.Millisecond }}, true,
-				leads.WithClock(func() time.Time { return *now.Load() }))
+			var mu sync.Mutex
+			var expired []leads.Event // lead.sla_expired, as the handler got them
+			handler := func(_ context.Context, e leads.Event) error {
+				if e.Type == leads.EventTypeSLAExpired {
+					mu.Lock()
+					defer mu.Unlock()
+					expired = append(expired, e)
+				}
+				return nil
+			}
+			expiredEvents := func() []leads.Event {
+				mu.Lock()
+				defer mu.Unlock()
+				return slices.Clone(expired)
+			}
+			b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{Backoff: func(int) time.Duration { return 20 * time.Millisecond },
+				Handler: handler}, true, leads.WithClock(func() time.Time { return *now.Load() }))
 			slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(10 * time.Minute), MaxReassignments: 1, WhenNobodyAvailable: tc.when})
 			week := []leads.WorkHours{{Start: "09:00", End: "17:00"}}
 			for _, rep := range slaReps[1:] { // ann works around the clock
@@ -297,6 +313,18 @@ func TestSLAWaitsForSomeoneBack(t *testing.T) {
 				w := by[leads.EventSLAWaiting][0].Data
 				require.Equal(t, slaReps[1], w["nextAvailable"])
 				require.Contains(t, w["why"], "nobody who has not had the lead is available")
+				// Subscribers hear of the missed deadline, and of the wait.
+				require.Eventually(t, func() bool { return len(expiredEvents()) == 1 }, 20*time.Second, 20*time.Millisecond,
+					"lead.sla_expired for the wait")
+				e := expiredEvents()[0]
+				require.Equal(t, lead.ID, e.LeadID)
+				require.Equal(t, slaReps[0], e.Lead.AssignedTo)
+				require.Equal(t, leads.SLAWait, e.Data["action"])
+				require.Equal(t, slaReps[0], e.Data["assignee"])
+				require.Equal(t, slaReps[1], e.Data["nextAvailable"])
+				require.Equal(t, monday.UTC().Format(time.RFC3339), e.Data["waitUntil"])
+				require.Equal(t, false, e.Data["exhausted"])
+				require.NotContains(t, e.Data, "escalate", "a wait escalates to nobody")
 				if tc.accepted {
 					_, err := b.svc.AcceptLead(ctx, leads.Actor{AccountID: b.admin.AccountID, Email: slaReps[0], Role: leads.RoleAgent}, lead.ID)
 					require.NoError(t, err)
@@ -312,6 +340,20 @@ func TestSLAWaitsForSomeoneBack(t *testing.T) {
 				_, by := audit(t, b, lead.ID)
 				require.Equal(t, leads.SLAReassigned, by["sla_expired"][0].Data["action"])
 				require.Len(t, by[leads.EventSLAWaiting], 1, "one wait, audited once")
+				require.Eventually(t, func() bool { // then bob's own time runs out: exhausted, kept
+					var actions []any
+					for _, e := range expiredEvents() {
+						actions = append(actions, e.Data["action"])
+					}
+					return slices.Contains(actions, leads.SLAReassigned)
+				}, 20*time.Second, 20*time.Millisecond, "lead.sla_expired for the wait, then for the move")
+				waits := 0
+				for _, e := range expiredEvents() {
+					if e.Data["action"] == leads.SLAWait {
+						waits++
+					}
+				}
+				require.Equal(t, 1, waits, "one wait, told once")
 			}
 		})
 	}

@@ -2170,7 +2170,7 @@ type WebhookDelivery struct {
 	// EventId The webhook-id header of the delivery
 	EventId string `json:"eventId"`
 
-	// EventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
+	// EventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold, or wait - nobody else could take the lead then, and with whenNobodyAvailable wait the rep keeps it until waitUntil, when nextAvailable is back; the lead stays and is not counted an expiry in the stats), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
 	EventType WebhookEventType `json:"eventType"`
 	Id        int64            `json:"id"`
 
@@ -2214,7 +2214,7 @@ type WebhookEndpointList struct {
 	Data []WebhookEndpoint `json:"data"`
 }
 
-// WebhookEventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
+// WebhookEventType What happened to a lead. lead.sla_expired - an assignment's time to accept ran out (see SLA); data holds assignee, assignedAt, dueAt, acceptWithin, clock, action (reassigned, keep, fallback, hold, or wait - nobody else could take the lead then, and with whenNobodyAvailable wait the rep keeps it until waitUntil, when nextAvailable is back; the lead stays and is not counted an expiry in the stats), nextAssignee when the lead moved, reassignments, exhausted, exhaustedBy (max_reassignments, nobody_left), why, and when exhausted, escalate (the account's managers and admins). lead.deleted - the lead was deleted (DELETE /leads/{id}); data.lead is the lead as it was, details.deletedBy who deleted it.
 type WebhookEventType string
 
 // WebhookInput defines model for WebhookInput.
