@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -84,9 +85,37 @@ func slackText(e leads.Event) string {
 	case leads.EventTypeAccepted:
 		return fmt.Sprintf("%s accepted by %s", name, assignee)
 	case leads.EventTypeSLAExpired:
-		return fmt.Sprintf("%s was not accepted in time", name)
+		return slaText(e, name, assignee)
 	case leads.EventTypeDeleted:
 		return fmt.Sprintf("%s deleted by %v", name, e.Data["deletedBy"])
 	}
 	return fmt.Sprintf("%s: %s", e.Type, name)
+}
+
+// slaText says what an SLA's expiry did (its data.action) to the lead
+// named name, now with assignee.
+func slaText(e leads.Event, name, assignee string) string {
+	missed := fmt.Sprintf("%s was not accepted in time by %v", name, e.Data["assignee"])
+	switch e.Data["action"] {
+	case leads.SLAReassigned:
+		return fmt.Sprintf("%s: it moves to %s", missed, assignee)
+	case leads.SLAWait:
+		return fmt.Sprintf("%s, who keeps it until %s, when %v is back", missed, dataTime(e.Data["waitUntil"]), e.Data["nextAvailable"])
+	case leads.SLAFallback:
+		return fmt.Sprintf("%s: it goes to the fallback, %s", missed, assignee)
+	case leads.SLAHold:
+		return fmt.Sprintf("%s: it waits for a manager to give it", missed)
+	case leads.SLAKeep:
+		return fmt.Sprintf("%s, who keeps it", missed)
+	}
+	return missed
+}
+
+// dataTime writes a time of an event's data, a time.Time as written or
+// its JSON text once read back from a job, as RFC 3339.
+func dataTime(v any) string {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprint(v)
 }

@@ -47,3 +47,38 @@ func TestPayloadAgreesWithEncodingJSON(t *testing.T) {
 	_, err := Payload(leads.Event{ID: "evt_4", Data: map[string]any{"bad": make(chan int)}}, leads.WebhookStandard)
 	require.Error(t, err, "a value JSON cannot hold")
 }
+
+// TestSlackSaysWhatAnSLAExpiryDid: a slack endpoint's line for
+// lead.sla_expired names the rep who missed the deadline and what happened
+// to the lead, whether its data holds times or their JSON text.
+func TestSlackSaysWhatAnSLAExpiryDid(t *testing.T) {
+	monday := time.Date(2025, 6, 9, 13, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		action   string
+		assignee string
+		extra    map[string]any
+		want     string
+	}{
+		{leads.SLAReassigned, "bob@acme.test", nil, "Ada L (lead #7) was not accepted in time by ann@acme.test: it moves to bob@acme.test"},
+		{leads.SLAWait, "ann@acme.test", map[string]any{"waitUntil": monday, "nextAvailable": "bob@acme.test"},
+			"Ada L (lead #7) was not accepted in time by ann@acme.test, who keeps it until 2025-06-09T13:00:00Z, when bob@acme.test is back"},
+		{leads.SLAWait, "ann@acme.test", map[string]any{"waitUntil": "2025-06-09T13:00:00Z", "nextAvailable": "bob@acme.test"},
+			"Ada L (lead #7) was not accepted in time by ann@acme.test, who keeps it until 2025-06-09T13:00:00Z, when bob@acme.test is back"},
+		{leads.SLAFallback, "lead-desk@acme.test", nil, "Ada L (lead #7) was not accepted in time by ann@acme.test: it goes to the fallback, lead-desk@acme.test"},
+		{leads.SLAHold, "", nil, "Ada L (lead #7) was not accepted in time by ann@acme.test: it waits for a manager to give it"},
+		{leads.SLAKeep, "ann@acme.test", nil, "Ada L (lead #7) was not accepted in time by ann@acme.test, who keeps it"},
+		{"", "ann@acme.test", nil, "Ada L (lead #7) was not accepted in time by ann@acme.test"},
+	} {
+		data := map[string]any{"assignee": "ann@acme.test", "action": tc.action}
+		for k, v := range tc.extra {
+			data[k] = v
+		}
+		e := leads.Event{ID: "evt_1", Type: leads.EventTypeSLAExpired, AccountID: "acme", LeadID: 7, At: monday, Data: data,
+			Lead: &leads.Lead{ID: 7, LeadInput: leads.LeadInput{FirstName: "Ada", LastName: "L", AssignedTo: tc.assignee}}}
+		got, err := Payload(e, leads.WebhookSlack)
+		require.NoError(t, err)
+		var body struct{ Text string }
+		require.NoError(t, json.Unmarshal(got, &body))
+		require.Equal(t, tc.want, body.Text, "action %q", tc.action)
+	}
+}
