@@ -19,9 +19,13 @@ import (
 // writer, which goes on appending meanwhile). Often and small: at 200 ms
 // or 1 s a checkpoint's burst of writes made the create path's p99 worse
 // (by 4 and 40 ms), at 50 ms it is better than SQLite's own; with nothing
-// to copy a checkpoint is a look at the log's header.
+// to copy a checkpoint is a look at the log's header. While nothing is
+// written, the checkpointer waits longer each time, up to checkpointIdle:
+// an idle server is not woken 20 times a second; the first writes after a
+// pause wait that long at most for their first checkpoint.
 const (
 	checkpointEvery = 50 * time.Millisecond
+	checkpointIdle  = time.Second
 	walBackstop     = 8192 // pages: 32 MiB of log at SQLite's default page size
 )
 
@@ -47,21 +51,42 @@ func startCheckpointer(dsn string) (*checkpointer, error) {
 	return c, nil
 }
 
+// walState is what a checkpoint reports: the frames in the log, and those
+// copied into the database file.
+type walState struct{ log, copied int64 }
+
 func (c *checkpointer) run() {
 	defer close(c.done)
-	tick := time.NewTicker(checkpointEvery)
-	defer tick.Stop()
+	wait := checkpointEvery
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	var last walState
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-tick.C:
-			// An error (the file locked by a migration of another process,
-			// say) leaves the log to the next tick, and to the writer's
-			// backstop: nothing is lost, the log is only longer.
-			_, _ = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		case <-timer.C:
 		}
+		// An error (the file locked by a migration of another process,
+		// say) leaves the log to the next checkpoint, and to the writer's
+		// backstop: nothing is lost, the log is only longer.
+		var busy int
+		var st walState
+		err := c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &st.log, &st.copied)
+		wait = nextCheckpoint(wait, err == nil && st == last && st.copied == st.log)
+		last = st
+		timer.Reset(wait)
 	}
+}
+
+// nextCheckpoint is the wait before the next checkpoint, after one that
+// waited wait and found the log as the one before left it, all copied
+// (idle), or not.
+func nextCheckpoint(wait time.Duration, idle bool) time.Duration {
+	if !idle {
+		return checkpointEvery
+	}
+	return min(2*wait, checkpointIdle)
 }
 
 // close stops the checkpointer and closes its connection; a nil

@@ -36,5 +36,15 @@ func TestSQLiteLogIsCheckpointedOffTheWriter(t *testing.T) {
 		fi, err := os.Stat(path)
 		return err == nil && fi.Size() >= before.Size()+800<<10
 	}, 10*time.Second, 20*time.Millisecond, "the database file did not get the log's pages")
+	// Then, once the checkpointer has waited longer for lack of writes,
+	// writes again: they reach the file too.
+	for range 20 {
+		_, err := db.ExecContext(ctx, "INSERT INTO ballast VALUES (?)", strings.Repeat("y", 40<<10))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Size() >= before.Size()+1600<<10
+	}, 10*time.Second, 20*time.Millisecond, "the database file did not get the second log's pages")
 	require.NoError(t, s.Close())
 }
