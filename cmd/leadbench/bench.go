@@ -70,7 +70,11 @@ exact rotation can be up to 2 off a share.
 Each run reports the CPU time spent per lead created, read from /proc: by
 the server (--server-pid, or leadbench's own process when it runs the server,
 load included), and by every postgres and redis-server process of the
-machine.
+machine. At full speed a build that costs less per lead also creates more,
+and the extra leads' contention moves what a lead costs; --rate R sends R
+leads a second in all instead (an open loop: a lead waits from its time
+when every client is busy, and its latency counts the wait), so that two
+builds are compared at the same load, below the machine's limit.
 
 With --url, leadbench drives a running server, or several (comma-separated: each
 client sends its requests to them in turn, and a request that a server refuses
@@ -104,6 +108,8 @@ has come for 15 s. A server driven with --url must run with
 	f.String("target", "leadrotor", "what to start without --url: leadrotor, baseline (the row-lock rotation CRMs use) or insert (one row a request, nothing else)")
 	f.IntP("concurrency", "c", 64, "concurrent clients")
 	f.IntP("count", "n", 0, "stop after this many leads (0: only the duration bounds the run)")
+	f.Float64("rate", 0, "send this many leads a second in all, each at its time on the first free client, rather than as fast as the clients go (0): "+
+		"an open loop, whose latencies count from each lead's time, and whose CPU a lead compares builds at the same load, below the machine's limit")
 	f.DurationP("duration", "d", 30*time.Second, "stop after this long (at most 30m)")
 	f.Duration("warmup", 0, "drive this long before measuring, then analyze the tables the load writes (PostgreSQL), as autovacuum would have")
 	f.Bool("json", false, "print the report as JSON")
@@ -164,6 +170,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	conc, _ := f.GetInt("concurrency")
 	limit, _ := f.GetInt("count")
 	dur, _ := f.GetDuration("duration")
+	rate, _ := f.GetFloat64("rate")
 	warmup, _ := f.GetDuration("warmup")
 	asJSON, _ := f.GetBool("json")
 	quiet, _ := f.GetBool("quiet")
@@ -194,6 +201,9 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	if dur <= 0 || dur > maxBenchDuration {
 		return fmt.Errorf("duration %s: must be positive and at most %s", dur, maxBenchDuration)
+	}
+	if math.IsNaN(rate) || rate < 0 || rate > maxBenchRate {
+		return fmt.Errorf("rate %v: must be from 0 (as fast as the clients go) to %d leads a second", rate, maxBenchRate)
 	}
 	target, err := benchSetup(cmd)
 	if err != nil {
@@ -245,7 +255,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	var warm *benchReport // the warmup's leads moved the rotation first
 	if warmup > 0 {
 		fmt.Fprintf(progress, "warming up for %s\n", warmup)
-		warm = drive(cmd.Context(), target, conc, 0, warmup, io.Discard)
+		warm = drive(cmd.Context(), target, load{conc: conc, rate: rate}, 0, warmup, io.Discard)
 		if err := analyzeBench(cmd.Context(), target.store); err != nil {
 			return err
 		}
@@ -278,13 +288,17 @@ func runBench(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(progress, "driving %s with %d clients for %s%s\n", target.describe, conc, dur,
+	paced := ""
+	if rate > 0 {
+		paced = fmt.Sprintf(" at %g leads a second", rate)
+	}
+	fmt.Fprintf(progress, "driving %s with %d clients%s for %s%s\n", target.describe, conc, paced, dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
-	rep := drive(cmd.Context(), target, conc, limit, dur, progress)
+	rep := drive(cmd.Context(), target, load{conc: conc, rate: rate}, limit, dur, progress)
 	if readers > 0 {
 		fmt.Fprintf(progress, "driving again, beside %d readers paging and searching\n", readers)
 		stop := startReaders(cmd.Context(), target, readers)
-		mixed := drive(cmd.Context(), target, conc, limit, dur, progress)
+		mixed := drive(cmd.Context(), target, load{conc: conc, rate: rate}, limit, dur, progress)
 		reads := stop()
 		rep.Mixed = &mixedReport{Created: mixed.Created, PerSecond: mixed.PerSecond, LatencyMS: mixed.LatencyMS,
 			Errors: mixed.Errors, RSSMB: mixed.RSSMB, Reads: reads}
@@ -312,7 +326,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		rep.Mixed.Fairness.distribution(target.weights, warm, rep)
 		rep.Mixed.MaxDeviation, rep.Mixed.Unassigned = rep.Mixed.Fairness.MaxDeviation, rep.Mixed.Fairness.Unassigned
 	}
-	rep.Target, rep.Concurrency, rep.Rules = target.describe, conc, rules
+	rep.Target, rep.Concurrency, rep.Rate, rep.Rules = target.describe, conc, rate, rules
 	if checkCounters {
 		if rep.Metrics, err = checkMetrics(cmd.Context(), target, scraped, rep, target.idempotent); err != nil {
 			return err
@@ -520,6 +534,9 @@ func (t *benchTarget) request(ctx context.Context, method, url string, body io.R
 type benchReport struct {
 	Target      string `json:"target"`
 	Concurrency int    `json:"concurrency"`
+	// Rate is --rate: the leads a second sent, 0 when the clients sent as
+	// fast as they went. Below it, PerSecond says the clients could not.
+	Rate float64 `json:"rate,omitempty"`
 	// Rules is how many routing rules each lead failed before the one
 	// that routed it (--rules).
 	Rules     int              `json:"rules"`
@@ -592,8 +609,54 @@ type rssStat struct {
 // drive runs the clients and collects what they saw. At the end of the
 // duration no new request starts, but those in flight finish and count, so
 // that the leads the server created are the leads reported.
-func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Duration, progress io.Writer) *benchReport {
+// load is how leadbench sends: conc clients, as fast as they go or, at a
+// rate above 0, that many leads a second in all (see pace).
+type load struct {
+	conc int
+	rate float64
+}
+
+// maxBenchRate bounds --rate.
+const maxBenchRate = 1_000_000
+
+// pace sends on times, until deadline or ctx's end, the time each lead of
+// rate a second is due, then closes it: a client takes the next time when
+// it is free, so that a lead waits, when every client is busy, from its
+// time (an open loop: its latency counts the wait). Times are sent in the
+// millisecond they fall in.
+func pace(ctx context.Context, times chan<- time.Time, rate float64, deadline time.Time) {
+	defer close(times)
+	every := time.Duration(float64(time.Second) / rate)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	next := time.Now()
+	for {
+		for now := time.Now(); !next.After(now); next = next.Add(every) {
+			if !next.Before(deadline) {
+				return
+			}
+			select {
+			case times <- next:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func drive(ctx context.Context, t *benchTarget, how load, limit int, dur time.Duration, progress io.Writer) *benchReport {
+	conc := how.conc
 	deadline := time.Now().Add(dur)
+	var times chan time.Time // the leads' times, with a rate
+	if how.rate > 0 {
+		times = make(chan time.Time, conc)
+		go pace(ctx, times, how.rate, deadline)
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
 	var sent, created atomic.Int64
 	type workerResult struct {
@@ -619,8 +682,15 @@ func drive(ctx context.Context, t *benchTarget, conc, limit int, dur time.Durati
 				if limit > 0 && sent.Add(1) > int64(limit) {
 					break
 				}
-				body := benchBody(buf, t, w, i)
 				began := time.Now()
+				if times != nil {
+					at, ok := <-times
+					if !ok {
+						break
+					}
+					began = at
+				}
+				body := benchBody(buf, t, w, i)
 				status, ans, err := postBench(ctx, client, t, t.pick(w+i), body, fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), w, i))
 				r.latencies = append(r.latencies, time.Since(began))
 				switch {
@@ -832,7 +902,11 @@ func (r *benchReport) distribution(weights map[string]int, before ...*benchRepor
 }
 
 func (r *benchReport) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%s, %d clients, %.1fs\n", r.Target, r.Concurrency, r.Seconds)
+	paced := ""
+	if r.Rate > 0 {
+		paced = fmt.Sprintf(" at %g leads a second", r.Rate)
+	}
+	fmt.Fprintf(w, "\n%s, %d clients%s, %.1fs\n", r.Target, r.Concurrency, paced, r.Seconds)
 	fmt.Fprintf(w, "  leads created   %d of %d requests (%.0f/s)\n", r.Created, r.Requests, r.PerSecond)
 	fmt.Fprintf(w, "  latency ms      p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
 		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max, r.LatencyMS.Mean)

@@ -265,3 +265,30 @@ func TestFairnessCountsTheWarmup(t *testing.T) {
 		return n
 	}(), "the members' leads count the warmup's")
 }
+
+// TestLeadbenchRate: with --rate, leadbench sends no more leads than the
+// rate allows over the run (as fast as they go, its clients send far more
+// in a second), and says the rate it held to; a rate that is not one is
+// refused.
+func TestLeadbenchRate(t *testing.T) {
+	t.Parallel()
+	var out, errs bytes.Buffer
+	cmd := newRootCmd(&out, &errs)
+	db := "file:" + filepath.Join(t.TempDir(), "bench.db")
+	cmd.SetArgs([]string{"--database-url", db, "--json", "--quiet", "-c", "4", "-d", "1s", "--rate", "50"})
+	require.NoError(t, cmd.ExecuteContext(context.Background()), "%s", errs.String())
+	var rep struct {
+		Rate     float64 `json:"rate"`
+		Requests int64   `json:"requests"`
+		Created  int64   `json:"created"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "%s", out.String())
+	require.Equal(t, 50.0, rep.Rate)
+	require.Positive(t, rep.Created)
+	require.LessOrEqual(t, rep.Requests, int64(51), "a lead every 20 ms for a second, the first at once")
+	for _, bad := range []string{"-1", "NaN", "2000000"} {
+		cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{})
+		cmd.SetArgs([]string{"--database-url", "file:" + filepath.Join(t.TempDir(), "x.db"), "-d", "1s", "--rate", bad})
+		require.ErrorContains(t, cmd.ExecuteContext(context.Background()), "rate", bad)
+	}
+}
