@@ -606,9 +606,6 @@ type rssStat struct {
 	Start, Max, End float64
 }
 
-// drive runs the clients and collects what they saw. At the end of the
-// duration no new request starts, but those in flight finish and count, so
-// that the leads the server created are the leads reported.
 // load is how leadbench sends: conc clients, as fast as they go or, at a
 // rate above 0, that many leads a second in all (see pace).
 type load struct {
@@ -649,6 +646,9 @@ func pace(ctx context.Context, times chan<- time.Time, rate float64, deadline ti
 	}
 }
 
+// drive runs the clients and collects what they saw. At the end of the
+// duration no new request starts, but those in flight finish and count, so
+// that the leads the server created are the leads reported.
 func drive(ctx context.Context, t *benchTarget, how load, limit int, dur time.Duration, progress io.Writer) *benchReport {
 	conc := how.conc
 	deadline := time.Now().Add(dur)
