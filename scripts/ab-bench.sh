@@ -16,6 +16,9 @@
 #   ARMS="|--webhooks 2 --sla" scripts/ab-bench.sh  # webhooks and SLA timers (with delivery lag)
 #   PAIRS=5 DURATION=20s scripts/ab-bench.sh
 #   BENCH0=/tmp/old-leadbench ARMS="|" scripts/ab-bench.sh  # arm 0 run by another build (what a change costs)
+#   BENCH0=/tmp/old-leadbench ARMS="--rate 1500|--rate 1500" scripts/ab-bench.sh
+#       the two builds at the same load, below the machine's limit: compare
+#       their CPU a lead ("box": leadbench's process, PostgreSQL and Redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,16 +58,17 @@ for pair in $(seq 1 "$pairs"); do
 		jq -r --arg arm "$n" '[$arm, (.leadsPerSecond | round), .latencyMs.P50, .latencyMs.P99, ([.errors[]] | add // 0), .maxDeviation, .unassigned,
 			(.webhooks.received // 0), (.webhooks.expected // 0), (.webhooks.lagMs.P50 // 0), (.webhooks.lagMs.P99 // 0),
 			(.cpu.serverUs // 0), (.cpu.postgresUs // 0),
-			(if .exactness.checked then "\(.exactness.differ) of \(.exactness.turns)" else "-" end)] | @tsv' <<<"$out" >>"$results"
-		tail -n1 "$results" | awk -F'\t' '{printf "arm %s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d  CPU us/lead leadbench %.0f postgres %.0f", $1, $2, $3, $4, $5, $6, $7, $12, $13
+			(if .exactness.checked then "\(.exactness.differ) of \(.exactness.turns)" else "-" end),
+			(.cpu.redisUs // 0)] | @tsv' <<<"$out" >>"$results"
+		tail -n1 "$results" | awk -F'\t' '{printf "arm %s %6d leads/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  max deviation %.2f  unassigned %d  CPU us/lead leadbench %.0f postgres %.0f redis %.0f (box %.0f)", $1, $2, $3, $4, $5, $6, $7, $12, $13, $15, $12 + $13 + $15
 			if ($9 > 0) printf "  deliveries %d/%d  lag p50 %.0f ms  p99 %.0f ms", $8, $9, $10, $11
 			if ($14 != "-") printf "  turns differing from SWRR %s", $14
 			printf "\n"}'
 	done
 done
 for n in 0 1; do
-	awk -F'\t' -v n="$n" '$1 == n {print $2 "\t" $12 "\t" $13}' "$results" | sort -n | awk -F'\t' -v n="$n" '{v[NR] = $1; s += $1; c += $2; p += $3} END {
+	awk -F'\t' -v n="$n" '$1 == n {print $2 "\t" $12 "\t" $13 "\t" $15}' "$results" | sort -n | awk -F'\t' -v n="$n" '{v[NR] = $1; s += $1; c += $2; p += $3; r += $4} END {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "arm %s mean %6.0f  median %6.0f leads/s over %d runs; CPU us/lead mean: leadbench %.0f postgres %.0f\n", n, s / NR, m, NR, c / NR, p / NR
+		printf "arm %s mean %6.0f  median %6.0f leads/s over %d runs; CPU us/lead mean: leadbench %.0f postgres %.0f redis %.0f (box %.0f)\n", n, s / NR, m, NR, c / NR, p / NR, r / NR, (c + p + r) / NR
 	}'
 done
