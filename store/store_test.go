@@ -224,3 +224,29 @@ func openNew(t *testing.T, dialect string) *store.Store {
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+// TestMovesIndexMayBeBuiltBeforehand: an operator with a large audit log
+// builds migration 000025's index with CREATE INDEX CONCURRENTLY before
+// upgrading (docs/deploy.md); the migration then finds it and does
+// nothing, rather than failing on it.
+func TestMovesIndexMayBeBuiltBeforehand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openNew(t, "postgres")
+	for _, q := range []string{
+		"DROP INDEX audit_log_moves",
+		"DELETE FROM bun_migrations WHERE name = '20261205000025'",
+		// Outside a transaction, as the operator runs it in psql.
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS audit_log_moves ON audit_log (account_id, created_at, id) WHERE event = 'lead_reassigned'",
+	} {
+		_, err := s.DB().ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, s.Migrate(ctx))
+	var applied, indexes int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM bun_migrations WHERE name = '20261205000025'").Scan(&applied))
+	require.Equal(t, 1, applied, "the migration is recorded")
+	require.NoError(t, s.DB().QueryRowContext(ctx,
+		"SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'audit_log_moves'").Scan(&indexes))
+	require.Equal(t, 1, indexes)
+}

@@ -3,4 +3,4 @@
 -- time: a replay (leads.HistoryStore LeadMoves) reads those since its
 -- window's start. Only those entries are indexed, so the create path pays
 -- nothing for it.
-CREATE INDEX audit_log_moves ON audit_log (account_id, created_at, id) WHERE event = 'lead_reassigned';
+CREATE INDEX IF NOT EXISTS audit_log_moves ON audit_log (account_id, created_at, id) WHERE event = 'lead_reassigned';
