@@ -50,7 +50,7 @@ func (t modeTx) withMode(args []any) []any {
 // asks its executor so (a Config method, else its connection's
 // configuration) whether statements run on the simple protocol, the pool's
 // default, and then rewrites its JSON arguments for it, matching two
-// regular expressions against each statement's text (1 % of the server's
+// regular expressions against each statement's text (2 % of the server's
 // CPU with every feature on): work for nothing, since its statements run in
 // t's mode, which sends them in binary.
 func (t modeTx) Config() *pgxpool.Config {
