@@ -27,24 +27,22 @@ func TestSQLiteLogIsCheckpointedOffTheWriter(t *testing.T) {
 	require.NoError(t, err)
 	before, err := os.Stat(path)
 	require.NoError(t, err)
-	// About 200 pages of log: a fifth of SQLite's own threshold.
-	for range 20 {
-		_, err := db.ExecContext(ctx, "INSERT INTO ballast VALUES (?)", strings.Repeat("x", 40<<10))
-		require.NoError(t, err)
+	// fill writes about 200 pages of log (a fifth of SQLite's own
+	// threshold) and awaits the file's growth by them, copied from the log
+	// by nobody but the checkpointer.
+	fill := func(round int64, what string) {
+		for range 20 {
+			_, err := db.ExecContext(ctx, "INSERT INTO ballast VALUES (?)", strings.Repeat("x", 40<<10))
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool {
+			fi, err := os.Stat(path)
+			return err == nil && fi.Size() >= before.Size()+round*800<<10
+		}, 10*time.Second, 20*time.Millisecond, "the database file did not get %s", what)
 	}
-	require.Eventually(t, func() bool {
-		fi, err := os.Stat(path)
-		return err == nil && fi.Size() >= before.Size()+800<<10
-	}, 10*time.Second, 20*time.Millisecond, "the database file did not get the log's pages")
+	fill(1, "the log's pages")
 	// Then, once the checkpointer has waited longer for lack of writes,
 	// writes again: they reach the file too.
-	for range 20 {
-		_, err := db.ExecContext(ctx, "INSERT INTO ballast VALUES (?)", strings.Repeat("y", 40<<10))
-		require.NoError(t, err)
-	}
-	require.Eventually(t, func() bool {
-		fi, err := os.Stat(path)
-		return err == nil && fi.Size() >= before.Size()+1600<<10
-	}, 10*time.Second, 20*time.Millisecond, "the database file did not get the second log's pages")
+	fill(2, "the second log's pages")
 	require.NoError(t, s.Close())
 }
