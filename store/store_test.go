@@ -250,3 +250,20 @@ func TestMovesIndexMayBeBuiltBeforehand(t *testing.T) {
 		"SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'audit_log_moves'").Scan(&indexes))
 	require.Equal(t, 1, indexes)
 }
+
+// TestSearchIndexMergesASmallPendingList: lead search's trigram index, where
+// pg_trgm made it, merges its pending list at 256 kB, not PostgreSQL's
+// 4 MB, so that no group commit stalls on a large merge.
+func TestSearchIndexMergesASmallPendingList(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openNew(t, "postgres")
+	var n int
+	var options string
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*), coalesce(max(array_to_string(c.reloptions, ',')), '') FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = 'leads_search'`).Scan(&n, &options))
+	if n == 0 {
+		t.Skip("no pg_trgm on this server: lead search is unindexed")
+	}
+	require.Contains(t, options, "gin_pending_list_limit=256")
+}
