@@ -485,16 +485,9 @@ func (s *Service) waitSLA(ctx context.Context, cfg *AccountConfig, rot *Rotation
 		w.Audit = []AuditEntry{newAuditEntry(SystemActor(t.AccountID), EventSLAWaiting, map[string]any{
 			"assignee": t.Assignee, "passedDueAt": t.DueAt, "dueAt": due, "nextAvailable": who,
 			"rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments, "why": why}, now)}
-		if s.wants(cfg, EventTypeSLAExpired) {
-			snapshot := *w.Lead
-			snapshot.AuditLog = nil
-			sla := rot.SLA
-			w.Events = []Event{{ID: newEventID(), Type: EventTypeSLAExpired, AccountID: t.AccountID, LeadID: t.LeadID, At: now,
-				Lead: &snapshot, Data: map[string]any{"assignee": t.Assignee, "assignedAt": t.AssignedAt, "dueAt": t.DueAt,
-					"acceptWithin": sla.AcceptWithin.String(), "clock": sla.Clock, "action": SLAWait, "waitUntil": due,
-					"nextAvailable": who, "rotationId": rot.ID, "rotationName": rot.Name, "reassignments": t.Reassignments,
-					"exhausted": false, "why": why}}}
-		}
+		data := expiryData(rot, t, SLAWait)
+		data["waitUntil"], data["nextAvailable"], data["exhausted"], data["why"] = due, who, false, why
+		s.addExpiryEvent(cfg, t, w, data, now)
 		waited = true
 		return w, nil
 	})
@@ -568,11 +561,10 @@ func (s *Service) recordExpiry(cfg *AccountConfig, rot *Rotation, t *SLATimer, c
 	if next == cur.AssignedTo {
 		next = ""
 	}
-	data := map[string]any{"assignee": t.Assignee, "assignedAt": t.AssignedAt, "dueAt": t.DueAt,
-		"acceptWithin": sla.AcceptWithin.String(), "clock": sla.Clock, "action": action, "rotationId": rot.ID,
-		"rotationName": rot.Name, "reassignments": t.Reassignments, "exhausted": exhausted != "",
-		"why": fmt.Sprintf("%s did not accept within %s (%s clock) of being assigned at %s",
-			t.Assignee, sla.AcceptWithin, sla.Clock, t.AssignedAt.UTC().Format(time.RFC3339))}
+	data := expiryData(rot, t, action)
+	data["exhausted"] = exhausted != ""
+	data["why"] = fmt.Sprintf("%s did not accept within %s (%s clock) of being assigned at %s",
+		t.Assignee, sla.AcceptWithin, sla.Clock, t.AssignedAt.UTC().Format(time.RFC3339))
 	if next != "" {
 		data["nextAssignee"] = next
 	}
@@ -585,17 +577,31 @@ func (s *Service) recordExpiry(cfg *AccountConfig, rot *Rotation, t *SLATimer, c
 	w.Audit = append([]AuditEntry{newAuditEntry(SystemActor(t.AccountID), EventSLAExpired, data, now)}, w.Audit...)
 	w.SLAExpiry = &SLAExpiry{AccountID: t.AccountID, RotationID: rot.ID, LeadID: t.LeadID, Assignee: t.Assignee,
 		NextAssignee: next, Action: action, ExpiredAt: now}
+	eventData := maps.Clone(data)
+	if exhausted != "" {
+		eventData["escalate"] = cfg.managers()
+	}
+	s.addExpiryEvent(cfg, t, w, eventData, now)
+}
+
+// expiryData is what an expiry's audit entry and event say of the
+// assignment t times on rot, and of what the expiry did (action).
+func expiryData(rot *Rotation, t *SLATimer, action string) map[string]any {
+	return map[string]any{"assignee": t.Assignee, "assignedAt": t.AssignedAt, "dueAt": t.DueAt,
+		"acceptWithin": rot.SLA.AcceptWithin.String(), "clock": rot.SLA.Clock, "action": action, "rotationId": rot.ID,
+		"rotationName": rot.Name, "reassignments": t.Reassignments}
+}
+
+// addExpiryEvent puts lead.sla_expired, with data and the lead as w writes
+// it, first among w's events, when the account's subscribers want it.
+func (s *Service) addExpiryEvent(cfg *AccountConfig, t *SLATimer, w *LeadWrite, data map[string]any, now time.Time) {
 	if !s.wants(cfg, EventTypeSLAExpired) {
 		return
 	}
 	snapshot := *w.Lead
 	snapshot.AuditLog = nil
-	eventData := maps.Clone(data)
-	if exhausted != "" {
-		eventData["escalate"] = cfg.managers()
-	}
 	e := Event{ID: newEventID(), Type: EventTypeSLAExpired, AccountID: t.AccountID, LeadID: t.LeadID, At: now,
-		Lead: &snapshot, Data: eventData}
+		Lead: &snapshot, Data: data}
 	w.Events = append([]Event{e}, w.Events...)
 }
 

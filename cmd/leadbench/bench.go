@@ -288,11 +288,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 	}
-	paced := ""
-	if rate > 0 {
-		paced = fmt.Sprintf(" at %g leads a second", rate)
-	}
-	fmt.Fprintf(progress, "driving %s with %d clients%s for %s%s\n", target.describe, conc, paced, dur,
+	fmt.Fprintf(progress, "driving %s with %d clients%s for %s%s\n", target.describe, conc, pacedAt(rate), dur,
 		map[bool]string{true: fmt.Sprintf(" or %d leads", limit), false: ""}[limit > 0])
 	rep := drive(cmd.Context(), target, load{conc: conc, rate: rate}, limit, dur, progress)
 	if readers > 0 {
@@ -613,6 +609,15 @@ type load struct {
 	rate float64
 }
 
+// pacedAt says a --rate for the reports: nothing when the clients go as
+// fast as they can.
+func pacedAt(rate float64) string {
+	if rate <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" at %g leads a second", rate)
+}
+
 // maxBenchRate bounds --rate.
 const maxBenchRate = 1_000_000
 
@@ -902,11 +907,7 @@ func (r *benchReport) distribution(weights map[string]int, before ...*benchRepor
 }
 
 func (r *benchReport) print(w io.Writer) {
-	paced := ""
-	if r.Rate > 0 {
-		paced = fmt.Sprintf(" at %g leads a second", r.Rate)
-	}
-	fmt.Fprintf(w, "\n%s, %d clients%s, %.1fs\n", r.Target, r.Concurrency, paced, r.Seconds)
+	fmt.Fprintf(w, "\n%s, %d clients%s, %.1fs\n", r.Target, r.Concurrency, pacedAt(r.Rate), r.Seconds)
 	fmt.Fprintf(w, "  leads created   %d of %d requests (%.0f/s)\n", r.Created, r.Requests, r.PerSecond)
 	fmt.Fprintf(w, "  latency ms      p50 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
 		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max, r.LatencyMS.Mean)
