@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -61,8 +63,31 @@ func putPassword(ctx context.Context, tx bun.Tx, email, hash string, now time.Ti
 }
 
 // accountAudit stores audit entries in tx; NOT_FOUND when one names an
-// account that does not exist.
+// account that does not exist. The audit log has no foreign key to
+// accounts on PostgreSQL (migration 000027: its check ran for every entry
+// of every lead), so the accounts these entries name are looked up here,
+// and on PostgreSQL locked against deletion until tx ends, as the key's
+// check locked them.
 func accountAudit(ctx context.Context, tx bun.Tx, entries []leads.AuditEntry) error {
+	ids := make([]string, 0, 1)
+	for _, e := range entries {
+		if !slices.Contains(ids, e.AccountID) {
+			ids = append(ids, e.AccountID)
+		}
+	}
+	if len(ids) > 0 {
+		q := tx.NewSelect().Model((*accountRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids))
+		if tx.Dialect().Name() == dialect.PG {
+			q = q.For("KEY SHARE")
+		}
+		var found []string
+		if err := q.Scan(ctx, &found); err != nil {
+			return fmt.Errorf("audit: read accounts: %w", err)
+		}
+		if len(found) != len(ids) {
+			return leads.Errorf(leads.CodeNotFound, "account not found")
+		}
+	}
 	if err := insertAudit(ctx, tx, entries...); err != nil {
 		return accountRef(err, "audit")
 	}
