@@ -256,12 +256,19 @@ func testMembersAndAccount(t *testing.T, b *bundle) {
 	requireCode(t, err, leads.CodeLastAdmin)
 	requireCode(t, b.svc.RemoveMember(ctx, b.admin, b.admin.Email), leads.CodeLastAdmin)
 
-	rot := b.rotation(t, leads.Rotation{Name: "r", Default: true, Members: b.members(2), FallbackAssignee: b.reps[1]})
+	rot := b.rotation(t, leads.Rotation{Name: "r", Default: true, Members: b.members(2), FallbackAssignee: b.reps[1],
+		WhenNobodyEligible: leads.NobodyFallback})
 	require.NoError(t, b.svc.RemoveMember(ctx, b.admin, b.reps[1]))
 	after, err := b.svc.Rotation(ctx, b.agent, rot.ID)
 	require.NoError(t, err)
 	require.Equal(t, []leads.RotationMember{{User: b.reps[0], Weight: 1}}, after.Members, "removed from the rotation")
 	require.Empty(t, after.FallbackAssignee)
+	// It falls back to nobody, and says so: what it does without a
+	// fallback assignee, and a configuration that any edit keeps valid.
+	require.Equal(t, leads.NobodyUnassigned, after.WhenNobodyEligible)
+	renamed, err := b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error { r.Name = "renamed"; return nil })
+	require.NoError(t, err, "a rotation whose fallback left is still editable")
+	require.Equal(t, "renamed", renamed.Name)
 	members, err := b.svc.Members(ctx, b.admin)
 	require.NoError(t, err)
 	require.Len(t, members, 2+7-1+1)

@@ -128,6 +128,25 @@ func ValidateTimezone(name string) error {
 
 const timezoneMessage = "Must be an IANA time zone name, such as UTC or America/New_York"
 
+// FallBackToNobody makes a stored rotation whose fallback assignee left
+// the account (RemoveMember clears the fallback of every rotation naming
+// them) say what it now does: whenNobodyEligible fallback leaves the lead
+// unassigned, and an SLA exhausted to the fallback keeps the lead with its
+// last rep, as each did without a fallback assignee. The rotation is then
+// valid again, so that an edit of anything else is not refused for the
+// fallback nobody sent. Nothing changes while it has a fallback assignee.
+func (r *Rotation) FallBackToNobody() {
+	if r.FallbackAssignee != "" {
+		return
+	}
+	if r.WhenNobodyEligible == NobodyFallback {
+		r.WhenNobodyEligible = NobodyUnassigned
+	}
+	if r.SLA != nil && r.SLA.WhenExhausted == SLAFallback {
+		r.SLA.WhenExhausted = SLAKeep
+	}
+}
+
 // Validate normalizes and checks the rotation: a name, at most one of TeamID
 // and Default, an IANA time zone (DefaultTimezone when zero), and members that are unique, with
 // weights from 1 (the default) to MaxMemberWeight and caps not negative.

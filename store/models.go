@@ -203,10 +203,15 @@ func newRotationRow(r *leads.Rotation) *rotationRow {
 		FallbackAssignee: r.FallbackAssignee, WhenNobody: r.WhenNobodyEligible, SLA: r.SLA, Timezone: r.Timezone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
+// rotation is the rotation r stores (its members apart); one whose
+// fallback assignee was removed from the account falls back to nobody
+// (leads.Rotation.FallBackToNobody).
 func (r *rotationRow) rotation() *leads.Rotation {
-	return &leads.Rotation{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Default: r.IsDefault, Name: r.Name,
+	rot := &leads.Rotation{ID: r.ID, AccountID: r.AccountID, TeamID: r.TeamID, Default: r.IsDefault, Name: r.Name,
 		FallbackAssignee: r.FallbackAssignee, WhenNobodyEligible: r.WhenNobody, SLA: r.SLA, Timezone: r.Timezone, Members: []leads.RotationMember{},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	rot.FallBackToNobody()
+	return rot
 }
 
 type rotationMemberRow struct {

@@ -212,6 +212,24 @@ func TestSLAWhenExhausted(t *testing.T) {
 	}
 }
 
+// TestSLAFallbackRemoved: when the fallback assignee an SLA hands an
+// exhausted lead to is removed from the account, the rotation keeps the
+// lead with its last rep instead (what it did without a fallback anyway),
+// says so, and stays editable.
+func TestSLAFallbackRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupWith(t, dsns(t)["sqlite"], webhooks.Options{}, true)
+	rot := slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Minute), WhenExhausted: leads.SLAFallback})
+	require.NoError(t, b.svc.RemoveMember(ctx, b.admin, "boss@example.com"))
+	got, err := b.svc.Rotation(ctx, b.admin, rot.ID)
+	require.NoError(t, err)
+	require.Empty(t, got.FallbackAssignee)
+	require.Equal(t, leads.SLAKeep, got.SLA.WhenExhausted)
+	_, err = b.svc.UpdateRotation(ctx, b.admin, rot.ID, func(r *leads.Rotation) error { r.Name = "renamed"; return nil })
+	require.NoError(t, err, "a rotation whose fallback left is still editable")
+}
+
 // TestSLAWorkingHoursAcrossAWeekend: on the working-hours clock, a lead
 // given at 16:55 on a Friday to a rep who works 09:00-17:00 on weekdays is
 // due at 09:05 on Monday, by the rep's own clock.

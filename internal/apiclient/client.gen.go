@@ -3427,7 +3427,7 @@ type ClientInterface interface {
 
 	// RemoveMember Remove a member (admins)
 	//
-	// Removes the user from the account and from its rotations. Removing the last admin is refused with 409 LAST_ADMIN.
+	// Removes the user from the account and from its rotations. A rotation that fell back to the user falls back to nobody: its `fallbackAssignee` is cleared, `whenNobodyEligible` `fallback` becomes `unassigned`, and an SLA's `whenExhausted` `fallback` becomes `keep`. Removing the last admin is refused with 409 LAST_ADMIN.
 	//
 	// Corresponds with DELETE /members/{email} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, email string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4684,7 +4684,7 @@ func (c *Client) AddMember(ctx context.Context, params *AddMemberParams, body Ad
 
 // RemoveMember Remove a member (admins)
 //
-// Removes the user from the account and from its rotations. Removing the last admin is refused with 409 LAST_ADMIN.
+// Removes the user from the account and from its rotations. A rotation that fell back to the user falls back to nobody: its `fallbackAssignee` is cleared, `whenNobodyEligible` `fallback` becomes `unassigned`, and an SLA's `whenExhausted` `fallback` becomes `keep`. Removing the last admin is refused with 409 LAST_ADMIN.
 //
 // Corresponds with DELETE /members/{email} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, email string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10491,7 +10491,7 @@ type ClientWithResponsesInterface interface {
 
 	// RemoveMemberWithResponse Remove a member (admins)
 	//
-	// Removes the user from the account and from its rotations. Removing the last admin is refused with 409 LAST_ADMIN.
+	// Removes the user from the account and from its rotations. A rotation that fell back to the user falls back to nobody: its `fallbackAssignee` is cleared, `whenNobodyEligible` `fallback` becomes `unassigned`, and an SLA's `whenExhausted` `fallback` becomes `keep`. Removing the last admin is refused with 409 LAST_ADMIN.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -19705,7 +19705,7 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, params 
 
 // RemoveMemberWithResponse Remove a member (admins)
 //
-// Removes the user from the account and from its rotations. Removing the last admin is refused with 409 LAST_ADMIN.
+// Removes the user from the account and from its rotations. A rotation that fell back to the user falls back to nobody: its `fallbackAssignee` is cleared, `whenNobodyEligible` `fallback` becomes `unassigned`, and an SLA's `whenExhausted` `fallback` becomes `keep`. Removing the last admin is refused with 409 LAST_ADMIN.
 //
 // Returns a wrapper object for the known response body format(s).
 //
