@@ -355,7 +355,8 @@ func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingR
 
 // UpdateRoutingRule changes rule id as change decides (its ID, account and
 // times are kept), audited with before and after; NOT_FOUND when the
-// account has no such rule, and the refusals of CreateRoutingRule.
+// account has no such rule, and the refusals of CreateRoutingRule (the
+// action's target only when the change changes the action).
 func (s *Service) UpdateRoutingRule(ctx context.Context, actor Actor, id int64, change func(r *RoutingRule) error) (*RoutingRule, error) {
 	rules, err := s.changeRules(ctx, actor, func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {
 		i := slices.IndexFunc(rules, func(r RoutingRule) bool { return r.ID == id })
@@ -371,8 +372,13 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, actor Actor, id int64, 
 		if err := next.Validate(); err != nil {
 			return nil, nil, err
 		}
-		if err := next.checkTargets(cfg); err != nil {
-			return nil, nil, err
+		// The target is checked when the edit changes the action: a rule
+		// whose target has gone since it was saved is kept (and skipped),
+		// and may be disabled or renamed without naming a new one.
+		if next.Action != cur.Action {
+			if err := next.checkTargets(cfg); err != nil {
+				return nil, nil, err
+			}
 		}
 		next.UpdatedAt = cur.UpdatedAt
 		before, after := snapshot(cur), snapshot(next)

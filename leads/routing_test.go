@@ -20,7 +20,45 @@ func TestRoutingRules(t *testing.T) {
 		{"roles and tenancy", testRuleAccess},
 		{"a lead tried against the live rules, in order", testRuleEvaluation},
 		{"rules on a lead's hotScore and externalId", testRuleOnScoreAndExternalID},
+		{"a rule whose target is gone can still be edited", testRuleTargetGone},
 	})
+}
+
+// testRuleTargetGone: a rule whose team, rotation or member was deleted
+// after it was saved is kept (and skipped when leads are routed); an edit
+// that leaves its action as it is (disabling it, renaming it) is taken, and
+// one that names a target that is not there is refused.
+func testRuleTargetGone(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	team := b.team(t, "Gone")
+	rot := b.rotation(t, leads.Rotation{Name: "gone", Members: b.members(1)})
+	_, err := b.svc.AddMember(ctx, b.admin, leads.Member{Email: "leaver@example.com", Role: leads.RoleAgent})
+	require.NoError(t, err)
+	var rules []*leads.RoutingRule
+	for i, a := range []leads.RuleAction{{Type: leads.ActionTeam, TeamID: team.ID}, {Type: leads.ActionRotation, RotationID: rot.ID},
+		{Type: leads.ActionAssign, Assignee: "leaver@example.com"}} {
+		r, err := b.svc.CreateRoutingRule(ctx, b.admin, leads.RoutingRule{Name: fmt.Sprintf("to %d", i), Enabled: true,
+			Conditions: leads.Condition{Field: "hotScore", Op: leads.OpGte, Value: 99}, Action: a}, -1)
+		require.NoError(t, err)
+		rules = append(rules, r)
+	}
+	require.NoError(t, b.svc.DeleteTeam(ctx, b.admin, team.ID, false))
+	require.NoError(t, b.svc.DeleteRotation(ctx, b.admin, rot.ID))
+	require.NoError(t, b.svc.RemoveMember(ctx, b.admin, "leaver@example.com"))
+	for _, r := range rules {
+		updated, err := b.svc.UpdateRoutingRule(ctx, b.admin, r.ID, func(r *leads.RoutingRule) error {
+			r.Enabled = false
+			return nil
+		})
+		require.NoError(t, err, "disable %s", r.Name)
+		require.False(t, updated.Enabled)
+		require.Equal(t, r.Action, updated.Action, "its action kept as it was")
+	}
+	_, err = b.svc.UpdateRoutingRule(ctx, b.admin, rules[0].ID, func(r *leads.RoutingRule) error {
+		r.Action.TeamID = rot.ID + 1000
+		return nil
+	})
+	requireCode(t, err, leads.CodeValidation)
 }
 
 func hotRule(name string, rotationID int64) leads.RoutingRule {
