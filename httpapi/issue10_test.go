@@ -482,3 +482,39 @@ func manyKeys(n int) string {
 	}
 	return strings.Join(keys, ",")
 }
+
+// TestBooleanParametersOneSpelling checks that every boolean query
+// parameter reads true and false one way (true/1, false/0) and refuses
+// anything else, an empty value above all: ?dryRun= read as false stored a
+// real lead for a client that meant a dry run.
+func TestBooleanParametersOneSpelling(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, tc := range []struct{ method, path, field string }{
+		{"POST", "/leads?dryRun=", "dryRun"},
+		{"POST", "/leads?dryRun", "dryRun"},
+		{"POST", "/leads?dryRun=yes", "dryRun"},
+		{"POST", "/leads?skipTeamAndSourceRequirement=", "skipTeamAndSourceRequirement"},
+		{"DELETE", "/teams/999999?force=", "force"},
+		{"DELETE", "/leads/999999?confirm=", "confirm"},
+		{"DELETE", "/leads/999999?confirm=yes", "confirm"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			var body any
+			if tc.method == "POST" {
+				body = f.westLead(nil)
+			}
+			res := f.call("admin", tc.method, tc.path, body)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+			require.Equal(t, "VALIDATION_ERROR", res.code(t))
+			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"])
+		})
+	}
+	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "no refused request stored a lead")
+
+	// confirm takes 1 for true, as every other boolean does.
+	created := f.call("admin", "POST", "/leads", f.westLead(nil))
+	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	id := int64(created.json(t)["id"].(float64))
+	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", fmt.Sprintf("/leads/%d?confirm=1", id), nil).status)
+}

@@ -113,10 +113,17 @@ func idParam(req bunrouter.Request, kind string) (int64, error) {
 	return id, nil
 }
 
-// boolParam reads an optional boolean query parameter: true/1 or false/0.
+// boolParam reads an optional boolean query parameter: true/1 or false/0,
+// false when absent. Given without a value (?dryRun or ?dryRun=) it is
+// refused like any other spelling: read as false, ?dryRun= stored the real
+// lead a client meant to try.
 func boolParam(r *http.Request, name string) (bool, error) {
-	switch v := r.URL.Query().Get(name); v {
-	case "", "false", "0":
+	vs, given := r.URL.Query()[name]
+	if !given {
+		return false, nil
+	}
+	switch v := vs[0]; v {
+	case "false", "0":
 		return false, nil
 	case "true", "1":
 		return true, nil

@@ -250,7 +250,11 @@ func (s *Server) deleteLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if err != nil {
 		return err
 	}
-	if req.URL.Query().Get("confirm") != "true" {
+	confirm, err := boolParam(req.Request, "confirm")
+	if err != nil {
+		return err
+	}
+	if !confirm {
 		return leads.Errorf(CodeConfirmationRequired, "deleting a lead is permanent: add ?confirm=true to confirm")
 	}
 	ctx := req.Context()
