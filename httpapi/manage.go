@@ -214,6 +214,10 @@ func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if err != nil {
 		return err
 	}
+	version, err := ifMatch(req.Request)
+	if err != nil {
+		return err
+	}
 	var in struct {
 		RotationID int64 `json:"rotationId"`
 	}
@@ -221,7 +225,7 @@ func (s *Server) assignLead(w http.ResponseWriter, req bunrouter.Request) error 
 		return err
 	}
 	ctx := req.Context()
-	res, err := s.svc.AssignLead(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID})
+	res, err := s.svc.AssignLead(ctx, actorFrom(ctx), id, leads.AssignOptions{RotationID: in.RotationID, IfMatch: version})
 	if err != nil {
 		return err
 	}
@@ -257,8 +261,12 @@ func (s *Server) deleteLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if !confirm {
 		return leads.Errorf(CodeConfirmationRequired, "deleting a lead is permanent: add ?confirm=true to confirm")
 	}
+	version, err := ifMatch(req.Request)
+	if err != nil {
+		return err
+	}
 	ctx := req.Context()
-	if err := s.svc.DeleteLead(ctx, actorFrom(ctx), id); err != nil {
+	if err := s.svc.DeleteLead(ctx, actorFrom(ctx), id, leads.DeleteOptions{IfMatch: version}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -191,3 +191,36 @@ func TestUnknownParameterIsNotEchoed(t *testing.T) {
 		require.NotContains(t, f.logs.String(), secret, "secrets are never logged")
 	})
 }
+
+// TestIfMatchOnEveryLeadWrite checks that a stale If-Match refuses each
+// write to a lead with 412 and changes nothing, DELETE and assign as PATCH
+// and PUT do: a client that read a version someone changed since neither
+// deletes the lead nor moves it.
+func TestIfMatchOnEveryLeadWrite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	created := f.call("admin", "POST", "/leads", f.westLead(nil))
+	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	path := fmt.Sprintf("/leads/%v", created.json(t)["id"])
+	stale := created.header.Get("ETag")
+	changed := f.call("admin", "PATCH", path, map[string]any{"notes": "someone else"})
+	require.Equal(t, http.StatusOK, changed.status, "%s", changed.body)
+	owner := changed.json(t)["assignedTo"]
+
+	for _, w := range []struct{ method, path string }{
+		{"POST", path + "/assign"},
+		{"DELETE", path + "?confirm=true"},
+	} {
+		res := f.call("admin", w.method, w.path, nil, "If-Match", stale)
+		require.Equal(t, http.StatusPreconditionFailed, res.status, "%s %s: %s", w.method, w.path, res.body)
+		require.Equal(t, "PRECONDITION_FAILED", res.code(t))
+		require.Equal(t, http.StatusBadRequest, f.call("admin", w.method, w.path, nil, "If-Match", "yesterday").status)
+	}
+	got := f.call("admin", "GET", path, nil)
+	require.Equal(t, http.StatusOK, got.status, "not deleted")
+	require.Equal(t, owner, got.json(t)["assignedTo"], "not moved")
+
+	moved := f.call("admin", "POST", path+"/assign", nil, "If-Match", got.header.Get("ETag"))
+	require.Equal(t, http.StatusOK, moved.status, "%s", moved.body)
+	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", path+"?confirm=true", nil, "If-Match", moved.header.Get("ETag")).status)
+}

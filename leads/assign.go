@@ -13,6 +13,10 @@ type AssignOptions struct {
 	// RotationID names the rotation to take a turn of; 0 for the one that
 	// applies to the lead now (its team's, else the default).
 	RotationID int64
+	// IfMatch, when set, is the updatedAt of the lead as the caller last saw
+	// it: a lead changed since is not moved (PRECONDITION_FAILED), and no
+	// turn is kept.
+	IfMatch *time.Time
 }
 
 // AssignLead reassigns a lead to the next eligible member of a rotation, taking
@@ -43,6 +47,9 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	if err != nil {
 		return nil, Assignment{}, fmt.Errorf("assign lead %d: %w", id, err)
 	}
+	if err := checkIfMatch(opts.IfMatch, cur); err != nil {
+		return nil, Assignment{}, err // before a turn is taken
+	}
 	var rt routing
 	if opts.RotationID != 0 {
 		if rt.rot = cfg.Rotation(opts.RotationID); rt.rot == nil {
@@ -59,7 +66,9 @@ func (s *Service) reassign(ctx context.Context, actor Actor, id int64, opts Assi
 	if err := rt.reassignable(s.rotator != nil); err != nil {
 		return nil, Assignment{}, err
 	}
-	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, cause: MeterCauseManual, accept: func(a Assignment) error {
+	lead, a, err := s.assignStored(ctx, cfg, actor.AccountID, id, storedAssignment{rt: rt, cause: MeterCauseManual, check: func(cur *Lead) error {
+		return checkIfMatch(opts.IfMatch, cur) // and again in the write: a change may have come between
+	}, accept: func(a Assignment) error {
 		if a.Assignee == "" {
 			return &Error{Code: CodeNoEligibleMember, Message: fmt.Sprintf("nobody in rotation %q can take a lead now", rt.rot.Name),
 				Details: map[string]any{"rotationId": rt.rot.ID, "skipped": a.Skipped}}
@@ -90,6 +99,9 @@ type storedAssignment struct {
 	// narrow, when set, changes the rotation as the turn sees it (an SLA
 	// passes over the members who had the lead).
 	narrow func(view *Rotation) *Rotation
+	// check, when set, may refuse the lead as the write finds it: nothing
+	// is written, and the turn taken is given back.
+	check func(cur *Lead) error
 	// accept, when set, may refuse the assignment before anything is
 	// written (the turn taken, if any, has no assignee then).
 	accept func(a Assignment) error
@@ -173,6 +185,11 @@ func (s *Service) assignStoredOnce(ctx context.Context, cfg *AccountConfig, acco
 		// Decided afresh on every call: the store runs apply again when it
 		// retries a transaction the database aborted.
 		before = *cur
+		if do.check != nil {
+			if err := do.check(cur); err != nil {
+				return nil, err
+			}
+		}
 		entry, ok := do.record(cur, a, now)
 		if written = ok; !ok {
 			return nil, nil

@@ -1003,7 +1003,7 @@ func (d *draftStore) UpdateLead(context.Context, string, int64, func(cur *Lead) 
 }
 
 // DeleteLead fails: a draft has no leads.
-func (d *draftStore) DeleteLead(context.Context, string, int64, func(cur *Lead) (AuditEntry, []Event)) error {
+func (d *draftStore) DeleteLead(context.Context, string, int64, func(cur *Lead) (AuditEntry, []Event, error)) error {
 	return configOnly("DeleteLead")
 }
 

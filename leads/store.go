@@ -97,8 +97,9 @@ type LeadStore interface {
 	UpdateLead(ctx context.Context, accountID string, id int64, apply func(cur *Lead) (*LeadWrite, error)) (*Lead, error)
 	// DeleteLead removes the lead, writing the audit entry and the events
 	// that write makes of it in the same transaction; NOT_FOUND when the
-	// account has no such lead.
-	DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *Lead) (AuditEntry, []Event)) error
+	// account has no such lead. An error from write (the lead is not the
+	// version the caller saw) deletes nothing and is returned.
+	DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *Lead) (AuditEntry, []Event, error)) error
 	// Activities returns up to q.Limit activities of a lead of the account,
 	// newest first by (OccurredAt, ID), after q.After when it is set;
 	// NOT_FOUND when the account has no such lead.

@@ -67,8 +67,8 @@ func (s *Service) UpdateLead(ctx context.Context, actor Actor, id int64, patch L
 	var before Lead       // the lead as the last call of apply found it
 	lead, err := s.store.UpdateLead(ctx, actor.AccountID, id, func(cur *Lead) (*LeadWrite, error) {
 		before = *cur
-		if opts.IfMatch != nil && !cur.UpdatedAt.Equal(*opts.IfMatch) {
-			return nil, stale(cur)
+		if err := checkIfMatch(opts.IfMatch, cur); err != nil {
+			return nil, err
 		}
 		next, err := applyPatch(cur.LeadInput, patch)
 		if err != nil {
@@ -162,7 +162,12 @@ func (l *Lead) next(now time.Time) *Lead {
 	return &n
 }
 
-func stale(cur *Lead) error {
+// checkIfMatch refuses cur (PRECONDITION_FAILED) when ifMatch is set and
+// cur is not that version of the lead (its updatedAt).
+func checkIfMatch(ifMatch *time.Time, cur *Lead) error {
+	if ifMatch == nil || cur.UpdatedAt.Equal(*ifMatch) {
+		return nil
+	}
 	return &Error{Code: CodePreconditionFailed, Message: "the lead was changed since the version given in If-Match",
 		Details: map[string]any{"updatedAt": cur.UpdatedAt}}
 }

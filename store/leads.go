@@ -266,14 +266,17 @@ func (s *Store) writeLead(ctx context.Context, tx bun.Tx, cur *leadRow, w *leads
 
 // DeleteLead removes the lead and writes the entry that records it, in one
 // transaction; NOT_FOUND when the account has no such lead.
-func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *leads.Lead) (leads.AuditEntry, []leads.Event)) (err error) {
+func (s *Store) DeleteLead(ctx context.Context, accountID string, id int64, write func(cur *leads.Lead) (leads.AuditEntry, []leads.Event, error)) (err error) {
 	defer translate(&err)
 	return s.tx(ctx, func(tx bun.Tx) error {
 		row := new(leadRow)
 		if err := s.lockRow(ctx, tx, row, accountID, id, "lead"); err != nil {
 			return err
 		}
-		e, events := write(row.lead())
+		e, events, err := write(row.lead())
+		if err != nil {
+			return err
+		}
 		audit := auditRows([]leads.AuditEntry{e}, id)
 		if _, err := tx.NewInsert().Model(&audit).Exec(ctx); err != nil {
 			return fmt.Errorf("insert audit entry: %w", err)

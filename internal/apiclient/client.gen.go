@@ -2473,6 +2473,9 @@ type DeleteLeadParams struct {
 
 	// XAccountId Account ID for the request
 	XAccountId XAccountIdHeader `json:"x-account-id"`
+
+	// IfMatch The ETag of the lead as last read; a write to a lead changed since is refused with 412
+	IfMatch *IfMatchHeader `json:"If-Match,omitempty"`
 }
 
 // GetLeadParams defines parameters for GetLead.
@@ -2539,6 +2542,9 @@ type AssignLeadJSONBody struct {
 type AssignLeadParams struct {
 	// XAccountId Account ID for the request
 	XAccountId XAccountIdHeader `json:"x-account-id"`
+
+	// IfMatch The ETag of the lead as last read; a write to a lead changed since is refused with 412
+	IfMatch *IfMatchHeader `json:"If-Match,omitempty"`
 }
 
 // LeadRoutingParams defines parameters for LeadRouting.
@@ -6938,6 +6944,17 @@ func NewDeleteLeadRequest(server string, id int64, params *DeleteLeadParams) (*h
 
 		req.Header.Set("x-account-id", headerParam0)
 
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -7446,6 +7463,17 @@ func NewAssignLeadRequestWithBody(server string, id int64, params *AssignLeadPar
 		}
 
 		req.Header.Set("x-account-id", headerParam0)
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
 
 	}
 
@@ -12657,6 +12685,8 @@ type DeleteLeadResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -12687,6 +12717,11 @@ func (r DeleteLeadResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteLeadResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r DeleteLeadResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -13570,6 +13605,8 @@ type AssignLeadResponse struct {
 	JSON408 *RequestTimeout
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -13621,6 +13658,11 @@ func (r AssignLeadResponse) GetJSON408() *RequestTimeout {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r AssignLeadResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r AssignLeadResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -22385,6 +22427,13 @@ func ParseDeleteLeadResponse(rsp *http.Response) (*DeleteLeadResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23403,6 +23452,13 @@ func ParseAssignLeadResponse(rsp *http.Response) (*AssignLeadResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -258,8 +259,14 @@ func testExternalIDUnique(t *testing.T, s leads.Store) {
 	})
 	require.ErrorIs(t, err, leads.ErrExternalIDTaken)
 
-	require.NoError(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) (leads.AuditEntry, []leads.Event) {
-		return leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadDeleted, Created: Now}, nil
+	refused := errors.New("refused")
+	require.ErrorIs(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) (leads.AuditEntry, []leads.Event, error) {
+		return leads.AuditEntry{}, nil, refused
+	}), refused)
+	_, err = s.Lead(ctx, f.Account, n.Lead.ID, false)
+	require.NoError(t, err, "a refused delete deletes nothing")
+	require.NoError(t, s.DeleteLead(ctx, f.Account, n.Lead.ID, func(cur *leads.Lead) (leads.AuditEntry, []leads.Event, error) {
+		return leads.AuditEntry{AccountID: f.Account, Event: leads.EventLeadDeleted, Created: Now}, nil, nil
 	}))
 	res, err = s.LeadFacts(ctx, leads.LeadFactsQuery{AccountID: f.Account, ExternalID: "crm-1"})
 	require.NoError(t, err)
