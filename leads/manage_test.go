@@ -18,6 +18,7 @@ func TestManageLeads(t *testing.T) {
 	eachEnv(t, []namedTest{
 		{"every filter alone and combined", testFilters},
 		{"search is safe for %, _, quotes and backslashes", testSearchEscapes},
+		{"search ignores case beyond ASCII", testSearchUnicodeCase},
 		{"paging under concurrent inserts returns every lead once", testPagingUnderInserts},
 		{"bad list options are refused by field", testListValidation},
 		{"an update changes only the fields sent, audited", testUpdateAudit},
@@ -132,6 +133,36 @@ func testFilters(t *testing.T, b *bundle) {
 	_, err := b.svc.UpdateLead(context.Background(), b.agent, ada, leads.LeadPatch{"notes": "called back"}, leads.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []int64{ada, barbara, alan, grace}, b.list(t, leads.ListOptions{Sort: leads.SortUpdatedAt, Filter: leads.LeadFilter{Archived: leads.LiveOnly}}))
+}
+
+// testSearchUnicodeCase: the search ignores letter case in every script,
+// not only ASCII's (SQLite's lower() and LIKE fold ASCII letters alone), and
+// GLOB's own wildcards in a query are taken literally.
+func testSearchUnicodeCase(t *testing.T, b *bundle) {
+	ids := b.seed(t, []seed{
+		{first: "José", company: "Ñúñez SA"},
+		{first: "Émile", company: "ÇA Société"},
+		{first: "Star", company: "A*B [x]? Ltd"},
+		{first: "Δημήτρης", company: "ΑΘΗΝΑ"},
+	})
+	for q, want := range map[string][]int64{
+		"ñúñez":    {ids[0]},
+		"ÑÚÑEZ":    {ids[0]},
+		"JOSÉ":     {ids[0]},
+		"josé ñ":   {},
+		"émile":    {ids[1]},
+		"ÉMILE":    {ids[1]},
+		"ça soc":   {ids[1]},
+		"SOCIÉTÉ":  {ids[1]},
+		"a*b [x]?": {ids[2]},
+		"*":        {ids[2]},
+		"[x]":      {ids[2]},
+		"?é":       {},
+		"δημήτρης": {ids[3]},
+		"αθηνα":    {ids[3]},
+	} {
+		require.Equal(t, want, b.list(t, leads.ListOptions{Filter: leads.LeadFilter{Query: q}}), "q=%s", q)
+	}
 }
 
 func testSearchEscapes(t *testing.T, b *bundle) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -344,8 +346,14 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 	}
 	if f.Query != "" {
 		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
-		sel = sel.Where(`(lower(first_name || ' ' || last_name) LIKE ?0 ESCAPE '\'
+		if s.dialect == SQLite && !isASCII(f.Query) {
+			// SQLite's lower() and LIKE fold ASCII letters alone: "Ñúñez"
+			// is not found by "ñúñez", nor "Émile" by "émile".
+			sel = sel.Where(`((first_name || ' ' || last_name) GLOB ?0 OR email GLOB ?0 OR phone GLOB ?0 OR company GLOB ?0)`, globFold(f.Query))
+		} else {
+			sel = sel.Where(`(lower(first_name || ' ' || last_name) LIKE ?0 ESCAPE '\'
 			OR lower(email) LIKE ?0 ESCAPE '\' OR lower(phone) LIKE ?0 ESCAPE '\' OR lower(company) LIKE ?0 ESCAPE '\')`, pattern)
+		}
 		if s.dialect == Postgres && len([]rune(f.Query)) >= 3 {
 			// Implied by the test above, written as the pg_trgm index's
 			// expression (migration 20261203000006) so that the planner may
@@ -388,6 +396,42 @@ func (s *Store) ListLeads(ctx context.Context, q leads.LeadQuery) (_ []leads.Lea
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// isASCII reports whether s is ASCII alone.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// globFold is SQLite's GLOB pattern of the texts that contain q in any
+// letter case: each letter becomes the class of the letters it folds to
+// (Unicode's simple case folding: [Ññ], [Σσς]), GLOB's own wildcards
+// (*, ?, [) a class of themselves, so that they are taken literally.
+func globFold(q string) string {
+	var b strings.Builder
+	b.WriteByte('*')
+	for _, r := range q {
+		orbit := []rune{r}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			orbit = append(orbit, f)
+		}
+		if len(orbit) == 1 && r != '*' && r != '?' && r != '[' {
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteByte('[')
+		for _, o := range orbit {
+			b.WriteRune(o)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte('*')
+	return b.String()
 }
 
 // Activities returns a page of a lead's activities, newest first; when
