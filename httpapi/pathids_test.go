@@ -78,3 +78,17 @@ func TestPathIDsThatAreNoIDs(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.call("agent", "GET", fmt.Sprintf("/leads/%v", leadID), nil).status)
 	require.Equal(t, http.StatusOK, f.call("manager", "GET", fmt.Sprintf("/webhooks/%v", hookID), nil).status)
 }
+
+// TestWebhookURLPortInRange: an endpoint's URL with a port outside 1 to
+// 65535 is refused on its url field, never stored to fail every delivery.
+func TestWebhookURLPortInRange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, u := range []string{"http://127.0.0.1:99999/h", "http://127.0.0.1:0/h", "https://example.com:65536/h"} {
+		res := f.call("manager", "POST", "/webhooks", map[string]any{"url": u, "eventTypes": []string{"lead.created"}})
+		require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", u, res.body)
+		require.Equal(t, "url", res.json(t)["details"].(map[string]any)["field"], u)
+	}
+	res := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:65535/h", "eventTypes": []string{"lead.created"}})
+	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+}

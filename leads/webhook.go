@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -395,6 +396,11 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return bad("Must be an http or https URL, without user information")
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("Must have a port from 1 to 65535, or none")
+		}
+	}
 	if s.webhookAllowPrivate {
 		return nil
 	}
@@ -419,12 +425,52 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string) error {
 
 // PrivateAddr reports whether a is an address webhooks are not delivered to
 // unless the operator allows them: private, loopback, link-local,
-// unspecified or multicast.
+// unspecified or multicast, or in another special-purpose range that is
+// not globally reachable (nonPublic), also when an IPv6 address carries
+// an IPv4 one (mapped, NAT64, 6to4).
 func PrivateAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return PrivateAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(a):
+			return PrivateAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
+
+var (
+	// nat64 and sixToFour are the IPv6 prefixes that carry an IPv4
+	// address (RFC 6052, RFC 3056).
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// nonPublic are IANA's special-purpose ranges that are not globally
+	// reachable and that netip's predicates do not cover.
+	nonPublic = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"),       // this network
+		netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (carrier NAT)
+		netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+		netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+		netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+		netip.MustParsePrefix("198.51.100.0/24"), // documentation
+		netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+		netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the broadcast address
+		netip.MustParsePrefix("100::/64"),        // discard-only
+		netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	}
+)
 
 // DisableWebhook disables an endpoint whose deliveries keep failing, with
 // reason and an audit entry (webhook_disabled, by the system), in one
