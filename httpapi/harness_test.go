@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -261,6 +262,15 @@ func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		get.Method = http.MethodGet
 		if _, _, err := c.router.FindRoute(get); err != nil && res.StatusCode != http.StatusNotFound {
 			c.t.Errorf("contract: HEAD %s answered %d but GET is not documented: %v", req.URL.Path, res.StatusCode, err)
+		}
+		return res, nil
+	}
+	if p := req.URL.Path; p != "/" && (strings.HasSuffix(p, "/") || path.Clean(p) != p) {
+		// Not a documented path as written (the document's router forgives
+		// a trailing slash): only a 404, or a GET's redirect to the clean
+		// path, fits.
+		if res.StatusCode != http.StatusNotFound && (req.Method != http.MethodGet || res.StatusCode/100 != 3) {
+			c.t.Errorf("contract: %s %s answered %d for a path that is not clean", req.Method, p, res.StatusCode)
 		}
 		return res, nil
 	}

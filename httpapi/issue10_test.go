@@ -518,3 +518,28 @@ func TestBooleanParametersOneSpelling(t *testing.T) {
 	id := int64(created.json(t)["id"].(float64))
 	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", fmt.Sprintf("/leads/%d?confirm=1", id), nil).status)
 }
+
+// TestWriteToUncleanPathIsJSON404: a write to a path with a trailing slash
+// (or one that cleans to another) is a JSON 404, not the router's HTML 301
+// to the clean path, which clients follow by turning a POST into a GET (a
+// create quietly becoming a listing). Nothing is written.
+func TestWriteToUncleanPathIsJSON404(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/leads/"},
+		{"POST", "/leads//"},
+		{"PATCH", "/leads/1/"},
+		{"DELETE", "/leads/1/?confirm=true"},
+		{"POST", "/teams/../leads"},
+	} {
+		var body any
+		if tc.method != "DELETE" {
+			body = f.westLead(nil)
+		}
+		res := f.call("admin", tc.method, tc.path, body)
+		require.Equal(t, http.StatusNotFound, res.status, "%s %s: %s", tc.method, tc.path, res.body)
+		require.Equal(t, "NOT_FOUND", res.code(t), "%s %s", tc.method, tc.path)
+	}
+	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "nothing written")
+}

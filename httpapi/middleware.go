@@ -185,14 +185,30 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 // bunrouter indexes an empty table when a segment starts with a NUL byte
 // where only a parameter can follow (/leads/%00 panicked), so such a path
 // never reaches the router.
+//
+// A write (any method but GET and HEAD) to a path that is not clean (a
+// trailing slash, an empty or dot segment) is a 404 too: the router would
+// answer it with an HTML 301 to the clean path, which clients follow by
+// sending a GET, so that POST /leads/ quietly became a listing.
 func (s *Server) withRoutablePath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.ContainsFunc(r.URL.Path, isControl) || strings.ContainsFunc(r.URL.RawPath, isControl) {
 			s.writeError(w, r, leads.Errorf(leads.CodeNotFound, "no such route"))
 			return
 		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !cleanPath(r.URL.Path) {
+			s.writeError(w, r, &leads.Error{Code: leads.CodeNotFound, Message: "no such route: write to the path without its trailing slash or empty segments",
+				Details: map[string]any{"path": bunrouter.CleanPath(strings.TrimSuffix(r.URL.Path, "/"))}})
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether p is a path the router takes as it is: no
+// trailing slash (but "/"), no empty, "." or ".." segment.
+func cleanPath(p string) bool {
+	return p == "/" || (!strings.HasSuffix(p, "/") && bunrouter.CleanPath(p) == p)
 }
 
 // isControl reports whether c is an ASCII control character.
