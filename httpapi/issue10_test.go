@@ -543,3 +543,27 @@ func TestWriteToUncleanPathIsJSON404(t *testing.T) {
 	}
 	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "nothing written")
 }
+
+// TestTimeParametersInTheYearsOfTheAPI: a date-time query parameter of the
+// statistics and of the next turns falls in the years 0001 to 9999, as the
+// lead filters' do: year 0 is no year of PostgreSQL's.
+func TestTimeParametersInTheYearsOfTheAPI(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		f := newFixture(t, b)
+		created := f.call("admin", "POST", "/leads", f.westLead(nil))
+		require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+		rot := created.json(t)["rotationId"]
+		for _, tc := range []struct{ path, field string }{
+			{fmt.Sprintf("/rotations/%v/stats?from=0000-01-01T00:00:00Z", rot), "from"},
+			{fmt.Sprintf("/rotations/%v/stats?to=0000-12-31T00:00:00Z", rot), "to"},
+			{fmt.Sprintf("/teams/%d/stats?from=0000-01-01T00:00:00Z", f.west.ID), "from"},
+			{fmt.Sprintf("/rotations/%v/next?at=0000-01-01T12:00:00Z", rot), "at"},
+			{fmt.Sprintf("/rotations/%v/next?at=9999-12-31T23:00:00-05:00", rot), "at"},
+		} {
+			res := f.call("admin", "GET", tc.path, nil)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", tc.path, res.body)
+			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"], tc.path)
+		}
+	})
+}

@@ -74,6 +74,11 @@ func timeParam(q url.Values, name string) (*time.Time, error) {
 	if err != nil {
 		return nil, leads.ValidationError(leads.FieldError{Field: name, Value: v, Message: "Must be an RFC 3339 date-time"})
 	}
+	if problem := leads.TimeProblem(t); problem != "" {
+		// Year 0 is no year of PostgreSQL's: a statistics window from it
+		// was an internal error there.
+		return nil, leads.ValidationError(leads.FieldError{Field: name, Value: v, Message: problem})
+	}
 	return &t, nil
 }
 

@@ -121,7 +121,7 @@ func (in *ActivityInput) Validate(now time.Time) error {
 		if in.Completed == nil || *in.Completed {
 			ahead, problem = MaxActivityClockSkew, "Must not be in the future: a completed activity has happened (send completed: false for a planned one)"
 		}
-		if p := timeProblem(at); p != "" {
+		if p := TimeProblem(at); p != "" {
 			errs = append(errs, FieldError{"occurredAt", at.Format(time.RFC3339Nano), p})
 		} else if at.After(now.Add(ahead)) {
 			errs = append(errs, FieldError{"occurredAt", at.Format(time.RFC3339Nano), problem})

@@ -29,7 +29,7 @@ func FuzzCursor(f *testing.F) {
 			requireCursorRefused(t, err)
 		} else {
 			require.Positive(t, c.ID)
-			require.Empty(t, timeProblem(c.At))
+			require.Empty(t, TimeProblem(c.At))
 			again, err := decodeCursor(encodeCursor(sort, asc, *c), sort, asc)
 			require.NoError(t, err)
 			require.True(t, c.At.Equal(again.At), "%v != %v", c.At, again.At)

@@ -288,8 +288,9 @@ const (
 	MaxYear = 9999
 )
 
-// timeProblem says what is wrong with a date-time a client sent, or "".
-func timeProblem(t time.Time) string {
+// TimeProblem says what is wrong with a date-time a client sent (outside
+// the years MinYear to MaxYear in UTC), or "" when nothing is.
+func TimeProblem(t time.Time) string {
 	if y := t.UTC().Year(); y < MinYear || y > MaxYear {
 		return fmt.Sprintf("Must be a date-time in the years %04d to %d (UTC)", MinYear, MaxYear)
 	}
@@ -372,7 +373,7 @@ func (in *LeadInput) Validate() error {
 		}
 	}
 	if in.LastContacted != nil {
-		if problem := timeProblem(*in.LastContacted); problem != "" {
+		if problem := TimeProblem(*in.LastContacted); problem != "" {
 			add("lastContacted", in.LastContacted.Format(time.RFC3339Nano), "%s", problem)
 		}
 	}

@@ -139,7 +139,7 @@ func decodeCursor(s, sort string, asc bool) (*Cursor, error) {
 		return nil, bad("Is not a cursor this server returned")
 	}
 	var c cursorJSON
-	if json.Unmarshal(raw, &c) != nil || c.ID <= 0 || timeProblem(c.At) != "" {
+	if json.Unmarshal(raw, &c) != nil || c.ID <= 0 || TimeProblem(c.At) != "" {
 		return nil, bad("Is not a cursor this server returned")
 	}
 	if c.Sort != sort || c.Asc != asc {
@@ -173,7 +173,7 @@ func (opts ListOptions) query(accountID string) (LeadQuery, error) {
 		if t.at == nil {
 			continue
 		}
-		if problem := timeProblem(*t.at); problem != "" {
+		if problem := TimeProblem(*t.at); problem != "" {
 			return q, ValidationError(FieldError{t.field, t.at.Format(time.RFC3339Nano), problem})
 		}
 	}
