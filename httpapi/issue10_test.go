@@ -567,3 +567,29 @@ func TestTimeParametersInTheYearsOfTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestMalformedValuesNamedByField: a value that is JSON of the right kind
+// but not a date-time or a duration is a VALIDATION_ERROR naming its field,
+// nested ones by their path, not an INVALID_JSON with the decoder's words.
+func TestMalformedValuesNamedByField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	created := f.call("admin", "POST", "/leads", f.westLead(nil))
+	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	lead := fmt.Sprintf("/leads/%v", created.json(t)["id"])
+	for _, tc := range []struct {
+		method, path string
+		body         string
+		field        string
+	}{
+		{"POST", lead + "/activities", `{"type":"call","occurredAt":"bad"}`, "occurredAt"},
+		{"POST", "/simulations", `{"from":"bad","to":"2026-12-01T00:00:00Z"}`, "from"},
+		{"POST", "/rotations", `{"name":"S","sla":{"acceptWithin":"5"}}`, "sla.acceptWithin"},
+		{"POST", "/rotations", `{"name":"S","sla":{"acceptWithin":5}}`, "sla.acceptWithin"},
+	} {
+		res := f.call("admin", tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", tc.body, res.body)
+		require.Equal(t, "VALIDATION_ERROR", res.code(t), "%s: %s", tc.body, res.body)
+		require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"], "%s: %s", tc.body, res.body)
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -375,40 +377,89 @@ func jsonError(err error, body []byte, dst any) error {
 		}
 		return leads.ValidationError(leads.FieldError{Field: field, Message: "Unknown field"})
 	}
-	// A value whose own decoder failed (a malformed date-time): find which.
-	if field, value := failingField(body, dst); field != "" {
-		return leads.ValidationError(leads.FieldError{Field: field, Value: value, Message: "Must be an RFC 3339 date-time"})
+	// A value whose own decoder failed (a malformed date-time or
+	// duration): find which, and say what it must be.
+	if path, value, msg := failingField(body, reflect.TypeOf(dst), ""); path != "" {
+		return leads.ValidationError(leads.FieldError{Field: path, Value: value, Message: msg})
 	}
 	return leads.Errorf(CodeInvalidJSON, "request body is not valid: %v", err)
 }
 
-// failingField decodes the body's fields one by one into a fresh dst to find
-// the one that fails. It runs only on the error path.
-func failingField(body []byte, dst any) (string, any) {
+// failingField decodes the fields of body, a JSON object, one by one into
+// a fresh value of t (a pointer type) to find the one that fails, and
+// descends into it when it is an object decoded into a struct, to name the
+// failing value by its path (sla.acceptWithin): its path (under prefix),
+// its value and what it must be. It runs only on the error path.
+func failingField(body []byte, t reflect.Type, prefix string) (path string, value any, msg string) {
 	var fields map[string]json.RawMessage
-	if json.Unmarshal(body, &fields) != nil {
-		return "", nil
+	if t.Kind() != reflect.Pointer || json.Unmarshal(body, &fields) != nil {
+		return "", nil, ""
 	}
-	for name, raw := range fields {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same field named, whatever the map's order
+	for _, name := range names {
+		raw := fields[name]
 		one, _ := json.Marshal(map[string]json.RawMessage{name: raw})
-		probe := newLike(dst)
-		if json.Unmarshal(one, probe) != nil {
-			var v any
-			_ = json.Unmarshal(raw, &v)
-			return name, v
+		err := json.Unmarshal(one, reflect.New(t.Elem()).Interface())
+		if err == nil {
+			continue
 		}
+		if ft, ok := jsonFieldType(t.Elem(), name); ok {
+			if p, v, m := failingField(raw, reflect.PointerTo(ft), prefix+name+"."); p != "" {
+				return p, v, m
+			}
+		}
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		return prefix + name, v, valueProblem(err)
 	}
-	return "", nil
+	return "", nil, ""
 }
 
-func newLike(dst any) any {
-	switch dst.(type) {
-	case *leads.LeadInput:
-		return new(leads.LeadInput)
-	case *timeOffInput:
-		return new(timeOffInput)
-	case *leads.SimulationInput:
-		return new(leads.SimulationInput)
+// jsonFieldType is the struct type (pointers taken off) of the field of
+// struct t that the JSON name decodes into, as encoding/json matches
+// names; false when there is none or it is not a struct.
+func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return new(map[string]any)
+	if t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if strings.EqualFold(tag, name) {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			return ft, ft.Kind() == reflect.Struct
+		}
+	}
+	return nil, false
+}
+
+// valueProblem says what a value whose decoding failed with err must be.
+func valueProblem(err error) string {
+	var timeErr *time.ParseError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, leads.ErrNotDuration):
+		return `Must be a duration such as "5m" or "1h30m"`
+	case errors.As(err, &typeErr):
+		return "Must be " + leads.JSONTypeName(typeErr.Type)
+	case errors.As(err, &timeErr):
+		return "Must be an RFC 3339 date-time"
+	}
+	return "Is not a valid value"
 }

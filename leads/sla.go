@@ -124,15 +124,19 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration is a string such as \"5m\": %w", err)
+		return fmt.Errorf("%w: %s is not a string", ErrNotDuration, b)
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("not a duration such as \"5m\" or \"1h30m\": %q", s)
+		return fmt.Errorf("%w: %q", ErrNotDuration, s)
 	}
 	*d = Duration(v)
 	return nil
 }
+
+// ErrNotDuration is what decoding a Duration from JSON that is not a
+// duration string returns (wrapped with the value).
+var ErrNotDuration = errors.New(`not a duration such as "5m" or "1h30m"`)
 
 // String is d as Go writes durations.
 func (d Duration) String() string { return time.Duration(d).String() }
