@@ -304,7 +304,12 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, patch AccountP
 	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(cur *Account) (*Account, []AuditEntry, error) {
 		next := *cur
 		if patch.Name != nil {
+			// A name given is one: set, it cannot be blanked (an account
+			// made without one keeps none until it is given one).
 			next.Name = *patch.Name
+			if err := validateName(&next.Name); err != nil {
+				return nil, nil, err
+			}
 		}
 		if patch.DuplicatePolicy != nil {
 			next.DuplicatePolicy = *patch.DuplicatePolicy

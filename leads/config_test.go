@@ -273,6 +273,10 @@ func testMembersAndAccount(t *testing.T, b *bundle) {
 	require.NoError(t, err)
 	require.Len(t, members, 2+7-1+1)
 
+	for _, blank := range []string{"", "   "} {
+		_, err := b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{Name: &blank})
+		requireField(t, err, "name")
+	}
 	policy := leads.DuplicateAllow
 	acct, err := b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{DuplicatePolicy: &policy})
 	require.NoError(t, err)
