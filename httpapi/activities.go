@@ -95,7 +95,8 @@ func limitParam(q url.Values) (int, error) {
 		return 0, leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize)})
 	}
 	if n == 0 {
-		n = -1
+		// The Service reads 0 as its default: refused here, as sent.
+		return 0, leads.ValidationError(leads.FieldError{Field: "limit", Value: 0, Message: fmt.Sprintf("Must be from 1 to %d", leads.MaxPageSize)})
 	}
 	return n, nil
 }

@@ -593,3 +593,20 @@ func TestMalformedValuesNamedByField(t *testing.T) {
 		require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"], "%s: %s", tc.body, res.body)
 	}
 }
+
+// TestLimitZeroRefusedAsSent: limit=0 is refused on every listing, and the
+// error gives the value sent (it said -1, the Service's reading of it).
+func TestLimitZeroRefusedAsSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	hook := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/h", "eventTypes": []string{"lead.created"}})
+	require.Equal(t, http.StatusCreated, hook.status, "%s", hook.body)
+	for _, path := range []string{"/leads?limit=0", "/audit?limit=0", "/simulations?limit=0",
+		fmt.Sprintf("/webhooks/%v/deliveries?limit=0", hook.json(t)["id"])} {
+		res := f.call("admin", "GET", path, nil)
+		require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", path, res.body)
+		details := res.json(t)["details"].(map[string]any)
+		require.Equal(t, "limit", details["field"], path)
+		require.Equal(t, float64(0), details["value"], path)
+	}
+}

@@ -61,11 +61,10 @@ func (s *Server) listWebhookDeliveries(w http.ResponseWriter, req bunrouter.Requ
 		return err
 	}
 	q := req.URL.Query()
-	limit, before := 0, int64(0)
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil {
-			return leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: "Must be an integer"})
-		}
+	before := int64(0)
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
 	}
 	if v := q.Get("before"); v != "" {
 		if before, err = strconv.ParseInt(v, 10, 64); err != nil || before < 1 {

@@ -2842,6 +2842,7 @@ type UpdateWebhookParams struct {
 
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveriesParams struct {
+	// Limit Page size, 1 to 500 (default 50)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Before A delivery id; the page starts after it (nextBefore of the previous page)
