@@ -98,6 +98,11 @@ func (s *Server) orderRoutingRules(w http.ResponseWriter, req bunrouter.Request)
 	if err := decodeJSON(req.Request, &in); err != nil {
 		return err
 	}
+	if in.IDs == nil {
+		// {} (or ids: null) is a reorder that names nothing: refused as the
+		// document's required field, not taken as a change of nothing.
+		return leads.ValidationError(leads.FieldError{Field: "ids", Message: "Is required: the rules' ids, in their new order"})
+	}
 	ctx := req.Context()
 	rules, err := s.svc.ReorderRoutingRules(ctx, actorFrom(ctx), in.IDs)
 	if err != nil {

@@ -152,3 +152,16 @@ func TestUpsertAndWhyThisRepAPI(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, a.call("agent", "GET", "/leads/999999/routing", nil).status)
 	})
 }
+
+// TestReorderNeedsIDs: PUT /routing-rules/order without ids is refused on
+// the field the document requires, not answered 200 for a change of
+// nothing.
+func TestReorderNeedsIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, body := range []string{`{}`, `{"ids":null}`} {
+		res := f.call("manager", "PUT", "/routing-rules/order", body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", body, res.body)
+		require.Equal(t, "ids", res.json(t)["details"].(map[string]any)["field"], body)
+	}
+}
