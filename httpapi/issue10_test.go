@@ -113,7 +113,7 @@ func TestIssue10_11_UnknownQueryParameterRefused(t *testing.T) {
 func TestIssue10_12_MalformedQueryPairRefused(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, storetest.SQLite(t))
-	for _, tc := range []struct{ method, path, field string }{
+	requireQueriesRefused(t, f, []refusedQuery{
 		{"GET", "/leads?status=lost;", "status"},
 		{"GET", "/leads?teamId=2;", "teamId"},
 		{"GET", "/leads?q=zzzz%zz", "q"},
@@ -123,18 +123,7 @@ func TestIssue10_12_MalformedQueryPairRefused(t *testing.T) {
 		{"DELETE", "/leads/1?confirm=true;", "confirm"},
 		{"GET", "/rotations/1/next?n=%", "n"},
 		{"POST", "/leads?dryRun=true;x", "dryRun"},
-	} {
-		t.Run(tc.path, func(t *testing.T) {
-			var body any
-			if tc.method == "POST" {
-				body = f.westLead(nil)
-			}
-			res := f.call("admin", tc.method, tc.path, body)
-			require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
-			require.Equal(t, "VALIDATION_ERROR", res.code(t))
-			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"])
-		})
-	}
+	})
 	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "the refused POST stored nothing")
 }
 
@@ -490,7 +479,7 @@ func manyKeys(n int) string {
 func TestBooleanParametersOneSpelling(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, storetest.SQLite(t))
-	for _, tc := range []struct{ method, path, field string }{
+	requireQueriesRefused(t, f, []refusedQuery{
 		{"POST", "/leads?dryRun=", "dryRun"},
 		{"POST", "/leads?dryRun", "dryRun"},
 		{"POST", "/leads?dryRun=yes", "dryRun"},
@@ -498,24 +487,11 @@ func TestBooleanParametersOneSpelling(t *testing.T) {
 		{"DELETE", "/teams/999999?force=", "force"},
 		{"DELETE", "/leads/999999?confirm=", "confirm"},
 		{"DELETE", "/leads/999999?confirm=yes", "confirm"},
-	} {
-		t.Run(tc.path, func(t *testing.T) {
-			var body any
-			if tc.method == "POST" {
-				body = f.westLead(nil)
-			}
-			res := f.call("admin", tc.method, tc.path, body)
-			require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
-			require.Equal(t, "VALIDATION_ERROR", res.code(t))
-			require.Equal(t, tc.field, res.json(t)["details"].(map[string]any)["field"])
-		})
-	}
+	})
 	require.Empty(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], "no refused request stored a lead")
 
 	// confirm takes 1 for true, as every other boolean does.
-	created := f.call("admin", "POST", "/leads", f.westLead(nil))
-	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
-	id := int64(created.json(t)["id"].(float64))
+	id := int64(f.createWest(t).json(t)["id"].(float64))
 	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", fmt.Sprintf("/leads/%d?confirm=1", id), nil).status)
 }
 
@@ -551,9 +527,7 @@ func TestTimeParametersInTheYearsOfTheAPI(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b *storetest.Backend) {
 		f := newFixture(t, b)
-		created := f.call("admin", "POST", "/leads", f.westLead(nil))
-		require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
-		rot := created.json(t)["rotationId"]
+		rot := f.createWest(t).json(t)["rotationId"]
 		for _, tc := range []struct{ path, field string }{
 			{fmt.Sprintf("/rotations/%v/stats?from=0000-01-01T00:00:00Z", rot), "from"},
 			{fmt.Sprintf("/rotations/%v/stats?to=0000-12-31T00:00:00Z", rot), "to"},
@@ -574,9 +548,7 @@ func TestTimeParametersInTheYearsOfTheAPI(t *testing.T) {
 func TestMalformedValuesNamedByField(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, storetest.SQLite(t))
-	created := f.call("admin", "POST", "/leads", f.westLead(nil))
-	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
-	lead := fmt.Sprintf("/leads/%v", created.json(t)["id"])
+	lead := fmt.Sprintf("/leads/%v", f.createWest(t).json(t)["id"])
 	for _, tc := range []struct {
 		method, path string
 		body         string
@@ -609,4 +581,30 @@ func TestLimitZeroRefusedAsSent(t *testing.T) {
 		require.Equal(t, "limit", details["field"], path)
 		require.Equal(t, float64(0), details["value"], path)
 	}
+}
+
+// refusedQuery is a request refused on a query parameter.
+type refusedQuery struct{ method, path, field string }
+
+// requireQueriesRefused sends each request (a POST with a lead of the West
+// team) and requires a VALIDATION_ERROR naming its field.
+func requireQueriesRefused(t *testing.T, f *fixture, cases []refusedQuery) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			var body any
+			if tc.method == "POST" {
+				body = f.westLead(nil)
+			}
+			requireRefused(t, f.call("admin", tc.method, tc.path, body), tc.field)
+		})
+	}
+}
+
+// createWest creates a lead of the West team and returns the answer.
+func (f *fixture) createWest(t *testing.T) response {
+	t.Helper()
+	created := f.call("admin", "POST", "/leads", f.westLead(nil))
+	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	return created
 }

@@ -199,8 +199,7 @@ func TestUnknownParameterIsNotEchoed(t *testing.T) {
 func TestIfMatchOnEveryLeadWrite(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, storetest.SQLite(t))
-	created := f.call("admin", "POST", "/leads", f.westLead(nil))
-	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	created := f.createWest(t)
 	path := fmt.Sprintf("/leads/%v", created.json(t)["id"])
 	stale := created.header.Get("ETag")
 	changed := f.call("admin", "PATCH", path, map[string]any{"notes": "someone else"})
