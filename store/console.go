@@ -76,7 +76,7 @@ func accountAudit(ctx context.Context, tx bun.Tx, entries []leads.AuditEntry) er
 		}
 	}
 	if len(ids) > 0 {
-		q := tx.NewSelect().Model((*accountRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids))
+		q := tx.NewSelect().Model((*accountRow)(nil)).Column("id").Where("id IN (?)", bun.List(ids))
 		if tx.Dialect().Name() == dialect.PG {
 			q = q.For("KEY SHARE")
 		}
