@@ -608,3 +608,25 @@ func (f *fixture) createWest(t *testing.T) response {
 	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
 	return created
 }
+
+// TestIdempotencyKeyNamesOneRequest: a key used by a create is another
+// request's when sent again as a dry run or as an upsert (matchBy):
+// IDEMPOTENCY_KEY_REUSED, not the stored lead in a dry run's envelope or a
+// replay of a create that was no upsert. The create itself sent again is
+// still replayed.
+func TestIdempotencyKeyNamesOneRequest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	body := f.westLead(map[string]any{"email": "once@example.com"})
+	first := f.call("admin", "POST", "/leads", body, "Idempotency-Key", "k5")
+	require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
+	for _, path := range []string{"/leads?dryRun=true", "/leads?matchBy=email"} {
+		res := f.call("admin", "POST", path, body, "Idempotency-Key", "k5")
+		require.Equal(t, http.StatusUnprocessableEntity, res.status, "%s: %s", path, res.body)
+		require.Equal(t, "IDEMPOTENCY_KEY_REUSED", res.code(t), path)
+	}
+	again := f.call("admin", "POST", "/leads", body, "Idempotency-Key", "k5")
+	require.Equal(t, http.StatusCreated, again.status, "%s", again.body)
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	require.Len(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], 1)
+}

@@ -550,12 +550,17 @@ func EmailKey(email string) string {
 }
 
 // fingerprint identifies a create request, so that an Idempotency-Key sent
-// again with another body is told apart from a true retry.
+// again with another body, or as another kind of request (a dry run, an
+// upsert), is told apart from a true retry. A plain create's fingerprint
+// is what it was before dry runs and upserts counted (omitempty), so that
+// its retries across an upgrade still replay.
 func fingerprint(in LeadInput, opts CreateOptions) string {
 	raw, _ := json.Marshal(struct {
-		Input LeadInput `json:"input"`
-		Skip  bool      `json:"skip"`
-	}{in, opts.SkipTeamAndSourceRequirement})
+		Input   LeadInput `json:"input"`
+		Skip    bool      `json:"skip"`
+		DryRun  bool      `json:"dryRun,omitempty"`
+		MatchBy string    `json:"matchBy,omitempty"`
+	}{in, opts.SkipTeamAndSourceRequirement, opts.DryRun, opts.MatchBy})
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
 }
