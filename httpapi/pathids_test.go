@@ -92,3 +92,14 @@ func TestWebhookURLPortInRange(t *testing.T) {
 	res := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:65535/h", "eventTypes": []string{"lead.created"}})
 	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
 }
+
+// TestWebhookEventTypeOnce: an event type named twice by an endpoint is
+// refused on its place in the list, as a repeated matchBy is, not stored
+// twice.
+func TestWebhookEventTypeOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	res := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/h",
+		"eventTypes": []string{"lead.created", "lead.assigned", "lead.created"}})
+	requireRefused(t, res, "eventTypes[2]")
+}

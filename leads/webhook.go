@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -367,6 +368,9 @@ func (s *Service) checkWebhook(ctx context.Context, e *WebhookEndpoint) error {
 	for i, t := range e.EventTypes {
 		if !t.Valid() {
 			return ValidationError(FieldError{fmt.Sprintf("eventTypes[%d]", i), t, "Is not an event type: " + eventTypeList()})
+		}
+		if slices.Contains(e.EventTypes[:i], t) {
+			return ValidationError(FieldError{fmt.Sprintf("eventTypes[%d]", i), t, "Appears twice"})
 		}
 	}
 	if e.Format != WebhookStandard && e.Format != WebhookSlack {
