@@ -321,11 +321,17 @@ func compileNode(c Condition, path string, depth int, count *int) (matcherNode, 
 	return compileTest(c, path)
 }
 
-// condError is a refusal of the condition at path.
+// condError is a refusal of the condition at path, showing the part
+// refused: the field's name, the op or the value, by path's last step.
 func condError(path string, c Condition, msg string) error {
-	var v any = c.Field
-	if c.Field == "" {
-		v = nil
+	var v any
+	switch {
+	case strings.HasSuffix(path, ".op"):
+		v = string(c.Op)
+	case strings.HasSuffix(path, ".value"):
+		v = c.Value
+	case c.Field != "":
+		v = c.Field
 	}
 	return ValidationError(FieldError{path, v, msg})
 }
@@ -383,6 +389,45 @@ func compileTest(c Condition, path string) (matcherNode, error) {
 		return n, condError(path+".value", c, err.Error())
 	}
 	return n, nil
+}
+
+// statusList names the statuses a lead may have.
+func statusList() string {
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkStatusValues refuses, in c (a condition that compiles, at path), a
+// test of status against a value no lead can have (eq, neq, in, not_in,
+// in any case): such a rule would never, or always, match. It is checked
+// when a rule's conditions are written, not when stored rules are
+// compiled, so that a rule saved before the check still routes.
+func checkStatusValues(c Condition, path string) error {
+	kids, name := c.All, "all"
+	if c.Any != nil {
+		kids, name = c.Any, "any"
+	}
+	for i, k := range kids {
+		if err := checkStatusValues(k, fmt.Sprintf("%s.%s[%d]", path, name, i)); err != nil {
+			return err
+		}
+	}
+	if c.Field != "status" || (c.Op != OpEq && c.Op != OpNeq && c.Op != OpIn && c.Op != OpNotIn) {
+		return nil
+	}
+	values := []any{c.Value}
+	if list, ok := c.Value.([]any); ok {
+		values = list
+	}
+	for _, v := range values {
+		if s, _ := v.(string); !Status(strings.ToLower(s)).Valid() {
+			return condError(path+".value", c, fmt.Sprintf("Must be a status (%s): %v is none", statusList(), v))
+		}
+	}
+	return nil
 }
 
 func opList(ops []Op) string {

@@ -219,6 +219,17 @@ func TestConditionRefusals(t *testing.T) {
 		d := leads.ErrorDetails(err)
 		require.Equal(t, tc.field, d["field"], tc.cond)
 		require.Contains(t, d["message"], tc.message, tc.cond)
+		// The value shown is the part refused: the field's name, the op, or
+		// the value (a list's or the value's own), not the field's name for
+		// all three.
+		var c map[string]any
+		require.NoError(t, json.Unmarshal([]byte(tc.cond), &c))
+		switch {
+		case strings.HasSuffix(tc.field, ".op"):
+			require.Equal(t, c["op"], d["value"], tc.cond)
+		case strings.HasSuffix(tc.field, ".value") && c["field"] == "status":
+			require.Equal(t, c["value"], d["value"], tc.cond)
+		}
 	}
 }
 

@@ -335,6 +335,9 @@ func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingR
 		if err := r.Validate(); err != nil {
 			return nil, nil, err
 		}
+		if err := checkStatusValues(r.Conditions, "conditions"); err != nil {
+			return nil, nil, err
+		}
 		if err := r.checkTargets(cfg); err != nil {
 			return nil, nil, err
 		}
@@ -371,6 +374,11 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, actor Actor, id int64, 
 		next.ID, next.AccountID, next.CreatedAt = cur.ID, cur.AccountID, cur.CreatedAt
 		if err := next.Validate(); err != nil {
 			return nil, nil, err
+		}
+		if next.Conditions.String() != cur.Conditions.String() {
+			if err := checkStatusValues(next.Conditions, "conditions"); err != nil {
+				return nil, nil, err
+			}
 		}
 		// The target is checked when the edit changes the action: a rule
 		// whose target has gone since it was saved is kept (and skipped),

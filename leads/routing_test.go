@@ -163,6 +163,11 @@ func testRuleRefusals(t *testing.T, b *bundle) {
 		{"a name taken, in other case", hotRule("TAKEN", rot.ID), leads.CodeConflict, ""},
 		{"bad condition", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "colour", Op: leads.OpEq, Value: "red"},
 			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "r"}}, leads.CodeValidation, "conditions.field"},
+		{"a status no lead has", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "status", Op: leads.OpEq, Value: "bogus"},
+			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "r"}}, leads.CodeValidation, "conditions.value"},
+		{"a status no lead has, in a list in a group", leads.RoutingRule{Name: "x", Conditions: leads.Condition{All: []leads.Condition{
+			{Field: "email", Op: leads.OpExists}, {Field: "status", Op: leads.OpIn, Value: []any{"New", "nope"}}}},
+			Action: leads.RuleAction{Type: leads.ActionHold, Reason: "r"}}, leads.CodeValidation, "conditions.all[1].value"},
 		{"unknown action", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
 			Action: leads.RuleAction{Type: "drop"}}, leads.CodeValidation, "action.type"},
 		{"a rotation action without its rotation", leads.RoutingRule{Name: "x", Conditions: leads.Condition{Field: "email", Op: leads.OpExists},
