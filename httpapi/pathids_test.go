@@ -103,3 +103,31 @@ func TestWebhookEventTypeOnce(t *testing.T) {
 		"eventTypes": []string{"lead.created", "lead.assigned", "lead.created"}})
 	requireRefused(t, res, "eventTypes[2]")
 }
+
+// TestNameTakenNamesTheField: a name another object of its kind has is a
+// 409 CONFLICT whose details name the field and the value, for each kind
+// whose names are unique.
+func TestNameTakenNamesTheField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for _, tc := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/teams", map[string]any{"name": "West"}},
+		{fmt.Sprintf("/teams/%d/lead-sources", f.west.ID), map[string]any{"name": "Webinar"}},
+		{"/holiday-calendars", map[string]any{"name": "Holidays", "timezone": "UTC", "dates": []string{"2026-12-25"}}},
+		{"/routing-rules", map[string]any{"name": "Hot", "conditions": map[string]any{"field": "hotScore", "op": "gte", "value": 90},
+			"action": map[string]any{"type": "hold", "reason": "r"}}},
+	} {
+		first := f.call("manager", "POST", tc.path, tc.body)
+		if first.status != http.StatusConflict { // West and Webinar are the fixture's own
+			require.Equal(t, http.StatusCreated, first.status, "%s: %s", tc.path, first.body)
+			first = f.call("manager", "POST", tc.path, tc.body)
+		}
+		require.Equal(t, http.StatusConflict, first.status, "%s: %s", tc.path, first.body)
+		details, _ := first.json(t)["details"].(map[string]any)
+		require.Equal(t, "name", details["field"], "%s: %s", tc.path, first.body)
+		require.Equal(t, tc.body["name"], details["value"], tc.path)
+	}
+}

@@ -179,3 +179,10 @@ func MemberNotInAccount(user, field string) *Error {
 func notFound(kind string) *Error {
 	return Errorf(CodeNotFound, "%s not found", kind)
 }
+
+// NameTaken is the CONFLICT of a name that another object of its kind
+// already has (a team's, a routing rule's): message says so, its details
+// name the field and the value, as a VALIDATION_ERROR's do.
+func NameTaken(name, message string) error {
+	return &Error{Code: CodeConflict, Message: message, Details: map[string]any{"field": "name", "value": name}}
+}
