@@ -42,7 +42,7 @@ func TestScheduleAPI(t *testing.T) {
 			{"not HH:MM", `{"timezone":"UTC","wednesday":[{"start":"9am","end":"17:00"}]}`, "wednesday[0].start"},
 			{"past 24:00", `{"timezone":"UTC","thursday":[{"start":"09:00","end":"25:00"}]}`, "thursday[0].end"},
 			{"a misspelt day", `{"timezone":"UTC","mondy":[]}`, "mondy"},
-			{"an unknown key in an interval", `{"timezone":"UTC","monday":[{"start":"09:00","end":"10:00","break":true}]}`, "break"},
+			{"an unknown key in an interval", `{"timezone":"UTC","monday":[{"start":"09:00","end":"10:00","break":true}]}`, "monday[0].break"},
 		} {
 			requireRefused(t, a.call("manager", "PUT", path, tc.body), tc.field, tc.name)
 		}

@@ -630,3 +630,19 @@ func TestIdempotencyKeyNamesOneRequest(t *testing.T) {
 	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
 	require.Len(t, f.call("admin", "GET", "/leads", nil).json(t)["data"], 1)
 }
+
+// TestUnknownNestedKeyNamedByPath: an unknown key inside an object or a
+// list of objects is named by its path, as a duplicate nested key is.
+func TestUnknownNestedKeyNamedByPath(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	for body, field := range map[string]string{
+		`{"name":"S1","x":1}`:                             "x",
+		`{"name":"S2","sla":{"acceptWithin":"5m","x":1}}`: "sla.x",
+		`{"name":"S3","members":[{"user":"ana@example.com"},{"user":"ben@example.com","x":1}]}`: "members[1].x",
+	} {
+		res := f.call("admin", "POST", "/rotations", body)
+		requireRefused(t, res, field, body)
+		require.Equal(t, "Unknown field", res.json(t)["details"].(map[string]any)["message"], body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -375,6 +376,10 @@ func jsonError(err error, body []byte, dst any) error {
 		if uerr != nil {
 			field = strings.TrimPrefix(err.Error(), "json: unknown field ")
 		}
+		// Named by its path when it is nested (sla.x, members[0].x).
+		if path, _, _ := failingField(body, reflect.TypeOf(dst), ""); path == field || strings.HasSuffix(path, "."+field) {
+			field = path
+		}
 		return leads.ValidationError(leads.FieldError{Field: field, Message: "Unknown field"})
 	}
 	// A value whose own decoder failed (a malformed date-time or
@@ -403,13 +408,24 @@ func failingField(body []byte, t reflect.Type, prefix string) (path string, valu
 	for _, name := range names {
 		raw := fields[name]
 		one, _ := json.Marshal(map[string]json.RawMessage{name: raw})
-		err := json.Unmarshal(one, reflect.New(t.Elem()).Interface())
+		err := strictUnmarshal(one, reflect.New(t.Elem()).Interface())
 		if err == nil {
 			continue
 		}
 		if ft, ok := jsonFieldType(t.Elem(), name); ok {
-			if p, v, m := failingField(raw, reflect.PointerTo(ft), prefix+name+"."); p != "" {
-				return p, v, m
+			switch {
+			case ft.Kind() == reflect.Struct:
+				if p, v, m := failingField(raw, reflect.PointerTo(ft), prefix+name+"."); p != "" {
+					return p, v, m
+				}
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				var items []json.RawMessage
+				_ = json.Unmarshal(raw, &items)
+				for i, item := range items {
+					if p, v, m := failingField(item, reflect.PointerTo(ft.Elem()), fmt.Sprintf("%s%s[%d].", prefix, name, i)); p != "" {
+						return p, v, m
+					}
+				}
 			}
 		}
 		var v any
@@ -419,9 +435,16 @@ func failingField(body []byte, t reflect.Type, prefix string) (path string, valu
 	return "", nil, ""
 }
 
-// jsonFieldType is the struct type (pointers taken off) of the field of
-// struct t that the JSON name decodes into, as encoding/json matches
-// names; false when there is none or it is not a struct.
+// strictUnmarshal decodes b into v as decodeJSON does: no unknown field.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// jsonFieldType is the type (pointers taken off) of the field of struct t
+// that the JSON name decodes into, as encoding/json matches names; false
+// when there is none.
 func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -443,7 +466,7 @@ func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			return ft, ft.Kind() == reflect.Struct
+			return ft, true
 		}
 	}
 	return nil, false
@@ -454,6 +477,8 @@ func valueProblem(err error) string {
 	var timeErr *time.ParseError
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "Unknown field"
 	case errors.Is(err, leads.ErrNotDuration):
 		return `Must be a duration such as "5m" or "1h30m"`
 	case errors.As(err, &typeErr):
