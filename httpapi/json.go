@@ -443,8 +443,8 @@ func strictUnmarshal(b []byte, v any) error {
 }
 
 // jsonFieldType is the type (pointers taken off) of the field of struct t
-// that the JSON name decodes into, as encoding/json matches names; false
-// when there is none.
+// (or a pointer to one) that the JSON name decodes into, as the body check
+// reads fields (structFields); false when there is none.
 func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -452,24 +452,11 @@ func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
 	if t.Kind() != reflect.Struct {
 		return nil, false
 	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if tag == "-" || !f.IsExported() {
-			continue
-		}
-		if tag == "" {
-			tag = f.Name
-		}
-		if strings.EqualFold(tag, name) {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			return ft, true
-		}
+	ft, ok := structFields.Of(t)[name]
+	for ok && ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
 	}
-	return nil, false
+	return ft, ok
 }
 
 // valueProblem says what a value whose decoding failed with err must be.

@@ -148,7 +148,7 @@ func (a *Account) ValidateOpenStatuses() error {
 	}
 	for i, st := range a.OpenStatuses {
 		if !st.Valid() {
-			return ValidationError(FieldError{fmt.Sprintf("openStatuses[%d]", i), string(st), "Must be one of new, contacted, qualified, converted, lost, follow_up"})
+			return ValidationError(FieldError{fmt.Sprintf("openStatuses[%d]", i), string(st), statusMessage})
 		}
 	}
 	slices.Sort(a.OpenStatuses)

@@ -391,15 +391,6 @@ func compileTest(c Condition, path string) (matcherNode, error) {
 	return n, nil
 }
 
-// statusList names the statuses a lead may have.
-func statusList() string {
-	names := make([]string, len(Statuses))
-	for i, st := range Statuses {
-		names[i] = string(st)
-	}
-	return strings.Join(names, ", ")
-}
-
 // checkStatusValues refuses, in c (a condition that compiles, at path), a
 // test of status against a value no lead can have (eq, neq, in, not_in,
 // in any case): such a rule would never, or always, match. It is checked
@@ -424,7 +415,7 @@ func checkStatusValues(c Condition, path string) error {
 	}
 	for _, v := range values {
 		if s, _ := v.(string); !Status(strings.ToLower(s)).Valid() {
-			return condError(path+".value", c, fmt.Sprintf("Must be a status (%s): %v is none", statusList(), v))
+			return condError(path+".value", c, fmt.Sprintf("%s (%v is none)", statusMessage, v))
 		}
 	}
 	return nil

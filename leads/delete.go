@@ -34,7 +34,7 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64, opts ..
 		o = opts[0]
 	}
 	err = s.store.DeleteLead(ctx, actor.AccountID, id, func(cur *Lead) (AuditEntry, []Event, error) {
-		if err := o.check(cur); err != nil {
+		if err := checkIfMatch(o.IfMatch, cur); err != nil {
 			return AuditEntry{}, nil, err
 		}
 		before = *cur
@@ -49,6 +49,3 @@ func (s *Service) DeleteLead(ctx context.Context, actor Actor, id int64, opts ..
 	s.reportLoad(ctx, cfg, &before, nil, nil)
 	return nil
 }
-
-// check refuses cur when it is not the version o names.
-func (o DeleteOptions) check(cur *Lead) error { return checkIfMatch(o.IfMatch, cur) }

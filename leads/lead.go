@@ -378,7 +378,7 @@ func (in *LeadInput) Validate() error {
 		}
 	}
 	if in.Status != "" && !in.Status.Valid() {
-		add("status", string(in.Status), "Must be one of new, contacted, qualified, converted, lost, follow_up")
+		add("status", string(in.Status), statusMessage)
 	}
 	if problem := metadataProblem(in.Metadata); problem != "" {
 		add("metadata", nil, "%s", problem)
@@ -548,6 +548,9 @@ func PhoneKey(phone string) string {
 func EmailKey(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
+
+// statusMessage is the refusal of a value that is not a Status.
+const statusMessage = "Must be one of new, contacted, qualified, converted, lost, follow_up"
 
 // fingerprint identifies a create request, so that an Idempotency-Key sent
 // again with another body, or as another kind of request (a dry run, an

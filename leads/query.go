@@ -163,7 +163,7 @@ func (opts ListOptions) query(accountID string) (LeadQuery, error) {
 	}
 	for _, st := range q.Filter.Statuses {
 		if !st.Valid() {
-			return q, ValidationError(FieldError{"status", string(st), "Must be one of new, contacted, qualified, converted, lost, follow_up"})
+			return q, ValidationError(FieldError{"status", string(st), statusMessage})
 		}
 	}
 	for _, t := range []struct {
