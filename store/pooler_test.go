@@ -40,6 +40,9 @@ func TestConformanceBehindPgBouncer(t *testing.T) {
 	}
 	s := open()
 	require.True(t, s.BehindPooler(), "the store finds the pooler when it connects")
+	var planMode string
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&planMode))
+	require.Equal(t, "auto", planMode, "no session setting is left on a server connection others borrow")
 
 	t.Run("conformance", func(t *testing.T) {
 		storetest.Exercise(t, func(*testing.T) leads.Store { return s })

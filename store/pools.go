@@ -38,8 +38,9 @@ import (
 // The store tells a pooler from a server when it connects (connFacts).
 // river, which runs the durable jobs, polls (river.Config.PollOnly) and
 // takes no session lock, so it needs no LISTEN and no direct connection;
-// the store sets no session variable (only SET LOCAL, in holdLock) and
-// uses no temporary table.
+// the store uses no temporary table, and sets no session variable behind a
+// pooler (only SET LOCAL, in holdLock): on a server's own connections the
+// primary's pool sets plan_cache_mode (see genericPlans).
 // Startup parameters in the URL (search_path=…) are a server's business:
 // PgBouncer refuses those it does not know, so behind one the schema comes
 // from the role or the database (ALTER ROLE … SET search_path).
@@ -57,11 +58,27 @@ type connFacts struct {
 	// pooled is set once a connection found that the backend answering it
 	// is not the one the server announced: a pooler stands between.
 	pooled atomic.Bool
+	// genericPlans makes the pool's connections to a server (not through
+	// a pooler) plan prepared statements once (see genericPlans).
+	genericPlans bool
 }
+
+// genericPlans is the session setting of the primary's connections: its
+// prepared statements are the create path's (bun's statements are sent
+// as text, with their values in it, and planned each time whatever the
+// setting), and their best plans do not depend on their parameters, arrays
+// of a batch's rows. PostgreSQL's default, auto, planned the lead facts
+// read again for about one execution in ten, each plan as costly as
+// several executions (issue 18, docs/BENCHMARKS.md: PostgreSQL 313 → 294
+// µs a lead). The lagging reads' pool keeps the default: its reads are
+// sent with their parameters and a plan made for them.
+const genericPlans = "SET plan_cache_mode = force_generic_plan"
 
 // afterConnect compares the process id the server announced with that of
 // the backend that answers: they differ behind a pooler, which announces
-// one of its own.
+// one of its own. On a server's own connection it sets genericPlans when
+// the pool asks for it; behind a pooler a session setting would stay on
+// a server connection other clients borrow.
 func (f *connFacts) afterConnect(ctx context.Context, c *pgx.Conn) error {
 	var pid int64
 	if err := c.QueryRow(ctx, "SELECT pg_backend_pid()", pgx.QueryExecModeSimpleProtocol).Scan(&pid); err != nil {
@@ -69,6 +86,12 @@ func (f *connFacts) afterConnect(ctx context.Context, c *pgx.Conn) error {
 	}
 	if uint32(pid) != c.PgConn().PID() {
 		f.pooled.Store(true)
+		return nil
+	}
+	if f.genericPlans {
+		if _, err := c.Exec(ctx, genericPlans, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return fmt.Errorf("store: set plan_cache_mode: %w", err)
+		}
 	}
 	return nil
 }
@@ -115,8 +138,8 @@ func WithPoolerPreparedStatements(keep bool) Option {
 
 // postgresPool opens a pool of n connections on cfg, and the facts its
 // connections find.
-func postgresPool(cfg *pgx.ConnConfig, n int, o options) (*bun.DB, *connFacts) {
-	facts := &connFacts{}
+func postgresPool(cfg *pgx.ConnConfig, n int, o options, generic bool) (*bun.DB, *connFacts) {
+	facts := &connFacts{genericPlans: generic}
 	sqldb := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(facts.afterConnect))
 	sqldb.SetMaxOpenConns(n)
 	sqldb.SetMaxIdleConns(n)

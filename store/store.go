@@ -229,8 +229,8 @@ func open(dsn string, o options) (*Store, error) {
 			cfg.Tracer = pgHooks{o.hooks}
 			readCfg.Tracer = cfg.Tracer
 		}
-		db, facts := postgresPool(cfg, o.maxConns, o)
-		reads, readFacts := postgresPool(readCfg, readConns(o), o)
+		db, facts := postgresPool(cfg, o.maxConns, o, true)
+		reads, readFacts := postgresPool(readCfg, readConns(o), o, false)
 		return &Store{db: db, facts: facts, reads: laggingReads{DB: reads, facts: readFacts}, dialect: Postgres,
 			poolerPrepares: o.poolerPrepares, inserts: insertQueue{max: insertWriters(o.maxConns)},
 			factReads: factsQueue{max: max(1, o.maxConns/4)}}, nil
