@@ -188,10 +188,13 @@ func (a *api) call(who, method, path string, body any, headers ...string) respon
 	}
 	req.Header.Set("x-account-id", a.account)
 	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-		} else {
-			req.Header.Set(headers[i], headers[i+1])
+		switch name, again := strings.CutPrefix(headers[i], "+"); {
+		case again: // "+name": one more of the header, beside those set
+			req.Header.Add(name, headers[i+1])
+		case headers[i+1] == "":
+			req.Header.Del(name)
+		default:
+			req.Header.Set(name, headers[i+1])
 		}
 	}
 	res, err := a.client.Do(req)

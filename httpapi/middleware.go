@@ -216,10 +216,21 @@ func isControl(c rune) bool { return c < 0x20 || c == 0x7f }
 
 // credentials reads what a request presents: 401 without an API key, 400
 // without x-account-id; and what the audit log keeps of the request.
+// Either header sent twice is refused, whether the copies agree or not:
+// one client or proxy may have set the first and another added the second,
+// and the request would act for the first while its audit entries showed
+// both.
 func (s *Server) credentials(r *http.Request) (leads.Credentials, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return leads.Credentials{}, leads.Errorf(leads.CodeUnauthenticated, "send one Authorization header, not several")
+	}
 	secret, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
 		return leads.Credentials{}, leads.Errorf(leads.CodeUnauthenticated, "missing API key: send Authorization: Bearer <key>")
+	}
+	if ids := r.Header.Values("x-account-id"); len(ids) > 1 {
+		return leads.Credentials{}, leads.ValidationError(leads.FieldError{Field: "x-account-id",
+			Message: fmt.Sprintf("send the x-account-id header once, not %d times", len(ids))})
 	}
 	accountID := strings.TrimSpace(r.Header.Get("x-account-id"))
 	if accountID == "" {
