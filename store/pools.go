@@ -40,7 +40,7 @@ import (
 // takes no session lock, so it needs no LISTEN and no direct connection;
 // the store uses no temporary table, and sets no session variable behind a
 // pooler (only SET LOCAL, in holdLock): on a server's own connections the
-// primary's pool sets plan_cache_mode (see genericPlans).
+// primary's pool sets plan_cache_mode (see genericPlansSQL).
 // Startup parameters in the URL (search_path=…) are a server's business:
 // PgBouncer refuses those it does not know, so behind one the schema comes
 // from the role or the database (ALTER ROLE … SET search_path).
@@ -59,11 +59,11 @@ type connFacts struct {
 	// is not the one the server announced: a pooler stands between.
 	pooled atomic.Bool
 	// genericPlans makes the pool's connections to a server (not through
-	// a pooler) plan prepared statements once (see genericPlans).
+	// a pooler) plan prepared statements once (see genericPlansSQL).
 	genericPlans bool
 }
 
-// genericPlans is the session setting of the primary's connections: its
+// genericPlansSQL is the session setting of the primary's connections: its
 // prepared statements are the create path's (bun's statements are sent
 // as text, with their values in it, and planned each time whatever the
 // setting), and their best plans do not depend on their parameters, arrays
@@ -72,12 +72,12 @@ type connFacts struct {
 // several executions (issue 18, docs/BENCHMARKS.md: PostgreSQL 313 → 294
 // µs a lead). The lagging reads' pool keeps the default: its reads are
 // sent with their parameters and a plan made for them.
-const genericPlans = "SET plan_cache_mode = force_generic_plan"
+const genericPlansSQL = "SET plan_cache_mode = force_generic_plan"
 
 // afterConnect compares the process id the server announced with that of
 // the backend that answers: they differ behind a pooler, which announces
-// one of its own. On a server's own connection it sets genericPlans when
-// the pool asks for it; behind a pooler a session setting would stay on
+// one of its own. On a server's own connection it sets genericPlansSQL
+// when the pool asks for it; behind a pooler a session setting would stay on
 // a server connection other clients borrow.
 func (f *connFacts) afterConnect(ctx context.Context, c *pgx.Conn) error {
 	var pid int64
@@ -89,7 +89,7 @@ func (f *connFacts) afterConnect(ctx context.Context, c *pgx.Conn) error {
 		return nil
 	}
 	if f.genericPlans {
-		if _, err := c.Exec(ctx, genericPlans, pgx.QueryExecModeSimpleProtocol); err != nil {
+		if _, err := c.Exec(ctx, genericPlansSQL, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return fmt.Errorf("store: set plan_cache_mode: %w", err)
 		}
 	}
@@ -137,9 +137,10 @@ func WithPoolerPreparedStatements(keep bool) Option {
 }
 
 // postgresPool opens a pool of n connections on cfg, and the facts its
-// connections find.
-func postgresPool(cfg *pgx.ConnConfig, n int, o options, generic bool) (*bun.DB, *connFacts) {
-	facts := &connFacts{genericPlans: generic}
+// connections find; with genericPlans, its connections to a server set
+// genericPlansSQL (the primary's pool).
+func postgresPool(cfg *pgx.ConnConfig, n int, o options, genericPlans bool) (*bun.DB, *connFacts) {
+	facts := &connFacts{genericPlans: genericPlans}
 	sqldb := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(facts.afterConnect))
 	sqldb.SetMaxOpenConns(n)
 	sqldb.SetMaxIdleConns(n)
