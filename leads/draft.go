@@ -643,7 +643,7 @@ var draftTeams = draftNamed[Team]{
 	taken: func(c *AccountConfig, t *Team) error {
 		for _, other := range c.Teams {
 			if other.Name == t.Name && other.ID != t.ID {
-				return NameTaken(t.Name, fmt.Sprintf("a team named %q already exists", t.Name))
+				return NameTaken(KindTeam, t.Name)
 			}
 		}
 		return nil
@@ -660,7 +660,7 @@ var draftLeadSources = draftNamed[LeadSource]{
 	taken: func(c *AccountConfig, s *LeadSource) error {
 		for _, other := range c.LeadSources {
 			if other.TeamID == s.TeamID && other.Name == s.Name && other.ID != s.ID {
-				return NameTaken(s.Name, fmt.Sprintf("the team has a lead source named %q already", s.Name))
+				return NameTaken(KindLeadSource, s.Name)
 			}
 		}
 		return nil
@@ -822,7 +822,7 @@ func (d *draftStore) ChangeRoutingRules(ctx context.Context, accountID string, a
 		names := make(map[string]bool, len(next))
 		for _, r := range next {
 			if names[r.Name] {
-				return false, NameTaken(r.Name, fmt.Sprintf("a routing rule named %q already exists", r.Name))
+				return false, NameTaken(KindRoutingRule, r.Name)
 			}
 			names[r.Name] = true
 		}
@@ -913,7 +913,7 @@ func (st *draftState) changeAvailability(email string, change *AvailabilityChang
 func (st *draftState) calendarNameTaken(name string, id int64) error {
 	for _, c := range st.cfg.HolidayCalendars {
 		if c.Name == name && c.ID != id {
-			return NameTaken(name, fmt.Sprintf("a holiday calendar named %q already exists", name))
+			return NameTaken(KindHolidayCalendar, name)
 		}
 	}
 	return nil

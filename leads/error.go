@@ -180,9 +180,23 @@ func notFound(kind string) *Error {
 	return Errorf(CodeNotFound, "%s not found", kind)
 }
 
-// NameTaken is the CONFLICT of a name that another object of its kind
-// already has (a team's, a routing rule's): message says so, its details
-// name the field and the value, as a VALIDATION_ERROR's do.
-func NameTaken(name, message string) error {
-	return &Error{Code: CodeConflict, Message: message, Details: map[string]any{"field": "name", "value": name}}
+// NamedKind is a kind of object whose name no other of its kind in the
+// account (a lead source: in the team) may have; its value is the message
+// of NameTaken, with the name's place.
+type NamedKind string
+
+// The kinds of objects with unique names.
+const (
+	KindTeam            NamedKind = "a team named %q already exists"
+	KindLeadSource      NamedKind = "the team has a lead source named %q already"
+	KindRoutingRule     NamedKind = "a routing rule named %q already exists"
+	KindHolidayCalendar NamedKind = "a holiday calendar named %q already exists"
+)
+
+// NameTaken is the CONFLICT of a name that another object of kind already
+// has: the message says so, the details name the field and the value, as
+// a VALIDATION_ERROR's do. The Service (checking a draft) and the store
+// (a unique index refusing a write) answer it alike.
+func NameTaken(kind NamedKind, name string) error {
+	return &Error{Code: CodeConflict, Message: fmt.Sprintf(string(kind), name), Details: map[string]any{"field": "name", "value": name}}
 }

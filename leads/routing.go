@@ -487,7 +487,7 @@ func (s *Service) changeRules(ctx context.Context, actor Actor, apply func(cfg *
 		for _, r := range next {
 			key := strings.ToLower(r.Name)
 			if names[key] {
-				return nil, nil, NameTaken(r.Name, fmt.Sprintf("a routing rule named %q already exists", r.Name))
+				return nil, nil, NameTaken(KindRoutingRule, r.Name)
 			}
 			names[key] = true
 		}

@@ -223,7 +223,7 @@ func holidayCalendarError(err error, name string) error {
 	case leads.ErrorCode(err) != leads.CodeInternal:
 		return err
 	case isUnique(err, holidayCalendarName):
-		return leads.NameTaken(name, fmt.Sprintf("a holiday calendar named %q already exists", name))
+		return leads.NameTaken(leads.KindHolidayCalendar, name)
 	}
 	return fmt.Errorf("write holiday calendar: %w", err)
 }

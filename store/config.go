@@ -148,7 +148,7 @@ func teamError(err error, name string) error {
 	case leads.ErrorCode(err) != leads.CodeInternal:
 		return err
 	case isUnique(err, teamName):
-		return leads.NameTaken(name, fmt.Sprintf("a team named %q already exists", name))
+		return leads.NameTaken(leads.KindTeam, name)
 	}
 	return fmt.Errorf("write team: %w", err)
 }
@@ -230,7 +230,7 @@ func leadSourceError(err error, name string) error {
 	case leads.ErrorCode(err) != leads.CodeInternal:
 		return err
 	case isUnique(err, leadSourceName):
-		return leads.NameTaken(name, fmt.Sprintf("the team has a lead source named %q already", name))
+		return leads.NameTaken(leads.KindLeadSource, name)
 	}
 	return fmt.Errorf("write lead source: %w", err)
 }

@@ -80,7 +80,7 @@ func (s *Store) ChangeRoutingRules(ctx context.Context, accountID string, apply 
 
 func routingRuleError(err error, name string) error {
 	if isUnique(err, routingRuleName) {
-		return leads.NameTaken(name, fmt.Sprintf("a routing rule named %q already exists", name))
+		return leads.NameTaken(leads.KindRoutingRule, name)
 	}
 	return fmt.Errorf("write routing rule: %w", err)
 }
