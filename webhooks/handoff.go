@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/leadrotor/leadrotor/leads"
 )
@@ -20,18 +21,118 @@ import (
 // LISTEN/NOTIFY needs pgx's pool, which the store's pool is not), so an
 // event waited 100 ms on average for the poll, and the job was fetched
 // (its events read back and decoded) and completed, three writes of the
-// queue's table and a decoding per group commit. The job is still written
-// with the leads, as the backup: scheduled handOffGrace later, and
-// deleted once the fan-out ended. A process stopped while its fan-outs
-// run makes their jobs run at once, by any process; one killed leaves
-// them to run when their time comes: at least once, as before, a minute
-// later.
+// queue's table and a decoding per group commit.
+//
+// The events are still written with the leads, as the backup, but as a
+// row of a table of their own (handOffTable), not as a river job: river's
+// insert of the job (its arguments encoded by reflection, compressed on
+// the way in, five indexes on the queue's table) was 8 % of the server's
+// CPU a lead and more of PostgreSQL's (docs/BENCHMARKS.md, issue 18, stop
+// 39). The row is deleted once the fan-out ended. One that outlives its
+// grace (handOffGrace: its process was killed, or is stuck) is relayed by
+// a periodic job (relayArgs), which turns it into an events' job to run at
+// once, in one transaction: at least once, as before, a minute later. A
+// process stopped while its fan-outs run relays their rows at once.
 
-// handOffGrace is how long after its write the job of events handed off
-// waits before any process may run it: longer than a fan-out may take
-// (eventWorker's Timeout), so that a job runs only when its hand-off did
-// not end.
+// handOffTable keeps the events of hand-offs not ended: id, due_at (Unix
+// microseconds after which the relay takes the row) and events, their
+// JSON (on SQLite deflated, see handOffBody). Made by Migrate.
+const handOffTable = "leadrotor_event_handoffs"
+
+// handOffDDL makes handOffTable, by dialect. On PostgreSQL the events are
+// compressed by the server's lz4 where it has it (a group commit's events
+// are tens of kilobytes of the same names over and over), which costs a
+// fraction of deflate's time on the server's side; the exception leaves
+// pglz, PostgreSQL's default, where lz4 was not built in. On SQLite,
+// AUTOINCREMENT keeps a deleted row's id from being given again: a
+// process ending a hand-off late must not delete another's row.
+var handOffDDL = map[string][]string{
+	"postgres": {
+		`CREATE TABLE IF NOT EXISTS ` + handOffTable + ` (
+			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			due_at bigint NOT NULL,
+			events bytea NOT NULL)`,
+		`DO $$ BEGIN
+			ALTER TABLE ` + handOffTable + ` ALTER COLUMN events SET COMPRESSION lz4;
+		EXCEPTION WHEN OTHERS THEN NULL;
+		END $$`,
+	},
+	"sqlite": {
+		`CREATE TABLE IF NOT EXISTS ` + handOffTable + ` (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			due_at INTEGER NOT NULL,
+			events BLOB NOT NULL)`,
+	},
+}
+
+// handOffStatements are the statements on handOffTable, in the dialect's
+// placeholders.
+type handOffStatements struct {
+	insert  string // due_at, events → id
+	take    string // id → events, the row deleted
+	takeDue string // due_at, limit → events of the rows due, deleted
+	// numbered: the placeholders are $1, $2… (PostgreSQL), not ?.
+	numbered bool
+}
+
+var handOffSQL = map[string]handOffStatements{
+	"postgres": {
+		insert: `INSERT INTO ` + handOffTable + ` (due_at, events) VALUES ($1, $2) RETURNING id`,
+		take:   `DELETE FROM ` + handOffTable + ` WHERE id = $1 RETURNING events`,
+		// SKIP LOCKED: two relays at once (a leader's change) take
+		// different rows, rather than one waiting for the other's.
+		takeDue: `DELETE FROM ` + handOffTable + ` WHERE id IN (SELECT id FROM ` + handOffTable + `
+			WHERE due_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING events`,
+		numbered: true,
+	},
+	"sqlite": {
+		insert:  `INSERT INTO ` + handOffTable + ` (due_at, events) VALUES (?, ?) RETURNING id`,
+		take:    `DELETE FROM ` + handOffTable + ` WHERE id = ? RETURNING events`,
+		takeDue: `DELETE FROM ` + handOffTable + ` WHERE id IN (SELECT id FROM ` + handOffTable + ` WHERE due_at <= ? ORDER BY id LIMIT ?) RETURNING events`,
+	},
+}
+
+// migrateHandOffs makes handOffTable in db.
+func migrateHandOffs(ctx context.Context, db *sql.DB, dialect string) error {
+	for _, ddl := range handOffDDL[dialect] {
+		if _, err := db.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("make %s: %w", handOffTable, err)
+		}
+	}
+	return nil
+}
+
+// handOffGrace is how long after its write the row of events handed off
+// waits before the relay may take it: longer than a fan-out may take
+// (eventWorker's Timeout), so that a row is relayed only when its hand-off
+// did not end.
 func (r *Runner) handOffGrace() time.Duration { return r.opts.Timeout + time.Minute }
+
+// handOffBody is what handOffTable keeps of events: their JSON, deflated
+// on SQLite (which compresses nothing itself, and writes every byte of a
+// row to its log), as PostgreSQL keeps it compressed on its own.
+func (r *Runner) handOffBody(events []leads.Event) ([]byte, error) {
+	b, err := packJSON(events)
+	if err != nil || !r.deflateHandOffs {
+		return b, err
+	}
+	return deflate(b)
+}
+
+// handedEvents decodes what handOffBody made.
+func handedEvents(b []byte) ([]leads.Event, error) {
+	if len(b) > 0 && b[0] != '[' {
+		var err error
+		if b, err = inflate(b); err != nil {
+			return nil, fmt.Errorf("inflate handed-off events: %w", err)
+		}
+	}
+	var p packed[[]leads.Event]
+	if err := p.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return p.V, nil
+}
 
 // HandOffEvents writes events and timers in tx as WriteEvents does, and
 // returns what to call once tx has committed (never when it did not): it
@@ -42,7 +143,10 @@ func (r *Runner) HandOffEvents(ctx context.Context, tx *sql.Tx, events []leads.E
 	if r.client == nil {
 		return nil, errors.New("webhooks: not opened")
 	}
-	return handOffIn(ctx, r, r.client, tx, events, timers)
+	keep := func(due int64, body []byte) (id int64, err error) {
+		return id, tx.QueryRowContext(ctx, r.sql.insert, due, body).Scan(&id)
+	}
+	return handOffIn(ctx, r, r.client, tx, events, timers, keep)
 }
 
 // HandOffEventsPgx is HandOffEvents in a pgx transaction.
@@ -50,32 +154,42 @@ func (r *Runner) HandOffEventsPgx(ctx context.Context, tx pgx.Tx, events []leads
 	if r.pgx == nil {
 		return nil, errors.New("webhooks: not opened on PostgreSQL")
 	}
-	return handOffIn(ctx, r, r.pgx, tx, events, timers)
+	keep := func(due int64, body []byte) (id int64, err error) {
+		return id, tx.QueryRow(ctx, r.sql.insert, due, body).Scan(&id)
+	}
+	return handOffIn(ctx, r, r.pgx, tx, events, timers, keep)
 }
 
-// handOffIn inserts the jobs of events and timers in tx with client, and
-// returns the events' hand-off (nil when the runner hands nothing off).
-func handOffIn[TTx any](ctx context.Context, r *Runner, client *river.Client[TTx], tx TTx, events []leads.Event, timers []leads.SLATimer) (func(), error) {
-	params := r.jobParams(events, timers)
+// handOffIn writes, in tx, the events' row with keep and the timers' jobs
+// with client, and returns the events' hand-off (nil when the runner
+// hands nothing off: the events' job is then written to run at once).
+func handOffIn[TTx any](ctx context.Context, r *Runner, client *river.Client[TTx], tx TTx, events []leads.Event, timers []leads.SLATimer,
+	keep func(due int64, body []byte) (int64, error)) (func(), error) {
 	if len(events) == 0 || !r.handing.Load() {
-		if _, err := client.InsertManyFastTx(ctx, tx, params); err != nil {
+		if _, err := client.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
 			return nil, fmt.Errorf("insert event jobs: %w", err)
 		}
 		return nil, nil
 	}
-	// The events' job, the first, is the backup of their hand-off.
-	params[0].InsertOpts = &river.InsertOpts{Queue: Queue, ScheduledAt: time.Now().Add(r.handOffGrace())}
-	res, err := client.InsertManyTx(ctx, tx, params)
-	if err != nil {
-		return nil, fmt.Errorf("insert event jobs: %w", err)
+	if len(timers) > 0 {
+		if _, err := client.InsertManyFastTx(ctx, tx, r.jobParams(nil, timers)); err != nil {
+			return nil, fmt.Errorf("insert timer jobs: %w", err)
+		}
 	}
-	id := res[0].Job.ID
+	body, err := r.handOffBody(events)
+	if err != nil {
+		return nil, fmt.Errorf("hand events off: %w", err)
+	}
+	id, err := keep(r.opts.Now().Add(r.handOffGrace()).UnixMicro(), body)
+	if err != nil {
+		return nil, fmt.Errorf("hand events off: %w", err)
+	}
 	return func() { r.handOff(id, events) }, nil
 }
 
-// handOff fans out events, whose job (id) just committed, in a goroutine
+// handOff fans out events, whose row (id) just committed, in a goroutine
 // of its own: at most Options.Workers at once, as the workers. Beyond
-// that, or once the runner is stopping, the job is made to run at once
+// that, or once the runner is stopping, the row is relayed at once
 // instead.
 func (r *Runner) handOff(id int64, events []leads.Event) {
 	r.handMu.Lock()
@@ -113,20 +227,82 @@ func (r *Runner) handOffEnded(posted bool) {
 	}
 }
 
-// release makes job id, the backup of a hand-off not made or not ended,
-// run at once. Failing that, it runs at its time.
+// release relays row id, the backup of a hand-off not made or not ended,
+// at once: its events' job runs now, this process's or another's.
+// Failing that, the relay takes it at its time.
 func (r *Runner) release(id int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := r.client.JobRetry(ctx, id); err != nil {
-		r.opts.Logger.Warn("events left to their job's time", "job", id, "err", err)
+	if err := r.relay(ctx, r.sql.take, id); err != nil {
+		r.opts.Logger.Warn("events left to the relay", "hand-off", id, "err", err)
 	}
 }
 
-// fanOutHanded fans out events, whose job is id, and ends the job: with
-// the jobs the fan-out leaves, in one transaction, or, when it leaves
-// none, through the log writer, which deletes the jobs of many hand-offs
-// at once. Failing that, it makes the job run at once (see release).
+// relayDue relays every row of handOffTable due at now, a batch at a
+// time; it returns how many.
+func (r *Runner) relayDue(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := r.relayRows(ctx, r.sql.takeDue, now.UnixMicro(), relayBatch)
+		total += n
+		if err != nil || n < relayBatch {
+			return total, err
+		}
+	}
+}
+
+// relay relays the rows that take (a statement of handOffStatements)
+// deletes with args.
+func (r *Runner) relay(ctx context.Context, take string, args ...any) error {
+	_, err := r.relayRows(ctx, take, args...)
+	return err
+}
+
+// relayRows deletes the rows that take selects with args and inserts an
+// events' job, to run at once, for each, in one transaction.
+func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, take, args...)
+	if err != nil {
+		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	}
+	var params []river.InsertManyParams
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			_ = rows.Close()
+			return 0, fmt.Errorf("relay hand-offs: %w", err)
+		}
+		events, err := handedEvents(body)
+		if err != nil {
+			_ = rows.Close()
+			return 0, fmt.Errorf("relay hand-offs: %w", err)
+		}
+		params = append(params, r.jobParams(events, nil)...)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	}
+	if len(params) == 0 {
+		return 0, nil
+	}
+	if _, err := r.client.InsertManyFastTx(ctx, tx, params); err != nil {
+		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	}
+	return len(params), nil
+}
+
+// fanOutHanded fans out events, whose row is id, and ends the hand-off:
+// with the jobs the fan-out leaves, in one transaction, or, when it leaves
+// none, through the log writer, which deletes the rows of many hand-offs
+// at once. Failing that, it relays the row at once (see release).
 func (r *Runner) fanOutHanded(id int64, events []leads.Event) {
 	ctx, cancel := context.WithTimeout(r.handCtx, r.opts.Timeout+30*time.Second)
 	defer cancel()
@@ -141,31 +317,32 @@ func (r *Runner) fanOutHanded(id int64, events []leads.Event) {
 	r.handOffEnded(err == nil)
 	if err != nil {
 		// The runner stopping, the database or the endpoints not read: the
-		// job runs now, this process's or another's, from the start.
-		r.opts.Logger.Info("events left to their job", "job", id, "err", err)
+		// events' job runs now, this process's or another's, from the
+		// start.
+		r.opts.Logger.Info("events left to their job", "hand-off", id, "err", err)
 		r.release(id)
 	}
 }
 
-// endHandOff inserts params and deletes job id in one transaction. When
-// the job has started meanwhile (its hand-off took longer than its
-// grace), it rolls back: the job fans the events out again, and leaves
-// its own jobs.
+// endHandOff inserts params and deletes row id in one transaction. When
+// the row is gone (the relay took it: the hand-off took longer than its
+// grace), it rolls back: the relayed job fans the events out again, and
+// leaves its own jobs.
 func (r *Runner) endHandOff(ctx context.Context, id int64, params []river.InsertManyParams) error {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("end hand-off: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := r.client.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("end hand-off: %w", err)
-	}
-	res, err := r.client.JobDeleteManyTx(ctx, tx, waitingJobs(id))
+	res, err := tx.ExecContext(ctx, r.deleteSQL(1), id)
 	if err != nil {
 		return fmt.Errorf("end hand-off: %w", err)
 	}
-	if len(res.Jobs) == 0 {
-		return fmt.Errorf("end hand-off: job %d started", id)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("end hand-off: row %d relayed", id)
+	}
+	if _, err := r.client.InsertManyFastTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("end hand-off: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("end hand-off: %w", err)
@@ -173,28 +350,43 @@ func (r *Runner) endHandOff(ctx context.Context, id int64, params []river.Insert
 	return nil
 }
 
-// waitingJobs selects the jobs ids that have not started.
-func waitingJobs(ids ...int64) *river.JobDeleteManyParams {
-	return river.NewJobDeleteManyParams().IDs(ids...).First(len(ids)).
-		States(rivertype.JobStateScheduled, rivertype.JobStateAvailable)
+// deleteSQL deletes n rows of handOffTable by id.
+func (r *Runner) deleteSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("DELETE FROM " + handOffTable + " WHERE id IN (")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if r.sql.numbered {
+			b.WriteString("$" + strconv.Itoa(i+1))
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
-// finish deletes job id, whose hand-off ended: through the log writer
+// finish deletes row id, whose hand-off ended: through the log writer
 // while the runner runs, else at once.
 func (r *Runner) finish(id int64) {
 	if r.log != nil && r.log.addFinished(id) {
 		return
 	}
-	r.deleteJobs([]int64{id})
+	r.deleteHandOffs([]int64{id})
 }
 
-// deleteJobs deletes the jobs ids of hand-offs that ended, those that
-// have not started.
-func (r *Runner) deleteJobs(ids []int64) {
+// deleteHandOffs deletes the rows ids of hand-offs that ended.
+func (r *Runner) deleteHandOffs(ids []int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := r.client.JobDeleteMany(ctx, waitingJobs(ids...)); err != nil {
-		r.opts.Logger.Warn("jobs of events delivered not deleted: they run again", "jobs", len(ids), "err", err)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	if _, err := r.db.ExecContext(ctx, r.deleteSQL(len(ids)), args...); err != nil {
+		r.opts.Logger.Warn("events delivered left to the relay: they are fanned out again", "hand-offs", len(ids), "err", err)
 	}
 }
 

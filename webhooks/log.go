@@ -18,13 +18,13 @@ const (
 // a log line per attempt, each its own commit, cost the database more than
 // the deliveries themselves. The log trails the attempts by up to
 // logEvery; a process killed may lose the lines of its last moments, never
-// a delivery (the log records, it does not decide). It deletes the jobs of
+// a delivery (the log records, it does not decide). It deletes the rows of
 // the hand-offs that ended in batches too.
 type logWriter struct {
 	r       *Runner
 	mu      sync.Mutex
 	pending []*leads.WebhookDelivery
-	// finished holds the jobs of hand-offs that ended, to delete.
+	// finished holds the rows of hand-offs that ended, to delete.
 	finished []int64
 	closed   bool
 	wake     chan struct{}
@@ -38,7 +38,7 @@ func startLogWriter(r *Runner) *logWriter {
 	return w
 }
 
-// addFinished queues job id to be deleted; false once the writer is
+// addFinished queues hand-off id's row to be deleted; false once the writer is
 // stopped (the caller deletes it).
 func (w *logWriter) addFinished(id int64) bool {
 	w.mu.Lock()
@@ -87,7 +87,7 @@ func (w *logWriter) run() {
 		}
 		for len(finished) > 0 {
 			n := min(len(finished), logBatch)
-			w.r.deleteJobs(finished[:n])
+			w.r.deleteHandOffs(finished[:n])
 			finished = finished[n:]
 		}
 		if closed {

@@ -160,7 +160,10 @@ type Runner struct {
 	sweep   context.CancelFunc // stops the poster's sweep of idle connections
 	swept   chan struct{}      // closed when it stopped
 	log     *logWriter         // while started
-	started bool
+	sql     handOffStatements  // of the dialect
+	// deflateHandOffs: handOffTable's events are deflated (SQLite).
+	deflateHandOffs bool
+	started         bool
 
 	// Hand-offs (see HandOffEvents): handing while started and not
 	// stopping, changed under handMu, which handWG's additions take too.
@@ -271,6 +274,9 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 	if err := river.AddWorkerSafely(workers, &pruneWorker{backoff[pruneArgs]{r: r}}); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &relayWorker{backoff[relayArgs]{r: r}}); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
 	cfg := &river.Config{
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: r.opts.Workers}},
 		Workers:           workers,
@@ -283,7 +289,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		// again after this: at least once, and the receiver tells the
 		// repeat by its webhook-id.
 		RescueStuckJobsAfter: r.opts.Timeout + time.Minute,
-		PeriodicJobs:         []*river.PeriodicJob{prunePeriodically()},
+		PeriodicJobs:         []*river.PeriodicJob{prunePeriodically(), relayPeriodically()},
 	}
 	var err error
 	switch dialect {
@@ -303,6 +309,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		return fmt.Errorf("webhooks: river client: %w", err)
 	}
 	r.db, r.store = db, ws
+	r.sql, r.deflateHandOffs = handOffSQL[dialect], dialect == "sqlite"
 	return nil
 }
 
@@ -320,6 +327,9 @@ func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("webhooks: migrate river: %w", err)
+	}
+	if err := migrateHandOffs(ctx, db, dialect); err != nil {
+		return fmt.Errorf("webhooks: migrate: %w", err)
 	}
 	return nil
 }
