@@ -172,7 +172,9 @@ func handOffIn[TTx any](ctx context.Context, r *Runner, client *river.Client[TTx
 		return nil, nil
 	}
 	if len(timers) > 0 {
-		if _, err := client.InsertManyFastTx(ctx, tx, r.jobParams(nil, timers)); err != nil {
+		// InsertManyTx, not its Fast form: that one copies (COPY FROM), for
+		// which pgx describes the table again each time, a round trip more.
+		if _, err := client.InsertManyTx(ctx, tx, r.jobParams(nil, timers)); err != nil {
 			return nil, fmt.Errorf("insert timer jobs: %w", err)
 		}
 	}
