@@ -495,6 +495,26 @@ func TestBooleanParametersOneSpelling(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", fmt.Sprintf("/leads/%d?confirm=1", id), nil).status)
 }
 
+// TestEmptyQueryValuesRefused: a parameter given with no value is refused
+// on its name, as a boolean's is, not read as absent: ?limit= answered a
+// page of the default size, ?matchBy= created a second lead for a client
+// that meant to match, ?cursor= started over at the first page.
+func TestEmptyQueryValuesRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	requireQueriesRefused(t, f, []refusedQuery{
+		{"GET", "/leads?limit=", "limit"},
+		{"GET", "/leads?cursor=", "cursor"},
+		{"GET", "/leads?status=new&status=", "status"},
+		{"GET", "/leads?q=", "q"},
+		{"GET", "/leads?sort", "sort"},
+		{"POST", "/leads?matchBy=", "matchBy"},
+		{"GET", "/audit?event=", "event"},
+		{"GET", "/rotations/1/next?n=", "n"},
+	})
+	require.Empty(t, f.call("admin", "GET", "/leads?limit=5", nil).json(t)["data"], "no refused request stored a lead")
+}
+
 // TestWriteToUncleanPathIsJSON404: a write to a path with a trailing slash
 // (or one that cleans to another) is a JSON 404, not the router's HTML 301
 // to the clean path, which clients follow by turning a POST into a GET (a

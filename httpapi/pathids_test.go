@@ -36,7 +36,7 @@ func TestPathIDsAreIntegers(t *testing.T) {
 }
 
 // TestPathIDsThatAreNoIDs pins what the server answers for a path id that
-// is no positive integer: 404, as for an id that names nothing, since no
+// is no positive integer in its one spelling (no sign, no leading zero): 404, as for an id that names nothing, since no
 // object can have it. The document forbids such ids now, and the contract
 // harness validates a request only when the server accepted it, so these
 // requests still reach the server and test its own answer.
@@ -49,7 +49,9 @@ func TestPathIDsThatAreNoIDs(t *testing.T) {
 	hook := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "eventTypes": []string{"lead.created"}})
 	require.Equal(t, http.StatusCreated, hook.status, "body: %s", hook.body)
 	hookID := hook.json(t)["id"]
-	for _, bad := range []string{"abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "%20"} {
+	// "+1", "01": the first objects' ids spelled otherwise; an id has one
+	// spelling, so that a path names one resource (caches, audit).
+	for _, bad := range []string{"abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "%20", "+1", "01", "001"} {
 		for _, tc := range []struct{ who, method, path string }{
 			{"agent", "GET", "/leads/" + bad},
 			{"agent", "PATCH", "/leads/" + bad},

@@ -27,7 +27,7 @@ func (s *Server) withQuery(rt route, next bunrouter.HandlerFunc) bunrouter.Handl
 
 // parseQuery parses a raw query string strictly: a pair that does not parse
 // (a semicolon, a bad percent escape) is a VALIDATION_ERROR naming its
-// parameter, as is a parameter not in allowed. The value of an unknown
+// parameter, as is a parameter not in allowed or one without a value. The value of an unknown
 // parameter is never echoed: clients put credentials in query strings
 // (?api_key=, ?token=), and error bodies end up in their logs.
 func parseQuery(raw string, allowed []string) (url.Values, error) {
@@ -52,6 +52,13 @@ func parseQuery(raw string, allowed []string) (url.Values, error) {
 				Message: "Malformed query parameter (" + err.Error() + "): escape ; as %3B and % as %25"})
 		}
 		for k, vs := range one {
+			if slices.Contains(vs, "") {
+				// Read as absent, an empty value answered what the client
+				// did not ask for: a default page, the first page again, a
+				// new lead where one was to be matched.
+				return nil, leads.ValidationError(leads.FieldError{Field: name,
+					Message: "Given without a value: give one, or leave the parameter out"})
+			}
 			if len(values[k]) > 0 && !repeatable[k] {
 				return nil, leads.ValidationError(leads.FieldError{Field: name,
 					Message: "Given more than once: give it once"})

@@ -88,8 +88,8 @@ func (s *Server) redeliverWebhook(w http.ResponseWriter, req bunrouter.Request) 
 		return err
 	}
 	raw := req.Param("deliveryId")
-	did, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || did < 1 {
+	did, ok := pathID(raw)
+	if !ok {
 		return leads.Errorf(leads.CodeNotFound, "delivery not found")
 	}
 	ctx := req.Context()
