@@ -222,7 +222,9 @@ func (t *TimeOff) Validate() error {
 	t.Note = strings.TrimSpace(t.Note)
 	switch {
 	case t.Start.IsZero():
-		return ValidationError(FieldError{"start", nil, "Is required"})
+		// The zero time is what an absent start decodes to: one given as
+		// 0001-01-01T00:00:00Z is told apart from none by this message.
+		return ValidationError(FieldError{"start", nil, "Is required: a date-time after 0001-01-01T00:00:00Z"})
 	case t.End.IsZero():
 		return ValidationError(FieldError{"end", nil, "Is required"})
 	case !t.End.After(t.Start):
@@ -268,8 +270,12 @@ func (c *HolidayCalendar) Validate() error {
 	seen := make(map[string]bool, len(c.Dates))
 	for i, d := range c.Dates {
 		field := fmt.Sprintf("dates[%d]", i)
-		if t, err := time.Parse(time.DateOnly, d); err != nil || t.Format(time.DateOnly) != d {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil || t.Format(time.DateOnly) != d {
 			return ValidationError(FieldError{field, shorten(d), "Must be a date YYYY-MM-DD"})
+		}
+		if t.Year() < MinYear {
+			return ValidationError(FieldError{field, d, fmt.Sprintf("Must be a date in the years %04d to %d", MinYear, MaxYear)})
 		}
 		if seen[d] {
 			return ValidationError(FieldError{field, d, "Appears twice"})

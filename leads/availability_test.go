@@ -408,6 +408,7 @@ func testHolidayCalendarRefusals(t *testing.T, b *bundle) {
 		{"a date not written YYYY-MM-DD", leads.HolidayCalendar{Name: "x", Timezone: "UTC", Dates: []string{"2026-1-1"}}, "dates[0]"},
 		{"a date with a time", leads.HolidayCalendar{Name: "x", Timezone: "UTC", Dates: []string{"2026-01-01T00:00:00Z"}}, "dates[0]"},
 		{"a date twice", leads.HolidayCalendar{Name: "x", Timezone: "UTC", Dates: []string{"2026-12-25", "2026-01-01", "2026-12-25"}}, "dates[2]"},
+		{"a date of year 0", leads.HolidayCalendar{Name: "x", Timezone: "UTC", Dates: []string{"2026-12-25", "0000-12-25"}}, "dates[1]"},
 		{"too many dates", leads.HolidayCalendar{Name: "x", Timezone: "UTC", Dates: tooMany}, "dates"},
 	} {
 		_, err := b.svc.CreateHolidayCalendar(ctx, b.admin, tc.cal)
