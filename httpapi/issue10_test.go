@@ -515,6 +515,42 @@ func TestEmptyQueryValuesRefused(t *testing.T) {
 	require.Empty(t, f.call("admin", "GET", "/leads?limit=5", nil).json(t)["data"], "no refused request stored a lead")
 }
 
+// TestBodyOnABodylessRouteRefused: a body sent to a route that takes none
+// (a DELETE, a GET, the redelivery) is refused on "body", not ignored: a
+// client that put what it meant in it ({"force": true}, a filter) learns
+// that nothing read it. Nothing is deleted.
+func TestBodyOnABodylessRouteRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	team := f.call("manager", "POST", "/teams", map[string]any{"name": "Bodyless"})
+	require.Equal(t, http.StatusCreated, team.status, "%s", team.body)
+	teamPath := fmt.Sprintf("/teams/%v", team.json(t)["id"])
+	hook := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "eventTypes": []string{"lead.created"}})
+	require.Equal(t, http.StatusCreated, hook.status, "%s", hook.body)
+	for _, tc := range []struct{ method, path string }{
+		{"DELETE", teamPath},
+		{"GET", teamPath},
+		{"GET", "/leads"},
+		{"POST", fmt.Sprintf("/webhooks/%v/deliveries/1/redeliver", hook.json(t)["id"])},
+	} {
+		requireRefused(t, f.call("manager", tc.method, tc.path, map[string]any{"force": true}), "body", tc.method+" "+tc.path)
+	}
+	// Every operation the document gives no request body, with ids that
+	// name nothing: the body is refused before the handler looks.
+	for path, item := range loadDoc(t).Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil || method == "HEAD" {
+				continue
+			}
+			p := strings.NewReplacer("{id}", "1", "{deliveryId}", "1", "{timeOffId}", "1", "{user}", "x@example.com",
+				"{email}", "x@example.com").Replace(path)
+			requireRefused(t, f.call("admin", method, p, map[string]any{"x": 1}), "body", method+" "+path)
+		}
+	}
+	require.Equal(t, http.StatusOK, f.call("manager", "GET", teamPath, nil).status, "the team is still there")
+	require.Equal(t, http.StatusNoContent, f.call("manager", "DELETE", teamPath, nil).status, "and goes without a body")
+}
+
 // TestWriteToUncleanPathIsJSON404: a write to a path with a trailing slash
 // (or one that cleans to another) is a JSON 404, not the router's HTML 301
 // to the clean path, which clients follow by turning a POST into a GET (a
