@@ -551,6 +551,32 @@ func TestBodyOnABodylessRouteRefused(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, f.call("manager", "DELETE", teamPath, nil).status, "and goes without a body")
 }
 
+// TestAuditEventFilterNamesAnEvent: GET /audit?event= takes the events the
+// log records (the document lists them, as leads.AuditEvents does) and
+// refuses any other on "event": a misspelt filter, or a webhook's event
+// type, answered an empty page as if nothing had happened.
+func TestAuditEventFilterNamesAnEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	f.createWest(t)
+	for _, bad := range []string{"bogus", "lead.created", "LEAD_CREATED"} {
+		requireRefused(t, f.call("admin", "GET", "/audit?event="+bad, nil), "event", bad)
+	}
+	page := f.call("admin", "GET", "/audit?event=lead_created", nil)
+	require.Equal(t, http.StatusOK, page.status, "%s", page.body)
+	require.Len(t, page.json(t)["data"], 1)
+
+	var documented []string
+	for _, p := range loadDoc(t).Paths.Find("/audit").Get.Parameters {
+		if p.Value.Name == "event" {
+			for _, v := range p.Value.Schema.Value.Enum {
+				documented = append(documented, v.(string))
+			}
+		}
+	}
+	require.Equal(t, leads.AuditEvents(), documented)
+}
+
 // TestWriteToUncleanPathIsJSON404: a write to a path with a trailing slash
 // (or one that cleans to another) is a JSON 404, not the router's HTML 301
 // to the clean path, which clients follow by turning a POST into a GET (a

@@ -149,7 +149,7 @@ func TestLimitsHTTP(t *testing.T) {
 			{"agent", "/leads?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(`{"s":"createdAt","t":"0000-01-01T00:00:00Z","i":1}`)), "cursor"},
 			{"admin", "/audit?limit=500", ""},
 			{"admin", "/audit?limit=501", "limit"},
-			{"admin", "/audit?event=" + strings.Repeat("e", leads.MaxShortTextLength), ""},
+			{"admin", "/audit?event=lead_created", ""},
 			{"admin", "/audit?event=" + strings.Repeat("e", leads.MaxShortTextLength+1), "event"},
 			{"admin", "/audit?event=lead_created%00", "event"},
 		} {

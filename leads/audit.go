@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,11 @@ func (s *Service) AuditLog(ctx context.Context, actor Actor, q AuditQuery, curso
 	if q.Limit, err = pageSize(q.Limit); err != nil {
 		return nil, err
 	}
-	if err := checkText("event", q.Event, MaxShortTextLength); err != nil {
-		return nil, err
+	if q.Event != "" && !slices.Contains(auditEvents, q.Event) {
+		// A filter that can match nothing is a mistake (a misspelling, the
+		// webhook's lead.created for the log's lead_created), not a
+		// question whose answer is an empty page.
+		return nil, ValidationError(FieldError{"event", shorten(q.Event), "Is no event the audit log records (see AuditEvents)"})
 	}
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -82,6 +86,27 @@ const (
 	EventRoutingRuleDeleted    = "routing_rule_deleted"
 	EventRoutingRulesReordered = "routing_rules_reordered"
 )
+
+// auditEvents are the events the audit log records, sorted: every Event…
+// constant of this package that is not an EventType (a test holds the
+// list to them).
+var auditEvents = []string{
+	"account_updated", "activity_added", "api_key_created", "api_key_revoked", "assignment_deferred",
+	"holiday_calendar_created", "holiday_calendar_deleted", "holiday_calendar_updated", "invite_accepted",
+	"lead_accepted", "lead_assigned", "lead_created", "lead_deleted", "lead_not_assigned", "lead_reassigned",
+	"lead_returned", "lead_source_created", "lead_source_deleted", "lead_source_updated", "lead_updated",
+	"member_added", "member_calendar_set", "member_invited", "member_removed", "member_updated",
+	"password_reset", "password_reset_requested", "password_set", "rotation_created", "rotation_deleted",
+	"rotation_updated", "routing_rule_created", "routing_rule_deleted", "routing_rule_updated",
+	"routing_rules_reordered", "schedule_cleared", "schedule_set", "sign_in_failed", "signed_in", "signed_out",
+	"sla_expired", "sla_waiting", "status_changed", "team_created", "team_deleted", "team_updated",
+	"time_off_added", "time_off_deleted", "webhook_created", "webhook_deleted", "webhook_disabled",
+	"webhook_updated",
+}
+
+// AuditEvents returns the events the audit log records, sorted: the values
+// AuditQuery.Event may take.
+func AuditEvents() []string { return slices.Clone(auditEvents) }
 
 // AuditEntry is one event in a lead's history, in seed 002's shape
 // (account_id spelled as there).

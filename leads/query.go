@@ -220,7 +220,7 @@ type AuditQuery struct {
 	AccountID string
 	// LeadID keeps the entries of one lead, deleted or not.
 	LeadID int64
-	// Event keeps one kind of entry.
+	// Event keeps one kind of entry: one of AuditEvents, or "" for all.
 	Event string
 	// AccountOnly keeps the entries about the account rather than a lead:
 	// its configuration, members, keys and sign-ins. They are few beside

@@ -764,6 +764,174 @@ func (e WebhookPatchFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListAuditParamsEvent.
+const (
+	ListAuditParamsEventAccountUpdated         ListAuditParamsEvent = "account_updated"
+	ListAuditParamsEventActivityAdded          ListAuditParamsEvent = "activity_added"
+	ListAuditParamsEventApiKeyCreated          ListAuditParamsEvent = "api_key_created"
+	ListAuditParamsEventApiKeyRevoked          ListAuditParamsEvent = "api_key_revoked"
+	ListAuditParamsEventAssignmentDeferred     ListAuditParamsEvent = "assignment_deferred"
+	ListAuditParamsEventHolidayCalendarCreated ListAuditParamsEvent = "holiday_calendar_created"
+	ListAuditParamsEventHolidayCalendarDeleted ListAuditParamsEvent = "holiday_calendar_deleted"
+	ListAuditParamsEventHolidayCalendarUpdated ListAuditParamsEvent = "holiday_calendar_updated"
+	ListAuditParamsEventInviteAccepted         ListAuditParamsEvent = "invite_accepted"
+	ListAuditParamsEventLeadAccepted           ListAuditParamsEvent = "lead_accepted"
+	ListAuditParamsEventLeadAssigned           ListAuditParamsEvent = "lead_assigned"
+	ListAuditParamsEventLeadCreated            ListAuditParamsEvent = "lead_created"
+	ListAuditParamsEventLeadDeleted            ListAuditParamsEvent = "lead_deleted"
+	ListAuditParamsEventLeadNotAssigned        ListAuditParamsEvent = "lead_not_assigned"
+	ListAuditParamsEventLeadReassigned         ListAuditParamsEvent = "lead_reassigned"
+	ListAuditParamsEventLeadReturned           ListAuditParamsEvent = "lead_returned"
+	ListAuditParamsEventLeadSourceCreated      ListAuditParamsEvent = "lead_source_created"
+	ListAuditParamsEventLeadSourceDeleted      ListAuditParamsEvent = "lead_source_deleted"
+	ListAuditParamsEventLeadSourceUpdated      ListAuditParamsEvent = "lead_source_updated"
+	ListAuditParamsEventLeadUpdated            ListAuditParamsEvent = "lead_updated"
+	ListAuditParamsEventMemberAdded            ListAuditParamsEvent = "member_added"
+	ListAuditParamsEventMemberCalendarSet      ListAuditParamsEvent = "member_calendar_set"
+	ListAuditParamsEventMemberInvited          ListAuditParamsEvent = "member_invited"
+	ListAuditParamsEventMemberRemoved          ListAuditParamsEvent = "member_removed"
+	ListAuditParamsEventMemberUpdated          ListAuditParamsEvent = "member_updated"
+	ListAuditParamsEventPasswordReset          ListAuditParamsEvent = "password_reset"
+	ListAuditParamsEventPasswordResetRequested ListAuditParamsEvent = "password_reset_requested"
+	ListAuditParamsEventPasswordSet            ListAuditParamsEvent = "password_set"
+	ListAuditParamsEventRotationCreated        ListAuditParamsEvent = "rotation_created"
+	ListAuditParamsEventRotationDeleted        ListAuditParamsEvent = "rotation_deleted"
+	ListAuditParamsEventRotationUpdated        ListAuditParamsEvent = "rotation_updated"
+	ListAuditParamsEventRoutingRuleCreated     ListAuditParamsEvent = "routing_rule_created"
+	ListAuditParamsEventRoutingRuleDeleted     ListAuditParamsEvent = "routing_rule_deleted"
+	ListAuditParamsEventRoutingRuleUpdated     ListAuditParamsEvent = "routing_rule_updated"
+	ListAuditParamsEventRoutingRulesReordered  ListAuditParamsEvent = "routing_rules_reordered"
+	ListAuditParamsEventScheduleCleared        ListAuditParamsEvent = "schedule_cleared"
+	ListAuditParamsEventScheduleSet            ListAuditParamsEvent = "schedule_set"
+	ListAuditParamsEventSignInFailed           ListAuditParamsEvent = "sign_in_failed"
+	ListAuditParamsEventSignedIn               ListAuditParamsEvent = "signed_in"
+	ListAuditParamsEventSignedOut              ListAuditParamsEvent = "signed_out"
+	ListAuditParamsEventSlaExpired             ListAuditParamsEvent = "sla_expired"
+	ListAuditParamsEventSlaWaiting             ListAuditParamsEvent = "sla_waiting"
+	ListAuditParamsEventStatusChanged          ListAuditParamsEvent = "status_changed"
+	ListAuditParamsEventTeamCreated            ListAuditParamsEvent = "team_created"
+	ListAuditParamsEventTeamDeleted            ListAuditParamsEvent = "team_deleted"
+	ListAuditParamsEventTeamUpdated            ListAuditParamsEvent = "team_updated"
+	ListAuditParamsEventTimeOffAdded           ListAuditParamsEvent = "time_off_added"
+	ListAuditParamsEventTimeOffDeleted         ListAuditParamsEvent = "time_off_deleted"
+	ListAuditParamsEventWebhookCreated         ListAuditParamsEvent = "webhook_created"
+	ListAuditParamsEventWebhookDeleted         ListAuditParamsEvent = "webhook_deleted"
+	ListAuditParamsEventWebhookDisabled        ListAuditParamsEvent = "webhook_disabled"
+	ListAuditParamsEventWebhookUpdated         ListAuditParamsEvent = "webhook_updated"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditParamsEvent enum.
+func (e ListAuditParamsEvent) Valid() bool {
+	switch e {
+	case ListAuditParamsEventAccountUpdated:
+		return true
+	case ListAuditParamsEventActivityAdded:
+		return true
+	case ListAuditParamsEventApiKeyCreated:
+		return true
+	case ListAuditParamsEventApiKeyRevoked:
+		return true
+	case ListAuditParamsEventAssignmentDeferred:
+		return true
+	case ListAuditParamsEventHolidayCalendarCreated:
+		return true
+	case ListAuditParamsEventHolidayCalendarDeleted:
+		return true
+	case ListAuditParamsEventHolidayCalendarUpdated:
+		return true
+	case ListAuditParamsEventInviteAccepted:
+		return true
+	case ListAuditParamsEventLeadAccepted:
+		return true
+	case ListAuditParamsEventLeadAssigned:
+		return true
+	case ListAuditParamsEventLeadCreated:
+		return true
+	case ListAuditParamsEventLeadDeleted:
+		return true
+	case ListAuditParamsEventLeadNotAssigned:
+		return true
+	case ListAuditParamsEventLeadReassigned:
+		return true
+	case ListAuditParamsEventLeadReturned:
+		return true
+	case ListAuditParamsEventLeadSourceCreated:
+		return true
+	case ListAuditParamsEventLeadSourceDeleted:
+		return true
+	case ListAuditParamsEventLeadSourceUpdated:
+		return true
+	case ListAuditParamsEventLeadUpdated:
+		return true
+	case ListAuditParamsEventMemberAdded:
+		return true
+	case ListAuditParamsEventMemberCalendarSet:
+		return true
+	case ListAuditParamsEventMemberInvited:
+		return true
+	case ListAuditParamsEventMemberRemoved:
+		return true
+	case ListAuditParamsEventMemberUpdated:
+		return true
+	case ListAuditParamsEventPasswordReset:
+		return true
+	case ListAuditParamsEventPasswordResetRequested:
+		return true
+	case ListAuditParamsEventPasswordSet:
+		return true
+	case ListAuditParamsEventRotationCreated:
+		return true
+	case ListAuditParamsEventRotationDeleted:
+		return true
+	case ListAuditParamsEventRotationUpdated:
+		return true
+	case ListAuditParamsEventRoutingRuleCreated:
+		return true
+	case ListAuditParamsEventRoutingRuleDeleted:
+		return true
+	case ListAuditParamsEventRoutingRuleUpdated:
+		return true
+	case ListAuditParamsEventRoutingRulesReordered:
+		return true
+	case ListAuditParamsEventScheduleCleared:
+		return true
+	case ListAuditParamsEventScheduleSet:
+		return true
+	case ListAuditParamsEventSignInFailed:
+		return true
+	case ListAuditParamsEventSignedIn:
+		return true
+	case ListAuditParamsEventSignedOut:
+		return true
+	case ListAuditParamsEventSlaExpired:
+		return true
+	case ListAuditParamsEventSlaWaiting:
+		return true
+	case ListAuditParamsEventStatusChanged:
+		return true
+	case ListAuditParamsEventTeamCreated:
+		return true
+	case ListAuditParamsEventTeamDeleted:
+		return true
+	case ListAuditParamsEventTeamUpdated:
+		return true
+	case ListAuditParamsEventTimeOffAdded:
+		return true
+	case ListAuditParamsEventTimeOffDeleted:
+		return true
+	case ListAuditParamsEventWebhookCreated:
+		return true
+	case ListAuditParamsEventWebhookDeleted:
+		return true
+	case ListAuditParamsEventWebhookDisabled:
+		return true
+	case ListAuditParamsEventWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListLeadsParamsArchived.
 const (
 	ListLeadsParamsArchivedAll   ListLeadsParamsArchived = "all"
@@ -2315,8 +2483,10 @@ type UpdateAccountParams struct {
 
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
-	LeadId *int64  `form:"leadId,omitempty" json:"leadId,omitempty"`
-	Event  *string `form:"event,omitempty" json:"event,omitempty"`
+	LeadId *int64 `form:"leadId,omitempty" json:"leadId,omitempty"`
+
+	// Event One of the events the audit log records; any other is refused (400 VALIDATION_ERROR on event)
+	Event *ListAuditParamsEvent `form:"event,omitempty" json:"event,omitempty"`
 
 	// Limit Page size; outside 1 to 500 the request is refused, not clamped
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2325,6 +2495,9 @@ type ListAuditParams struct {
 	// XAccountId Account ID for the request
 	XAccountId XAccountIdHeader `json:"x-account-id"`
 }
+
+// ListAuditParamsEvent defines parameters for ListAudit.
+type ListAuditParamsEvent string
 
 // DocsRendererParams defines parameters for DocsRenderer.
 type DocsRendererParams struct {
