@@ -140,19 +140,24 @@ func (a *Account) Validate() error {
 var DefaultOpenStatuses = []Status{StatusNew, StatusContacted, StatusFollowUp}
 
 // ValidateOpenStatuses fills the default set of open statuses when none is
-// given, checks each status (VALIDATION_ERROR naming openStatuses[i]),
-// and sorts the set without repeats.
+// given, checks each status (VALIDATION_ERROR naming openStatuses[i]: one
+// that is no status, or one given twice, as a repeated matchBy is), and
+// sorts the set.
 func (a *Account) ValidateOpenStatuses() error {
 	if len(a.OpenStatuses) == 0 {
 		a.OpenStatuses = slices.Clone(DefaultOpenStatuses)
 	}
 	for i, st := range a.OpenStatuses {
+		field := fmt.Sprintf("openStatuses[%d]", i)
 		if !st.Valid() {
-			return ValidationError(FieldError{fmt.Sprintf("openStatuses[%d]", i), string(st), statusMessage})
+			return ValidationError(FieldError{field, string(st), statusMessage})
+		}
+		if slices.Contains(a.OpenStatuses[:i], st) {
+			return ValidationError(FieldError{field, string(st), "Appears twice"})
 		}
 	}
+	a.OpenStatuses = slices.Clone(a.OpenStatuses)
 	slices.Sort(a.OpenStatuses)
-	a.OpenStatuses = slices.Compact(a.OpenStatuses)
 	return nil
 }
 

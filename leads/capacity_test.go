@@ -225,6 +225,9 @@ func testCapacityRefusals(t *testing.T, b *bundle) {
 	bad := []leads.Status{leads.StatusNew, "closed"}
 	_, err = b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{OpenStatuses: &bad})
 	requireField(t, err, "openStatuses[1]")
+	twice := []leads.Status{leads.StatusNew, leads.StatusContacted, leads.StatusNew}
+	_, err = b.svc.UpdateAccount(ctx, b.admin, leads.AccountPatch{OpenStatuses: &twice})
+	requireField(t, err, "openStatuses[2]")
 	acc, err := b.svc.Account(ctx, b.admin)
 	require.NoError(t, err)
 	require.Equal(t, []leads.Status{leads.StatusContacted, leads.StatusFollowUp, leads.StatusNew}, acc.OpenStatuses, "unchanged: the default")
