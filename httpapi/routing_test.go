@@ -62,6 +62,7 @@ func TestRoutingRulesAPI(t *testing.T) {
 			{"value of the wrong type", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"numberOfEmployees","op":"gt","value":"many"},"action":{"type":"hold","reason":"r"}}`, "conditions.value"},
 			{"a non-member", "POST", "/routing-rules", `{"name":"x","conditions":{"field":"email","op":"exists"},"action":{"type":"assign","assignee":"nobody@example.com"}}`, "action.assignee"},
 			{"negative position", "POST", "/routing-rules", `{"name":"x","position":-1,"conditions":{"field":"email","op":"exists"},"action":{"type":"hold","reason":"r"}}`, "position"},
+			{"position past the last", "POST", "/routing-rules", `{"name":"x","position":999,"conditions":{"field":"email","op":"exists"},"action":{"type":"hold","reason":"r"}}`, "position"},
 			{"unknown id in an order", "PUT", "/routing-rules/order", `{"ids":[999999]}`, "ids"},
 			{"a patch's bad action", "PATCH", fmt.Sprintf("/routing-rules/%v", rule["id"]), `{"action":{"type":"team"}}`, "action.teamId"},
 		} {

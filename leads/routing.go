@@ -323,10 +323,11 @@ func (s *Service) RoutingRule(ctx context.Context, actor Actor, id int64) (*Rout
 	return &r, nil
 }
 
-// CreateRoutingRule adds a rule to actor's account at position (0 first;
-// past the last, or negative, last); managers and admins. VALIDATION_ERROR
-// names what is wrong (as Validate, and a target that is not the
-// account's, and more than MaxRoutingRules rules); CONFLICT when another
+// CreateRoutingRule adds a rule to actor's account at position (0 first,
+// the number of rules or a negative one last); managers and admins.
+// VALIDATION_ERROR names what is wrong (as Validate, a position past the
+// last, a target that is not the account's, and more than MaxRoutingRules
+// rules); CONFLICT when another
 // rule has the name.
 func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingRule, position int) (*RoutingRule, error) {
 	pos := position
@@ -344,8 +345,13 @@ func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingR
 		if len(rules) >= MaxRoutingRules {
 			return nil, nil, ValidationError(FieldError{"rules", len(rules), fmt.Sprintf("An account has at most %d routing rules", MaxRoutingRules)})
 		}
-		if pos < 0 || pos > len(rules) {
+		switch {
+		case pos < 0:
 			pos = len(rules)
+		case pos > len(rules):
+			// Taken as last, a position past the end put the rule where the
+			// caller did not say; a member's is refused the same way.
+			return nil, nil, ValidationError(FieldError{"position", pos, fmt.Sprintf("Must be from 0 to %d (the number of rules: last)", len(rules))})
 		}
 		e := newAuditEntry(actor, EventRoutingRuleCreated, map[string]any{"position": pos, "after": snapshot(r)}, now)
 		return slices.Insert(slices.Clone(rules), pos, r), []AuditEntry{e}, nil

@@ -3851,7 +3851,7 @@ type ClientInterface interface {
 
 	// CreateRoutingRuleWithBody Create a routing rule (managers and admins)
 	//
-	// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+	// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3860,7 +3860,7 @@ type ClientInterface interface {
 
 	// CreateRoutingRule Create a routing rule (managers and admins)
 	//
-	// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+	// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5408,7 +5408,7 @@ func (c *Client) ListRoutingRules(ctx context.Context, params *ListRoutingRulesP
 
 // CreateRoutingRuleWithBody Create a routing rule (managers and admins)
 //
-// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5427,7 +5427,7 @@ func (c *Client) CreateRoutingRuleWithBody(ctx context.Context, params *CreateRo
 
 // CreateRoutingRule Create a routing rule (managers and admins)
 //
-// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10965,7 +10965,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRoutingRuleWithBodyWithResponse Create a routing rule (managers and admins)
 	//
-	// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+	// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10974,7 +10974,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRoutingRuleWithResponse Create a routing rule (managers and admins)
 	//
-	// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+	// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -20373,7 +20373,7 @@ func (c *ClientWithResponses) ListRoutingRulesWithResponse(ctx context.Context, 
 
 // CreateRoutingRuleWithBodyWithResponse Create a routing rule (managers and admins)
 //
-// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20388,7 +20388,7 @@ func (c *ClientWithResponses) CreateRoutingRuleWithBodyWithResponse(ctx context.
 
 // CreateRoutingRuleWithResponse Create a routing rule (managers and admins)
 //
-// Adds a rule at position (0 first; last when omitted). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
+// Adds a rule at position (0 first; the number of rules, or omitted: last; past that, refused on position). Rules are ordered and the first enabled one whose conditions a lead meets decides where it goes. 400 VALIDATION_ERROR names the field (rules' conditions by their path, conditions.all[1].field), an action's target that is not the account's, or a 201st rule; 409 CONFLICT for a name another rule has. The rule applies to the next lead in every process. Leads are not yet routed by rules in this version: the rules are stored, audited and listed.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
