@@ -48,7 +48,7 @@ func TestCapacityAPI(t *testing.T) {
 		require.Equal(t, "ana@example.com", next["next"].([]any)[0].(map[string]any)["assignee"], "freed at once")
 
 		requireRefused(t, a.call("manager", "PATCH", rot+"/members/ana@example.com", map[string]any{"maxOpenLeads": -1}),
-			"members[0].maxOpenLeads", "a negative capacity")
+			"maxOpenLeads", "a negative capacity, named as the member's body names it")
 		requireRefused(t, a.call("admin", "PATCH", "/account", map[string]any{"openStatuses": []any{"new", "closed"}}),
 			"openStatuses[1]", "an unknown status")
 		acc := a.call("admin", "PATCH", "/account", map[string]any{"openStatuses": []any{"new", "qualified"}})

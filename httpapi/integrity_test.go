@@ -67,7 +67,7 @@ func TestIssue10_09_RotationNamesWhoIsNotAMember(t *testing.T) {
 			field              string
 		}{
 			{"fallback", http.MethodPatch, path, map[string]any{"fallbackAssignee": ghost}, "fallbackAssignee"},
-			{"member added", http.MethodPost, path + "/members", map[string]any{"user": ghost}, "members[1].user"},
+			{"member added", http.MethodPost, path + "/members", map[string]any{"user": ghost}, "user"}, // the body is one member
 			{"member list", http.MethodPatch, path, map[string]any{"members": []any{map[string]any{"user": ghost}}}, "members[0].user"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/uptrace/bunrouter"
 
@@ -168,13 +171,14 @@ func setIf[T any](dst *T, v *T) {
 // addRotationMember is POST /rotations/{id}/members: 201 with the rotation.
 func (s *Server) addRotationMember(w http.ResponseWriter, req bunrouter.Request) error {
 	var in memberInput
-	return s.changeRotationStatus(w, req, &in, http.StatusCreated, func(r *leads.Rotation) error {
+	pos := -1
+	err := s.changeRotationStatus(w, req, &in, http.StatusCreated, func(r *leads.Rotation) error {
 		m := in.RotationMember
 		m.User = leads.EmailKey(m.User)
 		if slices.ContainsFunc(r.Members, func(x leads.RotationMember) bool { return x.User == m.User }) {
 			return leads.Errorf(leads.CodeConflict, "%s is in the rotation already", m.User)
 		}
-		pos := len(r.Members)
+		pos = len(r.Members)
 		if in.Position != nil {
 			if *in.Position < 0 || *in.Position > len(r.Members) {
 				return leads.ValidationError(leads.FieldError{Field: "position", Value: *in.Position,
@@ -185,6 +189,32 @@ func (s *Server) addRotationMember(w http.ResponseWriter, req bunrouter.Request)
 		r.Members = slices.Insert(r.Members, pos, m)
 		return nil
 	})
+	return asMemberField(err, pos)
+}
+
+// asMemberField names the fields of err that the rotation's validation
+// names for its member at index i (members[3].user) as the body of that
+// one member names them (user); other errors are returned as they are.
+func asMemberField(err error, i int) error {
+	var e *leads.Error
+	if i < 0 || !errors.As(err, &e) {
+		return err
+	}
+	prefix := "members[" + strconv.Itoa(i) + "]."
+	field, _ := e.Details["field"].(string)
+	if !strings.HasPrefix(field, prefix) {
+		return err
+	}
+	details := maps.Clone(e.Details)
+	details["field"] = strings.TrimPrefix(field, prefix)
+	if errs, ok := details["errors"].([]leads.FieldError); ok {
+		errs = slices.Clone(errs)
+		for j := range errs {
+			errs[j].Field = strings.TrimPrefix(errs[j].Field, prefix)
+		}
+		details["errors"] = errs
+	}
+	return &leads.Error{Code: e.Code, Message: e.Message, Details: details, Err: e.Err}
 }
 
 // patchRotationMember is PATCH /rotations/{id}/members/{user}: pause,
@@ -195,17 +225,20 @@ func (s *Server) patchRotationMember(w http.ResponseWriter, req bunrouter.Reques
 		return err
 	}
 	var in memberPatch
-	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
+	at := -1
+	err = s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
 		i := slices.IndexFunc(r.Members, func(m leads.RotationMember) bool { return m.User == user })
 		if i < 0 {
 			return leads.Errorf(leads.CodeNotFound, "%s is not in the rotation", user)
 		}
+		at = i
 		setIf(&r.Members[i].Weight, in.Weight)
 		setIf(&r.Members[i].Paused, in.Paused)
 		setIf(&r.Members[i].DailyCap, in.DailyCap)
 		setIf(&r.Members[i].MaxOpenLeads, in.MaxOpenLeads)
 		return nil
 	})
+	return asMemberField(err, at)
 }
 
 // removeRotationMember is DELETE /rotations/{id}/members/{user}: 200 with the
