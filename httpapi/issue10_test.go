@@ -577,6 +577,31 @@ func TestAuditEventFilterNamesAnEvent(t *testing.T) {
 	require.Equal(t, leads.AuditEvents(), documented)
 }
 
+// TestNullBodyRefused: a body of JSON null where an object is expected is
+// INVALID_JSON, as an array or a number is: encoding/json decodes it into
+// a struct as nothing at all, so the probe's accept with body null was a
+// 200 and a PATCH with it a write of nothing.
+func TestNullBodyRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	leadPath := fmt.Sprintf("/leads/%v", f.createWest(t).json(t)["id"])
+	for _, tc := range []struct{ method, path string }{
+		{"POST", leadPath + "/accept"},
+		{"PATCH", leadPath},
+		{"POST", "/leads"},
+		{"POST", "/teams"},
+		{"PATCH", "/account"},
+	} {
+		for _, body := range []string{"null", " null\n"} {
+			res := f.call("admin", tc.method, tc.path, body)
+			require.Equal(t, http.StatusBadRequest, res.status, "%s %s %q: %s", tc.method, tc.path, body, res.body)
+			require.Equal(t, "INVALID_JSON", res.code(t), "%s %s", tc.method, tc.path)
+		}
+	}
+	lead := f.call("admin", "GET", leadPath, nil).json(t)
+	require.Nil(t, lead["acceptedAt"], "not accepted")
+}
+
 // TestWriteToUncleanPathIsJSON404: a write to a path with a trailing slash
 // (or one that cleans to another) is a JSON 404, not the router's HTML 301
 // to the clean path, which clients follow by turning a POST into a GET (a

@@ -95,8 +95,14 @@ func decodeJSON(r *http.Request, dst any) error {
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	switch trimmed := bytes.TrimSpace(body); {
+	case len(trimmed) == 0:
 		return leads.Errorf(CodeInvalidJSON, "request body is empty; a JSON object is expected")
+	case string(trimmed) == "null":
+		// encoding/json decodes null into a struct as nothing at all: the
+		// request would be answered as if it had said {} (an accept, a
+		// patch that changes nothing), which is not what null says.
+		return leads.Errorf(CodeInvalidJSON, "request body must be a JSON object")
 	}
 	if in, ok := dst.(*leads.LeadInput); ok && decodeLeadInput(body, in) { // in is zero: a create's
 		return nil // as the two passes below would have read it
