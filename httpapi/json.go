@@ -167,11 +167,26 @@ type exactWalker struct {
 // first, so in practice never.
 func notJSON() error { return leads.Errorf(CodeInvalidJSON, "request body is not valid JSON") }
 
-// value checks the next JSON value, to be decoded into t (nil: anything).
-func (w *exactWalker) value(t reflect.Type, path string) error {
+// wrapper is a field type whose JSON is that of another type, which it
+// decodes itself (patchField): the body's checks look through it.
+type wrapper interface{ wrappedType() reflect.Type }
+
+var wrapperType = reflect.TypeFor[wrapper]()
+
+// unwrapped is t without its pointers, and the type a wrapper wraps.
+func unwrapped(t reflect.Type) reflect.Type {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t != nil && reflect.PointerTo(t).Implements(wrapperType) {
+		t = unwrapped(reflect.New(t).Interface().(wrapper).wrappedType())
+	}
+	return t
+}
+
+// value checks the next JSON value, to be decoded into t (nil: anything).
+func (w *exactWalker) value(t reflect.Type, path string) error {
+	t = unwrapped(t)
 	switch w.dec.PeekKind() {
 	case '"':
 		raw, err := w.dec.ReadValue()
@@ -459,8 +474,8 @@ func jsonFieldType(t reflect.Type, name string) (reflect.Type, bool) {
 		return nil, false
 	}
 	ft, ok := structFields.Of(t)[name]
-	for ok && ft.Kind() == reflect.Pointer {
-		ft = ft.Elem()
+	if ok {
+		ft = unwrapped(ft)
 	}
 	return ft, ok
 }

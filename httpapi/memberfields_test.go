@@ -33,3 +33,29 @@ func TestRotationMemberRoutesNameTheirOwnFields(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
 	require.Equal(t, "user", res.json(t)["details"].(map[string]any)["field"], "a non-member, on user")
 }
+
+// TestRotationPatchNull: in PATCH /rotations/{id}, null removes what it
+// can (fallbackAssignee, teamId, whenNobodyEligible, as sla) and is refused
+// on the field elsewhere; encoding/json read null as an absent field, so
+// {"fallbackAssignee": null} changed nothing while {"sla": null} removed
+// the SLA. A member's unknown key is still refused by its path.
+func TestRotationPatchNull(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	patch := func(body string) response { return f.call("manager", "PATCH", "/rotations/1", body) }
+	set := patch(`{"fallbackAssignee": "ana@example.com", "whenNobodyEligible": "fallback"}`)
+	require.Equal(t, http.StatusOK, set.status, "%s", set.body)
+	require.Equal(t, "ana@example.com", set.json(t)["fallbackAssignee"])
+
+	cleared := patch(`{"fallbackAssignee": null, "whenNobodyEligible": null, "teamId": null}`)
+	require.Equal(t, http.StatusOK, cleared.status, "%s", cleared.body)
+	got := cleared.json(t)
+	for _, field := range []string{"fallbackAssignee", "whenNobodyEligible", "teamId"} {
+		require.NotContains(t, got, field, "removed by null")
+	}
+	for _, field := range []string{"name", "default", "timezone", "members"} {
+		requireRefused(t, patch(`{"`+field+`": null}`), field)
+	}
+	requireRefused(t, patch(`{"members": [{"user": "ana@example.com", "x": 1}]}`), "members[0].x")
+	require.Equal(t, "West reps", f.call("manager", "GET", "/rotations/1", nil).json(t)["name"], "nothing refused was written")
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,14 +55,61 @@ func (in rotationInput) rotation() (leads.Rotation, error) {
 
 // rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
 type rotationPatch struct {
-	Name               *string                 `json:"name"`
-	TeamID             *int64                  `json:"teamId"`
-	Default            *bool                   `json:"default"`
-	FallbackAssignee   *string                 `json:"fallbackAssignee"`
-	WhenNobodyEligible *string                 `json:"whenNobodyEligible"`
-	SLA                slaPatch                `json:"sla"`
-	Timezone           *string                 `json:"timezone"`
-	Members            *[]leads.RotationMember `json:"members"`
+	Name    patchField[string] `json:"name"`
+	TeamID  patchField[int64]  `json:"teamId"`
+	Default patchField[bool]   `json:"default"`
+	// FallbackAssignee, TeamID and WhenNobodyEligible are removed by null,
+	// as by their empty value; the other fields refuse it.
+	FallbackAssignee   patchField[string]                 `json:"fallbackAssignee"`
+	WhenNobodyEligible patchField[string]                 `json:"whenNobodyEligible"`
+	SLA                slaPatch                           `json:"sla"`
+	Timezone           patchField[string]                 `json:"timezone"`
+	Members            patchField[[]leads.RotationMember] `json:"members"`
+}
+
+// patchField is a field of a PATCH body: absent, null, or a value.
+// encoding/json decodes null into a pointer field as nil, as if the field
+// were absent: {"fallbackAssignee": null} changed nothing while {"sla":
+// null} removed the SLA.
+type patchField[T any] struct {
+	set, null bool
+	v         T
+}
+
+// UnmarshalJSON reads null or a value.
+func (p *patchField[T]) UnmarshalJSON(b []byte) error {
+	p.set = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		p.null = true
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&p.v)
+}
+
+// wrappedType is T: the body's checks (checkExact, the naming of a
+// refused field) look through the wrapper into it.
+func (*patchField[T]) wrappedType() reflect.Type { return reflect.TypeFor[T]() }
+
+// given reports whether a value (not null) was sent.
+func (p patchField[T]) given() bool { return p.set && !p.null }
+
+// apply sets *dst to what was sent: the value, or for a field that null
+// removes (clearable), the zero value; a null the field does not take is
+// refused on it.
+func (p patchField[T]) apply(dst *T, field string, clearable bool) error {
+	switch {
+	case !p.set:
+	case p.null && !clearable:
+		return leads.ValidationError(leads.FieldError{Field: field, Message: "Must not be null: leave it out to keep it as it is"})
+	case p.null:
+		var zero T
+		*dst = zero
+	default:
+		*dst = p.v
+	}
+	return nil
 }
 
 // slaPatch is the sla of a PATCH: absent leaves the SLA as it is, null
@@ -137,25 +185,31 @@ func (s *Server) replaceRotation(w http.ResponseWriter, req bunrouter.Request) e
 func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) error {
 	var in rotationPatch
 	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
-		if in.Timezone != nil {
-			if err := leads.ValidateTimezone(*in.Timezone); err != nil {
+		if in.Timezone.given() {
+			if err := leads.ValidateTimezone(in.Timezone.v); err != nil {
 				return err
 			}
 		}
-		setIf(&r.Name, in.Name)
-		setIf(&r.TeamID, in.TeamID)
-		setIf(&r.Default, in.Default)
-		setIf(&r.FallbackAssignee, in.FallbackAssignee)
-		setIf(&r.WhenNobodyEligible, in.WhenNobodyEligible)
+		for _, err := range []error{
+			in.Name.apply(&r.Name, "name", false),
+			in.TeamID.apply(&r.TeamID, "teamId", true),
+			in.Default.apply(&r.Default, "default", false),
+			in.FallbackAssignee.apply(&r.FallbackAssignee, "fallbackAssignee", true),
+			in.WhenNobodyEligible.apply((*string)(&r.WhenNobodyEligible), "whenNobodyEligible", true),
+			in.Timezone.apply(&r.Timezone, "timezone", false),
+			in.Members.apply(&r.Members, "members", false),
+		} {
+			if err != nil {
+				return err
+			}
+		}
 		if in.SLA.set {
 			r.SLA = in.SLA.sla
 		}
-		setIf(&r.Timezone, in.Timezone)
-		setIf(&r.Members, in.Members)
-		if in.TeamID != nil && *in.TeamID != 0 && in.Default == nil {
+		if in.TeamID.given() && in.TeamID.v != 0 && !in.Default.set {
 			r.Default = false
 		}
-		if in.Default != nil && *in.Default && in.TeamID == nil {
+		if in.Default.given() && in.Default.v && !in.TeamID.set {
 			r.TeamID = 0
 		}
 		return nil

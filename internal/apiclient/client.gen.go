@@ -337,9 +337,10 @@ func (e RotationInputWhenNobodyEligible) Valid() bool {
 
 // Defines values for RotationPatchWhenNobodyEligible.
 const (
-	RotationPatchWhenNobodyEligibleFallback   RotationPatchWhenNobodyEligible = "fallback"
-	RotationPatchWhenNobodyEligibleHold       RotationPatchWhenNobodyEligible = "hold"
-	RotationPatchWhenNobodyEligibleUnassigned RotationPatchWhenNobodyEligible = "unassigned"
+	RotationPatchWhenNobodyEligibleFallback    RotationPatchWhenNobodyEligible = "fallback"
+	RotationPatchWhenNobodyEligibleHold        RotationPatchWhenNobodyEligible = "hold"
+	RotationPatchWhenNobodyEligibleLessThannil RotationPatchWhenNobodyEligible = "<nil>"
+	RotationPatchWhenNobodyEligibleUnassigned  RotationPatchWhenNobodyEligible = "unassigned"
 )
 
 // Valid indicates whether the value is a known member of the RotationPatchWhenNobodyEligible enum.
@@ -348,6 +349,8 @@ func (e RotationPatchWhenNobodyEligible) Valid() bool {
 	case RotationPatchWhenNobodyEligibleFallback:
 		return true
 	case RotationPatchWhenNobodyEligibleHold:
+		return true
+	case RotationPatchWhenNobodyEligibleLessThannil:
 		return true
 	case RotationPatchWhenNobodyEligibleUnassigned:
 		return true
@@ -1794,7 +1797,7 @@ type RotationMemberPatch struct {
 	Weight       *int  `json:"weight,omitempty"`
 }
 
-// RotationPatch defines model for RotationPatch.
+// RotationPatch Only the fields sent change. teamId, fallbackAssignee and whenNobodyEligible are removed by null (as by 0 or ""); sla is removed by null; the other fields refuse null (400 VALIDATION_ERROR on the field).
 type RotationPatch struct {
 	Default          *bool             `json:"default,omitempty"`
 	FallbackAssignee *string           `json:"fallbackAssignee,omitempty"`
