@@ -143,6 +143,8 @@ func TestLimitsHTTP(t *testing.T) {
 			{"agent", "/leads?assignedTo=" + url.QueryEscape(text("assignedTo", leads.MaxEmailLength)), ""},
 			{"agent", "/leads?assignedTo=" + url.QueryEscape(text("assignedTo", leads.MaxEmailLength+1)), "assignedTo"},
 			{"agent", "/leads?assignedTo=%00", "assignedTo"},
+			{"agent", "/leads?assignedTo=notanemail", "assignedTo"},
+			{"agent", "/leads?assignedTo=unassigned", ""},
 			{"agent", "/leads?createdAfter=0001-01-01T00:00:00Z", ""},
 			{"agent", "/leads?createdAfter=0000-12-31T23:59:59Z", "createdAfter"},
 			{"agent", "/leads?createdBefore=" + url.QueryEscape("0001-01-01T00:30:00+01:00"), "createdBefore"},

@@ -185,6 +185,11 @@ func (opts ListOptions) query(accountID string) (LeadQuery, error) {
 	if err := checkText("assignedTo", q.Filter.AssignedTo, MaxEmailLength); err != nil {
 		return q, err
 	}
+	if q.Filter.AssignedTo != "" && !ValidEmail(q.Filter.AssignedTo) {
+		// Leads are assigned to members, by email: any other value matches
+		// nothing, a mistake better told than answered with an empty page.
+		return q, ValidationError(FieldError{"assignedTo", shorten(q.Filter.AssignedTo), "Must be an email address (or unassigned)"})
+	}
 	switch q.Filter.AssignmentStatus {
 	case "", AssignmentAssigned, AssignmentUnassigned, AssignmentPending, AssignmentWaiting:
 	default:

@@ -2560,7 +2560,7 @@ type ListLeadsParams struct {
 	TeamId       *int64    `form:"teamId,omitempty" json:"teamId,omitempty"`
 	LeadSourceId *int64    `form:"leadSourceId,omitempty" json:"leadSourceId,omitempty"`
 
-	// AssignedTo A rep's email, or "unassigned"
+	// AssignedTo A rep's email, or "unassigned"; anything else is refused (400 VALIDATION_ERROR on assignedTo)
 	AssignedTo *string `form:"assignedTo,omitempty" json:"assignedTo,omitempty"`
 
 	// Archived Archived leads (true), live ones (false, the default) or both (all)
