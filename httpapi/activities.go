@@ -19,12 +19,16 @@ func (s *Server) addActivity(w http.ResponseWriter, req bunrouter.Request) error
 	if err != nil {
 		return err
 	}
+	version, err := ifMatch(req.Request)
+	if err != nil {
+		return err
+	}
 	var in leads.ActivityInput
 	if err := decodeJSON(req.Request, &in); err != nil {
 		return err
 	}
 	ctx := req.Context()
-	a, err := s.svc.AddActivity(ctx, actorFrom(ctx), id, in)
+	a, err := s.svc.AddActivity(ctx, actorFrom(ctx), id, in, leads.LeadPrecondition{IfMatch: version})
 	if err != nil {
 		return err
 	}
@@ -69,11 +73,15 @@ func (s *Server) acceptLead(w http.ResponseWriter, req bunrouter.Request) error 
 	if err != nil {
 		return err
 	}
+	version, err := ifMatch(req.Request)
+	if err != nil {
+		return err
+	}
 	if err := decodeOptionalJSON(req.Request, &struct{}{}); err != nil {
 		return err
 	}
 	ctx := req.Context()
-	lead, err := s.svc.AcceptLead(ctx, actorFrom(ctx), id)
+	lead, err := s.svc.AcceptLead(ctx, actorFrom(ctx), id, leads.LeadPrecondition{IfMatch: version})
 	if err != nil {
 		return err
 	}

@@ -223,3 +223,41 @@ func TestIfMatchOnEveryLeadWrite(t *testing.T) {
 	require.Equal(t, http.StatusOK, moved.status, "%s", moved.body)
 	require.Equal(t, http.StatusNoContent, f.call("admin", "DELETE", path+"?confirm=true", nil, "If-Match", moved.header.Get("ETag")).status)
 }
+
+// TestIfMatchOnAcceptAndActivities: a stale If-Match stops POST
+// /leads/{id}/accept and POST /leads/{id}/activities as it stops every other
+// write to a lead (412 PRECONDITION_FAILED, nothing written); the current
+// ETag lets them through. Both were written whatever If-Match said.
+func TestIfMatchOnAcceptAndActivities(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	agent := "agent-" + f.account + "@example.com"
+	created := f.call("admin", "POST", "/leads", f.westLead(map[string]any{"assignedTo": agent}))
+	require.Equal(t, http.StatusCreated, created.status, "%s", created.body)
+	path := fmt.Sprintf("/leads/%v", created.json(t)["id"])
+	stale := created.header.Get("ETag")
+	require.Equal(t, http.StatusOK, f.call("admin", "PATCH", path, map[string]any{"notes": "someone else"}).status)
+
+	activity := map[string]any{"type": "call", "title": "Called", "completed": true}
+	for _, w := range []struct {
+		who, path string
+		body      any
+	}{
+		{"agent", path + "/accept", nil},
+		{"agent", path + "/activities", activity},
+	} {
+		res := f.call(w.who, "POST", w.path, w.body, "If-Match", stale)
+		require.Equal(t, http.StatusPreconditionFailed, res.status, "%s: %s", w.path, res.body)
+		require.Equal(t, "PRECONDITION_FAILED", res.code(t))
+		require.Equal(t, http.StatusBadRequest, f.call(w.who, "POST", w.path, w.body, "If-Match", "yesterday").status)
+	}
+	got := f.call("admin", "GET", path, nil)
+	require.Nil(t, got.json(t)["acceptedAt"], "not accepted")
+	require.Empty(t, f.call("admin", "GET", path+"/activities", nil).json(t)["data"], "no activity written")
+
+	accepted := f.call("agent", "POST", path+"/accept", nil, "If-Match", got.header.Get("ETag"))
+	require.Equal(t, http.StatusOK, accepted.status, "%s", accepted.body)
+	require.NotNil(t, accepted.json(t)["acceptedAt"])
+	added := f.call("agent", "POST", path+"/activities", activity, "If-Match", accepted.header.Get("ETag"))
+	require.Equal(t, http.StatusCreated, added.status, "%s", added.body)
+}

@@ -154,7 +154,7 @@ func (cur *Lead) touches(a *Activity) bool {
 // accepted yet, acceptedAt (now). Audited activity_added, and lead_accepted
 // {via: "activity"} when it accepts. VALIDATION_ERROR names a bad field;
 // NOT_FOUND for a lead not in the account.
-func (s *Service) AddActivity(ctx context.Context, actor Actor, leadID int64, in ActivityInput) (*Activity, error) {
+func (s *Service) AddActivity(ctx context.Context, actor Actor, leadID int64, in ActivityInput, opts ...LeadPrecondition) (*Activity, error) {
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}
@@ -169,6 +169,9 @@ func (s *Service) AddActivity(ctx context.Context, actor Actor, leadID int64, in
 	}
 	var added *Activity
 	_, err = s.store.UpdateLead(ctx, actor.AccountID, leadID, func(cur *Lead) (*LeadWrite, error) {
+		if err := checkPreconditions(opts, cur); err != nil {
+			return nil, err
+		}
 		a := &Activity{AccountID: actor.AccountID, LeadID: cur.ID, Type: in.Type, Title: in.Title, Note: in.Note,
 			OccurredAt: *in.OccurredAt, Completed: *in.Completed, Outcome: in.Outcome, CreatedBy: actor.Email, CreatedAt: now}
 		added = a
@@ -217,7 +220,7 @@ func acceptedEntry(actor Actor, cur *Lead, how string, now time.Time) AuditEntry
 // LEAD_NOT_ASSIGNED for a lead without an assignee; FORBIDDEN for anyone but
 // the assignee (admins included: accepting says the rep has it); NOT_FOUND
 // for a lead not in actor's account. It returns the lead with its audit log.
-func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64) (*Lead, error) {
+func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64, opts ...LeadPrecondition) (*Lead, error) {
 	if err := actor.Require(PermWriteLeads); err != nil {
 		return nil, err
 	}
@@ -227,6 +230,9 @@ func (s *Service) AcceptLead(ctx context.Context, actor Actor, id int64) (*Lead,
 	}
 	now := s.clock()
 	lead, err := s.store.UpdateLead(ctx, actor.AccountID, id, func(cur *Lead) (*LeadWrite, error) {
+		if err := checkPreconditions(opts, cur); err != nil {
+			return nil, err
+		}
 		switch {
 		case cur.AssignmentStatus != AssignmentAssigned || cur.AssignedTo == "":
 			return nil, &Error{Code: CodeLeadNotAssigned, Message: "the lead has no assignee to accept it",

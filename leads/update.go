@@ -162,6 +162,24 @@ func (l *Lead) next(now time.Time) *Lead {
 	return &n
 }
 
+// LeadPrecondition is what a write to a lead requires of it (AcceptLead,
+// AddActivity take it, variadic so that callers without one compile).
+type LeadPrecondition struct {
+	// IfMatch, when set, is the updatedAt of the lead as the caller last saw
+	// it: a lead changed since is not written (PRECONDITION_FAILED).
+	IfMatch *time.Time
+}
+
+// checkPreconditions refuses cur when one of opts does not hold.
+func checkPreconditions(opts []LeadPrecondition, cur *Lead) error {
+	for _, o := range opts {
+		if err := checkIfMatch(o.IfMatch, cur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkIfMatch refuses cur (PRECONDITION_FAILED) when ifMatch is set and
 // cur is not that version of the lead (its updatedAt).
 func checkIfMatch(ifMatch *time.Time, cur *Lead) error {

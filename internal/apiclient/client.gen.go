@@ -2691,6 +2691,9 @@ type AcceptLeadJSONBody = map[string]interface{}
 type AcceptLeadParams struct {
 	// XAccountId Account ID for the request
 	XAccountId XAccountIdHeader `json:"x-account-id"`
+
+	// IfMatch The ETag of the lead as last read; a write to a lead changed since is refused with 412
+	IfMatch *IfMatchHeader `json:"If-Match,omitempty"`
 }
 
 // ListActivitiesParams defines parameters for ListActivities.
@@ -2707,6 +2710,9 @@ type ListActivitiesParams struct {
 type AddActivityParams struct {
 	// XAccountId Account ID for the request
 	XAccountId XAccountIdHeader `json:"x-account-id"`
+
+	// IfMatch The ETag of the lead as last read; a write to a lead changed since is refused with 412
+	IfMatch *IfMatchHeader `json:"If-Match,omitempty"`
 }
 
 // AssignLeadJSONBody defines parameters for AssignLead.
@@ -7435,6 +7441,17 @@ func NewAcceptLeadRequestWithBody(server string, id int64, params *AcceptLeadPar
 
 		req.Header.Set("x-account-id", headerParam0)
 
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -7580,6 +7597,17 @@ func NewAddActivityRequestWithBody(server string, id int64, params *AddActivityP
 		}
 
 		req.Header.Set("x-account-id", headerParam0)
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
 
 	}
 
@@ -13392,6 +13420,8 @@ type AcceptLeadResponse struct {
 	JSON408 *RequestTimeout
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -13443,6 +13473,11 @@ func (r AcceptLeadResponse) GetJSON408() *RequestTimeout {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r AcceptLeadResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r AcceptLeadResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -13645,6 +13680,8 @@ type AddActivityResponse struct {
 	JSON404 *NotFound
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -13691,6 +13728,11 @@ func (r AddActivityResponse) GetJSON404() *NotFound {
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
 func (r AddActivityResponse) GetJSON408() *RequestTimeout {
 	return r.JSON408
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r AddActivityResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -23201,6 +23243,13 @@ func ParseAcceptLeadResponse(rsp *http.Response) (*AcceptLeadResponse, error) {
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23472,6 +23521,13 @@ func ParseAddActivityResponse(rsp *http.Response) (*AddActivityResponse, error) 
 			return nil, err
 		}
 		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
