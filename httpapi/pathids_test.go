@@ -117,6 +117,7 @@ func TestNameTakenNamesTheField(t *testing.T) {
 		body map[string]any
 	}{
 		{"/teams", map[string]any{"name": "West"}},
+		{"/rotations", map[string]any{"name": "West reps", "members": []any{map[string]any{"user": "ana@example.com"}}}},
 		{fmt.Sprintf("/teams/%d/lead-sources", f.west.ID), map[string]any{"name": "Webinar"}},
 		{"/holiday-calendars", map[string]any{"name": "Holidays", "timezone": "UTC", "dates": []string{"2026-12-25"}}},
 		{"/routing-rules", map[string]any{"name": "Hot", "conditions": map[string]any{"field": "hotScore", "op": "gte", "value": 90},

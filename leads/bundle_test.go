@@ -88,6 +88,7 @@ type bundle struct {
 	admin     leads.Actor
 	agent     leads.Actor
 	reps      []string
+	rotations int // made by rotation without a name
 }
 
 func newBundle(t testing.TB, e env) *bundle {
@@ -169,7 +170,11 @@ func (b *bundle) source(t *testing.T, teamID int64, name string) *leads.LeadSour
 func (b *bundle) rotation(t *testing.T, r leads.Rotation) *leads.Rotation {
 	t.Helper()
 	if r.Name == "" {
-		r.Name = "rotation"
+		b.rotations++
+		r.Name = "rotation" // the first; the others are numbered, since names are unique
+		if b.rotations > 1 {
+			r.Name = fmt.Sprintf("rotation %d", b.rotations)
+		}
 	}
 	rot, err := b.svc.CreateRotation(context.Background(), b.admin, r)
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ func TestConfiguration(t *testing.T) {
 		{"teams: rename, delete, in use, force", testTeams},
 		{"lead sources: rename, delete, in use, force", testLeadSources},
 		{"rotations: change, member edits, delete, all audited", testRotationChanges},
+		{"rotations: a name another has is refused, one had before stays", testRotationNames},
 		{"members and account settings", testMembersAndAccount},
 		{"statistics of a rotation and a team", testStats},
 		{"a dry run says who would get the lead and stores nothing", testDryRun},
@@ -361,4 +362,30 @@ func testDryRun(t *testing.T, b *bundle) {
 	require.Equal(t, res.Assignment, real.Assignment, "the dry run told the truth")
 	_, err = b.create(in, leads.CreateOptions{DryRun: true, SkipTeamAndSourceRequirement: true})
 	requireCode(t, err, leads.CodeDuplicateEmail)
+}
+
+// testRotationNames: a rotation's name is unique in its account, as a
+// team's is (simulations and YAML name rotations): creating or renaming to
+// a name taken is a CONFLICT on name, and nothing is written.
+func testRotationNames(t *testing.T, b *bundle) {
+	ctx := context.Background()
+	first, err := b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Pool", Members: b.members(2)})
+	require.NoError(t, err)
+	_, err = b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Pool", Members: b.members(1)})
+	requireCode(t, err, leads.CodeConflict)
+	require.Equal(t, "name", leads.ErrorDetails(err)["field"])
+	other, err := b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Other pool", Members: b.members(1)})
+	require.NoError(t, err)
+	_, err = b.svc.UpdateRotation(ctx, b.admin, other.ID, func(r *leads.Rotation) error { r.Name = "Pool"; return nil })
+	requireCode(t, err, leads.CodeConflict)
+	_, err = b.svc.UpdateRotation(ctx, b.admin, first.ID, func(r *leads.Rotation) error { r.Members = b.members(3); return nil })
+	require.NoError(t, err, "a change that keeps the name")
+	all, err := b.svc.Rotations(ctx, b.admin)
+	require.NoError(t, err)
+	names := map[string]int{}
+	for _, r := range all {
+		names[r.Name]++
+	}
+	require.Equal(t, 1, names["Pool"])
+	require.Equal(t, 1, names["Other pool"], "the rename was not written")
 }

@@ -368,6 +368,16 @@ func (st *draftState) removeRotation(id int64) {
 // checkRotation refuses r as the schema does: what it names that the
 // account does not have, a second default rotation, a second rotation of
 // one team (rotation id other than r, 0 for a new one).
+// rotationNameTaken refuses a name another rotation than id has.
+func (st *draftState) rotationNameTaken(name string, id int64) error {
+	for _, r := range st.cfg.allRotations() {
+		if r.Name == name && r.ID != id {
+			return NameTaken(KindRotation, name)
+		}
+	}
+	return nil
+}
+
 func (st *draftState) checkRotation(r *Rotation, id int64) error {
 	if err := r.checkRefs(st.cfg); err != nil {
 		return err
@@ -766,7 +776,12 @@ func (d *draftStore) DeleteLeadSource(ctx context.Context, accountID string, id 
 // CreateRotation stores a rotation and sets its ID.
 func (d *draftStore) CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error {
 	return d.create(ctx, r.AccountID, &r.ID, func(ids *draftIDs) *int64 { return &ids.rotation },
-		func(st *draftState) error { return st.checkRotation(r, 0) },
+		func(st *draftState) error {
+			if err := st.rotationNameTaken(r.Name, 0); err != nil {
+				return err
+			}
+			return st.checkRotation(r, 0)
+		},
 		func(st *draftState) error {
 			stored := storedRotation(r)
 			stored.CreatedAt, stored.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
@@ -787,6 +802,11 @@ func (d *draftStore) UpdateRotation(ctx context.Context, accountID string, id in
 	return draftChange(ctx, d, accountID, "rotation", rotation(id), storedRotation, apply, func(st *draftState, stored, next *Rotation) error {
 		if err := st.checkRotation(next, id); err != nil {
 			return err
+		}
+		if next.Name != stored.Name { // as the store checks it
+			if err := st.rotationNameTaken(next.Name, id); err != nil {
+				return err
+			}
 		}
 		// What the store writes: the settings, updatedAt and the members.
 		written := storedRotation(next)

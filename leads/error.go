@@ -189,6 +189,7 @@ type NamedKind string
 const (
 	KindTeam            NamedKind = "a team named %q already exists"
 	KindLeadSource      NamedKind = "the team has a lead source named %q already"
+	KindRotation        NamedKind = "a rotation named %q already exists"
 	KindRoutingRule     NamedKind = "a routing rule named %q already exists"
 	KindHolidayCalendar NamedKind = "a holiday calendar named %q already exists"
 )

@@ -266,6 +266,9 @@ func (s *Store) CreateRotation(ctx context.Context, r *leads.Rotation, entry fun
 		if err := checkRotationRefs(ctx, tx, r.AccountID, r); err != nil {
 			return err
 		}
+		if err := checkRotationName(ctx, tx, r.AccountID, r); err != nil {
+			return err
+		}
 		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
@@ -292,6 +295,7 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 			return err
 		}
 		out = cur
+		name := cur.Name
 		next, audit, err := apply(cur)
 		if err != nil || next == nil {
 			return err
@@ -302,6 +306,13 @@ func (s *Store) UpdateRotation(ctx context.Context, accountID string, id int64, 
 		}
 		if err := bumpConfig(ctx, tx, accountID); err != nil {
 			return err
+		}
+		// Only a new name is checked: rotations named alike before names
+		// were unique stay editable.
+		if next.Name != name {
+			if err := checkRotationName(ctx, tx, accountID, next); err != nil {
+				return err
+			}
 		}
 		_, err = tx.NewUpdate().Model(newRotationRow(next)).
 			Column("team_id", "is_default", "name", "fallback_assignee", "when_nobody_eligible", "sla", "timezone", "updated_at").
@@ -355,6 +366,23 @@ func (s *Store) lockRotation(ctx context.Context, tx bun.Tx, accountID string, i
 		cur.Members = append(cur.Members, m.member())
 	}
 	return cur, nil
+}
+
+// checkRotationName refuses, in tx, which holds the account's lock
+// (bumpConfig), a name another of the account's rotations has (CONFLICT,
+// leads.NameTaken). A check rather than a unique index: accounts may have
+// rotations named alike from before, which a migration could not rename
+// without changing what their YAML and simulations name.
+func checkRotationName(ctx context.Context, tx bun.Tx, accountID string, r *leads.Rotation) error {
+	taken, err := tx.NewSelect().Model((*rotationRow)(nil)).Where("account_id = ?", accountID).
+		Where("name = ?", r.Name).Where("id <> ?", r.ID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check rotation name: %w", err)
+	}
+	if taken {
+		return leads.NameTaken(leads.KindRotation, r.Name)
+	}
+	return nil
 }
 
 // checkRotationRefs returns, in tx, which holds the account's lock, the

@@ -41,6 +41,7 @@ func eachEnv(t *testing.T, tests []namedTest) {
 // an admin, an agent and seven reps (rep1@example.com…).
 type bundle struct {
 	svc       *leads.Service
+	store     leads.Store
 	now       time.Time
 	accountID string
 	admin     leads.Actor
@@ -51,7 +52,7 @@ func newBundle(t *testing.T, s leads.Store) *bundle {
 	t.Helper()
 	var idBytes [5]byte
 	_, _ = rand.Read(idBytes[:])
-	b := &bundle{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), accountID: "acct-" + hex.EncodeToString(idBytes[:])}
+	b := &bundle{store: s, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), accountID: "acct-" + hex.EncodeToString(idBytes[:])}
 	// Only the test's goroutine moves the clock, between calls.
 	b.svc = leads.NewService(s, rotation.NewMemory(s), leads.WithClock(func() time.Time { return b.now }))
 	ctx := context.Background()

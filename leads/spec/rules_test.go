@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadrotor/leadrotor/leads"
 	"github.com/leadrotor/leadrotor/leads/spec"
+	"github.com/leadrotor/leadrotor/store"
 )
 
 func TestApplyRoutingRules(t *testing.T) {
@@ -252,8 +253,15 @@ func testRulesPools(t *testing.T, b *bundle) {
 	require.Len(t, cfg.PoolRotations, 2, "the pool was updated, not created again")
 	require.Equal(t, poolNamed(t, cfg, "Hot leads").ID, ruleNamed(t, cfg, "Spring campaign").Action.RotationID)
 
-	// Names that several pools have do not say which one is meant.
-	_, err = b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Hot leads", Members: b.members(1)})
+	// Names that several pools have (from before names were unique: the
+	// store refuses them now, so the second is renamed behind its back) do
+	// not say which one is meant.
+	twin, err := b.svc.CreateRotation(ctx, b.admin, leads.Rotation{Name: "Hot leads twin", Members: b.members(1)})
+	require.NoError(t, err)
+	raw := b.store.(*store.Store).DB()
+	_, err = raw.ExecContext(ctx, "UPDATE rotations SET name = ? WHERE id = ?", "Hot leads", twin.ID)
+	require.NoError(t, err)
+	_, err = raw.ExecContext(ctx, "UPDATE accounts SET config_version = config_version + 1 WHERE id = ?", b.accountID)
 	require.NoError(t, err)
 	_, err = sp.Plan(ctx, b.svc, b.admin)
 	requireCode(t, err, leads.CodeValidation)

@@ -22,6 +22,8 @@ type Fixture struct {
 	Store   leads.Store
 	Account string
 	Team    *leads.Team
+
+	rotations int // made by Rotation, which names each apart
 }
 
 // NewFixture writes a new fixture to s, under an account ID that no other
@@ -46,7 +48,12 @@ func NewFixture(t testing.TB, s leads.Store) *Fixture {
 // with a@example.com as its one member: the team's rotation, or the
 // account's default when teamID is 0.
 func (f *Fixture) Rotation(teamID int64) *leads.Rotation {
-	return &leads.Rotation{AccountID: f.Account, Name: "r", TeamID: teamID, Default: teamID == 0, Timezone: "UTC",
+	f.rotations++
+	name := "r" // the first; the others are numbered, since names are unique
+	if f.rotations > 1 {
+		name = fmt.Sprintf("r%d", f.rotations)
+	}
+	return &leads.Rotation{AccountID: f.Account, Name: name, TeamID: teamID, Default: teamID == 0, Timezone: "UTC",
 		Members: []leads.RotationMember{{User: "a@example.com", Weight: 1}}, CreatedAt: Now, UpdatedAt: Now}
 }
 
