@@ -192,8 +192,14 @@ func (s *Service) create(ctx context.Context, actor Actor, in LeadInput, opts Cr
 	if uniqueEmails && in.Email != "" {
 		uniqueEmail = EmailKey(in.Email)
 	}
-	if in.CreatedBy == "" {
+	switch {
+	case in.CreatedBy == "":
 		in.CreatedBy = actor.Email
+	case !ValidEmail(in.CreatedBy):
+		// Seed 002: the email of the user who created the lead. Checked
+		// here, on a create's own input, not by Validate: leads the system
+		// created say "system", and stay writable.
+		return nil, ValidationError(FieldError{"createdBy", shorten(in.CreatedBy), "Must be a valid email address"})
 	}
 
 	now := s.clock()

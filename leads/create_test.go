@@ -62,6 +62,7 @@ func testValidation(t *testing.T, b *bundle) {
 		{"employees negative", leads.LeadInput{FirstName: "Ada", LastName: "L", NumberOfEmployees: &neg}, "numberOfEmployees"},
 		{"volume negative", leads.LeadInput{FirstName: "Ada", LastName: "L", MonthlyTransactionVolume: &neg}, "monthlyTransactionVolume"},
 		{"image not a URL", leads.LeadInput{FirstName: "Ada", LastName: "L", ImgSrc: "javascript:alert(1)"}, "imgSrc"},
+		{"creator not an email", leads.LeadInput{FirstName: "Ada", LastName: "L", CreatedBy: "Import bot"}, "createdBy"},
 		{"name too long", leads.LeadInput{FirstName: strings.Repeat("a", 256), LastName: "L"}, "firstName"},
 		{"metadata too deep", leads.LeadInput{FirstName: "Ada", LastName: "L", Metadata: deep}, "metadata"},
 		{"team id negative", leads.LeadInput{FirstName: "Ada", LastName: "L", TeamID: -3}, "teamId"},

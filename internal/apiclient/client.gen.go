@@ -1392,7 +1392,7 @@ type LeadInput struct {
 	// Company Company name
 	Company *string `json:"company,omitempty"`
 
-	// CreatedBy Email of the user who created the lead. If not provided, will be set to the current user's email.
+	// CreatedBy Email of the user who created the lead. If not provided, will be set to the current user's email; anything but an email address is refused (400 VALIDATION_ERROR on createdBy).
 	CreatedBy *string `json:"createdBy,omitempty"`
 
 	// CurrentPaymentProcessor Lead's current payment processor
