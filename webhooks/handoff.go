@@ -52,9 +52,15 @@ var handOffDDL = map[string][]string{
 			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 			due_at bigint NOT NULL,
 			events bytea NOT NULL)`,
+		// Only while it is not set: ALTER TABLE locks the table against
+		// the hand-offs of servers already running, and every server runs
+		// the migrations when it starts.
 		`DO $$ BEGIN
-			ALTER TABLE ` + handOffTable + ` ALTER COLUMN events SET COMPRESSION lz4;
-		EXCEPTION WHEN OTHERS THEN NULL;
+			IF (SELECT attcompression FROM pg_attribute
+				WHERE attrelid = '` + handOffTable + `'::regclass AND attname = 'events') IS DISTINCT FROM 'l' THEN
+				ALTER TABLE ` + handOffTable + ` ALTER COLUMN events SET COMPRESSION lz4;
+			END IF;
+		EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
 		END $$`,
 	},
 	"sqlite": {
@@ -69,8 +75,8 @@ var handOffDDL = map[string][]string{
 // placeholders.
 type handOffStatements struct {
 	insert  string // due_at, events → id
-	take    string // id → events, the row deleted
-	takeDue string // due_at, limit → events of the rows due, deleted
+	take    string // id → id, events, the row deleted
+	takeDue string // due_at, limit → id, events of the rows due, deleted
 	// numbered: the placeholders are $1, $2… (PostgreSQL), not ?.
 	numbered bool
 }
@@ -78,17 +84,17 @@ type handOffStatements struct {
 var handOffSQL = map[string]handOffStatements{
 	"postgres": {
 		insert: `INSERT INTO ` + handOffTable + ` (due_at, events) VALUES ($1, $2) RETURNING id`,
-		take:   `DELETE FROM ` + handOffTable + ` WHERE id = $1 RETURNING events`,
+		take:   `DELETE FROM ` + handOffTable + ` WHERE id = $1 RETURNING id, events`,
 		// SKIP LOCKED: two relays at once (a leader's change) take
 		// different rows, rather than one waiting for the other's.
 		takeDue: `DELETE FROM ` + handOffTable + ` WHERE id IN (SELECT id FROM ` + handOffTable + `
-			WHERE due_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING events`,
+			WHERE due_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id, events`,
 		numbered: true,
 	},
 	"sqlite": {
 		insert:  `INSERT INTO ` + handOffTable + ` (due_at, events) VALUES (?, ?) RETURNING id`,
-		take:    `DELETE FROM ` + handOffTable + ` WHERE id = ? RETURNING events`,
-		takeDue: `DELETE FROM ` + handOffTable + ` WHERE id IN (SELECT id FROM ` + handOffTable + ` WHERE due_at <= ? ORDER BY id LIMIT ?) RETURNING events`,
+		take:    `DELETE FROM ` + handOffTable + ` WHERE id = ? RETURNING id, events`,
+		takeDue: `DELETE FROM ` + handOffTable + ` WHERE id IN (SELECT id FROM ` + handOffTable + ` WHERE due_at <= ? ORDER BY id LIMIT ?) RETURNING id, events`,
 	},
 }
 
@@ -119,9 +125,11 @@ func (r *Runner) handOffBody(events []leads.Event) ([]byte, error) {
 	return deflate(b)
 }
 
-// handedEvents decodes what handOffBody made.
-func handedEvents(b []byte) ([]leads.Event, error) {
-	if len(b) > 0 && b[0] != '[' {
+// handedEvents decodes what handOffBody made. Whether it is deflated is
+// the dialect's, not guessed from its first byte: a deflate stream may
+// start with '[' too.
+func (r *Runner) handedEvents(b []byte) ([]leads.Event, error) {
+	if r.deflateHandOffs {
 		var err error
 		if b, err = inflate(b); err != nil {
 			return nil, fmt.Errorf("inflate handed-off events: %w", err)
@@ -273,32 +281,39 @@ func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, 
 		return 0, fmt.Errorf("relay hand-offs: %w", err)
 	}
 	var params []river.InsertManyParams
+	n := 0
 	for rows.Next() {
+		var id int64
 		var body []byte
-		if err := rows.Scan(&body); err != nil {
+		if err := rows.Scan(&id, &body); err != nil {
 			_ = rows.Close()
 			return 0, fmt.Errorf("relay hand-offs: %w", err)
 		}
-		events, err := handedEvents(body)
+		n++
+		events, err := r.handedEvents(body)
 		if err != nil {
-			_ = rows.Close()
-			return 0, fmt.Errorf("relay hand-offs: %w", err)
+			// A row that cannot be read can never be delivered; left in
+			// place, it would stop every relay after it. It goes, loudly.
+			r.opts.Logger.Error("webhooks: hand-off unreadable, its events dropped", "hand-off", id, "err", err)
+			continue
 		}
 		params = append(params, r.jobParams(events, nil)...)
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("relay hand-offs: %w", err)
 	}
-	if len(params) == 0 {
+	if n == 0 {
 		return 0, nil
 	}
-	if _, err := r.client.InsertManyFastTx(ctx, tx, params); err != nil {
-		return 0, fmt.Errorf("relay hand-offs: %w", err)
+	if len(params) > 0 {
+		if _, err := r.client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return 0, fmt.Errorf("relay hand-offs: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("relay hand-offs: %w", err)
 	}
-	return len(params), nil
+	return n, nil
 }
 
 // fanOutHanded fans out events, whose row is id, and ends the hand-off:

@@ -158,7 +158,8 @@ func TestStopLeavesHandOffsToTheirJobs(t *testing.T) {
 // died before its fan-out (the hand-off's committed, what it returned
 // never called) are delivered by another runner once their grace has
 // passed (its clock two minutes ahead here), with their webhook-id, and
-// their row is gone.
+// their row is gone; a row that cannot be read is dropped, not left to
+// stop every relay after it.
 func TestHandOffOfADeadProcessRelayed(t *testing.T) {
 	t.Parallel()
 	for name, dsn := range dsns(t) {
@@ -184,9 +185,13 @@ func TestHandOffOfADeadProcessRelayed(t *testing.T) {
 				require.NotNil(t, after, "handed off")
 				require.NoError(t, tx.Commit()) // and the process dies: after is never called
 			}
+			// A row no relay can read (it cannot be delivered) goes first,
+			// and must not hold back the one that can.
+			_, err = b.store.DB().NewRaw("INSERT INTO leadrotor_event_handoffs (due_at, events) VALUES (0, ?)", []byte("[garbage")).Exec(ctx)
+			require.NoError(t, err)
 			handOff("evt_deadprocess00000000000000")
 			rows, jobs := handOffs(t, b)
-			require.Equal(t, [2]int{1, 0}, [2]int{rows, jobs})
+			require.Equal(t, [2]int{2, 0}, [2]int{rows, jobs})
 
 			heir := webhooks.New(webhooks.Options{AllowPrivate: true, PollInterval: 20 * time.Millisecond,
 				Now: func() time.Time { return time.Now().Add(2 * time.Minute) }})
