@@ -27,9 +27,10 @@ func (s *Server) withQuery(rt route, next bunrouter.HandlerFunc) bunrouter.Handl
 
 // parseQuery parses a raw query string strictly: a pair that does not parse
 // (a semicolon, a bad percent escape) is a VALIDATION_ERROR naming its
-// parameter, as is a parameter not in allowed or one without a value. The value of an unknown
-// parameter is never echoed: clients put credentials in query strings
-// (?api_key=, ?token=), and error bodies end up in their logs.
+// parameter, as is a parameter not in allowed or one without a value. The
+// value of an unknown parameter is never echoed: clients put credentials
+// in query strings (?api_key=, ?token=), and error bodies end up in their
+// logs.
 func parseQuery(raw string, allowed []string) (url.Values, error) {
 	values := url.Values{}
 	for pair := range strings.SplitSeq(raw, "&") {

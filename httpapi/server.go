@@ -190,8 +190,9 @@ type route struct {
 }
 
 // takesBody says whether the route reads a request body: every POST, PUT
-// and PATCH but the redelivery (the OpenAPI test holds the document to
-// it); a body sent to any other is refused (withoutBody).
+// and PATCH but the redelivery, as the document says
+// (TestBodyOnABodylessRouteRefused walks its operations without one); a
+// body sent to any other is refused (withoutBody).
 func (rt route) takesBody() bool {
 	switch rt.method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
