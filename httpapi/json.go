@@ -116,7 +116,8 @@ func decodeJSON(r *http.Request, dst any) error {
 	if dec.More() {
 		return leads.Errorf(CodeInvalidJSON, "request body holds more than one JSON value")
 	}
-	return checkExact(body, reflect.TypeOf(dst))
+	w := exactWalker{refuseNull: r.Method == http.MethodPatch}
+	return w.check(body, reflect.TypeOf(dst))
 }
 
 // readBody reads the request body within the body limit: PAYLOAD_TOO_LARGE
@@ -151,16 +152,27 @@ func readBody(r *http.Request) ([]byte, error) {
 // which it would silently keep the last. Each is a VALIDATION_ERROR naming the
 // field by its path ("metadata.utm.source").
 func checkExact(body []byte, t reflect.Type) error {
+	var w exactWalker
+	return w.check(body, t)
+}
+
+// check walks body as checkExact says.
+func (w *exactWalker) check(body []byte, t reflect.Type) error {
 	// The checks are this walk's own (their errors name the field), so
 	// jsontext is asked for none of them: only for the tokens, which it
 	// reads without allocating where encoding/json's Token allocated for
 	// every one.
-	w := exactWalker{dec: jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))}
+	w.dec = jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	return w.value(t, "")
 }
 
 type exactWalker struct {
 	dec *jsontext.Decoder
+	// refuseNull refuses null for a field whose Go type is a pointer: in
+	// a PATCH body, encoding/json reads it as the field left out, so
+	// {"name": null} changed nothing and answered 200. Fields that null
+	// does change decode it themselves (patchField, json.RawMessage).
+	refuseNull bool
 }
 
 // notJSON is the error of a body the walk cannot read: Decode read it
@@ -263,6 +275,9 @@ func (w *exactWalker) object(t reflect.Type, path string) error {
 			ft, ok := fields[key]
 			if !ok {
 				return leads.ValidationError(leads.FieldError{Field: name, Message: "Unknown field"})
+			}
+			if w.refuseNull && ft.Kind() == reflect.Pointer && w.dec.PeekKind() == 'n' {
+				return leads.ValidationError(leads.FieldError{Field: name, Message: "Must not be null: leave it out to keep it as it is"})
 			}
 			elem = ft
 		case t != nil && t.Kind() == reflect.Map:

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -58,4 +59,27 @@ func TestRotationPatchNull(t *testing.T) {
 	}
 	requireRefused(t, patch(`{"members": [{"user": "ana@example.com", "x": 1}]}`), "members[0].x")
 	require.Equal(t, "West reps", f.call("manager", "GET", "/rotations/1", nil).json(t)["name"], "nothing refused was written")
+}
+
+// TestPatchNullRefused: null in a PATCH body, for a field the document
+// does not let null change, is refused on the field rather than read as
+// the field left out (a 200 that changed nothing); the fields null does
+// change (a member's holidayCalendarId, a rotation's sla) still take it.
+func TestPatchNullRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.SQLite(t))
+	hook := f.call("manager", "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "eventTypes": []string{"lead.created"}})
+	require.Equal(t, http.StatusCreated, hook.status, "%s", hook.body)
+	for _, tc := range []struct{ path, field string }{
+		{fmt.Sprintf("/teams/%d", f.west.ID), "name"},
+		{fmt.Sprintf("/webhooks/%v", hook.json(t)["id"]), "enabled"},
+		{"/rotations/1/members/ana@example.com", "weight"},
+		{"/account", "name"},
+	} {
+		requireRefused(t, f.call("admin", "PATCH", tc.path, `{"`+tc.field+`": null}`), tc.field, tc.path)
+	}
+	member := f.call("admin", "PATCH", "/members/ana@example.com", `{"holidayCalendarId": null}`)
+	require.Equal(t, http.StatusOK, member.status, "%s", member.body)
+	rotation := f.call("admin", "PATCH", "/rotations/1", `{"sla": null}`)
+	require.Equal(t, http.StatusOK, rotation.status, "%s", rotation.body)
 }
