@@ -234,10 +234,8 @@ func deliveryCursor(q url.Values) (before int64, limit int, err error) {
 			return 0, 0, leads.ValidationError(leads.FieldError{Field: "before", Value: v, Message: "Must be a delivery id"})
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil {
-			return 0, 0, leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: "Must be an integer"})
-		}
+	if limit, err = leads.ParsePageSize(q.Get("limit")); err != nil {
+		return 0, 0, err
 	}
 	return before, limit, nil
 }

@@ -320,6 +320,7 @@ func TestWebhookDeliveryLog(t *testing.T) {
 	require.Contains(t, p.body, `id="error"`)
 	require.Equal(t, http.StatusUnprocessableEntity, b.get(log+"?before=soon").status)
 	require.Equal(t, http.StatusUnprocessableEntity, b.get(log+"?limit=100000").status)
+	require.Equal(t, http.StatusUnprocessableEntity, b.get(log+"?limit=0").status, "0 is no page size, as in the API")
 	require.Equal(t, http.StatusNotFound, b.get("/webhooks/999999/deliveries").status)
 	require.Equal(t, 4, len(rc.received()))
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/uptrace/bunrouter"
 
@@ -90,21 +89,5 @@ func (s *Server) acceptLead(w http.ResponseWriter, req bunrouter.Request) error 
 	return nil
 }
 
-// limitParam reads the page size of a listing: 0 (the default) when absent,
-// a VALIDATION_ERROR unless an integer; the Service bounds it. An explicit
-// 0 is out of range, not "default".
-func limitParam(q url.Values) (int, error) {
-	v := q.Get("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, leads.ValidationError(leads.FieldError{Field: "limit", Value: v, Message: fmt.Sprintf("Must be an integer from 1 to %d", leads.MaxPageSize)})
-	}
-	if n == 0 {
-		// The Service reads 0 as its default: refused here, as sent.
-		return 0, leads.ValidationError(leads.FieldError{Field: "limit", Value: 0, Message: fmt.Sprintf("Must be from 1 to %d", leads.MaxPageSize)})
-	}
-	return n, nil
-}
+// limitParam reads the page size of a listing (leads.ParsePageSize).
+func limitParam(q url.Values) (int, error) { return leads.ParsePageSize(q.Get("limit")) }

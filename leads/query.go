@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,25 @@ func pageSize(limit int) (int, error) {
 		return 0, ValidationError(FieldError{"limit", limit, fmt.Sprintf("Must be from 1 to %d", MaxPageSize)})
 	}
 	return limit, nil
+}
+
+// ParsePageSize reads a page size as a query string gives it (the limit
+// parameter of the API and the console): 0, the default, when v is empty;
+// a VALIDATION_ERROR on limit unless an integer from 1 to MaxPageSize. An
+// explicit 0 is refused as sent, not read as the default.
+func ParsePageSize(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	msg := fmt.Sprintf("Must be an integer from 1 to %d", MaxPageSize)
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return 0, ValidationError(FieldError{"limit", shorten(v), msg})
+	case n < 1 || n > MaxPageSize:
+		return 0, ValidationError(FieldError{"limit", n, msg}) // the number sent
+	}
+	return n, nil
 }
 
 // LeadFilter narrows a listing. Zero fields do not filter.
