@@ -313,8 +313,8 @@ func pathID(r *request) (int64, error) { return pathIDOf(r, "id") }
 
 // pathIDOf is the page's id named name in its pattern ({delivery}).
 func pathIDOf(r *request, name string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := leads.ParseID(r.PathValue(name))
+	if !ok {
 		return 0, leads.Errorf(leads.CodeNotFound, "no such page")
 	}
 	return id, nil

@@ -322,6 +322,9 @@ func TestWebhookDeliveryLog(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, b.get(log+"?limit=100000").status)
 	require.Equal(t, http.StatusUnprocessableEntity, b.get(log+"?limit=0").status, "0 is no page size, as in the API")
 	require.Equal(t, http.StatusNotFound, b.get("/webhooks/999999/deliveries").status)
+	for _, spelt := range []string{"0" + itoa(ep.ID), "+" + itoa(ep.ID)} { // an id has one spelling, as in the API
+		require.Equal(t, http.StatusNotFound, b.get("/webhooks/"+spelt+"/deliveries").status, spelt)
+	}
 	require.Equal(t, 4, len(rc.received()))
 }
 

@@ -106,22 +106,11 @@ func (s *Server) leadRouting(w http.ResponseWriter, req bunrouter.Request) error
 // idParam reads the positive integer path parameter "id" naming an object of
 // kind; anything else cannot name one, so it is NOT_FOUND.
 func idParam(req bunrouter.Request, kind string) (int64, error) {
-	id, ok := pathID(req.Param("id"))
+	id, ok := leads.ParseID(req.Param("id"))
 	if !ok {
 		return 0, leads.Errorf(leads.CodeNotFound, "%s not found", kind)
 	}
 	return id, nil
-}
-
-// pathID reads an object's id in a path: a positive integer in its one
-// spelling, decimal digits without a sign or a leading zero, so that one
-// object has one path (/leads/4, never /leads/04 or /leads/+4).
-func pathID(s string) (int64, bool) {
-	if s == "" || s[0] < '1' || s[0] > '9' {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil
 }
 
 // boolParam reads an optional boolean query parameter: true/1 or false/0,

@@ -88,7 +88,7 @@ func (s *Server) redeliverWebhook(w http.ResponseWriter, req bunrouter.Request) 
 		return err
 	}
 	raw := req.Param("deliveryId")
-	did, ok := pathID(raw)
+	did, ok := leads.ParseID(raw)
 	if !ok {
 		return leads.Errorf(leads.CodeNotFound, "delivery not found")
 	}

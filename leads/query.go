@@ -53,6 +53,17 @@ func ParsePageSize(v string) (int, error) {
 	return n, nil
 }
 
+// ParseID reads an object's id as a path gives it: a positive integer in
+// its one spelling, decimal digits without a sign or a leading zero, so
+// that one object has one path (/leads/4, never /leads/04 or /leads/+4).
+func ParseID(s string) (int64, bool) {
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
+}
+
 // LeadFilter narrows a listing. Zero fields do not filter.
 type LeadFilter struct {
 	// Statuses keeps leads with any of these statuses.
