@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,12 +89,12 @@ type bundle struct {
 	admin     leads.Actor
 	agent     leads.Actor
 	reps      []string
-	rotations int // made by rotation without a name
+	rotations *atomic.Int64 // made by rotation without a name (tests make them at once; copies share it)
 }
 
 func newBundle(t testing.TB, e env) *bundle {
 	t.Helper()
-	b := &bundle{
+	b := &bundle{rotations: new(atomic.Int64),
 		env:       e,
 		store:     e.backend.Store,
 		raw:       e.backend.Store,
@@ -170,10 +171,9 @@ func (b *bundle) source(t *testing.T, teamID int64, name string) *leads.LeadSour
 func (b *bundle) rotation(t *testing.T, r leads.Rotation) *leads.Rotation {
 	t.Helper()
 	if r.Name == "" {
-		b.rotations++
 		r.Name = "rotation" // the first; the others are numbered, since names are unique
-		if b.rotations > 1 {
-			r.Name = fmt.Sprintf("rotation %d", b.rotations)
+		if n := b.rotations.Add(1); n > 1 {
+			r.Name = fmt.Sprintf("rotation %d", n)
 		}
 	}
 	rot, err := b.svc.CreateRotation(context.Background(), b.admin, r)

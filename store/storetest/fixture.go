@@ -23,7 +23,7 @@ type Fixture struct {
 	Account string
 	Team    *leads.Team
 
-	rotations int // made by Rotation, which names each apart
+	rotations atomic.Int64 // made by Rotation, which names each apart (tests make them at once)
 }
 
 // NewFixture writes a new fixture to s, under an account ID that no other
@@ -48,10 +48,9 @@ func NewFixture(t testing.TB, s leads.Store) *Fixture {
 // with a@example.com as its one member: the team's rotation, or the
 // account's default when teamID is 0.
 func (f *Fixture) Rotation(teamID int64) *leads.Rotation {
-	f.rotations++
 	name := "r" // the first; the others are numbered, since names are unique
-	if f.rotations > 1 {
-		name = fmt.Sprintf("r%d", f.rotations)
+	if n := f.rotations.Add(1); n > 1 {
+		name = fmt.Sprintf("r%d", n)
 	}
 	return &leads.Rotation{AccountID: f.Account, Name: name, TeamID: teamID, Default: teamID == 0, Timezone: "UTC",
 		Members: []leads.RotationMember{{User: "a@example.com", Weight: 1}}, CreatedAt: Now, UpdatedAt: Now}
