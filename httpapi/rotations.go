@@ -54,29 +54,29 @@ func (in rotationInput) rotation() (leads.Rotation, error) {
 }
 
 // rotationPatch is the body of PATCH /rotations/{id}: fields sent change.
+// null removes teamId, fallbackAssignee, whenNobodyEligible and sla; the
+// body's walk refuses it for the other fields, as for every PATCH's
+// pointer fields (exactWalker.refuseNull).
 type rotationPatch struct {
-	Name    patchField[string] `json:"name"`
-	TeamID  patchField[int64]  `json:"teamId"`
-	Default patchField[bool]   `json:"default"`
-	// FallbackAssignee, TeamID and WhenNobodyEligible are removed by null,
-	// as by their empty value; the other fields refuse it.
-	FallbackAssignee   patchField[string]                 `json:"fallbackAssignee"`
-	WhenNobodyEligible patchField[string]                 `json:"whenNobodyEligible"`
-	SLA                slaPatch                           `json:"sla"`
-	Timezone           patchField[string]                 `json:"timezone"`
-	Members            patchField[[]leads.RotationMember] `json:"members"`
+	Name               *string                 `json:"name"`
+	TeamID             patchField[int64]       `json:"teamId"`
+	Default            *bool                   `json:"default"`
+	FallbackAssignee   patchField[string]      `json:"fallbackAssignee"`
+	WhenNobodyEligible patchField[string]      `json:"whenNobodyEligible"`
+	SLA                patchField[*leads.SLA]  `json:"sla"`
+	Timezone           *string                 `json:"timezone"`
+	Members            *[]leads.RotationMember `json:"members"`
 }
 
-// patchField is a field of a PATCH body: absent, null, or a value.
-// encoding/json decodes null into a pointer field as nil, as if the field
-// were absent: {"fallbackAssignee": null} changed nothing while {"sla":
-// null} removed the SLA.
+// patchField is a field of a PATCH body that null removes: absent, null,
+// or a value. encoding/json decodes null into a pointer field as nil, as
+// if the field were absent.
 type patchField[T any] struct {
 	set, null bool
 	v         T
 }
 
-// UnmarshalJSON reads null or a value.
+// UnmarshalJSON reads null or a value, refusing unknown keys.
 func (p *patchField[T]) UnmarshalJSON(b []byte) error {
 	p.set = true
 	if string(bytes.TrimSpace(b)) == "null" {
@@ -95,40 +95,11 @@ func (*patchField[T]) wrappedType() reflect.Type { return reflect.TypeFor[T]() }
 // given reports whether a value (not null) was sent.
 func (p patchField[T]) given() bool { return p.set && !p.null }
 
-// apply sets *dst to what was sent: the value, or for a field that null
-// removes (clearable), the zero value; a null the field does not take is
-// refused on it.
-func (p patchField[T]) apply(dst *T, field string, clearable bool) error {
-	switch {
-	case !p.set:
-	case p.null && !clearable:
-		return leads.ValidationError(leads.FieldError{Field: field, Message: "Must not be null: leave it out to keep it as it is"})
-	case p.null:
-		var zero T
-		*dst = zero
-	default:
-		*dst = p.v
+// apply sets *dst to what was sent: the value, or the zero value for null.
+func (p patchField[T]) apply(dst *T) {
+	if p.set {
+		*dst = p.v // the zero value when null
 	}
-	return nil
-}
-
-// slaPatch is the sla of a PATCH: absent leaves the SLA as it is, null
-// removes it, an object replaces it whole.
-type slaPatch struct {
-	set bool
-	sla *leads.SLA
-}
-
-// UnmarshalJSON reads null or an SLA, refusing unknown keys.
-func (p *slaPatch) UnmarshalJSON(b []byte) error {
-	p.set = true
-	if string(bytes.TrimSpace(b)) == "null" {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	p.sla = new(leads.SLA)
-	return dec.Decode(p.sla)
 }
 
 // memberPatch is the body of PATCH /rotations/{id}/members/{user}.
@@ -185,31 +156,23 @@ func (s *Server) replaceRotation(w http.ResponseWriter, req bunrouter.Request) e
 func (s *Server) patchRotation(w http.ResponseWriter, req bunrouter.Request) error {
 	var in rotationPatch
 	return s.changeRotation(w, req, &in, func(r *leads.Rotation) error {
-		if in.Timezone.given() {
-			if err := leads.ValidateTimezone(in.Timezone.v); err != nil {
+		if in.Timezone != nil {
+			if err := leads.ValidateTimezone(*in.Timezone); err != nil {
 				return err
 			}
 		}
-		for _, err := range []error{
-			in.Name.apply(&r.Name, "name", false),
-			in.TeamID.apply(&r.TeamID, "teamId", true),
-			in.Default.apply(&r.Default, "default", false),
-			in.FallbackAssignee.apply(&r.FallbackAssignee, "fallbackAssignee", true),
-			in.WhenNobodyEligible.apply((*string)(&r.WhenNobodyEligible), "whenNobodyEligible", true),
-			in.Timezone.apply(&r.Timezone, "timezone", false),
-			in.Members.apply(&r.Members, "members", false),
-		} {
-			if err != nil {
-				return err
-			}
-		}
-		if in.SLA.set {
-			r.SLA = in.SLA.sla
-		}
-		if in.TeamID.given() && in.TeamID.v != 0 && !in.Default.set {
+		setIf(&r.Name, in.Name)
+		in.TeamID.apply(&r.TeamID)
+		setIf(&r.Default, in.Default)
+		in.FallbackAssignee.apply(&r.FallbackAssignee)
+		in.WhenNobodyEligible.apply((*string)(&r.WhenNobodyEligible))
+		in.SLA.apply(&r.SLA)
+		setIf(&r.Timezone, in.Timezone)
+		setIf(&r.Members, in.Members)
+		if in.TeamID.given() && in.TeamID.v != 0 && in.Default == nil {
 			r.Default = false
 		}
-		if in.Default.given() && in.Default.v && !in.TeamID.set {
+		if in.Default != nil && *in.Default && !in.TeamID.set {
 			r.TeamID = 0
 		}
 		return nil

@@ -365,24 +365,23 @@ func (st *draftState) removeRotation(id int64) {
 	delete(c.PoolRotations, id)
 }
 
-// checkRotation refuses r as the schema does: what it names that the
-// account does not have, a second default rotation, a second rotation of
-// one team (rotation id other than r, 0 for a new one).
-// rotationNameTaken refuses a name another rotation than id has.
-func (st *draftState) rotationNameTaken(name string, id int64) error {
-	for _, r := range st.cfg.allRotations() {
-		if r.Name == name && r.ID != id {
-			return NameTaken(KindRotation, name)
-		}
-	}
-	return nil
-}
-
-func (st *draftState) checkRotation(r *Rotation, id int64) error {
+// checkRotation refuses r, rotation id (0 for a new one) that was named
+// was before, as the schema and the store do: what it names that the
+// account does not have, a new name another rotation has (only a new one:
+// rotations named alike from before stay editable), a second default
+// rotation, a second rotation of one team.
+func (st *draftState) checkRotation(r *Rotation, id int64, was string) error {
 	if err := r.checkRefs(st.cfg); err != nil {
 		return err
 	}
 	c := st.cfg
+	if r.Name != was {
+		for _, other := range c.allRotations() {
+			if other.Name == r.Name && other.ID != id {
+				return NameTaken(KindRotation, r.Name)
+			}
+		}
+	}
 	switch {
 	case r.Default && r.TeamID != 0:
 		return fmt.Errorf("write rotation: a rotation is a team's or the default, not both")
@@ -776,12 +775,7 @@ func (d *draftStore) DeleteLeadSource(ctx context.Context, accountID string, id 
 // CreateRotation stores a rotation and sets its ID.
 func (d *draftStore) CreateRotation(ctx context.Context, r *Rotation, entry func(created *Rotation) AuditEntry) error {
 	return d.create(ctx, r.AccountID, &r.ID, func(ids *draftIDs) *int64 { return &ids.rotation },
-		func(st *draftState) error {
-			if err := st.rotationNameTaken(r.Name, 0); err != nil {
-				return err
-			}
-			return st.checkRotation(r, 0)
-		},
+		func(st *draftState) error { return st.checkRotation(r, 0, "") },
 		func(st *draftState) error {
 			stored := storedRotation(r)
 			stored.CreatedAt, stored.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
@@ -800,13 +794,8 @@ func rotation(id int64) func(c *AccountConfig) *Rotation {
 // decides.
 func (d *draftStore) UpdateRotation(ctx context.Context, accountID string, id int64, apply func(cur *Rotation) (*Rotation, []AuditEntry, error)) (*Rotation, error) {
 	return draftChange(ctx, d, accountID, "rotation", rotation(id), storedRotation, apply, func(st *draftState, stored, next *Rotation) error {
-		if err := st.checkRotation(next, id); err != nil {
+		if err := st.checkRotation(next, id, stored.Name); err != nil {
 			return err
-		}
-		if next.Name != stored.Name { // as the store checks it
-			if err := st.rotationNameTaken(next.Name, id); err != nil {
-				return err
-			}
 		}
 		// What the store writes: the settings, updatedAt and the members.
 		written := storedRotation(next)

@@ -243,7 +243,7 @@ func (r *Runner) handOffEnded(posted bool) {
 func (r *Runner) release(id int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := r.relay(ctx, r.sql.take, id); err != nil {
+	if _, err := r.relayRows(ctx, r.sql.take, id); err != nil {
 		r.opts.Logger.Warn("events left to the relay", "hand-off", id, "err", err)
 	}
 }
@@ -261,14 +261,8 @@ func (r *Runner) relayDue(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-// relay relays the rows that take (a statement of handOffStatements)
-// deletes with args.
-func (r *Runner) relay(ctx context.Context, take string, args ...any) error {
-	_, err := r.relayRows(ctx, take, args...)
-	return err
-}
-
-// relayRows deletes the rows that take selects with args and inserts an
+// relayRows deletes the rows that take (a statement of handOffStatements)
+// selects with args, and inserts an
 // events' job, to run at once, for each, in one transaction.
 func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
