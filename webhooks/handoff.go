@@ -262,8 +262,8 @@ func (r *Runner) relayDue(ctx context.Context, now time.Time) (int, error) {
 }
 
 // relayRows deletes the rows that take (a statement of handOffStatements)
-// selects with args, and inserts an
-// events' job, to run at once, for each, in one transaction.
+// selects with args, and inserts an events' job, to run at once, for each,
+// in one transaction.
 func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
