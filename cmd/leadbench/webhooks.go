@@ -96,6 +96,19 @@ func (s *hookSink) accept(ln net.Listener, i int) {
 // request.
 const hookIdleConn = 2 * time.Minute
 
+// lingerClose ends c after an answer that closes it while the client may
+// still be sending its body (as net/http's server does): it shuts its side
+// and reads what comes for a moment, since closing with unread bytes makes
+// the kernel reset the connection, and the client, still writing, could
+// see the reset instead of the answer.
+func lingerClose(c net.Conn, br *bufio.Reader) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, io.LimitReader(br, 256<<10))
+}
+
 // serve answers the requests of one connection to endpoint i: 204 to each
 // with a Content-Length body (411 and the connection closed otherwise).
 func (s *hookSink) serve(c net.Conn, i int) {
@@ -109,6 +122,7 @@ func (s *hookSink) serve(c net.Conn, i int) {
 		}
 		if length < 0 {
 			_, _ = c.Write([]byte("HTTP/1.1 411 Length Required\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
+			lingerClose(c, br)
 			return
 		}
 		if cap(body) < length {
