@@ -98,11 +98,11 @@ var handOffSQL = map[string]handOffStatements{
 	},
 }
 
-// migrateHandOffs makes handOffTable in db.
-func migrateHandOffs(ctx context.Context, db *sql.DB, dialect string) error {
-	for _, ddl := range handOffDDL[dialect] {
-		if _, err := db.ExecContext(ctx, ddl); err != nil {
-			return fmt.Errorf("make %s: %w", handOffTable, err)
+// execDDL runs ddl, which makes table, in db.
+func execDDL(ctx context.Context, db *sql.DB, table string, ddl []string) error {
+	for _, stmt := range ddl {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("make %s: %w", table, err)
 		}
 	}
 	return nil
@@ -151,46 +151,56 @@ func (r *Runner) HandOffEvents(ctx context.Context, tx *sql.Tx, events []leads.E
 	if r.client == nil {
 		return nil, errors.New("webhooks: not opened")
 	}
-	keep := func(due int64, body []byte) (id int64, err error) {
+	exec := func(query string, args ...any) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	}
+	keep := func(due int64, body []byte, timers timerRows) (id int64, err error) {
+		if err := timers.write(r.timerSQL.insert, exec); err != nil {
+			return 0, err
+		}
 		return id, tx.QueryRowContext(ctx, r.sql.insert, due, body).Scan(&id)
 	}
-	return handOffIn(ctx, r, r.client, tx, events, timers, keep)
+	return handOffIn(ctx, r, r.client, tx, events, timers, exec, keep)
 }
 
-// HandOffEventsPgx is HandOffEvents in a pgx transaction.
+// HandOffEventsPgx is HandOffEvents in a pgx transaction, where the
+// hand-off's row and the timers' go in one statement.
 func (r *Runner) HandOffEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) (func(), error) {
 	if r.pgx == nil {
 		return nil, errors.New("webhooks: not opened on PostgreSQL")
 	}
-	keep := func(due int64, body []byte) (id int64, err error) {
-		return id, tx.QueryRow(ctx, r.sql.insert, due, body).Scan(&id)
+	exec := func(query string, args ...any) error {
+		_, err := tx.Exec(ctx, query, args...)
+		return err
 	}
-	return handOffIn(ctx, r, r.pgx, tx, events, timers, keep)
+	keep := func(due int64, body []byte, timers timerRows) (id int64, err error) {
+		if len(timers.due) == 0 {
+			return id, tx.QueryRow(ctx, r.sql.insert, due, body).Scan(&id)
+		}
+		return id, tx.QueryRow(ctx, r.timerSQL.handOff, due, body, timers.due, timers.timers).Scan(&id)
+	}
+	return handOffIn(ctx, r, r.pgx, tx, events, timers, exec, keep)
 }
 
-// handOffIn writes, in tx, the events' row with keep and the timers' jobs
-// with client, and returns the events' hand-off (nil when the runner
-// hands nothing off: the events' job is then written to run at once).
+// handOffIn writes, in tx, the events' row and the timers' rows with keep,
+// and returns the events' hand-off; when the runner hands nothing off, it
+// writes the events' job (to run at once) with client and the timers' rows
+// with exec, and returns nil.
 func handOffIn[TTx any](ctx context.Context, r *Runner, client *river.Client[TTx], tx TTx, events []leads.Event, timers []leads.SLATimer,
-	keep func(due int64, body []byte) (int64, error)) (func(), error) {
+	exec func(query string, args ...any) error, keep func(due int64, body []byte, timers timerRows) (int64, error)) (func(), error) {
 	if len(events) == 0 || !r.handing.Load() {
-		if _, err := client.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
-			return nil, fmt.Errorf("insert event jobs: %w", err)
-		}
-		return nil, nil
+		return nil, writeEventsIn(ctx, r, client, tx, events, timers, exec)
 	}
-	if len(timers) > 0 {
-		// InsertManyTx, not its Fast form: that one copies (COPY FROM), for
-		// which pgx describes the table again each time, a round trip more.
-		if _, err := client.InsertManyTx(ctx, tx, r.jobParams(nil, timers)); err != nil {
-			return nil, fmt.Errorf("insert timer jobs: %w", err)
-		}
+	rows, err := newTimerRows(timers)
+	if err != nil {
+		return nil, err
 	}
 	body, err := r.handOffBody(events)
 	if err != nil {
 		return nil, fmt.Errorf("hand events off: %w", err)
 	}
-	id, err := keep(r.opts.Now().Add(r.handOffGrace()).UnixMicro(), body)
+	id, err := keep(r.opts.Now().Add(r.handOffGrace()).UnixMicro(), body, rows)
 	if err != nil {
 		return nil, fmt.Errorf("hand events off: %w", err)
 	}
@@ -265,14 +275,27 @@ func (r *Runner) relayDue(ctx context.Context, now time.Time) (int, error) {
 // selects with args, and inserts an events' job, to run at once, for each,
 // in one transaction.
 func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, error) {
+	return r.rowsToJobs(ctx, "hand-offs", take, args, func(body []byte) ([]river.InsertManyParams, error) {
+		events, err := r.handedEvents(body)
+		return r.jobParams(events), err
+	})
+}
+
+// rowsToJobs deletes the rows (id, body) that take selects with args, and
+// inserts the jobs that jobs makes of each body, in one transaction; what
+// names the rows in errors and logs. It returns how many rows it deleted.
+// A row that jobs cannot read can never be run; left in place, it would
+// stop every relay after it: it goes, loudly.
+func (r *Runner) rowsToJobs(ctx context.Context, what, take string, args []any,
+	jobs func(body []byte) ([]river.InsertManyParams, error)) (int, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("relay hand-offs: %w", err)
+		return 0, fmt.Errorf("relay %s: %w", what, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	rows, err := tx.QueryContext(ctx, take, args...)
 	if err != nil {
-		return 0, fmt.Errorf("relay hand-offs: %w", err)
+		return 0, fmt.Errorf("relay %s: %w", what, err)
 	}
 	var params []river.InsertManyParams
 	n := 0
@@ -281,31 +304,29 @@ func (r *Runner) relayRows(ctx context.Context, take string, args ...any) (int, 
 		var body []byte
 		if err := rows.Scan(&id, &body); err != nil {
 			_ = rows.Close()
-			return 0, fmt.Errorf("relay hand-offs: %w", err)
+			return 0, fmt.Errorf("relay %s: %w", what, err)
 		}
 		n++
-		events, err := r.handedEvents(body)
+		p, err := jobs(body)
 		if err != nil {
-			// A row that cannot be read can never be delivered; left in
-			// place, it would stop every relay after it. It goes, loudly.
-			r.opts.Logger.Error("webhooks: hand-off unreadable, its events dropped", "hand-off", id, "err", err)
+			r.opts.Logger.Error("webhooks: row unreadable, dropped", "of", what, "row", id, "err", err)
 			continue
 		}
-		params = append(params, r.jobParams(events, nil)...)
+		params = append(params, p...)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("relay hand-offs: %w", err)
+		return 0, fmt.Errorf("relay %s: %w", what, err)
 	}
 	if n == 0 {
 		return 0, nil
 	}
 	if len(params) > 0 {
 		if _, err := r.client.InsertManyFastTx(ctx, tx, params); err != nil {
-			return 0, fmt.Errorf("relay hand-offs: %w", err)
+			return 0, fmt.Errorf("relay %s: %w", what, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("relay hand-offs: %w", err)
+		return 0, fmt.Errorf("relay %s: %w", what, err)
 	}
 	return n, nil
 }

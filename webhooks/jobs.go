@@ -369,11 +369,12 @@ func (r *Runner) postHTTP(ctx context.Context, u *url.URL, headers []header, pay
 }
 
 // slaArgs is the job of the SLA timers one transaction wrote that come
-// due in the same second (a group commit's leads, assigned together): it
-// runs at that second's end, scheduled in the transaction that made the
-// assignments. One job for many timers spares the queue's table a row, a
-// fetch and a completion per lead; river makes a scheduled job runnable
-// within 5 s of its time anyway.
+// due in the same second (a group commit's leads, assigned together): a
+// row of timerTable, written in the transaction that made the
+// assignments, relayed to this job to run at once when the second has
+// ended (relayTimers). One job for many timers spares the queue's table a
+// row, a fetch and a completion per lead. Jobs written before timerTable
+// (scheduled at their second's end) run as they are.
 type slaArgs struct {
 	Timers packed[[]leads.SLATimer] `json:"timers"`
 }

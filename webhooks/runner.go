@@ -161,6 +161,11 @@ type Runner struct {
 	swept   chan struct{}      // closed when it stopped
 	log     *logWriter         // while started
 	sql     handOffStatements  // of the dialect
+	// timerSQL: the statements on timerTable, of the dialect.
+	timerSQL timerStatements
+	// The relay of timers due, while started (see startTimerRelay).
+	timerStop context.CancelFunc
+	timerDone chan struct{}
 	// deflateHandOffs: handOffTable's events are deflated (SQLite).
 	deflateHandOffs bool
 	started         bool
@@ -309,7 +314,7 @@ func (r *Runner) Open(db *sql.DB, dialect string, ws leads.WebhookStore) error {
 		return fmt.Errorf("webhooks: river client: %w", err)
 	}
 	r.db, r.store = db, ws
-	r.sql, r.deflateHandOffs = handOffSQL[dialect], dialect == "sqlite"
+	r.sql, r.timerSQL, r.deflateHandOffs = handOffSQL[dialect], timerSQL[dialect], dialect == "sqlite"
 	return nil
 }
 
@@ -328,7 +333,10 @@ func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 	if err != nil {
 		return fmt.Errorf("webhooks: migrate river: %w", err)
 	}
-	if err := migrateHandOffs(ctx, db, dialect); err != nil {
+	if err := execDDL(ctx, db, handOffTable, handOffDDL[dialect]); err != nil {
+		return fmt.Errorf("webhooks: migrate: %w", err)
+	}
+	if err := execDDL(ctx, db, timerTable, timerDDL[dialect]); err != nil {
 		return fmt.Errorf("webhooks: migrate: %w", err)
 	}
 	return nil
@@ -366,6 +374,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		}()
 	}
 	r.startHandOffs(ctx)
+	r.startTimerRelay(ctx)
 	r.started = true
 	return nil
 }
@@ -377,6 +386,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if !r.started {
 		return nil
 	}
+	r.stopTimerRelay()
 	r.stopHandOffs(ctx)
 	err := r.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -393,56 +403,53 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// jobParams returns the jobs of events and timers: one for all the
-// events, and one for the timers of each second they come due in,
-// scheduled at its end.
-func (r *Runner) jobParams(events []leads.Event, timers []leads.SLATimer) []river.InsertManyParams {
-	params := make([]river.InsertManyParams, 0, len(events)+len(timers))
-	if len(events) > 0 {
-		params = append(params, river.InsertManyParams{Args: eventArgs{Events: packed[[]leads.Event]{events}}})
+// jobParams returns the job of events: one for all of them (none when
+// there are none).
+func (r *Runner) jobParams(events []leads.Event) []river.InsertManyParams {
+	if len(events) == 0 {
+		return nil
 	}
-	var due []time.Time // the seconds timers come due in, in order
-	bySecond := map[time.Time][]leads.SLATimer{}
-	for _, t := range timers {
-		at := t.DueAt.Truncate(time.Second)
-		if at.Before(t.DueAt) {
-			at = at.Add(time.Second) // never before a deadline
-		}
-		if bySecond[at] == nil {
-			due = append(due, at)
-		}
-		bySecond[at] = append(bySecond[at], t)
-	}
-	for _, at := range due {
-		params = append(params, river.InsertManyParams{Args: slaArgs{Timers: packed[[]leads.SLATimer]{bySecond[at]}},
-			InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: at, MaxAttempts: r.opts.MaxAttempts}})
-	}
-	return params
+	return []river.InsertManyParams{{Args: eventArgs{Events: packed[[]leads.Event]{events}}}}
 }
 
-// WriteEvents inserts one job per event and timer in tx
-// (store.EventSink): the outbox is river's job table, written with the
-// change.
+// WriteEvents writes, in tx, a job for the events and the rows of the
+// timers (store.EventSink): the outbox is river's job table and
+// timerTable, written with the change.
 func (r *Runner) WriteEvents(ctx context.Context, tx *sql.Tx, events []leads.Event, timers []leads.SLATimer) error {
 	if r.client == nil {
 		return errors.New("webhooks: not opened")
 	}
-	if _, err := r.client.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
-		return fmt.Errorf("insert event jobs: %w", err)
-	}
-	return nil
+	return writeEventsIn(ctx, r, r.client, tx, events, timers, func(query string, args ...any) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
 }
 
-// WriteEventsPgx inserts one job per event and timer in tx, a pgx
-// transaction (store.EventSink).
+// WriteEventsPgx is WriteEvents in a pgx transaction.
 func (r *Runner) WriteEventsPgx(ctx context.Context, tx pgx.Tx, events []leads.Event, timers []leads.SLATimer) error {
 	if r.pgx == nil {
 		return errors.New("webhooks: not opened on PostgreSQL")
 	}
-	if _, err := r.pgx.InsertManyFastTx(ctx, tx, r.jobParams(events, timers)); err != nil {
-		return fmt.Errorf("insert event jobs: %w", err)
+	return writeEventsIn(ctx, r, r.pgx, tx, events, timers, func(query string, args ...any) error {
+		_, err := tx.Exec(ctx, query, args...)
+		return err
+	})
+}
+
+// writeEventsIn inserts, in tx, the events' job with client and the
+// timers' rows with exec.
+func writeEventsIn[TTx any](ctx context.Context, r *Runner, client *river.Client[TTx], tx TTx, events []leads.Event,
+	timers []leads.SLATimer, exec func(query string, args ...any) error) error {
+	if params := r.jobParams(events); len(params) > 0 {
+		if _, err := client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("insert event jobs: %w", err)
+		}
 	}
-	return nil
+	rows, err := newTimerRows(timers)
+	if err != nil {
+		return err
+	}
+	return rows.write(r.timerSQL.insert, exec)
 }
 
 // Redeliver queues d's event to its endpoint again (leads.WebhookDispatcher).

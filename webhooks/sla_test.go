@@ -54,13 +54,16 @@ func audit(t *testing.T, b *testBundle, id int64) ([]string, map[string][]leads.
 	return events, by
 }
 
-// timersDone awaits the end of every SLA timer job of b's database.
+// timersDone awaits the end of every SLA timer of b's database: no row of
+// timers waits, and no timers' job is left to run (one statement, so that
+// a row relayed to a job between two reads is not missed).
 func timersDone(t *testing.T, b *testBundle) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		var n int
-		err := b.store.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM river_job
-			WHERE kind = 'leadrotor_sla_timer' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
+		err := b.store.DB().QueryRowContext(context.Background(), `SELECT
+			(SELECT count(*) FROM leadrotor_sla_timers) + (SELECT count(*) FROM river_job
+			WHERE kind = 'leadrotor_sla_timer' AND state NOT IN ('completed', 'cancelled', 'discarded'))`).Scan(&n)
 		require.NoError(t, err)
 		return n == 0
 	}, 20*time.Second, 20*time.Millisecond, "the SLA timers ran")
@@ -139,6 +142,92 @@ func TestSLAMovesTheLeadOn(t *testing.T) {
 			require.NoError(t, b.svc.ExpireSLA(ctx, again))
 			after, _ := audit(t, b, lead.ID)
 			require.Equal(t, events, after)
+		})
+	}
+}
+
+// timerRows returns the due_at of each row of SLA timers of b's database,
+// and how many timers' jobs there are.
+func timerRows(t *testing.T, b *testBundle) (due []int64, jobs int) {
+	t.Helper()
+	db := b.store.DB().DB
+	rows, err := db.Query(`SELECT due_at FROM leadrotor_sla_timers ORDER BY due_at`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var d int64
+		require.NoError(t, rows.Scan(&d))
+		due = append(due, d)
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'leadrotor_sla_timer'`).Scan(&jobs))
+	return due, jobs
+}
+
+// TestSLATimersWaitUntilDue: the timers of leads assigned together wait
+// as one row, due at the end of the second of their deadline (never
+// before it), with no job in the queue; a running runner relays the row
+// when its clock passes that time, and the timers run once: the leads
+// move on.
+func TestSLATimersWaitUntilDue(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var skew atomic.Int64 // how far both clocks are ahead of time.Now
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			b := setupWith(t, dsn, webhooks.Options{Now: now}, true, leads.WithClock(now))
+			slaRotation(t, b, leads.SLA{AcceptWithin: leads.Duration(time.Minute), MaxReassignments: 1})
+			b.start(t)
+
+			first := createLead(t, b, "Grace")
+			due, jobs := timerRows(t, b)
+			require.Len(t, due, 1)
+			require.Zero(t, jobs, "a timer is no job until it is due")
+			at := time.UnixMicro(due[0])
+			require.False(t, at.Before(*first.SLADueAt), "the row is due at %s, the lead at %s", at, first.SLADueAt)
+			require.True(t, at.Sub(*first.SLADueAt) < time.Second, "the row is due at %s, the lead at %s", at, first.SLADueAt)
+			require.Zero(t, at.Nanosecond(), "due at the end of a second")
+
+			// A second lead, assigned in another second: a row of its own,
+			// left where it is while the first is relayed.
+			skew.Store(int64(30 * time.Second))
+			second := createLead(t, b, "Alan")
+			require.Equal(t, slaReps[1], second.AssignedTo)
+			due, _ = timerRows(t, b)
+			require.Len(t, due, 2)
+
+			skew.Store(int64(time.Minute + time.Second))
+			movedOn := func(l *leads.Lead) func() bool {
+				return func() bool {
+					got, err := b.svc.Lead(ctx, b.admin, l.ID)
+					require.NoError(t, err)
+					return got.AssignedTo != l.AssignedTo
+				}
+			}
+			require.Eventually(t, movedOn(first), 10*time.Second, 10*time.Millisecond, "the first lead moved on")
+			due, jobs = timerRows(t, b)
+			require.Equal(t, 1, jobs, "one job for the row relayed")
+			require.Len(t, due, 2, "the second lead's row, and the first lead's new clock")
+			require.False(t, movedOn(second)(), "the second lead's time has not run out")
+
+			skew.Store(int64(3 * time.Minute))
+			require.Eventually(t, movedOn(second), 10*time.Second, 10*time.Millisecond, "the second lead moved on")
+			// Past every deadline: the new clocks run out too, and the SLA
+			// (one move) keeps each lead where it is.
+			skew.Store(int64(10 * time.Minute))
+			timersDone(t, b)
+			for _, l := range []*leads.Lead{first, second} {
+				events, _ := audit(t, b, l.ID)
+				expiries := 0
+				for _, e := range events {
+					if e == "sla_expired" {
+						expiries++
+					}
+				}
+				require.Equal(t, 2, expiries, "each of the lead's two timers ran once: %v", events)
+			}
 		})
 	}
 }

@@ -160,7 +160,8 @@ FROM g`, done+1, done+batch, t.account, t.team, t.source, notes, `{"utm_source":
 }
 
 // benchTables are the tables a create writes, and what it reads them by.
-var benchTables = []string{"leads", "audit_log", "rotation_turns", "rotation_skips", "river_job", "leadrotor_event_handoffs", "webhook_deliveries"}
+var benchTables = []string{"leads", "audit_log", "rotation_turns", "rotation_skips", "river_job", "leadrotor_event_handoffs",
+	"leadrotor_sla_timers", "webhook_deliveries"}
 
 // analyzeBench gives PostgreSQL's planner the statistics of the tables the
 // load writes, after the warmup or the preload, as autovacuum does within a
