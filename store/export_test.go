@@ -76,3 +76,6 @@ type PgArrayForTest[T any] = pgArray[T]
 
 // ModeTxForTest is tx running its statements in mode (modeTx).
 func ModeTxForTest(tx pgx.Tx, mode pgx.QueryExecMode) pgx.Tx { return modeTx{tx, mode} }
+
+// LeadFactsBatchSQLForTest is the statement of the create path's reads.
+var LeadFactsBatchSQLForTest = leadFactsBatchSQL

@@ -685,12 +685,16 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 	case leads.MatchPhone:
 		q = q.Where("phone_key = ?", value).Where("phone_key <> ''")
 	case leads.MatchEmailDomain:
-		// The expression of the index leads_returning_domain.
+		if value == "" {
+			return nil, nil // no lead is kept under an empty domain
+		}
+		// The expression and the predicate of the index leads_email_domain,
+		// stated as they are so that SQLite's planner sees them too.
 		domain := "substr(email_norm, instr(email_norm, '@') + 1)"
 		if s.dialect == Postgres {
 			domain = "split_part(email_norm, '@', 2)"
 		}
-		q = q.Where("email_norm IS NOT NULL").Where("("+domain+") = ?", value)
+		q = q.Where("("+domain+") = ?", value).Where("(" + domain + ") <> ''")
 	default:
 		return nil, fmt.Errorf("returning lead: unknown key %q", by)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadrotor/leadrotor/leads"
+	"github.com/leadrotor/leadrotor/store"
 	"github.com/leadrotor/leadrotor/store/storetest"
 )
 
@@ -206,4 +207,50 @@ func TestAccountAuditEventsUseTheirIndex(t *testing.T) {
 		t.Logf("%+v:\n%s", q, plan)
 		require.Contains(t, plan, "audit_log_account_events")
 	}
+}
+
+// TestDuplicateEmailLookupByItsIndexOnStaleStatistics shows, on
+// PostgreSQL, that the create path's duplicate-email lookup finds the email
+// by account and email (leads_email_norm) in the generic plan its prepared
+// statement keeps, even when the statistics say no lead has an email (the
+// account's 3,000 leads analyzed before any had one) and 3,000 with emails
+// came since: a plan that reads the account's leads and filters on the
+// email made each create slower than the last until the next ANALYZE.
+func TestDuplicateEmailLookupByItsIndexOnStaleStatistics(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	if pg == nil {
+		t.Skip("needs PostgreSQL")
+	}
+	ctx := context.Background()
+	conn, err := pg.Store.DB().Conn(ctx)
+	require.NoError(t, err)
+	defer func() { _ = conn.Close() }()
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, duplicate_policy, created_at, updated_at) VALUES ('big', '', 'allow', now(), now())`,
+		`INSERT INTO leads (account_id, first_name, last_name, email, phone, company, created_at, updated_at)
+			SELECT 'big', 'First' || g, 'Last' || g, '', '555' || g, '', now(), now() FROM generate_series(1, 3000) g`,
+		`ANALYZE leads`,
+		`INSERT INTO leads (account_id, first_name, last_name, email, email_norm, phone, company, created_at, updated_at)
+			SELECT 'big', 'First' || g, 'Last' || g, 'lead' || g || '@example.com', 'lead' || g || '@example.com', '', '', now(), now()
+			FROM generate_series(1, 3000) g`,
+		`SET plan_cache_mode = force_generic_plan`,
+		`PREPARE facts(text[], text[], bigint[], text[], text[], text[]) AS ` + store.LeadFactsBatchSQLForTest,
+	} {
+		_, err := conn.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE facts('{NULL}', '{lead42@example.com}', '{0}', '{big}', '{""}', '{NULL}')`)
+	require.NoError(t, err)
+	var lines []string
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		lines = append(lines, line)
+	}
+	require.NoError(t, rows.Err())
+	plan := strings.Join(lines, "\n")
+	t.Log(plan)
+	require.Contains(t, plan, "Index Cond: ((account_id = q.account) AND (email_norm = q.email))",
+		"the email looked up by account and email, not read from the account's leads")
 }
