@@ -327,8 +327,7 @@ func (s *Service) RoutingRule(ctx context.Context, actor Actor, id int64) (*Rout
 // the number of rules or a negative one last); managers and admins.
 // VALIDATION_ERROR names what is wrong (as Validate, a position past the
 // last, a target that is not the account's, and more than MaxRoutingRules
-// rules); CONFLICT when another
-// rule has the name.
+// rules); CONFLICT when another rule has the name.
 func (s *Service) CreateRoutingRule(ctx context.Context, actor Actor, r RoutingRule, position int) (*RoutingRule, error) {
 	pos := position
 	rules, err := s.changeRules(ctx, actor, func(cfg *AccountConfig, rules []RoutingRule, now time.Time) ([]RoutingRule, []AuditEntry, error) {

@@ -685,11 +685,9 @@ func (s *Store) ReturningLead(ctx context.Context, accountID, by, value string, 
 	case leads.MatchPhone:
 		q = q.Where("phone_key = ?", value).Where("phone_key <> ''")
 	case leads.MatchEmailDomain:
-		if value == "" {
-			return nil, nil // no lead is kept under an empty domain
-		}
 		// The expression and the predicate of the index leads_email_domain,
-		// stated as they are so that SQLite's planner sees them too.
+		// stated as they are so that SQLite's planner sees them too (an
+		// empty domain then matches nothing).
 		domain := "substr(email_norm, instr(email_norm, '@') + 1)"
 		if s.dialect == Postgres {
 			domain = "split_part(email_norm, '@', 2)"
